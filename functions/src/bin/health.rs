@@ -1,0 +1,22 @@
+//! Lambda entry point of `health`.
+
+use functions::health::{handle, HealthDeps};
+use lambda_http::{run, service_fn, Error};
+use shared::adapters::aws_probe::AwsDependencyProbe;
+use shared::aws::AwsClients;
+use shared::health::Dependency;
+use shared::{telemetry, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format, &config.log_level);
+    let clients = AwsClients::load().await;
+    let deps = HealthDeps {
+        probe: AwsDependencyProbe::new(clients),
+        dependencies: Dependency::all(&config),
+        version: config.version,
+        timeout: config.health_check_timeout,
+    };
+    run(service_fn(|req| handle(&deps, req))).await
+}

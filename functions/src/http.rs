@@ -1,0 +1,64 @@
+//! HTTP helpers shared by the handlers: request ids, JSON responses and the error envelope.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use shared::ApiError;
+
+/// The API Gateway request id (what the client can quote), else the Lambda invocation id.
+#[must_use]
+pub fn request_id(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) if ctx.request_id.is_some() => {
+            ctx.request_id.clone().unwrap_or_default()
+        }
+        _ => req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// A JSON response with the given status.
+#[must_use]
+pub fn json(status: u16, value: &impl Serialize) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(body) => respond(status, body),
+        Err(err) => {
+            tracing::error!(error = %err, "response could not be serialised");
+            respond(500, ApiError::internal().to_body(""))
+        }
+    }
+}
+
+/// The error envelope as a response; 5xx causes must already be logged by the caller.
+#[must_use]
+pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
+    respond(err.status, err.to_body(request_id))
+}
+
+fn respond(status: u16, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = lambda_http::http::StatusCode::from_u16(status).unwrap_or_default();
+    response.headers_mut().insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use lambda_http::{Body, Request, Response};
+
+    /// A request built from `events/<function>/<case>.json`, the same files `cargo lambda invoke` uses.
+    pub fn event(function: &str, case: &str) -> Request {
+        let path = format!("{}/../events/{function}/{case}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    pub fn body_json(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+}

@@ -1,0 +1,3 @@
+//! Adapters: the ports implemented with real technology, named after it.
+
+pub mod aws_probe;

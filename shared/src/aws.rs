@@ -1,0 +1,32 @@
+//! AWS clients, built once per cold start. Endpoints come only from the standard variables
+//! (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, …) that the SDK reads itself.
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+
+/// The AWS clients the functions use.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+impl AwsClients {
+    /// Loads the shared AWS configuration once and builds every client from it.
+    pub async fn load() -> Self {
+        // Lambda functions answer an API call; a connect that hangs should fail fast, not eat the timeout.
+        let timeouts = TimeoutConfig::builder().connect_timeout(Duration::from_secs(2)).build();
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .load()
+            .await;
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sfn: aws_sdk_sfn::Client::new(&sdk),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Configuration, read once per cold start from the environment `template.yaml` sets.
+//!
+//! This is the only place that reads environment variables. AWS endpoints are not part of it:
+//! the AWS SDK reads the standard `AWS_ENDPOINT_URL*` variables itself, so no code asks "am I local?".
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::models::{CatalogError, ModelCatalog};
+use crate::secret::Secret;
+
+/// Prefix of the variables that name the queues: `QUEUE_URL_TASK_HIGH=https://…` names queue `task-high`.
+pub const QUEUE_URL_PREFIX: &str = "QUEUE_URL_";
+
+/// How logs are written: JSON in Lambda (`AWS_LAMBDA_LOG_FORMAT=JSON`), text for people otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// A queue the functions know by a short name (`task-high`) and reach by URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRef {
+    pub name: String,
+    pub url: String,
+}
+
+/// Everything a function needs to know about its deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub version: &'static str,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub table_name: String,
+    pub queues: Vec<QueueRef>,
+    pub pipeline_state_machine_arn: String,
+    pub health_check_timeout: Duration,
+    pub models: ModelCatalog,
+    /// Provider credentials by provider id, for the providers whose `credential_env` is set.
+    pub credentials: BTreeMap<String, Secret>,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("model catalog: {0}")]
+    Catalog(#[from] CatalogError),
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a required variable is missing or a value cannot be parsed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads the configuration from the given variables (the environment, or a test's map).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a required variable is missing or a value cannot be parsed.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let vars: BTreeMap<String, String> = vars.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let required = |name: &'static str| vars.get(name).cloned().ok_or(ConfigError::Missing(name));
+        let models = match vars.get("MCPFLOW_MODELS_FILE") {
+            Some(path) => ModelCatalog::from_file(path)?,
+            None => ModelCatalog::builtin()?,
+        };
+        let credentials = models
+            .providers
+            .iter()
+            .filter_map(|p| {
+                let value = vars.get(p.credential_env.as_deref()?)?;
+                Some((p.id.clone(), Secret::new(value.clone())))
+            })
+            .collect();
+        Ok(Self {
+            version: env!("CARGO_PKG_VERSION"),
+            log_format: match vars.get("AWS_LAMBDA_LOG_FORMAT").map(String::as_str) {
+                Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
+                _ => LogFormat::Text,
+            },
+            log_level: vars
+                .get("AWS_LAMBDA_LOG_LEVEL")
+                .or_else(|| vars.get("RUST_LOG"))
+                .map_or_else(|| "info".to_owned(), |l| l.to_ascii_lowercase()),
+            table_name: required("TABLE_NAME")?,
+            queues: queues_from(&vars),
+            pipeline_state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
+            health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
+            models,
+            credentials,
+        })
+    }
+}
+
+fn queues_from(vars: &BTreeMap<String, String>) -> Vec<QueueRef> {
+    vars.iter()
+        .filter_map(|(k, url)| {
+            let suffix = k.strip_prefix(QUEUE_URL_PREFIX)?;
+            let name = suffix.to_ascii_lowercase().replace('_', "-");
+            Some(QueueRef { name, url: url.clone() })
+        })
+        .collect()
+}
+
+fn millis(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let Some(raw) = vars.get(name) else {
+        return Ok(Duration::from_millis(default));
+    };
+    match raw.parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("expected a positive number of milliseconds, got {raw:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let base = [
+            ("TABLE_NAME", "mcpflow-Table"),
+            (
+                "PIPELINE_STATE_MACHINE_ARN",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline",
+            ),
+        ];
+        base.iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_table_name_is_reported_by_name() {
+        // GIVEN an environment without TABLE_NAME
+        let env = vec![("PIPELINE_STATE_MACHINE_ARN".to_owned(), "arn".to_owned())];
+        // WHEN the configuration is read
+        let err = Config::from_vars(env).unwrap_err();
+        // THEN the error names the variable
+        assert_eq!(
+            err.to_string(),
+            "environment variable TABLE_NAME is required but not set"
+        );
+    }
+
+    #[test]
+    fn queue_urls_become_named_queues() {
+        let config = Config::from_vars(vars(&[
+            ("QUEUE_URL_TASK_HIGH", "http://q/task-high"),
+            ("QUEUE_URL_TASK_HIGH_DLQ", "http://q/task-high-dlq"),
+        ]))
+        .unwrap();
+        let names: Vec<_> = config.queues.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["task-high", "task-high-dlq"]);
+        assert_eq!(config.queues[0].url, "http://q/task-high");
+    }
+
+    #[test]
+    fn lambda_json_log_format_selects_json_logs() {
+        let config = Config::from_vars(vars(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")])).unwrap();
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(Config::from_vars(vars(&[])).unwrap().log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn health_timeout_must_be_a_positive_number() {
+        let err = Config::from_vars(vars(&[("HEALTH_CHECK_TIMEOUT_MS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("HEALTH_CHECK_TIMEOUT_MS"), "{err}");
+        let ok = Config::from_vars(vars(&[("HEALTH_CHECK_TIMEOUT_MS", "250")])).unwrap();
+        assert_eq!(ok.health_check_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn provider_credentials_are_kept_secret_and_empty_ones_ignored() {
+        let config =
+            Config::from_vars(vars(&[("OPENAI_API_KEY", "sk-very-secret"), ("ANTHROPIC_API_KEY", "")])).unwrap();
+        assert!(config.credentials.contains_key("openai"));
+        assert!(!config.credentials.contains_key("anthropic"));
+        assert!(!format!("{config:?}").contains("sk-very-secret"));
+    }
+}

@@ -1,0 +1,106 @@
+//! The one JSON error envelope every HTTP response uses:
+//! `{"error": {"code": "…", "message": "…", "details": {…}}, "request_id": "…"}`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// An error as the client sees it: an HTTP status, a stable `SCREAMING_SNAKE` code and a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+    request_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Value>,
+}
+
+impl ApiError {
+    #[must_use]
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    #[must_use]
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+
+    #[must_use]
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(404, code, message)
+    }
+
+    /// A 500 that says nothing internal; log the cause with the request id before returning it.
+    #[must_use]
+    pub fn internal() -> Self {
+        Self::new(
+            500,
+            "INTERNAL_ERROR",
+            "the server failed to handle this request; quote the request id when reporting it",
+        )
+    }
+
+    /// The JSON body of the envelope.
+    #[must_use]
+    pub fn to_body(&self, request_id: &str) -> String {
+        let envelope = Envelope {
+            error: Body {
+                code: self.code,
+                message: &self.message,
+                details: self.details.as_ref(),
+            },
+            request_id,
+        };
+        // Serialising plain strings and an already-valid `Value` cannot fail.
+        serde_json::to_string(&envelope).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn envelope_has_code_message_details_and_request_id() {
+        let err = ApiError::not_found("CONTEXT_NOT_FOUND", "no context ctx-1").with_details(json!({"id": "ctx-1"}));
+        let body: Value = serde_json::from_str(&err.to_body("req-1")).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {"code": "CONTEXT_NOT_FOUND", "message": "no context ctx-1", "details": {"id": "ctx-1"}},
+                   "request_id": "req-1"})
+        );
+        assert_eq!(err.status, 404);
+    }
+
+    #[test]
+    fn envelope_omits_absent_details() {
+        let body: Value = serde_json::from_str(&ApiError::internal().to_body("r")).unwrap();
+        assert!(body["error"].get("details").is_none());
+        assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
+    }
+}

@@ -1,0 +1,13 @@
+//! mcpflow's shared library: domain model, ports and adapters, configuration, telemetry and errors.
+
+pub mod adapters;
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod models;
+pub mod secret;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::ApiError;
