@@ -1,0 +1,163 @@
+//! The local-gateway command line: arguments, the functions' environment file, SQS sources, shutdown.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use aws_sdk_sqs::types::QueueAttributeName;
+use shared::aws::AwsClients;
+
+use crate::poller::SqsSource;
+use crate::provision::{Provisioned, Stack};
+use crate::template::Template;
+
+/// Parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub command: String,
+    pub template: PathBuf,
+    pub stack: String,
+    pub env_file: Option<PathBuf>,
+    pub port: u16,
+    pub invoke_timeout: u64,
+}
+
+impl Args {
+    /// Parses `COMMAND [--flag value]…`.
+    ///
+    /// # Errors
+    /// For a missing command, an unknown flag or a value that does not parse.
+    pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
+        let command = args.next().context("a command is required")?;
+        let mut out = Self {
+            command,
+            template: PathBuf::from("template.yaml"),
+            stack: "mcpflow-local".into(),
+            env_file: None,
+            port: 3000,
+            invoke_timeout: 30,
+        };
+        while let Some(flag) = args.next() {
+            let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--template" => out.template = value.into(),
+                "--stack" => out.stack = value,
+                "--env-file" => out.env_file = Some(value.into()),
+                "--port" => out.port = value.parse().with_context(|| format!("--port {value}"))?,
+                "--invoke-timeout" => {
+                    out.invoke_timeout = value.parse().with_context(|| format!("--invoke-timeout {value}"))?
+                }
+                _ => bail!("unknown flag {flag}"),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The region the SDK resolved (from `AWS_REGION`), `us-east-1` when none is set.
+#[must_use]
+pub fn region(sdk: &aws_config::SdkConfig) -> String {
+    sdk.region().map_or_else(|| "us-east-1".to_owned(), ToString::to_string)
+}
+
+/// A Lambda client that never retries an invocation: a retry could run a function twice.
+#[must_use]
+pub fn lambda_client(sdk: &aws_config::SdkConfig) -> aws_sdk_lambda::Client {
+    let config = aws_sdk_lambda::config::Builder::from(sdk)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_lambda::Client::from_conf(config)
+}
+
+/// Writes the functions' resolved environment as `KEY=value` lines (to the file, or stdout).
+///
+/// # Errors
+/// When a variable cannot be resolved or the file cannot be written.
+pub fn write_environment(template: &Template, stack: &Provisioned, args: &Args) -> anyhow::Result<()> {
+    let env = stack.function_environment(template)?;
+    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    match &args.env_file {
+        Some(path) => std::fs::write(path, text).with_context(|| path.display().to_string()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Every SQS trigger of the template, with its queue's URL and ARN looked up on the emulator.
+///
+/// # Errors
+/// When a queue does not exist (run `provision` first) or SQS cannot be reached.
+pub async fn sqs_sources(template: &Template, clients: &AwsClients, stack: &Stack) -> anyhow::Result<Vec<SqsSource>> {
+    let mut sources = Vec::new();
+    for function in template.functions()? {
+        for trigger in &function.sqs_triggers {
+            let name = stack.physical_name(&trigger.queue_logical_id);
+            let url = clients
+                .sqs
+                .get_queue_url()
+                .queue_name(&name)
+                .send()
+                .await
+                .with_context(|| format!("queue {name} not found: run `local-gateway provision` first"))?
+                .queue_url
+                .context("no queue URL")?;
+            let attrs = clients
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await?;
+            let arn = attrs
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+                .cloned()
+                .context("no ARN")?;
+            sources.push(SqsSource {
+                function: function.binary.clone(),
+                queue_url: url,
+                queue_arn: arn,
+                region: stack.region.clone(),
+                batch_size: trigger.batch_size,
+                report_batch_item_failures: trigger.report_batch_item_failures,
+                wait: Duration::from_secs(1),
+            });
+        }
+    }
+    Ok(sources)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown() {
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = tokio::signal::ctrl_c() => {}, () = terminate => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> anyhow::Result<Args> {
+        Args::parse(text.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let a = args("serve --port 3100 --stack s1").unwrap();
+        assert_eq!((a.command.as_str(), a.port, a.stack.as_str()), ("serve", 3100, "s1"));
+        assert_eq!(a.template, PathBuf::from("template.yaml"));
+    }
+
+    #[test]
+    fn unknown_flags_and_bad_values_are_errors() {
+        assert!(args("serve --nope 1").is_err());
+        assert!(args("serve --port x").is_err());
+        assert!(args("").is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! `local-gateway provision` creates template.yaml's resources on the emulators and writes the functions'
+//! environment; `local-gateway serve` serves the HTTP API and runs the SQS triggers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gateway::invoke::LambdaInvoker;
+use gateway::provision::{provision, Stack};
+use gateway::routes::RouteTable;
+use gateway::server::{router, HttpApi};
+use gateway::template::Template;
+use gateway::{local, poller};
+use shared::aws::AwsClients;
+
+const USAGE: &str = "usage: local-gateway provision [--template F] [--stack NAME] [--env-file F]
+       local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shared::telemetry::init(
+        shared::config::LogFormat::Text,
+        "info,aws_config=warn,aws_smithy_runtime=warn",
+    );
+    let args = local::Args::parse(std::env::args().skip(1)).context(USAGE)?;
+    let template = Template::load(&args.template)?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let clients = AwsClients::load().await;
+    let stack = Stack {
+        name: args.stack.clone(),
+        region: local::region(&sdk),
+        account: "123456789012".into(),
+    };
+    match args.command.as_str() {
+        "provision" => local::write_environment(&template, &provision(&template, &clients, &stack).await?, &args),
+        "serve" => {
+            let sources = local::sqs_sources(&template, &clients, &stack).await?;
+            let invoker = Arc::new(LambdaInvoker::new(local::lambda_client(&sdk)));
+            for source in sources {
+                tracing::info!(function = %source.function, queue = %source.queue_arn, "polling");
+                tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&invoker), source));
+            }
+            let routes = RouteTable::new(&template.functions()?);
+            let timeout = Duration::from_secs(args.invoke_timeout);
+            let api = Arc::new(HttpApi {
+                routes,
+                invoker: LambdaInvoker::new(local::lambda_client(&sdk)),
+                timeout,
+            });
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+                .await
+                .with_context(|| format!("port {} is busy: stop what uses it or set GATEWAY_PORT", args.port))?;
+            tracing::info!("HTTP API on http://127.0.0.1:{}", args.port);
+            let app = router(api).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(local::shutdown())
+                .await?;
+            Ok(())
+        }
+        other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}

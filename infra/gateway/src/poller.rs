@@ -1,0 +1,213 @@
+//! SQS event sources, as Lambda's poller runs them: receive a batch, invoke the function with a real
+//! SQS event, delete what succeeded, leave failures to come back after the visibility timeout (and
+//! reach the dead-letter queue after `maxReceiveCount` receives, which SQS itself enforces).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+
+use crate::invoke::Invoker;
+
+/// One function wired to one queue.
+#[derive(Debug, Clone)]
+pub struct SqsSource {
+    pub function: String,
+    pub queue_url: String,
+    pub queue_arn: String,
+    pub region: String,
+    pub batch_size: u16,
+    pub report_batch_item_failures: bool,
+    /// Long-poll wait per receive.
+    pub wait: Duration,
+}
+
+/// What one poll did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PollOutcome {
+    pub received: usize,
+    pub deleted: usize,
+    pub failed: usize,
+}
+
+/// Polls until the task is dropped; errors are logged and retried after a pause.
+pub async fn run<I: Invoker>(sqs: aws_sdk_sqs::Client, invoker: Arc<I>, source: SqsSource) {
+    loop {
+        match poll_once(&sqs, invoker.as_ref(), &source).await {
+            Ok(outcome) if outcome.received > 0 => {
+                tracing::info!(function = %source.function, queue = %source.queue_arn, ?outcome, "sqs batch handled");
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(function = %source.function, error = %err, "sqs poll failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Receives one batch (if any), invokes the function once, and deletes the messages that succeeded.
+///
+/// # Errors
+/// When SQS cannot be reached; a failing function is not an error here, its messages just stay.
+pub async fn poll_once<I: Invoker>(
+    sqs: &aws_sdk_sqs::Client,
+    invoker: &I,
+    source: &SqsSource,
+) -> anyhow::Result<PollOutcome> {
+    let received = sqs
+        .receive_message()
+        .queue_url(&source.queue_url)
+        .max_number_of_messages(i32::from(source.batch_size.min(10)))
+        .wait_time_seconds(i32::try_from(source.wait.as_secs()).unwrap_or(1))
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+    let messages = received.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(PollOutcome::default());
+    }
+    let mut event = SqsEvent::default();
+    event.records = messages.iter().map(|m| record(m, source)).collect();
+    let payload = serde_json::to_vec(&event)?;
+    let failed = match invoker.invoke(&source.function, payload).await {
+        Ok(answer) => failed_ids(&answer, &messages, source.report_batch_item_failures),
+        Err(err) => {
+            tracing::warn!(function = %source.function, error = %err, "function failed; the batch will be retried");
+            messages.iter().filter_map(|m| m.message_id.clone()).collect()
+        }
+    };
+    let done: Vec<_> = messages
+        .iter()
+        .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
+        .collect();
+    if !done.is_empty() {
+        let entries = done
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        sqs.delete_message_batch()
+            .queue_url(&source.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+    }
+    Ok(PollOutcome {
+        received: messages.len(),
+        deleted: done.len(),
+        failed: messages.len() - done.len(),
+    })
+}
+
+/// The ids that failed. As Lambda does: an unreadable answer, or an item id that is empty or not in
+/// the batch, fails the whole batch.
+fn failed_ids(answer: &[u8], messages: &[Message], report_failures: bool) -> HashSet<String> {
+    let all = || {
+        messages
+            .iter()
+            .filter_map(|m| m.message_id.clone())
+            .collect::<HashSet<_>>()
+    };
+    if !report_failures || answer.is_empty() || answer == b"null" {
+        return HashSet::new();
+    }
+    let Ok(response) = serde_json::from_slice::<SqsBatchResponse>(answer) else {
+        return if serde_json::from_slice::<serde_json::Value>(answer).is_ok() {
+            HashSet::new()
+        } else {
+            all()
+        };
+    };
+    let ids: HashSet<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    let known = all();
+    if ids.iter().any(|id| !known.contains(id)) {
+        return known;
+    }
+    ids
+}
+
+fn record(message: &Message, source: &SqsSource) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id.clone_from(&message.message_id);
+    record.receipt_handle.clone_from(&message.receipt_handle);
+    record.body.clone_from(&message.body);
+    record.md5_of_body.clone_from(&message.md5_of_body);
+    record
+        .md5_of_message_attributes
+        .clone_from(&message.md5_of_message_attributes);
+    record.attributes = message
+        .attributes()
+        .map(|attrs| attrs.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect())
+        .unwrap_or_default();
+    record.message_attributes = message
+        .message_attributes()
+        .map(|attrs| {
+            attrs
+                .iter()
+                .map(|(name, v)| {
+                    let mut attr = aws_lambda_events::sqs::SqsMessageAttribute::default();
+                    attr.string_value = v.string_value().map(str::to_owned);
+                    attr.binary_value = v.binary_value().map(|b| {
+                        let mut data = aws_lambda_events::encodings::Base64Data::default();
+                        *data = b.as_ref().to_vec();
+                        data
+                    });
+                    attr.data_type = Some(v.data_type().to_owned());
+                    (name.clone(), attr)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    record.event_source = Some("aws:sqs".to_owned());
+    record.event_source_arn = Some(source.queue_arn.clone());
+    record.aws_region = Some(source.region.clone());
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(ids: &[&str]) -> Vec<Message> {
+        ids.iter()
+            .map(|id| Message::builder().message_id(*id).build())
+            .collect()
+    }
+
+    #[test]
+    fn reported_failures_are_the_only_ones_kept() {
+        let answer = br#"{"batchItemFailures":[{"itemIdentifier":"b"}]}"#;
+        assert_eq!(
+            failed_ids(answer, &messages(&["a", "b"]), true),
+            HashSet::from(["b".to_owned()])
+        );
+    }
+
+    #[test]
+    fn an_unknown_item_identifier_fails_the_whole_batch() {
+        let answer = br#"{"batchItemFailures":[{"itemIdentifier":"zzz"}]}"#;
+        assert_eq!(failed_ids(answer, &messages(&["a", "b"]), true).len(), 2);
+    }
+
+    #[test]
+    fn without_report_batch_item_failures_a_success_deletes_everything() {
+        let answer = br#"{"batchItemFailures":[{"itemIdentifier":"b"}]}"#;
+        assert!(failed_ids(answer, &messages(&["a", "b"]), false).is_empty());
+        assert!(failed_ids(b"null", &messages(&["a"]), true).is_empty());
+    }
+}

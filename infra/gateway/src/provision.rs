@@ -1,0 +1,143 @@
+//! Creates the template's tables, queues and state machines on the local emulators, idempotently,
+//! and resolves the functions' environment against them: one definition for AWS and for local runs.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _};
+use serde_yaml::Value;
+
+use crate::intrinsic::{resolve_string, Resolve};
+use shared::aws::AwsClients;
+
+use crate::resources::{create_queue, create_state_machine, create_table};
+use crate::template::Template;
+
+/// How local physical names are made: `<stack>-<LogicalId>`.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub region: String,
+    pub account: String,
+}
+
+impl Stack {
+    #[must_use]
+    pub fn physical_name(&self, logical_id: &str) -> String {
+        format!("{}-{logical_id}", self.name)
+    }
+}
+
+/// What `Ref` and `Fn::GetAtt` give for each created resource.
+#[derive(Debug, Clone, Default)]
+pub struct Physical {
+    pub reference: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The stack as created: resolves intrinsics like CloudFormation would for the deployed stack.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub stack: Stack,
+    pub parameters: BTreeMap<String, String>,
+    pub resources: BTreeMap<String, Physical>,
+}
+
+impl Resolve for Provisioned {
+    fn reference(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::Region" => Some(self.stack.region.clone()),
+            "AWS::AccountId" => Some(self.stack.account.clone()),
+            "AWS::StackName" => Some(self.stack.name.clone()),
+            "AWS::Partition" => Some("aws".to_owned()),
+            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
+            _ => self
+                .parameters
+                .get(name)
+                .or_else(|| self.resources.get(name).map(|p| &p.reference))
+                .cloned(),
+        }
+    }
+
+    fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
+        self.resources.get(logical_id)?.attributes.get(attribute).cloned()
+    }
+}
+
+impl Provisioned {
+    /// `Globals.Function.Environment.Variables`, resolved: what every function gets.
+    ///
+    /// # Errors
+    /// When a variable refers to something the stack does not have.
+    pub fn function_environment(&self, template: &Template) -> anyhow::Result<BTreeMap<String, String>> {
+        template
+            .globals_env
+            .iter()
+            .map(|(k, v)| {
+                let key = k.as_str().context("environment variable names are strings")?.to_owned();
+                let value = resolve_string(v, self).with_context(|| format!("environment variable {key}"))?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+}
+
+/// Creates (or finds) every table, queue and state machine, dead-letter queues before their sources.
+///
+/// # Errors
+/// When an emulator cannot be reached or a resource definition is not supported.
+pub async fn provision(template: &Template, clients: &AwsClients, stack: &Stack) -> anyhow::Result<Provisioned> {
+    let parameters = template
+        .parameters
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k.clone(), s.clone()),
+            other => (
+                k.clone(),
+                serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
+            ),
+        })
+        .collect();
+    let mut out = Provisioned {
+        stack: stack.clone(),
+        parameters,
+        resources: BTreeMap::new(),
+    };
+    for table in template.of_type("AWS::DynamoDB::Table") {
+        let physical = create_table(clients, &out, table)
+            .await
+            .with_context(|| format!("table {}", table.logical_id))?;
+        out.resources.insert(table.logical_id.clone(), physical);
+    }
+    // Queues whose redrive targets exist go first; a loop that makes no progress is a cycle.
+    let mut pending: Vec<_> = template.of_type("AWS::SQS::Queue").collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut next = Vec::new();
+        for queue in pending {
+            let target = queue
+                .properties
+                .get("RedrivePolicy")
+                .and_then(|r| r.get("deadLetterTargetArn"));
+            if target.is_some_and(|t| resolve_string(t, &out).is_err()) {
+                next.push(queue);
+                continue;
+            }
+            let physical = create_queue(clients, &out, queue)
+                .await
+                .with_context(|| format!("queue {}", queue.logical_id))?;
+            out.resources.insert(queue.logical_id.clone(), physical);
+        }
+        if next.len() == before {
+            let ids: Vec<_> = next.iter().map(|q| q.logical_id.as_str()).collect();
+            bail!("queues {ids:?} have dead-letter targets that are not queues of this template");
+        }
+        pending = next;
+    }
+    for machine in template.of_type("AWS::Serverless::StateMachine") {
+        let physical = create_state_machine(clients, &out, template, machine)
+            .await
+            .with_context(|| format!("state machine {}", machine.logical_id))?;
+        out.resources.insert(machine.logical_id.clone(), physical);
+    }
+    Ok(out)
+}

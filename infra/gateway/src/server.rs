@@ -1,0 +1,120 @@
+//! The HTTP side of the gateway: route, build the event, invoke, translate — or answer as API Gateway would.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use shared::ApiError;
+
+use crate::event::{build_event, translate_response, IncomingRequest};
+use crate::invoke::Invoker;
+use crate::routes::RouteTable;
+
+/// HTTP API's payload limit.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// The HTTP API: its routes, the way to reach functions, and the integration timeout.
+pub struct HttpApi<I> {
+    pub routes: RouteTable,
+    pub invoker: I,
+    /// API Gateway gives up on an integration after 30 s.
+    pub timeout: Duration,
+}
+
+/// The axum router serving every route of the API.
+pub fn router<I: Invoker>(api: Arc<HttpApi<I>>) -> Router {
+    Router::new()
+        .fallback(handle::<I>)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(api)
+}
+
+async fn handle<I: Invoker>(
+    State(api): State<Arc<HttpApi<I>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let Some(route) = api.routes.find(method.as_str(), uri.path()) else {
+        return with_request_id(not_found(), &request_id);
+    };
+    let incoming = IncomingRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        raw_query: uri.query().unwrap_or(""),
+        headers: &headers,
+        body: &body,
+        source_ip: peer.ip().to_string(),
+        request_id: request_id.clone(),
+        time_epoch_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    let event = build_event(&incoming, &route, None).to_string().into_bytes();
+    let answer = tokio::time::timeout(api.timeout, api.invoker.invoke(&route.function, event)).await;
+    let response = match answer {
+        Ok(Ok(payload)) => match translate_response(&payload) {
+            Ok(out) => {
+                let mut response = Response::new(Body::from(out.body));
+                *response.status_mut() = out.status;
+                *response.headers_mut() = out.headers;
+                response
+            }
+            Err(err) => bad_gateway(&route.function, &err.to_string(), &request_id),
+        },
+        Ok(Err(err)) => bad_gateway(&route.function, &err.to_string(), &request_id),
+        Err(_) => {
+            tracing::warn!(function = %route.function, %request_id, "integration timed out");
+            let msg = format!("the function did not answer within {} s", api.timeout.as_secs());
+            envelope(&ApiError::new(504, "INTEGRATION_TIMEOUT", msg), &request_id)
+        }
+    };
+    tracing::info!(%method, path = %uri.path(), route = %route.route_key, status = response.status().as_u16(), %request_id);
+    with_request_id(response, &request_id)
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        r#"{"message":"Not Found"}"#,
+    )
+        .into_response()
+}
+
+fn bad_gateway(function: &str, cause: &str, request_id: &str) -> Response {
+    tracing::error!(%function, %request_id, %cause, "function gave no valid response");
+    let err = ApiError::new(
+        502,
+        "BAD_GATEWAY",
+        "the function failed to answer; quote the request id when reporting it",
+    );
+    envelope(&err, request_id)
+}
+
+fn envelope(err: &ApiError, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        err.to_body(request_id),
+    )
+        .into_response()
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("apigw-requestid", value);
+    }
+    response
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

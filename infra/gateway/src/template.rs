@@ -1,0 +1,308 @@
+//! Reads `template.yaml`: the functions with their HTTP routes and SQS triggers, and the resources
+//! (tables, queues, state machines) the local stack creates. The template is the one source of truth.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_yaml::{Mapping, Value};
+
+use crate::intrinsic::{reference, Reference};
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The directory the template sits in: `DefinitionUri` and `CodeUri` are relative to it.
+    pub dir: PathBuf,
+    /// Parameter defaults.
+    pub parameters: BTreeMap<String, Value>,
+    /// `Globals.Function.Environment.Variables`, unresolved.
+    pub globals_env: Mapping,
+    /// Resources in template order.
+    pub resources: Vec<Resource>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub logical_id: String,
+    pub kind: String,
+    pub properties: Value,
+    pub metadata: Value,
+}
+
+/// A function and what triggers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionDef {
+    pub logical_id: String,
+    /// The bin name: `Metadata.BuildProperties.Binary`, the name `cargo lambda watch` serves it under.
+    pub binary: String,
+    pub http_routes: Vec<HttpRoute>,
+    pub sqs_triggers: Vec<SqsTrigger>,
+}
+
+/// `Method` + `Path` of an `HttpApi` event; `$default` when both are absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRoute {
+    pub method: String,
+    pub path: String,
+}
+
+impl HttpRoute {
+    /// API Gateway's route key: `GET /items/{id}` or `$default`.
+    #[must_use]
+    pub fn route_key(&self) -> String {
+        if self.path == "$default" {
+            "$default".to_owned()
+        } else {
+            format!("{} {}", self.method, self.path)
+        }
+    }
+}
+
+/// An `SQS` event source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsTrigger {
+    pub queue_logical_id: String,
+    pub batch_size: u16,
+    pub report_batch_item_failures: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not valid YAML: {source}")]
+    Yaml { path: String, source: serde_yaml::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Template {
+    /// Loads and parses a template file.
+    ///
+    /// # Errors
+    /// [`TemplateError`] when the file cannot be read or is not a template.
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Self::parse(&text, dir).map_err(|e| match e {
+            TemplateError::Invalid(m) => TemplateError::Invalid(format!("{shown}: {m}")),
+            TemplateError::Yaml { source, .. } => TemplateError::Yaml { path: shown, source },
+            other => other,
+        })
+    }
+
+    /// Parses template text.
+    ///
+    /// # Errors
+    /// [`TemplateError`] when the text is not YAML or has no `Resources`.
+    pub fn parse(text: &str, dir: PathBuf) -> Result<Self, TemplateError> {
+        let doc: Value = serde_yaml::from_str(text).map_err(|source| TemplateError::Yaml {
+            path: String::new(),
+            source,
+        })?;
+        let Some(Value::Mapping(resources)) = doc.get("Resources") else {
+            return Err(TemplateError::Invalid("no Resources section".into()));
+        };
+        let resources = resources
+            .iter()
+            .map(|(id, body)| {
+                let logical_id = id
+                    .as_str()
+                    .ok_or_else(|| TemplateError::Invalid(format!("resource id {id:?}")))?;
+                let kind = body.get("Type").and_then(Value::as_str);
+                let kind = kind.ok_or_else(|| TemplateError::Invalid(format!("{logical_id} has no Type")))?;
+                Ok(Resource {
+                    logical_id: logical_id.to_owned(),
+                    kind: kind.to_owned(),
+                    properties: body.get("Properties").cloned().unwrap_or(Value::Null),
+                    metadata: body.get("Metadata").cloned().unwrap_or(Value::Null),
+                })
+            })
+            .collect::<Result<Vec<_>, TemplateError>>()?;
+        let parameters = doc
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.get("Default")?.clone())))
+            .collect();
+        let globals_env = doc
+            .get("Globals")
+            .and_then(|g| {
+                g.get("Function")?
+                    .get("Environment")?
+                    .get("Variables")?
+                    .as_mapping()
+                    .cloned()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            dir,
+            parameters,
+            globals_env,
+            resources,
+        })
+    }
+
+    /// Resources of one CloudFormation or SAM type.
+    pub fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
+        self.resources.iter().filter(move |r| r.kind == kind)
+    }
+
+    /// Every `AWS::Serverless::Function` with its triggers.
+    ///
+    /// # Errors
+    /// [`TemplateError::Invalid`] for an SQS event whose `Queue` is not a `!GetAtt X.Arn`.
+    pub fn functions(&self) -> Result<Vec<FunctionDef>, TemplateError> {
+        self.of_type("AWS::Serverless::Function").map(function_def).collect()
+    }
+}
+
+fn function_def(resource: &Resource) -> Result<FunctionDef, TemplateError> {
+    let binary = resource
+        .metadata
+        .get("BuildProperties")
+        .and_then(|b| b.get("Binary"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            TemplateError::Invalid(format!(
+                "{} has no Metadata.BuildProperties.Binary",
+                resource.logical_id
+            ))
+        })?;
+    let mut def = FunctionDef {
+        logical_id: resource.logical_id.clone(),
+        binary: binary.to_owned(),
+        http_routes: Vec::new(),
+        sqs_triggers: Vec::new(),
+    };
+    let events = resource
+        .properties
+        .get("Events")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten();
+    for (name, event) in events {
+        let props = event.get("Properties").unwrap_or(&Value::Null);
+        match event.get("Type").and_then(Value::as_str) {
+            Some("HttpApi") => def.http_routes.push(HttpRoute {
+                method: props
+                    .get("Method")
+                    .and_then(Value::as_str)
+                    .unwrap_or("ANY")
+                    .to_ascii_uppercase(),
+                path: props
+                    .get("Path")
+                    .and_then(Value::as_str)
+                    .unwrap_or("$default")
+                    .to_owned(),
+            }),
+            Some("SQS") => def.sqs_triggers.push(sqs_trigger(&resource.logical_id, name, props)?),
+            _ => {}
+        }
+    }
+    Ok(def)
+}
+
+fn sqs_trigger(function: &str, name: &Value, props: &Value) -> Result<SqsTrigger, TemplateError> {
+    let queue = props.get("Queue").and_then(reference);
+    let Some(Reference::GetAtt(queue_logical_id, _)) = queue else {
+        return Err(TemplateError::Invalid(format!(
+            "{function} event {name:?}: Queue must be !GetAtt <Queue>.Arn"
+        )));
+    };
+    let batch_size = props.get("BatchSize").and_then(Value::as_u64).unwrap_or(10);
+    let reports = props
+        .get("FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten();
+    Ok(SqsTrigger {
+        queue_logical_id,
+        batch_size: u16::try_from(batch_size.clamp(1, 10_000)).unwrap_or(10),
+        report_batch_item_failures: reports
+            .filter_map(Value::as_str)
+            .any(|t| t == "ReportBatchItemFailures"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r"
+Parameters:
+  Receives: {Type: Number, Default: 3}
+Globals:
+  Function:
+    Environment:
+      Variables:
+        QUEUE_URL_WORK: !Ref Work
+Resources:
+  Work: {Type: AWS::SQS::Queue}
+  Echo:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: echo}}
+    Properties:
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: '/items/{id}', Method: get}}
+        Fallback: {Type: HttpApi}
+        Jobs:
+          Type: SQS
+          Properties: {Queue: !GetAtt Work.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}
+";
+
+    #[test]
+    fn functions_carry_their_routes_and_sqs_triggers() {
+        let template = Template::parse(TEMPLATE, PathBuf::from(".")).unwrap();
+        let functions = template.functions().unwrap();
+        assert_eq!(functions.len(), 1);
+        let echo = &functions[0];
+        assert_eq!(echo.binary, "echo");
+        let keys: Vec<_> = echo.http_routes.iter().map(HttpRoute::route_key).collect();
+        assert_eq!(keys, ["GET /items/{id}", "$default"]);
+        assert_eq!(
+            echo.sqs_triggers,
+            [SqsTrigger {
+                queue_logical_id: "Work".into(),
+                batch_size: 5,
+                report_batch_item_failures: true
+            }]
+        );
+    }
+
+    #[test]
+    fn parameters_and_global_environment_are_read() {
+        let template = Template::parse(TEMPLATE, PathBuf::from(".")).unwrap();
+        assert_eq!(template.parameters["Receives"], Value::from(3));
+        assert!(template.globals_env.contains_key("QUEUE_URL_WORK"));
+    }
+
+    #[test]
+    fn a_function_without_a_binary_name_is_rejected() {
+        let text = "Resources:\n  F: {Type: AWS::Serverless::Function, Properties: {}}\n";
+        let err = Template::parse(text, PathBuf::from("."))
+            .unwrap()
+            .functions()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("F has no Metadata.BuildProperties.Binary"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_project_template_parses_and_routes_health() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let functions = Template::load(&path).unwrap().functions().unwrap();
+        let health = functions.iter().find(|f| f.binary == "health").unwrap();
+        assert!(health
+            .http_routes
+            .iter()
+            .any(|r| r.route_key() == "GET /api/v1/mcp/health"));
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make dev`: installs what is missing, starts the emulators, provisions template.yaml's resources,
+# runs the functions under `cargo lambda watch` and the local gateway, then waits; Ctrl-C stops it all.
+# With --detach it returns once the gateway answers and leaves everything running (tests use this).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+# shellcheck source=infra/stack/env.sh
+source "$here/env.sh"
+
+detach=false
+[[ ${1:-} == --detach ]] && detach=true
+STACK_NAME="${STACK_NAME:-mcpflow-local}"
+
+"$here/install.sh" stack
+log "building the functions and the gateway (first build takes a few minutes)"
+(cd "$root" && cargo build --locked --bins -p mcpflow-functions -p local-gateway)
+
+$detach || trap '"$here/stop.sh" all' EXIT
+"$here/start.sh" all
+
+gateway="$CARGO_TARGET_DIR/debug/local-gateway"
+env_file="$MCPFLOW_RUN/functions.env"
+(cd "$root" && "$gateway" provision --template template.yaml --stack "$STACK_NAME" --env-file "$env_file")
+log "provisioned stack $STACK_NAME; function environment in $env_file"
+
+if port_busy "$LAMBDA_PORT" && ! pid_alive "$MCPFLOW_RUN/lambda.pid"; then
+  log "port $LAMBDA_PORT is busy (cargo lambda watch): stop what uses it or set LAMBDA_PORT"; exit 1
+fi
+# --ignore-changes in detached runs: a test run must not rebuild under its own feet.
+reload=()
+$detach && reload=(--ignore-changes)
+(cd "$root" && start_service lambda "$MCPFLOW_RUN/lambda.log" -- \
+  cargo lambda watch --quiet "${reload[@]}" -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$env_file")
+wait_http "http://127.0.0.1:$LAMBDA_PORT/" 60 || { log "cargo lambda watch did not start; see $MCPFLOW_RUN/lambda.log"; exit 1; }
+
+if port_busy "$GATEWAY_PORT" && ! pid_alive "$MCPFLOW_RUN/gateway.pid"; then
+  log "port $GATEWAY_PORT is busy (local gateway): stop what uses it or set GATEWAY_PORT"; exit 1
+fi
+(cd "$root" && start_service gateway "$MCPFLOW_RUN/gateway.log" -- \
+  "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT")
+base="http://127.0.0.1:$GATEWAY_PORT"
+for _ in $(seq 1 120); do
+  [[ $(curl -s -o /dev/null -m 30 -w '%{http_code}' "$base/api/v1/mcp/health" || true) == 200 ]] && break
+  sleep 0.5
+done
+status=$(curl -s -o /dev/null -m 30 -w '%{http_code}' "$base/api/v1/mcp/health" || true)
+[[ $status == 200 ]] || { log "health answered $status; see $MCPFLOW_RUN/*.log"; exit 1; }
+
+log "mcpflow is up: $base  (try: curl $base/api/v1/mcp/health)"
+$detach && exit 0
+log "logs: $MCPFLOW_RUN/{gateway,lambda,dynamodb,moto}.log — Ctrl-C stops everything"
+tail -n 0 -F "$MCPFLOW_RUN/gateway.log" "$MCPFLOW_RUN/lambda.log" &
+wait
