@@ -1,0 +1,18 @@
+# The two commands: `make dev` runs mcpflow locally, `make test` checks everything.
+# Both install what they need (pinned, cached under ~/.cache/mcpflow) on a fresh machine.
+.PHONY: dev test stop lint fmt
+
+dev: ## start emulators, functions and the local gateway on http://127.0.0.1:3000; Ctrl-C stops all
+	@bash infra/stack/dev.sh
+
+test: ## install what is missing, run every check and test, stop what was started
+	@bash infra/stack/test.sh
+
+stop: ## stop a detached local stack
+	@bash infra/stack/stop.sh all
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,96 @@
+//! The HTTP API through the local gateway, the functions under `cargo lambda watch`, and the emulators.
+
+use crate::helpers::{gateway_url, get_json, http};
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn health_is_200_with_the_table_every_queue_and_the_state_machine_ok() {
+    let (status, body) = get_json("/api/v1/mcp/health").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+    let names: Vec<&str> = body["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "dynamodb:",
+        "sqs:task-high",
+        "sqs:task-medium",
+        "sqs:task-low",
+        "sqs:stage",
+        "states:",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(expected)),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(body["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["status"] == "ok" && d["latency_ms"].is_number()));
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn the_short_health_path_answers_the_same() {
+    let (status, body) = get_json("/api/v1/health").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn models_lists_the_local_provider_as_available() {
+    let (status, body) = get_json("/api/v1/mcp/models").await;
+    assert_eq!(status, 200, "{body}");
+    let local = body["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "local")
+        .expect("local provider");
+    assert_eq!(local["available"], true);
+    assert!(body["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["provider"] == "local" && m["available"] == true));
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn unknown_routes_and_wrong_methods_get_api_gateways_404() {
+    let (status, body) = get_json("/api/v1/nothing-here").await;
+    assert_eq!((status, body), (404, serde_json::json!({"message": "Not Found"})));
+    let response = http()
+        .post(format!("{}/api/v1/mcp/health", gateway_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+/// Run by `make test` after it stops moto (SQS and Step Functions).
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack with moto stopped"]
+async fn degraded_health_is_503_naming_sqs_when_moto_is_down() {
+    let (status, body) = get_json("/api/v1/mcp/health").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "DEPENDENCY_UNAVAILABLE");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("sqs:task-high") && message.contains("states:"),
+        "{message}"
+    );
+    let deps = body["error"]["details"]["dependencies"].as_array().unwrap();
+    let table = deps
+        .iter()
+        .find(|d| d["name"].as_str().unwrap().starts_with("dynamodb:"))
+        .unwrap();
+    assert_eq!(table["status"], "ok", "DynamoDB is still up and must say so");
+    assert!(body["request_id"].as_str().is_some_and(|r| !r.is_empty()));
+}

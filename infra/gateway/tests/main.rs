@@ -1,0 +1,7 @@
+//! End-to-end tests against the local stack (`make test` starts it and runs them with `--ignored`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod http_api;
+mod sqs_trigger;

@@ -1,0 +1,143 @@
+//! SQS triggers through the gateway's poller, against moto's real SQS: delivery as an SQS event,
+//! deletion on success, redelivery of reported `batchItemFailures`, and the dead-letter queue after
+//! `maxReceiveCount` receives. The function is a small Lambda Invoke API served by the test, reached
+//! through the AWS SDK's Lambda client exactly as `cargo lambda watch` is.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use axum::extract::State;
+use axum::routing::post;
+use gateway::invoke::LambdaInvoker;
+use gateway::local::{lambda_client, sqs_sources};
+use gateway::poller::poll_once;
+use gateway::provision::{provision, Stack};
+use gateway::template::Template;
+use serde_json::{json, Value};
+use shared::aws::AwsClients;
+
+type Seen = Arc<Mutex<Vec<Value>>>;
+
+/// The function: `ok` succeeds, `retry-once` fails on its first receive, `poison` always fails.
+async fn invocations(State(seen): State<Seen>, body: String) -> axum::Json<Value> {
+    let event: Value = serde_json::from_str(&body).unwrap();
+    let mut failures = Vec::new();
+    for record in event["Records"].as_array().unwrap() {
+        seen.lock().unwrap().push(record.clone());
+        let first = record["attributes"]["ApproximateReceiveCount"] == "1";
+        match record["body"].as_str().unwrap() {
+            "poison" => failures.push(json!({"itemIdentifier": record["messageId"]})),
+            "retry-once" if first => failures.push(json!({"itemIdentifier": record["messageId"]})),
+            _ => {}
+        }
+    }
+    axum::Json(json!({ "batchItemFailures": failures }))
+}
+
+async fn spawn_function(seen: Seen) -> String {
+    let app = axum::Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invocations))
+        .with_state(seen);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn sqs_messages_are_delivered_deleted_redelivered_and_dead_lettered() {
+    // GIVEN the fixture template provisioned on moto under a stack name of its own
+    let template =
+        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sqs-trigger.yaml")).unwrap();
+    let clients = AwsClients::load().await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let stack = Stack {
+        name: format!("e2e-sqs-{}", &id[..8]),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+    };
+    let provisioned = provision(&template, &clients, &stack)
+        .await
+        .expect(crate::helpers::NEEDS_STACK);
+    let source = sqs_sources(&template, &clients, &stack).await.unwrap().remove(0);
+    assert_eq!(
+        (
+            source.function.as_str(),
+            source.batch_size,
+            source.report_batch_item_failures
+        ),
+        ("probe", 5, true)
+    );
+    let seen: Seen = Arc::default();
+    let endpoint = spawn_function(Arc::clone(&seen)).await;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let lambda = lambda_client(&sdk).config().to_builder().endpoint_url(endpoint);
+    let invoker = LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(lambda.build()));
+
+    // WHEN three messages are sent and the poller runs until the queue is drained
+    let attr = MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value("e2e")
+        .build()
+        .unwrap();
+    for body in ["ok", "retry-once", "poison"] {
+        let send = clients
+            .sqs
+            .send_message()
+            .queue_url(&source.queue_url)
+            .message_body(body);
+        send.message_attributes("origin", attr.clone()).send().await.unwrap();
+    }
+    let dlq_url = &provisioned.resources["WorkDLQ"].reference;
+    let mut dead = Vec::new();
+    for _ in 0..30 {
+        poll_once(&clients.sqs, &invoker, &source).await.unwrap();
+        let got = clients
+            .sqs
+            .receive_message()
+            .queue_url(dlq_url)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .unwrap();
+        dead.extend(got.messages.unwrap_or_default().into_iter().filter_map(|m| m.body));
+        let deliveries = seen.lock().unwrap().len();
+        if deliveries >= 5 && !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // THEN ok arrived once, retry-once twice, poison twice and then went to the dead-letter queue
+    let records = seen.lock().unwrap().clone();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &records {
+        *counts.entry(r["body"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    assert_eq!(
+        counts,
+        BTreeMap::from([("ok".into(), 1), ("poison".into(), 2), ("retry-once".into(), 2)])
+    );
+    assert_eq!(dead, ["poison"]);
+    let first = &records[0];
+    assert_eq!(first["eventSource"], "aws:sqs");
+    assert_eq!(first["eventSourceARN"], source.queue_arn.as_str());
+    assert_eq!(first["awsRegion"], "us-east-1");
+    assert_eq!(first["messageAttributes"]["origin"]["stringValue"], "e2e");
+    let left = clients
+        .sqs
+        .receive_message()
+        .queue_url(&source.queue_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        left.messages.unwrap_or_default().is_empty(),
+        "the source queue must be empty"
+    );
+}
