@@ -46,6 +46,12 @@ pub fn build_event(req: &IncomingRequest<'_>, route: &RouteMatch, authorizer: Op
             .and_modify(|v| *v = format!("{v},{value}"))
             .or_insert(value);
     }
+    // API Gateway appends the client to X-Forwarded-For and says which scheme it was reached by.
+    headers
+        .entry("x-forwarded-for".to_owned())
+        .and_modify(|v| *v = format!("{v}, {}", req.source_ip))
+        .or_insert_with(|| req.source_ip.clone());
+    headers.insert("x-forwarded-proto".to_owned(), "http".to_owned());
     let user_agent = headers.get("user-agent").cloned().unwrap_or_default();
     let time = chrono::DateTime::from_timestamp_millis(req.time_epoch_ms).unwrap_or_default();
     let mut context = json!({

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -28,10 +28,7 @@ pub struct HttpApi<I> {
 
 /// The axum router serving every route of the API.
 pub fn router<I: Invoker>(api: Arc<HttpApi<I>>) -> Router {
-    Router::new()
-        .fallback(handle::<I>)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(api)
+    Router::new().fallback(handle::<I>).with_state(api)
 }
 
 async fn handle<I: Invoker>(
@@ -40,11 +37,17 @@ async fn handle<I: Invoker>(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return with_request_id(
+            api_gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+            &request_id,
+        );
+    };
     let Some(route) = api.routes.find(method.as_str(), uri.path()) else {
-        return with_request_id(not_found(), &request_id);
+        return with_request_id(api_gateway_message(StatusCode::NOT_FOUND, "Not Found"), &request_id);
     };
     let incoming = IncomingRequest {
         method: method.as_str(),
@@ -79,13 +82,10 @@ async fn handle<I: Invoker>(
     with_request_id(response, &request_id)
 }
 
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(http::header::CONTENT_TYPE, "application/json")],
-        r#"{"message":"Not Found"}"#,
-    )
-        .into_response()
+/// API Gateway's own answers (no route, body too large) are `{"message": "…"}`, not our envelope.
+fn api_gateway_message(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "message": message }).to_string();
+    (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn bad_gateway(function: &str, cause: &str, request_id: &str) -> Response {

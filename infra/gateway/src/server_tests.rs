@@ -65,6 +65,22 @@ async fn an_unknown_route_gets_api_gateways_404() {
 }
 
 #[tokio::test]
+async fn a_body_over_the_http_api_limit_gets_413_without_invoking_anything() {
+    let base = spawn().await;
+    let response = reqwest::Client::new()
+        .get(format!("{base}/echo/1"))
+        .body(vec![b'x'; MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"message":"Request Entity Too Large"}"#
+    );
+}
+
+#[tokio::test]
 async fn a_matched_route_invokes_its_function_with_path_parameters() {
     let base = spawn().await;
     let response = reqwest::get(format!("{base}/echo/42?x=1")).await.unwrap();
@@ -74,6 +90,8 @@ async fn a_matched_route_invokes_its_function_with_path_parameters() {
     assert_eq!(event["pathParameters"]["id"], "42");
     assert_eq!(event["routeKey"], "GET /echo/{id}");
     assert_eq!(event["requestContext"]["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(event["headers"]["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(event["headers"]["x-forwarded-proto"], "http");
 }
 
 #[tokio::test]

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Cold start, warm invocation and peak RSS of release function binaries, measured against a minimal
+Lambda Runtime API served by this script (the same protocol Lambda speaks to `bootstrap`).
+
+cold  = process spawn -> first response posted to the Runtime API (init + first event)
+warm  = second event served to the same process -> its response (the peer figure in the same run)
+rss   = VmHWM of the process after both events
+
+Usage: infra/bench/cold_start.py [--runs N] BINARY:EVENT_FILE ...
+Functions that call AWS need the local stack's environment (source infra/stack/env.sh and the
+functions.env that `make dev` writes).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class RuntimeApi(ThreadingHTTPServer):
+    """Serves `event` once per `arm()`, and records when each response arrives."""
+
+    daemon_threads = True
+
+    def __init__(self, event):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.event = event
+        self.pending = threading.Semaphore(0)
+        self.responded = threading.Event()
+        self.response_at = 0.0
+        self.last_response = b""
+        self.seq = 0
+
+    def arm(self):
+        self.responded.clear()
+        self.pending.release()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # /2018-06-01/runtime/invocation/next
+        self.server.pending.acquire()
+        self.server.seq += 1
+        body = self.server.event
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", f"bench-{self.server.seq}")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):  # .../invocation/{id}/response or /error, /init/error
+        length = int(self.headers.get("Content-Length", "0"))
+        payload = self.rfile.read(length)
+        self.server.response_at = time.perf_counter()
+        self.server.last_response = payload
+        if "error" in self.path:
+            print(f"  function reported an error on {self.path}: {payload[:300]!r}")
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.server.responded.set()
+
+
+def peak_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def measure(binary, event_file, runs):
+    with open(event_file, "rb") as f:
+        event = f.read()
+    cold, warm, rss = [], [], []
+    for _ in range(runs):
+        api = RuntimeApi(event)
+        threading.Thread(target=api.serve_forever, daemon=True).start()
+        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}",
+                   AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary), AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+                   AWS_LAMBDA_FUNCTION_VERSION="$LATEST")
+        api.arm()
+        started = time.perf_counter()
+        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if not api.responded.wait(30):
+                raise SystemExit(f"{binary}: no response within 30 s")
+            cold.append((api.response_at - started) * 1000)
+            api.arm()
+            sent = time.perf_counter()
+            if not api.responded.wait(30):
+                raise SystemExit(f"{binary}: no second response within 30 s")
+            warm.append((api.response_at - sent) * 1000)
+            rss.append(peak_rss_kb(proc.pid) / 1024)
+        finally:
+            proc.kill()
+            proc.wait()
+            api.shutdown()
+            api.server_close()
+    status = json.loads(api.last_response or b"{}").get("statusCode")
+    return statistics.median(cold), statistics.median(warm), max(rss), status
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("targets", nargs="+", metavar="BINARY:EVENT_FILE")
+    args = parser.parse_args()
+    print(f"{'function':<10} {'size MB':>8} {'cold p50 ms':>12} {'warm p50 ms':>12} {'cold/warm':>10} "
+          f"{'peak RSS MB':>12} {'status':>7}")
+    for target in args.targets:
+        binary, event_file = target.split(":", 1)
+        cold, warm, rss, status = measure(binary, event_file, args.runs)
+        size = os.path.getsize(binary) / 1e6
+        print(f"{os.path.basename(binary):<10} {size:>8.2f} {cold:>12.2f} {warm:>12.2f} {cold / warm:>10.1f} "
+              f"{rss:>12.1f} {status!s:>7}")
+
+
+if __name__ == "__main__":
+    main()
