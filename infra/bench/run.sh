@@ -21,3 +21,15 @@ else
   log "health skipped: start \`make dev\` first to measure it against the local stack"
 fi
 python3 "$here/cold_start.py" --runs "${RUNS:-20}" "${targets[@]}"
+
+# The deployed artifact is arm64 (template.yaml); cross-building needs the target's std and zig.
+if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && command -v sam >/dev/null; then
+  log "building arm64 bootstraps as sam build does (cargo lambda build --release --arm64)"
+  cargo lambda build --release --arm64 --bin health --bin models >/dev/null
+  for fn in health models; do
+    printf '%-10s arm64 bootstrap %6.2f MB (budget 8 MB)\n' "$fn" \
+      "$(python3 -c "import os,sys; print(os.path.getsize(sys.argv[1])/1e6)" "$CARGO_TARGET_DIR/lambda/$fn/bootstrap")"
+  done
+else
+  log "arm64 sizes skipped: needs \`rustup target add aarch64-unknown-linux-gnu\` and \`infra/stack/install.sh sam\`"
+fi
