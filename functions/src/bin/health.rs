@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init(config.log_format, &config.log_level);
     let clients = AwsClients::load().await;
     let deps = HealthDeps {
-        probe: AwsDependencyProbe::new(clients),
+        probe: AwsDependencyProbe::new(&clients),
         dependencies: Dependency::all(&config),
         version: config.version,
         timeout: config.health_check_timeout,

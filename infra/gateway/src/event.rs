@@ -26,6 +26,25 @@ pub struct IncomingRequest<'a> {
 /// The payload 2.0 event for a matched route; `authorizer` is the authorizer's context, if the route has one.
 #[must_use]
 pub fn build_event(req: &IncomingRequest<'_>, route: &RouteMatch, authorizer: Option<&Value>) -> Value {
+    let (headers, cookies) = headers_and_cookies(req);
+    let context = request_context(req, route, &headers, authorizer);
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": req.path,
+        "rawQueryString": req.raw_query,
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": false,
+    });
+    if let Some(obj) = event.as_object_mut() {
+        insert_optional_fields(obj, req, route, &cookies);
+    }
+    event
+}
+
+/// The event's headers, as HTTP API passes them on, and the cookies taken out of `Cookie`.
+fn headers_and_cookies(req: &IncomingRequest<'_>) -> (BTreeMap<String, String>, Vec<String>) {
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     let mut cookies = Vec::new();
     for (name, value) in req.headers {
@@ -52,6 +71,16 @@ pub fn build_event(req: &IncomingRequest<'_>, route: &RouteMatch, authorizer: Op
         .and_modify(|v| *v = format!("{v}, {}", req.source_ip))
         .or_insert_with(|| req.source_ip.clone());
     headers.insert("x-forwarded-proto".to_owned(), "http".to_owned());
+    (headers, cookies)
+}
+
+/// The event's `requestContext`.
+fn request_context(
+    req: &IncomingRequest<'_>,
+    route: &RouteMatch,
+    headers: &BTreeMap<String, String>,
+    authorizer: Option<&Value>,
+) -> Value {
     let user_agent = headers.get("user-agent").cloned().unwrap_or_default();
     let time = chrono::DateTime::from_timestamp_millis(req.time_epoch_ms).unwrap_or_default();
     let mut context = json!({
@@ -70,33 +99,31 @@ pub fn build_event(req: &IncomingRequest<'_>, route: &RouteMatch, authorizer: Op
     if let Some(auth) = authorizer {
         context["authorizer"] = json!({ "lambda": auth });
     }
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route.route_key,
-        "rawPath": req.path,
-        "rawQueryString": req.raw_query,
-        "headers": headers,
-        "requestContext": context,
-        "isBase64Encoded": false,
-    });
-    if let Some(obj) = event.as_object_mut() {
-        if !cookies.is_empty() {
-            obj.insert("cookies".into(), json!(cookies));
-        }
-        if let Some(query) = query_parameters(req.raw_query) {
-            obj.insert("queryStringParameters".into(), Value::Object(query));
-        }
-        if !route.path_parameters.is_empty() {
-            obj.insert("pathParameters".into(), json!(route.path_parameters));
-        }
-        if !req.body.is_empty() {
-            let text = std::str::from_utf8(req.body).ok().filter(|_| is_text(req.headers));
-            let (body, b64) = text.map_or_else(|| (B64.encode(req.body), true), |t| (t.to_owned(), false));
-            obj.insert("body".into(), Value::String(body));
-            obj.insert("isBase64Encoded".into(), Value::Bool(b64));
-        }
+    context
+}
+
+/// The fields HTTP API leaves out when they would be empty: cookies, query, path parameters, body.
+fn insert_optional_fields(
+    obj: &mut Map<String, Value>,
+    req: &IncomingRequest<'_>,
+    route: &RouteMatch,
+    cookies: &[String],
+) {
+    if !cookies.is_empty() {
+        obj.insert("cookies".into(), json!(cookies));
     }
-    event
+    if let Some(query) = query_parameters(req.raw_query) {
+        obj.insert("queryStringParameters".into(), Value::Object(query));
+    }
+    if !route.path_parameters.is_empty() {
+        obj.insert("pathParameters".into(), json!(route.path_parameters));
+    }
+    if !req.body.is_empty() {
+        let text = std::str::from_utf8(req.body).ok().filter(|_| is_text(req.headers));
+        let (body, b64) = text.map_or_else(|| (B64.encode(req.body), true), |t| (t.to_owned(), false));
+        obj.insert("body".into(), Value::String(body));
+        obj.insert("isBase64Encoded".into(), Value::Bool(b64));
+    }
 }
 
 /// Repeated keys are joined with commas, as HTTP API does.
@@ -153,11 +180,22 @@ pub fn translate_response(payload: &[u8]) -> Result<OutgoingResponse, InvalidRes
             body: payload.to_vec(),
         });
     };
-    let status = status
+    let status = status_code(status)?;
+    let headers = response_headers(&value)?;
+    let body = response_body(&value)?;
+    Ok(OutgoingResponse { status, headers, body })
+}
+
+fn status_code(status: &Value) -> Result<StatusCode, InvalidResponse> {
+    status
         .as_u64()
         .and_then(|s| u16::try_from(s).ok())
         .and_then(|s| StatusCode::from_u16(s).ok())
-        .ok_or_else(|| InvalidResponse(format!("statusCode {status} is not an HTTP status")))?;
+        .ok_or_else(|| InvalidResponse(format!("statusCode {status} is not an HTTP status")))
+}
+
+/// `headers`, then `multiValueHeaders`, then `cookies` as `Set-Cookie`.
+fn response_headers(value: &Value) -> Result<HeaderMap, InvalidResponse> {
     let mut headers = HeaderMap::new();
     for (name, value) in value.get("headers").and_then(Value::as_object).into_iter().flatten() {
         headers.append(header_name(name)?, header_value(value)?);
@@ -175,15 +213,18 @@ pub fn translate_response(payload: &[u8]) -> Result<OutgoingResponse, InvalidRes
     for cookie in value.get("cookies").and_then(Value::as_array).into_iter().flatten() {
         headers.append(http::header::SET_COOKIE, header_value(cookie)?);
     }
-    let body = match value.get("body") {
+    Ok(headers)
+}
+
+fn response_body(value: &Value) -> Result<Vec<u8>, InvalidResponse> {
+    Ok(match value.get("body") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) if value.get("isBase64Encoded") == Some(&Value::Bool(true)) => B64
             .decode(s)
             .map_err(|e| InvalidResponse(format!("body is not base64: {e}")))?,
         Some(Value::String(s)) => s.clone().into_bytes(),
         Some(other) => other.to_string().into_bytes(),
-    };
-    Ok(OutgoingResponse { status, headers, body })
+    })
 }
 
 fn header_name(name: &str) -> Result<HeaderName, InvalidResponse> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use aws_config::SdkConfig;
 use gateway::invoke::LambdaInvoker;
 use gateway::provision::{provision, Stack};
 use gateway::routes::RouteTable;
@@ -35,29 +36,45 @@ async fn main() -> anyhow::Result<()> {
     match args.command.as_str() {
         "provision" => local::write_environment(&template, &provision(&template, &clients, &stack).await?, &args),
         "serve" => {
-            let sources = local::sqs_sources(&template, &clients, &stack).await?;
-            let invoker = Arc::new(LambdaInvoker::new(local::lambda_client(&sdk)));
-            for source in sources {
-                tracing::info!(function = %source.function, queue = %source.queue_arn, "polling");
-                tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&invoker), source));
-            }
-            let routes = RouteTable::new(&template.functions()?);
-            let timeout = Duration::from_secs(args.invoke_timeout);
-            let api = Arc::new(HttpApi {
-                routes,
-                invoker: LambdaInvoker::new(local::lambda_client(&sdk)),
-                timeout,
-            });
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-                .await
-                .with_context(|| format!("port {} is busy: stop what uses it or set GATEWAY_PORT", args.port))?;
-            tracing::info!("HTTP API on http://127.0.0.1:{}", args.port);
-            let app = router(api).into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(local::shutdown())
-                .await?;
-            Ok(())
+            start_triggers(&template, &clients, &stack, &sdk).await?;
+            serve_http(&template, &sdk, &args).await
         }
         other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
     }
+}
+
+/// Spawns one poller per SQS trigger; they run until the process exits.
+async fn start_triggers(
+    template: &Template,
+    clients: &AwsClients,
+    stack: &Stack,
+    sdk: &SdkConfig,
+) -> anyhow::Result<()> {
+    let sources = local::sqs_sources(template, clients, stack).await?;
+    let invoker = Arc::new(LambdaInvoker::new(local::lambda_client(sdk)));
+    for source in sources {
+        tracing::info!(function = %source.function, queue = %source.queue_arn, "polling");
+        tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&invoker), source));
+    }
+    Ok(())
+}
+
+/// Serves the HTTP API on `--port` until Ctrl-C or SIGTERM.
+async fn serve_http(template: &Template, sdk: &SdkConfig, args: &local::Args) -> anyhow::Result<()> {
+    let routes = RouteTable::new(&template.functions()?);
+    let timeout = Duration::from_secs(args.invoke_timeout);
+    let api = Arc::new(HttpApi {
+        routes,
+        invoker: LambdaInvoker::new(local::lambda_client(sdk)),
+        timeout,
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("port {} is busy: stop what uses it or set GATEWAY_PORT", args.port))?;
+    tracing::info!("HTTP API on http://127.0.0.1:{}", args.port);
+    let app = router(api).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(local::shutdown())
+        .await?;
+    Ok(())
 }

@@ -57,6 +57,27 @@ pub async fn poll_once<I: Invoker>(
     invoker: &I,
     source: &SqsSource,
 ) -> anyhow::Result<PollOutcome> {
+    let messages = receive(sqs, source).await?;
+    if messages.is_empty() {
+        return Ok(PollOutcome::default());
+    }
+    let failed = invoke_batch(invoker, source, &messages).await?;
+    let done: Vec<_> = messages
+        .iter()
+        .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
+        .collect();
+    if !done.is_empty() {
+        delete_batch(sqs, source, &done).await?;
+    }
+    Ok(PollOutcome {
+        received: messages.len(),
+        deleted: done.len(),
+        failed: messages.len() - done.len(),
+    })
+}
+
+/// One long-poll receive, with every system and message attribute.
+async fn receive(sqs: &aws_sdk_sqs::Client, source: &SqsSource) -> anyhow::Result<Vec<Message>> {
     let received = sqs
         .receive_message()
         .queue_url(&source.queue_url)
@@ -67,47 +88,45 @@ pub async fn poll_once<I: Invoker>(
         .send()
         .await
         .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
-    let messages = received.messages.unwrap_or_default();
-    if messages.is_empty() {
-        return Ok(PollOutcome::default());
-    }
+    Ok(received.messages.unwrap_or_default())
+}
+
+/// Invokes the function with the batch as an SQS event; returns the ids of the messages that failed.
+async fn invoke_batch<I: Invoker>(
+    invoker: &I,
+    source: &SqsSource,
+    messages: &[Message],
+) -> anyhow::Result<HashSet<String>> {
     let mut event = SqsEvent::default();
     event.records = messages.iter().map(|m| record(m, source)).collect();
     let payload = serde_json::to_vec(&event)?;
-    let failed = match invoker.invoke(&source.function, payload).await {
-        Ok(answer) => failed_ids(&answer, &messages, source.report_batch_item_failures),
+    Ok(match invoker.invoke(&source.function, payload).await {
+        Ok(answer) => failed_ids(&answer, messages, source.report_batch_item_failures),
         Err(err) => {
             tracing::warn!(function = %source.function, error = %err, "function failed; the batch will be retried");
             messages.iter().filter_map(|m| m.message_id.clone()).collect()
         }
-    };
-    let done: Vec<_> = messages
-        .iter()
-        .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
-        .collect();
-    if !done.is_empty() {
-        let entries = done
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        sqs.delete_message_batch()
-            .queue_url(&source.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
-    }
-    Ok(PollOutcome {
-        received: messages.len(),
-        deleted: done.len(),
-        failed: messages.len() - done.len(),
     })
+}
+
+async fn delete_batch(sqs: &aws_sdk_sqs::Client, source: &SqsSource, done: &[&Message]) -> anyhow::Result<()> {
+    let entries = done
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    sqs.delete_message_batch()
+        .queue_url(&source.queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+    Ok(())
 }
 
 /// The ids that failed. As Lambda does: an unreadable answer, or an item id that is empty or not in

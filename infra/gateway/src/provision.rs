@@ -10,7 +10,7 @@ use crate::intrinsic::{resolve_string, Resolve};
 use shared::aws::AwsClients;
 
 use crate::resources::{create_queue, create_state_machine, create_table};
-use crate::template::Template;
+use crate::template::{Resource, Template};
 
 /// How local physical names are made: `<stack>-<LogicalId>`.
 #[derive(Debug, Clone)]
@@ -86,7 +86,20 @@ impl Provisioned {
 /// # Errors
 /// When an emulator cannot be reached or a resource definition is not supported.
 pub async fn provision(template: &Template, clients: &AwsClients, stack: &Stack) -> anyhow::Result<Provisioned> {
-    let parameters = template
+    let mut out = Provisioned {
+        stack: stack.clone(),
+        parameters: parameter_defaults(template),
+        resources: BTreeMap::new(),
+    };
+    create_tables(template, clients, &mut out).await?;
+    create_queues(template, clients, &mut out).await?;
+    create_state_machines(template, clients, &mut out).await?;
+    Ok(out)
+}
+
+/// Parameter defaults as `Ref` gives them: strings as they are, other values as their YAML text.
+fn parameter_defaults(template: &Template) -> BTreeMap<String, String> {
+    template
         .parameters
         .iter()
         .map(|(k, v)| match v {
@@ -96,48 +109,64 @@ pub async fn provision(template: &Template, clients: &AwsClients, stack: &Stack)
                 serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
             ),
         })
-        .collect();
-    let mut out = Provisioned {
-        stack: stack.clone(),
-        parameters,
-        resources: BTreeMap::new(),
-    };
+        .collect()
+}
+
+async fn create_tables(template: &Template, clients: &AwsClients, out: &mut Provisioned) -> anyhow::Result<()> {
     for table in template.of_type("AWS::DynamoDB::Table") {
-        let physical = create_table(clients, &out, table)
+        let physical = create_table(clients, out, table)
             .await
             .with_context(|| format!("table {}", table.logical_id))?;
         out.resources.insert(table.logical_id.clone(), physical);
     }
+    Ok(())
+}
+
+async fn create_queues(template: &Template, clients: &AwsClients, out: &mut Provisioned) -> anyhow::Result<()> {
     // Queues whose redrive targets exist go first; a loop that makes no progress is a cycle.
     let mut pending: Vec<_> = template.of_type("AWS::SQS::Queue").collect();
     while !pending.is_empty() {
         let before = pending.len();
-        let mut next = Vec::new();
-        for queue in pending {
-            let target = queue
-                .properties
-                .get("RedrivePolicy")
-                .and_then(|r| r.get("deadLetterTargetArn"));
-            if target.is_some_and(|t| resolve_string(t, &out).is_err()) {
-                next.push(queue);
-                continue;
-            }
-            let physical = create_queue(clients, &out, queue)
-                .await
-                .with_context(|| format!("queue {}", queue.logical_id))?;
-            out.resources.insert(queue.logical_id.clone(), physical);
-        }
+        let next = create_ready_queues(pending, clients, out).await?;
         if next.len() == before {
             let ids: Vec<_> = next.iter().map(|q| q.logical_id.as_str()).collect();
             bail!("queues {ids:?} have dead-letter targets that are not queues of this template");
         }
         pending = next;
     }
+    Ok(())
+}
+
+/// Creates the queues whose dead-letter target already exists; returns the ones still waiting.
+async fn create_ready_queues<'a>(
+    pending: Vec<&'a Resource>,
+    clients: &AwsClients,
+    out: &mut Provisioned,
+) -> anyhow::Result<Vec<&'a Resource>> {
+    let mut next = Vec::new();
+    for queue in pending {
+        let target = queue
+            .properties
+            .get("RedrivePolicy")
+            .and_then(|r| r.get("deadLetterTargetArn"));
+        if target.is_some_and(|t| resolve_string(t, out).is_err()) {
+            next.push(queue);
+            continue;
+        }
+        let physical = create_queue(clients, out, queue)
+            .await
+            .with_context(|| format!("queue {}", queue.logical_id))?;
+        out.resources.insert(queue.logical_id.clone(), physical);
+    }
+    Ok(next)
+}
+
+async fn create_state_machines(template: &Template, clients: &AwsClients, out: &mut Provisioned) -> anyhow::Result<()> {
     for machine in template.of_type("AWS::Serverless::StateMachine") {
-        let physical = create_state_machine(clients, &out, template, machine)
+        let physical = create_state_machine(clients, out, template, machine)
             .await
             .with_context(|| format!("state machine {}", machine.logical_id))?;
         out.resources.insert(machine.logical_id.clone(), physical);
     }
-    Ok(out)
+    Ok(())
 }

@@ -13,7 +13,7 @@ use shared::ApiError;
 
 use crate::event::{build_event, translate_response, IncomingRequest};
 use crate::invoke::Invoker;
-use crate::routes::RouteTable;
+use crate::routes::{RouteMatch, RouteTable};
 
 /// HTTP API's payload limit.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -59,9 +59,17 @@ async fn handle<I: Invoker>(
         request_id: request_id.clone(),
         time_epoch_ms: chrono::Utc::now().timestamp_millis(),
     };
-    let event = build_event(&incoming, &route, None).to_string().into_bytes();
+    let response = integrate(&api, &route, &incoming).await;
+    tracing::info!(%method, path = %uri.path(), route = %route.route_key, status = response.status().as_u16(), %request_id);
+    with_request_id(response, &request_id)
+}
+
+/// Invokes the route's function within the integration timeout and translates its answer.
+async fn integrate<I: Invoker>(api: &HttpApi<I>, route: &RouteMatch, incoming: &IncomingRequest<'_>) -> Response {
+    let request_id = &incoming.request_id;
+    let event = build_event(incoming, route, None).to_string().into_bytes();
     let answer = tokio::time::timeout(api.timeout, api.invoker.invoke(&route.function, event)).await;
-    let response = match answer {
+    match answer {
         Ok(Ok(payload)) => match translate_response(&payload) {
             Ok(out) => {
                 let mut response = Response::new(Body::from(out.body));
@@ -69,17 +77,15 @@ async fn handle<I: Invoker>(
                 *response.headers_mut() = out.headers;
                 response
             }
-            Err(err) => bad_gateway(&route.function, &err.to_string(), &request_id),
+            Err(err) => bad_gateway(&route.function, &err.to_string(), request_id),
         },
-        Ok(Err(err)) => bad_gateway(&route.function, &err.to_string(), &request_id),
+        Ok(Err(err)) => bad_gateway(&route.function, &err.to_string(), request_id),
         Err(_) => {
             tracing::warn!(function = %route.function, %request_id, "integration timed out");
             let msg = format!("the function did not answer within {} s", api.timeout.as_secs());
-            envelope(&ApiError::new(504, "INTEGRATION_TIMEOUT", msg), &request_id)
+            envelope(&ApiError::new(504, "INTEGRATION_TIMEOUT", msg), request_id)
         }
-    };
-    tracing::info!(%method, path = %uri.path(), route = %route.route_key, status = response.status().as_u16(), %request_id);
-    with_request_id(response, &request_id)
+    }
 }
 
 /// API Gateway's own answers (no route, body too large) are `{"message": "…"}`, not our envelope.

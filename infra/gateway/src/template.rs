@@ -109,41 +109,12 @@ impl Template {
         };
         let resources = resources
             .iter()
-            .map(|(id, body)| {
-                let logical_id = id
-                    .as_str()
-                    .ok_or_else(|| TemplateError::Invalid(format!("resource id {id:?}")))?;
-                let kind = body.get("Type").and_then(Value::as_str);
-                let kind = kind.ok_or_else(|| TemplateError::Invalid(format!("{logical_id} has no Type")))?;
-                Ok(Resource {
-                    logical_id: logical_id.to_owned(),
-                    kind: kind.to_owned(),
-                    properties: body.get("Properties").cloned().unwrap_or(Value::Null),
-                    metadata: body.get("Metadata").cloned().unwrap_or(Value::Null),
-                })
-            })
+            .map(|(id, body)| resource(id, body))
             .collect::<Result<Vec<_>, TemplateError>>()?;
-        let parameters = doc
-            .get("Parameters")
-            .and_then(Value::as_mapping)
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.get("Default")?.clone())))
-            .collect();
-        let globals_env = doc
-            .get("Globals")
-            .and_then(|g| {
-                g.get("Function")?
-                    .get("Environment")?
-                    .get("Variables")?
-                    .as_mapping()
-                    .cloned()
-            })
-            .unwrap_or_default();
         Ok(Self {
             dir,
-            parameters,
-            globals_env,
+            parameters: parameter_defaults(&doc),
+            globals_env: globals_env(&doc),
             resources,
         })
     }
@@ -162,21 +133,45 @@ impl Template {
     }
 }
 
+fn resource(id: &Value, body: &Value) -> Result<Resource, TemplateError> {
+    let logical_id = id
+        .as_str()
+        .ok_or_else(|| TemplateError::Invalid(format!("resource id {id:?}")))?;
+    let kind = body.get("Type").and_then(Value::as_str);
+    let kind = kind.ok_or_else(|| TemplateError::Invalid(format!("{logical_id} has no Type")))?;
+    Ok(Resource {
+        logical_id: logical_id.to_owned(),
+        kind: kind.to_owned(),
+        properties: body.get("Properties").cloned().unwrap_or(Value::Null),
+        metadata: body.get("Metadata").cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn parameter_defaults(doc: &Value) -> BTreeMap<String, Value> {
+    doc.get("Parameters")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.get("Default")?.clone())))
+        .collect()
+}
+
+fn globals_env(doc: &Value) -> Mapping {
+    doc.get("Globals")
+        .and_then(|g| {
+            g.get("Function")?
+                .get("Environment")?
+                .get("Variables")?
+                .as_mapping()
+                .cloned()
+        })
+        .unwrap_or_default()
+}
+
 fn function_def(resource: &Resource) -> Result<FunctionDef, TemplateError> {
-    let binary = resource
-        .metadata
-        .get("BuildProperties")
-        .and_then(|b| b.get("Binary"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            TemplateError::Invalid(format!(
-                "{} has no Metadata.BuildProperties.Binary",
-                resource.logical_id
-            ))
-        })?;
     let mut def = FunctionDef {
         logical_id: resource.logical_id.clone(),
-        binary: binary.to_owned(),
+        binary: binary_name(resource)?.to_owned(),
         http_routes: Vec::new(),
         sqs_triggers: Vec::new(),
     };
@@ -189,23 +184,41 @@ fn function_def(resource: &Resource) -> Result<FunctionDef, TemplateError> {
     for (name, event) in events {
         let props = event.get("Properties").unwrap_or(&Value::Null);
         match event.get("Type").and_then(Value::as_str) {
-            Some("HttpApi") => def.http_routes.push(HttpRoute {
-                method: props
-                    .get("Method")
-                    .and_then(Value::as_str)
-                    .unwrap_or("ANY")
-                    .to_ascii_uppercase(),
-                path: props
-                    .get("Path")
-                    .and_then(Value::as_str)
-                    .unwrap_or("$default")
-                    .to_owned(),
-            }),
+            Some("HttpApi") => def.http_routes.push(http_route(props)),
             Some("SQS") => def.sqs_triggers.push(sqs_trigger(&resource.logical_id, name, props)?),
             _ => {}
         }
     }
     Ok(def)
+}
+
+fn binary_name(resource: &Resource) -> Result<&str, TemplateError> {
+    resource
+        .metadata
+        .get("BuildProperties")
+        .and_then(|b| b.get("Binary"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            TemplateError::Invalid(format!(
+                "{} has no Metadata.BuildProperties.Binary",
+                resource.logical_id
+            ))
+        })
+}
+
+fn http_route(props: &Value) -> HttpRoute {
+    HttpRoute {
+        method: props
+            .get("Method")
+            .and_then(Value::as_str)
+            .unwrap_or("ANY")
+            .to_ascii_uppercase(),
+        path: props
+            .get("Path")
+            .and_then(Value::as_str)
+            .unwrap_or("$default")
+            .to_owned(),
+    }
 }
 
 fn sqs_trigger(function: &str, name: &Value, props: &Value) -> Result<SqsTrigger, TemplateError> {
@@ -231,78 +244,5 @@ fn sqs_trigger(function: &str, name: &Value, props: &Value) -> Result<SqsTrigger
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TEMPLATE: &str = r"
-Parameters:
-  Receives: {Type: Number, Default: 3}
-Globals:
-  Function:
-    Environment:
-      Variables:
-        QUEUE_URL_WORK: !Ref Work
-Resources:
-  Work: {Type: AWS::SQS::Queue}
-  Echo:
-    Type: AWS::Serverless::Function
-    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: echo}}
-    Properties:
-      Events:
-        Get: {Type: HttpApi, Properties: {Path: '/items/{id}', Method: get}}
-        Fallback: {Type: HttpApi}
-        Jobs:
-          Type: SQS
-          Properties: {Queue: !GetAtt Work.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}
-";
-
-    #[test]
-    fn functions_carry_their_routes_and_sqs_triggers() {
-        let template = Template::parse(TEMPLATE, PathBuf::from(".")).unwrap();
-        let functions = template.functions().unwrap();
-        assert_eq!(functions.len(), 1);
-        let echo = &functions[0];
-        assert_eq!(echo.binary, "echo");
-        let keys: Vec<_> = echo.http_routes.iter().map(HttpRoute::route_key).collect();
-        assert_eq!(keys, ["GET /items/{id}", "$default"]);
-        assert_eq!(
-            echo.sqs_triggers,
-            [SqsTrigger {
-                queue_logical_id: "Work".into(),
-                batch_size: 5,
-                report_batch_item_failures: true
-            }]
-        );
-    }
-
-    #[test]
-    fn parameters_and_global_environment_are_read() {
-        let template = Template::parse(TEMPLATE, PathBuf::from(".")).unwrap();
-        assert_eq!(template.parameters["Receives"], Value::from(3));
-        assert!(template.globals_env.contains_key("QUEUE_URL_WORK"));
-    }
-
-    #[test]
-    fn a_function_without_a_binary_name_is_rejected() {
-        let text = "Resources:\n  F: {Type: AWS::Serverless::Function, Properties: {}}\n";
-        let err = Template::parse(text, PathBuf::from("."))
-            .unwrap()
-            .functions()
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("F has no Metadata.BuildProperties.Binary"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn the_project_template_parses_and_routes_health() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
-        let functions = Template::load(&path).unwrap().functions().unwrap();
-        let health = functions.iter().find(|f| f.binary == "health").unwrap();
-        assert!(health
-            .http_routes
-            .iter()
-            .any(|r| r.route_key() == "GET /api/v1/mcp/health"));
-    }
-}
+#[path = "template_tests.rs"]
+mod tests;

@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::routing::post;
 use gateway::invoke::LambdaInvoker;
 use gateway::local::{lambda_client, sqs_sources};
-use gateway::poller::poll_once;
-use gateway::provision::{provision, Stack};
+use gateway::poller::{poll_once, SqsSource};
+use gateway::provision::{provision, Provisioned, Stack};
 use gateway::template::Template;
 use serde_json::{json, Value};
 use shared::aws::AwsClients;
@@ -47,10 +47,31 @@ async fn spawn_function(seen: Seen) -> String {
     format!("http://{addr}")
 }
 
+/// The provisioned fixture stack, its one SQS source, and the test function wired to it.
+struct Fixture {
+    clients: AwsClients,
+    provisioned: Provisioned,
+    source: SqsSource,
+    seen: Seen,
+    invoker: LambdaInvoker,
+}
+
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn sqs_messages_are_delivered_deleted_redelivered_and_dead_lettered() {
     // GIVEN the fixture template provisioned on moto under a stack name of its own
+    let fx = given_the_fixture_stack().await;
+
+    // WHEN three messages are sent and the poller runs until the queue is drained
+    when_messages_are_sent(&fx, &["ok", "retry-once", "poison"]).await;
+    let dead = when_the_poller_drains_the_queue(&fx).await;
+
+    // THEN ok arrived once, retry-once twice, poison twice and then went to the dead-letter queue
+    then_each_body_was_delivered_as_expected(&fx, &dead);
+    then_the_source_queue_is_empty(&fx).await;
+}
+
+async fn given_the_fixture_stack() -> Fixture {
     let template =
         Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sqs-trigger.yaml")).unwrap();
     let clients = AwsClients::load().await;
@@ -73,30 +94,49 @@ async fn sqs_messages_are_delivered_deleted_redelivered_and_dead_lettered() {
         ("probe", 5, true)
     );
     let seen: Seen = Arc::default();
-    let endpoint = spawn_function(Arc::clone(&seen)).await;
+    let invoker = given_the_function(Arc::clone(&seen)).await;
+    Fixture {
+        clients,
+        provisioned,
+        source,
+        seen,
+        invoker,
+    }
+}
+
+/// The test function, reached through the SDK's Lambda client as `cargo lambda watch` is.
+async fn given_the_function(seen: Seen) -> LambdaInvoker {
+    let endpoint = spawn_function(seen).await;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let lambda = lambda_client(&sdk).config().to_builder().endpoint_url(endpoint);
-    let invoker = LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(lambda.build()));
+    LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(lambda.build()))
+}
 
-    // WHEN three messages are sent and the poller runs until the queue is drained
+async fn when_messages_are_sent(fx: &Fixture, bodies: &[&str]) {
     let attr = MessageAttributeValue::builder()
         .data_type("String")
         .string_value("e2e")
         .build()
         .unwrap();
-    for body in ["ok", "retry-once", "poison"] {
-        let send = clients
+    for body in bodies {
+        let send = fx
+            .clients
             .sqs
             .send_message()
-            .queue_url(&source.queue_url)
-            .message_body(body);
+            .queue_url(&fx.source.queue_url)
+            .message_body(*body);
         send.message_attributes("origin", attr.clone()).send().await.unwrap();
     }
-    let dlq_url = &provisioned.resources["WorkDLQ"].reference;
+}
+
+/// Polls until five deliveries were seen and the dead-letter queue gave something; returns its bodies.
+async fn when_the_poller_drains_the_queue(fx: &Fixture) -> Vec<String> {
+    let dlq_url = &fx.provisioned.resources["WorkDLQ"].reference;
     let mut dead = Vec::new();
     for _ in 0..30 {
-        poll_once(&clients.sqs, &invoker, &source).await.unwrap();
-        let got = clients
+        poll_once(&fx.clients.sqs, &fx.invoker, &fx.source).await.unwrap();
+        let got = fx
+            .clients
             .sqs
             .receive_message()
             .queue_url(dlq_url)
@@ -105,15 +145,17 @@ async fn sqs_messages_are_delivered_deleted_redelivered_and_dead_lettered() {
             .await
             .unwrap();
         dead.extend(got.messages.unwrap_or_default().into_iter().filter_map(|m| m.body));
-        let deliveries = seen.lock().unwrap().len();
+        let deliveries = fx.seen.lock().unwrap().len();
         if deliveries >= 5 && !dead.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    dead
+}
 
-    // THEN ok arrived once, retry-once twice, poison twice and then went to the dead-letter queue
-    let records = seen.lock().unwrap().clone();
+fn then_each_body_was_delivered_as_expected(fx: &Fixture, dead: &[String]) {
+    let records = fx.seen.lock().unwrap().clone();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &records {
         *counts.entry(r["body"].as_str().unwrap().to_owned()).or_default() += 1;
@@ -125,13 +167,17 @@ async fn sqs_messages_are_delivered_deleted_redelivered_and_dead_lettered() {
     assert_eq!(dead, ["poison"]);
     let first = &records[0];
     assert_eq!(first["eventSource"], "aws:sqs");
-    assert_eq!(first["eventSourceARN"], source.queue_arn.as_str());
+    assert_eq!(first["eventSourceARN"], fx.source.queue_arn.as_str());
     assert_eq!(first["awsRegion"], "us-east-1");
     assert_eq!(first["messageAttributes"]["origin"]["stringValue"], "e2e");
-    let left = clients
+}
+
+async fn then_the_source_queue_is_empty(fx: &Fixture) {
+    let left = fx
+        .clients
         .sqs
         .receive_message()
-        .queue_url(&source.queue_url)
+        .queue_url(&fx.source.queue_url)
         .wait_time_seconds(2)
         .send()
         .await

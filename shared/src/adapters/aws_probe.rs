@@ -1,5 +1,6 @@
 //! [`DependencyProbe`] over the AWS SDK: `DescribeTable`, `GetQueueAttributes`, `DescribeStateMachine`.
 
+use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::aws::AwsClients;
@@ -12,8 +13,18 @@ pub struct AwsDependencyProbe {
 }
 
 impl AwsDependencyProbe {
+    /// Probes with copies of the clients that make one attempt each: a health check reports a
+    /// dependency that does not answer, it does not wait through retries and backoff.
     #[must_use]
-    pub fn new(clients: AwsClients) -> Self {
+    pub fn new(clients: &AwsClients) -> Self {
+        let once = || RetryConfig::standard().with_max_attempts(1);
+        let clients = AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                clients.dynamodb.config().to_builder().retry_config(once()).build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(clients.sqs.config().to_builder().retry_config(once()).build()),
+            sfn: aws_sdk_sfn::Client::from_conf(clients.sfn.config().to_builder().retry_config(once()).build()),
+        };
         Self { clients }
     }
 }

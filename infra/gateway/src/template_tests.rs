@@ -1,0 +1,75 @@
+//! Unit tests of template parsing: functions, triggers, parameters and the project template.
+
+use super::*;
+
+const TEMPLATE: &str = r"
+Parameters:
+  Receives: {Type: Number, Default: 3}
+Globals:
+  Function:
+    Environment:
+      Variables:
+        QUEUE_URL_WORK: !Ref Work
+Resources:
+  Work: {Type: AWS::SQS::Queue}
+  Echo:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: echo}}
+    Properties:
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: '/items/{id}', Method: get}}
+        Fallback: {Type: HttpApi}
+        Jobs:
+          Type: SQS
+          Properties: {Queue: !GetAtt Work.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}
+";
+
+#[test]
+fn functions_carry_their_routes_and_sqs_triggers() {
+    let template = Template::parse(TEMPLATE, PathBuf::from(".")).unwrap();
+    let functions = template.functions().unwrap();
+    assert_eq!(functions.len(), 1);
+    let echo = &functions[0];
+    assert_eq!(echo.binary, "echo");
+    let keys: Vec<_> = echo.http_routes.iter().map(HttpRoute::route_key).collect();
+    assert_eq!(keys, ["GET /items/{id}", "$default"]);
+    assert_eq!(
+        echo.sqs_triggers,
+        [SqsTrigger {
+            queue_logical_id: "Work".into(),
+            batch_size: 5,
+            report_batch_item_failures: true
+        }]
+    );
+}
+
+#[test]
+fn parameters_and_global_environment_are_read() {
+    let template = Template::parse(TEMPLATE, PathBuf::from(".")).unwrap();
+    assert_eq!(template.parameters["Receives"], Value::from(3));
+    assert!(template.globals_env.contains_key("QUEUE_URL_WORK"));
+}
+
+#[test]
+fn a_function_without_a_binary_name_is_rejected() {
+    let text = "Resources:\n  F: {Type: AWS::Serverless::Function, Properties: {}}\n";
+    let err = Template::parse(text, PathBuf::from("."))
+        .unwrap()
+        .functions()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("F has no Metadata.BuildProperties.Binary"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_project_template_parses_and_routes_health() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    let functions = Template::load(&path).unwrap().functions().unwrap();
+    let health = functions.iter().find(|f| f.binary == "health").unwrap();
+    assert!(health
+        .http_routes
+        .iter()
+        .any(|r| r.route_key() == "GET /api/v1/mcp/health"));
+}
