@@ -1,10 +1,12 @@
 //! mcpflow's shared library: domain model, ports and adapters, configuration, telemetry and errors.
 
 pub mod adapters;
+pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod keys;
 pub mod models;
 pub mod secret;
 pub mod telemetry;

@@ -1,3 +1,4 @@
 //! Adapters: the ports implemented with real technology, named after it.
 
 pub mod aws_probe;
+pub mod dynamodb_keys;

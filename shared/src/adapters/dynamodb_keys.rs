@@ -1,0 +1,201 @@
+//! [`KeyStore`] on DynamoDB; the item layout is documented in [`crate::keys`].
+
+use std::collections::HashMap;
+
+use anyhow::anyhow;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+
+use crate::keys::{ApiKeyRecord, KeyStore, KeyStoreError, MAX_KEYS_PER_TENANT};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// API keys in the mcpflow table.
+#[derive(Debug, Clone)]
+pub struct DynamoDbKeyStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbKeyStore {
+    #[must_use]
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn lookup_key(hash: &str) -> Item {
+    HashMap::from([("pk".into(), s(&format!("APIKEY#{hash}"))), ("sk".into(), s("APIKEY"))])
+}
+
+fn listing_key(tenant: &str, key_id: &str) -> Item {
+    HashMap::from([
+        ("pk".into(), s(&format!("TENANT#{tenant}"))),
+        ("sk".into(), s(&format!("APIKEY#{key_id}"))),
+    ])
+}
+
+fn to_item(r: &ApiKeyRecord, key: Item) -> Item {
+    let mut item = key;
+    for (k, v) in [
+        ("key_id", &r.key_id),
+        ("tenant", &r.tenant),
+        ("name", &r.name),
+        ("created_at", &r.created_at),
+    ] {
+        item.insert(k.into(), s(v));
+    }
+    item.insert("role".into(), s(r.role.as_str()));
+    item.insert("hash".into(), s(&r.hash));
+    item.insert("revoked".into(), AttributeValue::Bool(r.revoked));
+    item
+}
+
+fn from_item(item: &Item) -> Result<ApiKeyRecord, KeyStoreError> {
+    let get = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let need = |k: &str| get(k).ok_or_else(|| KeyStoreError::Unknown(anyhow!("API key item without {k}")));
+    Ok(ApiKeyRecord {
+        key_id: need("key_id")?,
+        tenant: need("tenant")?,
+        role: need("role")?
+            .parse()
+            .map_err(|e: String| KeyStoreError::Unknown(anyhow!(e)))?,
+        name: need("name")?,
+        created_at: need("created_at")?,
+        last_used_at: get("last_used_at"),
+        revoked: item
+            .get("revoked")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(true),
+        hash: need("hash")?,
+    })
+}
+
+fn unknown<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> KeyStoreError {
+    KeyStoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string()))
+}
+
+impl DynamoDbKeyStore {
+    fn put(&self, item: Item) -> Result<TransactWriteItem, KeyStoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| KeyStoreError::Unknown(e.into()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn revoke_update(&self, key: Item) -> Result<TransactWriteItem, KeyStoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET revoked = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .build()
+            .map_err(|e| KeyStoreError::Unknown(e.into()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+impl KeyStore for DynamoDbKeyStore {
+    #[tracing::instrument(skip(self, record), fields(tenant = %record.tenant, key_id = %record.key_id))]
+    async fn create(&self, record: &ApiKeyRecord) -> Result<(), KeyStoreError> {
+        if self.list(&record.tenant).await?.len() >= MAX_KEYS_PER_TENANT {
+            return Err(KeyStoreError::LimitReached);
+        }
+        let writes = vec![
+            self.put(to_item(record, lookup_key(&record.hash)))?,
+            self.put(to_item(record, listing_key(&record.tenant, &record.key_id)))?,
+        ];
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_transaction_canceled_exception()) =>
+            {
+                Err(KeyStoreError::Conflict(record.key_id.clone()))
+            }
+            other => other.map(drop).map_err(unknown),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn find_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, KeyStoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lookup_key(hash)))
+            .consistent_read(true);
+        got.send()
+            .await
+            .map_err(unknown)?
+            .item
+            .as_ref()
+            .map(from_item)
+            .transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, KeyStoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&format!("TENANT#{tenant}")))
+            .expression_attribute_values(":prefix", s("APIKEY#"))
+            .limit(i32::try_from(MAX_KEYS_PER_TENANT).unwrap_or(100) + 1);
+        let out = query.send().await.map_err(unknown)?;
+        out.items().iter().map(from_item).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn revoke(&self, tenant: &str, key_id: &str) -> Result<ApiKeyRecord, KeyStoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(listing_key(tenant, key_id)));
+        let item = got.consistent_read(true).send().await.map_err(unknown)?.item;
+        let mut record = from_item(&item.ok_or_else(|| KeyStoreError::NotFound(key_id.to_owned()))?)?;
+        let writes = vec![
+            self.revoke_update(lookup_key(&record.hash))?,
+            self.revoke_update(listing_key(tenant, key_id))?,
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(unknown)?;
+        record.revoked = true;
+        Ok(record)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn touch(&self, tenant: &str, key_id: &str, at: &str) -> Result<(), KeyStoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(listing_key(tenant, key_id)))
+            .update_expression("SET last_used_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at));
+        update.send().await.map(drop).map_err(unknown)
+    }
+}

@@ -1,0 +1,113 @@
+//! The authorizer's decision: who is calling (API key or bearer JWT) and may they use this route.
+
+use super::apikey::{self, KeyFormatError, MAX_CREDENTIAL_BYTES};
+use super::jwt::{self, JwtConfig};
+use super::{permissions, AuthMethod, AuthOutcome, Principal};
+use crate::keys::{KeyStore, KeyStoreError};
+
+/// The credential headers of a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    pub api_key: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+}
+
+fn rejected(code: &'static str, message: impl Into<String>) -> AuthOutcome {
+    AuthOutcome::Unauthenticated {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Authenticates the request and checks the route against the permission table.
+///
+/// # Errors
+/// Only when the key store cannot be reached: the authorizer then fails and API Gateway answers 500.
+pub async fn authenticate<S: KeyStore>(
+    store: &S,
+    jwt: Option<&JwtConfig>,
+    credentials: Credentials<'_>,
+    route_key: &str,
+    now: &str,
+) -> Result<AuthOutcome, KeyStoreError> {
+    let principal = match credentials {
+        Credentials { api_key: Some(key), .. } => match api_key_principal(store, key, now).await? {
+            Ok(p) => p,
+            Err(outcome) => return Ok(outcome),
+        },
+        Credentials {
+            authorization: Some(header),
+            ..
+        } => match bearer_principal(jwt, header) {
+            Ok(p) => p,
+            Err(outcome) => return Ok(outcome),
+        },
+        Credentials {
+            api_key: None,
+            authorization: None,
+        } => {
+            return Ok(rejected(
+                "UNAUTHENTICATED",
+                "this route requires an X-API-Key or an Authorization: Bearer token",
+            ))
+        }
+    };
+    Ok(if permissions::allows(route_key, principal.role) {
+        AuthOutcome::Allowed(principal)
+    } else {
+        AuthOutcome::Forbidden { principal }
+    })
+}
+
+async fn api_key_principal<S: KeyStore>(
+    store: &S,
+    key: &str,
+    now: &str,
+) -> Result<Result<Principal, AuthOutcome>, KeyStoreError> {
+    let invalid = || rejected("INVALID_API_KEY", "the API key is not valid");
+    match apikey::check_format(key) {
+        Err(KeyFormatError::TooLarge) => return Ok(Err(too_large())),
+        Err(KeyFormatError::Malformed) => return Ok(Err(invalid())),
+        Ok(()) => {}
+    }
+    let hash = apikey::hash(key);
+    let Some(record) = store.find_by_hash(&hash).await? else {
+        return Ok(Err(invalid()));
+    };
+    if record.revoked || !apikey::hashes_match(&record.hash, &hash) {
+        return Ok(Err(invalid()));
+    }
+    // Last-used is bookkeeping: a failure to record it must not fail the request.
+    if let Err(err) = store.touch(&record.tenant, &record.key_id, now).await {
+        tracing::warn!(key_id = %record.key_id, error = %err, "could not record last use");
+    }
+    Ok(Ok(Principal {
+        tenant: record.tenant,
+        subject: record.key_id,
+        role: record.role,
+        method: AuthMethod::ApiKey,
+    }))
+}
+
+fn bearer_principal(jwt: Option<&JwtConfig>, header: &str) -> Result<Principal, AuthOutcome> {
+    if header.len() > MAX_CREDENTIAL_BYTES {
+        return Err(too_large());
+    }
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or_else(|| rejected("INVALID_TOKEN", "the Authorization header must be `Bearer <token>`"))?;
+    let config = jwt.ok_or_else(|| rejected("INVALID_TOKEN", "bearer tokens are not accepted by this deployment"))?;
+    jwt::verify(config, token.trim()).map_err(|e| rejected("INVALID_TOKEN", e.0))
+}
+
+fn too_large() -> AuthOutcome {
+    rejected(
+        "CREDENTIALS_TOO_LARGE",
+        format!("credentials longer than {MAX_CREDENTIAL_BYTES} bytes are refused"),
+    )
+}
+
+#[cfg(test)]
+#[path = "authenticate_tests.rs"]
+mod tests;

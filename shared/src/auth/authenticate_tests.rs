@@ -1,0 +1,103 @@
+//! The authorizer's decision with an in-memory key store.
+
+use super::*;
+use crate::auth::Role;
+use crate::keys::{ApiKeyRecord, InMemoryKeyStore};
+
+const NOW: &str = "2026-11-22T12:00:00Z";
+
+async fn store_with(role: Role, revoked: bool) -> (InMemoryKeyStore, String) {
+    let new = apikey::generate().unwrap();
+    let store = InMemoryKeyStore::default();
+    let record = ApiKeyRecord {
+        key_id: new.key_id.clone(),
+        tenant: "acme".into(),
+        role,
+        name: "ci".into(),
+        created_at: NOW.into(),
+        last_used_at: None,
+        revoked,
+        hash: new.hash.clone(),
+    };
+    store.create(&record).await.unwrap();
+    (store, new.key.expose().to_owned())
+}
+
+async fn decide(
+    store: &InMemoryKeyStore,
+    api_key: Option<&str>,
+    authorization: Option<&str>,
+    route: &str,
+) -> AuthOutcome {
+    authenticate(store, None, Credentials { api_key, authorization }, route, NOW)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_valid_key_is_allowed_on_a_route_its_role_may_use_and_its_use_is_recorded() {
+    let (store, key) = store_with(Role::Admin, false).await;
+    let outcome = decide(&store, Some(&key), None, "GET /api/v1/keys").await;
+    let AuthOutcome::Allowed(p) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        (p.tenant.as_str(), p.role, p.method),
+        ("acme", Role::Admin, AuthMethod::ApiKey)
+    );
+    assert_eq!(store.list("acme").await.unwrap()[0].last_used_at.as_deref(), Some(NOW));
+}
+
+#[tokio::test]
+async fn a_valid_key_on_a_route_its_role_may_not_use_is_forbidden() {
+    let (store, key) = store_with(Role::Viewer, false).await;
+    assert!(matches!(
+        decide(&store, Some(&key), None, "POST /api/v1/keys").await,
+        AuthOutcome::Forbidden { .. }
+    ));
+}
+
+#[tokio::test]
+async fn revoked_unknown_malformed_and_oversized_keys_are_unauthenticated() {
+    let (store, key) = store_with(Role::Admin, true).await;
+    let unknown = apikey::generate().unwrap();
+    let huge = "k".repeat(MAX_CREDENTIAL_BYTES + 1);
+    for (presented, code) in [
+        (key.as_str(), "INVALID_API_KEY"),
+        (unknown.key.expose(), "INVALID_API_KEY"),
+        ("not-a-key", "INVALID_API_KEY"),
+        (huge.as_str(), "CREDENTIALS_TOO_LARGE"),
+    ] {
+        let outcome = decide(&store, Some(presented), None, "GET /api/v1/keys").await;
+        assert!(
+            matches!(outcome, AuthOutcome::Unauthenticated { code: c, .. } if c == code),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_credentials_or_a_non_bearer_authorization_is_unauthenticated() {
+    let store = InMemoryKeyStore::default();
+    assert!(matches!(
+        decide(&store, None, None, "GET /api/v1/keys").await,
+        AuthOutcome::Unauthenticated {
+            code: "UNAUTHENTICATED",
+            ..
+        }
+    ));
+    assert!(matches!(
+        decide(&store, None, Some("Basic YWxpY2U6cHc="), "GET /api/v1/keys").await,
+        AuthOutcome::Unauthenticated {
+            code: "INVALID_TOKEN",
+            ..
+        }
+    ));
+    assert!(matches!(
+        decide(&store, None, Some("Bearer abc"), "GET /api/v1/keys").await,
+        AuthOutcome::Unauthenticated {
+            code: "INVALID_TOKEN",
+            ..
+        }
+    ));
+}

@@ -1,0 +1,39 @@
+//! The one permission table: which roles may call which route. A route missing here is denied to
+//! everyone, and the authorization matrix test fails for any route of `template.yaml` not listed.
+
+use super::Role;
+
+use Role::{Admin, Agent, Operator, Viewer};
+
+/// `(route key, roles allowed)`. Routes without an authorizer (health) are not listed.
+pub const PERMISSIONS: &[(&str, &[Role])] = &[
+    ("GET /api/v1/mcp/models", &[Admin, Operator, Agent, Viewer]),
+    ("POST /api/v1/keys", &[Admin]),
+    ("GET /api/v1/keys", &[Admin]),
+    ("DELETE /api/v1/keys/{keyID}", &[Admin]),
+];
+
+/// Whether `role` may call the route; unknown routes are denied.
+#[must_use]
+pub fn allows(route_key: &str, role: Role) -> bool {
+    PERMISSIONS
+        .iter()
+        .any(|(key, roles)| *key == route_key && roles.contains(&role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_manage_keys_and_everyone_reads_models() {
+        assert!(allows("POST /api/v1/keys", Admin));
+        assert!(!allows("POST /api/v1/keys", Operator));
+        assert!(Role::ALL.iter().all(|r| allows("GET /api/v1/mcp/models", *r)));
+    }
+
+    #[test]
+    fn unknown_routes_are_denied_to_every_role() {
+        assert!(Role::ALL.iter().all(|r| !allows("DELETE /api/v1/everything", *r)));
+    }
+}
