@@ -31,6 +31,22 @@ pub fn json(status: u16, value: &impl Serialize) -> Response<Body> {
     }
 }
 
+/// The request body as JSON of type `T`, at most `max_bytes` long.
+///
+/// # Errors
+/// 413 `BODY_TOO_LARGE` or 400 `INVALID_BODY` naming what is wrong.
+pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max_bytes: usize) -> Result<T, ApiError> {
+    let bytes = req.body().as_ref();
+    if bytes.len() > max_bytes {
+        return Err(ApiError::new(
+            413,
+            "BODY_TOO_LARGE",
+            format!("the body must be at most {max_bytes} bytes"),
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("INVALID_BODY", format!("invalid JSON body: {e}")))
+}
+
 /// The error envelope as a response; 5xx causes must already be logged by the caller.
 #[must_use]
 pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
@@ -56,6 +72,14 @@ pub(crate) mod test_support {
         let path = format!("{}/../events/{function}/{case}.json", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// The same event as if no authorizer had run (a route left without one, or a forged request).
+    pub fn event_without_authorizer(function: &str, case: &str) -> Request {
+        let path = format!("{}/../events/{function}/{case}.json", env!("CARGO_MANIFEST_DIR"));
+        let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        value["requestContext"].as_object_mut().unwrap().remove("authorizer");
+        lambda_http::request::from_str(&value.to_string()).unwrap()
     }
 
     pub fn body_json(response: &Response<Body>) -> serde_json::Value {

@@ -1,5 +1,8 @@
 //! mcpflow's Lambda handlers. Each bin in `src/bin/` wires one of these to the runtime.
 
+pub mod auth;
+pub mod authorizer;
 pub mod health;
 pub mod http;
+pub mod keys;
 pub mod models;

@@ -3,14 +3,17 @@
 use lambda_http::{Body, Error, Request, Response};
 use shared::models::ModelsView;
 
-use crate::http;
+use crate::{auth, http};
 
 /// Answers with the catalog view computed once at cold start.
 ///
 /// # Errors
 /// Never: every outcome is an HTTP response.
-pub async fn handle(view: &ModelsView, _req: Request) -> Result<Response<Body>, Error> {
-    Ok(http::json(200, view))
+pub async fn handle(view: &ModelsView, req: Request) -> Result<Response<Body>, Error> {
+    match auth::principal(&req) {
+        Ok(_) => Ok(http::json(200, view)),
+        Err(e) => Ok(http::error(&e, &http::request_id(&req))),
+    }
 }
 
 #[cfg(test)]
@@ -36,6 +39,11 @@ mod tests {
             .unwrap();
         assert_eq!(local["available"], true);
         assert!(local["description"].as_str().unwrap().contains("stand-in"));
+        let unauthenticated = handle(
+            &view,
+            crate::http::test_support::event_without_authorizer("models", "get"),
+        );
+        assert_eq!(unauthenticated.await.unwrap().status(), 401);
         let openai = body["providers"]
             .as_array()
             .unwrap()

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::auth::jwt::{JwtConfig, JwtKeys};
 use crate::models::{CatalogError, ModelCatalog};
 use crate::secret::Secret;
 
@@ -39,6 +40,8 @@ pub struct Config {
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
+    /// Bearer JWTs, when `JWT_HS256_SECRET` or `JWT_JWKS` is set; API keys work either way.
+    pub jwt: Option<JwtConfig>,
 }
 
 /// Why the configuration could not be read.
@@ -94,10 +97,47 @@ impl Config {
             queues: queues_from(&vars),
             pipeline_state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
+            jwt: jwt_from(&vars)?,
             models,
             credentials,
         })
     }
+}
+
+fn jwt_from(vars: &BTreeMap<String, String>) -> Result<Option<JwtConfig>, ConfigError> {
+    let keys = match (vars.get("JWT_HS256_SECRET"), vars.get("JWT_JWKS")) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            let reason = "set JWT_HS256_SECRET or JWT_JWKS, not both".to_owned();
+            return Err(ConfigError::Invalid {
+                name: "JWT_JWKS",
+                reason,
+            });
+        }
+        (Some(secret), None) if secret.len() < 32 => {
+            let reason = "an HS256 secret needs at least 32 bytes".to_owned();
+            return Err(ConfigError::Invalid {
+                name: "JWT_HS256_SECRET",
+                reason,
+            });
+        }
+        (Some(secret), None) => JwtKeys::Hs256(Secret::new(secret.clone())),
+        (None, Some(jwks)) => JwtKeys::Rs256(serde_json::from_str(jwks).map_err(|e| ConfigError::Invalid {
+            name: "JWT_JWKS",
+            reason: format!("not a JWKS document: {e}"),
+        })?),
+    };
+    let required = |name: &'static str| vars.get(name).cloned().ok_or(ConfigError::Missing(name));
+    let claim = |name: &str, default: &str| vars.get(name).cloned().unwrap_or_else(|| default.to_owned());
+    let leeway = millis(vars, "JWT_LEEWAY_MS", 30_000)?;
+    Ok(Some(JwtConfig {
+        keys,
+        issuer: required("JWT_ISSUER")?,
+        audience: required("JWT_AUDIENCE")?,
+        tenant_claim: claim("JWT_TENANT_CLAIM", "tenant"),
+        role_claim: claim("JWT_ROLE_CLAIM", "role"),
+        leeway_secs: leeway.as_secs(),
+    }))
 }
 
 fn queues_from(vars: &BTreeMap<String, String>) -> Vec<QueueRef> {
@@ -179,6 +219,26 @@ mod tests {
         assert!(err.to_string().contains("HEALTH_CHECK_TIMEOUT_MS"), "{err}");
         let ok = Config::from_vars(vars(&[("HEALTH_CHECK_TIMEOUT_MS", "250")])).unwrap();
         assert_eq!(ok.health_check_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn jwt_needs_issuer_audience_and_a_long_enough_secret() {
+        assert!(Config::from_vars(vars(&[])).unwrap().jwt.is_none());
+        let secret = ("JWT_HS256_SECRET", "0123456789abcdef0123456789abcdef");
+        let err = Config::from_vars(vars(&[secret])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable JWT_ISSUER is required but not set"
+        );
+        let short = Config::from_vars(vars(&[("JWT_HS256_SECRET", "short")])).unwrap_err();
+        assert!(short.to_string().contains("at least 32 bytes"), "{short}");
+        let ok = Config::from_vars(vars(&[
+            secret,
+            ("JWT_ISSUER", "https://i"),
+            ("JWT_AUDIENCE", "mcpflow"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.jwt.unwrap().role_claim, "role");
     }
 
     #[test]

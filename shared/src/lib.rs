@@ -6,6 +6,7 @@ pub mod aws;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod key_admin;
 pub mod keys;
 pub mod models;
 pub mod secret;

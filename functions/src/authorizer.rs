@@ -1,0 +1,82 @@
+//! The Lambda REQUEST authorizer (payload 2.0, simple responses). It authenticates and checks the
+//! permission table, then lets the request through with its verdict in the context: the function
+//! answers 401/403 in the error envelope, which API Gateway's own deny answers cannot carry.
+
+use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
+use lambda_runtime::{Error, LambdaEvent};
+use shared::auth::authenticate::{authenticate, Credentials};
+use shared::auth::jwt::JwtConfig;
+use shared::keys::KeyStore;
+
+/// What the authorizer needs, built once per cold start.
+pub struct AuthorizerDeps<S> {
+    pub store: S,
+    pub jwt: Option<JwtConfig>,
+}
+
+/// Decides one request.
+///
+/// # Errors
+/// When the key store cannot be reached (API Gateway then answers 500).
+pub async fn handle<S: KeyStore>(
+    deps: &AuthorizerDeps<S>,
+    event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Error> {
+    let req = event.payload;
+    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
+    let credentials = Credentials {
+        api_key: header("x-api-key"),
+        authorization: header("authorization"),
+    };
+    let route_key = req.route_key.as_deref().unwrap_or_default();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let outcome = authenticate(&deps.store, deps.jwt.as_ref(), credentials, route_key, &now).await?;
+    tracing::info!(route = %route_key, verdict = ?std::mem::discriminant(&outcome), "authorizer decided");
+    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    response.is_authorized = true;
+    response.context = serde_json::to_value(outcome.to_context())?;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::auth::{AuthOutcome, Role};
+    use shared::key_admin::issue_key;
+    use shared::keys::InMemoryKeyStore;
+
+    use super::*;
+
+    fn event(key: &str) -> LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request> {
+        let path = format!("{}/../events/authorizer/api-key.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap().replace("MCPFLOW_TEST_KEY", key);
+        LambdaEvent::new(serde_json::from_str(&text).unwrap(), lambda_runtime::Context::default())
+    }
+
+    #[tokio::test]
+    async fn a_known_key_is_passed_on_as_its_principal() {
+        let store = InMemoryKeyStore::default();
+        let created = issue_key(&store, "acme", "ci", Role::Viewer, "t").await.unwrap();
+        let deps = AuthorizerDeps { store, jwt: None };
+        let response = handle(&deps, event(created.key.expose())).await.unwrap();
+        assert!(response.is_authorized);
+        let context = serde_json::from_value(response.context).unwrap();
+        let AuthOutcome::Allowed(p) = AuthOutcome::from_context(Some(&context)) else {
+            panic!("{context:?}")
+        };
+        assert_eq!((p.tenant.as_str(), p.role), ("acme", Role::Viewer));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_is_passed_on_as_unauthenticated() {
+        let deps = AuthorizerDeps {
+            store: InMemoryKeyStore::default(),
+            jwt: None,
+        };
+        let response = handle(&deps, event("mcpf_0000000000000000_nope")).await.unwrap();
+        let context = serde_json::from_value(response.context).unwrap();
+        assert!(matches!(
+            AuthOutcome::from_context(Some(&context)),
+            AuthOutcome::Unauthenticated { .. }
+        ));
+    }
+}

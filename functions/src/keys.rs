@@ -1,0 +1,107 @@
+//! `POST /api/v1/keys`, `GET /api/v1/keys`, `DELETE /api/v1/keys/{keyID}`: API key management (admin).
+
+use lambda_http::{Body, Error, Request, RequestExt, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shared::key_admin::{self, CreateKeyError, RevokeKeyError};
+use shared::keys::KeyStore;
+use shared::ApiError;
+
+use crate::{auth, http};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 4 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKey {
+    name: String,
+    role: String,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn internal(err: &anyhow::Error, request_id: &str) -> Response<Body> {
+    tracing::error!(error = %err, %request_id, "key store failed");
+    http::error(&ApiError::internal(), request_id)
+}
+
+/// Creates a key and shows it once.
+///
+/// # Errors
+/// Never: every outcome is an HTTP response.
+pub async fn create<S: KeyStore>(store: &S, req: Request) -> Result<Response<Body>, Error> {
+    let request_id = http::request_id(&req);
+    let principal = match auth::principal(&req) {
+        Ok(p) => p,
+        Err(e) => return Ok(http::error(&e, &request_id)),
+    };
+    let body: CreateKey = match http::json_body(&req, MAX_BODY_BYTES) {
+        Ok(b) => b,
+        Err(e) => return Ok(http::error(&e, &request_id)),
+    };
+    match key_admin::create_key(store, &principal, &body.name, &body.role, &now()).await {
+        Ok(created) => {
+            let r = &created.record;
+            let shown = json!({"key_id": r.key_id, "key": created.key.expose(), "name": r.name, "role": r.role,
+                               "tenant": r.tenant, "created_at": r.created_at});
+            Ok(http::json(201, &shown))
+        }
+        Err(e @ (CreateKeyError::InvalidName | CreateKeyError::InvalidRole(_))) => Ok(http::error(
+            &ApiError::bad_request("INVALID_KEY_REQUEST", e.to_string()),
+            &request_id,
+        )),
+        Err(e @ CreateKeyError::LimitReached) => Ok(http::error(
+            &ApiError::new(409, "KEY_LIMIT_REACHED", e.to_string()),
+            &request_id,
+        )),
+        Err(CreateKeyError::Unknown(e)) => Ok(internal(&e, &request_id)),
+    }
+}
+
+/// Lists the tenant's keys (metadata only).
+///
+/// # Errors
+/// Never: every outcome is an HTTP response.
+pub async fn list<S: KeyStore>(store: &S, req: Request) -> Result<Response<Body>, Error> {
+    let request_id = http::request_id(&req);
+    let principal = match auth::principal(&req) {
+        Ok(p) => p,
+        Err(e) => return Ok(http::error(&e, &request_id)),
+    };
+    match key_admin::list_keys(store, &principal).await {
+        Ok(keys) => Ok(http::json(200, &json!({ "keys": keys }))),
+        Err(e) => Ok(internal(&e, &request_id)),
+    }
+}
+
+/// Revokes a key of the tenant; effective on the next request (the authorizer does not cache).
+///
+/// # Errors
+/// Never: every outcome is an HTTP response.
+pub async fn revoke<S: KeyStore>(store: &S, req: Request) -> Result<Response<Body>, Error> {
+    let request_id = http::request_id(&req);
+    let principal = match auth::principal(&req) {
+        Ok(p) => p,
+        Err(e) => return Ok(http::error(&e, &request_id)),
+    };
+    let key_id = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("keyID"))
+        .unwrap_or_default()
+        .to_owned();
+    match key_admin::revoke_key(store, &principal, &key_id).await {
+        Ok(record) => Ok(http::json(200, &record)),
+        Err(e @ RevokeKeyError::NotFound(_)) => Ok(http::error(
+            &ApiError::not_found("KEY_NOT_FOUND", e.to_string()),
+            &request_id,
+        )),
+        Err(RevokeKeyError::Unknown(e)) => Ok(internal(&e, &request_id)),
+    }
+}
+
+#[cfg(test)]
+#[path = "keys_tests.rs"]
+mod tests;

@@ -1,0 +1,65 @@
+//! Key management handlers with the in-memory store and the events in `events/keys-*`.
+
+use shared::auth::Role;
+use shared::key_admin::issue_key;
+use shared::keys::InMemoryKeyStore;
+
+use super::*;
+use crate::http::test_support::{body_json, event, event_without_authorizer};
+
+#[tokio::test]
+async fn create_returns_201_with_the_key_shown_once() {
+    let store = InMemoryKeyStore::default();
+    let response = create(&store, event("keys-create", "admin")).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let body = body_json(&response);
+    assert!(body["key"].as_str().unwrap().starts_with("mcpf_"));
+    assert_eq!(
+        (body["role"].as_str(), body["tenant"].as_str()),
+        (Some("operator"), Some("local"))
+    );
+    let listed = body_json(&list(&store, event("keys-list", "admin")).await.unwrap());
+    assert_eq!(listed["keys"][0]["name"], "ci pipeline");
+    assert!(listed["keys"][0].get("key").is_none() && listed["keys"][0].get("hash").is_none());
+}
+
+#[tokio::test]
+async fn create_with_an_unknown_role_is_a_400_naming_the_roles() {
+    let mut req = event("keys-create", "admin");
+    *req.body_mut() = lambda_http::Body::Text(r#"{"name":"x","role":"root"}"#.into());
+    let response = create(&InMemoryKeyStore::default(), req).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body = body_json(&response);
+    assert_eq!(body["error"]["code"], "INVALID_KEY_REQUEST");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("admin, operator, agent, viewer"));
+}
+
+#[tokio::test]
+async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404() {
+    let store = InMemoryKeyStore::default();
+    let response = revoke(&store, event("keys-revoke", "admin")).await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(body_json(&response)["error"]["code"], "KEY_NOT_FOUND");
+    let created = issue_key(&store, "local", "ci", Role::Viewer, "t").await.unwrap();
+    let mut req = event("keys-revoke", "admin");
+    let params = std::collections::HashMap::from([("keyID".to_owned(), vec![created.record.key_id.clone()])]);
+    req = req.with_path_parameters(lambda_http::aws_lambda_events::query_map::QueryMap::from(params));
+    let response = revoke(&store, req).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(body_json(&response)["revoked"], true);
+}
+
+#[tokio::test]
+async fn a_request_without_an_authorizer_verdict_is_401() {
+    let response = list(
+        &InMemoryKeyStore::default(),
+        event_without_authorizer("keys-list", "admin"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(body_json(&response)["error"]["code"], "UNAUTHENTICATED");
+}
