@@ -21,8 +21,17 @@ $detach || trap '"$here/stop.sh" all' EXIT
 
 gateway="$CARGO_TARGET_DIR/debug/local-gateway"
 env_file="$MCPFLOW_RUN/functions.env"
-(cd "$root" && "$gateway" provision --template template.yaml --stack "$STACK_NAME" --env-file "$env_file")
+# MCPFLOW_PARAMETERS="Name=Value …" overrides template parameters, as sam deploy --parameter-overrides does.
+params=()
+for p in ${MCPFLOW_PARAMETERS:-}; do params+=(--parameter "$p"); done
+(cd "$root" && "$gateway" provision --template template.yaml --stack "$STACK_NAME" --env-file "$env_file" "${params[@]}")
 log "provisioned stack $STACK_NAME; function environment in $env_file"
+
+# The first admin key of the local tenant, printed once and kept for the tests (mode 600).
+table=$(sed -n 's/^TABLE_NAME=//p' "$env_file")
+created=$("$CARGO_TARGET_DIR/debug/mcpflow-admin" create-key --table "$table" --tenant "${MCPFLOW_TENANT:-local}")
+admin_key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])' <<<"$created")
+(umask 077 && printf '%s\n' "$admin_key" >"$MCPFLOW_RUN/admin.key")
 
 if port_busy "$LAMBDA_PORT" && ! pid_alive "$MCPFLOW_RUN/lambda.pid"; then
   log "port $LAMBDA_PORT is busy (cargo lambda watch): stop what uses it or set LAMBDA_PORT"; exit 1
@@ -48,6 +57,8 @@ status=$(curl -s -o /dev/null -m 30 -w '%{http_code}' "$base/api/v1/mcp/health" 
 [[ $status == 200 ]] || { log "health answered $status; see $MCPFLOW_RUN/*.log"; exit 1; }
 
 log "mcpflow is up: $base  (try: curl $base/api/v1/mcp/health)"
+log "admin API key for tenant ${MCPFLOW_TENANT:-local} (also in $MCPFLOW_RUN/admin.key):"
+log "  $admin_key"
 $detach && exit 0
 log "logs: $MCPFLOW_RUN/{gateway,lambda,dynamodb,moto}.log — Ctrl-C stops everything"
 tail -n 0 -F "$MCPFLOW_RUN/gateway.log" "$MCPFLOW_RUN/lambda.log" &

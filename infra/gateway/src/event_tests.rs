@@ -13,6 +13,7 @@ fn route() -> RouteMatch {
         function: "nodes".into(),
         route_key: "POST /contexts/{contextID}".into(),
         path_parameters: HashMap::from([("contextID".to_owned(), "c1".to_owned())]),
+        authorizer: None,
     }
 }
 

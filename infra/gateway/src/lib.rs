@@ -2,6 +2,7 @@
 //! the Lambda Invoke API (`cargo lambda watch`), runs its SQS triggers, and provisions its resources on
 //! the local emulators. WebSocket APIs slot in beside `server` and `routes` with their own route table.
 
+pub mod authorizers;
 pub mod event;
 pub mod intrinsic;
 pub mod invoke;

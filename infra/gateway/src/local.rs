@@ -1,5 +1,6 @@
 //! The local-gateway command line: arguments, the functions' environment file, SQS sources, shutdown.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub struct Args {
     pub template: PathBuf,
     pub stack: String,
     pub env_file: Option<PathBuf>,
+    /// `--parameter Name=Value`, repeatable: overrides of template parameter defaults.
+    pub parameters: BTreeMap<String, String>,
     pub port: u16,
     pub invoke_timeout: u64,
 }
@@ -34,6 +37,7 @@ impl Args {
             template: PathBuf::from("template.yaml"),
             stack: "mcpflow-local".into(),
             env_file: None,
+            parameters: BTreeMap::new(),
             port: 3000,
             invoke_timeout: 30,
         };
@@ -43,6 +47,12 @@ impl Args {
                 "--template" => out.template = value.into(),
                 "--stack" => out.stack = value,
                 "--env-file" => out.env_file = Some(value.into()),
+                "--parameter" => {
+                    let (name, value) = value
+                        .split_once('=')
+                        .with_context(|| format!("--parameter {value}: Name=Value"))?;
+                    out.parameters.insert(name.to_owned(), value.to_owned());
+                }
                 "--port" => out.port = value.parse().with_context(|| format!("--port {value}"))?,
                 "--invoke-timeout" => {
                     out.invoke_timeout = value.parse().with_context(|| format!("--invoke-timeout {value}"))?
@@ -152,6 +162,14 @@ mod tests {
         let a = args("serve --port 3100 --stack s1").unwrap();
         assert_eq!((a.command.as_str(), a.port, a.stack.as_str()), ("serve", 3100, "s1"));
         assert_eq!(a.template, PathBuf::from("template.yaml"));
+    }
+
+    #[test]
+    fn parameters_are_name_value_pairs() {
+        let a = args("provision --parameter JwtIssuer=https://i --parameter A=b=c").unwrap();
+        assert_eq!(a.parameters["JwtIssuer"], "https://i");
+        assert_eq!(a.parameters["A"], "b=c");
+        assert!(args("provision --parameter novalue").is_err());
     }
 
     #[test]

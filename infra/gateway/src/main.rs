@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_config::SdkConfig;
 use gateway::invoke::LambdaInvoker;
-use gateway::provision::{provision, Stack};
+use gateway::provision::{provision_with, Stack};
 use gateway::routes::RouteTable;
 use gateway::server::{router, HttpApi};
 use gateway::template::Template;
@@ -16,6 +16,7 @@ use gateway::{local, poller};
 use shared::aws::AwsClients;
 
 const USAGE: &str = "usage: local-gateway provision [--template F] [--stack NAME] [--env-file F]
+       local-gateway provision ... [--parameter Name=Value]...
        local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]";
 
 #[tokio::main]
@@ -34,7 +35,10 @@ async fn main() -> anyhow::Result<()> {
         account: "123456789012".into(),
     };
     match args.command.as_str() {
-        "provision" => local::write_environment(&template, &provision(&template, &clients, &stack).await?, &args),
+        "provision" => {
+            let provisioned = provision_with(&template, &clients, &stack, &args.parameters).await?;
+            local::write_environment(&template, &provisioned, &args)
+        }
         "serve" => {
             start_triggers(&template, &clients, &stack, &sdk).await?;
             serve_http(&template, &sdk, &args).await
@@ -61,10 +65,13 @@ async fn start_triggers(
 
 /// Serves the HTTP API on `--port` until Ctrl-C or SIGTERM.
 async fn serve_http(template: &Template, sdk: &SdkConfig, args: &local::Args) -> anyhow::Result<()> {
-    let routes = RouteTable::new(&template.functions()?);
+    let functions = template.functions()?;
+    let auth = gateway::authorizers::http_auth(template, &functions)?;
+    let routes = RouteTable::new(&functions, auth.default.as_deref());
     let timeout = Duration::from_secs(args.invoke_timeout);
     let api = Arc::new(HttpApi {
         routes,
+        auth,
         invoker: LambdaInvoker::new(local::lambda_client(sdk)),
         timeout,
     });

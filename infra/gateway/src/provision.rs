@@ -64,20 +64,26 @@ impl Resolve for Provisioned {
 }
 
 impl Provisioned {
-    /// `Globals.Function.Environment.Variables`, resolved: what every function gets.
+    /// `Globals.Function.Environment.Variables` and every function's own, resolved: the one environment
+    /// `cargo lambda watch` gives all functions locally.
     ///
     /// # Errors
     /// When a variable refers to something the stack does not have.
     pub fn function_environment(&self, template: &Template) -> anyhow::Result<BTreeMap<String, String>> {
-        template
-            .globals_env
-            .iter()
-            .map(|(k, v)| {
-                let key = k.as_str().context("environment variable names are strings")?.to_owned();
-                let value = resolve_string(v, self).with_context(|| format!("environment variable {key}"))?;
-                Ok((key, value))
-            })
-            .collect()
+        let per_function = template
+            .of_type("AWS::Serverless::Function")
+            .filter_map(|f| f.properties.get("Environment")?.get("Variables")?.as_mapping());
+        let mut env = BTreeMap::new();
+        for (k, v) in std::iter::once(&template.globals_env).chain(per_function).flatten() {
+            let key = k.as_str().context("environment variable names are strings")?.to_owned();
+            let value = resolve_string(v, self).with_context(|| format!("environment variable {key}"))?;
+            // `cargo lambda watch` gives every function one environment, so names must not clash.
+            if env.get(&key).is_some_and(|old| old != &value) {
+                anyhow::bail!("environment variable {key} has different values in different functions");
+            }
+            env.insert(key, value);
+        }
+        Ok(env)
     }
 }
 
@@ -86,9 +92,28 @@ impl Provisioned {
 /// # Errors
 /// When an emulator cannot be reached or a resource definition is not supported.
 pub async fn provision(template: &Template, clients: &AwsClients, stack: &Stack) -> anyhow::Result<Provisioned> {
+    provision_with(template, clients, stack, &BTreeMap::new()).await
+}
+
+/// [`provision`] with parameter values that override the template's defaults (as
+/// `sam deploy --parameter-overrides` does).
+///
+/// # Errors
+/// As [`provision`], and for an override of a parameter the template does not declare.
+pub async fn provision_with(
+    template: &Template,
+    clients: &AwsClients,
+    stack: &Stack,
+    overrides: &BTreeMap<String, String>,
+) -> anyhow::Result<Provisioned> {
+    let mut parameters = parameter_defaults(template);
+    for (name, value) in overrides {
+        anyhow::ensure!(parameters.contains_key(name), "the template has no parameter {name}");
+        parameters.insert(name.clone(), value.clone());
+    }
     let mut out = Provisioned {
         stack: stack.clone(),
-        parameters: parameter_defaults(template),
+        parameters,
         resources: BTreeMap::new(),
     };
     create_tables(template, clients, &mut out).await?;

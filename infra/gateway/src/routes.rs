@@ -18,6 +18,7 @@ struct Entry {
     segments: Option<Vec<Segment>>, // `None` is `$default`
     route_key: String,
     function: String,
+    authorizer: Option<String>,
 }
 
 /// The routes of one HTTP API.
@@ -32,12 +33,15 @@ pub struct RouteMatch {
     pub function: String,
     pub route_key: String,
     pub path_parameters: HashMap<String, String>,
+    /// The authorizer that runs first, if any.
+    pub authorizer: Option<String>,
 }
 
 impl RouteTable {
-    /// The table of every HTTP route of the given functions.
+    /// The table of every HTTP route of the given functions; routes without `Auth.Authorizer` get
+    /// `default_authorizer`, and `NONE` means no authorizer.
     #[must_use]
-    pub fn new(functions: &[FunctionDef]) -> Self {
+    pub fn new(functions: &[FunctionDef], default_authorizer: Option<&str>) -> Self {
         let entries = functions
             .iter()
             .flat_map(|f| {
@@ -46,6 +50,11 @@ impl RouteTable {
                     segments: (r.path != "$default").then(|| parse(&r.path)),
                     route_key: r.route_key(),
                     function: f.binary.clone(),
+                    authorizer: match r.authorizer.as_deref() {
+                        Some("NONE") => None,
+                        Some(name) => Some(name.to_owned()),
+                        None => default_authorizer.map(str::to_owned),
+                    },
                 })
             })
             .collect();
@@ -73,6 +82,7 @@ impl RouteTable {
             function: entry.function.clone(),
             route_key: entry.route_key.clone(),
             path_parameters,
+            authorizer: entry.authorizer.clone(),
         })
     }
 }
@@ -143,11 +153,12 @@ mod tests {
                 http_routes: vec![HttpRoute {
                     method: (*method).to_owned(),
                     path: (*path).to_owned(),
+                    authorizer: None,
                 }],
                 sqs_triggers: vec![],
             })
             .collect();
-        RouteTable::new(&functions)
+        RouteTable::new(&functions, None)
     }
 
     #[test]
@@ -185,6 +196,25 @@ mod tests {
         assert_eq!(t.find("GET", "/items/7").unwrap().function, "by-id");
         assert_eq!(t.find("DELETE", "/items/7").unwrap().function, "any");
         assert_eq!(t.find("GET", "/elsewhere").unwrap().function, "fallback");
+    }
+
+    #[test]
+    fn routes_get_the_default_authorizer_unless_they_name_one_or_none() {
+        let route = |path: &str, authorizer: Option<&str>| HttpRoute {
+            method: "GET".into(),
+            path: path.into(),
+            authorizer: authorizer.map(str::to_owned),
+        };
+        let f = FunctionDef {
+            logical_id: "F".into(),
+            binary: "f".into(),
+            http_routes: vec![route("/a", None), route("/b", Some("NONE")), route("/c", Some("Other"))],
+            sqs_triggers: vec![],
+        };
+        let t = RouteTable::new(&[f], Some("Default"));
+        assert_eq!(t.find("GET", "/a").unwrap().authorizer.as_deref(), Some("Default"));
+        assert_eq!(t.find("GET", "/b").unwrap().authorizer, None);
+        assert_eq!(t.find("GET", "/c").unwrap().authorizer.as_deref(), Some("Other"));
     }
 
     #[test]

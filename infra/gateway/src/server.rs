@@ -9,8 +9,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use serde_json::Value;
 use shared::ApiError;
 
+use crate::authorizers::{authorizer_event, decide, AuthorizerDef, Decision, HttpAuth};
 use crate::event::{build_event, translate_response, IncomingRequest};
 use crate::invoke::Invoker;
 use crate::routes::{RouteMatch, RouteTable};
@@ -21,6 +23,7 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// The HTTP API: its routes, the way to reach functions, and the integration timeout.
 pub struct HttpApi<I> {
     pub routes: RouteTable,
+    pub auth: HttpAuth,
     pub invoker: I,
     /// API Gateway gives up on an integration after 30 s.
     pub timeout: Duration,
@@ -59,15 +62,22 @@ async fn handle<I: Invoker>(
         request_id: request_id.clone(),
         time_epoch_ms: chrono::Utc::now().timestamp_millis(),
     };
-    let response = integrate(&api, &route, &incoming).await;
+    let mut event = build_event(&incoming, &route, None);
+    let response = match authorize(&api, &route, &event, &headers).await {
+        Ok(Some(context)) => {
+            event["requestContext"]["authorizer"] = serde_json::json!({ "lambda": context });
+            integrate(&api, &route, &event, &request_id).await
+        }
+        Ok(None) => integrate(&api, &route, &event, &request_id).await,
+        Err(denied) => denied,
+    };
     tracing::info!(%method, path = %uri.path(), route = %route.route_key, status = response.status().as_u16(), %request_id);
     with_request_id(response, &request_id)
 }
 
 /// Invokes the route's function within the integration timeout and translates its answer.
-async fn integrate<I: Invoker>(api: &HttpApi<I>, route: &RouteMatch, incoming: &IncomingRequest<'_>) -> Response {
-    let request_id = &incoming.request_id;
-    let event = build_event(incoming, route, None).to_string().into_bytes();
+async fn integrate<I: Invoker>(api: &HttpApi<I>, route: &RouteMatch, event: &Value, request_id: &str) -> Response {
+    let event = event.to_string().into_bytes();
     let answer = tokio::time::timeout(api.timeout, api.invoker.invoke(&route.function, event)).await;
     match answer {
         Ok(Ok(payload)) => match translate_response(&payload) {
@@ -85,6 +95,51 @@ async fn integrate<I: Invoker>(api: &HttpApi<I>, route: &RouteMatch, incoming: &
             let msg = format!("the function did not answer within {} s", api.timeout.as_secs());
             envelope(&ApiError::new(504, "INTEGRATION_TIMEOUT", msg), request_id)
         }
+    }
+}
+
+/// Runs the route's authorizer: its context on allow, or API Gateway's own 401/403/500.
+async fn authorize<I: Invoker>(
+    api: &HttpApi<I>,
+    route: &RouteMatch,
+    event: &Value,
+    headers: &HeaderMap,
+) -> Result<Option<Value>, Response> {
+    let Some(name) = route.authorizer.as_deref() else {
+        return Ok(None);
+    };
+    let decision = match api.auth.authorizers.get(name) {
+        None => Decision::Failed(format!("authorizer {name} is not defined")),
+        Some(def) => run_authorizer(api, def, event, headers).await,
+    };
+    match decision {
+        Decision::Allow(context) => Ok(Some(context)),
+        Decision::Unauthorized => Err(api_gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized")),
+        Decision::Forbidden => Err(api_gateway_message(StatusCode::FORBIDDEN, "Forbidden")),
+        Decision::Failed(cause) => {
+            tracing::error!(authorizer = %name, %cause, "authorizer failed");
+            Err(api_gateway_message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ))
+        }
+    }
+}
+
+async fn run_authorizer<I: Invoker>(
+    api: &HttpApi<I>,
+    def: &AuthorizerDef,
+    event: &Value,
+    headers: &HeaderMap,
+) -> Decision {
+    let Some(auth_event) = authorizer_event(def, event, headers) else {
+        return Decision::Unauthorized;
+    };
+    let call = api.invoker.invoke(&def.function, auth_event.to_string().into_bytes());
+    match tokio::time::timeout(api.timeout, call).await {
+        Ok(Ok(answer)) => decide(&answer),
+        Ok(Err(err)) => Decision::Failed(err.to_string()),
+        Err(_) => Decision::Failed("the authorizer timed out".into()),
     }
 }
 

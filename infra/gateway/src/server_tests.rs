@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::authorizers::{AuthorizerDef, HttpAuth};
 use crate::invoke::InvokeError;
 use crate::template::{FunctionDef, HttpRoute};
 
@@ -19,6 +20,12 @@ impl Invoker for Functions {
         let event: Value = serde_json::from_slice(&payload).unwrap();
         self.calls.lock().unwrap().push((function.to_owned(), event.clone()));
         match function {
+            "auth" => {
+                let allowed = event["identitySource"][0] == "good";
+                Ok(json!({"isAuthorized": allowed, "context": {"who": "alice"}})
+                    .to_string()
+                    .into_bytes())
+            }
             "echo" => Ok(
                 json!({"statusCode": 200, "headers": {"content-type": "application/json"},
                                 "body": event.to_string()})
@@ -35,17 +42,31 @@ impl Invoker for Functions {
 }
 
 async fn spawn() -> String {
-    let functions = ["echo", "crash"].map(|name| FunctionDef {
+    let functions = [
+        ("echo", "echo", None),
+        ("crash", "crash", None),
+        ("secure", "echo", Some("Keys")),
+    ]
+    .map(|(name, binary, authorizer): (&str, &str, Option<&str>)| FunctionDef {
         logical_id: name.into(),
-        binary: name.into(),
+        binary: binary.into(),
         http_routes: vec![HttpRoute {
             method: "GET".into(),
             path: format!("/{name}/{{id}}"),
+            authorizer: authorizer.map(str::to_owned),
         }],
         sqs_triggers: vec![],
     });
+    let keys = AuthorizerDef {
+        function: "auth".into(),
+        identity_headers: vec!["x-api-key".into()],
+    };
     let api = HttpApi {
-        routes: RouteTable::new(&functions),
+        routes: RouteTable::new(&functions, None),
+        auth: HttpAuth {
+            default: None,
+            authorizers: [("Keys".to_owned(), keys)].into(),
+        },
         invoker: Functions::default(),
         timeout: Duration::from_secs(5),
     };
@@ -103,4 +124,30 @@ async fn a_crashed_function_gets_502_with_the_envelope_and_the_gateway_keeps_ser
     assert_eq!(body["error"]["code"], "BAD_GATEWAY");
     assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(reqwest::get(format!("{base}/echo/2")).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn the_authorizer_runs_first_and_its_context_reaches_the_function() {
+    let base = spawn().await;
+    let get = |key: Option<&'static str>| {
+        let request = reqwest::Client::new().get(format!("{base}/secure/1"));
+        async move {
+            key.map_or(request.try_clone().unwrap(), |k| request.header("x-api-key", k))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let missing = get(None).await;
+    assert_eq!(
+        (missing.status().as_u16(), missing.text().await.unwrap()),
+        (401, r#"{"message":"Unauthorized"}"#.into())
+    );
+    let denied = get(Some("bad")).await;
+    assert_eq!(
+        (denied.status().as_u16(), denied.text().await.unwrap()),
+        (403, r#"{"message":"Forbidden"}"#.into())
+    );
+    let allowed: Value = get(Some("good")).await.json().await.unwrap();
+    assert_eq!(allowed["requestContext"]["authorizer"]["lambda"]["who"], "alice");
 }

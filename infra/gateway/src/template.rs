@@ -44,6 +44,8 @@ pub struct FunctionDef {
 pub struct HttpRoute {
     pub method: String,
     pub path: String,
+    /// The event's `Auth.Authorizer`: a name, `NONE`, or absent for the API's default.
+    pub authorizer: Option<String>,
 }
 
 impl HttpRoute {
@@ -218,6 +220,11 @@ fn http_route(props: &Value) -> HttpRoute {
             .and_then(Value::as_str)
             .unwrap_or("$default")
             .to_owned(),
+        authorizer: props
+            .get("Auth")
+            .and_then(|a| a.get("Authorizer"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }
 

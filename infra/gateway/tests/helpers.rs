@@ -21,15 +21,39 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// The admin key `make test` created for the local tenant.
+pub fn admin_key() -> String {
+    std::env::var("MCPFLOW_ADMIN_KEY").unwrap_or_else(|_| panic!("MCPFLOW_ADMIN_KEY is not set; {NEEDS_STACK}"))
+}
+
 /// `GET path` on the gateway, as status and JSON body.
 pub async fn get_json(path: &str) -> (u16, serde_json::Value) {
-    let response = http()
-        .get(format!("{}{path}", gateway_url()))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!("gateway at {} did not answer ({e}); {NEEDS_STACK}", gateway_url());
-        });
+    send_json(http().get(format!("{}{path}", gateway_url()))).await
+}
+
+/// `GET path` with the admin key.
+pub async fn get_json_as_admin(path: &str) -> (u16, serde_json::Value) {
+    send_json(
+        http()
+            .get(format!("{}{path}", gateway_url()))
+            .header("x-api-key", admin_key()),
+    )
+    .await
+}
+
+/// Sends a request, as status and JSON body (`null` for an empty body).
+pub async fn send_json(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.unwrap_or_else(|e| {
+        panic!("gateway at {} did not answer ({e}); {NEEDS_STACK}", gateway_url());
+    });
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let text = response.text().await.unwrap();
+    (
+        status,
+        if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        },
+    )
 }

@@ -1,6 +1,6 @@
 //! The HTTP API through the local gateway, the functions under `cargo lambda watch`, and the emulators.
 
-use crate::helpers::{gateway_url, get_json, http};
+use crate::helpers::{gateway_url, get_json, get_json_as_admin, http};
 
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
@@ -45,7 +45,7 @@ async fn the_short_health_path_answers_the_same() {
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn models_lists_the_local_provider_as_available() {
-    let (status, body) = get_json("/api/v1/mcp/models").await;
+    let (status, body) = get_json_as_admin("/api/v1/mcp/models").await;
     assert_eq!(status, 200, "{body}");
     let local = body["providers"]
         .as_array()

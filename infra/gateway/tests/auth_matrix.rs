@@ -1,0 +1,227 @@
+//! The authorization matrix through the local gateway: every route of `template.yaml` × every role ×
+//! own/other tenant, and every kind of bad credential, checked against the permission table.
+
+use std::path::Path;
+
+use gateway::authorizers::http_auth;
+use gateway::template::Template;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use shared::auth::permissions::{allows, PERMISSIONS};
+use shared::auth::Role;
+
+use crate::helpers::{admin_key, gateway_url, http, send_json};
+
+/// A route as the template declares it, with whether an authorizer guards it.
+struct Route {
+    method: String,
+    path: String,
+    key: String,
+    guarded: bool,
+}
+
+fn routes() -> Vec<Route> {
+    let template = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap();
+    let functions = template.functions().unwrap();
+    let auth = http_auth(&template, &functions).unwrap();
+    let routes = functions.iter().flat_map(|f| f.http_routes.iter());
+    routes
+        .map(|r| Route {
+            method: r.method.clone(),
+            path: r.path.clone(),
+            key: r.route_key(),
+            guarded: r.authorizer.as_deref() != Some("NONE") && auth.default.is_some(),
+        })
+        .collect()
+}
+
+fn secret() -> String {
+    std::env::var("MCPFLOW_TEST_JWT_SECRET").unwrap_or_else(|_| panic!("{}", crate::helpers::NEEDS_STACK))
+}
+
+fn issuer() -> String {
+    std::env::var("MCPFLOW_TEST_JWT_ISSUER").unwrap_or_default()
+}
+
+/// A bearer token; `claims` overrides the valid defaults.
+fn jwt(tenant: &str, role: &str, claims: &Value, secret: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut body = json!({"sub": format!("{role}@{tenant}"), "iss": issuer(), "aud": "mcpflow", "exp": now + 300,
+                          "tenant": tenant, "role": role});
+    for (k, v) in claims.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    encode(
+        &Header::new(Algorithm::HS256),
+        &body,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn bearer(token: &str) -> (&'static str, String) {
+    ("authorization", format!("Bearer {token}"))
+}
+
+/// Sends `route` with `credential`, filling `{keyID}` with `key_id`.
+async fn call(route: &Route, credential: Option<&(&'static str, String)>, key_id: &str) -> (u16, Value) {
+    let url = format!("{}{}", gateway_url(), route.path.replace("{keyID}", key_id));
+    let mut request = http().request(route.method.parse().unwrap(), url);
+    if route.method == "POST" {
+        request = request.json(&json!({"name": "matrix", "role": "viewer"}));
+    }
+    if let Some((name, value)) = credential {
+        request = request.header(*name, value);
+    }
+    send_json(request).await
+}
+
+/// A fresh key of `tenant`, made by that tenant's admin (through a bearer token).
+async fn fresh_key(tenant: &str) -> (String, String) {
+    let admin = bearer(&jwt(tenant, "admin", &json!({}), &secret()));
+    let create = Route {
+        method: "POST".into(),
+        path: "/api/v1/keys".into(),
+        key: String::new(),
+        guarded: true,
+    };
+    let (status, body) = call(&create, Some(&admin), "").await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["key_id"].as_str().unwrap().to_owned(),
+        body["key"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn every_guarded_route_of_the_template_is_in_the_permission_table() {
+    for route in routes().iter().filter(|r| r.guarded) {
+        assert!(
+            PERMISSIONS.iter().any(|(key, _)| *key == route.key),
+            "{} is missing from PERMISSIONS",
+            route.key
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn bad_credentials_get_401_in_the_envelope_on_every_guarded_route() {
+    let (revoked_id, revoked_key) = fresh_key("local").await;
+    let admin = ("x-api-key", admin_key());
+    let (status, _) = call(
+        &Route {
+            method: "DELETE".into(),
+            path: "/api/v1/keys/{keyID}".into(),
+            key: String::new(),
+            guarded: true,
+        },
+        Some(&admin),
+        &revoked_id,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let none = json!({});
+    let past = chrono::Utc::now().timestamp() - 600;
+    let cases: Vec<(&str, Option<(&'static str, String)>)> = vec![
+        ("no credentials", None),
+        ("malformed key", Some(("x-api-key", "hunter2".into()))),
+        (
+            "unknown key",
+            Some(("x-api-key", format!("mcpf_{}_{}", "0".repeat(16), "A".repeat(43)))),
+        ),
+        ("revoked key", Some(("x-api-key", revoked_key))),
+        ("oversized key", Some(("x-api-key", "k".repeat(9 * 1024)))),
+        (
+            "wrong signature",
+            Some(bearer(&jwt(
+                "local",
+                "admin",
+                &none,
+                "not-the-secret-not-the-secret-0000",
+            ))),
+        ),
+        (
+            "wrong issuer",
+            Some(bearer(&jwt(
+                "local",
+                "admin",
+                &json!({"iss": "https://evil.test"}),
+                &secret(),
+            ))),
+        ),
+        (
+            "wrong audience",
+            Some(bearer(&jwt("local", "admin", &json!({"aud": "other"}), &secret()))),
+        ),
+        (
+            "expired",
+            Some(bearer(&jwt("local", "admin", &json!({"exp": past}), &secret()))),
+        ),
+        ("alg none", Some(bearer(&unsigned_token()))),
+        ("not bearer", Some(("authorization", "Basic YWRtaW46YWRtaW4=".into()))),
+    ];
+    for route in routes() {
+        for (label, credential) in &cases {
+            let (status, body) = call(&route, credential.as_ref(), "0123456789abcdef").await;
+            if route.guarded {
+                assert_eq!(status, 401, "{label} on {}: {body}", route.key);
+                assert!(
+                    body["error"]["code"].is_string() && body["request_id"].is_string(),
+                    "{label}: {body}"
+                );
+            } else {
+                assert_eq!(status, 200, "{label} on public {}: {body}", route.key);
+            }
+        }
+    }
+}
+
+fn unsigned_token() -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let claims = json!({"sub": "x", "iss": issuer(), "aud": "mcpflow", "exp": chrono::Utc::now().timestamp() + 300,
+                        "tenant": "local", "role": "admin"});
+    format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()))
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_404() {
+    let own = format!("own-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let other = format!("other-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    for route in routes().into_iter().filter(|r| r.guarded) {
+        for role in Role::ALL {
+            let caller = bearer(&jwt(&own, role.as_str(), &json!({}), &secret()));
+            for target in [&own, &other] {
+                let (key_id, _) = fresh_key(target).await;
+                let (status, body) = call(&route, Some(&caller), &key_id).await;
+                let expected = match (allows(&route.key, role), route.path.contains('{'), target == &own) {
+                    (false, _, _) => 403,
+                    (true, true, false) => 404,
+                    (true, _, _) if route.method == "POST" => 201,
+                    (true, _, _) => 200,
+                };
+                assert_eq!(
+                    status, expected,
+                    "{role} of {own} on {} for a key of {target}: {body}",
+                    route.key
+                );
+                if status == 200 && route.key == "GET /api/v1/keys" {
+                    let ids: Vec<&str> = body["keys"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|k| k["key_id"].as_str().unwrap())
+                        .collect();
+                    assert!(
+                        target == &own || !ids.contains(&key_id.as_str()),
+                        "another tenant's key was listed"
+                    );
+                }
+            }
+        }
+    }
+}
