@@ -18,6 +18,12 @@ pub fn principal(req: &Request) -> Result<Principal, ApiError> {
     match AuthOutcome::from_context(context) {
         AuthOutcome::Allowed(principal) => Ok(principal),
         AuthOutcome::Unauthenticated { code, message } => Err(ApiError::new(401, code, message)),
+        AuthOutcome::RateLimited { retry_after_secs } => Err(ApiError::new(
+            429,
+            "RATE_LIMITED",
+            format!("too many requests for this principal; retry after {retry_after_secs} s"),
+        )
+        .with_retry_after(retry_after_secs)),
         AuthOutcome::Forbidden { principal } => {
             let route = match req.request_context_ref() {
                 Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().unwrap_or_default(),

@@ -4,22 +4,16 @@
 
 use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
 use lambda_runtime::{Error, LambdaEvent};
-use shared::auth::authenticate::{authenticate, Credentials};
-use shared::auth::jwt::JwtConfig;
+use shared::auth::authenticate::{Authenticator, Credentials};
 use shared::keys::KeyStore;
-
-/// What the authorizer needs, built once per cold start.
-pub struct AuthorizerDeps<S> {
-    pub store: S,
-    pub jwt: Option<JwtConfig>,
-}
+use shared::ratelimit::RateLimiter;
 
 /// Decides one request.
 ///
 /// # Errors
 /// When the key store cannot be reached (API Gateway then answers 500).
-pub async fn handle<S: KeyStore>(
-    deps: &AuthorizerDeps<S>,
+pub async fn handle<S: KeyStore, L: RateLimiter>(
+    deps: &Authenticator<S, L>,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Error> {
     let req = event.payload;
@@ -29,8 +23,7 @@ pub async fn handle<S: KeyStore>(
         authorization: header("authorization"),
     };
     let route_key = req.route_key.as_deref().unwrap_or_default();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let outcome = authenticate(&deps.store, deps.jwt.as_ref(), credentials, route_key, &now).await?;
+    let outcome = deps.decide(credentials, route_key, chrono::Utc::now()).await?;
     tracing::info!(route = %route_key, verdict = ?std::mem::discriminant(&outcome), "authorizer decided");
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.is_authorized = true;
@@ -43,8 +36,19 @@ mod tests {
     use shared::auth::{AuthOutcome, Role};
     use shared::key_admin::issue_key;
     use shared::keys::InMemoryKeyStore;
+    use shared::ratelimit::{InMemoryRateLimiter, RateLimits, DEFAULT_RATE_LIMITS};
 
     use super::*;
+
+    fn authenticator(store: InMemoryKeyStore) -> Authenticator<InMemoryKeyStore, InMemoryRateLimiter> {
+        let limits = RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap();
+        Authenticator {
+            store,
+            limiter: InMemoryRateLimiter::default(),
+            limits,
+            jwt: None,
+        }
+    }
 
     fn event(key: &str) -> LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request> {
         let path = format!("{}/../events/authorizer/api-key.json", env!("CARGO_MANIFEST_DIR"));
@@ -56,7 +60,7 @@ mod tests {
     async fn a_known_key_is_passed_on_as_its_principal() {
         let store = InMemoryKeyStore::default();
         let created = issue_key(&store, "acme", "ci", Role::Viewer, "t").await.unwrap();
-        let deps = AuthorizerDeps { store, jwt: None };
+        let deps = authenticator(store);
         let response = handle(&deps, event(created.key.expose())).await.unwrap();
         assert!(response.is_authorized);
         let context = serde_json::from_value(response.context).unwrap();
@@ -68,10 +72,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_key_is_passed_on_as_unauthenticated() {
-        let deps = AuthorizerDeps {
-            store: InMemoryKeyStore::default(),
-            jwt: None,
-        };
+        let deps = authenticator(InMemoryKeyStore::default());
         let response = handle(&deps, event("mcpf_0000000000000000_nope")).await.unwrap();
         let context = serde_json::from_value(response.context).unwrap();
         assert!(matches!(

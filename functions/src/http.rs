@@ -50,7 +50,13 @@ pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max_bytes: usize
 /// The error envelope as a response; 5xx causes must already be logged by the caller.
 #[must_use]
 pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
-    respond(err.status, err.to_body(request_id))
+    let mut response = respond(err.status, err.to_body(request_id));
+    if let Some(secs) = err.retry_after_secs {
+        response
+            .headers_mut()
+            .insert(lambda_http::http::header::RETRY_AFTER, secs.into());
+    }
+    response
 }
 
 fn respond(status: u16, body: String) -> Response<Body> {

@@ -28,7 +28,7 @@ for p in ${MCPFLOW_PARAMETERS:-}; do params+=(--parameter "$p"); done
 log "provisioned stack $STACK_NAME; function environment in $env_file"
 
 # The first admin key of the local tenant, printed once and kept for the tests (mode 600).
-table=$(sed -n 's/^TABLE_NAME=//p' "$env_file")
+table=$(sed -n "s/^TABLE_NAME='\(.*\)'$/\1/p" "$env_file")
 created=$("$CARGO_TARGET_DIR/debug/mcpflow-admin" create-key --table "$table" --tenant "${MCPFLOW_TENANT:-local}")
 admin_key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])' <<<"$created")
 (umask 077 && printf '%s\n' "$admin_key" >"$MCPFLOW_RUN/admin.key")

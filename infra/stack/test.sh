@@ -13,7 +13,9 @@ export STACK_NAME=mcpflow-test
 # Bearer JWTs on, with a secret made for this run; the tests sign their tokens with it.
 MCPFLOW_TEST_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 export MCPFLOW_TEST_JWT_SECRET MCPFLOW_TEST_JWT_ISSUER=https://issuer.mcpflow.test
-export MCPFLOW_PARAMETERS="JwtHs256Secret=$MCPFLOW_TEST_JWT_SECRET JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER JwtAudience=mcpflow"
+# Viewers get 20 requests a minute here, so the rate-limit test runs in seconds.
+export MCPFLOW_TEST_VIEWER_LIMIT=20/60
+export MCPFLOW_PARAMETERS="JwtHs256Secret=$MCPFLOW_TEST_JWT_SECRET JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER JwtAudience=mcpflow RateLimits=admin=600/60,operator=300/60,agent=600/60,viewer=$MCPFLOW_TEST_VIEWER_LIMIT"
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"
 # shellcheck source=infra/stack/env.sh
@@ -59,5 +61,13 @@ cargo test --locked -p local-gateway --test e2e -- --ignored --skip degraded
 step "end-to-end tests with moto stopped"
 "$here/stop.sh" moto
 cargo test --locked -p local-gateway --test e2e -- --ignored degraded
+
+step "no secret in any log"
+jwt_secret=$(sed -n "s/^JWT_HS256_SECRET='\(.*\)'$/\1/p" "$MCPFLOW_RUN/functions.env")
+for secret in "$MCPFLOW_ADMIN_KEY" "$jwt_secret"; do
+  if grep -lF -- "$secret" "$MCPFLOW_RUN"/{lambda,gateway}.log; then
+    log "a secret appears in the logs above"; exit 1
+  fi
+done
 
 log "make test passed in $((SECONDS - started)) s"

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::auth::jwt::{JwtConfig, JwtKeys};
 use crate::models::{CatalogError, ModelCatalog};
+use crate::ratelimit::{RateLimits, DEFAULT_RATE_LIMITS};
 use crate::secret::Secret;
 
 /// Prefix of the variables that name the queues: `QUEUE_URL_TASK_HIGH=https://…` names queue `task-high`.
@@ -40,6 +41,8 @@ pub struct Config {
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
+    /// Requests per role, from `RATE_LIMITS` (default [`DEFAULT_RATE_LIMITS`]).
+    pub rate_limits: RateLimits,
     /// Bearer JWTs, when `JWT_HS256_SECRET` or `JWT_JWKS` is set; API keys work either way.
     pub jwt: Option<JwtConfig>,
 }
@@ -98,6 +101,11 @@ impl Config {
             pipeline_state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
             jwt: jwt_from(&vars)?,
+            rate_limits: RateLimits::parse(vars.get("RATE_LIMITS").map_or(DEFAULT_RATE_LIMITS, String::as_str))
+                .map_err(|reason| ConfigError::Invalid {
+                    name: "RATE_LIMITS",
+                    reason,
+                })?,
             models,
             credentials,
         })

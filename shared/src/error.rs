@@ -11,6 +11,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Option<Value>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -35,12 +37,19 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after_secs: None,
         }
     }
 
     #[must_use]
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
+        self
+    }
+
+    #[must_use]
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
         self
     }
 

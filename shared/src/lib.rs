@@ -9,6 +9,7 @@ pub mod health;
 pub mod key_admin;
 pub mod keys;
 pub mod models;
+pub mod ratelimit;
 pub mod secret;
 pub mod telemetry;
 

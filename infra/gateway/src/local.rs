@@ -85,7 +85,11 @@ pub fn lambda_client(sdk: &aws_config::SdkConfig) -> aws_sdk_lambda::Client {
 /// When a variable cannot be resolved or the file cannot be written.
 pub fn write_environment(template: &Template, stack: &Provisioned, args: &Args) -> anyhow::Result<()> {
     let env = stack.function_environment(template)?;
-    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    // Single quotes: read literally by both cargo lambda's env-file parser and bash's `source`.
+    if let Some((k, _)) = env.iter().find(|(_, v)| v.contains('\'') || v.contains('\n')) {
+        anyhow::bail!("environment variable {k} has a quote or a newline, which an env file cannot carry");
+    }
+    let text: String = env.iter().map(|(k, v)| format!("{k}='{v}'\n")).collect();
     match &args.env_file {
         Some(path) => std::fs::write(path, text).with_context(|| path.display().to_string()),
         None => {

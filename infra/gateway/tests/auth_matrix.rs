@@ -225,3 +225,49 @@ async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_40
         }
     }
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_principal_over_its_limit_gets_429_with_retry_after_until_the_bucket_refills() {
+    // GIVEN a viewer of a fresh tenant, whose role allows N requests per period in the test stack
+    let limit =
+        std::env::var("MCPFLOW_TEST_VIEWER_LIMIT").unwrap_or_else(|_| panic!("{}", crate::helpers::NEEDS_STACK));
+    let (n, per) = limit.split_once('/').unwrap();
+    let (n, per): (u64, u64) = (n.parse().unwrap(), per.parse().unwrap());
+    let interval_ms = per * 1000 / n;
+    let tenant = format!("rate-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let caller = bearer(&jwt(&tenant, "viewer", &json!({}), &secret()));
+    let models = Route {
+        method: "GET".into(),
+        path: "/api/v1/mcp/models".into(),
+        key: String::new(),
+        guarded: true,
+    };
+    // WHEN N + 10 requests arrive as fast as the stack answers them
+    let started = std::time::Instant::now();
+    let mut passed = 0u64;
+    let mut limited = Vec::new();
+    for _ in 0..n + 10 {
+        let url = format!("{}{}", gateway_url(), models.path);
+        let response = http().get(url).header(caller.0, &caller.1).send().await.unwrap();
+        match response.status().as_u16() {
+            200 => passed += 1,
+            429 => limited.push(response),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap();
+    // THEN exactly N pass (plus a token for each interval the burst itself took), the rest are 429
+    assert!(
+        passed >= n && passed <= n + elapsed_ms / interval_ms,
+        "{passed} passed in {elapsed_ms} ms"
+    );
+    let last = limited.pop().expect("some requests must be limited");
+    let retry_after: u64 = last.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let body: Value = last.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    // AND after Retry-After a request passes again
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    let (status, body) = call(&models, Some(&caller), "").await;
+    assert_eq!(status, 200, "{body}");
+}

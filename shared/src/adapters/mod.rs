@@ -2,3 +2,4 @@
 
 pub mod aws_probe;
 pub mod dynamodb_keys;
+pub mod dynamodb_ratelimit;

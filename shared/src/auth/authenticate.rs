@@ -4,6 +4,8 @@ use super::apikey::{self, KeyFormatError, MAX_CREDENTIAL_BYTES};
 use super::jwt::{self, JwtConfig};
 use super::{permissions, AuthMethod, AuthOutcome, Principal};
 use crate::keys::{KeyStore, KeyStoreError};
+use crate::ratelimit::{Admission, RateLimiter, RateLimits};
+use chrono::{DateTime, Utc};
 
 /// The credential headers of a request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,44 +21,67 @@ fn rejected(code: &'static str, message: impl Into<String>) -> AuthOutcome {
     }
 }
 
-/// Authenticates the request and checks the route against the permission table.
-///
-/// # Errors
-/// Only when the key store cannot be reached: the authorizer then fails and API Gateway answers 500.
-pub async fn authenticate<S: KeyStore>(
-    store: &S,
-    jwt: Option<&JwtConfig>,
-    credentials: Credentials<'_>,
-    route_key: &str,
-    now: &str,
-) -> Result<AuthOutcome, KeyStoreError> {
-    let principal = match credentials {
-        Credentials { api_key: Some(key), .. } => match api_key_principal(store, key, now).await? {
+/// What the authorizer decides with, built once per cold start.
+pub struct Authenticator<S, L> {
+    pub store: S,
+    pub limiter: L,
+    pub limits: RateLimits,
+    pub jwt: Option<JwtConfig>,
+}
+
+impl<S: KeyStore, L: RateLimiter> Authenticator<S, L> {
+    /// Authenticates the request, spends a token of the principal's rate limit, and checks the route
+    /// against the permission table.
+    ///
+    /// # Errors
+    /// Only when DynamoDB cannot be reached: the authorizer then fails and API Gateway answers 500.
+    pub async fn decide(
+        &self,
+        credentials: Credentials<'_>,
+        route_key: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<AuthOutcome> {
+        let principal = match self.principal(credentials, now).await? {
             Ok(p) => p,
             Err(outcome) => return Ok(outcome),
-        },
-        Credentials {
-            authorization: Some(header),
-            ..
-        } => match bearer_principal(jwt, header) {
-            Ok(p) => p,
-            Err(outcome) => return Ok(outcome),
-        },
-        Credentials {
-            api_key: None,
-            authorization: None,
-        } => {
-            return Ok(rejected(
+        };
+        let bucket = format!("{}#{}", principal.tenant, principal.subject);
+        let limit = self.limits.for_role(principal.role);
+        if let Admission::Limited { retry_after_secs } =
+            self.limiter.admit(&bucket, limit, now.timestamp_millis()).await?
+        {
+            return Ok(AuthOutcome::RateLimited { retry_after_secs });
+        }
+        Ok(if permissions::allows(route_key, principal.role) {
+            AuthOutcome::Allowed(principal)
+        } else {
+            AuthOutcome::Forbidden { principal }
+        })
+    }
+
+    async fn principal(
+        &self,
+        credentials: Credentials<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Principal, AuthOutcome>, KeyStoreError> {
+        match credentials {
+            Credentials { api_key: Some(key), .. } => {
+                let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                api_key_principal(&self.store, key, &now).await
+            }
+            Credentials {
+                authorization: Some(header),
+                ..
+            } => Ok(bearer_principal(self.jwt.as_ref(), header)),
+            Credentials {
+                api_key: None,
+                authorization: None,
+            } => Ok(Err(rejected(
                 "UNAUTHENTICATED",
                 "this route requires an X-API-Key or an Authorization: Bearer token",
-            ))
+            ))),
         }
-    };
-    Ok(if permissions::allows(route_key, principal.role) {
-        AuthOutcome::Allowed(principal)
-    } else {
-        AuthOutcome::Forbidden { principal }
-    })
+    }
 }
 
 async fn api_key_principal<S: KeyStore>(

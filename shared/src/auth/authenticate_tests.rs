@@ -3,10 +3,11 @@
 use super::*;
 use crate::auth::Role;
 use crate::keys::{ApiKeyRecord, InMemoryKeyStore};
+use crate::ratelimit::{InMemoryRateLimiter, DEFAULT_RATE_LIMITS};
 
 const NOW: &str = "2026-11-22T12:00:00Z";
 
-async fn store_with(role: Role, revoked: bool) -> (InMemoryKeyStore, String) {
+async fn store_with(role: Role, revoked: bool) -> (Auth, String) {
     let new = apikey::generate().unwrap();
     let store = InMemoryKeyStore::default();
     let record = ApiKeyRecord {
@@ -20,16 +21,27 @@ async fn store_with(role: Role, revoked: bool) -> (InMemoryKeyStore, String) {
         hash: new.hash.clone(),
     };
     store.create(&record).await.unwrap();
-    (store, new.key.expose().to_owned())
+    (authenticator(store, DEFAULT_RATE_LIMITS), new.key.expose().to_owned())
 }
 
-async fn decide(
-    store: &InMemoryKeyStore,
-    api_key: Option<&str>,
-    authorization: Option<&str>,
-    route: &str,
-) -> AuthOutcome {
-    authenticate(store, None, Credentials { api_key, authorization }, route, NOW)
+type Auth = Authenticator<InMemoryKeyStore, InMemoryRateLimiter>;
+
+fn authenticator(store: InMemoryKeyStore, limits: &str) -> Auth {
+    let limits = RateLimits::parse(limits).unwrap();
+    Authenticator {
+        store,
+        limiter: InMemoryRateLimiter::default(),
+        limits,
+        jwt: None,
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    NOW.parse().unwrap()
+}
+
+async fn decide(auth: &Auth, api_key: Option<&str>, authorization: Option<&str>, route: &str) -> AuthOutcome {
+    auth.decide(Credentials { api_key, authorization }, route, now())
         .await
         .unwrap()
 }
@@ -45,7 +57,10 @@ async fn a_valid_key_is_allowed_on_a_route_its_role_may_use_and_its_use_is_recor
         (p.tenant.as_str(), p.role, p.method),
         ("acme", Role::Admin, AuthMethod::ApiKey)
     );
-    assert_eq!(store.list("acme").await.unwrap()[0].last_used_at.as_deref(), Some(NOW));
+    assert_eq!(
+        store.store.list("acme").await.unwrap()[0].last_used_at.as_deref(),
+        Some(NOW)
+    );
 }
 
 #[tokio::test]
@@ -78,7 +93,7 @@ async fn revoked_unknown_malformed_and_oversized_keys_are_unauthenticated() {
 
 #[tokio::test]
 async fn no_credentials_or_a_non_bearer_authorization_is_unauthenticated() {
-    let store = InMemoryKeyStore::default();
+    let store = authenticator(InMemoryKeyStore::default(), DEFAULT_RATE_LIMITS);
     assert!(matches!(
         decide(&store, None, None, "GET /api/v1/keys").await,
         AuthOutcome::Unauthenticated {
@@ -100,4 +115,23 @@ async fn no_credentials_or_a_non_bearer_authorization_is_unauthenticated() {
             ..
         }
     ));
+}
+
+#[tokio::test]
+async fn a_principal_over_its_roles_limit_is_rate_limited_with_a_retry_after() {
+    let (mut auth, key) = store_with(Role::Viewer, false).await;
+    auth.limits = RateLimits::parse("admin=9/60,operator=9/60,agent=9/60,viewer=2/60").unwrap();
+    let route = "GET /api/v1/mcp/models";
+    assert!(matches!(
+        decide(&auth, Some(&key), None, route).await,
+        AuthOutcome::Allowed(_)
+    ));
+    assert!(matches!(
+        decide(&auth, Some(&key), None, route).await,
+        AuthOutcome::Allowed(_)
+    ));
+    assert_eq!(
+        decide(&auth, Some(&key), None, route).await,
+        AuthOutcome::RateLimited { retry_after_secs: 30 }
+    );
 }

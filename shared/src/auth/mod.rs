@@ -87,6 +87,10 @@ pub enum AuthOutcome {
     Forbidden {
         principal: Principal,
     },
+    /// Over the role's rate limit: `429` with `Retry-After`.
+    RateLimited {
+        retry_after_secs: u64,
+    },
 }
 
 impl AuthOutcome {
@@ -113,6 +117,10 @@ impl AuthOutcome {
         match self {
             Self::Allowed(p) => principal(p, "allowed"),
             Self::Forbidden { principal: p } => principal(p, "forbidden"),
+            Self::RateLimited { retry_after_secs } => HashMap::from([
+                ("verdict".to_owned(), s("rate_limited")),
+                ("retry_after".to_owned(), s(&retry_after_secs.to_string())),
+            ]),
             Self::Unauthenticated { code, message } => HashMap::from([
                 ("verdict".to_owned(), s("unauthenticated")),
                 ("code".to_owned(), s(code)),
@@ -145,6 +153,9 @@ impl AuthOutcome {
         match get("verdict") {
             Some("allowed") => principal().map_or_else(missing, Self::Allowed),
             Some("forbidden") => principal().map_or_else(missing, |principal| Self::Forbidden { principal }),
+            Some("rate_limited") => Self::RateLimited {
+                retry_after_secs: get("retry_after").and_then(|r| r.parse().ok()).unwrap_or(1),
+            },
             Some("unauthenticated") => Self::Unauthenticated {
                 code: match get("code") {
                     Some("INVALID_API_KEY") => "INVALID_API_KEY",
@@ -183,6 +194,7 @@ mod tests {
                 code: "INVALID_TOKEN",
                 message: "expired".into(),
             },
+            AuthOutcome::RateLimited { retry_after_secs: 7 },
         ];
         for outcome in outcomes {
             assert_eq!(AuthOutcome::from_context(Some(&outcome.to_context())), outcome);
