@@ -7,7 +7,15 @@ use shared::key_admin::{self, CreateKeyError, RevokeKeyError};
 use shared::keys::KeyStore;
 use shared::ApiError;
 
+use crate::audit::{self, AuditDeps};
 use crate::{auth, http};
+use shared::audit::AuditLog;
+
+/// What the mutating key handlers need: the store, and the audit log they record to.
+pub struct KeyDeps<S, A> {
+    pub store: S,
+    pub audit: AuditDeps<A>,
+}
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
@@ -28,36 +36,42 @@ fn internal(err: &anyhow::Error, request_id: &str) -> Response<Body> {
     http::error(&ApiError::internal(), request_id)
 }
 
-/// Creates a key and shows it once.
+/// Creates a key and shows it once; audited.
 ///
 /// # Errors
 /// Never: every outcome is an HTTP response.
-pub async fn create<S: KeyStore>(store: &S, req: Request) -> Result<Response<Body>, Error> {
-    let request_id = http::request_id(&req);
-    let principal = match auth::principal(&req) {
+pub async fn create<S: KeyStore, A: AuditLog>(deps: &KeyDeps<S, A>, req: Request) -> Result<Response<Body>, Error> {
+    let (response, target) = create_key(&deps.store, &req).await;
+    audit::record(&deps.audit, &req, target, &response).await;
+    Ok(response)
+}
+
+async fn create_key<S: KeyStore>(store: &S, req: &Request) -> (Response<Body>, Option<String>) {
+    let request_id = http::request_id(req);
+    let principal = match auth::principal(req) {
         Ok(p) => p,
-        Err(e) => return Ok(http::error(&e, &request_id)),
+        Err(e) => return (http::error(&e, &request_id), None),
     };
-    let body: CreateKey = match http::json_body(&req, MAX_BODY_BYTES) {
+    let body: CreateKey = match http::json_body(req, MAX_BODY_BYTES) {
         Ok(b) => b,
-        Err(e) => return Ok(http::error(&e, &request_id)),
+        Err(e) => return (http::error(&e, &request_id), None),
     };
     match key_admin::create_key(store, &principal, &body.name, &body.role, &now()).await {
         Ok(created) => {
             let r = &created.record;
             let shown = json!({"key_id": r.key_id, "key": created.key.expose(), "name": r.name, "role": r.role,
                                "tenant": r.tenant, "created_at": r.created_at});
-            Ok(http::json(201, &shown))
+            (http::json(201, &shown), Some(r.key_id.clone()))
         }
-        Err(e @ (CreateKeyError::InvalidName | CreateKeyError::InvalidRole(_))) => Ok(http::error(
-            &ApiError::bad_request("INVALID_KEY_REQUEST", e.to_string()),
-            &request_id,
-        )),
-        Err(e @ CreateKeyError::LimitReached) => Ok(http::error(
-            &ApiError::new(409, "KEY_LIMIT_REACHED", e.to_string()),
-            &request_id,
-        )),
-        Err(CreateKeyError::Unknown(e)) => Ok(internal(&e, &request_id)),
+        Err(e @ (CreateKeyError::InvalidName | CreateKeyError::InvalidRole(_))) => {
+            let err = ApiError::bad_request("INVALID_KEY_REQUEST", e.to_string());
+            (http::error(&err, &request_id), None)
+        }
+        Err(e @ CreateKeyError::LimitReached) => (
+            http::error(&ApiError::new(409, "KEY_LIMIT_REACHED", e.to_string()), &request_id),
+            None,
+        ),
+        Err(CreateKeyError::Unknown(e)) => (internal(&e, &request_id), None),
     }
 }
 
@@ -77,28 +91,33 @@ pub async fn list<S: KeyStore>(store: &S, req: Request) -> Result<Response<Body>
     }
 }
 
-/// Revokes a key of the tenant; effective on the next request (the authorizer does not cache).
+/// Revokes a key of the tenant; effective on the next request (the authorizer does not cache); audited.
 ///
 /// # Errors
 /// Never: every outcome is an HTTP response.
-pub async fn revoke<S: KeyStore>(store: &S, req: Request) -> Result<Response<Body>, Error> {
-    let request_id = http::request_id(&req);
-    let principal = match auth::principal(&req) {
-        Ok(p) => p,
-        Err(e) => return Ok(http::error(&e, &request_id)),
-    };
+pub async fn revoke<S: KeyStore, A: AuditLog>(deps: &KeyDeps<S, A>, req: Request) -> Result<Response<Body>, Error> {
     let key_id = req
         .path_parameters_ref()
         .and_then(|p| p.first("keyID"))
         .unwrap_or_default()
         .to_owned();
-    match key_admin::revoke_key(store, &principal, &key_id).await {
-        Ok(record) => Ok(http::json(200, &record)),
-        Err(e @ RevokeKeyError::NotFound(_)) => Ok(http::error(
-            &ApiError::not_found("KEY_NOT_FOUND", e.to_string()),
-            &request_id,
-        )),
-        Err(RevokeKeyError::Unknown(e)) => Ok(internal(&e, &request_id)),
+    let response = revoke_key(&deps.store, &req, &key_id).await;
+    audit::record(&deps.audit, &req, Some(key_id), &response).await;
+    Ok(response)
+}
+
+async fn revoke_key<S: KeyStore>(store: &S, req: &Request, key_id: &str) -> Response<Body> {
+    let request_id = http::request_id(req);
+    let principal = match auth::principal(req) {
+        Ok(p) => p,
+        Err(e) => return http::error(&e, &request_id),
+    };
+    match key_admin::revoke_key(store, &principal, key_id).await {
+        Ok(record) => http::json(200, &record),
+        Err(e @ RevokeKeyError::NotFound(_)) => {
+            http::error(&ApiError::not_found("KEY_NOT_FOUND", e.to_string()), &request_id)
+        }
+        Err(RevokeKeyError::Unknown(e)) => internal(&e, &request_id),
     }
 }
 

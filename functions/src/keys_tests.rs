@@ -1,16 +1,18 @@
 //! Key management handlers with the in-memory store and the events in `events/keys-*`.
 
+use shared::audit::InMemoryAuditLog;
 use shared::auth::Role;
 use shared::key_admin::issue_key;
 use shared::keys::InMemoryKeyStore;
 
 use super::*;
+use crate::audit::AuditDeps;
 use crate::http::test_support::{body_json, event, event_without_authorizer};
 
 #[tokio::test]
 async fn create_returns_201_with_the_key_shown_once() {
-    let store = InMemoryKeyStore::default();
-    let response = create(&store, event("keys-create", "admin")).await.unwrap();
+    let deps = deps();
+    let response = create(&deps, event("keys-create", "admin")).await.unwrap();
     assert_eq!(response.status(), 201);
     let body = body_json(&response);
     assert!(body["key"].as_str().unwrap().starts_with("mcpf_"));
@@ -18,7 +20,7 @@ async fn create_returns_201_with_the_key_shown_once() {
         (body["role"].as_str(), body["tenant"].as_str()),
         (Some("operator"), Some("local"))
     );
-    let listed = body_json(&list(&store, event("keys-list", "admin")).await.unwrap());
+    let listed = body_json(&list(&deps.store, event("keys-list", "admin")).await.unwrap());
     assert_eq!(listed["keys"][0]["name"], "ci pipeline");
     assert!(listed["keys"][0].get("key").is_none() && listed["keys"][0].get("hash").is_none());
 }
@@ -27,7 +29,7 @@ async fn create_returns_201_with_the_key_shown_once() {
 async fn create_with_an_unknown_role_is_a_400_naming_the_roles() {
     let mut req = event("keys-create", "admin");
     *req.body_mut() = lambda_http::Body::Text(r#"{"name":"x","role":"root"}"#.into());
-    let response = create(&InMemoryKeyStore::default(), req).await.unwrap();
+    let response = create(&deps(), req).await.unwrap();
     assert_eq!(response.status(), 400);
     let body = body_json(&response);
     assert_eq!(body["error"]["code"], "INVALID_KEY_REQUEST");
@@ -39,17 +41,29 @@ async fn create_with_an_unknown_role_is_a_400_naming_the_roles() {
 
 #[tokio::test]
 async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404() {
-    let store = InMemoryKeyStore::default();
-    let response = revoke(&store, event("keys-revoke", "admin")).await.unwrap();
+    let deps = deps();
+    let response = revoke(&deps, event("keys-revoke", "admin")).await.unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(body_json(&response)["error"]["code"], "KEY_NOT_FOUND");
-    let created = issue_key(&store, "local", "ci", Role::Viewer, "t").await.unwrap();
+    let created = issue_key(&deps.store, "local", "ci", Role::Viewer, "t").await.unwrap();
     let mut req = event("keys-revoke", "admin");
     let params = std::collections::HashMap::from([("keyID".to_owned(), vec![created.record.key_id.clone()])]);
     req = req.with_path_parameters(lambda_http::aws_lambda_events::query_map::QueryMap::from(params));
-    let response = revoke(&store, req).await.unwrap();
+    // A later millisecond, so the two audit entries (same request id in the fixture) stay apart.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let response = revoke(&deps, req).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["revoked"], true);
+    let audit = deps.audit.log.list("local", 10, None).await.unwrap().entries;
+    let outcomes: Vec<_> = audit
+        .iter()
+        .map(|e| (e.outcome.as_str(), e.status, e.target.as_deref()))
+        .collect();
+    let id = created.record.key_id.as_str();
+    assert_eq!(
+        outcomes,
+        [("succeeded", 200, Some(id)), ("failed", 404, Some("0123456789abcdef"))]
+    );
 }
 
 #[tokio::test]
@@ -62,4 +76,14 @@ async fn a_request_without_an_authorizer_verdict_is_401() {
     .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(body_json(&response)["error"]["code"], "UNAUTHENTICATED");
+}
+
+fn deps() -> KeyDeps<InMemoryKeyStore, InMemoryAuditLog> {
+    KeyDeps {
+        store: InMemoryKeyStore::default(),
+        audit: AuditDeps {
+            log: InMemoryAuditLog::default(),
+            ttl_days: 1,
+        },
+    }
 }

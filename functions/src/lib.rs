@@ -1,5 +1,6 @@
 //! mcpflow's Lambda handlers. Each bin in `src/bin/` wires one of these to the runtime.
 
+pub mod audit;
 pub mod auth;
 pub mod authorizer;
 pub mod health;

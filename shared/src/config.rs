@@ -41,6 +41,8 @@ pub struct Config {
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
+    /// How long audit entries are kept, from `AUDIT_TTL_DAYS` (default 90).
+    pub audit_ttl_days: u32,
     /// Requests per role, from `RATE_LIMITS` (default [`DEFAULT_RATE_LIMITS`]).
     pub rate_limits: RateLimits,
     /// Bearer JWTs, when `JWT_HS256_SECRET` or `JWT_JWKS` is set; API keys work either way.
@@ -101,6 +103,17 @@ impl Config {
             pipeline_state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
             jwt: jwt_from(&vars)?,
+            audit_ttl_days: match vars.get("AUDIT_TTL_DAYS") {
+                None => 90,
+                Some(raw) => raw
+                    .parse()
+                    .ok()
+                    .filter(|d| *d > 0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "AUDIT_TTL_DAYS",
+                        reason: format!("expected a positive number of days, got {raw:?}"),
+                    })?,
+            },
             rate_limits: RateLimits::parse(vars.get("RATE_LIMITS").map_or(DEFAULT_RATE_LIMITS, String::as_str))
                 .map_err(|reason| ConfigError::Invalid {
                     name: "RATE_LIMITS",

@@ -1,6 +1,7 @@
 //! mcpflow's shared library: domain model, ports and adapters, configuration, telemetry and errors.
 
 pub mod adapters;
+pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;

@@ -1,7 +1,9 @@
 //! Lambda entry point of `keys-create`.
 
-use functions::keys::create;
+use functions::audit::AuditDeps;
+use functions::keys::{create, KeyDeps};
 use lambda_http::{run, service_fn, Error};
+use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
 use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
 use shared::aws::AwsClients;
 use shared::{telemetry, Config};
@@ -11,6 +13,12 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
     let clients = AwsClients::load().await;
-    let store = DynamoDbKeyStore::new(clients.dynamodb, config.table_name);
-    run(service_fn(|req| create(&store, req))).await
+    let deps = KeyDeps {
+        store: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+        audit: AuditDeps {
+            log: DynamoDbAuditLog::new(clients.dynamodb, config.table_name),
+            ttl_days: config.audit_ttl_days,
+        },
+    };
+    run(service_fn(|req| create(&deps, req))).await
 }

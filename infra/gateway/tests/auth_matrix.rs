@@ -13,11 +13,11 @@ use shared::auth::Role;
 use crate::helpers::{admin_key, gateway_url, http, send_json};
 
 /// A route as the template declares it, with whether an authorizer guards it.
-struct Route {
-    method: String,
-    path: String,
-    key: String,
-    guarded: bool,
+pub(crate) struct Route {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) key: String,
+    pub(crate) guarded: bool,
 }
 
 fn routes() -> Vec<Route> {
@@ -35,7 +35,7 @@ fn routes() -> Vec<Route> {
         .collect()
 }
 
-fn secret() -> String {
+pub(crate) fn secret() -> String {
     std::env::var("MCPFLOW_TEST_JWT_SECRET").unwrap_or_else(|_| panic!("{}", crate::helpers::NEEDS_STACK))
 }
 
@@ -44,7 +44,7 @@ fn issuer() -> String {
 }
 
 /// A bearer token; `claims` overrides the valid defaults.
-fn jwt(tenant: &str, role: &str, claims: &Value, secret: &str) -> String {
+pub(crate) fn jwt(tenant: &str, role: &str, claims: &Value, secret: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     let mut body = json!({"sub": format!("{role}@{tenant}"), "iss": issuer(), "aud": "mcpflow", "exp": now + 300,
                           "tenant": tenant, "role": role});
@@ -59,12 +59,12 @@ fn jwt(tenant: &str, role: &str, claims: &Value, secret: &str) -> String {
     .unwrap()
 }
 
-fn bearer(token: &str) -> (&'static str, String) {
+pub(crate) fn bearer(token: &str) -> (&'static str, String) {
     ("authorization", format!("Bearer {token}"))
 }
 
 /// Sends `route` with `credential`, filling `{keyID}` with `key_id`.
-async fn call(route: &Route, credential: Option<&(&'static str, String)>, key_id: &str) -> (u16, Value) {
+pub(crate) async fn call(route: &Route, credential: Option<&(&'static str, String)>, key_id: &str) -> (u16, Value) {
     let url = format!("{}{}", gateway_url(), route.path.replace("{keyID}", key_id));
     let mut request = http().request(route.method.parse().unwrap(), url);
     if route.method == "POST" {

@@ -1,5 +1,6 @@
 //! Adapters: the ports implemented with real technology, named after it.
 
 pub mod aws_probe;
+pub mod dynamodb_audit;
 pub mod dynamodb_keys;
 pub mod dynamodb_ratelimit;

@@ -11,6 +11,7 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("POST /api/v1/keys", &[Admin]),
     ("GET /api/v1/keys", &[Admin]),
     ("DELETE /api/v1/keys/{keyID}", &[Admin]),
+    ("GET /api/v1/audit", &[Admin]),
 ];
 
 /// Whether `role` may call the route; unknown routes are denied.

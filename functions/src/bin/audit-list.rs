@@ -1,0 +1,19 @@
+//! Lambda entry point of `audit-list`.
+
+use functions::audit::{list, AuditDeps};
+use lambda_http::{run, service_fn, Error};
+use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
+use shared::aws::AwsClients;
+use shared::{telemetry, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format, &config.log_level);
+    let clients = AwsClients::load().await;
+    let deps = AuditDeps {
+        log: DynamoDbAuditLog::new(clients.dynamodb, config.table_name),
+        ttl_days: config.audit_ttl_days,
+    };
+    run(service_fn(|req| list(&deps, req))).await
+}

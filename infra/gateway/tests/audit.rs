@@ -1,0 +1,88 @@
+//! The audit log through the gateway: mutations of a tenant's admin, listed newest first with a cursor.
+
+use serde_json::{json, Value};
+
+use crate::auth_matrix::{bearer, call, jwt, secret, Route};
+use crate::helpers::{gateway_url, http, send_json};
+
+fn route(method: &str, path: &str) -> Route {
+    Route {
+        method: method.into(),
+        path: path.into(),
+        key: String::new(),
+        guarded: true,
+    }
+}
+
+async fn audit_page(caller: &(&'static str, String), query: &str) -> (u16, Value) {
+    let url = format!("{}/api/v1/audit{query}", gateway_url());
+    send_json(http().get(url).header(caller.0, &caller.1)).await
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_create_a_revoke_and_a_failed_revoke_are_audited_newest_first() {
+    // GIVEN the admin of a fresh tenant
+    let tenant = format!("audit-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let admin = bearer(&jwt(&tenant, "admin", &json!({}), &secret()));
+    // WHEN it creates a key, revokes it, and tries to revoke a key that does not exist
+    let (status, created) = call(&route("POST", "/api/v1/keys"), Some(&admin), "").await;
+    assert_eq!(status, 201, "{created}");
+    let key_id = created["key_id"].as_str().unwrap();
+    assert_eq!(
+        call(&route("DELETE", "/api/v1/keys/{keyID}"), Some(&admin), key_id)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &route("DELETE", "/api/v1/keys/{keyID}"),
+            Some(&admin),
+            "ffffffffffffffff"
+        )
+        .await
+        .0,
+        404
+    );
+    // THEN the audit log holds the three, newest first, two to a page
+    let (status, first) = audit_page(&admin, "?limit=2").await;
+    assert_eq!(status, 200, "{first}");
+    let seen = |page: &Value| -> Vec<(String, String, u64, String)> {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_owned(),
+                    e["outcome"].as_str().unwrap().to_owned(),
+                    e["status"].as_u64().unwrap(),
+                    e["target"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let revoke = "DELETE /api/v1/keys/{keyID}".to_owned();
+    assert_eq!(
+        seen(&first),
+        [
+            (revoke.clone(), "failed".into(), 404, "ffffffffffffffff".into()),
+            (revoke, "succeeded".into(), 200, key_id.to_owned()),
+        ]
+    );
+    assert!(first["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["subject"] == format!("admin@{tenant}")));
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let (_, second) = audit_page(&admin, &format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(
+        seen(&second),
+        [("POST /api/v1/keys".into(), "succeeded".into(), 201, key_id.to_owned())]
+    );
+    // AND a cursor it did not issue is a 400
+    let (status, body) = audit_page(&admin, "?cursor=not-a-cursor").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_CURSOR")));
+}
