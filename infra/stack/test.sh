@@ -16,7 +16,8 @@ export MCPFLOW_TEST_JWT_SECRET MCPFLOW_TEST_JWT_ISSUER=https://issuer.mcpflow.te
 # Viewers get 20 requests a minute here, so the rate-limit test runs in seconds.
 export MCPFLOW_TEST_VIEWER_LIMIT=20/60
 export MCPFLOW_PARAMETERS="JwtHs256Secret=$MCPFLOW_TEST_JWT_SECRET JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER JwtAudience=mcpflow RateLimits=admin=600/60,operator=300/60,agent=600/60,viewer=$MCPFLOW_TEST_VIEWER_LIMIT"
-unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA
+unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
+  AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"
 # shellcheck source=infra/stack/env.sh
 source "$here/env.sh"

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod models;
 pub mod ratelimit;
 pub mod secret;
+pub mod secrets;
 pub mod telemetry;
 
 pub use config::Config;

@@ -6,13 +6,14 @@ use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
 use shared::adapters::dynamodb_ratelimit::DynamoDbRateLimiter;
 use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
+use shared::secrets::SecretsManager;
 use shared::{telemetry, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    telemetry::init(config.log_format, &config.log_level);
     let clients = AwsClients::load().await;
+    let config = Config::load(&SecretsManager::new(clients.secrets.clone())).await?;
+    telemetry::init(config.log_format, &config.log_level);
     let deps = Authenticator {
         store: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
         limiter: DynamoDbRateLimiter::new(clients.dynamodb, config.table_name),

@@ -6,4 +6,5 @@ mod audit;
 mod auth_matrix;
 mod helpers;
 mod http_api;
+mod secrets;
 mod sqs_trigger;
