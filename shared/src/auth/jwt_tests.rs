@@ -92,3 +92,43 @@ fn a_token_without_a_role_claim_is_refused_with_a_reason() {
         "token has no role claim"
     );
 }
+
+mod rs256 {
+    //! RS256 with a JWKS document; the key pair in `testdata/` is a throwaway made for these tests.
+    use super::*;
+
+    const KEY: &[u8] = include_bytes!("testdata/rsa-test-key.pem");
+    const JWKS: &str = include_str!("testdata/jwks.json");
+
+    fn rs_config() -> JwtConfig {
+        JwtConfig {
+            keys: JwtKeys::Rs256(serde_json::from_str(JWKS).unwrap()),
+            ..config()
+        }
+    }
+
+    fn rs_token(kid: Option<&str>) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = kid.map(str::to_owned);
+        encode(&header, &claims(), &EncodingKey::from_rsa_pem(KEY).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_token_signed_by_a_jwks_key_is_accepted() {
+        let p = verify(&rs_config(), &rs_token(Some("test-1"))).unwrap();
+        assert_eq!((p.tenant.as_str(), p.role), ("acme", Role::Operator));
+        // A single-key JWKS also serves tokens without a kid.
+        assert!(verify(&rs_config(), &rs_token(None)).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_kid_or_an_hs256_token_is_refused() {
+        assert!(verify(&rs_config(), &rs_token(Some("other"))).is_err());
+        // Algorithm confusion: HS256 "signed" with public material must not pass an RS256 deployment.
+        let confused = token(&claims(), JWKS);
+        assert_eq!(
+            verify(&rs_config(), &confused).unwrap_err().0,
+            "tokens must be signed with RS256"
+        );
+    }
+}
