@@ -76,44 +76,27 @@ impl Config {
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let vars: BTreeMap<String, String> = vars.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         let required = |name: &'static str| vars.get(name).cloned().ok_or(ConfigError::Missing(name));
-        let models = match vars.get("MCPFLOW_MODELS_FILE") {
-            Some(path) => ModelCatalog::from_file(path)?,
-            None => ModelCatalog::builtin()?,
-        };
-        let credentials = models
-            .providers
-            .iter()
-            .filter_map(|p| {
-                let value = vars.get(p.credential_env.as_deref()?)?;
-                Some((p.id.clone(), Secret::new(value.clone())))
-            })
-            .collect();
+        let (models, credentials) = models_from(&vars)?;
         Ok(Self {
             version: env!("CARGO_PKG_VERSION"),
-            log_format: match vars.get("AWS_LAMBDA_LOG_FORMAT").map(String::as_str) {
-                Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
-                _ => LogFormat::Text,
+            log_format: if vars
+                .get("AWS_LAMBDA_LOG_FORMAT")
+                .is_some_and(|f| f.eq_ignore_ascii_case("json"))
+            {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
             },
             log_level: vars
                 .get("AWS_LAMBDA_LOG_LEVEL")
                 .or_else(|| vars.get("RUST_LOG"))
-                .map_or_else(|| "info".to_owned(), |l| l.to_ascii_lowercase()),
+                .map_or("info".into(), |l| l.to_ascii_lowercase()),
             table_name: required("TABLE_NAME")?,
             queues: queues_from(&vars),
             pipeline_state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
             jwt: jwt_from(&vars)?,
-            audit_ttl_days: match vars.get("AUDIT_TTL_DAYS") {
-                None => 90,
-                Some(raw) => raw
-                    .parse()
-                    .ok()
-                    .filter(|d| *d > 0)
-                    .ok_or_else(|| ConfigError::Invalid {
-                        name: "AUDIT_TTL_DAYS",
-                        reason: format!("expected a positive number of days, got {raw:?}"),
-                    })?,
-            },
+            audit_ttl_days: audit_ttl_days(&vars)?,
             rate_limits: RateLimits::parse(vars.get("RATE_LIMITS").map_or(DEFAULT_RATE_LIMITS, String::as_str))
                 .map_err(|reason| ConfigError::Invalid {
                     name: "RATE_LIMITS",
@@ -159,6 +142,35 @@ fn jwt_from(vars: &BTreeMap<String, String>) -> Result<Option<JwtConfig>, Config
         role_claim: claim("JWT_ROLE_CLAIM", "role"),
         leeway_secs: leeway.as_secs(),
     }))
+}
+
+/// The model catalog, and the credentials of the providers whose `credential_env` is set.
+fn models_from(vars: &BTreeMap<String, String>) -> Result<(ModelCatalog, BTreeMap<String, Secret>), ConfigError> {
+    let models = match vars.get("MCPFLOW_MODELS_FILE") {
+        Some(path) => ModelCatalog::from_file(path)?,
+        None => ModelCatalog::builtin()?,
+    };
+    let credentials = models
+        .providers
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.id.clone(),
+                Secret::new(vars.get(p.credential_env.as_deref()?)?.clone()),
+            ))
+        })
+        .collect();
+    Ok((models, credentials))
+}
+
+fn audit_ttl_days(vars: &BTreeMap<String, String>) -> Result<u32, ConfigError> {
+    let Some(raw) = vars.get("AUDIT_TTL_DAYS") else {
+        return Ok(90);
+    };
+    raw.parse().ok().filter(|d| *d > 0).ok_or_else(|| ConfigError::Invalid {
+        name: "AUDIT_TTL_DAYS",
+        reason: format!("expected a positive number of days, got {raw:?}"),
+    })
 }
 
 fn queues_from(vars: &BTreeMap<String, String>) -> Vec<QueueRef> {

@@ -52,37 +52,39 @@ pub fn http_auth(template: &Template, functions: &[FunctionDef]) -> Result<HttpA
     };
     for (name, def) in auth.get("Authorizers").and_then(Yaml::as_mapping).into_iter().flatten() {
         let name = name.as_str().unwrap_or_default().to_owned();
-        let invalid = |why: &str| TemplateError::Invalid(format!("authorizer {name}: {why}"));
-        let Some(Reference::GetAtt(logical, _)) = def.get("FunctionArn").and_then(reference) else {
-            return Err(invalid("FunctionArn must be !GetAtt <Function>.Arn"));
-        };
-        let function = functions
-            .iter()
-            .find(|f| f.logical_id == logical)
-            .ok_or_else(|| invalid("unknown function"))?;
-        let simple = def.get("EnableSimpleResponses").and_then(Yaml::as_bool) == Some(true);
-        if !simple || def.get("AuthorizerPayloadFormatVersion").and_then(Yaml::as_str) != Some("2.0") {
-            return Err(invalid("only payload 2.0 with simple responses is supported locally"));
-        }
-        let headers = def
-            .get("Identity")
-            .and_then(|i| i.get("Headers"))
-            .and_then(Yaml::as_sequence);
-        let identity_headers = headers
-            .into_iter()
-            .flatten()
-            .filter_map(Yaml::as_str)
-            .map(str::to_ascii_lowercase)
-            .collect();
-        out.authorizers.insert(
-            name,
-            AuthorizerDef {
-                function: function.binary.clone(),
-                identity_headers,
-            },
-        );
+        let def = authorizer_def(&name, def, functions)?;
+        out.authorizers.insert(name, def);
     }
     Ok(out)
+}
+
+fn authorizer_def(name: &str, def: &Yaml, functions: &[FunctionDef]) -> Result<AuthorizerDef, TemplateError> {
+    let invalid = |why: &str| TemplateError::Invalid(format!("authorizer {name}: {why}"));
+    let Some(Reference::GetAtt(logical, _)) = def.get("FunctionArn").and_then(reference) else {
+        return Err(invalid("FunctionArn must be !GetAtt <Function>.Arn"));
+    };
+    let function = functions
+        .iter()
+        .find(|f| f.logical_id == logical)
+        .ok_or_else(|| invalid("unknown function"))?;
+    let simple = def.get("EnableSimpleResponses").and_then(Yaml::as_bool) == Some(true);
+    if !simple || def.get("AuthorizerPayloadFormatVersion").and_then(Yaml::as_str) != Some("2.0") {
+        return Err(invalid("only payload 2.0 with simple responses is supported locally"));
+    }
+    let headers = def
+        .get("Identity")
+        .and_then(|i| i.get("Headers"))
+        .and_then(Yaml::as_sequence);
+    let identity_headers = headers
+        .into_iter()
+        .flatten()
+        .filter_map(Yaml::as_str)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    Ok(AuthorizerDef {
+        function: function.binary.clone(),
+        identity_headers,
+    })
 }
 
 /// The authorizer's event: the request event without its body, plus `type`, `routeArn` and

@@ -2,73 +2,60 @@
 
 use serde_json::{json, Value};
 
-use crate::auth_matrix::{bearer, call, jwt, secret, Route};
-use crate::helpers::{gateway_url, http, send_json};
+use crate::auth_matrix::{bearer, call, guarded_route, jwt, secret};
+use crate::helpers::{fresh_tenant, gateway_url, http, send_json, Credential};
 
-fn route(method: &str, path: &str) -> Route {
-    Route {
-        method: method.into(),
-        path: path.into(),
-        key: String::new(),
-        guarded: true,
-    }
-}
+/// An audit entry as (action, outcome, status, target).
+type Seen = (String, String, u64, String);
 
-async fn audit_page(caller: &(&'static str, String), query: &str) -> (u16, Value) {
+async fn audit_page(caller: &Credential, query: &str) -> (u16, Value) {
     let url = format!("{}/api/v1/audit{query}", gateway_url());
     send_json(http().get(url).header(caller.0, &caller.1)).await
+}
+
+/// The entries of an audit page, in the order listed.
+fn seen(page: &Value) -> Vec<Seen> {
+    let entries = page["entries"].as_array().unwrap().iter();
+    entries
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+                e["status"].as_u64().unwrap(),
+                e["target"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// As `admin`: creates a key, revokes it, and tries to revoke a key that does not exist; the created key's id.
+async fn create_revoke_and_fail_to_revoke(admin: &Credential) -> String {
+    let revoke = guarded_route("DELETE", "/api/v1/keys/{keyID}");
+    let (status, created) = call(&guarded_route("POST", "/api/v1/keys"), Some(admin), "").await;
+    assert_eq!(status, 201, "{created}");
+    let key_id = created["key_id"].as_str().unwrap();
+    assert_eq!(call(&revoke, Some(admin), key_id).await.0, 200);
+    assert_eq!(call(&revoke, Some(admin), "ffffffffffffffff").await.0, 404);
+    key_id.to_owned()
 }
 
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn a_create_a_revoke_and_a_failed_revoke_are_audited_newest_first() {
     // GIVEN the admin of a fresh tenant
-    let tenant = format!("audit-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let tenant = fresh_tenant("audit");
     let admin = bearer(&jwt(&tenant, "admin", &json!({}), &secret()));
     // WHEN it creates a key, revokes it, and tries to revoke a key that does not exist
-    let (status, created) = call(&route("POST", "/api/v1/keys"), Some(&admin), "").await;
-    assert_eq!(status, 201, "{created}");
-    let key_id = created["key_id"].as_str().unwrap();
-    assert_eq!(
-        call(&route("DELETE", "/api/v1/keys/{keyID}"), Some(&admin), key_id)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        call(
-            &route("DELETE", "/api/v1/keys/{keyID}"),
-            Some(&admin),
-            "ffffffffffffffff"
-        )
-        .await
-        .0,
-        404
-    );
+    let key_id = create_revoke_and_fail_to_revoke(&admin).await;
     // THEN the audit log holds the three, newest first, two to a page
     let (status, first) = audit_page(&admin, "?limit=2").await;
     assert_eq!(status, 200, "{first}");
-    let seen = |page: &Value| -> Vec<(String, String, u64, String)> {
-        page["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["action"].as_str().unwrap().to_owned(),
-                    e["outcome"].as_str().unwrap().to_owned(),
-                    e["status"].as_u64().unwrap(),
-                    e["target"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
-    };
     let revoke = "DELETE /api/v1/keys/{keyID}".to_owned();
     assert_eq!(
         seen(&first),
         [
             (revoke.clone(), "failed".into(), 404, "ffffffffffffffff".into()),
-            (revoke, "succeeded".into(), 200, key_id.to_owned()),
+            (revoke, "succeeded".into(), 200, key_id.clone()),
         ]
     );
     assert!(first["entries"]
@@ -80,7 +67,7 @@ async fn a_create_a_revoke_and_a_failed_revoke_are_audited_newest_first() {
     let (_, second) = audit_page(&admin, &format!("?limit=2&cursor={cursor}")).await;
     assert_eq!(
         seen(&second),
-        [("POST /api/v1/keys".into(), "succeeded".into(), 201, key_id.to_owned())]
+        [("POST /api/v1/keys".into(), "succeeded".into(), 201, key_id.clone())]
     );
     // AND a cursor it did not issue is a 400
     let (status, body) = audit_page(&admin, "?cursor=not-a-cursor").await;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use shared::auth::permissions::{allows, PERMISSIONS};
 use shared::auth::Role;
 
-use crate::helpers::{admin_key, gateway_url, http, send_json};
+use crate::helpers::{admin_key, fresh_tenant, gateway_url, http, send_json, Credential};
 
 /// A route as the template declares it, with whether an authorizer guards it.
 pub(crate) struct Route {
@@ -18,6 +18,16 @@ pub(crate) struct Route {
     pub(crate) path: String,
     pub(crate) key: String,
     pub(crate) guarded: bool,
+}
+
+/// A guarded route, for calling it directly (its permission key is not needed).
+pub(crate) fn guarded_route(method: &str, path: &str) -> Route {
+    Route {
+        method: method.into(),
+        path: path.into(),
+        key: String::new(),
+        guarded: true,
+    }
 }
 
 fn routes() -> Vec<Route> {
@@ -59,12 +69,12 @@ pub(crate) fn jwt(tenant: &str, role: &str, claims: &Value, secret: &str) -> Str
     .unwrap()
 }
 
-pub(crate) fn bearer(token: &str) -> (&'static str, String) {
+pub(crate) fn bearer(token: &str) -> Credential {
     ("authorization", format!("Bearer {token}"))
 }
 
 /// Sends `route` with `credential`, filling `{keyID}` with `key_id`.
-pub(crate) async fn call(route: &Route, credential: Option<&(&'static str, String)>, key_id: &str) -> (u16, Value) {
+pub(crate) async fn call(route: &Route, credential: Option<&Credential>, key_id: &str) -> (u16, Value) {
     let url = format!("{}{}", gateway_url(), route.path.replace("{keyID}", key_id));
     let mut request = http().request(route.method.parse().unwrap(), url);
     if route.method == "POST" {
@@ -79,13 +89,7 @@ pub(crate) async fn call(route: &Route, credential: Option<&(&'static str, Strin
 /// A fresh key of `tenant`, made by that tenant's admin (through a bearer token).
 async fn fresh_key(tenant: &str) -> (String, String) {
     let admin = bearer(&jwt(tenant, "admin", &json!({}), &secret()));
-    let create = Route {
-        method: "POST".into(),
-        path: "/api/v1/keys".into(),
-        key: String::new(),
-        guarded: true,
-    };
-    let (status, body) = call(&create, Some(&admin), "").await;
+    let (status, body) = call(&guarded_route("POST", "/api/v1/keys"), Some(&admin), "").await;
     assert_eq!(status, 201, "{body}");
     (
         body["key_id"].as_str().unwrap().to_owned(),
@@ -105,75 +109,73 @@ async fn every_guarded_route_of_the_template_is_in_the_permission_table() {
     }
 }
 
-#[tokio::test]
-#[ignore = "end-to-end: needs the local stack"]
-async fn bad_credentials_get_401_in_the_envelope_on_every_guarded_route() {
+/// A key of the local tenant that the local admin has just revoked.
+async fn revoked_key() -> String {
     let (revoked_id, revoked_key) = fresh_key("local").await;
     let admin = ("x-api-key", admin_key());
-    let (status, _) = call(
-        &Route {
-            method: "DELETE".into(),
-            path: "/api/v1/keys/{keyID}".into(),
-            key: String::new(),
-            guarded: true,
-        },
-        Some(&admin),
-        &revoked_id,
-    )
-    .await;
+    let revoke = guarded_route("DELETE", "/api/v1/keys/{keyID}");
+    let (status, _) = call(&revoke, Some(&admin), &revoked_id).await;
     assert_eq!(status, 200);
-    let none = json!({});
+    revoked_key
+}
+
+/// A bearer token of the local admin, signed with `secret`; `claims` overrides the valid defaults.
+fn local_admin_bearer(claims: &Value, secret: &str) -> Option<Credential> {
+    Some(bearer(&jwt("local", "admin", claims, secret)))
+}
+
+/// Every kind of bad credential, labelled; `revoked_key` is a key that was valid once.
+fn bad_credentials(revoked_key: String) -> Vec<(&'static str, Option<Credential>)> {
     let past = chrono::Utc::now().timestamp() - 600;
-    let cases: Vec<(&str, Option<(&'static str, String)>)> = vec![
+    let unknown_key = format!("mcpf_{}_{}", "0".repeat(16), "A".repeat(43));
+    vec![
         ("no credentials", None),
         ("malformed key", Some(("x-api-key", "hunter2".into()))),
-        (
-            "unknown key",
-            Some(("x-api-key", format!("mcpf_{}_{}", "0".repeat(16), "A".repeat(43)))),
-        ),
+        ("unknown key", Some(("x-api-key", unknown_key))),
         ("revoked key", Some(("x-api-key", revoked_key))),
         ("oversized key", Some(("x-api-key", "k".repeat(9 * 1024)))),
         (
             "wrong signature",
-            Some(bearer(&jwt(
-                "local",
-                "admin",
-                &none,
-                "not-the-secret-not-the-secret-0000",
-            ))),
+            local_admin_bearer(&json!({}), "not-the-secret-not-the-secret-0000"),
         ),
         (
             "wrong issuer",
-            Some(bearer(&jwt(
-                "local",
-                "admin",
-                &json!({"iss": "https://evil.test"}),
-                &secret(),
-            ))),
+            local_admin_bearer(&json!({"iss": "https://evil.test"}), &secret()),
         ),
         (
             "wrong audience",
-            Some(bearer(&jwt("local", "admin", &json!({"aud": "other"}), &secret()))),
+            local_admin_bearer(&json!({"aud": "other"}), &secret()),
         ),
-        (
-            "expired",
-            Some(bearer(&jwt("local", "admin", &json!({"exp": past}), &secret()))),
-        ),
+        ("expired", local_admin_bearer(&json!({"exp": past}), &secret())),
         ("alg none", Some(bearer(&unsigned_token()))),
         ("not bearer", Some(("authorization", "Basic YWRtaW46YWRtaW4=".into()))),
-    ];
+    ]
+}
+
+/// A guarded route must refuse the `label` credential with 401 in the error envelope; a public one ignores it.
+fn assert_refused_if_guarded(route: &Route, label: &str, status: u16, body: &Value) {
+    if route.guarded {
+        assert_eq!(status, 401, "{label} on {}: {body}", route.key);
+        assert!(
+            body["error"]["code"].is_string() && body["request_id"].is_string(),
+            "{label}: {body}"
+        );
+    } else {
+        assert_eq!(status, 200, "{label} on public {}: {body}", route.key);
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn bad_credentials_get_401_in_the_envelope_on_every_guarded_route() {
+    // GIVEN every kind of bad credential, including a key that was valid until just now
+    let cases = bad_credentials(revoked_key().await);
+    // WHEN each is sent to every route of the template
     for route in routes() {
         for (label, credential) in &cases {
             let (status, body) = call(&route, credential.as_ref(), "0123456789abcdef").await;
-            if route.guarded {
-                assert_eq!(status, 401, "{label} on {}: {body}", route.key);
-                assert!(
-                    body["error"]["code"].is_string() && body["request_id"].is_string(),
-                    "{label}: {body}"
-                );
-            } else {
-                assert_eq!(status, 200, "{label} on public {}: {body}", route.key);
-            }
+            // THEN the guarded routes answer 401 in the error envelope, and the public ones answer as usual
+            assert_refused_if_guarded(&route, label, status, &body);
         }
     }
 }
@@ -190,8 +192,8 @@ fn unsigned_token() -> String {
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_404() {
-    let own = format!("own-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let other = format!("other-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let own = fresh_tenant("own");
+    let other = fresh_tenant("other");
     for route in routes().into_iter().filter(|r| r.guarded) {
         for role in Role::ALL {
             let caller = bearer(&jwt(&own, role.as_str(), &json!({}), &secret()));
@@ -226,29 +228,22 @@ async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_40
     }
 }
 
-#[tokio::test]
-#[ignore = "end-to-end: needs the local stack"]
-async fn a_principal_over_its_limit_gets_429_with_retry_after_until_the_bucket_refills() {
-    // GIVEN a viewer of a fresh tenant, whose role allows N requests per period in the test stack
+/// The viewer's limit in the test stack, as (requests, period in seconds).
+fn viewer_limit() -> (u64, u64) {
     let limit =
         std::env::var("MCPFLOW_TEST_VIEWER_LIMIT").unwrap_or_else(|_| panic!("{}", crate::helpers::NEEDS_STACK));
     let (n, per) = limit.split_once('/').unwrap();
-    let (n, per): (u64, u64) = (n.parse().unwrap(), per.parse().unwrap());
-    let interval_ms = per * 1000 / n;
-    let tenant = format!("rate-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let caller = bearer(&jwt(&tenant, "viewer", &json!({}), &secret()));
-    let models = Route {
-        method: "GET".into(),
-        path: "/api/v1/mcp/models".into(),
-        key: String::new(),
-        guarded: true,
-    };
-    // WHEN N + 10 requests arrive as fast as the stack answers them
+    (n.parse().unwrap(), per.parse().unwrap())
+}
+
+/// Sends `count` requests to `route` as `caller`, one after the other as fast as the stack answers them:
+/// how many passed, the responses that were limited (in order), and how many milliseconds the burst took.
+async fn burst(route: &Route, caller: &Credential, count: u64) -> (u64, Vec<reqwest::Response>, u64) {
     let started = std::time::Instant::now();
     let mut passed = 0u64;
     let mut limited = Vec::new();
-    for _ in 0..n + 10 {
-        let url = format!("{}{}", gateway_url(), models.path);
+    for _ in 0..count {
+        let url = format!("{}{}", gateway_url(), route.path);
         let response = http().get(url).header(caller.0, &caller.1).send().await.unwrap();
         match response.status().as_u16() {
             200 => passed += 1,
@@ -256,7 +251,19 @@ async fn a_principal_over_its_limit_gets_429_with_retry_after_until_the_bucket_r
             other => panic!("unexpected {other}"),
         }
     }
-    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap();
+    (passed, limited, u64::try_from(started.elapsed().as_millis()).unwrap())
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_principal_over_its_limit_gets_429_with_retry_after_until_the_bucket_refills() {
+    // GIVEN a viewer of a fresh tenant, whose role allows N requests per period in the test stack
+    let (n, per) = viewer_limit();
+    let interval_ms = per * 1000 / n;
+    let caller = bearer(&jwt(&fresh_tenant("rate"), "viewer", &json!({}), &secret()));
+    let models = guarded_route("GET", "/api/v1/mcp/models");
+    // WHEN N + 10 requests arrive as fast as the stack answers them
+    let (passed, mut limited, elapsed_ms) = burst(&models, &caller, n + 10).await;
     // THEN exactly N pass (plus a token for each interval the burst itself took), the rest are 429
     assert!(
         passed >= n && passed <= n + elapsed_ms / interval_ms,

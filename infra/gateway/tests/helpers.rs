@@ -4,6 +4,14 @@ use std::time::Duration;
 
 pub const NEEDS_STACK: &str = "needs the local stack: run `make test`";
 
+/// A request header carrying a credential, as (name, value).
+pub type Credential = (&'static str, String);
+
+/// A tenant name no other run has used, so that its keys, counters and audit log start empty.
+pub fn fresh_tenant(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
 /// The gateway's base URL: `GATEWAY_URL`, else `http://127.0.0.1:$GATEWAY_PORT`.
 pub fn gateway_url() -> String {
     std::env::var("GATEWAY_URL").unwrap_or_else(|_| {

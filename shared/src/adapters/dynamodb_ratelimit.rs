@@ -64,6 +64,19 @@ impl DynamoDbRateLimiter {
     }
 }
 
+impl DynamoDbRateLimiter {
+    /// Restarts an idle (or new) bucket from now; `false` when another request restarted it first.
+    async fn restart(&self, bucket: &str, now_ms: i64, interval: i64) -> anyhow::Result<bool> {
+        let next = now_ms + interval;
+        let idle = [(":next", next), (":exp", next / 1000 + 60), (":now", now_ms)];
+        let condition = "attribute_not_exists(tat) OR tat < :now";
+        Ok(self
+            .update(bucket, "SET tat = :next, expires_at = :exp", condition, &idle)
+            .await?
+            .is_none())
+    }
+}
+
 impl RateLimiter for DynamoDbRateLimiter {
     #[tracing::instrument(skip(self))]
     async fn admit(&self, bucket: &str, limit: Limit, now_ms: i64) -> anyhow::Result<Admission> {
@@ -95,14 +108,7 @@ impl RateLimiter for DynamoDbRateLimiter {
                 Some(tat) if tat >= now_ms => continue,
                 _ => {}
             }
-            let next = now_ms + interval;
-            let idle = [(":next", next), (":exp", next / 1000 + 60), (":now", now_ms)];
-            let condition = "attribute_not_exists(tat) OR tat < :now";
-            if self
-                .update(bucket, "SET tat = :next, expires_at = :exp", condition, &idle)
-                .await?
-                .is_none()
-            {
+            if self.restart(bucket, now_ms, interval).await? {
                 return Ok(Admission::Admitted);
             }
             // Another request restarted the bucket first: ours counts against it on the next pass.
