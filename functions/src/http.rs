@@ -51,6 +51,13 @@ pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max_bytes: usize
 #[must_use]
 pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
     let mut response = respond(err.status, err.to_body(request_id));
+    if err.status == 401 {
+        // RFC 9110: a 401 names the scheme it wants; MCP clients read it to start authorization.
+        let challenge = lambda_http::http::HeaderValue::from_static(r#"Bearer realm="mcpflow""#);
+        response
+            .headers_mut()
+            .insert(lambda_http::http::header::WWW_AUTHENTICATE, challenge);
+    }
     if let Some(secs) = err.retry_after_secs {
         response
             .headers_mut()

@@ -75,6 +75,7 @@ async fn a_request_without_an_authorizer_verdict_is_401() {
     .await
     .unwrap();
     assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="mcpflow""#);
     assert_eq!(body_json(&response)["error"]["code"], "UNAUTHENTICATED");
 }
 
