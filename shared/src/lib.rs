@@ -10,6 +10,7 @@ pub mod health;
 pub mod key_admin;
 pub mod keys;
 pub mod models;
+pub mod providers;
 pub mod ratelimit;
 pub mod secret;
 pub mod secrets;

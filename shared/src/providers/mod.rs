@@ -1,0 +1,154 @@
+//! LLM providers behind one trait: OpenAI-compatible chat completions, Anthropic Messages, and the
+//! deterministic `local` stand-in. Each client can stream (SSE) and reports errors a worker can act
+//! on: retry 429/5xx/timeouts (honouring `Retry-After`), give up on the rest. A provider that cannot
+//! be reached is an error, never a made-up answer.
+
+pub mod anthropic;
+pub mod local;
+pub mod openai;
+pub mod sse;
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// A completion request, in the provider's own model name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub max_tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// A completion: the text, who produced it, and what it cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatResponse {
+    pub text: String,
+    pub provider: String,
+    pub model: String,
+    pub usage: Usage,
+    pub finish_reason: Option<String>,
+}
+
+/// Why a provider gave no completion.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("rate limited (429){}", retry_hint(*.retry_after))]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("server error ({status})")]
+    Server { status: u16 },
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("could not connect: {0}")]
+    Unreachable(String),
+    #[error("request refused ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+}
+
+fn retry_hint(after: Option<Duration>) -> String {
+    after
+        .map(|d| format!(", retry after {} s", d.as_secs()))
+        .unwrap_or_default()
+}
+
+impl ProviderError {
+    /// 429, 5xx, timeouts and connection failures are worth another try; the rest are not.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Server { .. } | Self::Timeout(_) | Self::Unreachable(_)
+        )
+    }
+}
+
+/// Port: one LLM provider.
+pub trait ChatProvider: Send + Sync {
+    /// The provider's id in the model catalog (`openai`, `anthropic`, `local`, …).
+    fn id(&self) -> &str;
+
+    fn complete(&self, request: &ChatRequest) -> impl Future<Output = Result<ChatResponse, ProviderError>> + Send;
+
+    /// Streams the completion, calling `on_chunk` with each piece of text as it arrives, and returns
+    /// the whole completion at the end.
+    fn stream(
+        &self,
+        request: &ChatRequest,
+        on_chunk: &mut (dyn FnMut(&str) + Send),
+    ) -> impl Future<Output = Result<ChatResponse, ProviderError>> + Send;
+}
+
+/// Maps a non-success HTTP answer to a [`ProviderError`].
+pub(crate) async fn error_from(response: reqwest::Response) -> ProviderError {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    match status {
+        429 => ProviderError::RateLimited { retry_after },
+        500..=599 => ProviderError::Server { status },
+        _ => {
+            let body = response.text().await.unwrap_or_default();
+            ProviderError::Refused {
+                status,
+                message: body.chars().take(500).collect(),
+            }
+        }
+    }
+}
+
+/// Maps a transport failure to a [`ProviderError`].
+pub(crate) fn transport_error(err: &reqwest::Error, timeout: Duration) -> ProviderError {
+    if err.is_timeout() {
+        ProviderError::Timeout(timeout)
+    } else {
+        ProviderError::Unreachable(err.to_string())
+    }
+}
+
+/// Reads a streamed answer as SSE events, handing each to `on_event`.
+pub(crate) async fn for_each_event(
+    response: reqwest::Response,
+    timeout: Duration,
+    mut on_event: impl FnMut(sse::Event) -> Result<(), ProviderError>,
+) -> Result<(), ProviderError> {
+    use futures::StreamExt as _;
+    let mut parser = sse::Parser::default();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| transport_error(&e, timeout))?;
+        for event in parser.feed(&chunk) {
+            on_event(event)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod replay;

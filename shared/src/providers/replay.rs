@@ -1,0 +1,87 @@
+//! A local HTTP server that replays a provider's real wire format, one scripted answer per request,
+//! and records what it was sent. The body of an answer is sent in the given chunks, so streamed
+//! events arrive split the way networks split them.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+/// One scripted answer.
+#[derive(Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, &'static str)>,
+    pub chunks: Vec<String>,
+}
+
+impl Answer {
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type", "application/json")],
+            chunks: vec![body.to_string()],
+        }
+    }
+
+    pub fn sse(chunks: &[&str]) -> Self {
+        let chunks = chunks.iter().map(|c| (*c).to_owned()).collect();
+        Self {
+            status: 200,
+            headers: vec![("content-type", "text/event-stream")],
+            chunks,
+        }
+    }
+}
+
+/// What the server was sent.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: serde_json::Value,
+}
+
+#[derive(Clone, Default)]
+struct Script {
+    answers: Arc<Mutex<Vec<Answer>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+async fn reply(State(script): State<Script>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    script.received.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
+    let answer = script.answers.lock().unwrap().remove(0);
+    let stream = futures::stream::iter(
+        answer
+            .chunks
+            .into_iter()
+            .map(|c| Ok::<_, std::io::Error>(Bytes::from(c))),
+    );
+    let mut response = Response::new(Body::from_stream(stream));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap();
+    for (k, v) in answer.headers {
+        response.headers_mut().insert(k, v.parse().unwrap());
+    }
+    response
+}
+
+/// Starts a server that gives `answers` in order; returns its base URL and what it received.
+pub async fn serve(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<Received>>>) {
+    let script = Script {
+        answers: Arc::new(Mutex::new(answers)),
+        received: Arc::default(),
+    };
+    let received = Arc::clone(&script.received);
+    let app = axum::Router::new().fallback(reply).with_state(script);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), received)
+}
