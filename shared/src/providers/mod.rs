@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod local;
 pub mod openai;
+pub mod retry;
 pub mod sse;
 
 use std::future::Future;
