@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod local;
 pub mod openai;
+pub mod registry;
 pub mod retry;
 pub mod sse;
 
@@ -68,6 +69,8 @@ pub enum ProviderError {
     Refused { status: u16, message: String },
     #[error("malformed answer: {0}")]
     Malformed(String),
+    #[error("not configured (no credential)")]
+    NotConfigured,
 }
 
 fn retry_hint(after: Option<Duration>) -> String {

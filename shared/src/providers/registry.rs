@@ -1,0 +1,165 @@
+//! The configured providers, and a model's chain: the model itself, then its `fallback` models in
+//! order (recursively, each once), each served by its provider.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::anthropic::Anthropic;
+use super::local::LocalProvider;
+use super::openai::OpenAiCompatible;
+use super::retry::{with_fallback, AllFailed, RetryPolicy, Tried};
+use super::{ChatProvider, ChatRequest, ChatResponse, Message, ProviderError};
+use crate::models::{ModelCatalog, ProviderKind};
+use crate::secret::Secret;
+
+/// One configured provider (an enum: the trait's async methods are not object-safe).
+#[derive(Debug, Clone)]
+pub enum AnyProvider {
+    OpenAi(OpenAiCompatible),
+    Anthropic(Anthropic),
+    Local(LocalProvider),
+}
+
+impl AnyProvider {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        match self {
+            Self::OpenAi(p) => p.complete(request).await,
+            Self::Anthropic(p) => p.complete(request).await,
+            Self::Local(p) => p.complete(request).await,
+        }
+    }
+}
+
+/// Why a completion could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteError {
+    #[error("unknown model {model}; available: {}", .available.join(", "))]
+    ModelNotFound { model: String, available: Vec<String> },
+    #[error(transparent)]
+    AllFailed(#[from] AllFailed),
+}
+
+/// Every provider that has what it needs (a credential; `local` needs none).
+#[derive(Debug, Clone)]
+pub struct Providers {
+    catalog: ModelCatalog,
+    by_id: BTreeMap<String, AnyProvider>,
+}
+
+impl Providers {
+    /// Builds the clients of the providers whose credentials are configured.
+    ///
+    /// # Errors
+    /// When an HTTP client cannot be built.
+    pub fn new(
+        catalog: &ModelCatalog,
+        credentials: &BTreeMap<String, Secret>,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let mut by_id = BTreeMap::new();
+        for p in &catalog.providers {
+            let base = p.base_url.as_deref().unwrap_or_default();
+            let client = match (p.kind, credentials.get(&p.id)) {
+                (ProviderKind::Local, _) => AnyProvider::Local(LocalProvider),
+                (ProviderKind::OpenaiCompatible, Some(key)) => {
+                    AnyProvider::OpenAi(OpenAiCompatible::new(&p.id, base, key.clone(), timeout)?)
+                }
+                (ProviderKind::Anthropic, Some(key)) => {
+                    AnyProvider::Anthropic(Anthropic::new(base, key.clone(), timeout)?)
+                }
+                // Bedrock's client is not built yet; its models stay out of every chain.
+                _ => continue,
+            };
+            by_id.insert(p.id.clone(), client);
+        }
+        Ok(Self {
+            catalog: catalog.clone(),
+            by_id,
+        })
+    }
+
+    /// The models that can be used now.
+    #[must_use]
+    pub fn available_models(&self) -> Vec<String> {
+        self.catalog
+            .models
+            .iter()
+            .filter(|m| self.by_id.contains_key(&m.provider))
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    /// `(model id, provider id, provider model)` for the model and its fallbacks, each once.
+    ///
+    /// # Errors
+    /// [`CompleteError::ModelNotFound`] naming the available models.
+    pub fn chain(&self, model_id: &str) -> Result<Vec<(String, String, String)>, CompleteError> {
+        let not_found = || CompleteError::ModelNotFound {
+            model: model_id.to_owned(),
+            available: self.available_models(),
+        };
+        let mut chain: Vec<(String, String, String)> = Vec::new();
+        let mut queue = vec![model_id.to_owned()];
+        while let Some(id) = queue.pop() {
+            if chain.iter().any(|(m, _, _)| *m == id) {
+                continue;
+            }
+            let model = self.catalog.models.iter().find(|m| m.id == id).ok_or_else(not_found)?;
+            chain.push((model.id.clone(), model.provider.clone(), model.provider_model.clone()));
+            queue.extend(model.fallback.iter().rev().cloned());
+        }
+        Ok(chain)
+    }
+
+    /// Completes with the model's chain, retrying per `policy`; providers without a credential are
+    /// listed as tried, with that reason.
+    ///
+    /// # Errors
+    /// [`CompleteError`] for an unknown model, or when every provider of the chain failed.
+    pub async fn complete(
+        &self,
+        model_id: &str,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        policy: RetryPolicy,
+    ) -> Result<ChatResponse, CompleteError> {
+        let chain = self.chain(model_id)?;
+        let (usable, missing): (Vec<_>, Vec<_>) = chain.into_iter().partition(|(_, p, _)| self.by_id.contains_key(p));
+        let pairs: Vec<(String, String)> = usable.into_iter().map(|(_, p, m)| (p, m)).collect();
+        let call = |provider: &str, model: &str| {
+            let request = ChatRequest {
+                model: model.to_owned(),
+                messages: messages.clone(),
+                max_tokens,
+            };
+            let client = self.by_id.get(provider).cloned();
+            async move {
+                match client {
+                    Some(c) => c.complete(&request).await,
+                    None => Err(ProviderError::NotConfigured),
+                }
+            }
+        };
+        match with_fallback(&pairs, policy, call, tokio::time::sleep).await {
+            Ok(response) => Ok(response),
+            Err(AllFailed(mut tried)) => {
+                tried.extend(missing.into_iter().map(unconfigured));
+                Err(CompleteError::AllFailed(AllFailed(tried)))
+            }
+        }
+    }
+}
+
+/// A provider of the chain that has no credential: listed as tried, with that reason.
+fn unconfigured((_, provider, model): (String, String, String)) -> Tried {
+    Tried {
+        provider,
+        model,
+        attempts: 0,
+        error: ProviderError::NotConfigured,
+    }
+}
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod tests;
