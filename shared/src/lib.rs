@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod conversation;
 pub mod error;
 pub mod health;
 pub mod key_admin;

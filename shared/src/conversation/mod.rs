@@ -1,0 +1,23 @@
+//! Conversation contexts and AI tasks: the domain of the REST API's contexts and the task worker.
+//!
+//! DynamoDB layout (single table):
+//!
+//! | item | pk | sk |
+//! | --- | --- | --- |
+//! | context | `CTX#<tenant>#<context id>` | `META` (model, metadata, `next_seq`, `expires_at`) |
+//! | node | `CTX#<tenant>#<context id>` | `NODE#<seq, 10 digits>` |
+//! | task | `TENANT#<tenant>` | `TASK#<task id>` |
+//!
+//! A context and its nodes share a partition, so reading one is a single `Query`. A prompt reserves
+//! two sequence numbers at once — its user node and the slot of its reply — so completions land in
+//! prompt order whatever order the worker finishes them in, and a redelivered task cannot write its
+//! reply twice (the slot is written only if absent). Ids start with the creation time in
+//! milliseconds, so listing a partition backwards is newest first.
+
+pub mod input;
+pub mod model;
+pub mod service;
+pub mod store;
+pub mod worker;
+
+pub use model::*;

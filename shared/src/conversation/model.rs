@@ -1,0 +1,218 @@
+//! Contexts, nodes and tasks.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A node's content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentType {
+    Text,
+    Json,
+}
+
+/// One entry of a conversation; `metadata.role` is system, user, assistant or tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub node_id: String,
+    pub seq: u64,
+    pub content: String,
+    pub content_type: ContentType,
+    pub metadata: Map<String, Value>,
+    pub created_at: String,
+}
+
+impl Node {
+    #[must_use]
+    pub fn role(&self) -> &str {
+        self.metadata.get("role").and_then(Value::as_str).unwrap_or("user")
+    }
+}
+
+/// A conversation context with its nodes in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Context {
+    pub context_id: String,
+    #[serde(skip)]
+    pub tenant: String,
+    pub model_id: String,
+    pub user_id: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Unix seconds; DynamoDB's TTL removes the context after it.
+    pub expires_at: i64,
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    #[must_use]
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskType {
+    #[serde(rename = "mcp.create_context")]
+    CreateContext,
+    #[serde(rename = "mcp.add_prompt")]
+    AddPrompt,
+}
+
+/// The queue band of a priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Band {
+    High,
+    Medium,
+    Low,
+}
+
+/// Priority 1–10: 1–3 low, 4–7 medium, 8–10 high. `high`/`medium`/`low` are 8/5/2.
+///
+/// # Errors
+/// A message naming the accepted values.
+pub fn parse_priority(value: Option<&Value>) -> Result<u8, String> {
+    let bad = || "priority must be high, medium, low or a whole number from 1 to 10".to_owned();
+    match value {
+        None | Some(Value::Null) => Ok(5),
+        Some(Value::String(s)) => match s.as_str() {
+            "high" => Ok(8),
+            "medium" => Ok(5),
+            "low" => Ok(2),
+            _ => Err(bad()),
+        },
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|n| (1..=10).contains(n))
+            .map(|n| n as u8)
+            .ok_or_else(bad),
+        Some(_) => Err(bad()),
+    }
+}
+
+#[must_use]
+pub fn band(priority: u8) -> Band {
+    match priority {
+        8..=10 => Band::High,
+        4..=7 => Band::Medium,
+        _ => Band::Low,
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// An operation, recorded as a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub task_id: String,
+    #[serde(skip)]
+    pub tenant: String,
+    #[serde(rename = "type")]
+    pub task_type: TaskType,
+    pub status: TaskStatus,
+    pub priority: u8,
+    pub context_id: Option<String>,
+    pub user_id: Option<String>,
+    pub model_id: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub attempts: u32,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub usage: Option<TokenUsage>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    /// For a prompt: the sequence number reserved for its reply.
+    #[serde(skip)]
+    pub reply_seq: Option<u64>,
+    /// While running: unix milliseconds after which another delivery may take it over.
+    #[serde(skip)]
+    pub lease_until: Option<i64>,
+}
+
+/// A time-sortable id: creation milliseconds (hex, fixed width) and 8 random bytes.
+///
+/// # Errors
+/// When the random source fails.
+pub fn new_id(prefix: &str, now_ms: i64) -> Result<String, getrandom::Error> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random)?;
+    let tail: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{prefix}_{now_ms:012x}{tail}"))
+}
+
+/// Sets a task's final fields from how it ended.
+pub fn apply_finish(task: &mut Task, now: &str, finish: &super::store::Finish) {
+    use super::store::Finish;
+    task.finished_at = Some(now.to_owned());
+    task.lease_until = None;
+    match finish {
+        Finish::Completed {
+            provider,
+            model,
+            usage,
+            output,
+        } => {
+            task.status = TaskStatus::Completed;
+            task.provider = Some(provider.clone());
+            task.model = Some(model.clone());
+            task.usage = Some(*usage);
+            task.output = Some(output.clone());
+        }
+        Finish::Failed { error } => {
+            task.status = TaskStatus::Failed;
+            task.error = Some(error.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn priorities_take_words_or_numbers_and_map_to_bands() {
+        assert_eq!(parse_priority(Some(&json!("high"))), Ok(8));
+        assert_eq!(parse_priority(Some(&json!(3))), Ok(3));
+        assert_eq!(parse_priority(None), Ok(5));
+        assert!(parse_priority(Some(&json!(11))).is_err());
+        assert!(parse_priority(Some(&json!("urgent"))).is_err());
+        assert_eq!((band(10), band(4), band(1)), (Band::High, Band::Medium, Band::Low));
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time() {
+        let a = new_id("ctx", 1_700_000_000_000).unwrap();
+        let b = new_id("ctx", 1_700_000_000_001).unwrap();
+        assert!(a < b && a.starts_with("ctx_"));
+    }
+}

@@ -1,0 +1,222 @@
+//! The operations: create a context, read it, prompt it, and the worker's half of a prompt.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value};
+
+use super::input::{self, Invalid, Limits};
+use super::model::{band, new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
+use super::store::{ContextStore, StoreError, TaskMessage, TaskQueue, TaskStore};
+use crate::auth::Principal;
+use crate::providers::registry::Providers;
+
+/// Why an operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("unknown model {model}; available: {}", .available.join(", "))]
+    ModelNotFound { model: String, available: Vec<String> },
+    #[error("no context {0} (it may have expired)")]
+    ContextNotFound(String),
+    #[error("no task {0}")]
+    TaskNotFound(String),
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ConversationError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::Unknown(anyhow::anyhow!("record vanished mid-operation")),
+            StoreError::Unknown(e) => Self::Unknown(e),
+        }
+    }
+}
+
+/// Everything the operations need.
+pub struct Deps<C, T, Q> {
+    pub contexts: C,
+    pub tasks: T,
+    pub queue: Q,
+    pub providers: Providers,
+    pub default_model: String,
+    pub limits: Limits,
+}
+
+fn stamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn task(principal: &Principal, kind: TaskType, id: String, now: &str, priority: u8) -> Task {
+    Task {
+        task_id: id,
+        tenant: principal.tenant.clone(),
+        task_type: kind,
+        status: TaskStatus::Pending,
+        priority,
+        context_id: None,
+        user_id: None,
+        model_id: None,
+        created_at: now.to_owned(),
+        started_at: None,
+        finished_at: None,
+        attempts: 0,
+        provider: None,
+        model: None,
+        usage: None,
+        output: None,
+        error: None,
+        reply_seq: None,
+        lease_until: None,
+    }
+}
+
+fn node(
+    seq: u64,
+    content: String,
+    content_type: ContentType,
+    metadata: Map<String, Value>,
+    now: &str,
+    id: &str,
+) -> Node {
+    Node {
+        node_id: format!("{id}-{seq}"),
+        seq,
+        content,
+        content_type,
+        metadata,
+        created_at: now.to_owned(),
+    }
+}
+
+fn unknown(e: impl std::fmt::Display) -> ConversationError {
+    ConversationError::Unknown(anyhow::anyhow!("{e}"))
+}
+
+impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// Creates a context (recorded as a completed `mcp.create_context` task).
+    ///
+    /// # Errors
+    /// [`ConversationError`] for a bad body, an unknown model or a store failure.
+    pub async fn create_context(
+        &self,
+        principal: &Principal,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(Context, Task), ConversationError> {
+        let input = input::create_context(body, &self.limits)?;
+        let model_id = input.model_id.unwrap_or_else(|| self.default_model.clone());
+        if !self.providers.available_models().contains(&model_id) {
+            return Err(ConversationError::ModelNotFound {
+                model: model_id,
+                available: self.providers.available_models(),
+            });
+        }
+        let (at, ms) = (stamp(now), now.timestamp_millis());
+        let id = new_id("ctx", ms).map_err(unknown)?;
+        let nodes = input
+            .nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| node(i as u64 + 1, n.content, n.content_type, n.metadata, &at, &id))
+            .collect();
+        let context = Context {
+            context_id: id.clone(),
+            tenant: principal.tenant.clone(),
+            model_id: model_id.clone(),
+            user_id: input.user_id.clone(),
+            metadata: input.metadata,
+            created_at: at.clone(),
+            updated_at: at.clone(),
+            expires_at: now.timestamp() + self.limits.context_ttl_secs,
+            nodes,
+        };
+        self.contexts.create(&context).await?;
+        let mut record = task(
+            principal,
+            TaskType::CreateContext,
+            new_id("task", ms).map_err(unknown)?,
+            &at,
+            input.priority,
+        );
+        (record.context_id, record.user_id, record.model_id) = (Some(id), input.user_id, Some(model_id));
+        (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
+        self.tasks.create(&record).await?;
+        Ok((context, record))
+    }
+
+    /// The tenant's context, unless it expired.
+    ///
+    /// # Errors
+    /// [`ConversationError::ContextNotFound`] for a missing, foreign or expired context.
+    pub async fn context(
+        &self,
+        principal: &Principal,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Context, ConversationError> {
+        match self.contexts.get(&principal.tenant, id).await? {
+            Some(c) if c.expires_at > now.timestamp() => Ok(c),
+            _ => Err(ConversationError::ContextNotFound(id.to_owned())),
+        }
+    }
+
+    /// The tenant's task.
+    ///
+    /// # Errors
+    /// [`ConversationError::TaskNotFound`] for a missing or foreign task.
+    pub async fn task(&self, principal: &Principal, id: &str) -> Result<Task, ConversationError> {
+        self.tasks
+            .get(&principal.tenant, id)
+            .await?
+            .ok_or_else(|| ConversationError::TaskNotFound(id.to_owned()))
+    }
+
+    /// Appends the prompt as a user node, reserves its reply's slot, records a pending
+    /// `mcp.add_prompt` task and queues it by priority.
+    ///
+    /// # Errors
+    /// [`ConversationError`] for a bad body, a missing context or a store or queue failure.
+    pub async fn add_prompt(
+        &self,
+        principal: &Principal,
+        context_id: &str,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Task, ConversationError> {
+        let input = input::prompt(body, &self.limits)?;
+        let context = self.context(principal, context_id, now).await?;
+        let at = stamp(now);
+        let seq = match self.contexts.reserve(&principal.tenant, context_id, 2, &at).await {
+            Err(StoreError::NotFound) => return Err(ConversationError::ContextNotFound(context_id.to_owned())),
+            other => other?,
+        };
+        let mut metadata = input.metadata;
+        metadata.insert("role".into(), "user".into());
+        let user = node(seq, input.prompt, ContentType::Text, metadata, &at, context_id);
+        self.contexts
+            .put_node(&principal.tenant, context_id, &user, context.expires_at)
+            .await?;
+        let mut record = task(
+            principal,
+            TaskType::AddPrompt,
+            new_id("task", now.timestamp_millis()).map_err(unknown)?,
+            &at,
+            input.priority,
+        );
+        (record.context_id, record.user_id, record.model_id) =
+            (Some(context_id.to_owned()), input.user_id, Some(context.model_id));
+        record.reply_seq = Some(seq + 1);
+        self.tasks.create(&record).await?;
+        let message = TaskMessage {
+            tenant: principal.tenant.clone(),
+            task_id: record.task_id.clone(),
+        };
+        self.queue.enqueue(band(record.priority), &message).await?;
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

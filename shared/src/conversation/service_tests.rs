@@ -1,0 +1,153 @@
+//! Contexts, prompts and the worker with in-memory stores and the local provider.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::*;
+use crate::auth::{AuthMethod, Role as AuthRole};
+use crate::conversation::store::InMemory;
+use crate::conversation::worker::Processed;
+use crate::models::ModelCatalog;
+use crate::providers::retry::RetryPolicy;
+
+type TestDeps = Deps<InMemory, InMemory, InMemory>;
+
+fn deps() -> TestDeps {
+    let catalog = ModelCatalog::builtin().unwrap();
+    Deps {
+        contexts: InMemory::default(),
+        tasks: InMemory::default(),
+        queue: InMemory::default(),
+        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1)).unwrap(),
+        default_model: "local-echo".into(),
+        limits: Limits::default(),
+    }
+}
+
+fn alice(tenant: &str) -> Principal {
+    Principal {
+        tenant: tenant.into(),
+        subject: "alice".into(),
+        role: AuthRole::Operator,
+        method: AuthMethod::ApiKey,
+    }
+}
+
+fn body() -> Value {
+    json!({"model_id": "local-echo", "nodes": [{"content": "You are a helpful assistant.", "content_type": "text",
+           "metadata": {"role": "system"}}], "user_id": "user123", "priority": "medium"})
+}
+
+fn quick() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    }
+}
+
+#[tokio::test]
+async fn a_prompt_is_answered_by_the_worker_and_the_context_holds_system_user_assistant_in_order() {
+    let d = deps();
+    let now = Utc::now();
+    let (context, created) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    assert_eq!(
+        (created.task_type, created.status),
+        (TaskType::CreateContext, TaskStatus::Completed)
+    );
+    let prompt = d
+        .add_prompt(
+            &alice("acme"),
+            &context.context_id,
+            &json!({"prompt": "Capital of France?", "priority": "high"}),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(prompt.status, TaskStatus::Pending);
+    let (band, message) = d.queue.queued.lock().unwrap()[0].clone();
+    assert_eq!(band, crate::conversation::model::Band::High);
+    assert_eq!(
+        d.process(&message, Utc::now(), 60_000, quick()).await.unwrap(),
+        Processed::Completed
+    );
+    let roles: Vec<String> = d
+        .context(&alice("acme"), &context.context_id, now)
+        .await
+        .unwrap()
+        .nodes
+        .iter()
+        .map(|n| n.role().to_owned())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant"]);
+    let done = d.task(&alice("acme"), &prompt.task_id).await.unwrap();
+    assert_eq!(
+        (done.status, done.provider.as_deref(), done.attempts),
+        (TaskStatus::Completed, Some("local"), 1)
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_message_writes_one_reply_and_is_acknowledged() {
+    let d = deps();
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    d.add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": "hi"}), now)
+        .await
+        .unwrap();
+    let message = d.queue.queued.lock().unwrap()[0].1.clone();
+    assert_eq!(
+        d.process(&message, now, 60_000, quick()).await.unwrap(),
+        Processed::Completed
+    );
+    assert_eq!(
+        d.process(&message, now, 60_000, quick()).await.unwrap(),
+        Processed::AlreadyFinished
+    );
+    let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
+    assert_eq!(nodes.iter().filter(|n| n.role() == "assistant").count(), 1);
+}
+
+#[tokio::test]
+async fn unknown_models_foreign_and_expired_contexts_are_refused() {
+    let d = deps();
+    let now = Utc::now();
+    let err = d
+        .create_context(&alice("acme"), &json!({"model_id": "gpt-9"}), now)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "unknown model gpt-9; available: local-echo");
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    let foreign = d
+        .add_prompt(&alice("other"), &context.context_id, &json!({"prompt": "hi"}), now)
+        .await;
+    assert!(matches!(foreign, Err(ConversationError::ContextNotFound(_))));
+    let later = now + chrono::Duration::seconds(Limits::default().context_ttl_secs + 1);
+    let expired = d.context(&alice("acme"), &context.context_id, later).await.unwrap_err();
+    assert_eq!(
+        expired.to_string(),
+        format!("no context {} (it may have expired)", context.context_id)
+    );
+}
+
+#[tokio::test]
+async fn a_bad_prompt_writes_nothing() {
+    let d = deps();
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    let err = d
+        .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": 5}), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConversationError::Invalid(ref i) if i.field == "prompt"));
+    assert_eq!(
+        d.context(&alice("acme"), &context.context_id, now)
+            .await
+            .unwrap()
+            .nodes
+            .len(),
+        1
+    );
+    assert!(d.queue.queued.lock().unwrap().is_empty());
+}

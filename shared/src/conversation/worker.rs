@@ -1,0 +1,141 @@
+//! The worker's half of a prompt: take the task (conditionally), ask the model's provider chain,
+//! write the reply into its reserved slot, finish the task. Safe under redelivery: a finished task is
+//! acknowledged and left alone, a leased one is left to its owner, and the reply slot is written once.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::model::{ContentType, Context, Node, Task, TokenUsage};
+use super::service::{ConversationError, Deps};
+use super::store::{ContextStore, Finish, Start, TaskMessage, TaskQueue, TaskStore};
+use crate::providers::retry::RetryPolicy;
+use crate::providers::{ChatResponse, Message, Role};
+
+/// Longest reply asked of a provider.
+pub const MAX_REPLY_TOKENS: u32 = 1024;
+
+/// What processing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    Completed,
+    Failed,
+    /// Finished before (a redelivery): acknowledge.
+    AlreadyFinished,
+    /// Another delivery holds the lease: let SQS deliver it again later.
+    Busy,
+}
+
+fn history(context: &Context, before: u64) -> Vec<Message> {
+    let role = |n: &Node| match n.role() {
+        "system" => Role::System,
+        "assistant" => Role::Assistant,
+        _ => Role::User,
+    };
+    context
+        .nodes
+        .iter()
+        .filter(|n| n.seq < before)
+        .map(|n| Message {
+            role: role(n),
+            content: n.content.clone(),
+        })
+        .collect()
+}
+
+fn reply(task: &Task, seq: u64, response: &ChatResponse, now: &str) -> Node {
+    let mut metadata = Map::new();
+    metadata.insert("role".into(), "assistant".into());
+    metadata.insert("provider".into(), Value::from(response.provider.clone()));
+    metadata.insert("model".into(), Value::from(response.model.clone()));
+    metadata.insert("task_id".into(), Value::from(task.task_id.clone()));
+    let id = task.context_id.clone().unwrap_or_default();
+    Node {
+        node_id: format!("{id}-{seq}"),
+        seq,
+        content: response.text.clone(),
+        content_type: ContentType::Text,
+        metadata,
+        created_at: now.to_owned(),
+    }
+}
+
+impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// Processes one queued task.
+    ///
+    /// # Errors
+    /// Only store failures (the message is then retried); provider failures fail the task.
+    pub async fn process(
+        &self,
+        message: &TaskMessage,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+        policy: RetryPolicy,
+    ) -> Result<Processed, ConversationError> {
+        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let task = match self
+            .tasks
+            .start(&message.tenant, &message.task_id, &at, now.timestamp_millis(), lease_ms)
+            .await
+        {
+            Ok(Start::Started(task)) => task,
+            Ok(Start::Finished(_)) => return Ok(Processed::AlreadyFinished),
+            Ok(Start::Leased) => return Ok(Processed::Busy),
+            Err(super::store::StoreError::NotFound) => return Ok(Processed::AlreadyFinished),
+            Err(e) => return Err(e.into()),
+        };
+        let finish = self.answer(&task, now, policy).await?;
+        let done = matches!(finish, Finish::Completed { .. });
+        // `false`: a later attempt took over after our lease ran out; its finish stands.
+        self.tasks
+            .finish(
+                &task.tenant,
+                &task.task_id,
+                task.attempts,
+                &chrono::Utc::now().to_rfc3339(),
+                &finish,
+            )
+            .await?;
+        Ok(if done { Processed::Completed } else { Processed::Failed })
+    }
+
+    async fn answer(&self, task: &Task, now: DateTime<Utc>, policy: RetryPolicy) -> Result<Finish, ConversationError> {
+        let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
+            return Ok(Finish::Failed {
+                error: "the task has no context or reply slot".into(),
+            });
+        };
+        let Some(context) = self.contexts.get(&task.tenant, context_id).await? else {
+            return Ok(Finish::Failed {
+                error: format!("context {context_id} no longer exists"),
+            });
+        };
+        let model_id = task.model_id.clone().unwrap_or_else(|| context.model_id.clone());
+        let response = match self
+            .providers
+            .complete(&model_id, history(&context, seq), MAX_REPLY_TOKENS, policy)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Ok(Finish::Failed { error: e.to_string() }),
+        };
+        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.contexts
+            .put_node(
+                &task.tenant,
+                context_id,
+                &reply(task, seq, &response, &at),
+                context.expires_at,
+            )
+            .await?;
+        let usage = TokenUsage {
+            input_tokens: response.usage.input_tokens,
+            output_tokens: response.usage.output_tokens,
+        };
+        Ok(Finish::Completed {
+            provider: response.provider,
+            model: response.model,
+            usage,
+            output: response.text,
+        })
+    }
+}
