@@ -3,7 +3,9 @@
 pub mod audit;
 pub mod auth;
 pub mod authorizer;
+pub mod conversation;
 pub mod health;
 pub mod http;
 pub mod keys;
 pub mod models;
+pub mod worker;

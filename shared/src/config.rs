@@ -38,6 +38,8 @@ pub struct Config {
     pub queues: Vec<QueueRef>,
     pub pipeline_state_machine_arn: String,
     pub health_check_timeout: Duration,
+    /// One provider call, from `PROVIDER_TIMEOUT_MS` (default 20000).
+    pub provider_timeout: Duration,
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
@@ -95,6 +97,7 @@ impl Config {
             queues: queues_from(&vars),
             pipeline_state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
+            provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 20_000)?,
             jwt: jwt_from(&vars)?,
             audit_ttl_days: audit_ttl_days(&vars)?,
             rate_limits: RateLimits::parse(vars.get("RATE_LIMITS").map_or(DEFAULT_RATE_LIMITS, String::as_str))

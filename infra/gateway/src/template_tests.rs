@@ -73,3 +73,38 @@ fn the_project_template_parses_and_routes_health() {
         .iter()
         .any(|r| r.route_key() == "GET /api/v1/mcp/health"));
 }
+
+#[test]
+fn every_triggered_queue_hides_a_message_longer_than_its_function_may_run() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    let template = Template::load(&path).unwrap();
+    let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let global_timeout = doc["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let number = |v: &Value| match v {
+        Value::Tagged(t) => template.parameters[t.value.as_str().unwrap()].as_u64().unwrap(),
+        other => other.as_u64().unwrap(),
+    };
+    for function in template.functions().unwrap() {
+        let props = &template
+            .resources
+            .iter()
+            .find(|r| r.logical_id == function.logical_id)
+            .unwrap()
+            .properties;
+        let timeout = props.get("Timeout").map_or(global_timeout, number);
+        for trigger in &function.sqs_triggers {
+            let queue = &template
+                .resources
+                .iter()
+                .find(|r| r.logical_id == trigger.queue_logical_id)
+                .unwrap()
+                .properties;
+            let visibility = number(&queue["VisibilityTimeout"]);
+            assert!(
+                visibility >= 6 * timeout,
+                "{}: visibility {visibility} s < 6 × {timeout} s",
+                trigger.queue_logical_id
+            );
+        }
+    }
+}

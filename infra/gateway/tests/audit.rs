@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::auth_matrix::{bearer, call, guarded_route, jwt, secret};
+use crate::auth_matrix::{bearer, call, guarded_route, jwt, secret, Targets};
 use crate::helpers::{fresh_tenant, gateway_url, http, send_json, Credential};
 
 /// An audit entry as (action, outcome, status, target).
@@ -31,11 +31,14 @@ fn seen(page: &Value) -> Vec<Seen> {
 /// As `admin`: creates a key, revokes it, and tries to revoke a key that does not exist; the created key's id.
 async fn create_revoke_and_fail_to_revoke(admin: &Credential) -> String {
     let revoke = guarded_route("DELETE", "/api/v1/keys/{keyID}");
-    let (status, created) = call(&guarded_route("POST", "/api/v1/keys"), Some(admin), "").await;
+    let (status, created) = call(&guarded_route("POST", "/api/v1/keys"), Some(admin), &Targets::default()).await;
     assert_eq!(status, 201, "{created}");
     let key_id = created["key_id"].as_str().unwrap();
-    assert_eq!(call(&revoke, Some(admin), key_id).await.0, 200);
-    assert_eq!(call(&revoke, Some(admin), "ffffffffffffffff").await.0, 404);
+    assert_eq!(call(&revoke, Some(admin), &Targets::key(key_id)).await.0, 200);
+    assert_eq!(
+        call(&revoke, Some(admin), &Targets::key("ffffffffffffffff")).await.0,
+        404
+    );
     key_id.to_owned()
 }
 

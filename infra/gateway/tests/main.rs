@@ -4,7 +4,9 @@
 
 mod audit;
 mod auth_matrix;
+mod conversation;
 mod helpers;
 mod http_api;
+mod rate_limit;
 mod secrets;
 mod sqs_trigger;

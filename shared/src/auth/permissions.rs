@@ -12,6 +12,16 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("GET /api/v1/keys", &[Admin]),
     ("DELETE /api/v1/keys/{keyID}", &[Admin]),
     ("GET /api/v1/audit", &[Admin]),
+    ("POST /api/v1/mcp/contexts", &[Admin, Operator, Agent]),
+    (
+        "GET /api/v1/mcp/contexts/{contextID}",
+        &[Admin, Operator, Agent, Viewer],
+    ),
+    (
+        "POST /api/v1/mcp/contexts/{contextID}/prompt",
+        &[Admin, Operator, Agent],
+    ),
+    ("GET /api/v1/mcp/tasks/{taskID}", &[Admin, Operator, Agent, Viewer]),
 ];
 
 /// Whether `role` may call the route; unknown routes are denied.

@@ -1,0 +1,15 @@
+//! Lambda entry point of `tasks-get`.
+
+use functions::conversation::{aws_deps, task};
+use lambda_http::{run, service_fn, Error};
+use shared::aws::AwsClients;
+use shared::{telemetry, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format, &config.log_level);
+    let clients = AwsClients::load().await;
+    let deps = aws_deps(&config, &clients)?;
+    run(service_fn(|req| task(&deps, req))).await
+}

@@ -1,0 +1,56 @@
+//! `task-worker`: SQS batches from the three task queues; each message is one task. Reports the
+//! messages to retry (`ReportBatchItemFailures`): a task leased by another delivery, or a store failure.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use shared::conversation::service::Deps;
+use shared::conversation::store::{ContextStore, TaskMessage, TaskQueue, TaskStore};
+use shared::conversation::worker::Processed;
+use shared::providers::retry::RetryPolicy;
+
+/// How long a delivery owns a running task: past the function timeout, so a crash frees it.
+pub const LEASE_MS: i64 = 90_000;
+
+/// Processes a batch.
+///
+/// # Errors
+/// Never: failures are reported per message.
+pub async fn handle<C: ContextStore, T: TaskStore, Q: TaskQueue>(
+    deps: &Deps<C, T, Q>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let mut failures = Vec::new();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let Some(message) = record
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<TaskMessage>(b).ok())
+        else {
+            // Not a task message: retrying cannot help; the DLQ alarm is for real failures.
+            tracing::error!(message_id = %id, "unreadable task message dropped");
+            continue;
+        };
+        match deps
+            .process(&message, chrono::Utc::now(), LEASE_MS, RetryPolicy::default())
+            .await
+        {
+            Ok(Processed::Busy) => failures.push(id),
+            Ok(outcome) => tracing::info!(task_id = %message.task_id, ?outcome, "task processed"),
+            Err(err) => {
+                tracing::error!(task_id = %message.task_id, error = %err, "task processing failed; will retry");
+                failures.push(id);
+            }
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    Ok(response)
+}

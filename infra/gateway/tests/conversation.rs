@@ -1,0 +1,116 @@
+//! Contexts and prompts end to end: the gateway, the functions, DynamoDB Local, the task queues on
+//! moto, the gateway's SQS poller and the task worker, with the `local` provider.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::auth_matrix::{bearer, jwt, secret};
+use crate::helpers::{fresh_tenant, gateway_url, http, send_json, Credential};
+
+async fn post(caller: &Credential, path: &str, body: &Value) -> (u16, Value) {
+    send_json(
+        http()
+            .post(format!("{}{path}", gateway_url()))
+            .header(caller.0, &caller.1)
+            .json(body),
+    )
+    .await
+}
+
+async fn get(caller: &Credential, path: &str) -> (u16, Value) {
+    send_json(
+        http()
+            .get(format!("{}{path}", gateway_url()))
+            .header(caller.0, &caller.1),
+    )
+    .await
+}
+
+/// Polls a task until it leaves pending/running (at most 30 s).
+async fn finished(caller: &Credential, task_id: &str) -> Value {
+    for _ in 0..150 {
+        let (status, task) = get(caller, &format!("/api/v1/mcp/tasks/{task_id}")).await;
+        assert_eq!(status, 200, "{task}");
+        if task["status"] != "pending" && task["status"] != "running" {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("task {task_id} did not finish within 30 s");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_prompt_is_completed_by_the_worker_and_the_context_holds_system_user_and_assistant_in_order() {
+    // GIVEN an operator with a context that has a system node
+    let caller = bearer(&jwt(&fresh_tenant("conv"), "operator", &json!({}), &secret()));
+    let create = json!({"model_id": "local-echo", "nodes": [{"content": "You are a helpful assistant.",
+        "content_type": "text", "metadata": {"role": "system"}}], "metadata": {"session": "user123"},
+        "return_context": true, "user_id": "user123", "priority": "medium"});
+    let (status, context) = post(&caller, "/api/v1/mcp/contexts", &create).await;
+    assert_eq!(status, 201, "{context}");
+    let id = context["context_id"].as_str().unwrap();
+    // WHEN a prompt is sent and its task is polled
+    let prompt = json!({"prompt": "What is the capital of France?", "metadata": {"conversation_id": "12345"},
+        "stream": false, "user_id": "user123", "priority": "high"});
+    let (status, accepted) = post(&caller, &format!("/api/v1/mcp/contexts/{id}/prompt"), &prompt).await;
+    assert_eq!(
+        (status, accepted["status"].as_str()),
+        (202, Some("pending")),
+        "{accepted}"
+    );
+    let task = finished(&caller, accepted["task_id"].as_str().unwrap()).await;
+    // THEN the task completed with the local provider, and the context reads system, user, assistant
+    assert_eq!(
+        (task["status"].as_str(), task["provider"].as_str()),
+        (Some("completed"), Some("local")),
+        "{task}"
+    );
+    assert_eq!(
+        (task["type"].as_str(), task["attempts"].as_u64()),
+        (Some("mcp.add_prompt"), Some(1))
+    );
+    let (_, context) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
+    let roles: Vec<&str> = context["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["metadata"]["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant"]);
+    assert_eq!(context["nodes"][2]["content"], task["output"]);
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn bad_input_is_a_400_naming_the_field_and_an_unknown_model_lists_the_available_ones() {
+    let caller = bearer(&jwt(&fresh_tenant("bad"), "operator", &json!({}), &secret()));
+    let (status, body) = post(&caller, "/api/v1/mcp/contexts", &json!({"nodes": [{"content": 1}]})).await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (400, Some("nodes[0].content")),
+        "{body}"
+    );
+    let (status, body) = post(&caller, "/api/v1/mcp/contexts", &json!({"model_id": "gpt-9"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("MODEL_NOT_FOUND")),
+        "{body}"
+    );
+    assert!(body["error"]["details"]["available"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("local-echo")));
+    let (status, body) = post(
+        &caller,
+        "/api/v1/mcp/contexts/ctx_nothing/prompt",
+        &json!({"prompt": "hi"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("CONTEXT_NOT_FOUND")),
+        "{body}"
+    );
+}

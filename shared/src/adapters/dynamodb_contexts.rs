@@ -1,0 +1,213 @@
+//! [`ContextStore`] on DynamoDB (layout in [`crate::conversation`]): a context and its nodes share a
+//! partition; creation is one transaction; a node is written at its reserved sequence number only if
+//! that slot is empty.
+
+use std::collections::HashMap;
+
+use anyhow::anyhow;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use serde_json::{Map, Value};
+
+use crate::conversation::model::{Context, Node};
+use crate::conversation::store::{ContextStore, StoreError};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Contexts in the mcpflow table.
+#[derive(Debug, Clone)]
+pub struct DynamoDbContextStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbContextStore {
+    #[must_use]
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn pk(tenant: &str, id: &str) -> AttributeValue {
+    s(&format!("CTX#{tenant}#{id}"))
+}
+
+fn fail<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
+    StoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string()))
+}
+
+fn meta_item(c: &Context) -> Item {
+    let doc = serde_json::json!({"context_id": c.context_id, "model_id": c.model_id, "user_id": c.user_id,
+        "metadata": c.metadata, "created_at": c.created_at});
+    HashMap::from([
+        ("pk".into(), pk(&c.tenant, &c.context_id)),
+        ("sk".into(), s("META")),
+        ("doc".into(), s(&doc.to_string())),
+        ("updated_at".into(), s(&c.updated_at)),
+        ("next_seq".into(), AttributeValue::N((c.nodes.len() + 1).to_string())),
+        ("expires_at".into(), AttributeValue::N(c.expires_at.to_string())),
+    ])
+}
+
+fn node_item(tenant: &str, id: &str, n: &Node, expires_at: i64) -> Result<Item, StoreError> {
+    let doc = serde_json::to_string(n).map_err(|e| StoreError::Unknown(e.into()))?;
+    Ok(HashMap::from([
+        ("pk".into(), pk(tenant, id)),
+        ("sk".into(), s(&format!("NODE#{:010}", n.seq))),
+        ("doc".into(), s(&doc)),
+        ("expires_at".into(), AttributeValue::N(expires_at.to_string())),
+    ]))
+}
+
+fn doc(item: &Item) -> Result<Value, StoreError> {
+    let text = item
+        .get("doc")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Unknown(anyhow!("item without doc")))?;
+    serde_json::from_str(text).map_err(|e| StoreError::Unknown(e.into()))
+}
+
+fn context_from(tenant: &str, meta: &Item, nodes: Vec<Node>) -> Result<Context, StoreError> {
+    let d = doc(meta)?;
+    let text = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
+    Ok(Context {
+        context_id: text("context_id"),
+        tenant: tenant.to_owned(),
+        model_id: text("model_id"),
+        user_id: d["user_id"].as_str().map(str::to_owned),
+        metadata: d["metadata"].as_object().cloned().unwrap_or_else(Map::new),
+        created_at: text("created_at"),
+        updated_at: meta
+            .get("updated_at")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default(),
+        expires_at: meta
+            .get("expires_at")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        nodes,
+    })
+}
+
+impl DynamoDbContextStore {
+    fn put(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)");
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(|e| StoreError::Unknown(e.into()))?)
+            .build())
+    }
+}
+
+impl ContextStore for DynamoDbContextStore {
+    #[tracing::instrument(skip(self, context), fields(context_id = %context.context_id))]
+    async fn create(&self, context: &Context) -> Result<(), StoreError> {
+        let mut writes = vec![self.put(meta_item(context))?];
+        for n in &context.nodes {
+            writes.push(self.put(node_item(&context.tenant, &context.context_id, n, context.expires_at)?)?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map(drop)
+            .map_err(fail)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, tenant: &str, id: &str) -> Result<Option<Context>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk");
+            let query = query
+                .expression_attribute_values(":pk", pk(tenant, id))
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            let out = query.send().await.map_err(fail)?;
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        let Some(meta) = items
+            .iter()
+            .find(|i| i.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "META"))
+        else {
+            return Ok(None);
+        };
+        let nodes = items
+            .iter()
+            .filter(|i| {
+                i.get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|s| s.starts_with("NODE#"))
+            })
+            .map(|i| serde_json::from_value(doc(i)?).map_err(|e| StoreError::Unknown(e.into())))
+            .collect::<Result<Vec<Node>, StoreError>>()?;
+        context_from(tenant, meta, nodes).map(Some)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn reserve(&self, tenant: &str, id: &str, count: u64, now: &str) -> Result<u64, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk(tenant, id))
+            .key("sk", s("META"))
+            .update_expression("SET next_seq = next_seq + :n, updated_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+            .expression_attribute_values(":now", s(now))
+            .return_values(ReturnValue::UpdatedOld);
+        match update.send().await {
+            Ok(out) => out
+                .attributes()
+                .and_then(|a| a.get("next_seq"))
+                .and_then(|v| v.as_n().ok()?.parse().ok())
+                .ok_or_else(|| StoreError::Unknown(anyhow!("context without next_seq"))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+
+    #[tracing::instrument(skip(self, node), fields(seq = node.seq))]
+    async fn put_node(&self, tenant: &str, id: &str, node: &Node, expires_at: i64) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(node_item(tenant, id, node, expires_at)?));
+        match put.condition_expression("attribute_not_exists(pk)").send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+}

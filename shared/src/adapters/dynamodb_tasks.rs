@@ -1,0 +1,191 @@
+//! [`TaskStore`] on DynamoDB (layout in [`crate::conversation`]). `start` and `finish` are conditional
+//! updates on the status, so repeated or concurrent deliveries cannot apply a change twice.
+
+use std::collections::HashMap;
+
+use anyhow::anyhow;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+
+use crate::conversation::model::{Task, TaskStatus};
+use crate::conversation::store::{Finish, Start, StoreError, TaskStore};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Tasks in the mcpflow table.
+#[derive(Debug, Clone)]
+pub struct DynamoDbTaskStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbTaskStore {
+    #[must_use]
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+}
+
+fn key(tenant: &str, id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(format!("TENANT#{tenant}"))),
+        ("sk".to_owned(), AttributeValue::S(format!("TASK#{id}"))),
+    ])
+}
+
+fn fail<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
+    StoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string()))
+}
+
+/// The task as one JSON document plus the attributes conditions and TTL read.
+fn to_item(task: &Task) -> Result<Item, StoreError> {
+    let mut doc = serde_json::to_value(task).map_err(|e| StoreError::Unknown(e.into()))?;
+    doc["reply_seq"] = serde_json::json!(task.reply_seq);
+    let mut item = key(&task.tenant, &task.task_id);
+    item.insert("doc".into(), AttributeValue::S(doc.to_string()));
+    item.insert("status".into(), AttributeValue::S(task.status.as_str().into()));
+    item.insert("attempts".into(), AttributeValue::N(task.attempts.to_string()));
+    Ok(item)
+}
+
+fn from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
+    let doc = item
+        .get("doc")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Unknown(anyhow!("task item without doc")))?;
+    let value: serde_json::Value = serde_json::from_str(doc).map_err(|e| StoreError::Unknown(e.into()))?;
+    let mut task: Task = serde_json::from_value(value.clone()).map_err(|e| StoreError::Unknown(e.into()))?;
+    task.tenant = tenant.to_owned();
+    task.reply_seq = value["reply_seq"].as_u64();
+    let n = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    task.attempts = n("attempts")
+        .and_then(|a| u32::try_from(a).ok())
+        .unwrap_or(task.attempts);
+    task.lease_until = n("lease_until");
+    task.status = match item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) {
+        Some("running") => TaskStatus::Running,
+        Some("completed") => TaskStatus::Completed,
+        Some("failed") => TaskStatus::Failed,
+        Some("cancelled") => TaskStatus::Cancelled,
+        _ => TaskStatus::Pending,
+    };
+    if let Some(started) = item.get("started_at").and_then(|v| v.as_s().ok()) {
+        task.started_at = Some(started.clone());
+    }
+    Ok(task)
+}
+
+impl TaskStore for DynamoDbTaskStore {
+    #[tracing::instrument(skip(self, task), fields(task_id = %task.task_id))]
+    async fn create(&self, task: &Task) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(task)?));
+        put.condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(drop)
+            .map_err(fail)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, tenant: &str, id: &str) -> Result<Option<Task>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, id)))
+            .consistent_read(true);
+        got.send()
+            .await
+            .map_err(fail)?
+            .item
+            .as_ref()
+            .map(|i| from_item(tenant, i))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn start(&self, tenant: &str, id: &str, now: &str, now_ms: i64, lease_ms: i64) -> Result<Start, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, id)))
+            .update_expression("SET #s = :running, attempts = attempts + :one, lease_until = :lease, started_at = if_not_exists(started_at, :now)")
+            .condition_expression("#s = :pending OR (#s = :running AND lease_until < :now_ms)")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":running", AttributeValue::S("running".into()))
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":lease", AttributeValue::N((now_ms + lease_ms).to_string()))
+            .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match update.send().await {
+            Ok(out) => Ok(Start::Started(from_item(
+                tenant,
+                out.attributes().unwrap_or(&HashMap::new()),
+            )?)),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
+                    None => Err(StoreError::NotFound),
+                    Some(old) => {
+                        let task = from_item(tenant, old)?;
+                        Ok(if task.status.is_finished() {
+                            Start::Finished(task)
+                        } else {
+                            Start::Leased
+                        })
+                    }
+                },
+                _ => Err(fail(e)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip(self, finish))]
+    async fn finish(
+        &self,
+        tenant: &str,
+        id: &str,
+        attempt: u32,
+        now: &str,
+        finish: &Finish,
+    ) -> Result<bool, StoreError> {
+        let Some(mut task) = self.get(tenant, id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        crate::conversation::model::apply_finish(&mut task, now, finish);
+        let mut item = to_item(&task)?;
+        item.insert("attempts".into(), AttributeValue::N(attempt.to_string()));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#s = :running AND attempts = :attempt")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":running", AttributeValue::S("running".into()))
+            .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()));
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! [`TaskQueue`] on SQS: one queue per priority band.
+
+use anyhow::anyhow;
+
+use crate::conversation::model::Band;
+use crate::conversation::store::{TaskMessage, TaskQueue};
+
+/// The three task queues.
+#[derive(Debug, Clone)]
+pub struct SqsTaskQueue {
+    client: aws_sdk_sqs::Client,
+    high: String,
+    medium: String,
+    low: String,
+}
+
+impl SqsTaskQueue {
+    #[must_use]
+    pub fn new(client: aws_sdk_sqs::Client, high: String, medium: String, low: String) -> Self {
+        Self {
+            client,
+            high,
+            medium,
+            low,
+        }
+    }
+}
+
+impl TaskQueue for SqsTaskQueue {
+    #[tracing::instrument(skip(self))]
+    async fn enqueue(&self, band: Band, message: &TaskMessage) -> anyhow::Result<()> {
+        let url = match band {
+            Band::High => &self.high,
+            Band::Medium => &self.medium,
+            Band::Low => &self.low,
+        };
+        let body = serde_json::to_string(message)?;
+        let send = self.client.send_message().queue_url(url).message_body(body);
+        send.send()
+            .await
+            .map(drop)
+            .map_err(|e| anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
+    }
+}
