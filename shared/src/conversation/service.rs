@@ -89,6 +89,38 @@ fn node(
     }
 }
 
+fn new_context(
+    principal: &Principal,
+    id: &str,
+    model_id: &str,
+    input: &input::CreateContext,
+    at: &str,
+    expires_at: i64,
+) -> Context {
+    let nodes = input.nodes.iter().enumerate();
+    let nodes = nodes.map(|(i, n)| {
+        node(
+            i as u64 + 1,
+            n.content.clone(),
+            n.content_type,
+            n.metadata.clone(),
+            at,
+            id,
+        )
+    });
+    Context {
+        context_id: id.to_owned(),
+        tenant: principal.tenant.clone(),
+        model_id: model_id.to_owned(),
+        user_id: input.user_id.clone(),
+        metadata: input.metadata.clone(),
+        created_at: at.to_owned(),
+        updated_at: at.to_owned(),
+        expires_at,
+        nodes: nodes.collect(),
+    }
+}
+
 fn unknown(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Unknown(anyhow::anyhow!("{e}"))
 }
@@ -105,7 +137,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         now: DateTime<Utc>,
     ) -> Result<(Context, Task), ConversationError> {
         let input = input::create_context(body, &self.limits)?;
-        let model_id = input.model_id.unwrap_or_else(|| self.default_model.clone());
+        let model_id = input.model_id.clone().unwrap_or_else(|| self.default_model.clone());
         if !self.providers.available_models().contains(&model_id) {
             return Err(ConversationError::ModelNotFound {
                 model: model_id,
@@ -114,23 +146,8 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         }
         let (at, ms) = (stamp(now), now.timestamp_millis());
         let id = new_id("ctx", ms).map_err(unknown)?;
-        let nodes = input
-            .nodes
-            .into_iter()
-            .enumerate()
-            .map(|(i, n)| node(i as u64 + 1, n.content, n.content_type, n.metadata, &at, &id))
-            .collect();
-        let context = Context {
-            context_id: id.clone(),
-            tenant: principal.tenant.clone(),
-            model_id: model_id.clone(),
-            user_id: input.user_id.clone(),
-            metadata: input.metadata,
-            created_at: at.clone(),
-            updated_at: at.clone(),
-            expires_at: now.timestamp() + self.limits.context_ttl_secs,
-            nodes,
-        };
+        let expires_at = now.timestamp() + self.limits.context_ttl_secs;
+        let context = new_context(principal, &id, &model_id, &input, &at, expires_at);
         self.contexts.create(&context).await?;
         let mut record = task(
             principal,
@@ -139,7 +156,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             &at,
             input.priority,
         );
-        (record.context_id, record.user_id, record.model_id) = (Some(id), input.user_id, Some(model_id));
+        (record.context_id, record.user_id, record.model_id) = (Some(id), input.user_id.clone(), Some(model_id));
         (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
         self.tasks.create(&record).await?;
         Ok((context, record))
