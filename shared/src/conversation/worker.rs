@@ -91,7 +91,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 &task.tenant,
                 &task.task_id,
                 task.attempts,
-                &chrono::Utc::now().to_rfc3339(),
+                &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 &finish,
             )
             .await?;
