@@ -14,8 +14,12 @@ use crate::providers::registry::Providers;
 pub enum ConversationError {
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    #[error("unknown model {model}; available: {}", .available.join(", "))]
-    ModelNotFound { model: String, available: Vec<String> },
+    #[error("{}; available: {}", model_problem(.model, .configured), .available.join(", "))]
+    ModelNotFound {
+        model: String,
+        configured: bool,
+        available: Vec<String>,
+    },
     #[error("no context {0} (it may have expired)")]
     ContextNotFound(String),
     #[error("no task {0}")]
@@ -89,6 +93,14 @@ fn node(
     }
 }
 
+fn model_problem(model: &str, known: &bool) -> String {
+    if *known {
+        format!("model {model} is not available: its provider has no credential configured")
+    } else {
+        format!("unknown model {model}")
+    }
+}
+
 fn new_context(
     principal: &Principal,
     id: &str,
@@ -140,6 +152,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let model_id = input.model_id.clone().unwrap_or_else(|| self.default_model.clone());
         if !self.providers.available_models().contains(&model_id) {
             return Err(ConversationError::ModelNotFound {
+                configured: self.providers.knows(&model_id),
                 model: model_id,
                 available: self.providers.available_models(),
             });

@@ -118,6 +118,14 @@ async fn unknown_models_foreign_and_expired_contexts_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "unknown model gpt-9; available: local-echo");
+    let err = d
+        .create_context(&alice("acme"), &json!({"model_id": "gpt-4o-mini"}), now)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "model gpt-4o-mini is not available: its provider has no credential configured; available: local-echo"
+    );
     let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
     let foreign = d
         .add_prompt(&alice("other"), &context.context_id, &json!({"prompt": "hi"}), now)

@@ -78,6 +78,12 @@ impl Providers {
         })
     }
 
+    /// Whether the catalog has the model at all (usable or not).
+    #[must_use]
+    pub fn knows(&self, model_id: &str) -> bool {
+        self.catalog.models.iter().any(|m| m.id == model_id)
+    }
+
     /// The models that can be used now.
     #[must_use]
     pub fn available_models(&self) -> Vec<String> {
