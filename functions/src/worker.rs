@@ -11,6 +11,9 @@ use shared::providers::retry::RetryPolicy;
 /// How long a delivery owns a running task: past the function timeout, so a crash frees it.
 pub const LEASE_MS: i64 = 90_000;
 
+/// Seconds before a task that waits its turn (or is leased elsewhere) is delivered again.
+pub const RETRY_SECS: u32 = 2;
+
 /// Processes a batch.
 ///
 /// # Errors
@@ -35,7 +38,17 @@ pub async fn handle<C: ContextStore, T: TaskStore, Q: TaskQueue>(
             .process(&message, chrono::Utc::now(), LEASE_MS, RetryPolicy::default())
             .await
         {
-            Ok(Processed::Busy) => failures.push(id),
+            Ok(outcome @ (Processed::Busy | Processed::Waiting)) => {
+                // Back soon rather than after the queue's whole visibility timeout.
+                let (arn, receipt) = (record.event_source_arn.as_deref(), record.receipt_handle.as_deref());
+                if let (Some(arn), Some(receipt)) = (arn, receipt) {
+                    if let Err(err) = deps.queue.retry_later(arn, receipt, RETRY_SECS).await {
+                        tracing::warn!(task_id = %message.task_id, error = %err, "could not shorten the retry");
+                    }
+                }
+                tracing::info!(task_id = %message.task_id, ?outcome, "task not ready; will be retried");
+                failures.push(id);
+            }
             Ok(outcome) => tracing::info!(task_id = %message.task_id, ?outcome, "task processed"),
             Err(err) => {
                 tracing::error!(task_id = %message.task_id, error = %err, "task processing failed; will retry");

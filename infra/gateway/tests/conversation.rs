@@ -114,3 +114,69 @@ async fn bad_input_is_a_400_naming_the_field_and_an_unknown_model_lists_the_avai
         "{body}"
     );
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn prompts_sent_together_are_each_answered_once_in_prompt_order() {
+    // GIVEN two contexts
+    let caller = bearer(&jwt(&fresh_tenant("order"), "operator", &json!({}), &secret()));
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, created) = post(&caller, "/api/v1/mcp/contexts", &json!({"model_id": "local-echo"})).await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["context_id"].as_str().unwrap().to_owned());
+    }
+    // WHEN five prompts go to each, all at once, across the priority bands
+    let sends = ids
+        .iter()
+        .flat_map(|id| (0..5).map(move |i| (id.clone(), i)))
+        .map(|(id, i)| {
+            let caller = caller.clone();
+            async move {
+                let priority = [2, 5, 9][i % 3];
+                let body = json!({"prompt": format!("prompt number {i}"), "priority": priority});
+                let (status, accepted) = post(&caller, &format!("/api/v1/mcp/contexts/{id}/prompt"), &body).await;
+                assert_eq!(status, 202, "{accepted}");
+                accepted["task_id"].as_str().unwrap().to_owned()
+            }
+        });
+    let tasks = futures::future::join_all(sends).await;
+    for task in &tasks {
+        assert_eq!(finished(&caller, task).await["status"], "completed");
+    }
+    // THEN each context alternates user and assistant, every reply answering the prompt before it
+    for id in &ids {
+        let (_, context) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
+        let nodes = context["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 10, "{context}");
+        for pair in nodes.chunks(2) {
+            assert_eq!(
+                (
+                    pair[0]["metadata"]["role"].as_str(),
+                    pair[1]["metadata"]["role"].as_str()
+                ),
+                (Some("user"), Some("assistant"))
+            );
+            assert!(
+                pair[1]["content"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(pair[0]["content"].as_str().unwrap()),
+                "{pair:?}"
+            );
+        }
+        let prompts: Vec<&str> = nodes
+            .iter()
+            .step_by(2)
+            .map(|n| n["content"].as_str().unwrap())
+            .collect();
+        let mut sorted = prompts.clone();
+        sorted.sort_unstable();
+        assert_eq!(prompts.len(), 5);
+        assert_eq!(
+            sorted.len(),
+            prompts.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            "a prompt was duplicated"
+        );
+    }
+}

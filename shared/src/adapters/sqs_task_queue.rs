@@ -41,4 +41,24 @@ impl TaskQueue for SqsTaskQueue {
             .map(drop)
             .map_err(|e| anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
     }
+
+    #[tracing::instrument(skip(self, receipt_handle))]
+    async fn retry_later(&self, queue_arn: &str, receipt_handle: &str, secs: u32) -> anyhow::Result<()> {
+        let name = queue_arn.rsplit(':').next().unwrap_or_default();
+        let url = [&self.high, &self.medium, &self.low]
+            .into_iter()
+            .find(|u| u.ends_with(&format!("/{name}")))
+            .ok_or_else(|| anyhow!("{queue_arn} is not a task queue"))?;
+        let change = self
+            .client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt_handle);
+        let change = change.visibility_timeout(i32::try_from(secs).unwrap_or(i32::MAX));
+        change
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
+    }
 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::input::{self, Invalid, Limits};
 use super::model::{band, new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
-use super::store::{ContextStore, StoreError, TaskMessage, TaskQueue, TaskStore};
+use super::store::{ContextStore, Finish, StoreError, TaskMessage, TaskQueue, TaskStore};
 use crate::auth::Principal;
 use crate::providers::registry::Providers;
 
@@ -221,28 +221,42 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Err(StoreError::NotFound) => return Err(ConversationError::ContextNotFound(context_id.to_owned())),
             other => other?,
         };
+        let task_id = new_id("task", now.timestamp_millis()).map_err(unknown)?;
+        let mut record = task(principal, TaskType::AddPrompt, task_id.clone(), &at, input.priority);
+        (record.context_id, record.user_id, record.model_id) = (
+            Some(context_id.to_owned()),
+            input.user_id,
+            Some(context.model_id.clone()),
+        );
+        record.reply_seq = Some(seq + 1);
+        // The task first: the user node names it, and the worker of a later prompt looks it up.
+        self.tasks.create(&record).await?;
         let mut metadata = input.metadata;
         metadata.insert("role".into(), "user".into());
+        metadata.insert("task_id".into(), Value::from(task_id.clone()));
         let user = node(seq, input.prompt, ContentType::Text, metadata, &at, context_id);
         self.contexts
             .put_node(&principal.tenant, context_id, &user, context.expires_at)
             .await?;
-        let mut record = task(
-            principal,
-            TaskType::AddPrompt,
-            new_id("task", now.timestamp_millis()).map_err(unknown)?,
-            &at,
-            input.priority,
-        );
-        (record.context_id, record.user_id, record.model_id) =
-            (Some(context_id.to_owned()), input.user_id, Some(context.model_id));
-        record.reply_seq = Some(seq + 1);
-        self.tasks.create(&record).await?;
         let message = TaskMessage {
             tenant: principal.tenant.clone(),
-            task_id: record.task_id.clone(),
+            task_id,
         };
-        self.queue.enqueue(band(record.priority), &message).await?;
+        if let Err(err) = self.queue.enqueue(band(record.priority), &message).await {
+            // Never leave a task pending that nothing will run.
+            let failed = Finish::Failed {
+                error: "the task could not be queued".into(),
+            };
+            let _ = self
+                .tasks
+                .start(&principal.tenant, &message.task_id, &at, now.timestamp_millis(), 0)
+                .await;
+            let _ = self
+                .tasks
+                .finish(&principal.tenant, &message.task_id, 1, &at, &failed)
+                .await;
+            return Err(ConversationError::Unknown(err));
+        }
         Ok(record)
     }
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::auth::{AuthMethod, Role as AuthRole};
+use crate::conversation::model::Node;
 use crate::conversation::store::InMemory;
 use crate::conversation::worker::Processed;
 use crate::models::ModelCatalog;
@@ -158,4 +159,39 @@ async fn a_bad_prompt_writes_nothing() {
         1
     );
     assert!(d.queue.queued.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_later_prompt_waits_until_the_earlier_one_is_answered_and_sees_its_reply() {
+    let d = deps();
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    for prompt in ["first", "second"] {
+        d.add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": prompt}), now)
+            .await
+            .unwrap();
+    }
+    let queued: Vec<_> = d.queue.queued.lock().unwrap().iter().map(|(_, m)| m.clone()).collect();
+    // The second is delivered first: it must wait.
+    assert_eq!(
+        d.process(&queued[1], now, 60_000, quick()).await.unwrap(),
+        Processed::Waiting
+    );
+    assert_eq!(
+        d.process(&queued[0], now, 60_000, quick()).await.unwrap(),
+        Processed::Completed
+    );
+    assert_eq!(
+        d.process(&queued[1], now, 60_000, quick()).await.unwrap(),
+        Processed::Completed
+    );
+    let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
+    let roles: Vec<&str> = nodes.iter().map(Node::role).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user", "assistant"]);
+    // The second reply was written with the first exchange in its history (4 messages).
+    assert!(
+        nodes[4].content.contains("4 message(s) received"),
+        "{}",
+        nodes[4].content
+    );
 }

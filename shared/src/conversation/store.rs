@@ -98,6 +98,13 @@ pub struct TaskMessage {
 /// Port: the task queues, one per band.
 pub trait TaskQueue: Send + Sync {
     fn enqueue(&self, band: Band, message: &TaskMessage) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Makes a received message visible again after `secs` (instead of the queue's visibility timeout).
+    fn retry_later(
+        &self,
+        queue_arn: &str,
+        receipt_handle: &str,
+        secs: u32,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// In-memory stores and queue for unit tests.
@@ -106,6 +113,7 @@ pub struct InMemory {
     contexts: Mutex<BTreeMap<(String, String), (Context, u64)>>,
     tasks: Mutex<BTreeMap<(String, String), Task>>,
     pub queued: Mutex<Vec<(Band, TaskMessage)>>,
+    pub delayed: Mutex<Vec<(String, u32)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -204,6 +212,11 @@ impl TaskStore for InMemory {
 impl TaskQueue for InMemory {
     async fn enqueue(&self, band: Band, message: &TaskMessage) -> anyhow::Result<()> {
         lock(&self.queued).push((band, message.clone()));
+        Ok(())
+    }
+
+    async fn retry_later(&self, _queue_arn: &str, receipt_handle: &str, secs: u32) -> anyhow::Result<()> {
+        lock(&self.delayed).push((receipt_handle.to_owned(), secs));
         Ok(())
     }
 }

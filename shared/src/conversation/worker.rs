@@ -23,6 +23,8 @@ pub enum Processed {
     AlreadyFinished,
     /// Another delivery holds the lease: let SQS deliver it again later.
     Busy,
+    /// An earlier prompt of the context is not answered yet: this one waits its turn.
+    Waiting,
 }
 
 fn history(context: &Context, before: u64) -> Vec<Message> {
@@ -71,6 +73,12 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         lease_ms: i64,
         policy: RetryPolicy,
     ) -> Result<Processed, ConversationError> {
+        match self.tasks.get(&message.tenant, &message.task_id).await? {
+            None => return Ok(Processed::AlreadyFinished),
+            Some(t) if t.status.is_finished() => return Ok(Processed::AlreadyFinished),
+            Some(t) if !self.turn_ready(&t).await? => return Ok(Processed::Waiting),
+            Some(_) => {}
+        }
         let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let task = match self
             .tasks
@@ -96,6 +104,39 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             )
             .await?;
         Ok(if done { Processed::Completed } else { Processed::Failed })
+    }
+
+    /// Whether every earlier prompt of the context has its reply, or its task is finished (a failed
+    /// or cancelled prompt leaves its slot empty).
+    async fn turn_ready(&self, task: &Task) -> Result<bool, ConversationError> {
+        let (Some(context_id), Some(reply_seq)) = (task.context_id.as_deref(), task.reply_seq) else {
+            return Ok(true);
+        };
+        let Some(context) = self.contexts.get(&task.tenant, context_id).await? else {
+            return Ok(true);
+        };
+        let earlier = context
+            .nodes
+            .iter()
+            .filter(|n| n.role() == "user" && n.seq + 1 < reply_seq);
+        for prompt in earlier {
+            let answered = context.nodes.iter().any(|n| n.seq == prompt.seq + 1);
+            let Some(earlier_task) = prompt.metadata.get("task_id").and_then(Value::as_str) else {
+                continue;
+            };
+            if answered || earlier_task == task.task_id {
+                continue;
+            }
+            if self
+                .tasks
+                .get(&task.tenant, earlier_task)
+                .await?
+                .is_some_and(|t| !t.status.is_finished())
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     async fn answer(&self, task: &Task, now: DateTime<Utc>, policy: RetryPolicy) -> Result<Finish, ConversationError> {
