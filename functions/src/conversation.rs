@@ -59,6 +59,8 @@ pub fn api_error(err: &ConversationError, request_id: &str) -> ApiError {
         }
         ConversationError::ContextNotFound(_) => ApiError::not_found("CONTEXT_NOT_FOUND", err.to_string()),
         ConversationError::TaskNotFound(_) => ApiError::not_found("TASK_NOT_FOUND", err.to_string()),
+        ConversationError::NodeNotFound(_) => ApiError::not_found("NODE_NOT_FOUND", err.to_string()),
+        ConversationError::TaskFinished(..) => ApiError::new(409, "TASK_ALREADY_FINISHED", err.to_string()),
         ConversationError::Unknown(e) => {
             tracing::error!(error = %e, %request_id, "conversation operation failed");
             ApiError::internal()
@@ -66,11 +68,11 @@ pub fn api_error(err: &ConversationError, request_id: &str) -> ApiError {
     }
 }
 
-fn body(req: &Request) -> Result<serde_json::Value, ApiError> {
+pub(crate) fn body(req: &Request) -> Result<serde_json::Value, ApiError> {
     http::json_body(req, 1024 * 1024)
 }
 
-fn path(req: &Request, name: &str) -> String {
+pub(crate) fn path(req: &Request, name: &str) -> String {
     req.path_parameters_ref()
         .and_then(|p| p.first(name))
         .unwrap_or_default()

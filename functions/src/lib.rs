@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod authorizer;
 pub mod conversation;
+pub mod edits;
 pub mod health;
 pub mod http;
 pub mod keys;

@@ -4,7 +4,7 @@
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::conversation::service::Deps;
-use shared::conversation::store::{ContextStore, TaskMessage, TaskQueue, TaskStore};
+use shared::conversation::store::{ContextEdits, ContextStore, TaskMessage, TaskQueue, TaskStore};
 use shared::conversation::worker::Processed;
 use shared::providers::retry::RetryPolicy;
 
@@ -18,7 +18,7 @@ pub const RETRY_SECS: u32 = 2;
 ///
 /// # Errors
 /// Never: failures are reported per message.
-pub async fn handle<C: ContextStore, T: TaskStore, Q: TaskQueue>(
+pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {

@@ -79,6 +79,7 @@ pub(crate) struct Targets {
     pub(crate) key_id: String,
     pub(crate) context_id: String,
     pub(crate) task_id: String,
+    pub(crate) node_id: String,
 }
 
 impl Targets {
@@ -94,19 +95,23 @@ impl Targets {
         .await;
         assert_eq!(status, 201, "{body}");
         let text = |k: &str| body[k].as_str().unwrap().to_owned();
+        let context_id = text("context_id");
         Self {
             key_id,
-            context_id: text("context_id"),
+            node_id: format!("{context_id}-1"),
             task_id: text("task_id"),
+            context_id,
         }
     }
 
     /// A key id, and ids that name nothing for the other parameters.
     pub(crate) fn key(key_id: &str) -> Self {
+        let none = |s: &str| s.to_owned();
         Self {
             key_id: key_id.to_owned(),
-            context_id: "ctx_none".into(),
-            task_id: "task_none".into(),
+            context_id: none("ctx_none"),
+            task_id: none("task_none"),
+            node_id: none("ctx_none-1"),
         }
     }
 }
@@ -115,17 +120,20 @@ impl Targets {
 fn body_for(path: &str) -> Value {
     match path {
         "/api/v1/keys" => json!({"name": "matrix", "role": "viewer"}),
-        "/api/v1/mcp/contexts" => json!({"model_id": "local-echo"}),
+        "/api/v1/mcp/contexts" => json!({"model_id": "local-echo", "nodes": [{"content": "seed"}]}),
+        p if p.ends_with("/nodes") => json!({"content": "added by the matrix"}),
         p if p.ends_with("/prompt") => json!({"prompt": "hello from the matrix"}),
         _ => json!({}),
     }
 }
 
-/// The status a permitted call on the caller's own resources answers.
+/// The status a permitted call on the caller's own resources answers. The task of a target is its
+/// (completed) create-context task, so cancelling it is a 409.
 pub(crate) fn success_status(route: &Route) -> u16 {
-    match (route.method.as_str(), route.path.ends_with("/prompt")) {
-        ("POST", true) => 202,
-        ("POST", false) => 201,
+    match route.method.as_str() {
+        "POST" if route.path.ends_with("/prompt") => 202,
+        "POST" if route.path.ends_with("/cancel") => 409,
+        "POST" => 201,
         _ => 200,
     }
 }
@@ -136,7 +144,8 @@ pub(crate) async fn call(route: &Route, credential: Option<&Credential>, targets
         .path
         .replace("{keyID}", &targets.key_id)
         .replace("{contextID}", &targets.context_id)
-        .replace("{taskID}", &targets.task_id);
+        .replace("{taskID}", &targets.task_id)
+        .replace("{nodeID}", &targets.node_id);
     let mut request = http().request(route.method.parse().unwrap(), format!("{}{path}", gateway_url()));
     if route.method == "POST" {
         request = request.json(&body_for(&route.path));
@@ -260,9 +269,11 @@ fn unsigned_token() -> String {
 async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_404() {
     let own = fresh_tenant("own");
     let other = fresh_tenant("other");
-    for route in routes().into_iter().filter(|r| r.guarded) {
+    for (n, route) in routes().into_iter().filter(|r| r.guarded).enumerate() {
         for role in Role::ALL {
-            let caller = bearer(&jwt(&own, role.as_str(), &json!({}), &secret()));
+            // A subject per route keeps each caller far inside its role's rate limit.
+            let subject = json!({"sub": format!("{role}-{n}@{own}")});
+            let caller = bearer(&jwt(&own, role.as_str(), &subject, &secret()));
             for target in [&own, &other] {
                 let targets = Targets::of(target).await;
                 let key_id = targets.key_id.clone();

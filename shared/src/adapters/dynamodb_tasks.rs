@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use aws_sdk_dynamodb::Client;
 
 use crate::conversation::model::{Task, TaskStatus};
-use crate::conversation::store::{Finish, Start, StoreError, TaskStore};
+use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -77,6 +77,9 @@ fn from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
     };
     if let Some(started) = item.get("started_at").and_then(|v| v.as_s().ok()) {
         task.started_at = Some(started.clone());
+    }
+    if let Some(finished) = item.get("finished_at").and_then(|v| v.as_s().ok()) {
+        task.finished_at = Some(finished.clone());
     }
     Ok(task)
 }
@@ -184,6 +187,35 @@ impl TaskStore for DynamoDbTaskStore {
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
                 Ok(false)
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+}
+
+impl TaskCancel for DynamoDbTaskStore {
+    #[tracing::instrument(skip(self))]
+    async fn cancel(&self, tenant: &str, id: &str, now: &str) -> Result<Option<Task>, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, id)))
+            .update_expression("SET #s = :cancelled, finished_at = :now REMOVE lease_until")
+            .condition_expression("#s IN (:pending, :running)")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":cancelled", AttributeValue::S("cancelled".into()))
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":running", AttributeValue::S("running".into()))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
+            .return_values(ReturnValue::AllNew);
+        match update.send().await {
+            Ok(out) => out.attributes().map(|a| from_item(tenant, a)).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                self.get(tenant, id).await
             }
             Err(e) => Err(fail(e)),
         }

@@ -22,6 +22,13 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
         &[Admin, Operator, Agent],
     ),
     ("GET /api/v1/mcp/tasks/{taskID}", &[Admin, Operator, Agent, Viewer]),
+    ("POST /api/v1/mcp/contexts/{contextID}/nodes", &[Admin, Operator, Agent]),
+    (
+        "DELETE /api/v1/mcp/contexts/{contextID}/nodes/{nodeID}",
+        &[Admin, Operator, Agent],
+    ),
+    ("DELETE /api/v1/mcp/contexts/{contextID}", &[Admin, Operator]),
+    ("POST /api/v1/mcp/tasks/{taskID}/cancel", &[Admin, Operator, Agent]),
 ];
 
 /// Whether `role` may call the route; unknown routes are denied.

@@ -14,7 +14,9 @@
 //! reply twice (the slot is written only if absent). Ids start with the creation time in
 //! milliseconds, so listing a partition backwards is newest first.
 
+pub mod edits;
 pub mod input;
+pub mod memory;
 pub mod model;
 pub mod service;
 pub mod store;

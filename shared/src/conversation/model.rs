@@ -79,6 +79,12 @@ pub enum TaskType {
     CreateContext,
     #[serde(rename = "mcp.add_prompt")]
     AddPrompt,
+    #[serde(rename = "mcp.add_node")]
+    AddNode,
+    #[serde(rename = "mcp.delete_node")]
+    DeleteNode,
+    #[serde(rename = "mcp.delete_context")]
+    DeleteContext,
 }
 
 /// The queue band of a priority.

@@ -24,6 +24,10 @@ pub enum ConversationError {
     ContextNotFound(String),
     #[error("no task {0}")]
     TaskNotFound(String),
+    #[error("no node {0}")]
+    NodeNotFound(String),
+    #[error("task {0} is already {1}")]
+    TaskFinished(String, &'static str),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
@@ -47,11 +51,11 @@ pub struct Deps<C, T, Q> {
     pub limits: Limits,
 }
 
-fn stamp(now: DateTime<Utc>) -> String {
+pub(crate) fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn task(principal: &Principal, kind: TaskType, id: String, now: &str, priority: u8) -> Task {
+pub(crate) fn task(principal: &Principal, kind: TaskType, id: String, now: &str, priority: u8) -> Task {
     Task {
         task_id: id,
         tenant: principal.tenant.clone(),
@@ -75,7 +79,7 @@ fn task(principal: &Principal, kind: TaskType, id: String, now: &str, priority: 
     }
 }
 
-fn node(
+pub(crate) fn node(
     seq: u64,
     content: String,
     content_type: ContentType,
@@ -133,7 +137,7 @@ fn new_context(
     }
 }
 
-fn unknown(e: impl std::fmt::Display) -> ConversationError {
+pub(crate) fn unknown(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Unknown(anyhow::anyhow!("{e}"))
 }
 

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::*;
 use crate::auth::{AuthMethod, Role as AuthRole};
+use crate::conversation::memory::InMemory;
 use crate::conversation::model::Node;
-use crate::conversation::store::InMemory;
 use crate::conversation::worker::Processed;
 use crate::models::ModelCatalog;
 use crate::providers::retry::RetryPolicy;

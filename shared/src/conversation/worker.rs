@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::model::{ContentType, Context, Node, Task, TokenUsage};
 use super::service::{ConversationError, Deps};
-use super::store::{ContextStore, Finish, Start, TaskMessage, TaskQueue, TaskStore};
+use super::store::{ContextEdits, ContextStore, Finish, Start, TaskMessage, TaskQueue, TaskStore};
 use crate::providers::retry::RetryPolicy;
 use crate::providers::{ChatResponse, Message, Role};
 
@@ -61,7 +61,7 @@ fn reply(task: &Task, seq: u64, response: &ChatResponse, now: &str) -> Node {
     }
 }
 
-impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     /// Processes one queued task.
     ///
     /// # Errors
@@ -93,16 +93,22 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         };
         let finish = self.answer(&task, now, policy).await?;
         let done = matches!(finish, Finish::Completed { .. });
-        // `false`: a later attempt took over after our lease ran out; its finish stands.
-        self.tasks
-            .finish(
-                &task.tenant,
-                &task.task_id,
-                task.attempts,
-                &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                &finish,
-            )
-            .await?;
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        if !self
+            .tasks
+            .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
+            .await?
+        {
+            // Not ours any more: cancelled meanwhile (discard the late reply), or taken over after our
+            // lease ran out (the same slot holds the same reply; leave it).
+            let now_task = self.tasks.get(&task.tenant, &task.task_id).await?;
+            if let (Some(t), Some(ctx), Some(seq)) = (now_task, task.context_id.as_deref(), task.reply_seq) {
+                if t.status == super::model::TaskStatus::Cancelled {
+                    self.contexts.delete_node(&task.tenant, ctx, seq).await?;
+                    return Ok(Processed::AlreadyFinished);
+                }
+            }
+        }
         Ok(if done { Processed::Completed } else { Processed::Failed })
     }
 

@@ -1,0 +1,156 @@
+//! In-memory stores and queue for unit tests.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::model::{Band, Context, Node, Task, TaskStatus};
+use super::store::{
+    ContextEdits, ContextStore, Finish, Start, StoreError, TaskCancel, TaskMessage, TaskQueue, TaskStore,
+};
+
+/// In-memory stores and queue for unit tests.
+#[derive(Debug, Default)]
+pub struct InMemory {
+    contexts: Mutex<BTreeMap<(String, String), (Context, u64)>>,
+    tasks: Mutex<BTreeMap<(String, String), Task>>,
+    pub queued: Mutex<Vec<(Band, TaskMessage)>>,
+    pub delayed: Mutex<Vec<(String, u32)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ContextStore for InMemory {
+    async fn create(&self, context: &Context) -> Result<(), StoreError> {
+        let next = context.nodes.len() as u64 + 1;
+        lock(&self.contexts).insert(
+            (context.tenant.clone(), context.context_id.clone()),
+            (context.clone(), next),
+        );
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> Result<Option<Context>, StoreError> {
+        Ok(lock(&self.contexts)
+            .get(&(tenant.to_owned(), id.to_owned()))
+            .map(|(c, _)| c.clone()))
+    }
+
+    async fn reserve(&self, tenant: &str, id: &str, count: u64, now: &str) -> Result<u64, StoreError> {
+        let mut contexts = lock(&self.contexts);
+        let (context, next) = contexts
+            .get_mut(&(tenant.to_owned(), id.to_owned()))
+            .ok_or(StoreError::NotFound)?;
+        let first = *next;
+        *next += count;
+        context.updated_at = now.to_owned();
+        Ok(first)
+    }
+
+    async fn put_node(&self, tenant: &str, id: &str, node: &Node, _expires_at: i64) -> Result<bool, StoreError> {
+        let mut contexts = lock(&self.contexts);
+        let (context, _) = contexts
+            .get_mut(&(tenant.to_owned(), id.to_owned()))
+            .ok_or(StoreError::NotFound)?;
+        if context.nodes.iter().any(|n| n.seq == node.seq) {
+            return Ok(false);
+        }
+        context.nodes.push(node.clone());
+        context.nodes.sort_by_key(|n| n.seq);
+        Ok(true)
+    }
+}
+
+impl TaskStore for InMemory {
+    async fn create(&self, task: &Task) -> Result<(), StoreError> {
+        lock(&self.tasks).insert((task.tenant.clone(), task.task_id.clone()), task.clone());
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> Result<Option<Task>, StoreError> {
+        Ok(lock(&self.tasks).get(&(tenant.to_owned(), id.to_owned())).cloned())
+    }
+
+    async fn start(&self, tenant: &str, id: &str, now: &str, now_ms: i64, lease_ms: i64) -> Result<Start, StoreError> {
+        let mut tasks = lock(&self.tasks);
+        let task = tasks
+            .get_mut(&(tenant.to_owned(), id.to_owned()))
+            .ok_or(StoreError::NotFound)?;
+        if task.status.is_finished() {
+            return Ok(Start::Finished(task.clone()));
+        }
+        if task.status == TaskStatus::Running && task.lease_until.is_some_and(|l| l > now_ms) {
+            return Ok(Start::Leased);
+        }
+        task.status = TaskStatus::Running;
+        task.attempts += 1;
+        task.started_at.get_or_insert_with(|| now.to_owned());
+        task.lease_until = Some(now_ms + lease_ms);
+        Ok(Start::Started(task.clone()))
+    }
+
+    async fn finish(
+        &self,
+        tenant: &str,
+        id: &str,
+        attempt: u32,
+        now: &str,
+        finish: &Finish,
+    ) -> Result<bool, StoreError> {
+        let mut tasks = lock(&self.tasks);
+        let task = tasks
+            .get_mut(&(tenant.to_owned(), id.to_owned()))
+            .ok_or(StoreError::NotFound)?;
+        if task.status != TaskStatus::Running || task.attempts != attempt {
+            return Ok(false);
+        }
+        super::model::apply_finish(task, now, finish);
+        Ok(true)
+    }
+}
+
+impl TaskQueue for InMemory {
+    async fn enqueue(&self, band: Band, message: &TaskMessage) -> anyhow::Result<()> {
+        lock(&self.queued).push((band, message.clone()));
+        Ok(())
+    }
+
+    async fn retry_later(&self, _queue_arn: &str, receipt_handle: &str, secs: u32) -> anyhow::Result<()> {
+        lock(&self.delayed).push((receipt_handle.to_owned(), secs));
+        Ok(())
+    }
+}
+
+impl ContextEdits for InMemory {
+    async fn delete_node(&self, tenant: &str, id: &str, seq: u64) -> Result<bool, StoreError> {
+        let mut contexts = lock(&self.contexts);
+        let Some((context, _)) = contexts.get_mut(&(tenant.to_owned(), id.to_owned())) else {
+            return Ok(false);
+        };
+        let before = context.nodes.len();
+        context.nodes.retain(|n| n.seq != seq);
+        Ok(context.nodes.len() < before)
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.contexts)
+            .remove(&(tenant.to_owned(), id.to_owned()))
+            .is_some())
+    }
+}
+
+impl TaskCancel for InMemory {
+    async fn cancel(&self, tenant: &str, id: &str, now: &str) -> Result<Option<Task>, StoreError> {
+        let mut tasks = lock(&self.tasks);
+        let Some(task) = tasks.get_mut(&(tenant.to_owned(), id.to_owned())) else {
+            return Ok(None);
+        };
+        if !task.status.is_finished() {
+            task.status = TaskStatus::Cancelled;
+            task.finished_at = Some(now.to_owned());
+            task.lease_until = None;
+        }
+        Ok(Some(task.clone()))
+    }
+}
