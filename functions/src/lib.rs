@@ -8,5 +8,6 @@ pub mod edits;
 pub mod health;
 pub mod http;
 pub mod keys;
+pub mod listing;
 pub mod models;
 pub mod worker;

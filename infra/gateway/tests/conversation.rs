@@ -180,3 +180,52 @@ async fn prompts_sent_together_are_each_answered_once_in_prompt_order() {
         );
     }
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn contexts_and_tasks_are_listed_newest_first_and_a_deleted_context_leaves_nothing() {
+    let caller = bearer(&jwt(&fresh_tenant("list"), "operator", &json!({}), &secret()));
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (_, created) = post(&caller, "/api/v1/mcp/contexts", &json!({"nodes": [{"content": "x"}]})).await;
+        ids.push(created["context_id"].as_str().unwrap().to_owned());
+    }
+    let (status, page) = get(&caller, "/api/v1/mcp/contexts?limit=2").await;
+    assert_eq!(status, 200, "{page}");
+    let listed: Vec<&str> = page["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["context_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = get(&caller, &format!("/api/v1/mcp/contexts?limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["contexts"][0]["context_id"], ids[0].as_str());
+    let (_, tasks) = get(
+        &caller,
+        &format!("/api/v1/mcp/tasks?type=mcp.create_context&context_id={}", ids[0]),
+    )
+    .await;
+    assert_eq!(tasks["tasks"].as_array().unwrap().len(), 1, "{tasks}");
+    let deleted = send_json(
+        http()
+            .delete(format!("{}/api/v1/mcp/contexts/{}", gateway_url(), ids[0]))
+            .header(caller.0, &caller.1),
+    )
+    .await;
+    assert_eq!(deleted.0, 200, "{}", deleted.1);
+    let (status, _) = get(&caller, &format!("/api/v1/mcp/contexts/{}", ids[0])).await;
+    assert_eq!(status, 404);
+    let (_, all) = get(&caller, "/api/v1/mcp/contexts").await;
+    assert_eq!(
+        all["contexts"].as_array().unwrap().len(),
+        2,
+        "a deleted context is still listed"
+    );
+    let (status, bad) = get(&caller, "/api/v1/mcp/tasks?status=done").await;
+    assert_eq!(
+        (status, bad["error"]["details"]["field"].as_str()),
+        (400, Some("status"))
+    );
+}

@@ -27,6 +27,26 @@ impl DynamoDbContextStore {
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
     }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// The tenant's index entry of a context, for listing (`TENANT#<tenant>` / `CONTEXT#<id>`).
+fn index_item(c: &Context) -> Item {
+    let doc = serde_json::json!({"context_id": c.context_id, "model_id": c.model_id, "user_id": c.user_id,
+        "created_at": c.created_at});
+    HashMap::from([
+        ("pk".into(), s(&format!("TENANT#{}", c.tenant))),
+        ("sk".into(), s(&format!("CONTEXT#{}", c.context_id))),
+        ("doc".into(), s(&doc.to_string())),
+        ("expires_at".into(), AttributeValue::N(c.expires_at.to_string())),
+    ])
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -111,7 +131,7 @@ impl DynamoDbContextStore {
 impl ContextStore for DynamoDbContextStore {
     #[tracing::instrument(skip(self, context), fields(context_id = %context.context_id))]
     async fn create(&self, context: &Context) -> Result<(), StoreError> {
-        let mut writes = vec![self.put(meta_item(context))?];
+        let mut writes = vec![self.put(meta_item(context))?, self.put(index_item(context))?];
         for n in &context.nodes {
             writes.push(self.put(node_item(&context.tenant, &context.context_id, n, context.expires_at)?)?);
         }
@@ -251,6 +271,18 @@ impl ContextEdits for DynamoDbContextStore {
         {
             return Ok(false);
         }
+        // The listing entry lives in the tenant partition; it goes first so a half-done delete
+        // never lists a context that is already partly gone.
+        let index = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("TENANT#{tenant}")));
+        index
+            .key("sk", s(&format!("CONTEXT#{id}")))
+            .send()
+            .await
+            .map_err(fail)?;
         for chunk in keys.chunks(25) {
             let mut requests: Vec<WriteRequest> = chunk
                 .iter()

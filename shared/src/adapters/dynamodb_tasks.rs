@@ -26,6 +26,14 @@ impl DynamoDbTaskStore {
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
     }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
 }
 
 fn key(tenant: &str, id: &str) -> Item {
@@ -50,7 +58,11 @@ fn to_item(task: &Task) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
+/// A task item back into a [`Task`].
+///
+/// # Errors
+/// When the item is not a task item.
+pub fn task_from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
     let doc = item
         .get("doc")
         .and_then(|v| v.as_s().ok())
@@ -112,7 +124,7 @@ impl TaskStore for DynamoDbTaskStore {
             .map_err(fail)?
             .item
             .as_ref()
-            .map(|i| from_item(tenant, i))
+            .map(|i| task_from_item(tenant, i))
             .transpose()
     }
 
@@ -135,7 +147,7 @@ impl TaskStore for DynamoDbTaskStore {
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match update.send().await {
-            Ok(out) => Ok(Start::Started(from_item(
+            Ok(out) => Ok(Start::Started(task_from_item(
                 tenant,
                 out.attributes().unwrap_or(&HashMap::new()),
             )?)),
@@ -143,7 +155,7 @@ impl TaskStore for DynamoDbTaskStore {
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
                     None => Err(StoreError::NotFound),
                     Some(old) => {
-                        let task = from_item(tenant, old)?;
+                        let task = task_from_item(tenant, old)?;
                         Ok(if task.status.is_finished() {
                             Start::Finished(task)
                         } else {
@@ -210,7 +222,7 @@ impl TaskCancel for DynamoDbTaskStore {
             .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
             .return_values(ReturnValue::AllNew);
         match update.send().await {
-            Ok(out) => out.attributes().map(|a| from_item(tenant, a)).transpose(),
+            Ok(out) => out.attributes().map(|a| task_from_item(tenant, a)).transpose(),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>

@@ -29,6 +29,8 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ),
     ("DELETE /api/v1/mcp/contexts/{contextID}", &[Admin, Operator]),
     ("POST /api/v1/mcp/tasks/{taskID}/cancel", &[Admin, Operator, Agent]),
+    ("GET /api/v1/mcp/contexts", &[Admin, Operator, Agent, Viewer]),
+    ("GET /api/v1/mcp/tasks", &[Admin, Operator, Agent, Viewer]),
 ];
 
 /// Whether `role` may call the route; unknown routes are denied.

@@ -7,7 +7,7 @@ use super::model::{parse_priority, ContentType};
 /// Limits on what a request may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Nodes a create may carry: with the context itself, one DynamoDB transaction (100 items).
+    /// Nodes a create may carry: with the context and its listing entry, one DynamoDB transaction (100 items).
     pub max_nodes: usize,
     pub max_node_bytes: usize,
     pub max_prompt_bytes: usize,
@@ -18,7 +18,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_nodes: 99,
+            max_nodes: 98,
             max_node_bytes: 32 * 1024,
             max_prompt_bytes: 32 * 1024,
             max_metadata_bytes: 4 * 1024,

@@ -154,3 +154,57 @@ impl TaskCancel for InMemory {
         Ok(Some(task.clone()))
     }
 }
+
+impl super::listing::ContextListing for InMemory {
+    async fn list_contexts(
+        &self,
+        tenant: &str,
+        limit: usize,
+        after: Option<&str>,
+        now_secs: i64,
+    ) -> Result<(Vec<super::listing::ContextSummary>, Option<String>), StoreError> {
+        let contexts = lock(&self.contexts);
+        let mine = contexts.iter().rev().filter(|((t, id), (c, _))| {
+            t == tenant && after.is_none_or(|a| id.as_str() < a) && c.expires_at > now_secs
+        });
+        let page: Vec<_> = mine
+            .take(limit + 1)
+            .map(|((_, id), (c, _))| (id.clone(), c.clone()))
+            .collect();
+        let more = page.len() > limit;
+        let items: Vec<_> = page.into_iter().take(limit).collect();
+        let last = items.last().filter(|_| more).map(|(id, _)| id.clone());
+        let items = items
+            .into_iter()
+            .map(|(_, c)| super::listing::ContextSummary {
+                context_id: c.context_id,
+                model_id: c.model_id,
+                user_id: c.user_id,
+                created_at: c.created_at,
+                expires_at: c.expires_at,
+            })
+            .collect();
+        Ok((items, last))
+    }
+}
+
+impl super::listing::TaskListing for InMemory {
+    async fn list_tasks(
+        &self,
+        tenant: &str,
+        filter: &super::listing::TaskFilter,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<Task>, Option<String>), StoreError> {
+        let tasks = lock(&self.tasks);
+        let mine = tasks
+            .iter()
+            .rev()
+            .filter(|((t, id), task)| t == tenant && after.is_none_or(|a| id.as_str() < a) && filter.matches(task));
+        let page: Vec<Task> = mine.take(limit + 1).map(|(_, t)| t.clone()).collect();
+        let more = page.len() > limit;
+        let items: Vec<Task> = page.into_iter().take(limit).collect();
+        let last = items.last().filter(|_| more).map(|t| t.task_id.clone());
+        Ok((items, last))
+    }
+}

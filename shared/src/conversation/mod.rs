@@ -16,6 +16,7 @@
 
 pub mod edits;
 pub mod input;
+pub mod listing;
 pub mod memory;
 pub mod model;
 pub mod service;

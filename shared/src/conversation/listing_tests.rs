@@ -1,0 +1,57 @@
+//! Paging and filters with in-memory stores.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::*;
+use crate::auth::{AuthMethod, Role};
+use crate::conversation::input::Limits;
+use crate::conversation::memory::InMemory;
+use crate::models::ModelCatalog;
+use crate::providers::registry::Providers;
+
+#[tokio::test]
+async fn contexts_and_tasks_page_newest_first_and_tasks_filter() {
+    let d = Deps {
+        contexts: InMemory::default(),
+        tasks: InMemory::default(),
+        queue: InMemory::default(),
+        providers: Providers::new(
+            &ModelCatalog::builtin().unwrap(),
+            &BTreeMap::new(),
+            Duration::from_secs(1),
+        )
+        .unwrap(),
+        default_model: "local-echo".into(),
+        limits: Limits::default(),
+    };
+    let me = Principal {
+        tenant: "acme".into(),
+        subject: "s".into(),
+        role: Role::Admin,
+        method: AuthMethod::ApiKey,
+    };
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let now = Utc::now() + chrono::Duration::milliseconds(i);
+        ids.push(d.create_context(&me, &json!({}), now).await.unwrap().0.context_id);
+    }
+    let first = d.list_contexts(&me, 2, None, Utc::now().timestamp()).await.unwrap();
+    let got: Vec<&str> = first.items.iter().map(|c| c.context_id.as_str()).collect();
+    assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+    let (_, after) = paging(None, first.next_cursor.as_deref()).unwrap();
+    let second = d
+        .list_contexts(&me, 2, after.as_deref(), Utc::now().timestamp())
+        .await
+        .unwrap();
+    assert_eq!((second.items.len(), second.next_cursor), (1, None));
+    let filter = task_filter(Some("completed"), Some("mcp.create_context"), Some(&ids[0]), None).unwrap();
+    assert_eq!(d.list_tasks(&me, &filter, 10, None).await.unwrap().items.len(), 1);
+    assert!(
+        matches!(task_filter(Some("done"), None, None, None), Err(ConversationError::Invalid(i)) if i.field == "status")
+    );
+    assert!(matches!(paging(Some("0"), None), Err(ConversationError::Invalid(i)) if i.field == "limit"));
+}
