@@ -1,7 +1,7 @@
 //! `task-worker`: SQS batches from the three task queues; each message is one task. Reports the
 //! messages to retry (`ReportBatchItemFailures`): a task leased by another delivery, or a store failure.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::conversation::service::Deps;
 use shared::conversation::store::{ContextEdits, ContextStore, TaskMessage, TaskQueue, TaskStore};
@@ -39,13 +39,7 @@ pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
             .await
         {
             Ok(outcome @ (Processed::Busy | Processed::Waiting)) => {
-                // Back soon rather than after the queue's whole visibility timeout.
-                let (arn, receipt) = (record.event_source_arn.as_deref(), record.receipt_handle.as_deref());
-                if let (Some(arn), Some(receipt)) = (arn, receipt) {
-                    if let Err(err) = deps.queue.retry_later(arn, receipt, RETRY_SECS).await {
-                        tracing::warn!(task_id = %message.task_id, error = %err, "could not shorten the retry");
-                    }
-                }
+                retry_soon(deps, &record, &message).await;
                 tracing::info!(task_id = %message.task_id, ?outcome, "task not ready; will be retried");
                 failures.push(id);
             }
@@ -56,6 +50,26 @@ pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
             }
         }
     }
+    Ok(response(failures))
+}
+
+/// Shortens the wait before `record` is delivered again, best effort.
+async fn retry_soon<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
+    deps: &Deps<C, T, Q>,
+    record: &SqsMessage,
+    message: &TaskMessage,
+) {
+    // Back soon rather than after the queue's whole visibility timeout.
+    let (arn, receipt) = (record.event_source_arn.as_deref(), record.receipt_handle.as_deref());
+    if let (Some(arn), Some(receipt)) = (arn, receipt) {
+        if let Err(err) = deps.queue.retry_later(arn, receipt, RETRY_SECS).await {
+            tracing::warn!(task_id = %message.task_id, error = %err, "could not shorten the retry");
+        }
+    }
+}
+
+/// The batch response reporting the messages with these ids for retry.
+fn response(failures: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures
         .into_iter()
@@ -65,5 +79,5 @@ pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
             f
         })
         .collect();
-    Ok(response)
+    response
 }

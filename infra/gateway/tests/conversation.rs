@@ -115,18 +115,19 @@ async fn bad_input_is_a_400_naming_the_field_and_an_unknown_model_lists_the_avai
     );
 }
 
-#[tokio::test]
-#[ignore = "end-to-end: needs the local stack"]
-async fn prompts_sent_together_are_each_answered_once_in_prompt_order() {
-    // GIVEN two contexts
-    let caller = bearer(&jwt(&fresh_tenant("order"), "operator", &json!({}), &secret()));
+/// Creates `count` contexts from `body`, one after another; their ids in creation order.
+async fn create_contexts(caller: &Credential, count: usize, body: &Value) -> Vec<String> {
     let mut ids = Vec::new();
-    for _ in 0..2 {
-        let (status, created) = post(&caller, "/api/v1/mcp/contexts", &json!({"model_id": "local-echo"})).await;
+    for _ in 0..count {
+        let (status, created) = post(caller, "/api/v1/mcp/contexts", body).await;
         assert_eq!(status, 201, "{created}");
         ids.push(created["context_id"].as_str().unwrap().to_owned());
     }
-    // WHEN five prompts go to each, all at once, across the priority bands
+    ids
+}
+
+/// Sends five prompts to each context, all at once, across the priority bands; their task ids.
+async fn send_five_prompts_each_at_once(caller: &Credential, ids: &[String]) -> Vec<String> {
     let sends = ids
         .iter()
         .flat_map(|id| (0..5).map(move |i| (id.clone(), i)))
@@ -140,81 +141,103 @@ async fn prompts_sent_together_are_each_answered_once_in_prompt_order() {
                 accepted["task_id"].as_str().unwrap().to_owned()
             }
         });
-    let tasks = futures::future::join_all(sends).await;
+    futures::future::join_all(sends).await
+}
+
+/// The context holds five distinct prompts, each followed by the reply that answers it.
+fn assert_five_prompts_each_answered_once(context: &Value) {
+    let nodes = context["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 10, "{context}");
+    for pair in nodes.chunks(2) {
+        assert_eq!(
+            (
+                pair[0]["metadata"]["role"].as_str(),
+                pair[1]["metadata"]["role"].as_str()
+            ),
+            (Some("user"), Some("assistant"))
+        );
+        assert!(
+            pair[1]["content"]
+                .as_str()
+                .unwrap()
+                .ends_with(pair[0]["content"].as_str().unwrap()),
+            "{pair:?}"
+        );
+    }
+    let prompts: Vec<&str> = nodes
+        .iter()
+        .step_by(2)
+        .map(|n| n["content"].as_str().unwrap())
+        .collect();
+    let mut sorted = prompts.clone();
+    sorted.sort_unstable();
+    assert_eq!(prompts.len(), 5);
+    assert_eq!(
+        sorted.len(),
+        prompts.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        "a prompt was duplicated"
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn prompts_sent_together_are_each_answered_once_in_prompt_order() {
+    // GIVEN two contexts
+    let caller = bearer(&jwt(&fresh_tenant("order"), "operator", &json!({}), &secret()));
+    let ids = create_contexts(&caller, 2, &json!({"model_id": "local-echo"})).await;
+    // WHEN five prompts go to each, all at once, across the priority bands
+    let tasks = send_five_prompts_each_at_once(&caller, &ids).await;
     for task in &tasks {
         assert_eq!(finished(&caller, task).await["status"], "completed");
     }
     // THEN each context alternates user and assistant, every reply answering the prompt before it
     for id in &ids {
         let (_, context) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
-        let nodes = context["nodes"].as_array().unwrap();
-        assert_eq!(nodes.len(), 10, "{context}");
-        for pair in nodes.chunks(2) {
-            assert_eq!(
-                (
-                    pair[0]["metadata"]["role"].as_str(),
-                    pair[1]["metadata"]["role"].as_str()
-                ),
-                (Some("user"), Some("assistant"))
-            );
-            assert!(
-                pair[1]["content"]
-                    .as_str()
-                    .unwrap()
-                    .ends_with(pair[0]["content"].as_str().unwrap()),
-                "{pair:?}"
-            );
-        }
-        let prompts: Vec<&str> = nodes
-            .iter()
-            .step_by(2)
-            .map(|n| n["content"].as_str().unwrap())
-            .collect();
-        let mut sorted = prompts.clone();
-        sorted.sort_unstable();
-        assert_eq!(prompts.len(), 5);
-        assert_eq!(
-            sorted.len(),
-            prompts.iter().collect::<std::collections::BTreeSet<_>>().len(),
-            "a prompt was duplicated"
-        );
+        assert_five_prompts_each_answered_once(&context);
     }
+}
+
+/// The ids of a page of contexts, in listed order.
+fn listed_ids(page: &Value) -> Vec<&str> {
+    page["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["context_id"].as_str().unwrap())
+        .collect()
+}
+
+/// Deletes the context, expecting a 200.
+async fn delete_context(caller: &Credential, id: &str) {
+    let deleted = send_json(
+        http()
+            .delete(format!("{}/api/v1/mcp/contexts/{id}", gateway_url()))
+            .header(caller.0, &caller.1),
+    )
+    .await;
+    assert_eq!(deleted.0, 200, "{}", deleted.1);
 }
 
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn contexts_and_tasks_are_listed_newest_first_and_a_deleted_context_leaves_nothing() {
+    // GIVEN three contexts, made one after another
     let caller = bearer(&jwt(&fresh_tenant("list"), "operator", &json!({}), &secret()));
-    let mut ids = Vec::new();
-    for _ in 0..3 {
-        let (_, created) = post(&caller, "/api/v1/mcp/contexts", &json!({"nodes": [{"content": "x"}]})).await;
-        ids.push(created["context_id"].as_str().unwrap().to_owned());
-    }
+    let ids = create_contexts(&caller, 3, &json!({"nodes": [{"content": "x"}]})).await;
+    // WHEN they are listed two to a page, and the oldest one's create task is looked up
     let (status, page) = get(&caller, "/api/v1/mcp/contexts?limit=2").await;
     assert_eq!(status, 200, "{page}");
-    let listed: Vec<&str> = page["contexts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["context_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()]);
+    assert_eq!(listed_ids(&page), [ids[2].as_str(), ids[1].as_str()]);
     let cursor = page["next_cursor"].as_str().unwrap();
     let (_, rest) = get(&caller, &format!("/api/v1/mcp/contexts?limit=2&cursor={cursor}")).await;
+    let tasks_of_oldest = format!("/api/v1/mcp/tasks?type=mcp.create_context&context_id={}", ids[0]);
+    let (_, tasks) = get(&caller, &tasks_of_oldest).await;
+    // THEN the pages run newest first, and the task is found
     assert_eq!(rest["contexts"][0]["context_id"], ids[0].as_str());
-    let (_, tasks) = get(
-        &caller,
-        &format!("/api/v1/mcp/tasks?type=mcp.create_context&context_id={}", ids[0]),
-    )
-    .await;
     assert_eq!(tasks["tasks"].as_array().unwrap().len(), 1, "{tasks}");
-    let deleted = send_json(
-        http()
-            .delete(format!("{}/api/v1/mcp/contexts/{}", gateway_url(), ids[0]))
-            .header(caller.0, &caller.1),
-    )
-    .await;
-    assert_eq!(deleted.0, 200, "{}", deleted.1);
+    // WHEN the oldest is deleted
+    delete_context(&caller, &ids[0]).await;
+    // THEN it is gone and no longer listed, and a bad status filter is a 400 naming the field
     let (status, _) = get(&caller, &format!("/api/v1/mcp/contexts/{}", ids[0])).await;
     assert_eq!(status, 404);
     let (_, all) = get(&caller, "/api/v1/mcp/contexts").await;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth_matrix;
+mod bad_credentials;
 mod conversation;
 mod helpers;
 mod http_api;

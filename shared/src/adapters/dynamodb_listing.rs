@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
@@ -16,6 +17,29 @@ use crate::conversation::model::Task;
 use crate::conversation::store::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// One page of the partition `pk` under `prefix`, newest first, from after `start`.
+async fn page(
+    client: &Client,
+    table: &str,
+    pk: &AttributeValue,
+    prefix: &str,
+    start: Option<Item>,
+) -> Result<QueryOutput, StoreError> {
+    let query = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :p)");
+    let query = query
+        .expression_attribute_values(":pk", pk.clone())
+        .expression_attribute_values(":p", AttributeValue::S(prefix.into()));
+    let out = query
+        .scan_index_forward(false)
+        .set_exclusive_start_key(start)
+        .send()
+        .await;
+    out.map_err(|e| StoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string())))
+}
 
 /// Reads the tenant partition backwards from after `prefix + after`, keeping what `keep` accepts,
 /// until `limit + 1` are kept; returns them with the id of the last of a full page.
@@ -37,19 +61,7 @@ async fn backwards<T>(
     });
     let mut kept: Vec<(String, T)> = Vec::new();
     loop {
-        let query = client
-            .query()
-            .table_name(table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)");
-        let query = query
-            .expression_attribute_values(":pk", pk.clone())
-            .expression_attribute_values(":p", AttributeValue::S(prefix.into()));
-        let out = query
-            .scan_index_forward(false)
-            .set_exclusive_start_key(start)
-            .send()
-            .await;
-        let out = out.map_err(|e| StoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string())))?;
+        let out = page(client, table, &pk, prefix, start).await?;
         for item in out.items() {
             if let Some(found) = keep(item)? {
                 kept.push(found);

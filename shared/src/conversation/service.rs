@@ -137,6 +137,13 @@ fn new_context(
     }
 }
 
+/// The prompt's user node, naming the task that answers it.
+fn user_node(seq: u64, prompt: String, mut metadata: Map<String, Value>, task_id: &str, at: &str, id: &str) -> Node {
+    metadata.insert("role".into(), "user".into());
+    metadata.insert("task_id".into(), Value::from(task_id.to_owned()));
+    node(seq, prompt, ContentType::Text, metadata, at, id)
+}
+
 pub(crate) fn unknown(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Unknown(anyhow::anyhow!("{e}"))
 }
@@ -235,10 +242,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         record.reply_seq = Some(seq + 1);
         // The task first: the user node names it, and the worker of a later prompt looks it up.
         self.tasks.create(&record).await?;
-        let mut metadata = input.metadata;
-        metadata.insert("role".into(), "user".into());
-        metadata.insert("task_id".into(), Value::from(task_id.clone()));
-        let user = node(seq, input.prompt, ContentType::Text, metadata, &at, context_id);
+        let user = user_node(seq, input.prompt, input.metadata, &task_id, &at, context_id);
         self.contexts
             .put_node(&principal.tenant, context_id, &user, context.expires_at)
             .await?;
@@ -247,21 +251,26 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             task_id,
         };
         if let Err(err) = self.queue.enqueue(band(record.priority), &message).await {
-            // Never leave a task pending that nothing will run.
-            let failed = Finish::Failed {
-                error: "the task could not be queued".into(),
-            };
-            let _ = self
-                .tasks
-                .start(&principal.tenant, &message.task_id, &at, now.timestamp_millis(), 0)
-                .await;
-            let _ = self
-                .tasks
-                .finish(&principal.tenant, &message.task_id, 1, &at, &failed)
-                .await;
+            self.fail_unqueued(&message, &at, now).await;
             return Err(ConversationError::Unknown(err));
         }
         Ok(record)
+    }
+
+    /// Fails a task that could not be queued, best effort.
+    async fn fail_unqueued(&self, message: &TaskMessage, at: &str, now: DateTime<Utc>) {
+        // Never leave a task pending that nothing will run.
+        let failed = Finish::Failed {
+            error: "the task could not be queued".into(),
+        };
+        let _ = self
+            .tasks
+            .start(&message.tenant, &message.task_id, at, now.timestamp_millis(), 0)
+            .await;
+        let _ = self
+            .tasks
+            .finish(&message.tenant, &message.task_id, 1, at, &failed)
+            .await;
     }
 }
 

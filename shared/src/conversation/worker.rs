@@ -98,18 +98,26 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             .tasks
             .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
             .await?
+            && self.discard_if_cancelled(&task).await?
         {
-            // Not ours any more: cancelled meanwhile (discard the late reply), or taken over after our
-            // lease ran out (the same slot holds the same reply; leave it).
-            let now_task = self.tasks.get(&task.tenant, &task.task_id).await?;
-            if let (Some(t), Some(ctx), Some(seq)) = (now_task, task.context_id.as_deref(), task.reply_seq) {
-                if t.status == super::model::TaskStatus::Cancelled {
-                    self.contexts.delete_node(&task.tenant, ctx, seq).await?;
-                    return Ok(Processed::AlreadyFinished);
-                }
-            }
+            return Ok(Processed::AlreadyFinished);
         }
         Ok(if done { Processed::Completed } else { Processed::Failed })
+    }
+
+    /// After a finish that did not take: whether the task was cancelled meanwhile, its late reply
+    /// now deleted.
+    async fn discard_if_cancelled(&self, task: &Task) -> Result<bool, ConversationError> {
+        // Not ours any more: cancelled meanwhile (discard the late reply), or taken over after our
+        // lease ran out (the same slot holds the same reply; leave it).
+        let now_task = self.tasks.get(&task.tenant, &task.task_id).await?;
+        if let (Some(t), Some(ctx), Some(seq)) = (now_task, task.context_id.as_deref(), task.reply_seq) {
+            if t.status == super::model::TaskStatus::Cancelled {
+                self.contexts.delete_node(&task.tenant, ctx, seq).await?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether every earlier prompt of the context has its reply, or its task is finished (a failed

@@ -1,0 +1,105 @@
+//! [`ContextEdits`] on DynamoDB: removing one node, or a whole context with its listing entry.
+
+use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
+
+use super::{fail, pk, s, DynamoDbContextStore, Item};
+use crate::conversation::store::{ContextEdits, StoreError};
+
+impl DynamoDbContextStore {
+    /// The keys of every item of the context's partition.
+    async fn partition_keys(&self, tenant: &str, id: &str) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk");
+        let query = query
+            .expression_attribute_values(":pk", pk(tenant, id))
+            .projection_expression("pk, sk");
+        query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(fail)
+    }
+
+    /// Deletes the context's entry in the tenant partition (`TENANT#<tenant>` / `CONTEXT#<id>`).
+    async fn delete_index(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+        let index = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("TENANT#{tenant}")));
+        index
+            .key("sk", s(&format!("CONTEXT#{id}")))
+            .send()
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    /// Deletes up to 25 items in one batch, retrying what DynamoDB leaves unprocessed.
+    async fn delete_batch(&self, chunk: &[Item]) -> Result<(), StoreError> {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|k| {
+                let delete = DeleteRequest::builder().set_key(Some(k.clone())).build();
+                Ok(WriteRequest::builder()
+                    .delete_request(delete.map_err(|e| StoreError::Unknown(e.into()))?)
+                    .build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        while !requests.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(fail)?;
+            requests = out
+                .unprocessed_items()
+                .and_then(|u| u.get(&self.table))
+                .cloned()
+                .unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+impl ContextEdits for DynamoDbContextStore {
+    #[tracing::instrument(skip(self))]
+    async fn delete_node(&self, tenant: &str, id: &str, seq: u64) -> Result<bool, StoreError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", pk(tenant, id));
+        let delete = delete
+            .key("sk", s(&format!("NODE#{seq:010}")))
+            .return_values(ReturnValue::AllOld);
+        Ok(delete.send().await.map_err(fail)?.attributes().is_some())
+    }
+
+    /// Deletes every item of the context's partition, 25 to a batch, retrying what DynamoDB leaves
+    /// unprocessed, so no node outlives its context.
+    #[tracing::instrument(skip(self))]
+    async fn delete(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+        let keys = self.partition_keys(tenant, id).await?;
+        if !keys
+            .iter()
+            .any(|k| k.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "META"))
+        {
+            return Ok(false);
+        }
+        // The listing entry lives in the tenant partition; it goes first so a half-done delete
+        // never lists a context that is already partly gone.
+        self.delete_index(tenant, id).await?;
+        for chunk in keys.chunks(25) {
+            self.delete_batch(chunk).await?;
+        }
+        Ok(true)
+    }
+}
