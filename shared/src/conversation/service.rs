@@ -243,13 +243,18 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         // The task first: the user node names it, and the worker of a later prompt looks it up.
         self.tasks.create(&record).await?;
         let user = user_node(seq, input.prompt, input.metadata, &task_id, &at, context_id);
-        self.contexts
-            .put_node(&principal.tenant, context_id, &user, context.expires_at)
-            .await?;
         let message = TaskMessage {
             tenant: principal.tenant.clone(),
             task_id,
         };
+        if let Err(err) = self
+            .contexts
+            .put_node(&principal.tenant, context_id, &user, context.expires_at)
+            .await
+        {
+            self.fail_unqueued(&message, &at, now).await;
+            return Err(err.into());
+        }
         if let Err(err) = self.queue.enqueue(band(record.priority), &message).await {
             self.fail_unqueued(&message, &at, now).await;
             return Err(ConversationError::Unknown(err));
@@ -258,10 +263,11 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     }
 
     /// Fails a task that could not be queued, best effort.
+    /// (Also when its user node could not be written: a task must not wait for a prompt that is not there.)
     async fn fail_unqueued(&self, message: &TaskMessage, at: &str, now: DateTime<Utc>) {
         // Never leave a task pending that nothing will run.
         let failed = Finish::Failed {
-            error: "the task could not be queued".into(),
+            error: "the prompt could not be stored or queued".into(),
         };
         let _ = self
             .tasks
