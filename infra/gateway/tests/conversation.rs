@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::auth_matrix::{bearer, jwt, secret};
 use crate::helpers::{fresh_tenant, gateway_url, http, send_json, Credential};
 
-async fn post(caller: &Credential, path: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn post(caller: &Credential, path: &str, body: &Value) -> (u16, Value) {
     send_json(
         http()
             .post(format!("{}{path}", gateway_url()))
@@ -18,7 +18,7 @@ async fn post(caller: &Credential, path: &str, body: &Value) -> (u16, Value) {
     .await
 }
 
-async fn get(caller: &Credential, path: &str) -> (u16, Value) {
+pub(crate) async fn get(caller: &Credential, path: &str) -> (u16, Value) {
     send_json(
         http()
             .get(format!("{}{path}", gateway_url()))
@@ -28,7 +28,7 @@ async fn get(caller: &Credential, path: &str) -> (u16, Value) {
 }
 
 /// Polls a task until it leaves pending/running (at most 30 s).
-async fn finished(caller: &Credential, task_id: &str) -> Value {
+pub(crate) async fn finished(caller: &Credential, task_id: &str) -> Value {
     for _ in 0..150 {
         let (status, task) = get(caller, &format!("/api/v1/mcp/tasks/{task_id}")).await;
         assert_eq!(status, 200, "{task}");

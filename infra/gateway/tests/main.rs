@@ -9,5 +9,6 @@ mod conversation;
 mod helpers;
 mod http_api;
 mod rate_limit;
+mod redelivery;
 mod secrets;
 mod sqs_trigger;
