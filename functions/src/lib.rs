@@ -10,4 +10,5 @@ pub mod http;
 pub mod keys;
 pub mod listing;
 pub mod models;
+pub mod wiring;
 pub mod worker;

@@ -1,19 +1,12 @@
 //! Lambda entry point of `audit-list`.
 
-use functions::audit::{list, AuditDeps};
+use functions::audit::list;
+use functions::wiring::{audit, start};
 use lambda_http::{run, service_fn, Error};
-use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
-use shared::aws::AwsClients;
-use shared::{telemetry, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    telemetry::init(config.log_format, &config.log_level);
-    let clients = AwsClients::load().await;
-    let deps = AuditDeps {
-        log: DynamoDbAuditLog::new(clients.dynamodb, config.table_name),
-        ttl_days: config.audit_ttl_days,
-    };
+    let (config, clients) = start().await?;
+    let deps = audit(&config, &clients);
     run(service_fn(|req| list(&deps, req))).await
 }

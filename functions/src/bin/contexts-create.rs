@@ -1,21 +1,11 @@
 //! Lambda entry point of `contexts-create`.
 
-use functions::audit::AuditDeps;
-use functions::conversation::{aws_deps, create};
+use functions::conversation::create;
+use functions::wiring::mutating;
 use lambda_http::{run, service_fn, Error};
-use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
-use shared::aws::AwsClients;
-use shared::{telemetry, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    telemetry::init(config.log_format, &config.log_level);
-    let clients = AwsClients::load().await;
-    let deps = aws_deps(&config, &clients)?;
-    let audit = AuditDeps {
-        log: DynamoDbAuditLog::new(clients.dynamodb, config.table_name),
-        ttl_days: config.audit_ttl_days,
-    };
-    run(service_fn(|req| create(&deps, &audit, req))).await
+    let m = mutating().await?;
+    run(service_fn(|req| create(&m.deps, &m.audit, req))).await
 }

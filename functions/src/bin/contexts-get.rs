@@ -1,15 +1,11 @@
 //! Lambda entry point of `contexts-get`.
 
-use functions::conversation::{aws_deps, get};
+use functions::conversation::get;
+use functions::wiring::reading;
 use lambda_http::{run, service_fn, Error};
-use shared::aws::AwsClients;
-use shared::{telemetry, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    telemetry::init(config.log_format, &config.log_level);
-    let clients = AwsClients::load().await;
-    let deps = aws_deps(&config, &clients)?;
+    let deps = reading().await?;
     run(service_fn(|req| get(&deps, req))).await
 }

@@ -1,24 +1,17 @@
 //! Lambda entry point of `keys-create`.
 
-use functions::audit::AuditDeps;
 use functions::keys::{create, KeyDeps};
+use functions::wiring::{audit, start};
 use lambda_http::{run, service_fn, Error};
-use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
 use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
-use shared::aws::AwsClients;
-use shared::{telemetry, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    telemetry::init(config.log_format, &config.log_level);
-    let clients = AwsClients::load().await;
+    let (config, clients) = start().await?;
+    let audit = audit(&config, &clients);
     let deps = KeyDeps {
-        store: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
-        audit: AuditDeps {
-            log: DynamoDbAuditLog::new(clients.dynamodb, config.table_name),
-            ttl_days: config.audit_ttl_days,
-        },
+        store: DynamoDbKeyStore::new(clients.dynamodb, config.table_name),
+        audit,
     };
     run(service_fn(|req| create(&deps, req))).await
 }

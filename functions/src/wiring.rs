@@ -1,0 +1,55 @@
+//! Cold-start wiring shared by the bins: configuration, logging and the AWS-backed dependencies,
+//! built once per execution environment.
+
+use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
+use shared::aws::AwsClients;
+use shared::{telemetry, Config};
+
+use crate::audit::AuditDeps;
+use crate::conversation::{aws_deps, AwsDeps};
+
+/// The conversation dependencies and the audit log a mutating conversation handler needs.
+pub struct Mutating {
+    pub deps: AwsDeps,
+    pub audit: AuditDeps<DynamoDbAuditLog>,
+}
+
+/// Reads the configuration, starts logging and loads the AWS clients.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn start() -> Result<(Config, AwsClients), lambda_http::Error> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format, &config.log_level);
+    Ok((config, AwsClients::load().await))
+}
+
+/// The audit log in the table, with the configured retention.
+#[must_use]
+pub fn audit(config: &Config, clients: &AwsClients) -> AuditDeps<DynamoDbAuditLog> {
+    AuditDeps {
+        log: DynamoDbAuditLog::new(clients.dynamodb.clone(), config.table_name.clone()),
+        ttl_days: config.audit_ttl_days,
+    }
+}
+
+/// Everything a mutating conversation handler needs.
+///
+/// # Errors
+/// When the configuration is invalid or a task queue is not configured.
+pub async fn mutating() -> Result<Mutating, lambda_http::Error> {
+    let (config, clients) = start().await?;
+    Ok(Mutating {
+        deps: aws_deps(&config, &clients)?,
+        audit: audit(&config, &clients),
+    })
+}
+
+/// Everything a reading conversation handler needs.
+///
+/// # Errors
+/// When the configuration is invalid or a task queue is not configured.
+pub async fn reading() -> Result<AwsDeps, lambda_http::Error> {
+    let (config, clients) = start().await?;
+    Ok(aws_deps(&config, &clients)?)
+}
