@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{anyhow, Context as _};
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use anyhow::Context as _;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
@@ -83,10 +82,7 @@ impl AuditLog for DynamoDbAuditLog {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(entry)));
-        put.send()
-            .await
-            .map(drop)
-            .map_err(|e| anyhow!(DisplayErrorContext(e).to_string()))
+        put.send().await.map(drop).map_err(super::sdk_error)
     }
 
     #[tracing::instrument(skip(self))]
@@ -103,10 +99,7 @@ impl AuditLog for DynamoDbAuditLog {
         if let Some(sk) = after {
             query = query.exclusive_start_key("pk", s(&pk)).exclusive_start_key("sk", s(sk));
         }
-        let out = query
-            .send()
-            .await
-            .map_err(|e| anyhow!(DisplayErrorContext(e).to_string()))?;
+        let out = query.send().await.map_err(super::sdk_error)?;
         let entries = out.items().iter().map(from_item).collect::<anyhow::Result<Vec<_>>>()?;
         let next_cursor = out
             .last_evaluated_key()

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use anyhow::anyhow;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
+use super::store_error as fail;
 use crate::conversation::model::{Context, Node};
 use crate::conversation::store::{ContextStore, StoreError};
 
@@ -55,10 +55,6 @@ fn s(v: &str) -> AttributeValue {
 
 fn pk(tenant: &str, id: &str) -> AttributeValue {
     s(&format!("CTX#{tenant}#{id}"))
-}
-
-fn fail<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
-    StoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string()))
 }
 
 fn meta_item(c: &Context) -> Item {

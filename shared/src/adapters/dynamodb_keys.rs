@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use anyhow::anyhow;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
@@ -78,7 +77,7 @@ fn from_item(item: &Item) -> Result<ApiKeyRecord, KeyStoreError> {
 }
 
 fn unknown<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> KeyStoreError {
-    KeyStoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string()))
+    KeyStoreError::Unknown(super::sdk_error(e))
 }
 
 impl DynamoDbKeyStore {

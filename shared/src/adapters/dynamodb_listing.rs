@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use anyhow::anyhow;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -38,7 +37,7 @@ async fn page(
         .set_exclusive_start_key(start)
         .send()
         .await;
-    out.map_err(|e| StoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string())))
+    out.map_err(|e| StoreError::Unknown(super::sdk_error(e)))
 }
 
 /// Reads the tenant partition backwards from after `prefix + after`, keeping what `keep` accepts,

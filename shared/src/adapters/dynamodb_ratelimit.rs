@@ -5,7 +5,6 @@
 //! limited request needs no extra read to compute `Retry-After`.
 
 use anyhow::anyhow;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
@@ -58,7 +57,7 @@ impl DynamoDbRateLimiter {
                         .and_then(|v| v.as_n().ok()?.parse().ok());
                     Ok(Some(tat))
                 }
-                _ => Err(anyhow!(DisplayErrorContext(e).to_string())),
+                _ => Err(super::sdk_error(e)),
             },
         }
     }

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use anyhow::anyhow;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 
+use super::store_error as fail;
 use crate::conversation::model::{Task, TaskStatus};
 use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore};
 
@@ -41,10 +41,6 @@ fn key(tenant: &str, id: &str) -> Item {
         ("pk".to_owned(), AttributeValue::S(format!("TENANT#{tenant}"))),
         ("sk".to_owned(), AttributeValue::S(format!("TASK#{id}"))),
     ])
-}
-
-fn fail<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
-    StoreError::Unknown(anyhow!(DisplayErrorContext(e).to_string()))
 }
 
 /// The task as one JSON document plus the attributes conditions and TTL read.

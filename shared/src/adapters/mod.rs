@@ -8,3 +8,16 @@ pub mod dynamodb_listing;
 pub mod dynamodb_ratelimit;
 pub mod dynamodb_tasks;
 pub mod sqs_task_queue;
+
+/// An AWS SDK error as an `anyhow` error carrying its whole cause chain (for logs; never shown to a
+/// client).
+pub(crate) fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Error {
+    anyhow::anyhow!(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
+}
+
+/// An AWS SDK error as the conversation stores' unknown error.
+pub(crate) fn store_error<E: std::error::Error + Send + Sync + 'static>(
+    err: E,
+) -> crate::conversation::store::StoreError {
+    crate::conversation::store::StoreError::Unknown(sdk_error(err))
+}

@@ -36,10 +36,7 @@ impl TaskQueue for SqsTaskQueue {
         };
         let body = serde_json::to_string(message)?;
         let send = self.client.send_message().queue_url(url).message_body(body);
-        send.send()
-            .await
-            .map(drop)
-            .map_err(|e| anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
+        send.send().await.map(drop).map_err(super::sdk_error)
     }
 
     #[tracing::instrument(skip(self, receipt_handle))]
@@ -55,10 +52,6 @@ impl TaskQueue for SqsTaskQueue {
             .queue_url(url)
             .receipt_handle(receipt_handle);
         let change = change.visibility_timeout(i32::try_from(secs).unwrap_or(i32::MAX));
-        change
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
+        change.send().await.map(drop).map_err(super::sdk_error)
     }
 }
