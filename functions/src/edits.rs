@@ -1,29 +1,18 @@
 //! Context edits and task cancellation: `POST /contexts/{id}/nodes`, `DELETE /contexts/{id}/nodes/{nodeID}`,
 //! `DELETE /contexts/{id}`, `POST /tasks/{id}/cancel`. All audited.
 
+use chrono::Utc;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::audit::AuditLog;
 use shared::conversation::service::Deps;
 use shared::conversation::store::{ContextEdits, ContextStore, TaskCancel, TaskQueue, TaskStore};
-use shared::ApiError;
 
 use crate::audit::{self, AuditDeps};
 use crate::conversation::{api_error, body, path};
-use crate::{auth, http};
+use crate::http;
 
 type Result = std::result::Result<Response<Body>, lambda_http::Error>;
-
-async fn audited<A: AuditLog>(
-    audit_deps: &AuditDeps<A>,
-    req: &Request,
-    target: String,
-    outcome: std::result::Result<Response<Body>, ApiError>,
-) -> Result {
-    let response = outcome.unwrap_or_else(|e| http::error(&e, &http::request_id(req)));
-    audit::record(audit_deps, req, Some(target), &response).await;
-    Ok(response)
-}
 
 /// `POST /api/v1/mcp/contexts/{contextID}/nodes`.
 pub async fn add_node<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue, A: AuditLog>(
@@ -31,17 +20,15 @@ pub async fn add_node<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel,
     audit_deps: &AuditDeps<A>,
     req: Request,
 ) -> Result {
-    let (request_id, context_id) = (http::request_id(&req), path(&req, "contextID"));
-    let outcome = async {
-        let principal = auth::principal(&req)?;
-        let (node, task) = deps
-            .add_node(&principal, &context_id, &body(&req)?, chrono::Utc::now())
-            .await
-            .map_err(|e| api_error(&e, &request_id))?;
+    let (context_id, req) = (path(&req, "contextID"), &req);
+    let response = http::for_principal(req, |principal, rid| async move {
+        let added = deps.add_node(&principal, &context_id, &body(req)?, Utc::now()).await;
+        let (node, task) = added.map_err(|e| api_error(&e, &rid))?;
         Ok(http::json(201, &json!({"node": node, "task_id": task.task_id})))
-    }
+    })
     .await;
-    audited(audit_deps, &req, context_id.clone(), outcome).await
+    audit::record(audit_deps, req, Some(path(req, "contextID")), &response).await;
+    Ok(response)
 }
 
 /// `DELETE /api/v1/mcp/contexts/{contextID}/nodes/{nodeID}`.
@@ -50,17 +37,15 @@ pub async fn delete_node<C: ContextStore + ContextEdits, T: TaskStore + TaskCanc
     audit_deps: &AuditDeps<A>,
     req: Request,
 ) -> Result {
-    let (request_id, context_id, node_id) = (http::request_id(&req), path(&req, "contextID"), path(&req, "nodeID"));
-    let outcome = async {
-        let principal = auth::principal(&req)?;
-        let task = deps
-            .delete_node(&principal, &context_id, &node_id, chrono::Utc::now())
-            .await
-            .map_err(|e| api_error(&e, &request_id))?;
+    let (context_id, node_id) = (path(&req, "contextID"), path(&req, "nodeID"));
+    let response = http::for_principal(&req, |principal, rid| async move {
+        let deleted = deps.delete_node(&principal, &context_id, &node_id, Utc::now()).await;
+        let task = deleted.map_err(|e| api_error(&e, &rid))?;
         Ok(http::json(200, &json!({"deleted": node_id, "task_id": task.task_id})))
-    }
+    })
     .await;
-    audited(audit_deps, &req, node_id.clone(), outcome).await
+    audit::record(audit_deps, &req, Some(path(&req, "nodeID")), &response).await;
+    Ok(response)
 }
 
 /// `DELETE /api/v1/mcp/contexts/{contextID}`.
@@ -69,20 +54,20 @@ pub async fn delete_context<C: ContextStore + ContextEdits, T: TaskStore + TaskC
     audit_deps: &AuditDeps<A>,
     req: Request,
 ) -> Result {
-    let (request_id, context_id) = (http::request_id(&req), path(&req, "contextID"));
-    let outcome = async {
-        let principal = auth::principal(&req)?;
+    let context_id = path(&req, "contextID");
+    let response = http::for_principal(&req, |principal, rid| async move {
         let task = deps
-            .delete_context(&principal, &context_id, chrono::Utc::now())
+            .delete_context(&principal, &context_id, Utc::now())
             .await
-            .map_err(|e| api_error(&e, &request_id))?;
+            .map_err(|e| api_error(&e, &rid))?;
         Ok(http::json(
             200,
             &json!({"deleted": context_id, "task_id": task.task_id}),
         ))
-    }
+    })
     .await;
-    audited(audit_deps, &req, context_id.clone(), outcome).await
+    audit::record(audit_deps, &req, Some(path(&req, "contextID")), &response).await;
+    Ok(response)
 }
 
 /// `POST /api/v1/mcp/tasks/{taskID}/cancel`.
@@ -91,15 +76,15 @@ pub async fn cancel<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q
     audit_deps: &AuditDeps<A>,
     req: Request,
 ) -> Result {
-    let (request_id, task_id) = (http::request_id(&req), path(&req, "taskID"));
-    let outcome = async {
-        let principal = auth::principal(&req)?;
+    let task_id = path(&req, "taskID");
+    let response = http::for_principal(&req, |principal, rid| async move {
         let task = deps
-            .cancel_task(&principal, &task_id, chrono::Utc::now())
+            .cancel_task(&principal, &task_id, Utc::now())
             .await
-            .map_err(|e| api_error(&e, &request_id))?;
+            .map_err(|e| api_error(&e, &rid))?;
         Ok(http::json(200, &task))
-    }
+    })
     .await;
-    audited(audit_deps, &req, task_id.clone(), outcome).await
+    audit::record(audit_deps, &req, Some(path(&req, "taskID")), &response).await;
+    Ok(response)
 }
