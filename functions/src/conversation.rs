@@ -111,17 +111,12 @@ pub async fn get<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    let request_id = http::request_id(&req);
-    let result = async {
-        let principal = auth::principal(&req)?;
-        let context = deps
-            .context(&principal, &path(&req, "contextID"), chrono::Utc::now())
-            .await
-            .map_err(|e| api_error(&e, &request_id))?;
-        Ok::<_, ApiError>(http::json(200, &context))
-    }
-    .await;
-    Ok(result.unwrap_or_else(|e| http::error(&e, &request_id)))
+    let context_id = path(&req, "contextID");
+    Ok(http::for_principal(&req, |principal, rid| async move {
+        let context = deps.context(&principal, &context_id, chrono::Utc::now()).await;
+        Ok(http::json(200, &context.map_err(|e| api_error(&e, &rid))?))
+    })
+    .await)
 }
 
 /// `POST /api/v1/mcp/contexts/{contextID}/prompt`: 202 with the pending task.
@@ -155,15 +150,10 @@ pub async fn task<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    let request_id = http::request_id(&req);
-    let result = async {
-        let principal = auth::principal(&req)?;
-        let task = deps
-            .task(&principal, &path(&req, "taskID"))
-            .await
-            .map_err(|e| api_error(&e, &request_id))?;
-        Ok::<_, ApiError>(http::json(200, &task))
-    }
-    .await;
-    Ok(result.unwrap_or_else(|e| http::error(&e, &request_id)))
+    let task_id = path(&req, "taskID");
+    Ok(http::for_principal(&req, |principal, rid| async move {
+        let task = deps.task(&principal, &task_id).await;
+        Ok(http::json(200, &task.map_err(|e| api_error(&e, &rid))?))
+    })
+    .await)
 }
