@@ -41,7 +41,12 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
             queue("task-medium")?,
             queue("task-low")?,
         ),
-        providers: Providers::new(&config.models, &config.credentials, config.provider_timeout)?,
+        providers: Providers::new(
+            &config.models,
+            &config.credentials,
+            config.provider_timeout,
+            Some(&clients.sdk),
+        )?,
         default_model: config.models.default_model.clone(),
         limits: Limits::default(),
     })

@@ -13,6 +13,8 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// The loaded configuration, for clients built later with their own settings (Bedrock).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl AwsClients {
@@ -29,6 +31,7 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sfn: aws_sdk_sfn::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            sdk,
         }
     }
 }

@@ -25,6 +25,7 @@ impl AwsDependencyProbe {
             sqs: aws_sdk_sqs::Client::from_conf(clients.sqs.config().to_builder().retry_config(once()).build()),
             sfn: aws_sdk_sfn::Client::from_conf(clients.sfn.config().to_builder().retry_config(once()).build()),
             secrets: clients.secrets.clone(),
+            sdk: clients.sdk.clone(),
         };
         Self { clients }
     }

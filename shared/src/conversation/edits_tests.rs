@@ -19,7 +19,7 @@ fn deps() -> Deps<InMemory, InMemory, InMemory> {
         contexts: InMemory::default(),
         tasks: InMemory::default(),
         queue: InMemory::default(),
-        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1)).unwrap(),
+        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
         default_model: "local-echo".into(),
         limits: Limits::default(),
     }

@@ -22,6 +22,7 @@ fn deps() -> Deps<InMemory, InMemory, InMemory> {
             &ModelCatalog::builtin().unwrap(),
             &BTreeMap::new(),
             Duration::from_secs(1),
+            None,
         )
         .unwrap(),
         default_model: "local-echo".into(),

@@ -21,7 +21,7 @@ fn deps() -> TestDeps {
         contexts: InMemory::default(),
         tasks: InMemory::default(),
         queue: InMemory::default(),
-        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1)).unwrap(),
+        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
         default_model: "local-echo".into(),
         limits: Limits::default(),
     }

@@ -1,9 +1,10 @@
-//! LLM providers behind one trait: OpenAI-compatible chat completions, Anthropic Messages, and the
-//! deterministic `local` stand-in. Each client can stream (SSE) and reports errors a worker can act
+//! LLM providers behind one trait: OpenAI-compatible chat completions, Anthropic Messages, AWS Bedrock
+//! Converse, and the deterministic `local` stand-in. Each client can stream (SSE) and reports errors a worker can act
 //! on: retry 429/5xx/timeouts (honouring `Retry-After`), give up on the rest. A provider that cannot
 //! be reached is an error, never a made-up answer.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod local;
 pub mod openai;
 pub mod registry;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::anthropic::Anthropic;
+use super::bedrock::Bedrock;
 use super::local::LocalProvider;
 use super::openai::OpenAiCompatible;
 use super::retry::{with_fallback, AllFailed, RetryPolicy, Tried};
@@ -17,6 +18,7 @@ use crate::secret::Secret;
 pub enum AnyProvider {
     OpenAi(OpenAiCompatible),
     Anthropic(Anthropic),
+    Bedrock(Bedrock),
     Local(LocalProvider),
 }
 
@@ -25,6 +27,7 @@ impl AnyProvider {
         match self {
             Self::OpenAi(p) => p.complete(request).await,
             Self::Anthropic(p) => p.complete(request).await,
+            Self::Bedrock(p) => p.complete(request).await,
             Self::Local(p) => p.complete(request).await,
         }
     }
@@ -47,7 +50,8 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// Builds the clients of the providers whose credentials are configured.
+    /// Builds the clients of the providers whose credentials are configured. Bedrock's "credential"
+    /// is its region; it signs with the function's AWS configuration `aws`.
     ///
     /// # Errors
     /// When an HTTP client cannot be built.
@@ -55,6 +59,7 @@ impl Providers {
         catalog: &ModelCatalog,
         credentials: &BTreeMap<String, Secret>,
         timeout: Duration,
+        aws: Option<&aws_config::SdkConfig>,
     ) -> Result<Self, reqwest::Error> {
         let mut by_id = BTreeMap::new();
         for p in &catalog.providers {
@@ -67,7 +72,12 @@ impl Providers {
                 (ProviderKind::Anthropic, Some(key)) => {
                     AnyProvider::Anthropic(Anthropic::new(base, key.clone(), timeout)?)
                 }
-                // Bedrock's client is not built yet; its models stay out of every chain.
+                (ProviderKind::Bedrock, Some(region)) => match aws {
+                    Some(sdk) => {
+                        AnyProvider::Bedrock(Bedrock::new(sdk, region.expose(), p.base_url.as_deref(), timeout))
+                    }
+                    None => continue,
+                },
                 _ => continue,
             };
             by_id.insert(p.id.clone(), client);

@@ -43,7 +43,7 @@ fn quick() -> RetryPolicy {
 
 #[test]
 fn a_chain_follows_fallbacks_once_each_and_an_unknown_model_lists_the_available_ones() {
-    let providers = Providers::new(&catalog("http://x"), &BTreeMap::new(), Duration::from_secs(1)).unwrap();
+    let providers = Providers::new(&catalog("http://x"), &BTreeMap::new(), Duration::from_secs(1), None).unwrap();
     let ids: Vec<String> = providers.chain("gpt").unwrap().into_iter().map(|(m, _, _)| m).collect();
     assert_eq!(ids, ["gpt", "claude", "local-echo"]);
     let err = providers.chain("gpt-5").unwrap_err();
@@ -54,7 +54,7 @@ fn a_chain_follows_fallbacks_once_each_and_an_unknown_model_lists_the_available_
 async fn a_failing_provider_falls_back_and_the_answer_says_who_gave_it() {
     let (base, _) = serve(vec![Answer::json(500, &json!({})), Answer::json(503, &json!({}))]).await;
     let creds = BTreeMap::from([("openai".to_owned(), Secret::new("sk".into()))]);
-    let providers = Providers::new(&catalog(&base), &creds, Duration::from_secs(2)).unwrap();
+    let providers = Providers::new(&catalog(&base), &creds, Duration::from_secs(2), None).unwrap();
     let out = providers
         .complete("gpt", user("hello there"), 64, quick())
         .await
@@ -74,7 +74,7 @@ async fn when_every_provider_fails_the_error_names_each_and_why() {
     )
     .unwrap();
     let creds = BTreeMap::from([("openai".to_owned(), Secret::new("sk".into()))]);
-    let providers = Providers::new(&catalog, &creds, Duration::from_secs(2)).unwrap();
+    let providers = Providers::new(&catalog, &creds, Duration::from_secs(2), None).unwrap();
     let err = providers
         .complete("gpt", user("hi"), 64, quick())
         .await

@@ -14,7 +14,7 @@ use axum::response::Response;
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(&'static str, &'static str)>,
-    pub chunks: Vec<String>,
+    pub chunks: Vec<Vec<u8>>,
 }
 
 impl Answer {
@@ -22,12 +22,19 @@ impl Answer {
         Self {
             status,
             headers: vec![("content-type", "application/json")],
-            chunks: vec![body.to_string()],
+            chunks: vec![body.to_string().into_bytes()],
         }
     }
 
+    /// An AWS JSON-protocol error: the type in `x-amzn-errortype`, the message in the body.
+    pub fn aws_error(status: u16, kind: &'static str, message: &str) -> Self {
+        let mut answer = Self::json(status, &serde_json::json!({"message": message}));
+        answer.headers.push(("x-amzn-errortype", kind));
+        answer
+    }
+
     pub fn sse(chunks: &[&str]) -> Self {
-        let chunks = chunks.iter().map(|c| (*c).to_owned()).collect();
+        let chunks = chunks.iter().map(|c| c.as_bytes().to_vec()).collect();
         Self {
             status: 200,
             headers: vec![("content-type", "text/event-stream")],

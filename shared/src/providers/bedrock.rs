@@ -1,0 +1,215 @@
+//! AWS Bedrock Converse (`ConverseStream` for streaming) with the function's IAM role. The SDK's own
+//! retries are off: the worker's retry and fallback policy decides, as for every other provider.
+
+use std::time::Duration;
+
+use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput, ConverseStreamOutput, InferenceConfiguration,
+    Message as BedrockMessage, SystemContentBlock, TokenUsage,
+};
+use aws_sdk_bedrockruntime::Client;
+
+use super::{ChatProvider, ChatRequest, ChatResponse, ProviderError, Role, Usage};
+
+/// A client of the Bedrock Converse API.
+#[derive(Debug, Clone)]
+pub struct Bedrock {
+    client: Client,
+    timeout: Duration,
+}
+
+impl Bedrock {
+    /// A client in `region`, from the function's AWS configuration; `endpoint` overrides where it
+    /// connects (a VPC endpoint, or a local replay server).
+    #[must_use]
+    pub fn new(sdk: &aws_config::SdkConfig, region: &str, endpoint: Option<&str>, timeout: Duration) -> Self {
+        let mut config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+            .region(aws_sdk_bedrockruntime::config::Region::new(region.to_owned()))
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(TimeoutConfig::builder().operation_timeout(timeout).build());
+        if let Some(url) = endpoint {
+            config = config.endpoint_url(url);
+        }
+        Self {
+            client: Client::from_conf(config.build()),
+            timeout,
+        }
+    }
+
+    /// Builds the request parts: system prompts apart, the rest as user/assistant turns.
+    fn parts(request: &ChatRequest) -> Result<(Vec<SystemContentBlock>, Vec<BedrockMessage>), ProviderError> {
+        let mut system = Vec::new();
+        let mut messages = Vec::new();
+        for m in &request.messages {
+            let role = match m.role {
+                Role::System => {
+                    system.push(SystemContentBlock::Text(m.content.clone()));
+                    continue;
+                }
+                Role::User => ConversationRole::User,
+                Role::Assistant => ConversationRole::Assistant,
+            };
+            let message = BedrockMessage::builder()
+                .role(role)
+                .content(ContentBlock::Text(m.content.clone()))
+                .build()
+                .map_err(|e| refused(&e.to_string()))?;
+            messages.push(message);
+        }
+        Ok((system, messages))
+    }
+
+    fn inference(request: &ChatRequest) -> InferenceConfiguration {
+        let max_tokens = i32::try_from(request.max_tokens).unwrap_or(i32::MAX);
+        InferenceConfiguration::builder().max_tokens(max_tokens).build()
+    }
+
+    fn response(&self, request: &ChatRequest) -> ChatResponse {
+        ChatResponse {
+            text: String::new(),
+            provider: self.id().to_owned(),
+            model: request.model.clone(),
+            usage: Usage::default(),
+            finish_reason: None,
+        }
+    }
+}
+
+fn refused(message: &str) -> ProviderError {
+    ProviderError::Refused {
+        status: 400,
+        message: message.to_owned(),
+    }
+}
+
+fn usage(u: &TokenUsage) -> Usage {
+    Usage {
+        input_tokens: u64::try_from(u.input_tokens()).unwrap_or(0),
+        output_tokens: u64::try_from(u.output_tokens()).unwrap_or(0),
+    }
+}
+
+/// Maps a Bedrock error code (as the service or a stream event names it) to a [`ProviderError`]:
+/// throttling and the service's own failures are worth a retry; the rest are the caller's.
+fn from_code(code: Option<&str>, message: Option<&str>, status: u16) -> ProviderError {
+    match code {
+        Some("ThrottlingException" | "ModelNotReadyException") => ProviderError::RateLimited { retry_after: None },
+        Some(
+            "InternalServerException"
+            | "ServiceUnavailableException"
+            | "ModelStreamErrorException"
+            | "ModelTimeoutException",
+        ) => ProviderError::Server {
+            status: if status >= 500 { status } else { 503 },
+        },
+        _ => ProviderError::Refused {
+            status,
+            message: format!(
+                "{}: {}",
+                code.unwrap_or("error"),
+                message.unwrap_or("no message").chars().take(500).collect::<String>()
+            ),
+        },
+    }
+}
+
+/// Maps an SDK failure (of the call or of the stream) to a [`ProviderError`].
+fn sdk_failure<E: ProvideErrorMetadata, R>(
+    err: &SdkError<E, R>,
+    status: Option<u16>,
+    timeout: Duration,
+) -> ProviderError {
+    match err {
+        SdkError::TimeoutError(_) => ProviderError::Timeout(timeout),
+        SdkError::DispatchFailure(f) if f.is_timeout() => ProviderError::Timeout(timeout),
+        SdkError::DispatchFailure(f) => ProviderError::Unreachable(format!("{:?}", f.as_other())),
+        SdkError::ResponseError(_) => ProviderError::Malformed("the answer could not be read".into()),
+        SdkError::ServiceError(e) => from_code(e.err().code(), e.err().message(), status.unwrap_or(400)),
+        _ => refused("the request could not be built"),
+    }
+}
+
+/// A failed call, with the HTTP status of the answer when there was one.
+fn call_failure<E: ProvideErrorMetadata>(err: &SdkError<E>, timeout: Duration) -> ProviderError {
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    sdk_failure(err, status, timeout)
+}
+
+impl ChatProvider for Bedrock {
+    fn id(&self) -> &str {
+        "bedrock"
+    }
+
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        let (system, messages) = Self::parts(request)?;
+        let call = self.client.converse().model_id(&request.model).set_system(Some(system));
+        let sent = call
+            .set_messages(Some(messages))
+            .inference_config(Self::inference(request))
+            .send()
+            .await;
+        let output = sent.map_err(|e| call_failure(&e, self.timeout))?;
+        let Some(ConverseOutput::Message(message)) = output.output() else {
+            return Err(ProviderError::Malformed("no message in the output".into()));
+        };
+        let mut out = self.response(request);
+        out.text = message
+            .content()
+            .iter()
+            .filter_map(|b| b.as_text().ok())
+            .cloned()
+            .collect();
+        out.usage = output.usage().map(usage).unwrap_or_default();
+        out.finish_reason = Some(output.stop_reason().as_str().to_owned());
+        Ok(out)
+    }
+
+    async fn stream(
+        &self,
+        request: &ChatRequest,
+        on_chunk: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ChatResponse, ProviderError> {
+        let (system, messages) = Self::parts(request)?;
+        let call = self
+            .client
+            .converse_stream()
+            .model_id(&request.model)
+            .set_system(Some(system));
+        let sent = call
+            .set_messages(Some(messages))
+            .inference_config(Self::inference(request))
+            .send()
+            .await;
+        let mut events = sent.map_err(|e| call_failure(&e, self.timeout))?.stream;
+        let mut out = self.response(request);
+        let mut stopped = false;
+        while let Some(event) = events.recv().await.map_err(|e| sdk_failure(&e, None, self.timeout))? {
+            match event {
+                ConverseStreamOutput::ContentBlockDelta(d) => {
+                    if let Some(ContentBlockDelta::Text(piece)) = d.delta() {
+                        on_chunk(piece);
+                        out.text.push_str(piece);
+                    }
+                }
+                ConverseStreamOutput::MessageStop(s) => {
+                    out.finish_reason = Some(s.stop_reason().as_str().to_owned());
+                    stopped = true;
+                }
+                ConverseStreamOutput::Metadata(m) => out.usage = m.usage().map(usage).unwrap_or_default(),
+                _ => {} // messageStart, contentBlockStart/Stop
+            }
+        }
+        if stopped {
+            Ok(out)
+        } else {
+            Err(ProviderError::Malformed("the stream ended without messageStop".into()))
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "bedrock_tests.rs"]
+mod tests;
