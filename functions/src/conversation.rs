@@ -7,7 +7,6 @@ use shared::adapters::dynamodb_tasks::DynamoDbTaskStore;
 use shared::adapters::sqs_task_queue::SqsTaskQueue;
 use shared::audit::AuditLog;
 use shared::aws::AwsClients;
-use shared::conversation::input::Limits;
 use shared::conversation::service::{ConversationError, Deps};
 use shared::conversation::store::{ContextStore, TaskQueue, TaskStore};
 use shared::providers::registry::Providers;
@@ -48,7 +47,7 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
             Some(&clients.sdk),
         )?,
         default_model: config.models.default_model.clone(),
-        limits: Limits::default(),
+        limits: config.limits,
     })
 }
 
@@ -66,6 +65,12 @@ pub fn api_error(err: &ConversationError, request_id: &str) -> ApiError {
         ConversationError::TaskNotFound(_) => ApiError::not_found("TASK_NOT_FOUND", err.to_string()),
         ConversationError::NodeNotFound(_) => ApiError::not_found("NODE_NOT_FOUND", err.to_string()),
         ConversationError::TaskFinished(..) => ApiError::new(409, "TASK_ALREADY_FINISHED", err.to_string()),
+        ConversationError::ContextLimit { max, .. } => {
+            ApiError::new(409, "CONTEXT_LIMIT_REACHED", err.to_string()).with_details(json!({"limit": max}))
+        }
+        ConversationError::ContextFull { max, .. } => {
+            ApiError::new(409, "CONTEXT_FULL", err.to_string()).with_details(json!({"limit": max}))
+        }
         ConversationError::Unknown(e) => {
             tracing::error!(error = %e, %request_id, "conversation operation failed");
             ApiError::internal()

@@ -21,9 +21,10 @@ $detach || trap '"$here/stop.sh" all' EXIT
 
 gateway="$CARGO_TARGET_DIR/debug/local-gateway"
 env_file="$MCPFLOW_RUN/functions.env"
-# MCPFLOW_PARAMETERS="Name=Value …" overrides template parameters, as sam deploy --parameter-overrides does.
+# MCPFLOW_PARAMETERS overrides template parameters, as sam deploy --parameter-overrides does: one
+# Name=Value per line (so a value may hold spaces, as a JSON model catalog does).
 params=()
-for p in ${MCPFLOW_PARAMETERS:-}; do params+=(--parameter "$p"); done
+while IFS= read -r p; do if [ -n "$p" ]; then params+=(--parameter "$p"); fi; done <<< "${MCPFLOW_PARAMETERS:-}"
 (cd "$root" && "$gateway" provision --template template.yaml --stack "$STACK_NAME" --env-file "$env_file" "${params[@]}")
 log "provisioned stack $STACK_NAME; function environment in $env_file"
 

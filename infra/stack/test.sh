@@ -15,7 +15,19 @@ MCPFLOW_TEST_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsaf
 export MCPFLOW_TEST_JWT_SECRET MCPFLOW_TEST_JWT_ISSUER=https://issuer.mcpflow.test
 # Viewers get 20 requests a minute here, so the rate-limit test runs in seconds.
 export MCPFLOW_TEST_VIEWER_LIMIT=20/60
-export MCPFLOW_PARAMETERS="JwtHs256Secret=$MCPFLOW_TEST_JWT_SECRET JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER JwtAudience=mcpflow RateLimits=admin=600/60,operator=300/60,agent=600/60,viewer=$MCPFLOW_TEST_VIEWER_LIMIT"
+# A small per-user context quota, so the quota test fills it quickly; the load test uses an agent key.
+export MCPFLOW_TEST_MAX_CONTEXTS=30
+# The built-in model catalog plus a model whose provider is down, to show fallback end to end.
+MCPFLOW_TEST_MODELS=$(python3 -c 'import json
+base = json.load(open("shared/models.json")); extra = json.load(open("infra/gateway/tests/fixtures/models-extra.json"))
+base["providers"] += extra["providers"]; base["models"] += extra["models"]
+print(json.dumps(base, separators=(",", ":")))')
+export MCPFLOW_PARAMETERS="JwtHs256Secret=$MCPFLOW_TEST_JWT_SECRET
+JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER
+JwtAudience=mcpflow
+RateLimits=admin=600/60,operator=300/60,agent=6000/60,viewer=$MCPFLOW_TEST_VIEWER_LIMIT
+MaxContextsPerUser=$MCPFLOW_TEST_MAX_CONTEXTS
+ModelCatalog=$MCPFLOW_TEST_MODELS"
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::auth::jwt::{JwtConfig, JwtKeys};
+use crate::conversation::input::Limits;
 use crate::models::{CatalogError, ModelCatalog};
 use crate::ratelimit::{RateLimits, DEFAULT_RATE_LIMITS};
 use crate::secret::Secret;
@@ -49,6 +50,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Bearer JWTs, when `JWT_HS256_SECRET` or `JWT_JWKS` is set; API keys work either way.
     pub jwt: Option<JwtConfig>,
+    /// Context and request limits, from `MAX_*` and `CONTEXT_TTL_SECS` (defaults in [`Limits`]).
+    pub limits: Limits,
 }
 
 /// Why the configuration could not be read.
@@ -99,6 +102,7 @@ impl Config {
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
             provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 20_000)?,
             jwt: jwt_from(&vars)?,
+            limits: limits_from(&vars)?,
             audit_ttl_days: audit_ttl_days(&vars)?,
             rate_limits: RateLimits::parse(vars.get("RATE_LIMITS").map_or(DEFAULT_RATE_LIMITS, String::as_str))
                 .map_err(|reason| ConfigError::Invalid {
@@ -149,9 +153,17 @@ fn jwt_from(vars: &BTreeMap<String, String>) -> Result<Option<JwtConfig>, Config
 
 /// The model catalog, and the credentials of the providers whose `credential_env` is set.
 fn models_from(vars: &BTreeMap<String, String>) -> Result<(ModelCatalog, BTreeMap<String, Secret>), ConfigError> {
-    let models = match vars.get("MCPFLOW_MODELS_FILE") {
-        Some(path) => ModelCatalog::from_file(path)?,
-        None => ModelCatalog::builtin()?,
+    let models = match (vars.get("MCPFLOW_MODELS_JSON"), vars.get("MCPFLOW_MODELS_FILE")) {
+        (Some(_), Some(_)) => {
+            let reason = "set MCPFLOW_MODELS_JSON or MCPFLOW_MODELS_FILE, not both".to_owned();
+            return Err(ConfigError::Invalid {
+                name: "MCPFLOW_MODELS_JSON",
+                reason,
+            });
+        }
+        (Some(json), None) => ModelCatalog::parse(json)?,
+        (None, Some(path)) => ModelCatalog::from_file(path)?,
+        (None, None) => ModelCatalog::builtin()?,
     };
     let credentials = models
         .providers
@@ -164,6 +176,45 @@ fn models_from(vars: &BTreeMap<String, String>) -> Result<(ModelCatalog, BTreeMa
         })
         .collect();
     Ok((models, credentials))
+}
+
+/// A positive whole number no larger than `max`, or `default` when unset.
+fn bounded(vars: &BTreeMap<String, String>, name: &'static str, default: u64, max: u64) -> Result<u64, ConfigError> {
+    let Some(raw) = vars.get(name) else {
+        return Ok(default);
+    };
+    raw.parse()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("expected a whole number from 1 to {max}, got {raw:?}"),
+        })
+}
+
+/// Item sizes stay well under DynamoDB's 400 KB; the quota item holds one entry per live context.
+fn limits_from(vars: &BTreeMap<String, String>) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    Ok(Limits {
+        max_contexts_per_user: size(bounded(
+            vars,
+            "MAX_CONTEXTS_PER_USER",
+            d.max_contexts_per_user as u64,
+            5_000,
+        )?),
+        max_nodes_per_context: bounded(vars, "MAX_NODES_PER_CONTEXT", d.max_nodes_per_context, 100_000)?,
+        max_node_bytes: size(bounded(vars, "MAX_NODE_BYTES", d.max_node_bytes as u64, 256 * 1024)?),
+        max_prompt_bytes: size(bounded(
+            vars,
+            "MAX_PROMPT_BYTES",
+            d.max_prompt_bytes as u64,
+            256 * 1024,
+        )?),
+        context_ttl_secs: i64::try_from(bounded(vars, "CONTEXT_TTL_SECS", 7 * 24 * 3600, 365 * 24 * 3600)?)
+            .unwrap_or(i64::MAX),
+        ..d
+    })
 }
 
 fn audit_ttl_days(vars: &BTreeMap<String, String>) -> Result<u32, ConfigError> {
@@ -200,89 +251,5 @@ fn millis(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
-        let base = [
-            ("TABLE_NAME", "mcpflow-Table"),
-            (
-                "PIPELINE_STATE_MACHINE_ARN",
-                "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline",
-            ),
-        ];
-        base.iter()
-            .chain(extra)
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn missing_table_name_is_reported_by_name() {
-        // GIVEN an environment without TABLE_NAME
-        let env = vec![("PIPELINE_STATE_MACHINE_ARN".to_owned(), "arn".to_owned())];
-        // WHEN the configuration is read
-        let err = Config::from_vars(env).unwrap_err();
-        // THEN the error names the variable
-        assert_eq!(
-            err.to_string(),
-            "environment variable TABLE_NAME is required but not set"
-        );
-    }
-
-    #[test]
-    fn queue_urls_become_named_queues() {
-        let config = Config::from_vars(vars(&[
-            ("QUEUE_URL_TASK_HIGH", "http://q/task-high"),
-            ("QUEUE_URL_TASK_HIGH_DLQ", "http://q/task-high-dlq"),
-        ]))
-        .unwrap();
-        let names: Vec<_> = config.queues.iter().map(|q| q.name.as_str()).collect();
-        assert_eq!(names, ["task-high", "task-high-dlq"]);
-        assert_eq!(config.queues[0].url, "http://q/task-high");
-    }
-
-    #[test]
-    fn lambda_json_log_format_selects_json_logs() {
-        let config = Config::from_vars(vars(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")])).unwrap();
-        assert_eq!(config.log_format, LogFormat::Json);
-        assert_eq!(Config::from_vars(vars(&[])).unwrap().log_format, LogFormat::Text);
-    }
-
-    #[test]
-    fn health_timeout_must_be_a_positive_number() {
-        let err = Config::from_vars(vars(&[("HEALTH_CHECK_TIMEOUT_MS", "soon")])).unwrap_err();
-        assert!(err.to_string().contains("HEALTH_CHECK_TIMEOUT_MS"), "{err}");
-        let ok = Config::from_vars(vars(&[("HEALTH_CHECK_TIMEOUT_MS", "250")])).unwrap();
-        assert_eq!(ok.health_check_timeout, Duration::from_millis(250));
-    }
-
-    #[test]
-    fn jwt_needs_issuer_audience_and_a_long_enough_secret() {
-        assert!(Config::from_vars(vars(&[])).unwrap().jwt.is_none());
-        let secret = ("JWT_HS256_SECRET", "0123456789abcdef0123456789abcdef");
-        let err = Config::from_vars(vars(&[secret])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "environment variable JWT_ISSUER is required but not set"
-        );
-        let short = Config::from_vars(vars(&[("JWT_HS256_SECRET", "short")])).unwrap_err();
-        assert!(short.to_string().contains("at least 32 bytes"), "{short}");
-        let ok = Config::from_vars(vars(&[
-            secret,
-            ("JWT_ISSUER", "https://i"),
-            ("JWT_AUDIENCE", "mcpflow"),
-        ]))
-        .unwrap();
-        assert_eq!(ok.jwt.unwrap().role_claim, "role");
-    }
-
-    #[test]
-    fn provider_credentials_are_kept_secret_and_empty_ones_ignored() {
-        let config =
-            Config::from_vars(vars(&[("OPENAI_API_KEY", "sk-very-secret"), ("ANTHROPIC_API_KEY", "")])).unwrap();
-        assert!(config.credentials.contains_key("openai"));
-        assert!(!config.credentials.contains_key("anthropic"));
-        assert!(!format!("{config:?}").contains("sk-very-secret"));
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

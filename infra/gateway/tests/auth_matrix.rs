@@ -121,7 +121,10 @@ impl Targets {
 fn body_for(path: &str) -> Value {
     match path {
         "/api/v1/keys" => json!({"name": "matrix", "role": "viewer"}),
-        "/api/v1/mcp/contexts" => json!({"model_id": "local-echo", "nodes": [{"content": "seed"}]}),
+        // A user of its own each time, so the matrix never meets the per-user context quota.
+        "/api/v1/mcp/contexts" => {
+            json!({"model_id": "local-echo", "nodes": [{"content": "seed"}], "user_id": fresh_tenant("matrix")})
+        }
         p if p.ends_with("/nodes") => json!({"content": "added by the matrix"}),
         p if p.ends_with("/prompt") => json!({"prompt": "hello from the matrix"}),
         _ => json!({}),

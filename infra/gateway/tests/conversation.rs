@@ -116,7 +116,7 @@ async fn bad_input_is_a_400_naming_the_field_and_an_unknown_model_lists_the_avai
 }
 
 /// Creates `count` contexts from `body`, one after another; their ids in creation order.
-async fn create_contexts(caller: &Credential, count: usize, body: &Value) -> Vec<String> {
+pub(crate) async fn create_contexts(caller: &Credential, count: usize, body: &Value) -> Vec<String> {
     let mut ids = Vec::new();
     for _ in 0..count {
         let (status, created) = post(caller, "/api/v1/mcp/contexts", body).await;
@@ -144,10 +144,10 @@ async fn send_five_prompts_each_at_once(caller: &Credential, ids: &[String]) -> 
     futures::future::join_all(sends).await
 }
 
-/// The context holds five distinct prompts, each followed by the reply that answers it.
-fn assert_five_prompts_each_answered_once(context: &Value) {
+/// The context holds `count` distinct prompts, each followed by the reply that answers it.
+pub(crate) fn assert_prompts_each_answered_once(context: &Value, count: usize) {
     let nodes = context["nodes"].as_array().unwrap();
-    assert_eq!(nodes.len(), 10, "{context}");
+    assert_eq!(nodes.len(), 2 * count, "{context}");
     for pair in nodes.chunks(2) {
         assert_eq!(
             (
@@ -171,7 +171,7 @@ fn assert_five_prompts_each_answered_once(context: &Value) {
         .collect();
     let mut sorted = prompts.clone();
     sorted.sort_unstable();
-    assert_eq!(prompts.len(), 5);
+    assert_eq!(prompts.len(), count);
     assert_eq!(
         sorted.len(),
         prompts.iter().collect::<std::collections::BTreeSet<_>>().len(),
@@ -193,7 +193,7 @@ async fn prompts_sent_together_are_each_answered_once_in_prompt_order() {
     // THEN each context alternates user and assistant, every reply answering the prompt before it
     for id in &ids {
         let (_, context) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
-        assert_five_prompts_each_answered_once(&context);
+        assert_prompts_each_answered_once(&context, 5);
     }
 }
 
@@ -208,7 +208,7 @@ fn listed_ids(page: &Value) -> Vec<&str> {
 }
 
 /// Deletes the context, expecting a 200.
-async fn delete_context(caller: &Credential, id: &str) {
+pub(crate) async fn delete_context(caller: &Credential, id: &str) {
     let deleted = send_json(
         http()
             .delete(format!("{}/api/v1/mcp/contexts/{id}", gateway_url()))

@@ -8,6 +8,7 @@ mod bad_credentials;
 mod conversation;
 mod helpers;
 mod http_api;
+mod limits_and_load;
 mod rate_limit;
 mod redelivery;
 mod secrets;

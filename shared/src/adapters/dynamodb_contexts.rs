@@ -5,13 +5,16 @@
 use std::collections::HashMap;
 
 use anyhow::anyhow;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError as ServiceError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
 use super::store_error as fail;
 use crate::conversation::model::{Context, Node};
-use crate::conversation::store::{ContextStore, StoreError};
+use crate::conversation::store::{ContextStore, Quota, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -125,19 +128,40 @@ impl DynamoDbContextStore {
 }
 
 impl ContextStore for DynamoDbContextStore {
-    #[tracing::instrument(skip(self, context), fields(context_id = %context.context_id))]
-    async fn create(&self, context: &Context) -> Result<(), StoreError> {
-        let mut writes = vec![self.put(meta_item(context))?, self.put(index_item(context))?];
-        for n in &context.nodes {
-            writes.push(self.put(node_item(&context.tenant, &context.context_id, n, context.expires_at)?)?);
+    /// One transaction: the context, its listing entry, its owner's quota and its nodes. A concurrent
+    /// create of the same owner moves the quota's version on; then the quota is read again.
+    #[tracing::instrument(skip(self, context, quota), fields(context_id = %context.context_id))]
+    async fn create(&self, context: &Context, quota: &Quota) -> Result<(), StoreError> {
+        let mut meta = meta_item(context);
+        meta.insert("quota_owner".into(), s(&quota.owner));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let claim = self
+                .claim(&context.tenant, &context.context_id, context.expires_at, quota)
+                .await?;
+            let mut writes = vec![self.put(meta.clone())?, self.put(index_item(context))?, claim];
+            for n in &context.nodes {
+                writes.push(self.put(node_item(&context.tenant, &context.context_id, n, context.expires_at)?)?);
+            }
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if attempt < 10
+                        && e.as_service_error()
+                            .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                }
+                Err(e) => return Err(fail(e)),
+            }
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map(drop)
-            .map_err(fail)
     }
 
     #[tracing::instrument(skip(self))]
@@ -180,7 +204,7 @@ impl ContextStore for DynamoDbContextStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn reserve(&self, tenant: &str, id: &str, count: u64, now: &str) -> Result<u64, StoreError> {
+    async fn reserve(&self, tenant: &str, id: &str, count: u64, max: u64, now: &str) -> Result<u64, StoreError> {
         let update = self
             .client
             .update_item()
@@ -188,23 +212,26 @@ impl ContextStore for DynamoDbContextStore {
             .key("pk", pk(tenant, id))
             .key("sk", s("META"))
             .update_expression("SET next_seq = next_seq + :n, updated_at = :now")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND next_seq <= :last")
+            .expression_attribute_values(":last", AttributeValue::N((max + 1).saturating_sub(count).to_string()))
             .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
             .expression_attribute_values(":now", s(now))
-            .return_values(ReturnValue::UpdatedOld);
+            .return_values(ReturnValue::UpdatedOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match update.send().await {
             Ok(out) => out
                 .attributes()
                 .and_then(|a| a.get("next_seq"))
                 .and_then(|v| v.as_n().ok()?.parse().ok())
                 .ok_or_else(|| StoreError::Unknown(anyhow!("context without next_seq"))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            Err(e) => Err(fail(e)),
+            // The old item comes back when the context exists: then it is full, else it is gone.
+            Err(e) => match e.as_service_error() {
+                Some(ServiceError::ConditionalCheckFailedException(c)) if c.item().is_some() => {
+                    Err(StoreError::LimitReached(usize::try_from(max).unwrap_or(usize::MAX)))
+                }
+                Some(ServiceError::ConditionalCheckFailedException(_)) => Err(StoreError::NotFound),
+                _ => Err(fail(e)),
+            },
         }
     }
 
@@ -230,3 +257,5 @@ impl ContextStore for DynamoDbContextStore {
 
 #[path = "dynamodb_contexts_edits.rs"]
 mod edits;
+#[path = "dynamodb_contexts_quota.rs"]
+mod quota;

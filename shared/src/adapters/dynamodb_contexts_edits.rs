@@ -15,7 +15,7 @@ impl DynamoDbContextStore {
             .key_condition_expression("pk = :pk");
         let query = query
             .expression_attribute_values(":pk", pk(tenant, id))
-            .projection_expression("pk, sk");
+            .projection_expression("pk, sk, quota_owner");
         query
             .into_paginator()
             .items()
@@ -87,18 +87,25 @@ impl ContextEdits for DynamoDbContextStore {
     /// unprocessed, so no node outlives its context.
     #[tracing::instrument(skip(self))]
     async fn delete(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
-        let keys = self.partition_keys(tenant, id).await?;
-        if !keys
+        let mut keys = self.partition_keys(tenant, id).await?;
+        let Some(meta) = keys
             .iter()
-            .any(|k| k.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "META"))
-        {
+            .find(|k| k.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "META"))
+        else {
             return Ok(false);
+        };
+        let owner = meta.get("quota_owner").and_then(|v| v.as_s().ok()).cloned();
+        for k in &mut keys {
+            k.remove("quota_owner");
         }
         // The listing entry lives in the tenant partition; it goes first so a half-done delete
         // never lists a context that is already partly gone.
         self.delete_index(tenant, id).await?;
         for chunk in keys.chunks(25) {
             self.delete_batch(chunk).await?;
+        }
+        if let Some(owner) = owner {
+            self.release(tenant, &owner, id).await?;
         }
         Ok(true)
     }

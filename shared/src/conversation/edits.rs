@@ -57,10 +57,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue> De
             return Err(unknown("no node in the body"));
         };
         let context = self.context(principal, context_id, now).await?;
-        let seq = self
-            .contexts
-            .reserve(&principal.tenant, context_id, 1, &stamp(now))
-            .await?;
+        let seq = self.reserve(principal, context_id, 1, &stamp(now)).await?;
         let added = node(
             seq,
             given.content,

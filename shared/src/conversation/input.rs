@@ -4,11 +4,16 @@ use serde_json::{Map, Value};
 
 use super::model::{parse_priority, ContentType};
 
-/// Limits on what a request may carry.
+/// Limits on what a request may carry and what a user may keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Nodes a create may carry: with the context and its listing entry, one DynamoDB transaction (100 items).
+    /// Nodes a create may carry: with the context, its listing entry and its owner's quota, one
+    /// DynamoDB transaction (100 items).
     pub max_nodes: usize,
+    /// Nodes ever appended to one context (deleting a node does not give its number back).
+    pub max_nodes_per_context: u64,
+    /// Live contexts per user (`user_id`, else the API key or JWT subject).
+    pub max_contexts_per_user: usize,
     pub max_node_bytes: usize,
     pub max_prompt_bytes: usize,
     pub max_metadata_bytes: usize,
@@ -18,7 +23,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_nodes: 98,
+            max_nodes: 97,
+            max_nodes_per_context: 1000,
+            max_contexts_per_user: 100,
             max_node_bytes: 32 * 1024,
             max_prompt_bytes: 32 * 1024,
             max_metadata_bytes: 4 * 1024,

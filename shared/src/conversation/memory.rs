@@ -5,13 +5,15 @@ use std::sync::Mutex;
 
 use super::model::{Band, Context, Node, Task, TaskStatus};
 use super::store::{
-    ContextEdits, ContextStore, Finish, Start, StoreError, TaskCancel, TaskMessage, TaskQueue, TaskStore,
+    ContextEdits, ContextStore, Finish, Quota, Start, StoreError, TaskCancel, TaskMessage, TaskQueue, TaskStore,
 };
 
 /// In-memory stores and queue for unit tests.
 #[derive(Debug, Default)]
 pub struct InMemory {
     contexts: Mutex<BTreeMap<(String, String), (Context, u64)>>,
+    /// Each context's quota owner.
+    owners: Mutex<BTreeMap<(String, String), String>>,
     tasks: Mutex<BTreeMap<(String, String), Task>>,
     pub queued: Mutex<Vec<(Band, TaskMessage)>>,
     pub delayed: Mutex<Vec<(String, u32)>>,
@@ -22,9 +24,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ContextStore for InMemory {
-    async fn create(&self, context: &Context) -> Result<(), StoreError> {
+    async fn create(&self, context: &Context, quota: &Quota) -> Result<(), StoreError> {
+        let mut contexts = lock(&self.contexts);
+        let mut owners = lock(&self.owners);
+        let live = owners
+            .iter()
+            .filter(|(key, o)| key.0 == context.tenant && **o == quota.owner)
+            .filter(|(key, _)| contexts.get(*key).is_some_and(|(c, _)| c.expires_at > quota.now))
+            .count();
+        if live >= quota.max {
+            return Err(StoreError::LimitReached(quota.max));
+        }
+        owners.insert(
+            (context.tenant.clone(), context.context_id.clone()),
+            quota.owner.clone(),
+        );
         let next = context.nodes.len() as u64 + 1;
-        lock(&self.contexts).insert(
+        contexts.insert(
             (context.tenant.clone(), context.context_id.clone()),
             (context.clone(), next),
         );
@@ -37,11 +53,14 @@ impl ContextStore for InMemory {
             .map(|(c, _)| c.clone()))
     }
 
-    async fn reserve(&self, tenant: &str, id: &str, count: u64, now: &str) -> Result<u64, StoreError> {
+    async fn reserve(&self, tenant: &str, id: &str, count: u64, max: u64, now: &str) -> Result<u64, StoreError> {
         let mut contexts = lock(&self.contexts);
         let (context, next) = contexts
             .get_mut(&(tenant.to_owned(), id.to_owned()))
             .ok_or(StoreError::NotFound)?;
+        if *next + count > max + 1 {
+            return Err(StoreError::LimitReached(usize::try_from(max).unwrap_or(usize::MAX)));
+        }
         let first = *next;
         *next += count;
         context.updated_at = now.to_owned();
@@ -134,6 +153,7 @@ impl ContextEdits for InMemory {
     }
 
     async fn delete(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+        lock(&self.owners).remove(&(tenant.to_owned(), id.to_owned()));
         Ok(lock(&self.contexts)
             .remove(&(tenant.to_owned(), id.to_owned()))
             .is_some())

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::input::{self, Invalid, Limits};
 use super::model::{band, new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
-use super::store::{ContextStore, Finish, StoreError, TaskMessage, TaskQueue, TaskStore};
+use super::store::{ContextStore, Finish, Quota, StoreError, TaskMessage, TaskQueue, TaskStore};
 use crate::auth::Principal;
 use crate::providers::registry::Providers;
 
@@ -28,6 +28,10 @@ pub enum ConversationError {
     NodeNotFound(String),
     #[error("task {0} is already {1}")]
     TaskFinished(String, &'static str),
+    #[error("user {owner} already has {max} live contexts, the most allowed; delete one or let one expire")]
+    ContextLimit { owner: String, max: usize },
+    #[error("context {context} has reached its limit of {max} nodes")]
+    ContextFull { context: String, max: usize },
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
@@ -36,6 +40,7 @@ impl From<StoreError> for ConversationError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::Unknown(anyhow::anyhow!("record vanished mid-operation")),
+            StoreError::LimitReached(max) => Self::Unknown(anyhow::anyhow!("unexpected limit of {max} reached")),
             StoreError::Unknown(e) => Self::Unknown(e),
         }
     }
@@ -172,7 +177,20 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let id = new_id("ctx", ms).map_err(unknown)?;
         let expires_at = now.timestamp() + self.limits.context_ttl_secs;
         let context = new_context(principal, &id, &model_id, &input, &at, expires_at);
-        self.contexts.create(&context).await?;
+        let quota = Quota {
+            owner: input.user_id.clone().unwrap_or_else(|| principal.subject.clone()),
+            max: self.limits.max_contexts_per_user,
+            now: now.timestamp(),
+        };
+        match self.contexts.create(&context, &quota).await {
+            Err(StoreError::LimitReached(max)) => {
+                return Err(ConversationError::ContextLimit {
+                    owner: quota.owner,
+                    max,
+                })
+            }
+            other => other?,
+        }
         let mut record = task(
             principal,
             TaskType::CreateContext,
@@ -228,10 +246,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let input = input::prompt(body, &self.limits)?;
         let context = self.context(principal, context_id, now).await?;
         let at = stamp(now);
-        let seq = match self.contexts.reserve(&principal.tenant, context_id, 2, &at).await {
-            Err(StoreError::NotFound) => return Err(ConversationError::ContextNotFound(context_id.to_owned())),
-            other => other?,
-        };
+        let seq = self.reserve(principal, context_id, 2, &at).await?;
         let task_id = new_id("task", now.timestamp_millis()).map_err(unknown)?;
         let mut record = task(principal, TaskType::AddPrompt, task_id.clone(), &at, input.priority);
         (record.context_id, record.user_id, record.model_id) = (
@@ -260,6 +275,29 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             return Err(ConversationError::Unknown(err));
         }
         Ok(record)
+    }
+
+    /// Reserves `count` sequence numbers of the context, within its node limit.
+    pub(crate) async fn reserve(
+        &self,
+        principal: &Principal,
+        context_id: &str,
+        count: u64,
+        at: &str,
+    ) -> Result<u64, ConversationError> {
+        let max = self.limits.max_nodes_per_context;
+        match self
+            .contexts
+            .reserve(&principal.tenant, context_id, count, max, at)
+            .await
+        {
+            Err(StoreError::NotFound) => Err(ConversationError::ContextNotFound(context_id.to_owned())),
+            Err(StoreError::LimitReached(max)) => Err(ConversationError::ContextFull {
+                context: context_id.to_owned(),
+                max,
+            }),
+            other => Ok(other?),
+        }
     }
 
     /// Fails a task that could not be queued, best effort.

@@ -195,3 +195,53 @@ async fn a_later_prompt_waits_until_the_earlier_one_is_answered_and_sees_its_rep
         nodes[4].content
     );
 }
+
+#[tokio::test]
+async fn a_user_at_the_quota_is_refused_until_a_context_expires_and_others_are_not_counted() {
+    let mut d = deps();
+    d.limits.max_contexts_per_user = 2;
+    d.limits.context_ttl_secs = 60;
+    let (start, mine) = (Utc::now(), json!({"user_id": "u1"}));
+    d.create_context(&alice("acme"), &mine, start).await.unwrap();
+    d.create_context(&alice("acme"), &mine, start + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    let err = d.create_context(&alice("acme"), &mine, start).await.unwrap_err();
+    assert!(
+        matches!(err, ConversationError::ContextLimit { ref owner, max: 2 } if owner == "u1"),
+        "{err}"
+    );
+    // Another user, and the same user id in another tenant, have their own quota.
+    d.create_context(&alice("acme"), &json!({"user_id": "u2"}), start)
+        .await
+        .unwrap();
+    d.create_context(&alice("other"), &mine, start).await.unwrap();
+    // Without a user_id the quota is the caller's own.
+    d.create_context(&alice("acme"), &json!({}), start).await.unwrap();
+    // Once the first context expires, its slot is free.
+    d.create_context(&alice("acme"), &mine, start + chrono::Duration::seconds(61))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_context_at_its_node_limit_takes_no_more_prompts_or_nodes() {
+    let mut d = deps();
+    d.limits.max_nodes_per_context = 3;
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    let id = &context.context_id;
+    d.add_prompt(&alice("acme"), id, &json!({"prompt": "one"}), now)
+        .await
+        .unwrap();
+    let err = d
+        .add_prompt(&alice("acme"), id, &json!({"prompt": "two"}), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConversationError::ContextFull { max: 3, .. }), "{err}");
+    let err = d
+        .add_node(&alice("acme"), id, &json!({"content": "x"}), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConversationError::ContextFull { .. }), "{err}");
+}

@@ -10,21 +10,36 @@ use super::model::{Band, Context, Node, Task, TokenUsage};
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// A quota or size limit would be exceeded; nothing was written.
+    #[error("limit of {0} reached")]
+    LimitReached(usize),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
 
+/// The cap on live (unexpired) contexts of one owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub owner: String,
+    pub max: usize,
+    /// Unix seconds: contexts expiring before this no longer count.
+    pub now: i64,
+}
+
 /// Port: contexts and their nodes, always within a tenant.
 pub trait ContextStore: Send + Sync {
-    /// Writes the context and its nodes (numbered from 1).
-    fn create(&self, context: &Context) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes the context and its nodes (numbered from 1), unless the owner already has
+    /// `quota.max` live contexts ([`StoreError::LimitReached`]).
+    fn create(&self, context: &Context, quota: &Quota) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn get(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Context>, StoreError>> + Send;
-    /// Reserves `count` consecutive sequence numbers and returns the first.
+    /// Reserves `count` consecutive sequence numbers and returns the first, unless that would go past
+    /// sequence number `max` ([`StoreError::LimitReached`]).
     fn reserve(
         &self,
         tenant: &str,
         id: &str,
         count: u64,
+        max: u64,
         now: &str,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Writes a node at its reserved `seq` unless one is there; `false` when it already was.

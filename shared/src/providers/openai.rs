@@ -39,10 +39,12 @@ impl OpenAiCompatible {
         if stream {
             body["stream_options"] = json!({"include_usage": true});
         }
-        let response = self
-            .http
-            .post(format!("{}/chat/completions", self.base_url))
-            .bearer_auth(self.api_key.expose())
+        let mut post = self.http.post(format!("{}/chat/completions", self.base_url));
+        // A server without keys (a local vLLM or Ollama) is configured without `credential_env`.
+        if !self.api_key.expose().is_empty() {
+            post = post.bearer_auth(self.api_key.expose());
+        }
+        let response = post
             .json(&body)
             .send()
             .await

@@ -64,7 +64,9 @@ impl Providers {
         let mut by_id = BTreeMap::new();
         for p in &catalog.providers {
             let base = p.base_url.as_deref().unwrap_or_default();
-            let client = match (p.kind, credentials.get(&p.id)) {
+            // An OpenAI-compatible server without `credential_env` takes no key.
+            let keyless = (p.credential_env.is_none()).then(|| Secret::new(String::new()));
+            let client = match (p.kind, credentials.get(&p.id).or(keyless.as_ref())) {
                 (ProviderKind::Local, _) => AnyProvider::Local(LocalProvider),
                 (ProviderKind::OpenaiCompatible, Some(key)) => {
                     AnyProvider::OpenAi(OpenAiCompatible::new(&p.id, base, key.clone(), timeout)?)

@@ -1,0 +1,94 @@
+//! The per-owner context quota. One item per owner (`TENANT#<tenant>` / `OWNER#<owner>`) holds the
+//! map `live` of context id → expiry and a `version`. Creating a context rewrites that item in the
+//! same transaction as the context, conditional on the version it read, so concurrent creates cannot
+//! both take the last slot. Expired entries are dropped on every rewrite: a context removed by TTL
+//! frees its slot without a sweep.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use super::{fail, s, DynamoDbContextStore, Item};
+use crate::conversation::store::{Quota, StoreError};
+
+fn key(tenant: &str, owner: &str) -> Item {
+    HashMap::from([
+        ("pk".into(), s(&format!("TENANT#{tenant}"))),
+        ("sk".into(), s(&format!("OWNER#{owner}"))),
+    ])
+}
+
+fn number(v: &AttributeValue) -> Option<i64> {
+    v.as_n().ok()?.parse().ok()
+}
+
+impl DynamoDbContextStore {
+    /// The quota item's write for a new context, or [`StoreError::LimitReached`] when the owner has
+    /// `quota.max` live contexts.
+    pub(super) async fn claim(
+        &self,
+        tenant: &str,
+        context_id: &str,
+        expires_at: i64,
+        quota: &Quota,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, &quota.owner)));
+        let out = read.consistent_read(true).send().await.map_err(fail)?;
+        let version = out.item().and_then(|i| i.get("version")).and_then(number);
+        let mut live: HashMap<String, AttributeValue> = out
+            .item()
+            .and_then(|i| i.get("live")?.as_m().ok().cloned())
+            .unwrap_or_default();
+        live.retain(|_, exp| number(exp).is_some_and(|e| e > quota.now));
+        if live.len() >= quota.max {
+            return Err(StoreError::LimitReached(quota.max));
+        }
+        live.insert(context_id.to_owned(), AttributeValue::N(expires_at.to_string()));
+        let mut item = key(tenant, &quota.owner);
+        item.insert("live".into(), AttributeValue::M(live));
+        item.insert(
+            "version".into(),
+            AttributeValue::N((version.unwrap_or(0) + 1).to_string()),
+        );
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = match version {
+            Some(v) => put
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        let put = put.build().map_err(|e| StoreError::Unknown(e.into()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Gives the context's slot back (when the context is deleted). A missing quota item is fine.
+    pub(super) async fn release(&self, tenant: &str, owner: &str, context_id: &str) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, owner)));
+        let update = update
+            .update_expression("REMOVE #live.#id SET #v = #v + :one")
+            .condition_expression("attribute_exists(#live)")
+            .expression_attribute_names("#live", "live")
+            .expression_attribute_names("#id", context_id)
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+}
