@@ -1,6 +1,6 @@
 # The two commands: `make dev` runs mcpflow locally, `make test` checks everything.
 # Both install what they need (pinned, cached under ~/.cache/mcpflow) on a fresh machine.
-.PHONY: dev test stop bench lint fmt
+.PHONY: dev test stop bench bench-prompts lint fmt
 
 dev: ## start emulators, functions and the local gateway on http://127.0.0.1:3000; Ctrl-C stops all
 	@bash infra/stack/dev.sh
@@ -13,6 +13,9 @@ stop: ## stop a detached local stack
 
 bench: ## release sizes, cold start, warm invocation and peak RSS (health needs `make dev` running)
 	@bash infra/bench/run.sh
+
+bench-prompts: ## prompt accepted -> completed, p50/p95, 1 and 20 clients, on a stack of its own
+	@bash infra/bench/prompts.sh
 
 fmt:
 	cargo fmt --all
