@@ -15,6 +15,7 @@
 //! milliseconds, so listing a partition backwards is newest first.
 
 pub mod edits;
+pub mod errors;
 pub mod input;
 pub mod listing;
 pub mod memory;

@@ -3,48 +3,12 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
-use super::input::{self, Invalid, Limits};
+pub use super::errors::ConversationError;
+use super::input::{self, Limits};
 use super::model::{band, new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
 use super::store::{ContextStore, Finish, Quota, StoreError, TaskMessage, TaskQueue, TaskStore};
 use crate::auth::Principal;
 use crate::providers::registry::Providers;
-
-/// Why an operation did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum ConversationError {
-    #[error(transparent)]
-    Invalid(#[from] Invalid),
-    #[error("{}; available: {}", model_problem(.model, .configured), .available.join(", "))]
-    ModelNotFound {
-        model: String,
-        configured: bool,
-        available: Vec<String>,
-    },
-    #[error("no context {0} (it may have expired)")]
-    ContextNotFound(String),
-    #[error("no task {0}")]
-    TaskNotFound(String),
-    #[error("no node {0}")]
-    NodeNotFound(String),
-    #[error("task {0} is already {1}")]
-    TaskFinished(String, &'static str),
-    #[error("user {owner} already has {max} live contexts, the most allowed; delete one or let one expire")]
-    ContextLimit { owner: String, max: usize },
-    #[error("context {context} has reached its limit of {max} nodes")]
-    ContextFull { context: String, max: usize },
-    #[error(transparent)]
-    Unknown(#[from] anyhow::Error),
-}
-
-impl From<StoreError> for ConversationError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::Unknown(anyhow::anyhow!("record vanished mid-operation")),
-            StoreError::LimitReached(max) => Self::Unknown(anyhow::anyhow!("unexpected limit of {max} reached")),
-            StoreError::Unknown(e) => Self::Unknown(e),
-        }
-    }
-}
 
 /// Everything the operations need.
 pub struct Deps<C, T, Q> {
@@ -99,14 +63,6 @@ pub(crate) fn node(
         content_type,
         metadata,
         created_at: now.to_owned(),
-    }
-}
-
-fn model_problem(model: &str, known: &bool) -> String {
-    if *known {
-        format!("model {model} is not available: its provider has no credential configured")
-    } else {
-        format!("unknown model {model}")
     }
 }
 
@@ -177,20 +133,8 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let id = new_id("ctx", ms).map_err(unknown)?;
         let expires_at = now.timestamp() + self.limits.context_ttl_secs;
         let context = new_context(principal, &id, &model_id, &input, &at, expires_at);
-        let quota = Quota {
-            owner: input.user_id.clone().unwrap_or_else(|| principal.subject.clone()),
-            max: self.limits.max_contexts_per_user,
-            now: now.timestamp(),
-        };
-        match self.contexts.create(&context, &quota).await {
-            Err(StoreError::LimitReached(max)) => {
-                return Err(ConversationError::ContextLimit {
-                    owner: quota.owner,
-                    max,
-                })
-            }
-            other => other?,
-        }
+        let owner = input.user_id.clone().unwrap_or_else(|| principal.subject.clone());
+        self.store_within_quota(&context, owner, now).await?;
         let mut record = task(
             principal,
             TaskType::CreateContext,
@@ -202,6 +146,27 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
         self.tasks.create(&record).await?;
         Ok((context, record))
+    }
+
+    /// Stores the context unless its owner already has the most live contexts allowed.
+    async fn store_within_quota(
+        &self,
+        context: &Context,
+        owner: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), ConversationError> {
+        let quota = Quota {
+            owner,
+            max: self.limits.max_contexts_per_user,
+            now: now.timestamp(),
+        };
+        match self.contexts.create(context, &quota).await {
+            Err(StoreError::LimitReached(max)) => Err(ConversationError::ContextLimit {
+                owner: quota.owner,
+                max,
+            }),
+            other => Ok(other?),
+        }
     }
 
     /// The tenant's context, unless it expired.

@@ -132,6 +132,25 @@ fn sdk_failure<E: ProvideErrorMetadata, R>(
     }
 }
 
+/// Applies one streamed event to the completion so far; `true` at `messageStop`.
+fn apply(out: &mut ChatResponse, event: ConverseStreamOutput, on_chunk: &mut (dyn FnMut(&str) + Send)) -> bool {
+    match event {
+        ConverseStreamOutput::ContentBlockDelta(d) => {
+            if let Some(ContentBlockDelta::Text(piece)) = d.delta() {
+                on_chunk(piece);
+                out.text.push_str(piece);
+            }
+        }
+        ConverseStreamOutput::MessageStop(s) => {
+            out.finish_reason = Some(s.stop_reason().as_str().to_owned());
+            return true;
+        }
+        ConverseStreamOutput::Metadata(m) => out.usage = m.usage().map(usage).unwrap_or_default(),
+        _ => {} // messageStart, contentBlockStart/Stop
+    }
+    false
+}
+
 /// A failed call, with the HTTP status of the answer when there was one.
 fn call_failure<E: ProvideErrorMetadata>(err: &SdkError<E>, timeout: Duration) -> ProviderError {
     let status = err.raw_response().map(|r| r.status().as_u16());
@@ -187,20 +206,7 @@ impl ChatProvider for Bedrock {
         let mut out = self.response(request);
         let mut stopped = false;
         while let Some(event) = events.recv().await.map_err(|e| sdk_failure(&e, None, self.timeout))? {
-            match event {
-                ConverseStreamOutput::ContentBlockDelta(d) => {
-                    if let Some(ContentBlockDelta::Text(piece)) = d.delta() {
-                        on_chunk(piece);
-                        out.text.push_str(piece);
-                    }
-                }
-                ConverseStreamOutput::MessageStop(s) => {
-                    out.finish_reason = Some(s.stop_reason().as_str().to_owned());
-                    stopped = true;
-                }
-                ConverseStreamOutput::Metadata(m) => out.usage = m.usage().map(usage).unwrap_or_default(),
-                _ => {} // messageStart, contentBlockStart/Stop
-            }
+            stopped |= apply(&mut out, event, on_chunk);
         }
         if stopped {
             Ok(out)
