@@ -16,6 +16,8 @@ pub struct Limits {
     pub max_contexts_per_user: usize,
     pub max_node_bytes: usize,
     pub max_prompt_bytes: usize,
+    /// Characters of a standalone task's prompt (MCP `create_task`).
+    pub max_task_prompt_chars: usize,
     pub max_metadata_bytes: usize,
     pub context_ttl_secs: i64,
 }
@@ -28,6 +30,7 @@ impl Default for Limits {
             max_contexts_per_user: 100,
             max_node_bytes: 32 * 1024,
             max_prompt_bytes: 32 * 1024,
+            max_task_prompt_chars: 1000,
             max_metadata_bytes: 4 * 1024,
             context_ttl_secs: 7 * 24 * 3600,
         }

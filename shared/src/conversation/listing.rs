@@ -129,7 +129,7 @@ pub fn task_filter(
                 .map_err(|_| invalid("status", "must be pending, running, completed, failed or cancelled"))
         })
         .transpose()?;
-    let kinds = "must be mcp.create_context, mcp.add_prompt, mcp.add_node, mcp.delete_node or mcp.delete_context";
+    let kinds = "must be mcp.create_context, mcp.add_prompt, mcp.add_node, mcp.delete_node, mcp.delete_context or ai.completion";
     let task_type = kind
         .map(|v| from::<TaskType>(v).map_err(|_| invalid("type", kinds)))
         .transpose()?;

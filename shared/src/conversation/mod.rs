@@ -14,6 +14,7 @@
 //! reply twice (the slot is written only if absent). Ids start with the creation time in
 //! milliseconds, so listing a partition backwards is newest first.
 
+pub mod completion;
 pub mod edits;
 pub mod errors;
 pub mod input;

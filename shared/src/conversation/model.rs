@@ -85,6 +85,9 @@ pub enum TaskType {
     DeleteNode,
     #[serde(rename = "mcp.delete_context")]
     DeleteContext,
+    /// A prompt with no context (MCP `create_task`), answered by the worker.
+    #[serde(rename = "ai.completion")]
+    Completion,
 }
 
 /// The queue band of a priority.
@@ -156,6 +159,12 @@ pub struct Task {
     pub usage: Option<TokenUsage>,
     pub output: Option<String>,
     pub error: Option<String>,
+    /// For a standalone AI task: its prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// For a standalone AI task: the provider the caller asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_provider: Option<String>,
     /// For a prompt: the sequence number reserved for its reply.
     #[serde(skip)]
     pub reply_seq: Option<u64>,

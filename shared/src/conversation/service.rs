@@ -43,6 +43,8 @@ pub(crate) fn task(principal: &Principal, kind: TaskType, id: String, now: &str,
         usage: None,
         output: None,
         error: None,
+        input: None,
+        requested_provider: None,
         reply_seq: None,
         lease_until: None,
     }
@@ -122,13 +124,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     ) -> Result<(Context, Task), ConversationError> {
         let input = input::create_context(body, &self.limits)?;
         let model_id = input.model_id.clone().unwrap_or_else(|| self.default_model.clone());
-        if !self.providers.available_models().contains(&model_id) {
-            return Err(ConversationError::ModelNotFound {
-                configured: self.providers.knows(&model_id),
-                model: model_id,
-                available: self.providers.available_models(),
-            });
-        }
+        self.check_model(&model_id)?;
         let (at, ms) = (stamp(now), now.timestamp_millis());
         let id = new_id("ctx", ms).map_err(unknown)?;
         let expires_at = now.timestamp() + self.limits.context_ttl_secs;
@@ -146,6 +142,18 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
         self.tasks.create(&record).await?;
         Ok((context, record))
+    }
+
+    /// The model exists and its provider is configured.
+    pub(crate) fn check_model(&self, model_id: &str) -> Result<(), ConversationError> {
+        if self.providers.available_models().iter().any(|m| m == model_id) {
+            return Ok(());
+        }
+        Err(ConversationError::ModelNotFound {
+            configured: self.providers.knows(model_id),
+            model: model_id.to_owned(),
+            available: self.providers.available_models(),
+        })
     }
 
     /// Stores the context unless its owner already has the most live contexts allowed.
@@ -267,7 +275,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
 
     /// Fails a task that could not be queued, best effort.
     /// (Also when its user node could not be written: a task must not wait for a prompt that is not there.)
-    async fn fail_unqueued(&self, message: &TaskMessage, at: &str, now: DateTime<Utc>) {
+    pub(crate) async fn fail_unqueued(&self, message: &TaskMessage, at: &str, now: DateTime<Utc>) {
         // Never leave a task pending that nothing will run.
         let failed = Finish::Failed {
             error: "the prompt could not be stored or queued".into(),

@@ -245,3 +245,57 @@ async fn a_context_at_its_node_limit_takes_no_more_prompts_or_nodes() {
         .unwrap_err();
     assert!(matches!(err, ConversationError::ContextFull { .. }), "{err}");
 }
+
+fn new_task(prompt: &str) -> crate::conversation::completion::NewTask {
+    crate::conversation::completion::NewTask {
+        prompt: prompt.into(),
+        model: None,
+        priority: 9,
+        provider: None,
+    }
+}
+
+#[tokio::test]
+async fn a_standalone_task_is_queued_by_priority_and_the_worker_keeps_its_reply_on_the_task() {
+    let d = deps();
+    let created = d
+        .create_task(&alice("acme"), new_task("Capital of France?"), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.task_type, created.status),
+        (TaskType::Completion, TaskStatus::Pending)
+    );
+    let (band, message) = d.queue.queued.lock().unwrap()[0].clone();
+    assert_eq!(band, crate::conversation::model::Band::High);
+    assert_eq!(
+        d.process(&message, Utc::now(), 60_000, quick()).await.unwrap(),
+        Processed::Completed
+    );
+    let done = d.task(&alice("acme"), &created.task_id).await.unwrap();
+    assert_eq!(
+        (done.status, done.provider.as_deref()),
+        (TaskStatus::Completed, Some("local"))
+    );
+    assert!(done.output.unwrap().ends_with("Capital of France?"));
+}
+
+#[tokio::test]
+async fn a_standalone_task_refuses_empty_or_long_prompts_and_a_provider_outside_the_chain() {
+    let d = deps();
+    for prompt in [String::new(), "x".repeat(1001)] {
+        let err = d
+            .create_task(&alice("acme"), new_task(&prompt), Utc::now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConversationError::Invalid(ref i) if i.field == "prompt"),
+            "{err}"
+        );
+    }
+    let mut wrong = new_task("hi");
+    wrong.provider = Some("openai".into());
+    let err = d.create_task(&alice("acme"), wrong, Utc::now()).await.unwrap_err();
+    assert!(err.to_string().contains("served by local, not openai"), "{err}");
+    assert!(d.queue.queued.lock().unwrap().is_empty(), "nothing may be queued");
+}

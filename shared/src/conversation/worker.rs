@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::model::{ContentType, Context, Node, Task, TokenUsage};
+use super::model::{ContentType, Context, Node, Task, TaskType, TokenUsage};
 use super::service::{ConversationError, Deps};
 use super::store::{ContextEdits, ContextStore, Finish, Start, TaskMessage, TaskQueue, TaskStore};
 use crate::providers::retry::RetryPolicy;
@@ -153,7 +153,32 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(true)
     }
 
+    /// A standalone task's answer: its prompt alone, the reply kept on the task.
+    async fn answer_alone(&self, task: &Task, policy: RetryPolicy) -> Finish {
+        let Some(prompt) = task.input.clone() else {
+            return Finish::Failed {
+                error: "the task has no prompt".into(),
+            };
+        };
+        let model_id = task.model_id.clone().unwrap_or_else(|| self.default_model.clone());
+        let messages = vec![Message {
+            role: Role::User,
+            content: prompt,
+        }];
+        match self
+            .providers
+            .complete(&model_id, messages, MAX_REPLY_TOKENS, policy)
+            .await
+        {
+            Ok(response) => completed(response),
+            Err(e) => Finish::Failed { error: e.to_string() },
+        }
+    }
+
     async fn answer(&self, task: &Task, now: DateTime<Utc>, policy: RetryPolicy) -> Result<Finish, ConversationError> {
+        if task.task_type == TaskType::Completion {
+            return Ok(self.answer_alone(task, policy).await);
+        }
         let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
             return Ok(Finish::Failed {
                 error: "the task has no context or reply slot".into(),
@@ -182,15 +207,19 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 context.expires_at,
             )
             .await?;
-        let usage = TokenUsage {
-            input_tokens: response.usage.input_tokens,
-            output_tokens: response.usage.output_tokens,
-        };
-        Ok(Finish::Completed {
-            provider: response.provider,
-            model: response.model,
-            usage,
-            output: response.text,
-        })
+        Ok(completed(response))
+    }
+}
+
+fn completed(response: ChatResponse) -> Finish {
+    let usage = TokenUsage {
+        input_tokens: response.usage.input_tokens,
+        output_tokens: response.usage.output_tokens,
+    };
+    Finish::Completed {
+        provider: response.provider,
+        model: response.model,
+        usage,
+        output: response.text,
     }
 }

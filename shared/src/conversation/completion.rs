@@ -1,0 +1,78 @@
+//! Standalone AI tasks (MCP `create_task`): a prompt with no context, queued by priority and
+//! answered by the worker like a context's prompt, its reply kept on the task.
+
+use chrono::{DateTime, Utc};
+
+use super::errors::ConversationError;
+use super::input::Invalid;
+use super::model::{band, new_id, Task, TaskType};
+use super::service::{stamp, task, unknown, Deps};
+use super::store::{ContextStore, TaskMessage, TaskQueue, TaskStore};
+use crate::auth::Principal;
+
+/// A standalone task, as a caller asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    pub prompt: String,
+    /// `None`: the catalog's default model.
+    pub model: Option<String>,
+    pub priority: u8,
+    /// When given, the model's chain must include this provider.
+    pub provider: Option<String>,
+}
+
+fn invalid(field: &str, message: String) -> ConversationError {
+    ConversationError::Invalid(Invalid {
+        field: field.to_owned(),
+        message,
+    })
+}
+
+impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// Records a pending `ai.completion` task and queues it.
+    ///
+    /// # Errors
+    /// [`ConversationError`] for an empty or oversized prompt, an unknown model, a provider outside
+    /// the model's chain, or a store or queue failure.
+    pub async fn create_task(
+        &self,
+        principal: &Principal,
+        new: NewTask,
+        now: DateTime<Utc>,
+    ) -> Result<Task, ConversationError> {
+        let chars = new.prompt.chars().count();
+        if new.prompt.trim().is_empty() || chars > self.limits.max_task_prompt_chars {
+            let max = self.limits.max_task_prompt_chars;
+            return Err(invalid("prompt", format!("must be 1 to {max} characters, got {chars}")));
+        }
+        let model_id = new.model.clone().unwrap_or_else(|| self.default_model.clone());
+        self.check_model(&model_id)?;
+        if let Some(provider) = &new.provider {
+            let chain = self.providers.chain(&model_id).map_err(unknown)?;
+            if !chain.iter().any(|(_, p, _)| p == provider) {
+                let served: Vec<&str> = chain.iter().map(|(_, p, _)| p.as_str()).collect();
+                let message = format!("model {model_id} is served by {}, not {provider}", served.join(", "));
+                return Err(invalid("provider", message));
+            }
+        }
+        let at = stamp(now);
+        let mut record = task(
+            principal,
+            TaskType::Completion,
+            new_id("task", now.timestamp_millis()).map_err(unknown)?,
+            &at,
+            new.priority,
+        );
+        (record.model_id, record.input, record.requested_provider) = (Some(model_id), Some(new.prompt), new.provider);
+        self.tasks.create(&record).await?;
+        let message = TaskMessage {
+            tenant: principal.tenant.clone(),
+            task_id: record.task_id.clone(),
+        };
+        if let Err(err) = self.queue.enqueue(band(record.priority), &message).await {
+            self.fail_unqueued(&message, &at, now).await;
+            return Err(ConversationError::Unknown(err));
+        }
+        Ok(record)
+    }
+}
