@@ -9,6 +9,7 @@ pub mod health;
 pub mod http;
 pub mod keys;
 pub mod listing;
+pub mod mcp;
 pub mod models;
 pub mod wiring;
 pub mod worker;

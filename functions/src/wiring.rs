@@ -53,3 +53,24 @@ pub async fn reading() -> Result<AwsDeps, lambda_http::Error> {
     let (config, clients) = start().await?;
     Ok(aws_deps(&config, &clients)?)
 }
+
+/// The MCP endpoint's service: the conversation services, the built-in tools with schemas from the
+/// configured limits and models, and the allowed browser origins.
+///
+/// # Errors
+/// When the configuration is invalid or a tool schema does not compile.
+pub async fn mcp() -> Result<crate::mcp::lambda::Service, lambda_http::Error> {
+    let (config, clients) = start().await?;
+    let deps = aws_deps(&config, &clients)?;
+    let models = deps.providers.available_models();
+    let tools = crate::mcp::tools::specs(&config.limits, &models, &config.models.default_model)?;
+    let state = crate::mcp::McpState {
+        models: serde_json::to_value(config.models.view(&config.credentials))?,
+        deps,
+        tools,
+    };
+    Ok(crate::mcp::lambda::service(
+        std::sync::Arc::new(state),
+        &config.mcp_allowed_origins,
+    ))
+}

@@ -52,6 +52,9 @@ pub struct Config {
     pub jwt: Option<JwtConfig>,
     /// Context and request limits, from `MAX_*` and `CONTEXT_TTL_SECS` (defaults in [`Limits`]).
     pub limits: Limits,
+    /// Browser origins the MCP endpoint serves, from `MCP_ALLOWED_ORIGINS` (comma-separated,
+    /// `scheme://host[:port]`); empty refuses every request that carries an `Origin`.
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 /// Why the configuration could not be read.
@@ -103,6 +106,16 @@ impl Config {
             provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 20_000)?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
+            mcp_allowed_origins: vars
+                .get("MCP_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             audit_ttl_days: audit_ttl_days(&vars)?,
             rate_limits: RateLimits::parse(vars.get("RATE_LIMITS").map_or(DEFAULT_RATE_LIMITS, String::as_str))
                 .map_err(|reason| ConfigError::Invalid {

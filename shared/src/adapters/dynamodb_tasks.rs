@@ -5,11 +5,12 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 
 use super::store_error as fail;
 use crate::conversation::model::{Task, TaskStatus};
+use crate::conversation::stats;
 use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore};
 
 type Item = HashMap<String, AttributeValue>;
@@ -95,16 +96,13 @@ pub fn task_from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
 impl TaskStore for DynamoDbTaskStore {
     #[tracing::instrument(skip(self, task), fields(task_id = %task.task_id))]
     async fn create(&self, task: &Task) -> Result<(), StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(task)?));
-        put.condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(drop)
-            .map_err(fail)
+        let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
+        let adds = stats::on_create(task);
+        if self.put_counted(to_item(task)?, condition, &task.tenant, &adds).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Unknown(anyhow!("task {} already exists", task.task_id)))
+        }
     }
 
     #[tracing::instrument(skip(self))]
@@ -143,10 +141,13 @@ impl TaskStore for DynamoDbTaskStore {
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match update.send().await {
-            Ok(out) => Ok(Start::Started(task_from_item(
-                tenant,
-                out.attributes().unwrap_or(&HashMap::new()),
-            )?)),
+            Ok(out) => {
+                let task = task_from_item(tenant, out.attributes().unwrap_or(&HashMap::new()))?;
+                if task.attempts == 1 {
+                    self.bump(tenant, &stats::on_first_start()).await;
+                }
+                Ok(Start::Started(task))
+            }
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
                     None => Err(StoreError::NotFound),
@@ -179,25 +180,13 @@ impl TaskStore for DynamoDbTaskStore {
         crate::conversation::model::apply_finish(&mut task, now, finish);
         let mut item = to_item(&task)?;
         item.insert("attempts".into(), AttributeValue::N(attempt.to_string()));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
+        let condition = Put::builder()
             .condition_expression("#s = :running AND attempts = :attempt")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()));
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(fail(e)),
-        }
+        self.put_counted(item, condition, tenant, &stats::on_finish(&task))
+            .await
     }
 }
 
@@ -216,9 +205,16 @@ impl TaskCancel for DynamoDbTaskStore {
             .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
             .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
-            .return_values(ReturnValue::AllNew);
+            .return_values(ReturnValue::AllOld);
         match update.send().await {
-            Ok(out) => out.attributes().map(|a| task_from_item(tenant, a)).transpose(),
+            Ok(out) => {
+                let Some(mut task) = out.attributes().map(|a| task_from_item(tenant, a)).transpose()? else {
+                    return Ok(None);
+                };
+                self.bump(tenant, &stats::on_cancel(task.status)).await;
+                (task.status, task.finished_at, task.lease_until) = (TaskStatus::Cancelled, Some(now.to_owned()), None);
+                Ok(Some(task))
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>

@@ -8,6 +8,10 @@ use Role::{Admin, Agent, Operator, Viewer};
 /// `(route key, roles allowed)`. Routes without an authorizer (health) are not listed.
 pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("GET /api/v1/mcp/models", &[Admin, Operator, Agent, Viewer]),
+    // The MCP endpoint: every role may connect; each tool then needs its REST route's roles.
+    ("POST /mcp", &[Admin, Operator, Agent, Viewer]),
+    ("GET /mcp", &[Admin, Operator, Agent, Viewer]),
+    ("DELETE /mcp", &[Admin, Operator, Agent, Viewer]),
     ("POST /api/v1/keys", &[Admin]),
     ("GET /api/v1/keys", &[Admin]),
     ("DELETE /api/v1/keys/{keyID}", &[Admin]),

@@ -22,6 +22,7 @@ pub mod listing;
 pub mod memory;
 pub mod model;
 pub mod service;
+pub mod stats;
 pub mod store;
 pub mod worker;
 

@@ -173,6 +173,13 @@ pub struct Task {
     pub lease_until: Option<i64>,
 }
 
+/// Milliseconds between two RFC 3339 stamps.
+#[must_use]
+pub fn millis_between(from: &str, to: &str) -> Option<i64> {
+    let from = chrono::DateTime::parse_from_rfc3339(from).ok()?;
+    Some((chrono::DateTime::parse_from_rfc3339(to).ok()? - from).num_milliseconds())
+}
+
 /// A time-sortable id: creation milliseconds (hex, fixed width) and 8 random bytes.
 ///
 /// # Errors

@@ -1,0 +1,17 @@
+//! Lambda entry point of `mcp-metadata`: the OAuth protected-resource metadata of the MCP endpoint.
+
+use functions::mcp::lambda::protected_resource;
+use lambda_http::{run, service_fn, Error, Request};
+use shared::{telemetry, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format, &config.log_level);
+    let issuer = config.jwt.as_ref().map(|j| j.issuer.clone());
+    run(service_fn(|req: Request| {
+        let response = protected_resource(&req, issuer.as_deref());
+        async move { Ok::<_, Error>(response) }
+    }))
+    .await
+}

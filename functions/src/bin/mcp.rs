@@ -1,0 +1,11 @@
+//! Lambda entry point of `mcp`: the MCP endpoint (`POST /mcp`; `GET`/`DELETE` answer 405).
+
+use functions::mcp::lambda::handle;
+use functions::wiring::mcp;
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let service = mcp().await?;
+    run(service_fn(|req| handle(&service, req))).await
+}

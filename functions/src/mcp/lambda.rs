@@ -1,0 +1,152 @@
+//! The small adapter between `lambda_http` and rmcp's Streamable HTTP service: the authorizer's
+//! verdict first (401 with the MCP `WWW-Authenticate` challenge), a size limit, then the request as
+//! an `http::Request` carrying the principal, and rmcp's whole answer back as the Lambda response.
+//! Also: durable tasks as MCP Tasks, and the protected-resource metadata.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use lambda_http::{Body, Request, Response};
+use rmcp::model::{DetailedTask, TaskPayload, TaskStatus as McpStatus};
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{json, Value};
+use shared::conversation::model::{Task, TaskStatus};
+use shared::ApiError;
+
+use super::{views, McpServer, McpState};
+use crate::{auth, http as api};
+
+/// Largest JSON-RPC request body accepted.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// rmcp's service, stateless with JSON responses.
+pub type Service = StreamableHttpService<McpServer, NeverSessionManager>;
+
+/// Builds the service once per cold start. `origins` are the browser origins allowed; a request
+/// with any other `Origin` is refused (403), one without `Origin` (not a browser) is served.
+#[must_use]
+pub fn service(state: Arc<McpState>, origins: &[String]) -> Service {
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        // API Gateway fixes the Host; DNS rebinding is a risk of servers on a user's own machine.
+        .disable_allowed_hosts()
+        .with_allowed_origins(origins.iter().cloned())
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(MAX_REQUEST_BYTES);
+    let server = McpServer { state };
+    StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    )
+}
+
+/// `https://<host>` of the request, as the client reached it.
+#[must_use]
+pub fn base_url(req: &Request) -> String {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let host = header("host").unwrap_or("localhost");
+    let scheme = header("x-forwarded-proto").unwrap_or("https");
+    format!("{scheme}://{host}")
+}
+
+/// The MCP authorization challenge on a `401`: where the protected-resource metadata is.
+fn challenge(req: &Request, err: &ApiError, request_id: &str) -> Response<Body> {
+    let mut response = api::error(err, request_id);
+    if err.status == 401 {
+        let value = format!(
+            "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+            base_url(req)
+        );
+        if let Ok(v) = value.parse() {
+            response.headers_mut().insert("www-authenticate", v);
+        }
+    }
+    response
+}
+
+/// Serves one Lambda invocation of `POST|GET|DELETE /mcp`.
+///
+/// # Errors
+/// Never: every failure is an HTTP answer.
+pub async fn handle(service: &Service, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let request_id = api::request_id(&req);
+    let principal = match auth::principal(&req) {
+        Ok(p) => p,
+        Err(err) => return Ok(challenge(&req, &err, &request_id)),
+    };
+    if req.body().len() > MAX_REQUEST_BYTES {
+        let err = ApiError::new(
+            413,
+            "BODY_TOO_LARGE",
+            format!("an MCP request may be at most {MAX_REQUEST_BYTES} bytes"),
+        );
+        return Ok(api::error(&err, &request_id));
+    }
+    let (parts, body) = req.into_parts();
+    let mut request = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(&body)));
+    request.extensions_mut().insert(principal);
+    let (parts, body) = service.handle(request).await.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    Ok(Response::from_parts(parts, Body::from(bytes.to_vec())))
+}
+
+/// A durable task as an MCP task (`working` until it ends).
+#[must_use]
+pub fn mcp_task(task: &Task) -> rmcp::model::Task {
+    let status = match task.status {
+        TaskStatus::Pending | TaskStatus::Running => McpStatus::Working,
+        TaskStatus::Completed => McpStatus::Completed,
+        TaskStatus::Failed => McpStatus::Failed,
+        TaskStatus::Cancelled => McpStatus::Cancelled,
+    };
+    let updated = task
+        .finished_at
+        .clone()
+        .or_else(|| task.started_at.clone())
+        .unwrap_or_else(|| task.created_at.clone());
+    rmcp::model::Task::new(task.task_id.clone(), status, task.created_at.clone(), updated)
+        .with_status_message(views::status_name(task.status))
+        .with_poll_interval_ms(500)
+}
+
+/// `tasks/get`: the task, and its tool result or error once it has ended.
+#[must_use]
+pub fn detailed_task(task: &Task) -> DetailedTask {
+    let object = |v: Value| v.as_object().cloned().unwrap_or_default();
+    let payload = match task.status {
+        TaskStatus::Pending | TaskStatus::Running => TaskPayload::Working,
+        TaskStatus::Cancelled => TaskPayload::Cancelled,
+        TaskStatus::Completed => {
+            let structured = views::result(task);
+            TaskPayload::Completed {
+                result: object(json!({"content": [{"type": "text", "text": structured.to_string()}],
+                    "structuredContent": structured, "isError": false})),
+            }
+        }
+        TaskStatus::Failed => TaskPayload::Failed {
+            error: object(json!({"code": -32603, "message": task.error.clone().unwrap_or_default()})),
+        },
+    };
+    DetailedTask::new(mcp_task(task), payload)
+}
+
+/// `GET /.well-known/oauth-protected-resource[/mcp]` (RFC 9728): the resource, and the JWT issuer
+/// as its authorization server when bearer tokens are configured.
+#[must_use]
+pub fn protected_resource(req: &Request, issuer: Option<&str>) -> Response<Body> {
+    let mut doc = json!({"resource": format!("{}/mcp", base_url(req)), "resource_name": "mcpflow",
+        "bearer_methods_supported": ["header"]});
+    if let Some(issuer) = issuer {
+        doc["authorization_servers"] = json!([issuer]);
+    }
+    api::json(200, &doc)
+}

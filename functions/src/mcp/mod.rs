@@ -1,0 +1,360 @@
+//! The MCP endpoint: an rmcp [`ServerHandler`] over the conversation services, served statelessly
+//! with JSON responses by rmcp's Streamable HTTP service inside `lambda_http` (see [`lambda`]).
+
+pub mod calls;
+pub mod lambda;
+pub mod prompts;
+pub mod resources;
+pub mod tools;
+pub mod views;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, CompleteRequestParams, CompleteResult,
+    CompletionInfo, CreateTaskResult, ErrorData, GetPromptRequestParams, GetPromptResponse, GetTaskParams,
+    GetTaskResult, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::ServerHandler;
+use serde_json::{json, Value};
+use shared::auth::permissions::allows;
+use shared::auth::Principal;
+use shared::conversation::listing::TaskFilter;
+use shared::conversation::stats::{self, TaskStats};
+
+use crate::conversation::AwsDeps;
+
+/// What the server needs, built once per cold start.
+pub struct McpState {
+    pub deps: AwsDeps,
+    pub tools: Vec<tools::ToolSpec>,
+    /// `data://models/available`.
+    pub models: Value,
+}
+
+/// The handler rmcp runs for each request (cheap to clone).
+#[derive(Clone)]
+pub struct McpServer {
+    pub state: Arc<McpState>,
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ErrorData> {
+    serde_json::from_value(value).map_err(|e| ErrorData::internal_error(e.to_string(), None))
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorData {
+    tracing::error!(error = %e, "mcp request failed");
+    ErrorData::internal_error("mcpflow could not complete the request", None)
+}
+
+/// The caller, which the Lambda adapter put into the HTTP request before rmcp took it.
+fn principal(context: &RequestContext<RoleServer>) -> Result<Principal, ErrorData> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Principal>())
+        .cloned()
+        .ok_or_else(|| ErrorData::internal_error("no authenticated principal", None))
+}
+
+impl McpServer {
+    fn spec(&self, name: &str) -> Result<&tools::ToolSpec, ErrorData> {
+        self.state
+            .tools
+            .iter()
+            .find(|s| s.tool.name == name)
+            .ok_or_else(|| ErrorData::invalid_params(format!("unknown tool {name}"), None))
+    }
+
+    /// Runs a tool: schema check, role check, the call; failures a model can act on are `isError`.
+    async fn run_tool(&self, who: &Principal, name: &str, args: &Value) -> Result<CallToolResult, ErrorData> {
+        let spec = self.spec(name)?;
+        if let Some(problems) = tools::violations(spec, args) {
+            return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
+                "invalid arguments for {name}: {problems}"
+            ))]));
+        }
+        if !allows(spec.route, who.role) {
+            let text = format!("role {} may not call {name}", who.role);
+            return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)]));
+        }
+        match calls::call(&self.state.deps, who, name, args, Utc::now()).await {
+            Ok(value) => Ok(CallToolResult::structured(value)),
+            Err(calls::ToolFailure(message)) => Ok(CallToolResult::structured_error(json!({"error": message}))),
+        }
+    }
+
+    async fn stats(&self, who: &Principal) -> Result<Value, ErrorData> {
+        Ok(stats::view(
+            &self.state.deps.tasks.stats(&who.tenant).await.map_err(internal)?,
+        ))
+    }
+
+    async fn recent_tasks(
+        &self,
+        who: &Principal,
+        filter: &TaskFilter,
+    ) -> Result<Vec<shared::conversation::model::Task>, ErrorData> {
+        let page = self
+            .state
+            .deps
+            .list_tasks(who, filter, 100, None)
+            .await
+            .map_err(internal)?;
+        Ok(page.items)
+    }
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_completions()
+            .enable_tasks()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info = Implementation::new("mcpflow", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(
+            "Hand long-running AI work to mcpflow: create_task queues a prompt, get_task_status and \
+             get_task_result follow it; contexts keep conversations."
+                .into(),
+        );
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(
+            self.state.tools.iter().map(|s| s.tool.clone()).collect(),
+        ))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let who = principal(&context)?;
+        let args = Value::Object(request.arguments.clone().unwrap_or_default());
+        let wants_task = context.client_capabilities().is_some_and(|c| c.supports_tasks());
+        let result = self.run_tool(&who, &request.name, &args).await?;
+        if wants_task && matches!(request.name.as_ref(), "create_task" | "add_prompt") && result.is_error != Some(true)
+        {
+            if let Some(id) = result.structured_content.as_ref().and_then(|v| v["task_id"].as_str()) {
+                let task = self.state.deps.task(&who, id).await.map_err(internal)?;
+                return Ok(CallToolResponse::Task(CreateTaskResult::new(lambda::mcp_task(&task))));
+            }
+        }
+        Ok(result.into())
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let who = principal(&context)?;
+        let task = self
+            .state
+            .deps
+            .task(&who, &request.task_id)
+            .await
+            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        Ok(GetTaskResult::new(lambda::detailed_task(&task)))
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let who = principal(&context)?;
+        match self.state.deps.cancel_task(&who, &request.task_id, Utc::now()).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(ErrorData::invalid_params(e.to_string(), None)),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        from_json(resources::list())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        from_json(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let who = principal(&context)?;
+        let uri = request.uri.as_str();
+        let document = match uri {
+            "data://tasks/schema" => resources::task_schema(),
+            "data://tasks/statuses" => resources::statuses(),
+            "data://models/available" => self.state.models.clone(),
+            "data://system/stats" => self.stats(&who).await?,
+            other => match resources::task_id(other) {
+                Some(id) => match self.state.deps.task(&who, id).await {
+                    Ok(task) => json!(task),
+                    Err(_) => {
+                        return Err(ErrorData::resource_not_found(
+                            format!("no resource {uri}"),
+                            Some(json!({"uri": uri})),
+                        ))
+                    }
+                },
+                None => {
+                    return Err(ErrorData::resource_not_found(
+                        format!("no resource {uri}"),
+                        Some(json!({"uri": uri})),
+                    ))
+                }
+            },
+        };
+        Ok(ReadResourceResponse::Complete(from_json(resources::contents(
+            uri, &document,
+        ))?))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        from_json(prompts::list())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let who = principal(&context)?;
+        let args = request.arguments.clone().unwrap_or_default();
+        prompts::check(&request.name, &args).map_err(|m| ErrorData::invalid_params(m, None))?;
+        let tasks = self.prompt_tasks(&who, &args).await?;
+        let stats = self.stats(&who).await?;
+        let data = prompts::Data {
+            tasks: &tasks,
+            stats: &stats,
+            models: &self.state.models,
+        };
+        let text = prompts::render(&request.name, &args, &data);
+        let description = prompts::PROMPTS
+            .iter()
+            .find(|p| p.0 == request.name)
+            .map_or("", |p| p.1);
+        let result = json!({"description": description, "messages": [{"role": "user", "content": {"type": "text", "text": text}}]});
+        Ok(GetPromptResponse::Complete(from_json(result)?))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let who = principal(&context)?;
+        let values = self.suggestions(&who, &request).await?;
+        let prefix = request.argument.value.as_str();
+        let values: Vec<String> = values
+            .into_iter()
+            .filter(|v| v.starts_with(prefix))
+            .take(CompletionInfo::MAX_VALUES)
+            .collect();
+        let info = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
+    }
+}
+
+impl McpServer {
+    /// The tasks a prompt covers: the ids given, else the newest ones (by status when given).
+    async fn prompt_tasks(
+        &self,
+        who: &Principal,
+        args: &serde_json::Map<String, Value>,
+    ) -> Result<Vec<shared::conversation::model::Task>, ErrorData> {
+        if let Some(ids) = args.get("task_ids").and_then(Value::as_str) {
+            let mut tasks = Vec::new();
+            for id in ids.split(',').map(str::trim).filter(|i| !i.is_empty()).take(50) {
+                if let Ok(t) = self.state.deps.task(who, id).await {
+                    tasks.push(t);
+                }
+            }
+            return Ok(tasks);
+        }
+        let status = ["status_filter", "task_group"]
+            .iter()
+            .find_map(|k| args.get(*k).and_then(Value::as_str).and_then(views::status_from_name));
+        let task_type = args
+            .get("task_group")
+            .and_then(|g| serde_json::from_value(g.clone()).ok());
+        let filter = TaskFilter {
+            status,
+            task_type,
+            ..TaskFilter::default()
+        };
+        let mut tasks = self.recent_tasks(who, &filter).await?;
+        if let Some((from, to)) = args
+            .get("date_range")
+            .and_then(Value::as_str)
+            .and_then(|r| r.split_once(".."))
+        {
+            tasks.retain(|t| t.created_at.as_str() >= from && &t.created_at[..10.min(t.created_at.len())] <= to);
+        }
+        tasks.truncate(20);
+        Ok(tasks)
+    }
+
+    /// Values for a prompt argument or the task template's `task_id`.
+    async fn suggestions(&self, who: &Principal, request: &CompleteRequestParams) -> Result<Vec<String>, ErrorData> {
+        let argument = request.argument.name.as_str();
+        let reference = serde_json::to_value(&request.r#ref).unwrap_or_default();
+        let prompt = reference["name"].as_str().unwrap_or_default();
+        let fixed = prompts::allowed(prompt, argument);
+        if !fixed.is_empty() {
+            return Ok(fixed.iter().map(|v| (*v).to_owned()).collect());
+        }
+        match argument {
+            "task_id" | "task_ids" => Ok(self
+                .recent_tasks(who, &TaskFilter::default())
+                .await?
+                .into_iter()
+                .map(|t| t.task_id)
+                .collect()),
+            "task_group" => Ok([
+                "ai.completion",
+                "mcp.add_prompt",
+                "mcp.create_context",
+                "COMPLETED",
+                "FAILED",
+                "PENDING",
+                "PROCESSING",
+                "CANCELLED",
+            ]
+            .iter()
+            .map(|v| (*v).to_owned())
+            .collect()),
+            "model" | "model_id" => Ok(self.state.deps.providers.available_models()),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
