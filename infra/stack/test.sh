@@ -27,7 +27,8 @@ JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER
 JwtAudience=mcpflow
 RateLimits=admin=600/60,operator=300/60,agent=6000/60,viewer=$MCPFLOW_TEST_VIEWER_LIMIT
 MaxContextsPerUser=$MCPFLOW_TEST_MAX_CONTEXTS
-ModelCatalog=$MCPFLOW_TEST_MODELS"
+ModelCatalog=$MCPFLOW_TEST_MODELS
+McpAllowedOrigins=http://127.0.0.1:*,http://localhost:*"
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"
@@ -39,6 +40,7 @@ started=$SECONDS
 
 step "install pinned tools"
 "$here/install.sh" all
+"$root/infra/mcp/install.sh"
 
 step "format and lint"
 cargo fmt --all -- --check
@@ -70,6 +72,10 @@ done
 
 step "end-to-end tests"
 cargo test --locked -p local-gateway --test e2e -- --ignored --skip degraded
+
+step "MCP clients: Python SDK, conformance suite, Inspector CLI, mcp-remote"
+MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 \
+  "$root/infra/mcp/check.sh"
 
 step "end-to-end tests with moto stopped"
 "$here/stop.sh" moto

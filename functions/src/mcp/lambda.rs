@@ -96,7 +96,38 @@ pub async fn handle(service: &Service, req: Request) -> Result<Response<Body>, l
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    Ok(Response::from_parts(parts, Body::from(bytes.to_vec())))
+    Ok(in_envelope(
+        Response::from_parts(parts, Body::from(bytes.to_vec())),
+        &request_id,
+    ))
+}
+
+/// rmcp answers transport refusals (405, 403 for a foreign Origin, 406, 415, …) in plain text; they
+/// get the error envelope, keeping their `Allow` header. JSON-RPC answers pass unchanged.
+fn in_envelope(response: Response<Body>, request_id: &str) -> Response<Body> {
+    let status = response.status().as_u16();
+    let is_json = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status < 400 || is_json {
+        return response;
+    }
+    let code = match status {
+        403 => "FORBIDDEN_ORIGIN",
+        405 => "METHOD_NOT_ALLOWED",
+        406 => "NOT_ACCEPTABLE",
+        413 => "BODY_TOO_LARGE",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        _ => "BAD_REQUEST",
+    };
+    let message = String::from_utf8_lossy(response.body().as_ref()).trim().to_owned();
+    let mut answer = api::error(&ApiError::new(status, code, message), request_id);
+    if let Some(allow) = response.headers().get("allow") {
+        answer.headers_mut().insert("allow", allow.clone());
+    }
+    answer
 }
 
 /// A durable task as an MCP task (`working` until it ends).

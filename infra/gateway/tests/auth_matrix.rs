@@ -127,6 +127,7 @@ fn body_for(path: &str) -> Value {
         }
         p if p.ends_with("/nodes") => json!({"content": "added by the matrix"}),
         p if p.ends_with("/prompt") => json!({"prompt": "hello from the matrix"}),
+        "/mcp" => json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
         _ => json!({}),
     }
 }
@@ -135,6 +136,9 @@ fn body_for(path: &str) -> Value {
 /// (completed) create-context task, so cancelling it is a 409.
 pub(crate) fn success_status(route: &Route) -> u16 {
     match route.method.as_str() {
+        // A stateless MCP server answers GET and DELETE with 405, as the transport spec says.
+        "GET" | "DELETE" if route.path == "/mcp" => 405,
+        "POST" if route.path == "/mcp" => 200,
         "POST" if route.path.ends_with("/prompt") => 202,
         "POST" if route.path.ends_with("/cancel") => 409,
         "POST" => 201,
@@ -153,6 +157,11 @@ pub(crate) async fn call(route: &Route, credential: Option<&Credential>, targets
     let mut request = http().request(route.method.parse().unwrap(), format!("{}{path}", gateway_url()));
     if route.method == "POST" {
         request = request.json(&body_for(&route.path));
+    }
+    if route.path == "/mcp" {
+        request = request
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25");
     }
     if let Some((name, value)) = credential {
         request = request.header(*name, value);

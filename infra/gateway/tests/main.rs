@@ -9,6 +9,7 @@ mod conversation;
 mod helpers;
 mod http_api;
 mod limits_and_load;
+mod mcp;
 mod rate_limit;
 mod redelivery;
 mod secrets;

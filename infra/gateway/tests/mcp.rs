@@ -1,0 +1,162 @@
+//! The MCP endpoint's refusals, over real HTTP through the gateway: each bad request gets the spec's
+//! error, and nothing is written. (The happy paths run with the official clients in `infra/mcp/`.)
+
+use serde_json::{json, Value};
+
+use crate::auth_matrix::{bearer, jwt, secret};
+use crate::conversation::get;
+use crate::helpers::{fresh_tenant, gateway_url, http, Credential};
+
+/// POSTs `body` to `/mcp` with the usual MCP headers, overridden by `headers`; status, headers, JSON.
+async fn post_mcp(
+    caller: &Credential,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut sent = reqwest::header::HeaderMap::new();
+    let defaults = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    for (k, v) in defaults.iter().chain(headers) {
+        let name: reqwest::header::HeaderName = k.parse().unwrap();
+        sent.insert(name, v.parse().unwrap());
+    }
+    let request = http()
+        .post(format!("{}/mcp", gateway_url()))
+        .header(caller.0, &caller.1)
+        .headers(sent);
+    let response = request.body(body.to_owned()).send().await.unwrap();
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    let text = response.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn call(name: &str, arguments: &Value) -> String {
+    json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}})
+        .to_string()
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn bad_mcp_requests_get_the_specs_errors_and_write_nothing() {
+    let caller = bearer(&jwt(&fresh_tenant("mcpbad"), "operator", &json!({}), &secret()));
+    // Schema-violating arguments: a tool error the model can act on, naming the field.
+    let (status, _, body) = post_mcp(
+        &caller,
+        &call("create_task", &json!({"prompt": "x", "priority": 11})),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, body["result"]["isError"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert!(
+        body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("/priority"),
+        "{body}"
+    );
+    // An unknown tool is invalid params; an unknown resource is resource-not-found.
+    let (_, _, body) = post_mcp(&caller, &call("no_such_tool", &json!({})), &[]).await;
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    let read = json!({"jsonrpc": "2.0", "id": 8, "method": "resources/read", "params": {"uri": "data://nope"}});
+    let (_, _, body) = post_mcp(&caller, &read.to_string(), &[]).await;
+    assert_eq!(body["error"]["code"], -32002, "{body}");
+    // A prompt without its required argument is invalid params.
+    let prompt = json!({"jsonrpc": "2.0", "id": 9, "method": "prompts/get", "params": {"name": "system_health"}});
+    let (_, _, body) = post_mcp(&caller, &prompt.to_string(), &[]).await;
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    // A request over the size limit is 413 in the envelope.
+    let huge = call("create_task", &json!({"prompt": "x".repeat(1024 * 1024)}));
+    let (status, _, body) = post_mcp(&caller, &huge, &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("BODY_TOO_LARGE")),
+        "{body}"
+    );
+    // An unsupported protocol version header is a 400.
+    let ping = json!({"jsonrpc": "2.0", "id": 10, "method": "ping"}).to_string();
+    let (status, _, body) = post_mcp(&caller, &ping, &[("mcp-protocol-version", "1999-01-01")]).await;
+    assert_eq!(status, 400, "{body}");
+    // Missing Accept or a foreign Origin are refused by the transport, in the envelope.
+    let (status, _, body) = post_mcp(&caller, &ping, &[("accept", "text/plain")]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (406, Some("NOT_ACCEPTABLE")),
+        "{body}"
+    );
+    let (status, _, body) = post_mcp(&caller, &ping, &[("origin", "https://evil.example")]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("FORBIDDEN_ORIGIN")),
+        "{body}"
+    );
+    // AND nothing was written for this tenant
+    let (_, tasks) = get(&caller, "/api/v1/mcp/tasks").await;
+    assert_eq!(tasks["tasks"], json!([]), "{tasks}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_viewer_may_read_but_not_create_and_get_and_delete_are_405() {
+    let viewer = bearer(&jwt(&fresh_tenant("mcpview"), "viewer", &json!({}), &secret()));
+    let (status, _, body) = post_mcp(&viewer, &call("create_task", &json!({"prompt": "hi"})), &[]).await;
+    assert_eq!(
+        (status, body["result"]["isError"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert!(body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("may not call create_task"));
+    let (_, _, body) = post_mcp(&viewer, &call("list_tasks", &json!({})), &[]).await;
+    assert_eq!(body["result"]["structuredContent"]["tasks"], json!([]), "{body}");
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let response = http()
+            .request(method, format!("{}/mcp", gateway_url()))
+            .header(viewer.0, &viewer.1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405);
+        assert_eq!(response.headers()["allow"], "POST");
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn without_credentials_the_challenge_points_at_the_protected_resource_metadata() {
+    let response = http()
+        .post(format!("{}/mcp", gateway_url()))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.contains("/.well-known/oauth-protected-resource/mcp"),
+        "{challenge}"
+    );
+    let metadata: Value = http()
+        .get(format!("{}/.well-known/oauth-protected-resource/mcp", gateway_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["resource"], format!("{}/mcp", gateway_url()));
+    let issuer = std::env::var("MCPFLOW_TEST_JWT_ISSUER").unwrap();
+    assert_eq!(metadata["authorization_servers"][0], issuer.as_str());
+}
