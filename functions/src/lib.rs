@@ -11,5 +11,6 @@ pub mod keys;
 pub mod listing;
 pub mod mcp;
 pub mod models;
+pub mod registered;
 pub mod wiring;
 pub mod worker;

@@ -2,6 +2,7 @@
 //! built once per execution environment.
 
 use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
+use shared::adapters::dynamodb_registry::DynamoDbRegistry;
 use shared::aws::AwsClients;
 use shared::{telemetry, Config};
 
@@ -66,6 +67,8 @@ pub async fn mcp() -> Result<crate::mcp::lambda::Service, lambda_http::Error> {
     let tools = crate::mcp::tools::specs(&config.limits, &models, &config.models.default_model)?;
     let state = crate::mcp::McpState {
         models: serde_json::to_value(config.models.view(&config.credentials))?,
+        registry: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+        tool_policy: config.tool_endpoints,
         deps,
         tools,
     };
@@ -73,4 +76,18 @@ pub async fn mcp() -> Result<crate::mcp::lambda::Service, lambda_http::Error> {
         std::sync::Arc::new(state),
         &config.mcp_allowed_origins,
     ))
+}
+
+/// Everything a registered-items handler needs.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn registry(
+) -> Result<crate::registered::RegistryDeps<DynamoDbRegistry, DynamoDbAuditLog>, lambda_http::Error> {
+    let (config, clients) = start().await?;
+    Ok(crate::registered::RegistryDeps {
+        store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+        audit: audit(&config, &clients),
+        policy: config.tool_endpoints,
+    })
 }

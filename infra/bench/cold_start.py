@@ -22,7 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class RuntimeApi(ThreadingHTTPServer):
-    """Serves `event` once per `arm()`, and records when each response arrives."""
+    """Serves `event` once per `arm()` (`arm(other)` replaces it first), and records when each response
+    arrives."""
 
     daemon_threads = True
 
@@ -35,9 +36,18 @@ class RuntimeApi(ThreadingHTTPServer):
         self.last_response = b""
         self.seq = 0
 
-    def arm(self):
+    def arm(self, event=None):
+        if event is not None:
+            self.event = event
         self.responded.clear()
         self.pending.release()
+
+    def start(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -77,19 +87,28 @@ def peak_rss_kb(pid):
     return 0
 
 
+def lambda_env(binary, api):
+    """The environment Lambda gives `bootstrap`, pointed at `api`."""
+    return dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}",
+                AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary), AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+                AWS_LAMBDA_FUNCTION_VERSION="$LATEST")
+
+
+def spawn(binary, env):
+    return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def measure(binary, event_file, runs):
     with open(event_file, "rb") as f:
         event = f.read()
     cold, warm, rss = [], [], []
     for _ in range(runs):
         api = RuntimeApi(event)
-        threading.Thread(target=api.serve_forever, daemon=True).start()
-        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}",
-                   AWS_LAMBDA_FUNCTION_NAME=os.path.basename(binary), AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
-                   AWS_LAMBDA_FUNCTION_VERSION="$LATEST")
+        api.start()
+        env = lambda_env(binary, api)
         api.arm()
         started = time.perf_counter()
-        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = spawn(binary, env)
         try:
             if not api.responded.wait(30):
                 raise SystemExit(f"{binary}: no response within 30 s")
@@ -103,8 +122,7 @@ def measure(binary, event_file, runs):
         finally:
             proc.kill()
             proc.wait()
-            api.shutdown()
-            api.server_close()
+            api.stop()
     status = json.loads(api.last_response or b"{}").get("statusCode")
     return statistics.median(cold), statistics.median(warm), max(rss), status
 

@@ -28,7 +28,8 @@ JwtAudience=mcpflow
 RateLimits=admin=600/60,operator=300/60,agent=6000/60,viewer=$MCPFLOW_TEST_VIEWER_LIMIT
 MaxContextsPerUser=$MCPFLOW_TEST_MAX_CONTEXTS
 ModelCatalog=$MCPFLOW_TEST_MODELS
-McpAllowedOrigins=http://127.0.0.1:*,http://localhost:*"
+McpAllowedOrigins=http://127.0.0.1:*,http://localhost:*
+AllowPrivateToolEndpoints=true"
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"

@@ -10,6 +10,7 @@ use crate::auth::jwt::{JwtConfig, JwtKeys};
 use crate::conversation::input::Limits;
 use crate::models::{CatalogError, ModelCatalog};
 use crate::ratelimit::{RateLimits, DEFAULT_RATE_LIMITS};
+use crate::registered::endpoint::EndpointPolicy;
 use crate::secret::Secret;
 
 /// Prefix of the variables that name the queues: `QUEUE_URL_TASK_HIGH=https://…` names queue `task-high`.
@@ -55,6 +56,9 @@ pub struct Config {
     /// Browser origins the MCP endpoint serves, from `MCP_ALLOWED_ORIGINS` (comma-separated,
     /// `scheme://host[:port]`); empty refuses every request that carries an `Origin`.
     pub mcp_allowed_origins: Vec<String>,
+    /// How registered tools' endpoints are called: `TOOL_ENDPOINT_TIMEOUT_MS` (default 10000) and
+    /// `ALLOW_PRIVATE_TOOL_ENDPOINTS` (`true` for a local stack only; default `false`).
+    pub tool_endpoints: EndpointPolicy,
 }
 
 /// Why the configuration could not be read.
@@ -106,6 +110,10 @@ impl Config {
             provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 20_000)?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
+            tool_endpoints: EndpointPolicy {
+                timeout: millis(&vars, "TOOL_ENDPOINT_TIMEOUT_MS", 10_000)?,
+                allow_private: vars.get("ALLOW_PRIVATE_TOOL_ENDPOINTS").is_some_and(|v| v == "true"),
+            },
             mcp_allowed_origins: vars
                 .get("MCP_ALLOWED_ORIGINS")
                 .map(|v| {

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod models;
 pub mod providers;
 pub mod ratelimit;
+pub mod registered;
 pub mod secret;
 pub mod secrets;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod lambda;
 pub mod prompts;
+pub mod registered;
 pub mod resources;
 pub mod tools;
 pub mod views;
@@ -26,6 +27,9 @@ use shared::auth::Principal;
 use shared::conversation::listing::TaskFilter;
 use shared::conversation::stats::{self, TaskStats};
 
+use shared::adapters::dynamodb_registry::DynamoDbRegistry;
+use shared::registered::endpoint::EndpointPolicy;
+
 use crate::conversation::AwsDeps;
 
 /// What the server needs, built once per cold start.
@@ -34,6 +38,9 @@ pub struct McpState {
     pub tools: Vec<tools::ToolSpec>,
     /// `data://models/available`.
     pub models: Value,
+    /// The tenants' registered tools, prompts and resources.
+    pub registry: DynamoDbRegistry,
+    pub tool_policy: EndpointPolicy,
 }
 
 /// The handler rmcp runs for each request (cheap to clone).
@@ -72,6 +79,15 @@ impl McpServer {
 
     /// Runs a tool: schema check, role check, the call; failures a model can act on are `isError`.
     async fn run_tool(&self, who: &Principal, name: &str, args: &Value) -> Result<CallToolResult, ErrorData> {
+        if self.spec(name).is_err() {
+            if !allows("POST /api/v1/tools/{name}/execute", who.role) {
+                let text = format!("role {} may not call registered tools", who.role);
+                return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)]));
+            }
+            return registered::call_tool(&self.state, who, name, args)
+                .await?
+                .ok_or_else(|| ErrorData::invalid_params(format!("unknown tool {name}"), None));
+        }
         let spec = self.spec(name)?;
         if let Some(problems) = tools::violations(spec, args) {
             return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
@@ -130,12 +146,16 @@ impl ServerHandler for McpServer {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(
-            self.state.tools.iter().map(|s| s.tool.clone()).collect(),
-        ))
+        let who = principal(&context)?;
+        let mut all: Vec<_> = self.state.tools.iter().map(|s| s.tool.clone()).collect();
+        all.extend(registered::tools(&self.state, &who).await?);
+        let (tools, next) = registered::page(all, request.as_ref().and_then(|r| r.cursor.as_deref()))?;
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn call_tool(
@@ -186,10 +206,14 @@ impl ServerHandler for McpServer {
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        from_json(resources::list())
+        let who = principal(&context)?;
+        let mut all = resources::list()["resources"].as_array().cloned().unwrap_or_default();
+        all.extend(registered::resources(&self.state, &who).await?);
+        let (items, next) = registered::page(all, request.as_ref().and_then(|r| r.cursor.as_deref()))?;
+        from_json(json!({"resources": items, "nextCursor": next}))
     }
 
     async fn list_resource_templates(
@@ -208,39 +232,38 @@ impl ServerHandler for McpServer {
         let who = principal(&context)?;
         let uri = request.uri.as_str();
         let document = match uri {
-            "data://tasks/schema" => resources::task_schema(),
-            "data://tasks/statuses" => resources::statuses(),
-            "data://models/available" => self.state.models.clone(),
-            "data://system/stats" => self.stats(&who).await?,
+            "data://tasks/schema" => Some(resources::task_schema()),
+            "data://tasks/statuses" => Some(resources::statuses()),
+            "data://models/available" => Some(self.state.models.clone()),
+            "data://system/stats" => Some(self.stats(&who).await?),
             other => match resources::task_id(other) {
-                Some(id) => match self.state.deps.task(&who, id).await {
-                    Ok(task) => json!(task),
-                    Err(_) => {
-                        return Err(ErrorData::resource_not_found(
-                            format!("no resource {uri}"),
-                            Some(json!({"uri": uri})),
-                        ))
-                    }
-                },
-                None => {
-                    return Err(ErrorData::resource_not_found(
-                        format!("no resource {uri}"),
-                        Some(json!({"uri": uri})),
-                    ))
-                }
+                Some(id) => self.state.deps.task(&who, id).await.ok().map(|t| json!(t)),
+                None => None,
             },
         };
-        Ok(ReadResourceResponse::Complete(from_json(resources::contents(
-            uri, &document,
-        ))?))
+        let read = match document {
+            Some(doc) => Some(resources::contents(uri, &doc)),
+            None => registered::read_resource(&self.state, &who, uri).await?,
+        };
+        match read {
+            Some(read) => Ok(ReadResourceResponse::Complete(from_json(read)?)),
+            None => Err(ErrorData::resource_not_found(
+                format!("no resource {uri}"),
+                Some(json!({"uri": uri})),
+            )),
+        }
     }
 
     async fn list_prompts(
         &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        from_json(prompts::list())
+        let who = principal(&context)?;
+        let mut all = prompts::list()["prompts"].as_array().cloned().unwrap_or_default();
+        all.extend(registered::prompts(&self.state, &who).await?);
+        let (items, next) = registered::page(all, request.as_ref().and_then(|r| r.cursor.as_deref()))?;
+        from_json(json!({"prompts": items, "nextCursor": next}))
     }
 
     async fn get_prompt(
@@ -250,6 +273,11 @@ impl ServerHandler for McpServer {
     ) -> Result<GetPromptResponse, ErrorData> {
         let who = principal(&context)?;
         let args = request.arguments.clone().unwrap_or_default();
+        if !prompts::PROMPTS.iter().any(|p| p.0 == request.name) {
+            let rendered = registered::get_prompt(&self.state, &who, &request.name, &args).await?;
+            let unknown = || ErrorData::invalid_params(format!("unknown prompt {}", request.name), None);
+            return Ok(GetPromptResponse::Complete(from_json(rendered.ok_or_else(unknown)?)?));
+        }
         prompts::check(&request.name, &args).map_err(|m| ErrorData::invalid_params(m, None))?;
         let tasks = self.prompt_tasks(&who, &args).await?;
         let stats = self.stats(&who).await?;

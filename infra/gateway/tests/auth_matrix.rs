@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use shared::auth::permissions::{allows, PERMISSIONS};
 use shared::auth::Role;
 
-use crate::helpers::{fresh_tenant, gateway_url, http, send_json, Credential};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+
+use crate::helpers::{fresh_tenant, gateway_url, http, send_json, tool_endpoint, Credential};
 
 /// A route as the template declares it, with whether an authorizer guards it.
 pub(crate) struct Route {
@@ -81,6 +83,10 @@ pub(crate) struct Targets {
     pub(crate) context_id: String,
     pub(crate) task_id: String,
     pub(crate) node_id: String,
+    /// A registered tool, prompt and resource (URI) of the tenant.
+    pub(crate) tool: String,
+    pub(crate) prompt: String,
+    pub(crate) resource: String,
 }
 
 impl Targets {
@@ -97,11 +103,24 @@ impl Targets {
         assert_eq!(status, 201, "{body}");
         let text = |k: &str| body[k].as_str().unwrap().to_owned();
         let context_id = text("context_id");
+        let mut registered = Vec::new();
+        for (path, key) in [
+            ("/api/v1/tools", "name"),
+            ("/api/v1/prompts", "name"),
+            ("/api/v1/resources", "uri"),
+        ] {
+            let (status, item) = call(&guarded_route("POST", path), Some(&admin), &Self::default()).await;
+            assert_eq!(status, 201, "{item}");
+            registered.push(item[key].as_str().unwrap().to_owned());
+        }
         Self {
             key_id,
             node_id: format!("{context_id}-1"),
             task_id: text("task_id"),
             context_id,
+            resource: registered.pop().unwrap(),
+            prompt: registered.pop().unwrap(),
+            tool: registered.pop().unwrap(),
         }
     }
 
@@ -113,6 +132,9 @@ impl Targets {
             context_id: none("ctx_none"),
             task_id: none("task_none"),
             node_id: none("ctx_none-1"),
+            tool: none("no_tool"),
+            prompt: none("no_prompt"),
+            resource: none("none://nothing"),
         }
     }
 }
@@ -128,6 +150,16 @@ fn body_for(path: &str) -> Value {
         p if p.ends_with("/nodes") => json!({"content": "added by the matrix"}),
         p if p.ends_with("/prompt") => json!({"prompt": "hello from the matrix"}),
         "/mcp" => json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        // Registered items with names of their own, so the matrix never registers one twice.
+        "/api/v1/tools" => json!({"name": fresh_tenant("tool"), "description": "Echoes its arguments",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "endpoint": tool_endpoint()}),
+        "/api/v1/prompts" => json!({"name": fresh_tenant("prompt"), "template": "Hello {{who}}",
+            "arguments": [{"name": "who", "required": true}]}),
+        "/api/v1/resources" => json!({"uri": format!("matrix://{}", fresh_tenant("r")), "name": "Matrix",
+            "content": "registered by the matrix"}),
+        p if p.ends_with("/execute") => json!({"arguments": {"city": "Paris"}}),
+        p if p.ends_with("/generate") => json!({"arguments": {"who": "matrix"}}),
         _ => json!({}),
     }
 }
@@ -141,6 +173,7 @@ pub(crate) fn success_status(route: &Route) -> u16 {
         "POST" if route.path == "/mcp" => 200,
         "POST" if route.path.ends_with("/prompt") => 202,
         "POST" if route.path.ends_with("/cancel") => 409,
+        "POST" if route.path.ends_with("/execute") || route.path.ends_with("/generate") => 200,
         "POST" => 201,
         _ => 200,
     }
@@ -153,7 +186,16 @@ pub(crate) async fn call(route: &Route, credential: Option<&Credential>, targets
         .replace("{keyID}", &targets.key_id)
         .replace("{contextID}", &targets.context_id)
         .replace("{taskID}", &targets.task_id)
-        .replace("{nodeID}", &targets.node_id);
+        .replace("{nodeID}", &targets.node_id)
+        .replace(
+            "{uri}",
+            &utf8_percent_encode(&targets.resource, NON_ALPHANUMERIC).to_string(),
+        );
+    let path = if route.path.starts_with("/api/v1/prompts/") {
+        path.replace("{name}", &targets.prompt)
+    } else {
+        path.replace("{name}", &targets.tool)
+    };
     let mut request = http().request(route.method.parse().unwrap(), format!("{}{path}", gateway_url()));
     if route.method == "POST" {
         request = request.json(&body_for(&route.path));
@@ -202,13 +244,19 @@ async fn every_guarded_route_of_the_template_is_in_the_permission_table() {
 async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_404() {
     let own = fresh_tenant("own");
     let other = fresh_tenant("other");
+    // One set of targets per tenant, except for the routes that destroy theirs.
+    let (own_targets, other_targets) = (Targets::of(&own).await, Targets::of(&other).await);
     for (n, route) in routes().into_iter().filter(|r| r.guarded).enumerate() {
         for role in Role::ALL {
             // A subject per route keeps each caller far inside its role's rate limit.
             let subject = json!({"sub": format!("{role}-{n}@{own}")});
             let caller = bearer(&jwt(&own, role.as_str(), &subject, &secret()));
             for target in [&own, &other] {
-                let targets = Targets::of(target).await;
+                let targets = match (route.method.as_str(), target == &own) {
+                    ("DELETE", _) => Targets::of(target).await,
+                    (_, true) => own_targets.clone(),
+                    (_, false) => other_targets.clone(),
+                };
                 let key_id = targets.key_id.clone();
                 let (status, body) = call(&route, Some(&caller), &targets).await;
                 let expected = match (allows(&route.key, role), route.path.contains('{'), target == &own) {

@@ -65,3 +65,31 @@ pub async fn send_json(request: reqwest::RequestBuilder) -> (u16, serde_json::Va
         },
     )
 }
+
+/// A tool endpoint for registered tools (the test stack allows private addresses): answers every
+/// `POST` with `{"echo": <the JSON it was sent>}`. Started once, on a thread of its own, so it
+/// outlives each test's runtime.
+pub fn tool_endpoint() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/tool", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let echo = |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    axum::Json(serde_json::json!({"echo": body}))
+                };
+                let app = axum::Router::new().route("/tool", axum::routing::post(echo));
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        url
+    })
+    .clone()
+}

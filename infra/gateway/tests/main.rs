@@ -12,5 +12,6 @@ mod limits_and_load;
 mod mcp;
 mod rate_limit;
 mod redelivery;
+mod registered;
 mod secrets;
 mod sqs_trigger;

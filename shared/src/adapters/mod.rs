@@ -6,6 +6,7 @@ pub mod dynamodb_contexts;
 pub mod dynamodb_keys;
 pub mod dynamodb_listing;
 pub mod dynamodb_ratelimit;
+pub mod dynamodb_registry;
 pub mod dynamodb_task_stats;
 pub mod dynamodb_tasks;
 pub mod sqs_task_queue;

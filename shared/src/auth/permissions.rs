@@ -8,6 +8,24 @@ use Role::{Admin, Agent, Operator, Viewer};
 /// `(route key, roles allowed)`. Routes without an authorizer (health) are not listed.
 pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("GET /api/v1/mcp/models", &[Admin, Operator, Agent, Viewer]),
+    // Registered tools, prompts and resources (per tenant).
+    ("GET /api/v1/tools", &[Admin, Operator, Agent, Viewer]),
+    ("POST /api/v1/tools", &[Admin, Operator]),
+    ("GET /api/v1/tools/{name}", &[Admin, Operator, Agent, Viewer]),
+    ("DELETE /api/v1/tools/{name}", &[Admin, Operator]),
+    ("POST /api/v1/tools/{name}/execute", &[Admin, Operator, Agent]),
+    ("GET /api/v1/prompts", &[Admin, Operator, Agent, Viewer]),
+    ("POST /api/v1/prompts", &[Admin, Operator]),
+    ("GET /api/v1/prompts/{name}", &[Admin, Operator, Agent, Viewer]),
+    ("DELETE /api/v1/prompts/{name}", &[Admin, Operator]),
+    (
+        "POST /api/v1/prompts/{name}/generate",
+        &[Admin, Operator, Agent, Viewer],
+    ),
+    ("GET /api/v1/resources", &[Admin, Operator, Agent, Viewer]),
+    ("POST /api/v1/resources", &[Admin, Operator]),
+    ("GET /api/v1/resources/{uri}", &[Admin, Operator, Agent, Viewer]),
+    ("DELETE /api/v1/resources/{uri}", &[Admin, Operator]),
     // The MCP endpoint: every role may connect; each tool then needs its REST route's roles.
     ("POST /mcp", &[Admin, Operator, Agent, Viewer]),
     ("GET /mcp", &[Admin, Operator, Agent, Viewer]),

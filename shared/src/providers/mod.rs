@@ -156,4 +156,4 @@ pub(crate) async fn for_each_event(
 }
 
 #[cfg(test)]
-mod replay;
+pub(crate) mod replay;

@@ -1,0 +1,156 @@
+//! A tenant's registered tools, prompts and resources in MCP's lists (after the built-in ones, that
+//! tenant only), their calls and reads, and cursor paging of every list.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rmcp::model::{CallToolResult, ContentBlock, ErrorData, Tool};
+use serde_json::{json, Map, Value};
+use shared::auth::Principal;
+use shared::registered::service;
+use shared::registered::store::RegistryStore;
+use shared::registered::{Kind, RegistryError};
+
+use super::McpState;
+
+/// Items per page of `tools/list`, `prompts/list` and `resources/list`.
+pub const PAGE_SIZE: usize = 50;
+
+/// One page of `items` from `cursor` (an offset this server issued); the next cursor if more remain.
+///
+/// # Errors
+/// Invalid params for a cursor this server did not issue.
+pub fn page<T>(items: Vec<T>, cursor: Option<&str>) -> Result<(Vec<T>, Option<String>), ErrorData> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|b| {
+                String::from_utf8(b)
+                    .ok()?
+                    .strip_prefix("offset:")?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .ok_or_else(|| ErrorData::invalid_params("cursor was not issued by this server", None))?,
+    };
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(start).take(PAGE_SIZE).collect();
+    let next = (start + PAGE_SIZE < total).then(|| URL_SAFE_NO_PAD.encode(format!("offset:{}", start + PAGE_SIZE)));
+    Ok((page, next))
+}
+
+fn internal(e: &RegistryError) -> ErrorData {
+    tracing::error!(error = %e, "registry read failed");
+    ErrorData::internal_error("mcpflow could not read the registered items", None)
+}
+
+async fn list(state: &McpState, who: &Principal, kind: Kind) -> Result<Vec<Value>, ErrorData> {
+    state.registry.list(&who.tenant, kind).await.map_err(|e| internal(&e))
+}
+
+/// The tenant's registered tools as MCP tools.
+pub async fn tools(state: &McpState, who: &Principal) -> Result<Vec<Tool>, ErrorData> {
+    Ok(list(state, who, Kind::Tool)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let schema = t["input_schema"].as_object().cloned().unwrap_or_default();
+            let name = t["name"].as_str().unwrap_or_default().to_owned();
+            Tool::new(name, t["description"].as_str().unwrap_or_default().to_owned(), schema)
+        })
+        .collect())
+}
+
+/// Calls a registered tool; `None` when the tenant has no tool of that name.
+pub async fn call_tool(
+    state: &McpState,
+    who: &Principal,
+    name: &str,
+    args: &Value,
+) -> Result<Option<CallToolResult>, ErrorData> {
+    match service::execute(&state.registry, who, name, args, state.tool_policy).await {
+        Ok(Value::String(text)) => Ok(Some(CallToolResult::success(vec![ContentBlock::text(text)]))),
+        Ok(value @ Value::Object(_)) => Ok(Some(CallToolResult::structured(value))),
+        Ok(other) => Ok(Some(CallToolResult::success(vec![ContentBlock::text(
+            other.to_string(),
+        )]))),
+        Err(RegistryError::NotFound { .. }) => Ok(None),
+        Err(RegistryError::Invalid { message, .. }) => Ok(Some(CallToolResult::error(vec![ContentBlock::text(
+            format!("{name}: {message}"),
+        )]))),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+/// The tenant's registered prompts as `prompts/list` entries.
+pub async fn prompts(state: &McpState, who: &Principal) -> Result<Vec<Value>, ErrorData> {
+    Ok(list(state, who, Kind::Prompt)
+        .await?
+        .into_iter()
+        .map(|p| json!({"name": p["name"], "description": p["description"], "arguments": p["arguments"]}))
+        .collect())
+}
+
+/// Renders a registered prompt; `None` when there is none of that name.
+pub async fn get_prompt(
+    state: &McpState,
+    who: &Principal,
+    name: &str,
+    args: &Map<String, Value>,
+) -> Result<Option<Value>, ErrorData> {
+    match service::generate(&state.registry, who, name, args).await {
+        Ok((prompt, text)) => Ok(Some(json!({"description": prompt["description"],
+            "messages": [{"role": "user", "content": {"type": "text", "text": text}}]}))),
+        Err(RegistryError::NotFound { .. }) => Ok(None),
+        Err(RegistryError::Invalid { field, message }) => {
+            Err(ErrorData::invalid_params(format!("{field}: {message}"), None))
+        }
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+/// The tenant's registered resources as `resources/list` entries.
+pub async fn resources(state: &McpState, who: &Principal) -> Result<Vec<Value>, ErrorData> {
+    Ok(list(state, who, Kind::Resource)
+        .await?
+        .into_iter()
+        .map(|r| json!({"uri": r["uri"], "name": r["name"], "description": r["description"], "mimeType": r["mime_type"]}))
+        .collect())
+}
+
+/// Reads a registered resource; `None` when there is none with that URI.
+pub async fn read_resource(state: &McpState, who: &Principal, uri: &str) -> Result<Option<Value>, ErrorData> {
+    let Some(r) = state
+        .registry
+        .get(&who.tenant, Kind::Resource, uri)
+        .await
+        .map_err(|e| internal(&e))?
+    else {
+        return Ok(None);
+    };
+    let text = match &r["content"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(Some(
+        json!({"contents": [{"uri": uri, "mimeType": r["mime_type"], "text": text}]}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_their_cursor_to_the_end_and_foreign_cursors_are_refused() {
+        let items: Vec<usize> = (0..120).collect();
+        let (first, next) = page(items.clone(), None).unwrap();
+        assert_eq!((first.len(), first[0]), (50, 0));
+        let (second, next) = page(items.clone(), next.as_deref()).unwrap();
+        assert_eq!(second[0], 50);
+        let (third, next) = page(items.clone(), next.as_deref()).unwrap();
+        assert_eq!((third.len(), next), (20, None));
+        assert!(page(items, Some("bm9wZQ")).is_err());
+    }
+}

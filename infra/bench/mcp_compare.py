@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""The release `mcp` function against a Python FastMCP peer (fastmcp_peer.py), with the same JSON-RPC
+calls: `tools/list` and `tools/call get_task_status` of one completed task, created here through the
+REST API of a running local stack.
+
+cold  = process spawn -> first tools/list answer; median of --cold-runs starts of each, alternated
+warm  = --warm calls of each method in one process (after one unmeasured call of each); p50 and p99
+rss   = VmHWM of that process after its warm calls
+
+Rust is served by cold_start.py's Lambda Runtime API (API Gateway payload 2.0 events shaped like
+events/mcp/initialize.json, with its fixed authorizer context; no HTTP server in the function, no
+authorizer run). The peer is its own HTTP server (uvicorn), called over one keep-alive connection,
+with no authentication.
+
+Usage: mcp_compare.py --url http://127.0.0.1:3300 --key mcpf_... --binary .../release/mcp
+         --event events/mcp/initialize.json --peer-python .../venv-bench/bin/python --peer fastmcp_peer.py
+The function's environment (functions.env, infra/stack/env.sh) must be exported. Stdlib only.
+"""
+
+import argparse
+import copy
+import http.client
+import json
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+from cold_start import RuntimeApi, lambda_env, peak_rss_kb, spawn
+from prompt_latency import call as rest
+
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2025-11-25"}
+
+
+def rpc(request_id, method, params=None):
+    message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    return json.dumps(message).encode()
+
+
+def completed_task(base, key, timeout=60):
+    """A `local-echo` prompt's task, once completed: the task both servers read."""
+    ctx = rest(f"{base}/api/v1/mcp/contexts", key, "POST", {"model_id": "local-echo"})["context_id"]
+    task_id = rest(f"{base}/api/v1/mcp/contexts/{ctx}/prompt", key, "POST",
+                   {"prompt": "benchmark prompt for get_task_status", "priority": 5})["task_id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = rest(f"{base}/api/v1/mcp/tasks/{task_id}", key)
+        if task["status"] not in ("pending", "running"):
+            if task["status"] != "completed":
+                raise SystemExit(f"task {task_id} ended {task['status']}: {task.get('error')}")
+            return task_id
+        time.sleep(0.2)
+    raise SystemExit(f"task {task_id} not completed within {timeout} s")
+
+
+class RustFunction:
+    """The `mcp` binary behind cold_start's Runtime API, one process per start()."""
+
+    label = "rust mcp (Runtime API)"
+
+    def __init__(self, binary, event_file, tenant):
+        self.binary = binary
+        with open(event_file) as f:
+            self.template = json.load(f)
+        self.template["headers"].update(MCP_HEADERS)
+        self.template["requestContext"]["authorizer"]["lambda"]["tenant"] = tenant
+        self.api = self.proc = None
+
+    def event(self, body):
+        event = copy.deepcopy(self.template)
+        event["body"] = body.decode()
+        event["headers"]["content-length"] = str(len(body))
+        return json.dumps(event).encode()
+
+    def start(self, body):
+        self.api = RuntimeApi(self.event(body))
+        self.api.start()
+        env = lambda_env(self.binary, self.api)
+        self.api.arm()
+        started = time.perf_counter()
+        self.proc = spawn(self.binary, env)
+        return self._answer(started)
+
+    def call(self, body):
+        event = self.event(body)
+        sent = time.perf_counter()
+        self.api.arm(event)
+        return self._answer(sent)
+
+    def _answer(self, since):
+        if not self.api.responded.wait(30):
+            raise SystemExit(f"{self.binary}: no response within 30 s")
+        ms = (self.api.response_at - since) * 1000
+        response = json.loads(self.api.last_response)
+        if response.get("statusCode") != 200 or response.get("isBase64Encoded"):
+            raise SystemExit(f"{self.binary}: unexpected response {self.api.last_response[:300]!r}")
+        return ms, response["body"].encode()
+
+    def rss_mb(self):
+        return peak_rss_kb(self.proc.pid) / 1024
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+        if self.api:
+            self.api.stop()
+        self.api = self.proc = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FastMcpPeer:
+    """fastmcp_peer.py as its own process and HTTP server, one process per start()."""
+
+    label = "python FastMCP (HTTP)"
+
+    def __init__(self, python, script, tenant):
+        self.argv = [python, script, "--tenant", tenant]
+        self.proc = self.conn = self.log = None
+
+    def start(self, body):
+        port = free_port()
+        self.log = tempfile.TemporaryFile()
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(self.argv + ["--port", str(port)], stdout=self.log, stderr=self.log)
+        while time.perf_counter() - started < 60:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise SystemExit(f"the FastMCP peer exited: {self.log.read()[-2000:].decode(errors='replace')}")
+            try:
+                self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                return self._post(body, started)
+            except ConnectionRefusedError:
+                self.conn.close()
+                time.sleep(0.005)
+        raise SystemExit("the FastMCP peer did not answer within 60 s")
+
+    def call(self, body):
+        return self._post(body, time.perf_counter())
+
+    def _post(self, body, since):
+        self.conn.request("POST", "/mcp", body=body, headers=MCP_HEADERS)
+        response = self.conn.getresponse()
+        payload = response.read()
+        ms = (time.perf_counter() - since) * 1000
+        if response.status != 200:
+            raise SystemExit(f"FastMCP peer: HTTP {response.status} {payload[:300]!r}")
+        return ms, payload
+
+    def rss_mb(self):
+        return peak_rss_kb(self.proc.pid) / 1024
+
+    def stop(self):
+        if self.conn:
+            self.conn.close()
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+        if self.log:
+            self.log.close()
+        self.proc = self.conn = self.log = None
+
+
+def result_of(label, payload):
+    reply = json.loads(payload)
+    if "result" not in reply:
+        raise SystemExit(f"{label}: JSON-RPC error {reply.get('error')}")
+    return reply["result"]
+
+
+def task_status(label, payload):
+    result = result_of(label, payload)
+    structured = result.get("structuredContent") or {}
+    if result.get("isError") or structured.get("status") != "COMPLETED":
+        raise SystemExit(f"{label}: get_task_status answered {json.dumps(result)[:300]}")
+    return structured
+
+
+def cold_starts(servers, runs):
+    """Median spawn -> first tools/list answer; the servers take turns so both see the same load."""
+    cold = {server.label: [] for server in servers}
+    for _ in range(runs):
+        for server in servers:
+            try:
+                ms, payload = server.start(rpc(1, "tools/list"))
+                result_of(server.label, payload)
+                cold[server.label].append(ms)
+            finally:
+                server.stop()
+    return {label: statistics.median(values) for label, values in cold.items()}
+
+
+def warm_calls(server, task_id, n):
+    """n timed calls of each method, alternated, in one process after one untimed call of each."""
+    status_args = {"name": "get_task_status", "arguments": {"task_id": task_id}}
+    list_ms, status_ms, statuses = [], [], []
+    try:
+        server.start(rpc(1, "tools/list"))
+        for i in range(n + 1):
+            ms, listed = server.call(rpc(2 * i + 2, "tools/list"))
+            list_ms.append(ms)
+            ms, payload = server.call(rpc(2 * i + 3, "tools/call", status_args))
+            status_ms.append(ms)
+            statuses.append(task_status(server.label, payload))
+        rss = server.rss_mb()
+    finally:
+        server.stop()
+    tools = [t["name"] for t in result_of(server.label, listed)["tools"]]
+    return {"list": list_ms[1:], "status": status_ms[1:], "rss": rss, "tools": tools, "list_bytes": len(listed),
+            "structured": statuses[-1]}
+
+
+def p99(values):
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def figures(cold, warm):
+    return [cold, statistics.median(warm["list"]), p99(warm["list"]), statistics.median(warm["status"]),
+            p99(warm["status"]), warm["rss"]]
+
+
+def print_table(rows):
+    heads = ["cold p50 ms", "list p50 ms", "list p99 ms", "status p50 ms", "status p99 ms", "peak RSS MB"]
+    print(f"{'':<24}" + "".join(f"{h:>15}" for h in heads))
+    for label, values, fmt in rows:
+        print(f"{label:<24}" + "".join(f"{v:>15{fmt}}" for v in values))
+
+
+def print_notes(args, warm, versions):
+    rust, python = (warm[label] for label in (RustFunction.label, FastMcpPeer.label))
+    same = "identical" if rust["structured"] == python["structured"] else "DIFFERENT"
+    print(f"\ncold: median of {args.cold_runs} starts each; warm: {args.warm} calls of each method in one process "
+          f"(after one untimed call of each); list = tools/list, status = tools/call get_task_status.")
+    print(f"tools/list answer: rust {len(rust['tools'])} tools, {rust['list_bytes']} bytes; python "
+          f"{len(python['tools'])} tools ({', '.join(python['tools'])}), {python['list_bytes']} bytes.")
+    print(f"get_task_status structuredContent of both: {same}; both read one item from DynamoDB Local "
+          f"(consistent read) per call.")
+    print("Not like for like: Rust is invoked through a Lambda Runtime API emulated in Python (no HTTP server in "
+          "the function; fixed authorizer context, the authorizer is not run); the Python peer answers through "
+          "its own uvicorn HTTP server over a keep-alive connection and has NO authentication.")
+    print(f"peer: {versions}; both servers share the machine with this driver and DynamoDB Local.")
+    if same != "identical":
+        print(f"  rust:   {json.dumps(rust['structured'], sort_keys=True)}")
+        print(f"  python: {json.dumps(python['structured'], sort_keys=True)}")
+
+
+def peer_versions(python):
+    code = ("import importlib.metadata as m, sys; print(f\"fastmcp {m.version('fastmcp')}, mcp {m.version('mcp')}, "
+            "boto3 {m.version('boto3')}, Python {sys.version.split()[0]}\")")
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in ("--url", "--key", "--binary", "--event", "--peer-python", "--peer"):
+        ap.add_argument(name, required=True)
+    ap.add_argument("--tenant", default="local", help="the tenant of --key")
+    ap.add_argument("--cold-runs", type=int, default=10)
+    ap.add_argument("--warm", type=int, default=200)
+    args = ap.parse_args()
+    task_id = completed_task(args.url, args.key)
+    print(f"task {task_id} (tenant {args.tenant}) completed; measuring")
+    servers = [RustFunction(args.binary, args.event, args.tenant),
+               FastMcpPeer(args.peer_python, args.peer, args.tenant)]
+    cold = cold_starts(servers, args.cold_runs)
+    warm = {server.label: warm_calls(server, task_id, args.warm) for server in servers}
+    rust, python = (figures(cold[s.label], warm[s.label]) for s in servers)
+    print_table([(servers[0].label, rust, ".2f"), (servers[1].label, python, ".2f"),
+                 ("ratio rust/python", [r / p for r, p in zip(rust, python)], ".3f")])
+    print_notes(args, warm, peer_versions(args.peer_python))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+//! The operations on registered items, for the REST API and the MCP endpoint alike.
+
+use serde_json::{Map, Value};
+
+use super::endpoint::{self, EndpointPolicy};
+use super::store::RegistryStore;
+use super::{invalid, key_of, validate, Kind, RegistryError};
+use crate::auth::Principal;
+
+/// Checks and stores a new item of `kind`; the stored document.
+///
+/// # Errors
+/// [`RegistryError`]: invalid body, taken key, limit reached, or a store failure.
+pub async fn register<S: RegistryStore>(
+    store: &S,
+    principal: &Principal,
+    kind: Kind,
+    body: &Value,
+    policy: EndpointPolicy,
+) -> Result<Value, RegistryError> {
+    let doc = match kind {
+        Kind::Tool => validate::tool(body, policy.allow_private)?,
+        Kind::Prompt => validate::prompt(body)?,
+        Kind::Resource => validate::resource(body)?,
+    };
+    store.put(&principal.tenant, kind, key_of(kind, &doc), &doc).await?;
+    Ok(doc)
+}
+
+/// One of the tenant's items.
+///
+/// # Errors
+/// [`RegistryError::NotFound`], or a store failure.
+pub async fn get<S: RegistryStore>(
+    store: &S,
+    principal: &Principal,
+    kind: Kind,
+    key: &str,
+) -> Result<Value, RegistryError> {
+    store
+        .get(&principal.tenant, kind, key)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound {
+            kind,
+            key: key.to_owned(),
+        })
+}
+
+/// Removes one of the tenant's items.
+///
+/// # Errors
+/// [`RegistryError::NotFound`], or a store failure.
+pub async fn delete<S: RegistryStore>(
+    store: &S,
+    principal: &Principal,
+    kind: Kind,
+    key: &str,
+) -> Result<(), RegistryError> {
+    if store.delete(&principal.tenant, kind, key).await? {
+        Ok(())
+    } else {
+        Err(RegistryError::NotFound {
+            kind,
+            key: key.to_owned(),
+        })
+    }
+}
+
+/// What is wrong with `args` for a tool's schema, one line per violation, naming where.
+#[must_use]
+pub fn violations(schema: &Value, args: &Value) -> Option<String> {
+    let validator = jsonschema::validator_for(schema).ok()?;
+    let errors: Vec<String> = validator
+        .iter_errors(args)
+        .map(|e| match e.instance_path().to_string() {
+            at if at.is_empty() => e.to_string(),
+            at => format!("{at}: {e}"),
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
+}
+
+/// Runs a registered tool: arguments checked against its schema, then its endpoint called.
+///
+/// # Errors
+/// [`RegistryError::NotFound`]; [`RegistryError::Invalid`] for arguments that break the schema
+/// (field `arguments`); [`RegistryError::EndpointFailed`] when the endpoint failed.
+pub async fn execute<S: RegistryStore>(
+    store: &S,
+    principal: &Principal,
+    name: &str,
+    args: &Value,
+    policy: EndpointPolicy,
+) -> Result<Value, RegistryError> {
+    let tool = get(store, principal, Kind::Tool, name).await?;
+    if let Some(problems) = violations(&tool["input_schema"], args) {
+        return Err(invalid("arguments", problems));
+    }
+    let url = tool["endpoint"].as_str().unwrap_or_default();
+    endpoint::call(url, args, policy)
+        .await
+        .map_err(|m| invalid("endpoint", m))
+}
+
+/// Renders a registered prompt with checked arguments.
+///
+/// # Errors
+/// [`RegistryError::NotFound`], or [`RegistryError::Invalid`] naming the argument.
+pub async fn generate<S: RegistryStore>(
+    store: &S,
+    principal: &Principal,
+    name: &str,
+    args: &Map<String, Value>,
+) -> Result<(Value, String), RegistryError> {
+    let prompt = get(store, principal, Kind::Prompt, name).await?;
+    let text = validate::render(&prompt, args)?;
+    Ok((prompt, text))
+}
