@@ -60,7 +60,7 @@ pub async fn reading() -> Result<AwsDeps, lambda_http::Error> {
 ///
 /// # Errors
 /// When the configuration is invalid or a tool schema does not compile.
-pub async fn mcp() -> Result<crate::mcp::lambda::Service, lambda_http::Error> {
+pub async fn mcp() -> Result<crate::mcp::lambda::Endpoint, lambda_http::Error> {
     let (config, clients) = start().await?;
     let deps = aws_deps(&config, &clients)?;
     let models = deps.providers.available_models();

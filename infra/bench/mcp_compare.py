@@ -4,7 +4,8 @@ calls: `tools/list` and `tools/call get_task_status` of one completed task, crea
 REST API of a running local stack.
 
 cold  = process spawn -> first tools/list answer; median of --cold-runs starts of each, alternated
-warm  = --warm calls of each method in one process (after one unmeasured call of each); p50 and p99
+warm  = --warm tools/list, then --warm get_task_status calls in one process (after one untimed call):
+        p50, p99, and the process's CPU time per call
 rss   = VmHWM of that process after its warm calls
 
 Rust is served by cold_start.py's Lambda Runtime API (API Gateway payload 2.0 events shaped like
@@ -21,6 +22,7 @@ import argparse
 import copy
 import http.client
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -177,6 +179,10 @@ def result_of(label, payload):
     return reply["result"]
 
 
+def tools_listed(label, payload):
+    return {"names": [tool["name"] for tool in result_of(label, payload)["tools"]], "bytes": len(payload)}
+
+
 def task_status(label, payload):
     result = result_of(label, payload)
     structured = result.get("structuredContent") or {}
@@ -199,24 +205,39 @@ def cold_starts(servers, runs):
     return {label: statistics.median(values) for label, values in cold.items()}
 
 
+def cpu_ms(pid):
+    """User + system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def timed_block(server, bodies, check):
+    """Latency of each call, and the server process's CPU time per call over the block."""
+    times, checked, before = [], None, cpu_ms(server.proc.pid)
+    for body in bodies:
+        ms, payload = server.call(body)
+        times.append(ms)
+        checked = check(server.label, payload)
+    return times, (cpu_ms(server.proc.pid) - before) / len(bodies), checked
+
+
 def warm_calls(server, task_id, n):
-    """n timed calls of each method, alternated, in one process after one untimed call of each."""
-    status_args = {"name": "get_task_status", "arguments": {"task_id": task_id}}
-    list_ms, status_ms, statuses = [], [], []
+    """n timed tools/list, then n timed get_task_status, in one process, after its cold tools/list and
+    one untimed get_task_status."""
+    status = {"name": "get_task_status", "arguments": {"task_id": task_id}}
     try:
         server.start(rpc(1, "tools/list"))
-        for i in range(n + 1):
-            ms, listed = server.call(rpc(2 * i + 2, "tools/list"))
-            list_ms.append(ms)
-            ms, payload = server.call(rpc(2 * i + 3, "tools/call", status_args))
-            status_ms.append(ms)
-            statuses.append(task_status(server.label, payload))
+        server.call(rpc(2, "tools/call", status))
+        lists, list_cpu, listed = timed_block(server, [rpc(i, "tools/list") for i in range(3, n + 3)], tools_listed)
+        statuses, status_cpu, structured = timed_block(
+            server, [rpc(i, "tools/call", status) for i in range(n + 3, 2 * n + 3)], task_status)
         rss = server.rss_mb()
     finally:
         server.stop()
-    tools = [t["name"] for t in result_of(server.label, listed)["tools"]]
-    return {"list": list_ms[1:], "status": status_ms[1:], "rss": rss, "tools": tools, "list_bytes": len(listed),
-            "structured": statuses[-1]}
+    return {"list": lists, "list_cpu": list_cpu, "status": statuses, "status_cpu": status_cpu, "rss": rss,
+            "tools": listed["names"], "list_bytes": listed["bytes"],
+            "structured": structured}
 
 
 def p99(values):
@@ -224,33 +245,42 @@ def p99(values):
 
 
 def figures(cold, warm):
-    return [cold, statistics.median(warm["list"]), p99(warm["list"]), statistics.median(warm["status"]),
-            p99(warm["status"]), warm["rss"]]
+    return [cold, statistics.median(warm["list"]), p99(warm["list"]), warm["list_cpu"],
+            statistics.median(warm["status"]), p99(warm["status"]), warm["status_cpu"], warm["rss"]]
 
 
 def print_table(rows):
-    heads = ["cold p50 ms", "list p50 ms", "list p99 ms", "status p50 ms", "status p99 ms", "peak RSS MB"]
-    print(f"{'':<24}" + "".join(f"{h:>15}" for h in heads))
+    heads = [("cold", "p50 ms"), ("list", "p50 ms"), ("list", "p99 ms"), ("list CPU", "ms/call"), ("status", "p50 ms"),
+             ("status", "p99 ms"), ("status CPU", "ms/call"), ("peak RSS", "MB")]
+    for line in (0, 1):
+        print(f"{'':<24}" + "".join(f"{h[line]:>12}" for h in heads))
     for label, values, fmt in rows:
-        print(f"{label:<24}" + "".join(f"{v:>15{fmt}}" for v in values))
+        print(f"{label:<24}" + "".join(f"{v:>12{fmt}}" for v in values))
 
 
-def print_notes(args, warm, versions):
+def print_notes(args, warm, versions, loads):
     rust, python = (warm[label] for label in (RustFunction.label, FastMcpPeer.label))
     same = "identical" if rust["structured"] == python["structured"] else "DIFFERENT"
-    print(f"\ncold: median of {args.cold_runs} starts each; warm: {args.warm} calls of each method in one process "
-          f"(after one untimed call of each); list = tools/list, status = tools/call get_task_status.")
+    print(f"\ncold: spawn -> first tools/list answer, median of {args.cold_runs} starts each, alternated. warm: "
+          f"{args.warm} tools/list, then {args.warm} tools/call get_task_status (after one untimed call), in one "
+          f"process; CPU = that process's user+system time per call (10 ms ticks over the block).")
     print(f"tools/list answer: rust {len(rust['tools'])} tools, {rust['list_bytes']} bytes; python "
           f"{len(python['tools'])} tools ({', '.join(python['tools'])}), {python['list_bytes']} bytes.")
-    print(f"get_task_status structuredContent of both: {same}; both read one item from DynamoDB Local "
-          f"(consistent read) per call.")
-    print("Not like for like: Rust is invoked through a Lambda Runtime API emulated in Python (no HTTP server in "
-          "the function; fixed authorizer context, the authorizer is not run); the Python peer answers through "
-          "its own uvicorn HTTP server over a keep-alive connection and has NO authentication.")
-    print(f"peer: {versions}; both servers share the machine with this driver and DynamoDB Local.")
+    print(f"get_task_status structuredContent of both: {same}; each call reads one item from DynamoDB Local "
+          f"(consistent read).")
+    print("Not like for like: Rust is invoked through a Lambda Runtime API emulated in Python by this driver (no "
+          "HTTP server in the function; a fixed authorizer context, no authorizer run); the Python peer answers "
+          "through its own uvicorn HTTP server over a keep-alive connection, with NO authentication.")
+    print(f"peer: {versions}. Load average (1 min) {loads[0]} at start, {loads[1]} at end, on "
+          f"{os.cpu_count()} CPUs shared with DynamoDB Local, the stack and this driver.")
     if same != "identical":
         print(f"  rust:   {json.dumps(rust['structured'], sort_keys=True)}")
         print(f"  python: {json.dumps(python['structured'], sort_keys=True)}")
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def peer_versions(python):
@@ -267,6 +297,7 @@ def main():
     ap.add_argument("--cold-runs", type=int, default=10)
     ap.add_argument("--warm", type=int, default=200)
     args = ap.parse_args()
+    loads = [load_average()]
     task_id = completed_task(args.url, args.key)
     print(f"task {task_id} (tenant {args.tenant}) completed; measuring")
     servers = [RustFunction(args.binary, args.event, args.tenant),
@@ -276,7 +307,8 @@ def main():
     rust, python = (figures(cold[s.label], warm[s.label]) for s in servers)
     print_table([(servers[0].label, rust, ".2f"), (servers[1].label, python, ".2f"),
                  ("ratio rust/python", [r / p for r, p in zip(rust, python)], ".3f")])
-    print_notes(args, warm, peer_versions(args.peer_python))
+    loads.append(load_average())
+    print_notes(args, warm, peer_versions(args.peer_python), loads)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,6 @@ use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let service = mcp().await?;
-    run(service_fn(|req| handle(&service, req))).await
+    let endpoint = mcp().await?;
+    run(service_fn(|req| handle(&endpoint, req))).await
 }

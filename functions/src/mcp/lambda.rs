@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use shared::conversation::model::{Task, TaskStatus};
 use shared::ApiError;
 
-use super::{views, McpServer, McpState};
+use super::{legacy_tasks, views, McpServer, McpState};
 use crate::{auth, http as api};
 
 /// Largest JSON-RPC request body accepted.
@@ -24,10 +24,16 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// rmcp's service, stateless with JSON responses.
 pub type Service = StreamableHttpService<McpServer, NeverSessionManager>;
 
+/// The endpoint: rmcp's service, and the handler for the requests it does not know (2025-11-25 tasks).
+pub struct Endpoint {
+    pub service: Service,
+    pub server: McpServer,
+}
+
 /// Builds the service once per cold start. `origins` are the browser origins allowed; a request
 /// with any other `Origin` is refused (403), one without `Origin` (not a browser) is served.
 #[must_use]
-pub fn service(state: Arc<McpState>, origins: &[String]) -> Service {
+pub fn service(state: Arc<McpState>, origins: &[String]) -> Endpoint {
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -38,11 +44,10 @@ pub fn service(state: Arc<McpState>, origins: &[String]) -> Service {
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_REQUEST_BYTES);
     let server = McpServer { state };
-    StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(NeverSessionManager::default()),
-        config,
-    )
+    let factory = server.clone();
+    let sessions = Arc::new(NeverSessionManager::default());
+    let service = StreamableHttpService::new(move || Ok(factory.clone()), sessions, config);
+    Endpoint { service, server }
 }
 
 /// `https://<host>` of the request, as the client reached it.
@@ -73,7 +78,7 @@ fn challenge(req: &Request, err: &ApiError, request_id: &str) -> Response<Body> 
 ///
 /// # Errors
 /// Never: every failure is an HTTP answer.
-pub async fn handle(service: &Service, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+pub async fn handle(endpoint: &Endpoint, req: Request) -> Result<Response<Body>, lambda_http::Error> {
     let request_id = api::request_id(&req);
     let principal = match auth::principal(&req) {
         Ok(p) => p,
@@ -87,19 +92,32 @@ pub async fn handle(service: &Service, req: Request) -> Result<Response<Body>, l
         );
         return Ok(api::error(&err, &request_id));
     }
-    let (parts, body) = req.into_parts();
-    let mut request = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(&body)));
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let legacy = header("mcp-protocol-version").as_deref() == Some(legacy_tasks::VERSION);
+    let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
+    // Requests with an Origin go to rmcp, which checks it; 2025-11-25 task requests come from SDKs.
+    if legacy && header("origin").is_none() {
+        if let Some(answer) = legacy_tasks::answer(&endpoint.server, &principal, &body).await {
+            return Ok(api::json(200, &answer));
+        }
+    }
+    let (parts, raw) = req.into_parts();
+    let mut request = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(&raw)));
     request.extensions_mut().insert(principal);
-    let (parts, body) = service.handle(request).await.into_parts();
-    let bytes = body
+    let (parts, answer) = endpoint.service.handle(request).await.into_parts();
+    let bytes = answer
         .collect()
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    Ok(in_envelope(
-        Response::from_parts(parts, Body::from(bytes.to_vec())),
-        &request_id,
-    ))
+    let method = body["method"].as_str().unwrap_or_default();
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(json) if matches!(method, "initialize" | "tools/list") => {
+            serde_json::to_vec(&legacy_tasks::amend(method, legacy, json)).unwrap_or_default()
+        }
+        _ => bytes.to_vec(),
+    };
+    Ok(in_envelope(Response::from_parts(parts, Body::from(bytes)), &request_id))
 }
 
 /// rmcp answers transport refusals (405, 403 for a foreign Origin, 406, 415, …) in plain text; they

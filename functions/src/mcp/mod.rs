@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod lambda;
+pub mod legacy_tasks;
 pub mod prompts;
 pub mod registered;
 pub mod resources;
@@ -78,7 +79,12 @@ impl McpServer {
     }
 
     /// Runs a tool: schema check, role check, the call; failures a model can act on are `isError`.
-    async fn run_tool(&self, who: &Principal, name: &str, args: &Value) -> Result<CallToolResult, ErrorData> {
+    pub(crate) async fn run_tool(
+        &self,
+        who: &Principal,
+        name: &str,
+        args: &Value,
+    ) -> Result<CallToolResult, ErrorData> {
         if self.spec(name).is_err() {
             if !allows("POST /api/v1/tools/{name}/execute", who.role) {
                 let text = format!("role {} may not call registered tools", who.role);
