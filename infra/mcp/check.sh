@@ -11,6 +11,14 @@ mcp_need_env MCP_URL MCP_API_KEY
 log "== official Python SDK (mcp, pinned)"
 "$MCP_VENV/bin/python" "$MCP_DIR/python_sdk_test.py"
 
+log "== the README's Python example, run as printed there"
+"$MCP_VENV/bin/python" - "$MCP_DIR/readme_example.py" "$MCP_DIR/../../README.md" <<'PY'
+import sys
+example, readme = (open(p).read().rstrip("\n") for p in sys.argv[1:3])
+sys.exit(0 if f"```python\n{example}\n```" in readme else "README.md's Python block differs from infra/mcp/readme_example.py")
+PY
+MCPFLOW_URL="$MCP_URL" MCPFLOW_KEY="$MCP_API_KEY" "$MCP_VENV/bin/python" "$MCP_DIR/readme_example.py" | grep -q 'capital of France'
+
 log "== conformance suite (@modelcontextprotocol/conformance, pinned)"
 "$MCP_DIR/conformance.sh"
 
