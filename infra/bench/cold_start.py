@@ -23,12 +23,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class RuntimeApi(ThreadingHTTPServer):
     """Serves `event` once per `arm()` (`arm(other)` replaces it first), and records when each response
-    arrives."""
+    arrives. `keep_alive`: HTTP/1.1 connections without Nagle, as Lambda's own Runtime API keeps them,
+    instead of a connection (and a thread here) per request."""
 
     daemon_threads = True
 
-    def __init__(self, event):
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, event, keep_alive=False):
+        super().__init__(("127.0.0.1", 0), KeepAliveHandler if keep_alive else Handler)
         self.event = event
         self.pending = threading.Semaphore(0)
         self.responded = threading.Event()
@@ -77,6 +78,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
         self.server.responded.set()
+
+
+class KeepAliveHandler(Handler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
 
 def peak_rss_kb(pid):

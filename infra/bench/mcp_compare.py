@@ -8,9 +8,9 @@ warm  = --warm tools/list, then --warm get_task_status calls in one process (aft
         p50, p99, and the process's CPU time per call
 rss   = VmHWM of that process after its warm calls
 
-Rust is served by cold_start.py's Lambda Runtime API (API Gateway payload 2.0 events shaped like
-events/mcp/initialize.json, with its fixed authorizer context; no HTTP server in the function, no
-authorizer run). The peer is its own HTTP server (uvicorn), called over one keep-alive connection,
+Rust is served by cold_start.py's Lambda Runtime API, keeping its connection as Lambda does (API
+Gateway payload 2.0 events shaped like events/mcp/initialize.json, with its fixed authorizer context;
+no HTTP server in the function, no authorizer run). The peer is its own HTTP server (uvicorn), called over one keep-alive connection,
 with no authentication.
 
 Usage: mcp_compare.py --url http://127.0.0.1:3300 --key mcpf_... --binary .../release/mcp
@@ -79,7 +79,7 @@ class RustFunction:
         return json.dumps(event).encode()
 
     def start(self, body):
-        self.api = RuntimeApi(self.event(body))
+        self.api = RuntimeApi(self.event(body), keep_alive=True)
         self.api.start()
         env = lambda_env(self.binary, self.api)
         self.api.arm()

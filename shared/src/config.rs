@@ -91,14 +91,7 @@ impl Config {
         let (models, credentials) = models_from(&vars)?;
         Ok(Self {
             version: env!("CARGO_PKG_VERSION"),
-            log_format: if vars
-                .get("AWS_LAMBDA_LOG_FORMAT")
-                .is_some_and(|f| f.eq_ignore_ascii_case("json"))
-            {
-                LogFormat::Json
-            } else {
-                LogFormat::Text
-            },
+            log_format: log_format(&vars),
             log_level: vars
                 .get("AWS_LAMBDA_LOG_LEVEL")
                 .or_else(|| vars.get("RUST_LOG"))
@@ -114,16 +107,7 @@ impl Config {
                 timeout: millis(&vars, "TOOL_ENDPOINT_TIMEOUT_MS", 10_000)?,
                 allow_private: vars.get("ALLOW_PRIVATE_TOOL_ENDPOINTS").is_some_and(|v| v == "true"),
             },
-            mcp_allowed_origins: vars
-                .get("MCP_ALLOWED_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|o| !o.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            mcp_allowed_origins: list(&vars, "MCP_ALLOWED_ORIGINS"),
             audit_ttl_days: audit_ttl_days(&vars)?,
             rate_limits: RateLimits::parse(vars.get("RATE_LIMITS").map_or(DEFAULT_RATE_LIMITS, String::as_str))
                 .map_err(|reason| ConfigError::Invalid {
@@ -236,6 +220,30 @@ fn limits_from(vars: &BTreeMap<String, String>) -> Result<Limits, ConfigError> {
             .unwrap_or(i64::MAX),
         ..d
     })
+}
+
+/// A comma-separated list; empty when unset.
+fn list(vars: &BTreeMap<String, String>, name: &str) -> Vec<String> {
+    vars.get(name)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn log_format(vars: &BTreeMap<String, String>) -> LogFormat {
+    if vars
+        .get("AWS_LAMBDA_LOG_FORMAT")
+        .is_some_and(|f| f.eq_ignore_ascii_case("json"))
+    {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    }
 }
 
 fn audit_ttl_days(vars: &BTreeMap<String, String>) -> Result<u32, ConfigError> {

@@ -110,14 +110,18 @@ pub async fn handle(endpoint: &Endpoint, req: Request) -> Result<Response<Body>,
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    let method = body["method"].as_str().unwrap_or_default();
-    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+    let bytes = amended(body["method"].as_str().unwrap_or_default(), legacy, &bytes);
+    Ok(in_envelope(Response::from_parts(parts, Body::from(bytes)), &request_id))
+}
+
+/// rmcp's answer, with what 2025-11-25 clients need added to `initialize` and `tools/list`.
+fn amended(method: &str, legacy: bool, bytes: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(json) if matches!(method, "initialize" | "tools/list") => {
             serde_json::to_vec(&legacy_tasks::amend(method, legacy, json)).unwrap_or_default()
         }
         _ => bytes.to_vec(),
-    };
-    Ok(in_envelope(Response::from_parts(parts, Body::from(bytes)), &request_id))
+    }
 }
 
 /// rmcp answers transport refusals (405, 403 for a foreign Origin, 406, 415, …) in plain text; they

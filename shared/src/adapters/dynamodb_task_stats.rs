@@ -22,6 +22,19 @@ fn key(tenant: &str) -> Item {
     ])
 }
 
+/// The reasons a cancelled transaction gives, one per item; `None` for any other failure.
+fn cancellation_codes<R>(e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code().map(str::to_owned))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 impl DynamoDbTaskStore {
     /// The `ADD` of `adds` to the tenant's counters, as a transaction item.
     pub(crate) fn stats_update(&self, tenant: &str, adds: &[(String, i64)]) -> Result<TransactWriteItem, StoreError> {
@@ -89,13 +102,8 @@ impl DynamoDbTaskStore {
             let Err(e) = sent else {
                 return Ok(true);
             };
-            let codes: Vec<String> = match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
-                    .cancellation_reasons()
-                    .iter()
-                    .filter_map(|r| r.code().map(str::to_owned))
-                    .collect(),
-                _ => return Err(fail(e)),
+            let Some(codes) = cancellation_codes(&e) else {
+                return Err(fail(e));
             };
             if codes.iter().any(|c| c == "ConditionalCheckFailed") {
                 return Ok(false);

@@ -93,6 +93,19 @@ pub fn task_from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
     Ok(task)
 }
 
+/// Why a start did not take, from the item as it was: gone, finished, or leased to another delivery.
+fn not_started(tenant: &str, old: Option<&Item>) -> Result<Start, StoreError> {
+    let Some(old) = old else {
+        return Err(StoreError::NotFound);
+    };
+    let task = task_from_item(tenant, old)?;
+    Ok(if task.status.is_finished() {
+        Start::Finished(task)
+    } else {
+        Start::Leased
+    })
+}
+
 impl TaskStore for DynamoDbTaskStore {
     #[tracing::instrument(skip(self, task), fields(task_id = %task.task_id))]
     async fn create(&self, task: &Task) -> Result<(), StoreError> {
@@ -149,17 +162,7 @@ impl TaskStore for DynamoDbTaskStore {
                 Ok(Start::Started(task))
             }
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
-                    None => Err(StoreError::NotFound),
-                    Some(old) => {
-                        let task = task_from_item(tenant, old)?;
-                        Ok(if task.status.is_finished() {
-                            Start::Finished(task)
-                        } else {
-                            Start::Leased
-                        })
-                    }
-                },
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => not_started(tenant, c.item()),
                 _ => Err(fail(e)),
             },
         }

@@ -29,6 +29,19 @@ fn invalid(field: &str, message: String) -> ConversationError {
 }
 
 impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// The model's chain includes the provider.
+    fn check_provider(&self, model_id: &str, provider: &str) -> Result<(), ConversationError> {
+        let chain = self.providers.chain(model_id).map_err(unknown)?;
+        if chain.iter().any(|(_, p, _)| p == provider) {
+            return Ok(());
+        }
+        let served: Vec<&str> = chain.iter().map(|(_, p, _)| p.as_str()).collect();
+        Err(invalid(
+            "provider",
+            format!("model {model_id} is served by {}, not {provider}", served.join(", ")),
+        ))
+    }
+
     /// Records a pending `ai.completion` task and queues it.
     ///
     /// # Errors
@@ -48,12 +61,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let model_id = new.model.clone().unwrap_or_else(|| self.default_model.clone());
         self.check_model(&model_id)?;
         if let Some(provider) = &new.provider {
-            let chain = self.providers.chain(&model_id).map_err(unknown)?;
-            if !chain.iter().any(|(_, p, _)| p == provider) {
-                let served: Vec<&str> = chain.iter().map(|(_, p, _)| p.as_str()).collect();
-                let message = format!("model {model_id} is served by {}, not {provider}", served.join(", "));
-                return Err(invalid("provider", message));
-            }
+            self.check_provider(&model_id, provider)?;
         }
         let at = stamp(now);
         let mut record = task(
