@@ -48,17 +48,17 @@ fn doc(item: &HashMap<String, AttributeValue>) -> Result<Value, RegistryError> {
 }
 
 impl DynamoDbRegistry {
-    async fn count(&self, tenant: &str, kind: Kind) -> Result<usize, RegistryError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)");
-        let query = query
+    /// A query of the tenant's items of `kind`.
+    fn of_kind(&self, tenant: &str, kind: Kind) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let query = self.client.query().table_name(&self.table);
+        query
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
             .expression_attribute_values(":pk", s(&format!("TENANT#{tenant}")))
             .expression_attribute_values(":p", s(kind.prefix()))
-            .select(Select::Count)
-            .consistent_read(true);
+    }
+
+    async fn count(&self, tenant: &str, kind: Kind) -> Result<usize, RegistryError> {
+        let query = self.of_kind(tenant, kind).select(Select::Count).consistent_read(true);
         let out = query.send().await.map_err(fail)?;
         Ok(usize::try_from(out.count()).unwrap_or(usize::MAX))
     }
@@ -101,21 +101,8 @@ impl RegistryStore for DynamoDbRegistry {
 
     #[tracing::instrument(skip(self))]
     async fn list(&self, tenant: &str, kind: Kind) -> Result<Vec<Value>, RegistryError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)");
-        let query = query
-            .expression_attribute_values(":pk", s(&format!("TENANT#{tenant}")))
-            .expression_attribute_values(":p", s(kind.prefix()));
-        let items: Vec<_> = query
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(fail)?;
+        let pages = self.of_kind(tenant, kind).into_paginator().items().send();
+        let items: Vec<_> = pages.collect::<Result<_, _>>().await.map_err(fail)?;
         items.iter().map(doc).collect()
     }
 
