@@ -72,10 +72,9 @@ pub async fn mcp() -> Result<crate::mcp::lambda::Endpoint, lambda_http::Error> {
         deps,
         tools,
     };
-    Ok(crate::mcp::lambda::service(
-        std::sync::Arc::new(state),
-        &config.mcp_allowed_origins,
-    ))
+    let audit = audit(&config, &clients);
+    let state = std::sync::Arc::new(state);
+    Ok(crate::mcp::lambda::service(state, &config.mcp_allowed_origins, audit))
 }
 
 /// Everything a registered-items handler needs.

@@ -84,6 +84,12 @@ class KeepAliveHandler(Handler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionResetError:  # the function was killed between two requests
+            pass
+
 
 def peak_rss_kb(pid):
     with open(f"/proc/{pid}/status") as status:

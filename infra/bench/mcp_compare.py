@@ -4,14 +4,14 @@ calls: `tools/list` and `tools/call get_task_status` of one completed task, crea
 REST API of a running local stack.
 
 cold  = process spawn -> first tools/list answer; median of --cold-runs starts of each, alternated
-warm  = --warm tools/list, then --warm get_task_status calls in one process (after one untimed call):
-        p50, p99, and the process's CPU time per call
+warm  = --warm tools/list and --warm get_task_status calls to one process of each server (after one
+        untimed call), in chunks of 20 taking turns: p50, p99, and the process's CPU time per call
 rss   = VmHWM of that process after its warm calls
 
 Rust is served by cold_start.py's Lambda Runtime API, keeping its connection as Lambda does (API
 Gateway payload 2.0 events shaped like events/mcp/initialize.json, with its fixed authorizer context;
-no HTTP server in the function, no authorizer run). The peer is its own HTTP server (uvicorn), called over one keep-alive connection,
-with no authentication.
+no HTTP server in the function, no authorizer run). The peer is its own HTTP server (uvicorn), called
+over one keep-alive connection, with no authentication.
 
 Usage: mcp_compare.py --url http://127.0.0.1:3300 --key mcpf_... --binary .../release/mcp
          --event events/mcp/initialize.json --peer-python .../venv-bench/bin/python --peer fastmcp_peer.py
@@ -212,32 +212,42 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def timed_block(server, bodies, check):
-    """Latency of each call, and the server process's CPU time per call over the block."""
-    times, checked, before = [], None, cpu_ms(server.proc.pid)
+def timed_chunk(server, bodies, check, into):
+    """Calls `bodies` in turn: their latencies, the process's CPU time and the last checked answer."""
+    before = cpu_ms(server.proc.pid)
     for body in bodies:
         ms, payload = server.call(body)
-        times.append(ms)
-        checked = check(server.label, payload)
-    return times, (cpu_ms(server.proc.pid) - before) / len(bodies), checked
+        into["ms"].append(ms)
+        into["last"] = check(server.label, payload)
+    into["cpu"] += cpu_ms(server.proc.pid) - before
 
 
-def warm_calls(server, task_id, n):
-    """n timed tools/list, then n timed get_task_status, in one process, after its cold tools/list and
-    one untimed get_task_status."""
+def warm_calls(servers, task_id, n, chunk=20):
+    """n tools/list and n tools/call get_task_status to each server, one process each, after its cold
+    tools/list and one untimed get_task_status; in chunks taking turns, so that all see the same load."""
     status = {"name": "get_task_status", "arguments": {"task_id": task_id}}
+    plan = [("list", tools_listed, lambda i: rpc(i, "tools/list")),
+            ("status", task_status, lambda i: rpc(i, "tools/call", status))]
+    got = {(s.label, name): {"ms": [], "cpu": 0.0, "last": None} for s in servers for name, _, _ in plan}
     try:
-        server.start(rpc(1, "tools/list"))
-        server.call(rpc(2, "tools/call", status))
-        lists, list_cpu, listed = timed_block(server, [rpc(i, "tools/list") for i in range(3, n + 3)], tools_listed)
-        statuses, status_cpu, structured = timed_block(
-            server, [rpc(i, "tools/call", status) for i in range(n + 3, 2 * n + 3)], task_status)
-        rss = server.rss_mb()
+        for server in servers:
+            server.start(rpc(1, "tools/list"))
+            server.call(rpc(2, "tools/call", status))
+        for first in range(0, n, chunk):
+            for server, (name, check, body) in ((s, p) for s in servers for p in plan):
+                bodies = [body(3 + i) for i in range(first, min(first + chunk, n))]
+                timed_chunk(server, bodies, check, got[server.label, name])
+        rss = {server.label: server.rss_mb() for server in servers}
     finally:
-        server.stop()
-    return {"list": lists, "list_cpu": list_cpu, "status": statuses, "status_cpu": status_cpu, "rss": rss,
-            "tools": listed["names"], "list_bytes": listed["bytes"],
-            "structured": structured}
+        for server in servers:
+            server.stop()
+    return {s.label: summary(got[s.label, "list"], got[s.label, "status"], rss[s.label], n) for s in servers}
+
+
+def summary(listed, status, rss, n):
+    return {"list": listed["ms"], "list_cpu": listed["cpu"] / n, "status": status["ms"],
+            "status_cpu": status["cpu"] / n, "rss": rss, "tools": listed["last"]["names"],
+            "list_bytes": listed["last"]["bytes"], "structured": status["last"]}
 
 
 def p99(values):
@@ -261,11 +271,13 @@ def print_table(rows):
 def print_notes(args, warm, versions, loads):
     rust, python = (warm[label] for label in (RustFunction.label, FastMcpPeer.label))
     same = "identical" if rust["structured"] == python["structured"] else "DIFFERENT"
-    print(f"\ncold: spawn -> first tools/list answer, median of {args.cold_runs} starts each, alternated. warm: "
-          f"{args.warm} tools/list, then {args.warm} tools/call get_task_status (after one untimed call), in one "
-          f"process; CPU = that process's user+system time per call (10 ms ticks over the block).")
-    print(f"tools/list answer: rust {len(rust['tools'])} tools, {rust['list_bytes']} bytes; python "
-          f"{len(python['tools'])} tools ({', '.join(python['tools'])}), {python['list_bytes']} bytes.")
+    print(f"\ncold: spawn -> first tools/list answer, median of {args.cold_runs} starts each, alternated.\n"
+          f"warm: {args.warm} tools/list and {args.warm} tools/call get_task_status per server, one process each, "
+          f"in chunks of 20 taking turns (after one untimed call);\n"
+          f"      CPU = that process's user+system time per call (10 ms ticks, summed over the chunks).")
+    print(f"tools/list answer: rust {len(rust['tools'])} tools, {rust['list_bytes']} bytes, and a DynamoDB query "
+          f"per call for the tenant's registered tools (functions/src/mcp/registered.rs; none here); python "
+          f"{len(python['tools'])} tools ({', '.join(python['tools'])}), {python['list_bytes']} bytes, static.")
     print(f"get_task_status structuredContent of both: {same}; each call reads one item from DynamoDB Local "
           f"(consistent read).")
     print("Not like for like: Rust is invoked through a Lambda Runtime API emulated in Python by this driver (no "
@@ -303,7 +315,7 @@ def main():
     servers = [RustFunction(args.binary, args.event, args.tenant),
                FastMcpPeer(args.peer_python, args.peer, args.tenant)]
     cold = cold_starts(servers, args.cold_runs)
-    warm = {server.label: warm_calls(server, task_id, args.warm) for server in servers}
+    warm = warm_calls(servers, task_id, args.warm)
     rust, python = (figures(cold[s.label], warm[s.label]) for s in servers)
     print_table([(servers[0].label, rust, ".2f"), (servers[1].label, python, ".2f"),
                  ("ratio rust/python", [r / p for r, p in zip(rust, python)], ".3f")])

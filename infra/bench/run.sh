@@ -10,6 +10,9 @@ cd "$root"
 
 log "building release binaries for this machine ($(uname -m))"
 cargo build --locked --release --bin health --bin models
+# models reads no AWS resource, but its configuration names them: placeholders unless make dev's are used.
+export TABLE_NAME="${TABLE_NAME:-unused-by-models}"
+export PIPELINE_STATE_MACHINE_ARN="${PIPELINE_STATE_MACHINE_ARN:-arn:aws:states:us-east-1:000000000000:stateMachine:unused}"
 targets=("$CARGO_TARGET_DIR/release/models:events/models/get.json")
 if [[ -f $MCPFLOW_RUN/functions.env ]] && curl -sf -o /dev/null -m 5 "http://127.0.0.1:$GATEWAY_PORT/api/v1/mcp/health"; then
   set -a

@@ -16,6 +16,10 @@ use shared::conversation::model::{Task, TaskStatus};
 use shared::ApiError;
 
 use super::{legacy_tasks, views, McpServer, McpState};
+use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
+use shared::auth::Principal;
+
+use crate::audit::{self, AuditDeps};
 use crate::{auth, http as api};
 
 /// Largest JSON-RPC request body accepted.
@@ -24,16 +28,18 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// rmcp's service, stateless with JSON responses.
 pub type Service = StreamableHttpService<McpServer, NeverSessionManager>;
 
-/// The endpoint: rmcp's service, and the handler for the requests it does not know (2025-11-25 tasks).
+/// The endpoint: rmcp's service, the handler for the requests it does not know (2025-11-25 tasks),
+/// and the audit log mutating tool calls are recorded in.
 pub struct Endpoint {
     pub service: Service,
     pub server: McpServer,
+    pub audit: AuditDeps<DynamoDbAuditLog>,
 }
 
 /// Builds the service once per cold start. `origins` are the browser origins allowed; a request
 /// with any other `Origin` is refused (403), one without `Origin` (not a browser) is served.
 #[must_use]
-pub fn service(state: Arc<McpState>, origins: &[String]) -> Endpoint {
+pub fn service(state: Arc<McpState>, origins: &[String], audit: AuditDeps<DynamoDbAuditLog>) -> Endpoint {
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -47,7 +53,7 @@ pub fn service(state: Arc<McpState>, origins: &[String]) -> Endpoint {
     let factory = server.clone();
     let sessions = Arc::new(NeverSessionManager::default());
     let service = StreamableHttpService::new(move || Ok(factory.clone()), sessions, config);
-    Endpoint { service, server }
+    Endpoint { service, server, audit }
 }
 
 /// `https://<host>` of the request, as the client reached it.
@@ -85,20 +91,38 @@ pub async fn handle(endpoint: &Endpoint, req: Request) -> Result<Response<Body>,
         Err(err) => return Ok(challenge(&req, &err, &request_id)),
     };
     if req.body().len() > MAX_REQUEST_BYTES {
-        let err = ApiError::new(
-            413,
-            "BODY_TOO_LARGE",
-            format!("an MCP request may be at most {MAX_REQUEST_BYTES} bytes"),
-        );
-        return Ok(api::error(&err, &request_id));
+        let message = format!("an MCP request may be at most {MAX_REQUEST_BYTES} bytes");
+        return Ok(api::error(&ApiError::new(413, "BODY_TOO_LARGE", message), &request_id));
     }
+    let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
+    let mut context = Request::new(Body::Empty);
+    *context.extensions_mut() = req.extensions().clone();
+    let response = serve(endpoint, principal, req, &body, &request_id).await;
+    if let Some(tool) = mutating_call(endpoint, &body) {
+        audit::record(
+            &endpoint.audit,
+            &context,
+            Some(format!("tools/call {tool}")),
+            &outcome(&response),
+        )
+        .await;
+    }
+    Ok(response)
+}
+
+async fn serve(
+    endpoint: &Endpoint,
+    principal: Principal,
+    req: Request,
+    body: &Value,
+    request_id: &str,
+) -> Response<Body> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let legacy = header("mcp-protocol-version").as_deref() == Some(legacy_tasks::VERSION);
-    let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
     // Requests with an Origin go to rmcp, which checks it; 2025-11-25 task requests come from SDKs.
     if legacy && header("origin").is_none() {
-        if let Some(answer) = legacy_tasks::answer(&endpoint.server, &principal, &body).await {
-            return Ok(api::json(200, &answer));
+        if let Some(answer) = legacy_tasks::answer(&endpoint.server, &principal, body).await {
+            return api::json(200, &answer);
         }
     }
     let (parts, raw) = req.into_parts();
@@ -111,7 +135,43 @@ pub async fn handle(endpoint: &Endpoint, req: Request) -> Result<Response<Body>,
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let bytes = amended(body["method"].as_str().unwrap_or_default(), legacy, &bytes);
-    Ok(in_envelope(Response::from_parts(parts, Body::from(bytes)), &request_id))
+    in_envelope(Response::from_parts(parts, Body::from(bytes)), request_id)
+}
+
+/// The tool a `tools/call` names when it may change something: a built-in tool that is not read-only,
+/// or any registered tool (its endpoint's effects are unknown).
+fn mutating_call(endpoint: &Endpoint, body: &Value) -> Option<String> {
+    if body["method"] != "tools/call" {
+        return None;
+    }
+    let name = body["params"]["name"].as_str()?;
+    let read_only = endpoint
+        .server
+        .state
+        .tools
+        .iter()
+        .find(|s| s.tool.name == name)
+        .map(|s| {
+            s.tool
+                .annotations
+                .as_ref()
+                .and_then(|a| a.read_only_hint)
+                .unwrap_or(false)
+        });
+    (read_only != Some(true)).then(|| name.to_owned())
+}
+
+/// The audit's view of an MCP answer: a JSON-RPC error or an `isError` result counts as refused.
+fn outcome(response: &Response<Body>) -> Response<Body> {
+    let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+    let failed = answer.get("error").is_some() || answer["result"]["isError"] == true;
+    let status = match response.status().as_u16() {
+        200 if failed => 400,
+        other => other,
+    };
+    let mut view = Response::new(Body::Empty);
+    *view.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    view
 }
 
 /// rmcp's answer, with what 2025-11-25 clients need added to `initialize` and `tools/list`.

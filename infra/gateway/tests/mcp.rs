@@ -160,3 +160,32 @@ async fn without_credentials_the_challenge_points_at_the_protected_resource_meta
     let issuer = std::env::var("MCPFLOW_TEST_JWT_ISSUER").unwrap();
     assert_eq!(metadata["authorization_servers"][0], issuer.as_str());
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn mutating_tool_calls_are_audited_and_reads_are_not() {
+    let admin = bearer(&jwt(&fresh_tenant("mcpaudit"), "admin", &json!({}), &secret()));
+    post_mcp(&admin, &call("create_task", &json!({"prompt": "audited"})), &[]).await;
+    post_mcp(&admin, &call("create_task", &json!({"prompt": ""})), &[]).await;
+    post_mcp(&admin, &call("list_tasks", &json!({})), &[]).await;
+    let (_, page) = get(&admin, "/api/v1/audit").await;
+    let seen: Vec<(String, String)> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap_or_default().to_owned(),
+                e["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("tools/call create_task".to_owned(), "failed".to_owned()),
+            ("tools/call create_task".to_owned(), "succeeded".to_owned())
+        ],
+        "{page}"
+    );
+}
