@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::store_error as fail;
 use crate::conversation::model::{Context, Node};
-use crate::conversation::store::{ContextStore, Quota, StoreError};
+use crate::conversation::store::{ContextStore, Quota, Reserved, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -89,6 +89,25 @@ fn doc(item: &Item) -> Result<Value, StoreError> {
         .and_then(|v| v.as_s().ok())
         .ok_or_else(|| StoreError::Unknown(anyhow!("item without doc")))?;
     serde_json::from_str(text).map_err(|e| StoreError::Unknown(e.into()))
+}
+
+fn number(item: &Item, key: &str) -> i64 {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What a reservation read of the context's META item (its state before the update).
+fn reserved(meta: &Item) -> Result<Reserved, StoreError> {
+    let first = u64::try_from(number(meta, "next_seq")).ok().filter(|n| *n > 0);
+    let first = first.ok_or_else(|| StoreError::Unknown(anyhow!("context without next_seq")))?;
+    let model_id = doc(meta)?["model_id"].as_str().unwrap_or_default().to_owned();
+    Ok(Reserved {
+        first,
+        model_id,
+        expires_at: number(meta, "expires_at"),
+    })
 }
 
 fn context_from(tenant: &str, meta: &Item, nodes: Vec<Node>) -> Result<Context, StoreError> {
@@ -204,32 +223,39 @@ impl ContextStore for DynamoDbContextStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn reserve(&self, tenant: &str, id: &str, count: u64, max: u64, now: &str) -> Result<u64, StoreError> {
+    async fn reserve(
+        &self,
+        tenant: &str,
+        id: &str,
+        count: u64,
+        max: u64,
+        now: (&str, i64),
+    ) -> Result<Reserved, StoreError> {
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", pk(tenant, id))
-            .key("sk", s("META"))
+            .key("sk", s("META"));
+        let update = update
             .update_expression("SET next_seq = next_seq + :n, updated_at = :now")
-            .condition_expression("attribute_exists(pk) AND next_seq <= :last")
+            .condition_expression("attribute_exists(pk) AND expires_at > :now_s AND next_seq <= :last")
             .expression_attribute_values(":last", AttributeValue::N((max + 1).saturating_sub(count).to_string()))
             .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
-            .expression_attribute_values(":now", s(now))
-            .return_values(ReturnValue::UpdatedOld)
+            .expression_attribute_values(":now", s(now.0))
+            .expression_attribute_values(":now_s", AttributeValue::N(now.1.to_string()))
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match update.send().await {
-            Ok(out) => out
-                .attributes()
-                .and_then(|a| a.get("next_seq"))
-                .and_then(|v| v.as_n().ok()?.parse().ok())
-                .ok_or_else(|| StoreError::Unknown(anyhow!("context without next_seq"))),
-            // The old item comes back when the context exists: then it is full, else it is gone.
+            Ok(out) => reserved(out.attributes().unwrap_or(&HashMap::new())),
+            // The old item comes back when the context exists: then it expired or is full.
             Err(e) => match e.as_service_error() {
-                Some(ServiceError::ConditionalCheckFailedException(c)) if c.item().is_some() => {
-                    Err(StoreError::LimitReached(usize::try_from(max).unwrap_or(usize::MAX)))
-                }
-                Some(ServiceError::ConditionalCheckFailedException(_)) => Err(StoreError::NotFound),
+                Some(ServiceError::ConditionalCheckFailedException(c)) => match c.item() {
+                    Some(old) if number(old, "expires_at") > now.1 => {
+                        Err(StoreError::LimitReached(usize::try_from(max).unwrap_or(usize::MAX)))
+                    }
+                    _ => Err(StoreError::NotFound),
+                },
                 _ => Err(fail(e)),
             },
         }

@@ -56,8 +56,8 @@ impl<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue> De
         let Some(given) = input.nodes.into_iter().next() else {
             return Err(unknown("no node in the body"));
         };
-        let context = self.context(principal, context_id, now).await?;
-        let seq = self.reserve(principal, context_id, 1, &stamp(now)).await?;
+        let context = self.reserve(principal, context_id, 1, now).await?;
+        let seq = context.first;
         let added = node(
             seq,
             given.content,

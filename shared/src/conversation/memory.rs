@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use super::model::{Band, Context, Node, Task, TaskStatus};
 use super::store::{
-    ContextEdits, ContextStore, Finish, Quota, Start, StoreError, TaskCancel, TaskMessage, TaskQueue, TaskStore,
+    ContextEdits, ContextStore, Finish, Quota, Reserved, Start, StoreError, TaskCancel, TaskMessage, TaskQueue,
+    TaskStore,
 };
 
 /// In-memory stores and queue for unit tests.
@@ -53,18 +54,30 @@ impl ContextStore for InMemory {
             .map(|(c, _)| c.clone()))
     }
 
-    async fn reserve(&self, tenant: &str, id: &str, count: u64, max: u64, now: &str) -> Result<u64, StoreError> {
+    async fn reserve(
+        &self,
+        tenant: &str,
+        id: &str,
+        count: u64,
+        max: u64,
+        now: (&str, i64),
+    ) -> Result<Reserved, StoreError> {
         let mut contexts = lock(&self.contexts);
         let (context, next) = contexts
             .get_mut(&(tenant.to_owned(), id.to_owned()))
+            .filter(|(c, _)| c.expires_at > now.1)
             .ok_or(StoreError::NotFound)?;
         if *next + count > max + 1 {
             return Err(StoreError::LimitReached(usize::try_from(max).unwrap_or(usize::MAX)));
         }
         let first = *next;
         *next += count;
-        context.updated_at = now.to_owned();
-        Ok(first)
+        context.updated_at = now.0.to_owned();
+        Ok(Reserved {
+            first,
+            model_id: context.model_id.clone(),
+            expires_at: context.expires_at,
+        })
     }
 
     async fn put_node(&self, tenant: &str, id: &str, node: &Node, _expires_at: i64) -> Result<bool, StoreError> {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 pub use super::errors::ConversationError;
 use super::input::{self, Limits};
 use super::model::{band, new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
-use super::store::{ContextStore, Finish, Quota, StoreError, TaskMessage, TaskQueue, TaskStore};
+use super::store::{ContextStore, Finish, Quota, Reserved, StoreError, TaskMessage, TaskQueue, TaskStore};
 use crate::auth::Principal;
 use crate::providers::registry::Providers;
 
@@ -217,9 +217,9 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
         let input = input::prompt(body, &self.limits)?;
-        let context = self.context(principal, context_id, now).await?;
         let at = stamp(now);
-        let seq = self.reserve(principal, context_id, 2, &at).await?;
+        let context = self.reserve(principal, context_id, 2, now).await?;
+        let seq = context.first;
         let task_id = new_id("task", now.timestamp_millis()).map_err(unknown)?;
         let mut record = task(principal, TaskType::AddPrompt, task_id.clone(), &at, input.priority);
         (record.context_id, record.user_id, record.model_id) = (
@@ -250,18 +250,19 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(record)
     }
 
-    /// Reserves `count` sequence numbers of the context, within its node limit.
+    /// Reserves `count` sequence numbers of the unexpired context, within its node limit.
     pub(crate) async fn reserve(
         &self,
         principal: &Principal,
         context_id: &str,
         count: u64,
-        at: &str,
-    ) -> Result<u64, ConversationError> {
+        now: DateTime<Utc>,
+    ) -> Result<Reserved, ConversationError> {
         let max = self.limits.max_nodes_per_context;
+        let now = (stamp(now), now.timestamp());
         match self
             .contexts
-            .reserve(&principal.tenant, context_id, count, max, at)
+            .reserve(&principal.tenant, context_id, count, max, (&now.0, now.1))
             .await
         {
             Err(StoreError::NotFound) => Err(ConversationError::ContextNotFound(context_id.to_owned())),

@@ -26,22 +26,31 @@ pub struct Quota {
     pub now: i64,
 }
 
+/// Sequence numbers reserved in a context, with what the reservation read of the context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    pub first: u64,
+    pub model_id: String,
+    pub expires_at: i64,
+}
+
 /// Port: contexts and their nodes, always within a tenant.
 pub trait ContextStore: Send + Sync {
     /// Writes the context and its nodes (numbered from 1), unless the owner already has
     /// `quota.max` live contexts ([`StoreError::LimitReached`]).
     fn create(&self, context: &Context, quota: &Quota) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn get(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Context>, StoreError>> + Send;
-    /// Reserves `count` consecutive sequence numbers and returns the first, unless that would go past
-    /// sequence number `max` ([`StoreError::LimitReached`]).
+    /// Reserves `count` consecutive sequence numbers of a context that has not expired by `now_secs`,
+    /// unless that would go past sequence number `max` ([`StoreError::LimitReached`]); a missing or
+    /// expired context is [`StoreError::NotFound`]. One conditional write, no read.
     fn reserve(
         &self,
         tenant: &str,
         id: &str,
         count: u64,
         max: u64,
-        now: &str,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+        now: (&str, i64),
+    ) -> impl Future<Output = Result<Reserved, StoreError>> + Send;
     /// Writes a node at its reserved `seq` unless one is there; `false` when it already was.
     fn put_node(
         &self,
