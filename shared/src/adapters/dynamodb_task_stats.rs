@@ -1,6 +1,8 @@
-//! The tenant's task counters (`TENANT#<tenant>` / `STATS`), one number attribute per counter, added
-//! to with `ADD` in the same transaction as a task's creation or finish, and right after a start or a
-//! cancellation (those are conditional updates whose old or new image decides what to count).
+//! The tenant's task counters, one number attribute per counter, in [`SHARDS`] items
+//! (`TENANT#<tenant>` / `STATS#<n>`, a task always counting in the shard its id picks) so concurrent
+//! transitions rarely meet on one item. They are added to with `ADD` in the same transaction as a
+//! task's creation or finish, and right after a start or a cancellation (conditional updates whose
+//! old or new image decides what to count). Reading sums the shards with one query.
 
 use std::collections::HashMap;
 
@@ -15,10 +17,17 @@ use crate::conversation::store::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
 
-fn key(tenant: &str) -> Item {
+/// Counter items per tenant.
+pub const SHARDS: u32 = 8;
+
+fn key(tenant: &str, task_id: &str) -> Item {
+    let shard = task_id
+        .bytes()
+        .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % SHARDS;
     HashMap::from([
         ("pk".to_owned(), AttributeValue::S(format!("TENANT#{tenant}"))),
-        ("sk".to_owned(), AttributeValue::S("STATS".into())),
+        ("sk".to_owned(), AttributeValue::S(format!("STATS#{shard}"))),
     ])
 }
 
@@ -37,8 +46,15 @@ fn cancellation_codes<R>(e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItem
 
 impl DynamoDbTaskStore {
     /// The `ADD` of `adds` to the tenant's counters, as a transaction item.
-    pub(crate) fn stats_update(&self, tenant: &str, adds: &[(String, i64)]) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder().table_name(self.table()).set_key(Some(key(tenant)));
+    pub(crate) fn stats_update(
+        &self,
+        tenant: &str,
+        task_id: &str,
+        adds: &[(String, i64)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(tenant, task_id)));
         let mut parts = Vec::new();
         for (i, (name, by)) in adds.iter().enumerate() {
             parts.push(format!("#c{i} :c{i}"));
@@ -53,8 +69,8 @@ impl DynamoDbTaskStore {
     }
 
     /// Adds to the counters on its own (after a conditional update that already took).
-    pub(crate) async fn bump(&self, tenant: &str, adds: &[(String, i64)]) {
-        let Ok(item) = self.stats_update(tenant, adds) else {
+    pub(crate) async fn bump(&self, tenant: &str, task_id: &str, adds: &[(String, i64)]) {
+        let Ok(item) = self.stats_update(tenant, task_id, adds) else {
             return;
         };
         let Some(update) = item.update else {
@@ -80,7 +96,7 @@ impl DynamoDbTaskStore {
         &self,
         item: Item,
         condition: PutBuilder,
-        tenant: &str,
+        (tenant, task_id): (&str, &str),
         adds: &[(String, i64)],
     ) -> Result<bool, StoreError> {
         let put = condition.table_name(self.table()).set_item(Some(item)).build();
@@ -88,7 +104,7 @@ impl DynamoDbTaskStore {
             TransactWriteItem::builder()
                 .put(put.map_err(|e| StoreError::Unknown(e.into()))?)
                 .build(),
-            self.stats_update(tenant, adds)?,
+            self.stats_update(tenant, task_id, adds)?,
         ];
         // Concurrent transitions of the tenant's tasks all add to one counters item: a transaction
         // that met another one is tried again; a failed condition is the answer.
@@ -119,18 +135,19 @@ impl DynamoDbTaskStore {
 impl TaskStats for DynamoDbTaskStore {
     #[tracing::instrument(skip(self))]
     async fn stats(&self, tenant: &str) -> Result<Counters, StoreError> {
-        let got = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(key(tenant)));
-        let out = got.send().await.map_err(fail)?;
-        Ok(out
-            .item()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| k.as_str() != "pk" && k.as_str() != "sk")
-            .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse().ok()?)))
-            .collect())
+        let query = self.client().query().table_name(self.table()).consistent_read(true);
+        let query = query
+            .key_condition_expression("pk = :pk AND begins_with(sk, :stats)")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("TENANT#{tenant}")))
+            .expression_attribute_values(":stats", AttributeValue::S("STATS#".into()));
+        let out = query.send().await.map_err(fail)?;
+        let mut counters = Counters::new();
+        for item in out.items() {
+            for (k, v) in item.iter().filter(|(k, _)| k.as_str() != "pk" && k.as_str() != "sk") {
+                *counters.entry(k.clone()).or_default() +=
+                    v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+            }
+        }
+        Ok(counters)
     }
 }

@@ -111,7 +111,10 @@ impl TaskStore for DynamoDbTaskStore {
     async fn create(&self, task: &Task) -> Result<(), StoreError> {
         let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
         let adds = stats::on_create(task);
-        if self.put_counted(to_item(task)?, condition, &task.tenant, &adds).await? {
+        if self
+            .put_counted(to_item(task)?, condition, (&task.tenant, &task.task_id), &adds)
+            .await?
+        {
             Ok(())
         } else {
             Err(StoreError::Unknown(anyhow!("task {} already exists", task.task_id)))
@@ -157,7 +160,7 @@ impl TaskStore for DynamoDbTaskStore {
             Ok(out) => {
                 let task = task_from_item(tenant, out.attributes().unwrap_or(&HashMap::new()))?;
                 if task.attempts == 1 {
-                    self.bump(tenant, &stats::on_first_start()).await;
+                    self.bump(tenant, id, &stats::on_first_start()).await;
                 }
                 Ok(Start::Started(task))
             }
@@ -188,7 +191,7 @@ impl TaskStore for DynamoDbTaskStore {
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()));
-        self.put_counted(item, condition, tenant, &stats::on_finish(&task))
+        self.put_counted(item, condition, (tenant, id), &stats::on_finish(&task))
             .await
     }
 }
@@ -214,7 +217,7 @@ impl TaskCancel for DynamoDbTaskStore {
                 let Some(mut task) = out.attributes().map(|a| task_from_item(tenant, a)).transpose()? else {
                     return Ok(None);
                 };
-                self.bump(tenant, &stats::on_cancel(task.status)).await;
+                self.bump(tenant, id, &stats::on_cancel(task.status)).await;
                 (task.status, task.finished_at, task.lease_until) = (TaskStatus::Cancelled, Some(now.to_owned()), None);
                 Ok(Some(task))
             }
