@@ -92,16 +92,17 @@ pub async fn get<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, kind:
 
 /// `POST /api/v1/{kind}s`; audited.
 pub async fn create<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, kind: Kind, req: Request) -> Result {
-    let req = &req;
-    let response = http::for_principal(req, |principal, rid| async move {
-        let doc = service::register(&deps.store, &principal, kind, &body(req)?, deps.policy).await;
+    let parsed = body(&req);
+    let target = parsed
+        .as_ref()
+        .ok()
+        .and_then(|b| b[kind.key_field()].as_str().map(str::to_owned));
+    let response = http::for_principal(&req, |principal, rid| async move {
+        let doc = service::register(&deps.store, &principal, kind, &parsed?, deps.policy).await;
         Ok(http::json(201, &doc.map_err(|e| api_error(&e, &rid))?))
     })
     .await;
-    let target = body(req)
-        .ok()
-        .and_then(|b| b[kind.key_field()].as_str().map(str::to_owned));
-    audit::record(&deps.audit, req, target, &response).await;
+    audit::record(&deps.audit, &req, target, &response).await;
     Ok(response)
 }
 

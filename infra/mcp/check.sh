@@ -9,7 +9,8 @@ mcp_need_env MCP_URL MCP_API_KEY
 "$MCP_DIR/install.sh"
 
 log "== official Python SDK (mcp, pinned)"
-"$MCP_VENV/bin/python" "$MCP_DIR/python_sdk_test.py"
+# Strict: a check that skips (a capability no longer advertised, say) fails instead of passing quietly.
+MCP_STRICT=1 "$MCP_VENV/bin/python" "$MCP_DIR/python_sdk_test.py"
 
 log "== the README's Python example, run as printed there"
 "$MCP_VENV/bin/python" - "$MCP_DIR/readme_example.py" "$MCP_DIR/../../README.md" <<'PY'

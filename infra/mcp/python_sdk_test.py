@@ -5,6 +5,7 @@ Env:
   MCP_URL           endpoint, e.g. http://127.0.0.1:3100/mcp (required)
   MCP_API_KEY       sent as X-API-Key (required)
   MCP_TASK_TIMEOUT  seconds to wait for a task to complete (default 60)
+  MCP_STRICT        1: a skipped check fails the run (make test sets it: mcpflow supports every check)
 
 Prints one line per check (PASS/FAIL/SKIP), then "N passed, N failed, N skipped";
 exits 1 if any check failed.
@@ -512,7 +513,8 @@ def main() -> int:
     state = State(url=url, api_key=key, task_timeout=float(os.environ.get("MCP_TASK_TIMEOUT", "60")))
     report = asyncio.run(run(state))
     print(f"{report.passed} passed, {report.failed} failed, {report.skipped} skipped")
-    return 1 if report.failed else 0
+    strict = os.environ.get("MCP_STRICT") == "1"
+    return 1 if report.failed or (strict and report.skipped) else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ use shared::auth::Principal;
 use shared::conversation::completion::NewTask;
 use shared::conversation::listing::{paging, ContextListing, TaskFilter, TaskListing};
 use shared::conversation::model::{Task, TaskStatus};
-use shared::conversation::service::{ConversationError, Deps};
+use shared::conversation::service::{stamp, ConversationError, Deps};
 use shared::conversation::store::{ContextEdits, ContextStore, TaskCancel, TaskQueue, TaskStore};
 
 use super::views;
@@ -45,10 +45,6 @@ fn priority(args: &Value) -> u8 {
         .as_u64()
         .and_then(|p| u8::try_from(p).ok())
         .unwrap_or(5)
-}
-
-fn stamp(now: DateTime<Utc>) -> String {
-    now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn task_ref(task: &Task) -> Value {

@@ -231,6 +231,14 @@ pub fn mcp_task(task: &Task) -> rmcp::model::Task {
         .with_poll_interval_ms(500)
 }
 
+/// The `tools/call` result a completed task stands for: its result, structured and as text.
+#[must_use]
+pub fn completed_result(task: &Task) -> Value {
+    let structured = views::result(task);
+    json!({"content": [{"type": "text", "text": structured.to_string()}], "structuredContent": structured,
+        "isError": false})
+}
+
 /// `tasks/get`: the task, and its tool result or error once it has ended.
 #[must_use]
 pub fn detailed_task(task: &Task) -> DetailedTask {
@@ -238,13 +246,9 @@ pub fn detailed_task(task: &Task) -> DetailedTask {
     let payload = match task.status {
         TaskStatus::Pending | TaskStatus::Running => TaskPayload::Working,
         TaskStatus::Cancelled => TaskPayload::Cancelled,
-        TaskStatus::Completed => {
-            let structured = views::result(task);
-            TaskPayload::Completed {
-                result: object(json!({"content": [{"type": "text", "text": structured.to_string()}],
-                    "structuredContent": structured, "isError": false})),
-            }
-        }
+        TaskStatus::Completed => TaskPayload::Completed {
+            result: object(completed_result(task)),
+        },
         TaskStatus::Failed => TaskPayload::Failed {
             error: object(json!({"code": -32603, "message": task.error.clone().unwrap_or_default()})),
         },

@@ -13,7 +13,7 @@ use shared::auth::Principal;
 use shared::conversation::listing::{paging, TaskFilter};
 use shared::conversation::model::{Task, TaskStatus};
 
-use super::{views, McpServer};
+use super::{lambda, McpServer};
 
 /// The protocol version these requests belong to.
 pub const VERSION: &str = "2025-11-25";
@@ -30,22 +30,12 @@ fn err(id: &Value, code: i64, message: String) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
-/// A durable task in the 2025-11-25 shape.
+/// A durable task in the 2025-11-25 shape: the 2026-07-28 task under that era's field names.
 #[must_use]
 pub fn task_json(task: &Task) -> Value {
-    let status = match task.status {
-        TaskStatus::Pending | TaskStatus::Running => "working",
-        TaskStatus::Completed => "completed",
-        TaskStatus::Failed => "failed",
-        TaskStatus::Cancelled => "cancelled",
-    };
-    let updated = task
-        .finished_at
-        .clone()
-        .or_else(|| task.started_at.clone())
-        .unwrap_or_else(|| task.created_at.clone());
-    json!({"taskId": task.task_id, "status": status, "statusMessage": views::status_name(task.status),
-        "createdAt": task.created_at, "lastUpdatedAt": updated, "ttl": null, "pollInterval": 500})
+    let t = lambda::mcp_task(task);
+    json!({"taskId": t.task_id, "status": t.status, "statusMessage": t.status_message, "createdAt": t.created_at,
+        "lastUpdatedAt": t.last_updated_at, "ttl": t.ttl_ms, "pollInterval": t.poll_interval_ms})
 }
 
 /// Answers `body` when it is one of the requests above; `None` sends it on to rmcp.
@@ -99,9 +89,8 @@ async fn result(server: &McpServer, who: &Principal, id: &Value, task_id: &str) 
         let related = json!({"io.modelcontextprotocol/related-task": {"taskId": task_id}});
         match task.status {
             TaskStatus::Completed => {
-                let data = views::result(&task);
-                let text = data.to_string();
-                let body = json!({"content": [{"type": "text", "text": text}], "structuredContent": data, "isError": false, "_meta": related});
+                let mut body = lambda::completed_result(&task);
+                body["_meta"] = related;
                 return ok(id, body);
             }
             TaskStatus::Failed => {

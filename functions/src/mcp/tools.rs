@@ -163,19 +163,7 @@ pub fn specs(limits: &Limits, models: &[String], default_model: &str) -> anyhow:
 /// What is wrong with `args`, one line per violation, naming where.
 #[must_use]
 pub fn violations(spec: &ToolSpec, args: &Value) -> Option<String> {
-    let errors: Vec<String> = spec
-        .validator
-        .iter_errors(args)
-        .map(|e| {
-            let at = e.instance_path().to_string();
-            if at.is_empty() {
-                e.to_string()
-            } else {
-                format!("{at}: {e}")
-            }
-        })
-        .collect();
-    (!errors.is_empty()).then(|| errors.join("; "))
+    shared::registered::service::violations_of(&spec.validator, args)
 }
 
 #[cfg(test)]

@@ -185,25 +185,16 @@ impl ContextStore for DynamoDbContextStore {
 
     #[tracing::instrument(skip(self))]
     async fn get(&self, tenant: &str, id: &str) -> Result<Option<Context>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk");
-            let query = query
-                .expression_attribute_values(":pk", pk(tenant, id))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            let out = query.send().await.map_err(fail)?;
-            items.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk");
+        let query = query
+            .expression_attribute_values(":pk", pk(tenant, id))
+            .consistent_read(true);
+        let pages = query.into_paginator().items().send();
+        let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(fail)?;
         let Some(meta) = items
             .iter()
             .find(|i| i.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "META"))

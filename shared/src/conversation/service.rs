@@ -20,7 +20,9 @@ pub struct Deps<C, T, Q> {
     pub limits: Limits,
 }
 
-pub(crate) fn stamp(now: DateTime<Utc>) -> String {
+/// A timestamp as tasks and contexts record it (RFC 3339, milliseconds, UTC).
+#[must_use]
+pub fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::model::{ContentType, Context, Node, Task, TaskType, TokenUsage};
-use super::service::{ConversationError, Deps};
+use super::service::{stamp, ConversationError, Deps};
 use super::store::{ContextEdits, ContextStore, Finish, Start, TaskMessage, TaskQueue, TaskStore};
 use crate::providers::retry::RetryPolicy;
 use crate::providers::{ChatResponse, Message, Role};
@@ -79,7 +79,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Some(t) if !self.turn_ready(&t).await? => return Ok(Processed::Waiting),
             Some(_) => {}
         }
-        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let at = stamp(now);
         let task = match self
             .tasks
             .start(&message.tenant, &message.task_id, &at, now.timestamp_millis(), lease_ms)
@@ -93,7 +93,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         };
         let finish = self.answer(&task, now, policy).await?;
         let done = matches!(finish, Finish::Completed { .. });
-        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let at = stamp(chrono::Utc::now());
         if !self
             .tasks
             .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
@@ -198,7 +198,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Ok(r) => r,
             Err(e) => return Ok(Finish::Failed { error: e.to_string() }),
         };
-        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let at = stamp(now);
         self.contexts
             .put_node(
                 &task.tenant,

@@ -66,10 +66,9 @@ pub async fn delete<S: RegistryStore>(
     }
 }
 
-/// What is wrong with `args` for a tool's schema, one line per violation, naming where.
+/// What is wrong with `args` for a compiled schema, one line per violation, naming where.
 #[must_use]
-pub fn violations(schema: &Value, args: &Value) -> Option<String> {
-    let validator = jsonschema::validator_for(schema).ok()?;
+pub fn violations_of(validator: &jsonschema::Validator, args: &Value) -> Option<String> {
     let errors: Vec<String> = validator
         .iter_errors(args)
         .map(|e| match e.instance_path().to_string() {
@@ -78,6 +77,12 @@ pub fn violations(schema: &Value, args: &Value) -> Option<String> {
         })
         .collect();
     (!errors.is_empty()).then(|| errors.join("; "))
+}
+
+/// What is wrong with `args` for a tool's schema (compiled for this call: it comes from the store).
+#[must_use]
+pub fn violations(schema: &Value, args: &Value) -> Option<String> {
+    violations_of(&jsonschema::validator_for(schema).ok()?, args)
 }
 
 /// Runs a registered tool: arguments checked against its schema, then its endpoint called.
