@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod authorizer;
 pub mod conversation;
+pub mod dead_letters;
 pub mod edits;
 pub mod health;
 pub mod http;

@@ -1,18 +1,30 @@
-//! `task-worker`: SQS batches from the three task queues; each message is one task. Reports the
-//! messages to retry (`ReportBatchItemFailures`): a task leased by another delivery, or a store failure.
+//! `task-worker`: SQS batches from the three FIFO task queues; each message is one task, grouped by
+//! context. Groups run concurrently, the messages of one group one after another in queue order;
+//! each message gets a deadline that ends before the invocation's. Reports the messages to retry
+//! (`ReportBatchItemFailures`): after a message of a group fails, it and every later message of
+//! that group, as AWS requires for FIFO queues, so the order of a context holds.
+
+use std::time::Duration;
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
 use shared::conversation::service::Deps;
 use shared::conversation::store::{ContextEdits, ContextStore, TaskMessage, TaskQueue, TaskStore};
-use shared::conversation::worker::Processed;
+use shared::conversation::worker::{Budget, Processed};
 use shared::providers::retry::RetryPolicy;
+use tokio::time::Instant;
 
-/// How long a delivery owns a running task: past the function timeout, so a crash frees it.
-pub const LEASE_MS: i64 = 90_000;
+/// Time kept back from the invocation's deadline to finish the task and answer Lambda.
+pub const MARGIN: Duration = Duration::from_secs(2);
 
-/// Seconds before a task that waits its turn (or is leased elsewhere) is delivered again.
-pub const RETRY_SECS: u32 = 2;
+/// What the worker was configured with.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// One task at most, provider calls, retries and fallbacks included.
+    pub task_deadline: Duration,
+    pub policy: RetryPolicy,
+}
 
 /// Processes a batch.
 ///
@@ -20,56 +32,112 @@ pub const RETRY_SECS: u32 = 2;
 /// Never: failures are reported per message.
 pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
+    settings: WorkerSettings,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let mut failures = Vec::new();
-    for record in event.payload.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let Some(message) = record
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_str::<TaskMessage>(b).ok())
-        else {
-            // Not a task message: retrying cannot help; the DLQ alarm is for real failures.
-            tracing::error!(message_id = %id, "unreadable task message dropped");
-            continue;
-        };
-        match deps
-            .process(&message, chrono::Utc::now(), LEASE_MS, RetryPolicy::default())
-            .await
-        {
-            Ok(outcome @ (Processed::Busy | Processed::Waiting)) => {
-                retry_soon(deps, &record, &message).await;
-                tracing::info!(task_id = %message.task_id, ?outcome, "task not ready; will be retried");
-                failures.push(id);
-            }
-            Ok(outcome) => tracing::info!(task_id = %message.task_id, ?outcome, "task processed"),
-            Err(err) => {
-                tracing::error!(task_id = %message.task_id, error = %err, "task processing failed; will retry");
-                failures.push(id);
-            }
-        }
-    }
+    let remaining = remaining(event.context.deadline);
+    let invocation_end = Instant::now() + remaining.saturating_sub(MARGIN);
+    let groups = groups(event.payload.records);
+    let runs = groups
+        .iter()
+        .map(|group| run_group(deps, settings, invocation_end, group));
+    let failures = join_all(runs).await.into_iter().flatten().collect();
     Ok(response(failures))
 }
 
-/// Shortens the wait before `record` is delivered again, best effort.
-async fn retry_soon<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
+/// Time left until the invocation's deadline (unix milliseconds).
+fn remaining(deadline_ms: u64) -> Duration {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// The records by `MessageGroupId`, each group in queue order, groups in order of first appearance.
+/// A record without a group (a standard queue) is a group of its own.
+#[must_use]
+pub fn groups(records: Vec<SqsMessage>) -> Vec<Vec<SqsMessage>> {
+    let mut out: Vec<(Option<String>, Vec<SqsMessage>)> = Vec::new();
+    for record in records {
+        let group = record.attributes.get("MessageGroupId").cloned();
+        match out.iter_mut().find(|(g, _)| group.is_some() && *g == group) {
+            Some((_, members)) => members.push(record),
+            None => out.push((group, vec![record])),
+        }
+    }
+    out.into_iter().map(|(_, members)| members).collect()
+}
+
+/// Runs one group's messages in order; the ids to report for retry.
+async fn run_group<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
+    settings: WorkerSettings,
+    invocation_end: Instant,
+    group: &[SqsMessage],
+) -> Vec<String> {
+    for (i, record) in group.iter().enumerate() {
+        let full = Instant::now() + settings.task_deadline;
+        let deadline = full.min(invocation_end);
+        // A task that cannot get its whole deadline any more waits for the next invocation rather
+        // than failing for want of time (only when the timeout is below 5 x the task deadline).
+        let starved = deadline < full && i > 0;
+        if starved || !run_one(deps, settings, deadline, record).await {
+            return group[i..].iter().map(id).collect();
+        }
+    }
+    Vec::new()
+}
+
+/// Runs one message; `false` when it must be retried.
+async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
+    deps: &Deps<C, T, Q>,
+    settings: WorkerSettings,
+    deadline: Instant,
     record: &SqsMessage,
-    message: &TaskMessage,
-) {
-    // Back soon rather than after the queue's whole visibility timeout.
-    let (arn, receipt) = (record.event_source_arn.as_deref(), record.receipt_handle.as_deref());
-    if let (Some(arn), Some(receipt)) = (arn, receipt) {
-        if let Err(err) = deps.queue.retry_later(arn, receipt, RETRY_SECS).await {
-            tracing::warn!(task_id = %message.task_id, error = %err, "could not shorten the retry");
+) -> bool {
+    let Some(message) = record
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<TaskMessage>(b).ok())
+    else {
+        // Not a task message: retrying cannot help; the DLQ alarm is for real failures.
+        tracing::error!(message_id = %id(record), "unreadable task message dropped");
+        return true;
+    };
+    let budget = Budget {
+        deadline,
+        lease_ms: lease_ms(settings.task_deadline),
+        policy: settings.policy,
+    };
+    match deps.process(&message, chrono::Utc::now(), budget).await {
+        Ok(Processed::Busy) => {
+            tracing::warn!(task_id = %message.task_id, "task leased by another delivery; will be retried");
+            false
+        }
+        Ok(outcome) => {
+            tracing::info!(task_id = %message.task_id, ?outcome, "task processed");
+            true
+        }
+        Err(err) => {
+            tracing::error!(task_id = %message.task_id, error = %err, "task processing failed; will retry");
+            false
         }
     }
 }
 
+/// The lease a delivery takes on its task: past its deadline, so it is never taken over while it
+/// runs; a crashed delivery's task is taken over by the next delivery after the queue's visibility
+/// timeout, which is longer still.
+#[must_use]
+pub fn lease_ms(task_deadline: Duration) -> i64 {
+    i64::try_from((task_deadline + MARGIN * 2).as_millis()).unwrap_or(i64::MAX)
+}
+
+fn id(record: &SqsMessage) -> String {
+    record.message_id.clone().unwrap_or_default()
+}
+
 /// The batch response reporting the messages with these ids for retry.
-fn response(failures: Vec<String>) -> SqsBatchResponse {
+#[must_use]
+pub fn response(failures: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures
         .into_iter()
@@ -81,3 +149,6 @@ fn response(failures: Vec<String>) -> SqsBatchResponse {
         .collect();
     response
 }
+
+#[cfg(test)]
+mod tests;

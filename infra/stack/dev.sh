@@ -47,8 +47,13 @@ wait_http "http://127.0.0.1:$LAMBDA_PORT/" 60 || { log "cargo lambda watch did n
 if port_busy "$GATEWAY_PORT" && ! pid_alive "$MCPFLOW_RUN/gateway.pid"; then
   log "port $GATEWAY_PORT is busy (local gateway): stop what uses it or set GATEWAY_PORT"; exit 1
 fi
+# The SQS-triggered functions (the task worker) run under the gateway's own host, as Lambda runs
+# them: each invocation ends at the function's Timeout, killed with its process, with as many
+# instances as the triggers' MaximumConcurrency. MCPFLOW_CHAOS_KILL_RATE kills some at random.
 (cd "$root" && start_service gateway "$MCPFLOW_RUN/gateway.log" -- \
-  "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT")
+  "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT" \
+  --functions-dir "$CARGO_TARGET_DIR/debug" --env-file "$env_file" "${params[@]}" \
+  --chaos-kill-rate "${MCPFLOW_CHAOS_KILL_RATE:-0}")
 base="http://127.0.0.1:$GATEWAY_PORT"
 for _ in $(seq 1 120); do
   [[ $(curl -s -o /dev/null -m 30 -w '%{http_code}' "$base/api/v1/mcp/health" || true) == 200 ]] && break

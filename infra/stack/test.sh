@@ -17,10 +17,15 @@ export MCPFLOW_TEST_JWT_SECRET MCPFLOW_TEST_JWT_ISSUER=https://issuer.mcpflow.te
 export MCPFLOW_TEST_VIEWER_LIMIT=20/60
 # A small per-user context quota, so the quota test fills it quickly; the load test uses an agent key.
 export MCPFLOW_TEST_MAX_CONTEXTS=30
-# The built-in model catalog plus a model whose provider is down, to show fallback end to end.
-MCPFLOW_TEST_MODELS=$(python3 -c 'import json
+# The built-in model catalog plus a model whose provider is down, to show fallback end to end, and
+# `standin`, served by a slow OpenAI-compatible stand-in (infra/stack/llm_standin.py) on STANDIN_PORT.
+export STANDIN_PORT="${TEST_STANDIN_PORT:-4100}"
+MCPFLOW_TEST_MODELS=$(python3 -c 'import json, os
 base = json.load(open("shared/models.json")); extra = json.load(open("infra/gateway/tests/fixtures/models-extra.json"))
 base["providers"] += extra["providers"]; base["models"] += extra["models"]
+base["providers"].append({"id": "standin", "kind": "openai_compatible", "base_url": "http://127.0.0.1:%s/v1" % os.environ["STANDIN_PORT"],
+  "description": "A slow, failing stand-in for tests (infra/stack/llm_standin.py), not an LLM"})
+base["models"].append({"id": "standin", "provider": "standin", "provider_model": "standin", "fallback": []})
 print(json.dumps(base, separators=(",", ":")))')
 export MCPFLOW_PARAMETERS="JwtHs256Secret=$MCPFLOW_TEST_JWT_SECRET
 JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER
@@ -29,7 +34,11 @@ RateLimits=admin=600/60,operator=300/60,agent=6000/60,viewer=$MCPFLOW_TEST_VIEWE
 MaxContextsPerUser=$MCPFLOW_TEST_MAX_CONTEXTS
 ModelCatalog=$MCPFLOW_TEST_MODELS
 McpAllowedOrigins=http://127.0.0.1:*,http://localhost:*
-AllowPrivateToolEndpoints=true"
+AllowPrivateToolEndpoints=true
+TaskDeadlineSeconds=20
+ProviderTimeoutMs=30000
+WorkerTimeoutSeconds=110
+QueueVisibilityTimeout=660"
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"
@@ -56,6 +65,8 @@ sam validate --lint --template template.yaml
 
 step "start the local stack"
 trap '"$here/stop.sh" all' EXIT
+mkdir -p "$MCPFLOW_RUN"
+start_service standin "$MCPFLOW_RUN/standin.log" -- env PORT="$STANDIN_PORT" python3 "$root/infra/stack/llm_standin.py"
 "$here/dev.sh" --detach
 MCPFLOW_ADMIN_KEY=$(<"$MCPFLOW_RUN/admin.key")
 export MCPFLOW_ADMIN_KEY

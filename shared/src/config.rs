@@ -40,8 +40,11 @@ pub struct Config {
     pub queues: Vec<QueueRef>,
     pub pipeline_state_machine_arn: String,
     pub health_check_timeout: Duration,
-    /// One provider call, from `PROVIDER_TIMEOUT_MS` (default 20000).
+    /// One provider call, from `PROVIDER_TIMEOUT_MS` (default 60000).
     pub provider_timeout: Duration,
+    /// One task in the worker, provider calls, retries and fallbacks included, from
+    /// `TASK_DEADLINE_SECS` (default 120).
+    pub task_deadline: Duration,
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
@@ -100,7 +103,8 @@ impl Config {
             queues: queues_from(&vars),
             pipeline_state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
-            provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 20_000)?,
+            provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 60_000)?,
+            task_deadline: secs(&vars, "TASK_DEADLINE_SECS", 120)?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
             tool_endpoints: EndpointPolicy {
@@ -264,6 +268,17 @@ fn queues_from(vars: &BTreeMap<String, String>) -> Vec<QueueRef> {
             Some(QueueRef { name, url: url.clone() })
         })
         .collect()
+}
+
+fn secs(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    match vars.get(name).map(|raw| (raw, raw.parse::<u64>())) {
+        None => Ok(Duration::from_secs(default)),
+        Some((_, Ok(s))) if s > 0 => Ok(Duration::from_secs(s)),
+        Some((raw, _)) => Err(ConfigError::Invalid {
+            name,
+            reason: format!("expected a positive number of seconds, got {raw:?}"),
+        }),
+    }
 }
 
 fn millis(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {

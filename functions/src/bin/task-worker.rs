@@ -1,9 +1,10 @@
 //! Lambda entry point of `task-worker`.
 
 use functions::conversation::aws_deps;
-use functions::worker::handle;
+use functions::worker::{handle, WorkerSettings};
 use lambda_runtime::{run, service_fn, Error};
 use shared::aws::AwsClients;
+use shared::providers::retry::RetryPolicy;
 use shared::secrets::SecretsManager;
 use shared::{telemetry, Config};
 
@@ -13,5 +14,9 @@ async fn main() -> Result<(), Error> {
     let config = Config::load(&SecretsManager::new(clients.secrets.clone())).await?;
     telemetry::init(config.log_format, &config.log_level);
     let deps = aws_deps(&config, &clients)?;
-    run(service_fn(|event| handle(&deps, event))).await
+    let settings = WorkerSettings {
+        task_deadline: config.task_deadline,
+        policy: RetryPolicy::default(),
+    };
+    run(service_fn(|event| handle(&deps, settings, event))).await
 }

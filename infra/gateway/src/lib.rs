@@ -4,6 +4,7 @@
 
 pub mod authorizers;
 pub mod event;
+pub mod host;
 pub mod intrinsic;
 pub mod invoke;
 pub mod local;

@@ -13,7 +13,7 @@ use crate::provision::{Provisioned, Stack};
 use crate::template::Template;
 
 /// Parsed command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Args {
     pub command: String,
     pub template: PathBuf,
@@ -23,6 +23,10 @@ pub struct Args {
     pub parameters: BTreeMap<String, String>,
     pub port: u16,
     pub invoke_timeout: u64,
+    /// `serve`: where the functions' bootstrap binaries are, to host the SQS-triggered ones.
+    pub functions_dir: Option<PathBuf>,
+    /// `serve`: the probability that a hosted invocation is killed mid-run (chaos tests).
+    pub chaos_kill_rate: f64,
 }
 
 impl Args {
@@ -40,6 +44,8 @@ impl Args {
             parameters: BTreeMap::new(),
             port: 3000,
             invoke_timeout: 30,
+            functions_dir: None,
+            chaos_kill_rate: 0.0,
         };
         while let Some(flag) = args.next() {
             let value = args.next().with_context(|| format!("{flag} needs a value"))?;
@@ -54,6 +60,10 @@ impl Args {
                     out.parameters.insert(name.to_owned(), value.to_owned());
                 }
                 "--port" => out.port = value.parse().with_context(|| format!("--port {value}"))?,
+                "--functions-dir" => out.functions_dir = Some(value.into()),
+                "--chaos-kill-rate" => {
+                    out.chaos_kill_rate = value.parse().with_context(|| format!("--chaos-kill-rate {value}"))?
+                }
                 "--invoke-timeout" => {
                     out.invoke_timeout = value.parse().with_context(|| format!("--invoke-timeout {value}"))?
                 }
@@ -99,6 +109,10 @@ pub fn write_environment(template: &Template, stack: &Provisioned, args: &Args) 
     }
 }
 
+/// Batches in flight per SQS source without `ScalingConfig.MaximumConcurrency` (AWS scales a
+/// standard queue's pollers much further; a 2-core machine cannot).
+pub const DEFAULT_CONCURRENCY: u16 = 5;
+
 /// Every SQS trigger of the template, with its queue's URL and ARN looked up on the emulator.
 ///
 /// # Errors
@@ -107,7 +121,12 @@ pub async fn sqs_sources(template: &Template, clients: &AwsClients, stack: &Stac
     let mut sources = Vec::new();
     for function in template.functions()? {
         for trigger in &function.sqs_triggers {
-            let name = stack.physical_name(&trigger.queue_logical_id);
+            let queue = template
+                .resources
+                .iter()
+                .find(|r| r.logical_id == trigger.queue_logical_id)
+                .with_context(|| format!("queue {} is not in the template", trigger.queue_logical_id))?;
+            let name = crate::resources::queue_name(stack, queue);
             let url = clients
                 .sqs
                 .get_queue_url()
@@ -137,10 +156,50 @@ pub async fn sqs_sources(template: &Template, clients: &AwsClients, stack: &Stac
                 batch_size: trigger.batch_size,
                 report_batch_item_failures: trigger.report_batch_item_failures,
                 wait: Duration::from_secs(1),
+                concurrency: usize::from(trigger.maximum_concurrency.unwrap_or(DEFAULT_CONCURRENCY)),
+                batching_window: Duration::from_secs(trigger.batching_window_secs),
             });
         }
     }
     Ok(sources)
+}
+
+/// The host for the functions the SQS sources trigger: each function's binary in `dir`, the
+/// environment file, its `Timeout` (parameters resolved), and as many instances as its sources
+/// may run batches at once.
+///
+/// # Errors
+/// Without `--env-file`, or when it cannot be read.
+pub fn function_host(
+    template: &Template,
+    sources: &[SqsSource],
+    dir: &std::path::Path,
+    args: &Args,
+) -> anyhow::Result<crate::host::FunctionHost> {
+    let env_file = args.env_file.as_ref().context("--functions-dir needs --env-file")?;
+    let env = crate::host::read_env_file(env_file).with_context(|| env_file.display().to_string())?;
+    let mut functions: Vec<crate::host::HostedFunction> = Vec::new();
+    for function in template.functions()? {
+        let max_instances: usize = sources
+            .iter()
+            .filter(|s| s.function == function.binary)
+            .map(|s| s.concurrency)
+            .sum();
+        if max_instances == 0 {
+            continue;
+        }
+        functions.push(crate::host::HostedFunction {
+            name: function.binary.clone(),
+            binary: dir.join(&function.binary),
+            env: env.clone(),
+            timeout: Duration::from_secs(template.function_timeout(&function.logical_id, &args.parameters)),
+            max_instances,
+        });
+    }
+    let chaos = crate::host::Chaos {
+        kill_rate: args.chaos_kill_rate,
+    };
+    Ok(crate::host::FunctionHost::new(functions, chaos))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

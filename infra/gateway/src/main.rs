@@ -17,7 +17,8 @@ use shared::aws::AwsClients;
 
 const USAGE: &str = "usage: local-gateway provision [--template F] [--stack NAME] [--env-file F]
        local-gateway provision ... [--parameter Name=Value]...
-       local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]";
+       local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]
+                           [--functions-dir DIR --env-file F [--parameter Name=Value]... [--chaos-kill-rate P]]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -40,21 +41,32 @@ async fn main() -> anyhow::Result<()> {
             local::write_environment(&template, &provisioned, &args)
         }
         "serve" => {
-            start_triggers(&template, &clients, &stack, &sdk).await?;
+            start_triggers(&template, &clients, &stack, &sdk, &args).await?;
             serve_http(&template, &sdk, &args).await
         }
         other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
     }
 }
 
-/// Spawns one poller per SQS trigger; they run until the process exits.
+/// Spawns the pollers of every SQS trigger; they run until the process exits. With
+/// `--functions-dir`, the triggered functions run under the gateway's own host (timeouts kill,
+/// instances up to the triggers' concurrency); else through the Lambda Invoke API.
 async fn start_triggers(
     template: &Template,
     clients: &AwsClients,
     stack: &Stack,
     sdk: &SdkConfig,
+    args: &local::Args,
 ) -> anyhow::Result<()> {
     let sources = local::sqs_sources(template, clients, stack).await?;
+    if let Some(dir) = &args.functions_dir {
+        let host = Arc::new(local::function_host(template, &sources, dir, args)?);
+        for source in sources {
+            tracing::info!(function = %source.function, queue = %source.queue_arn, "polling (hosted)");
+            tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&host), source));
+        }
+        return Ok(());
+    }
     let invoker = Arc::new(LambdaInvoker::new(local::lambda_client(sdk)));
     for source in sources {
         tracing::info!(function = %source.function, queue = %source.queue_arn, "polling");

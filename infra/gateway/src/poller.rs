@@ -1,6 +1,8 @@
-//! SQS event sources, as Lambda's poller runs them: receive a batch, invoke the function with a real
-//! SQS event, delete what succeeded, leave failures to come back after the visibility timeout (and
-//! reach the dead-letter queue after `maxReceiveCount` receives, which SQS itself enforces).
+//! SQS event sources, as Lambda's poller runs them: gather a batch (up to `BatchSize`, for up to
+//! `MaximumBatchingWindowInSeconds`), invoke the function with a real SQS event, delete what
+//! succeeded, leave failures to come back after the visibility timeout (and reach the dead-letter
+//! queue after `maxReceiveCount` receives, which SQS itself enforces). `MaximumConcurrency` pollers
+//! run per source; on a FIFO queue SQS itself holds back a group while a message of it is in flight.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,6 +24,10 @@ pub struct SqsSource {
     pub report_batch_item_failures: bool,
     /// Long-poll wait per receive.
     pub wait: Duration,
+    /// Batches in flight at once (`ScalingConfig.MaximumConcurrency`).
+    pub concurrency: usize,
+    /// How long to keep gathering a batch that is not full (`MaximumBatchingWindowInSeconds`).
+    pub batching_window: Duration,
 }
 
 /// What one poll did.
@@ -32,10 +38,19 @@ pub struct PollOutcome {
     pub failed: usize,
 }
 
-/// Polls until the task is dropped; errors are logged and retried after a pause.
+/// Runs the source's pollers (`concurrency` of them) until the task is dropped.
 pub async fn run<I: Invoker>(sqs: aws_sdk_sqs::Client, invoker: Arc<I>, source: SqsSource) {
+    let pollers = (0..source.concurrency.max(1)).map(|_| {
+        let (sqs, invoker, source) = (sqs.clone(), Arc::clone(&invoker), source.clone());
+        tokio::spawn(async move { poll_forever(&sqs, invoker.as_ref(), &source).await })
+    });
+    futures::future::join_all(pollers).await;
+}
+
+/// One poller: errors are logged and retried after a pause.
+async fn poll_forever<I: Invoker>(sqs: &aws_sdk_sqs::Client, invoker: &I, source: &SqsSource) {
     loop {
-        match poll_once(&sqs, invoker.as_ref(), &source).await {
+        match poll_once(sqs, invoker, source).await {
             Ok(outcome) if outcome.received > 0 => {
                 tracing::info!(function = %source.function, queue = %source.queue_arn, ?outcome, "sqs batch handled");
             }
@@ -76,12 +91,30 @@ pub async fn poll_once<I: Invoker>(
     })
 }
 
-/// One long-poll receive, with every system and message attribute.
+/// A batch: receives until it holds `batch_size` messages, or the batching window has passed (at
+/// once when there is none) with at least one message.
 async fn receive(sqs: &aws_sdk_sqs::Client, source: &SqsSource) -> anyhow::Result<Vec<Message>> {
+    let until = tokio::time::Instant::now() + source.batching_window;
+    let mut batch = Vec::new();
+    loop {
+        let room = usize::from(source.batch_size).saturating_sub(batch.len()).min(10);
+        batch.extend(receive_once(sqs, source, room).await?);
+        let full = batch.len() >= usize::from(source.batch_size);
+        if full || (!batch.is_empty() && tokio::time::Instant::now() >= until) {
+            return Ok(batch);
+        }
+        if batch.is_empty() {
+            return Ok(batch);
+        }
+    }
+}
+
+/// One long-poll receive, with every system and message attribute.
+async fn receive_once(sqs: &aws_sdk_sqs::Client, source: &SqsSource, room: usize) -> anyhow::Result<Vec<Message>> {
     let received = sqs
         .receive_message()
         .queue_url(&source.queue_url)
-        .max_number_of_messages(i32::from(source.batch_size.min(10)))
+        .max_number_of_messages(i32::try_from(room.max(1)).unwrap_or(10))
         .wait_time_seconds(i32::try_from(source.wait.as_secs()).unwrap_or(1))
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .message_attribute_names("All")

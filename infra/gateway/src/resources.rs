@@ -151,7 +151,7 @@ async fn enable_ttl(clients: &AwsClients, name: &str, props: &Value) -> anyhow::
 /// When SQS cannot be reached or refuses the attributes.
 pub async fn create_queue(clients: &AwsClients, stack: &Provisioned, queue: &Resource) -> anyhow::Result<Physical> {
     let props = resolve(&queue.properties, stack)?;
-    let name = stack.stack.physical_name(&queue.logical_id);
+    let name = queue_name(&stack.stack, queue);
     let mut request = clients.sqs.create_queue().queue_name(&name);
     for (attr, value) in queue_attributes(&props, stack)? {
         request = request.attributes(attr, value);
@@ -174,6 +174,22 @@ pub async fn create_queue(clients: &AwsClients, stack: &Provisioned, queue: &Res
     })
 }
 
+/// A queue's local name: `<stack>-<LogicalId>`, with the `.fifo` suffix SQS requires of a FIFO
+/// queue (CloudFormation adds it to the names it makes, too).
+#[must_use]
+pub fn queue_name(stack: &crate::provision::Stack, queue: &Resource) -> String {
+    let name = stack.physical_name(&queue.logical_id);
+    if is_fifo(&queue.properties) {
+        format!("{name}.fifo")
+    } else {
+        name
+    }
+}
+
+fn is_fifo(props: &Value) -> bool {
+    props.get("FifoQueue").is_some_and(|v| v.as_bool() == Some(true))
+}
+
 /// The queue attributes the properties set, the redrive policy as SQS wants it (JSON text).
 fn queue_attributes(props: &Value, stack: &Provisioned) -> anyhow::Result<Vec<(QueueAttributeName, String)>> {
     let mut out = Vec::new();
@@ -185,6 +201,13 @@ fn queue_attributes(props: &Value, stack: &Provisioned) -> anyhow::Result<Vec<(Q
             "ReceiveMessageWaitTimeSeconds",
             QueueAttributeName::ReceiveMessageWaitTimeSeconds,
         ),
+        ("FifoQueue", QueueAttributeName::FifoQueue),
+        (
+            "ContentBasedDeduplication",
+            QueueAttributeName::ContentBasedDeduplication,
+        ),
+        ("DeduplicationScope", QueueAttributeName::DeduplicationScope),
+        ("FifoThroughputLimit", QueueAttributeName::FifoThroughputLimit),
     ] {
         if let Some(v) = props.get(key) {
             out.push((attr, resolve_string(v, stack)?));

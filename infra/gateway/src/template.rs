@@ -17,6 +17,8 @@ pub struct Template {
     pub parameters: BTreeMap<String, Value>,
     /// `Globals.Function.Environment.Variables`, unresolved.
     pub globals_env: Mapping,
+    /// `Globals.Function.Timeout`, unresolved.
+    pub globals_timeout: Option<Value>,
     /// Resources in template order.
     pub resources: Vec<Resource>,
 }
@@ -66,6 +68,10 @@ pub struct SqsTrigger {
     pub queue_logical_id: String,
     pub batch_size: u16,
     pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`: concurrent batches of this source (AWS: 2–1000).
+    pub maximum_concurrency: Option<u16>,
+    /// `MaximumBatchingWindowInSeconds`: how long to gather a batch (standard queues only).
+    pub batching_window_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +123,37 @@ impl Template {
             dir,
             parameters: parameter_defaults(&doc),
             globals_env: globals_env(&doc),
+            globals_timeout: doc
+                .get("Globals")
+                .and_then(|g| g.get("Function")?.get("Timeout"))
+                .cloned(),
             resources,
         })
+    }
+
+    /// A function's `Timeout` in seconds (else `Globals.Function.Timeout`, else Lambda's 3), a
+    /// `!Ref` resolved from `parameters` or the parameter's default.
+    #[must_use]
+    pub fn function_timeout(&self, logical_id: &str, parameters: &BTreeMap<String, String>) -> u64 {
+        let own = self
+            .resources
+            .iter()
+            .find(|r| r.logical_id == logical_id)
+            .and_then(|r| r.properties.get("Timeout"));
+        own.or(self.globals_timeout.as_ref())
+            .and_then(|v| self.number(v, parameters))
+            .unwrap_or(3)
+    }
+
+    /// A number, or a `!Ref` to a parameter holding one.
+    fn number(&self, value: &Value, parameters: &BTreeMap<String, String>) -> Option<u64> {
+        match reference(value) {
+            Some(Reference::Ref(name)) => parameters
+                .get(&name)
+                .and_then(|v| v.parse().ok())
+                .or_else(|| self.parameters.get(&name).and_then(Value::as_u64)),
+            _ => value.as_u64(),
+        }
     }
 
     /// Resources of one CloudFormation or SAM type.
@@ -241,9 +276,15 @@ fn sqs_trigger(function: &str, name: &Value, props: &Value) -> Result<SqsTrigger
         .and_then(Value::as_sequence)
         .into_iter()
         .flatten();
+    let concurrency = props.get("ScalingConfig").and_then(|s| s.get("MaximumConcurrency"));
     Ok(SqsTrigger {
         queue_logical_id,
         batch_size: u16::try_from(batch_size.clamp(1, 10_000)).unwrap_or(10),
+        maximum_concurrency: concurrency.and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok()),
+        batching_window_secs: props
+            .get("MaximumBatchingWindowInSeconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
         report_batch_item_failures: reports
             .filter_map(Value::as_str)
             .any(|t| t == "ReportBatchItemFailures"),

@@ -1,6 +1,7 @@
 //! Unit tests of template parsing: functions, triggers, parameters and the project template.
 
 use super::*;
+use std::collections::BTreeMap;
 
 const TEMPLATE: &str = r"
 Parameters:
@@ -38,7 +39,9 @@ fn functions_carry_their_routes_and_sqs_triggers() {
         [SqsTrigger {
             queue_logical_id: "Work".into(),
             batch_size: 5,
-            report_batch_item_failures: true
+            report_batch_item_failures: true,
+            maximum_concurrency: None,
+            batching_window_secs: 0,
         }]
     );
 }
@@ -78,20 +81,12 @@ fn the_project_template_parses_and_routes_health() {
 fn every_triggered_queue_hides_a_message_longer_than_its_function_may_run() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
     let template = Template::load(&path).unwrap();
-    let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let global_timeout = doc["Globals"]["Function"]["Timeout"].as_u64().unwrap();
     let number = |v: &Value| match v {
         Value::Tagged(t) => template.parameters[t.value.as_str().unwrap()].as_u64().unwrap(),
         other => other.as_u64().unwrap(),
     };
     for function in template.functions().unwrap() {
-        let props = &template
-            .resources
-            .iter()
-            .find(|r| r.logical_id == function.logical_id)
-            .unwrap()
-            .properties;
-        let timeout = props.get("Timeout").map_or(global_timeout, number);
+        let timeout = template.function_timeout(&function.logical_id, &BTreeMap::new());
         for trigger in &function.sqs_triggers {
             let queue = &template
                 .resources
@@ -107,4 +102,15 @@ fn every_triggered_queue_hides_a_message_longer_than_its_function_may_run() {
             );
         }
     }
+}
+
+#[test]
+fn a_function_timeout_comes_from_its_parameter_override_or_default() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    let template = Template::load(&path).unwrap();
+    let worker = "TaskWorkerFunction";
+    assert_eq!(template.function_timeout(worker, &BTreeMap::new()), 900);
+    let overrides = BTreeMap::from([("WorkerTimeoutSeconds".to_owned(), "45".to_owned())]);
+    assert_eq!(template.function_timeout(worker, &overrides), 45);
+    assert_eq!(template.function_timeout("HealthFunction", &BTreeMap::new()), 10);
 }

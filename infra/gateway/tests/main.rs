@@ -14,4 +14,5 @@ mod rate_limit;
 mod redelivery;
 mod registered;
 mod secrets;
+mod slow_provider;
 mod sqs_trigger;

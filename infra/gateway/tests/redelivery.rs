@@ -16,7 +16,7 @@ async fn high_queue(clients: &AwsClients) -> String {
     let out = clients
         .sqs
         .get_queue_url()
-        .queue_name(format!("{stack}-TaskQueueHigh"))
+        .queue_name(format!("{stack}-TaskQueueHigh.fifo"))
         .send()
         .await;
     out.expect(crate::helpers::NEEDS_STACK).queue_url.unwrap()
@@ -72,6 +72,9 @@ async fn the_same_task_message_delivered_twice_completes_once_with_one_reply() {
         .send_message()
         .queue_url(high_queue(&clients).await)
         .message_body(duplicate)
+        // Another deduplication id, so SQS takes it as a second message (an at-least-once repeat).
+        .message_group_id(&context_id)
+        .message_deduplication_id(format!("{task_id}-again"))
         .send()
         .await
         .unwrap();

@@ -1,7 +1,5 @@
 //! [`TaskQueue`] on SQS: one queue per priority band.
 
-use anyhow::anyhow;
-
 use crate::conversation::model::Band;
 use crate::conversation::store::{TaskMessage, TaskQueue};
 
@@ -27,31 +25,22 @@ impl SqsTaskQueue {
 }
 
 impl TaskQueue for SqsTaskQueue {
-    #[tracing::instrument(skip(self))]
-    async fn enqueue(&self, band: Band, message: &TaskMessage) -> anyhow::Result<()> {
+    #[tracing::instrument(skip(self, message), fields(task_id = %message.task_id))]
+    async fn enqueue(&self, band: Band, group: &str, message: &TaskMessage) -> anyhow::Result<()> {
         let url = match band {
             Band::High => &self.high,
             Band::Medium => &self.medium,
             Band::Low => &self.low,
         };
         let body = serde_json::to_string(message)?;
-        let send = self.client.send_message().queue_url(url).message_body(body);
-        send.send().await.map(drop).map_err(super::sdk_error)
-    }
-
-    #[tracing::instrument(skip(self, receipt_handle))]
-    async fn retry_later(&self, queue_arn: &str, receipt_handle: &str, secs: u32) -> anyhow::Result<()> {
-        let name = queue_arn.rsplit(':').next().unwrap_or_default();
-        let url = [&self.high, &self.medium, &self.low]
-            .into_iter()
-            .find(|u| u.ends_with(&format!("/{name}")))
-            .ok_or_else(|| anyhow!("{queue_arn} is not a task queue"))?;
-        let change = self
+        // FIFO: the group orders a context's prompts; the task id makes a re-send a no-op for 5 min.
+        let send = self
             .client
-            .change_message_visibility()
+            .send_message()
             .queue_url(url)
-            .receipt_handle(receipt_handle);
-        let change = change.visibility_timeout(i32::try_from(secs).unwrap_or(i32::MAX));
-        change.send().await.map(drop).map_err(super::sdk_error)
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(&message.task_id);
+        send.send().await.map(drop).map_err(super::sdk_error)
     }
 }

@@ -77,7 +77,11 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             tenant: principal.tenant.clone(),
             task_id: record.task_id.clone(),
         };
-        if let Err(err) = self.queue.enqueue(band(record.priority), &message).await {
+        if let Err(err) = self
+            .queue
+            .enqueue(band(record.priority), &record.task_id, &message)
+            .await
+        {
             self.fail_unqueued(&message, &at, now).await;
             return Err(ConversationError::Unknown(err));
         }

@@ -11,7 +11,6 @@ use crate::conversation::memory::InMemory;
 use crate::conversation::worker::Processed;
 use crate::models::ModelCatalog;
 use crate::providers::registry::Providers;
-use crate::providers::retry::RetryPolicy;
 
 fn deps() -> Deps<InMemory, InMemory, InMemory> {
     let catalog = ModelCatalog::builtin().unwrap();
@@ -102,12 +101,10 @@ async fn a_cancelled_pending_prompt_never_runs_and_cannot_be_cancelled_twice() {
         TaskStatus::Cancelled
     );
     let message = d.queue.queued.lock().unwrap()[0].1.clone();
-    let quick = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
     assert_eq!(
-        d.process(&message, now, 60_000, quick).await.unwrap(),
+        d.process(&message, now, crate::conversation::service::tests::budget())
+            .await
+            .unwrap(),
         Processed::AlreadyFinished
     );
     let nodes = d.context(&bob(), &context.context_id, now).await.unwrap().nodes;

@@ -16,8 +16,9 @@ pub struct InMemory {
     /// Each context's quota owner.
     owners: Mutex<BTreeMap<(String, String), String>>,
     tasks: Mutex<BTreeMap<(String, String), Task>>,
+    /// Queued messages with their band and group.
     pub queued: Mutex<Vec<(Band, TaskMessage)>>,
-    pub delayed: Mutex<Vec<(String, u32)>>,
+    pub groups: Mutex<Vec<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -143,13 +144,9 @@ impl TaskStore for InMemory {
 }
 
 impl TaskQueue for InMemory {
-    async fn enqueue(&self, band: Band, message: &TaskMessage) -> anyhow::Result<()> {
+    async fn enqueue(&self, band: Band, group: &str, message: &TaskMessage) -> anyhow::Result<()> {
         lock(&self.queued).push((band, message.clone()));
-        Ok(())
-    }
-
-    async fn retry_later(&self, _queue_arn: &str, receipt_handle: &str, secs: u32) -> anyhow::Result<()> {
-        lock(&self.delayed).push((receipt_handle.to_owned(), secs));
+        lock(&self.groups).push(group.to_owned());
         Ok(())
     }
 }

@@ -159,6 +159,9 @@ pub struct Task {
     pub usage: Option<TokenUsage>,
     pub output: Option<String>,
     pub error: Option<String>,
+    /// Why a failed task failed, as a stable code (`PROVIDER_TIMEOUT`, `PROVIDER_FAILED`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
     /// For a standalone AI task: its prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
@@ -209,8 +212,9 @@ pub fn apply_finish(task: &mut Task, now: &str, finish: &super::store::Finish) {
             task.usage = Some(*usage);
             task.output = Some(output.clone());
         }
-        Finish::Failed { error } => {
+        Finish::Failed { code, error } => {
             task.status = TaskStatus::Failed;
+            task.error_code = Some((*code).to_owned());
             task.error = Some(error.clone());
         }
     }

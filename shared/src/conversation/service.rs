@@ -45,6 +45,7 @@ pub(crate) fn task(principal: &Principal, kind: TaskType, id: String, now: &str,
         usage: None,
         output: None,
         error: None,
+        error_code: None,
         input: None,
         requested_provider: None,
         reply_seq: None,
@@ -245,7 +246,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             self.fail_unqueued(&message, &at, now).await;
             return Err(err.into());
         }
-        if let Err(err) = self.queue.enqueue(band(record.priority), &message).await {
+        if let Err(err) = self.queue.enqueue(band(record.priority), context_id, &message).await {
             self.fail_unqueued(&message, &at, now).await;
             return Err(ConversationError::Unknown(err));
         }
@@ -278,22 +279,52 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
 
     /// Fails a task that could not be queued, best effort.
     /// (Also when its user node could not be written: a task must not wait for a prompt that is not there.)
-    pub(crate) async fn fail_unqueued(&self, message: &TaskMessage, at: &str, now: DateTime<Utc>) {
+    pub(crate) async fn fail_unqueued(&self, message: &TaskMessage, at: &str, _now: DateTime<Utc>) {
         // Never leave a task pending that nothing will run.
-        let failed = Finish::Failed {
-            error: "the prompt could not be stored or queued".into(),
+        let error = "the prompt could not be stored or queued".to_owned();
+        let _ = self
+            .force_fail(message, at, super::store::failure::NOT_QUEUED, error)
+            .await;
+    }
+
+    /// Fails the task of a dead-lettered message: SQS will not deliver it again, so whatever lease a
+    /// dead delivery left on it is void. A finished task is left as it is.
+    ///
+    /// # Errors
+    /// Store failures (the message is then retried).
+    pub async fn fail_dead_lettered(
+        &self,
+        message: &TaskMessage,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ConversationError> {
+        let error = "the task's message was received the maximum number of times without finishing".to_owned();
+        let code = super::store::failure::DEAD_LETTERED;
+        self.force_fail(message, &stamp(now), code, error).await
+    }
+
+    /// Takes the task whatever its lease and fails it; `false` when it had finished already.
+    async fn force_fail(
+        &self,
+        message: &TaskMessage,
+        at: &str,
+        code: &'static str,
+        error: String,
+    ) -> Result<bool, ConversationError> {
+        // A "now" past any lease: the take-over condition then holds for a running task too.
+        let start = self.tasks.start(&message.tenant, &message.task_id, at, i64::MAX / 2, 0);
+        let attempt = match start.await {
+            Ok(super::store::Start::Started(task)) => task.attempts,
+            Ok(_) | Err(StoreError::NotFound) => return Ok(false),
+            Err(e) => return Err(e.into()),
         };
-        let _ = self
+        let failed = Finish::Failed { code, error };
+        Ok(self
             .tasks
-            .start(&message.tenant, &message.task_id, at, now.timestamp_millis(), 0)
-            .await;
-        let _ = self
-            .tasks
-            .finish(&message.tenant, &message.task_id, 1, at, &failed)
-            .await;
+            .finish(&message.tenant, &message.task_id, attempt, at, &failed)
+            .await?)
     }
 }
 
 #[cfg(test)]
 #[path = "service_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -9,7 +9,7 @@ use super::*;
 use crate::auth::{AuthMethod, Role as AuthRole};
 use crate::conversation::memory::InMemory;
 use crate::conversation::model::Node;
-use crate::conversation::worker::Processed;
+use crate::conversation::worker::{Budget, Processed};
 use crate::models::ModelCatalog;
 use crate::providers::retry::RetryPolicy;
 
@@ -48,6 +48,14 @@ fn quick() -> RetryPolicy {
     }
 }
 
+pub(crate) fn budget() -> Budget {
+    Budget {
+        deadline: tokio::time::Instant::now() + Duration::from_secs(5),
+        lease_ms: 60_000,
+        policy: quick(),
+    }
+}
+
 #[tokio::test]
 async fn a_prompt_is_answered_by_the_worker_and_the_context_holds_system_user_assistant_in_order() {
     let d = deps();
@@ -70,7 +78,7 @@ async fn a_prompt_is_answered_by_the_worker_and_the_context_holds_system_user_as
     let (band, message) = d.queue.queued.lock().unwrap()[0].clone();
     assert_eq!(band, crate::conversation::model::Band::High);
     assert_eq!(
-        d.process(&message, Utc::now(), 60_000, quick()).await.unwrap(),
+        d.process(&message, Utc::now(), budget()).await.unwrap(),
         Processed::Completed
     );
     let roles: Vec<String> = d
@@ -98,12 +106,9 @@ async fn a_redelivered_message_writes_one_reply_and_is_acknowledged() {
         .await
         .unwrap();
     let message = d.queue.queued.lock().unwrap()[0].1.clone();
+    assert_eq!(d.process(&message, now, budget()).await.unwrap(), Processed::Completed);
     assert_eq!(
-        d.process(&message, now, 60_000, quick()).await.unwrap(),
-        Processed::Completed
-    );
-    assert_eq!(
-        d.process(&message, now, 60_000, quick()).await.unwrap(),
+        d.process(&message, now, budget()).await.unwrap(),
         Processed::AlreadyFinished
     );
     let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
@@ -162,7 +167,7 @@ async fn a_bad_prompt_writes_nothing() {
 }
 
 #[tokio::test]
-async fn a_later_prompt_waits_until_the_earlier_one_is_answered_and_sees_its_reply() {
+async fn prompts_of_a_context_are_queued_in_its_group_in_order_and_each_sees_the_earlier_reply() {
     let d = deps();
     let now = Utc::now();
     let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
@@ -172,19 +177,11 @@ async fn a_later_prompt_waits_until_the_earlier_one_is_answered_and_sees_its_rep
             .unwrap();
     }
     let queued: Vec<_> = d.queue.queued.lock().unwrap().iter().map(|(_, m)| m.clone()).collect();
-    // The second is delivered first: it must wait.
-    assert_eq!(
-        d.process(&queued[1], now, 60_000, quick()).await.unwrap(),
-        Processed::Waiting
-    );
-    assert_eq!(
-        d.process(&queued[0], now, 60_000, quick()).await.unwrap(),
-        Processed::Completed
-    );
-    assert_eq!(
-        d.process(&queued[1], now, 60_000, quick()).await.unwrap(),
-        Processed::Completed
-    );
+    let groups = d.queue.groups.lock().unwrap().clone();
+    assert_eq!(groups, [context.context_id.clone(), context.context_id.clone()]);
+    for message in &queued {
+        assert_eq!(d.process(message, now, budget()).await.unwrap(), Processed::Completed);
+    }
     let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
     let roles: Vec<&str> = nodes.iter().map(Node::role).collect();
     assert_eq!(roles, ["system", "user", "assistant", "user", "assistant"]);
@@ -269,7 +266,7 @@ async fn a_standalone_task_is_queued_by_priority_and_the_worker_keeps_its_reply_
     let (band, message) = d.queue.queued.lock().unwrap()[0].clone();
     assert_eq!(band, crate::conversation::model::Band::High);
     assert_eq!(
-        d.process(&message, Utc::now(), 60_000, quick()).await.unwrap(),
+        d.process(&message, Utc::now(), budget()).await.unwrap(),
         Processed::Completed
     );
     let done = d.task(&alice("acme"), &created.task_id).await.unwrap();
@@ -298,4 +295,90 @@ async fn a_standalone_task_refuses_empty_or_long_prompts_and_a_provider_outside_
     let err = d.create_task(&alice("acme"), wrong, Utc::now()).await.unwrap_err();
     assert!(err.to_string().contains("served by local, not openai"), "{err}");
     assert!(d.queue.queued.lock().unwrap().is_empty(), "nothing may be queued");
+}
+
+/// Deps whose only model is served by a server that accepts connections and never answers.
+async fn deps_with_a_hanging_provider() -> TestDeps {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let catalog = ModelCatalog::parse(&format!(
+        r#"{{"default_model":"hang","providers":[{{"id":"hang","kind":"openai_compatible",
+        "base_url":"http://{addr}/v1","description":"never answers"}}],
+        "models":[{{"id":"hang","provider":"hang","provider_model":"m","fallback":[]}}]}}"#
+    ))
+    .unwrap();
+    Deps {
+        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(60), None).unwrap(),
+        default_model: "hang".into(),
+        ..deps()
+    }
+}
+
+#[tokio::test]
+async fn a_provider_that_never_answers_fails_the_task_with_provider_timeout_at_its_deadline() {
+    // GIVEN a prompt to a model whose provider hangs, and a task deadline of 300 ms
+    let d = deps_with_a_hanging_provider().await;
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &json!({}), now).await.unwrap();
+    let task = d
+        .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": "hello"}), now)
+        .await
+        .unwrap();
+    let message = d.queue.queued.lock().unwrap()[0].1.clone();
+    let budget = Budget {
+        deadline: tokio::time::Instant::now() + Duration::from_millis(300),
+        ..budget()
+    };
+    // WHEN the worker processes it
+    let outcome = d.process(&message, now, budget).await.unwrap();
+    // THEN the task failed with PROVIDER_TIMEOUT, stored, and the reply slot is empty
+    assert_eq!(outcome, Processed::Failed);
+    let stored = d.task(&alice("acme"), &task.task_id).await.unwrap();
+    assert_eq!(
+        (stored.status, stored.error_code.as_deref()),
+        (TaskStatus::Failed, Some("PROVIDER_TIMEOUT"))
+    );
+    let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
+    assert!(nodes.iter().all(|n| n.role() != "assistant"));
+}
+
+#[tokio::test]
+async fn a_reply_stored_by_a_delivery_that_died_is_the_answer_of_the_next_one() {
+    // GIVEN a prompt whose reply slot already holds a reply, and its task taken over after a crash
+    let d = deps();
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    let task = d
+        .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": "hi"}), now)
+        .await
+        .unwrap();
+    let mut metadata = Map::new();
+    metadata.insert("role".into(), "assistant".into());
+    metadata.insert("provider".into(), "earlier".into());
+    let written = node(
+        3,
+        "the first answer".into(),
+        ContentType::Text,
+        metadata,
+        "t",
+        &context.context_id,
+    );
+    d.contexts
+        .put_node("acme", &context.context_id, &written, context.expires_at)
+        .await
+        .unwrap();
+    let message = d.queue.queued.lock().unwrap()[0].1.clone();
+    // WHEN it is delivered again
+    assert_eq!(d.process(&message, now, budget()).await.unwrap(), Processed::Completed);
+    // THEN the task's output is the stored reply, and the context holds it once
+    let stored = d.task(&alice("acme"), &task.task_id).await.unwrap();
+    assert_eq!(stored.output.as_deref(), Some("the first answer"));
+    let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
+    assert_eq!(nodes.iter().filter(|n| n.role() == "assistant").count(), 1);
 }

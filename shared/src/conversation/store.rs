@@ -90,8 +90,24 @@ pub enum Finish {
         output: String,
     },
     Failed {
+        /// A stable code from [`failure`].
+        code: &'static str,
         error: String,
     },
+}
+
+/// The codes a failed task carries.
+pub mod failure {
+    /// No provider answered within the task's deadline.
+    pub const PROVIDER_TIMEOUT: &str = "PROVIDER_TIMEOUT";
+    /// Every provider of the model's chain failed.
+    pub const PROVIDER_FAILED: &str = "PROVIDER_FAILED";
+    /// The task could not be run: its context, prompt or reply slot is gone.
+    pub const INVALID_TASK: &str = "INVALID_TASK";
+    /// The prompt could not be stored or queued.
+    pub const NOT_QUEUED: &str = "NOT_QUEUED";
+    /// Its message was received `maxReceiveCount` times without finishing and was dead-lettered.
+    pub const DEAD_LETTERED: &str = "DEAD_LETTERED";
 }
 
 /// Port: tasks, always within a tenant. Status changes are conditional.
@@ -136,14 +152,13 @@ pub struct TaskMessage {
     pub task_id: String,
 }
 
-/// Port: the task queues, one per band.
+/// Port: the task queues, one per band. Messages of one `group` (a context) are delivered one at a
+/// time in the order sent; a message sent again with the same task id is queued once.
 pub trait TaskQueue: Send + Sync {
-    fn enqueue(&self, band: Band, message: &TaskMessage) -> impl Future<Output = anyhow::Result<()>> + Send;
-    /// Makes a received message visible again after `secs` (instead of the queue's visibility timeout).
-    fn retry_later(
+    fn enqueue(
         &self,
-        queue_arn: &str,
-        receipt_handle: &str,
-        secs: u32,
+        band: Band,
+        group: &str,
+        message: &TaskMessage,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }

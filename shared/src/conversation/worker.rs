@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::model::{ContentType, Context, Node, Task, TaskType, TokenUsage};
 use super::service::{stamp, ConversationError, Deps};
-use super::store::{ContextEdits, ContextStore, Finish, Start, TaskMessage, TaskQueue, TaskStore};
+use super::store::{failure, ContextEdits, ContextStore, Finish, Start, TaskMessage, TaskQueue, TaskStore};
 use crate::providers::retry::RetryPolicy;
 use crate::providers::{ChatResponse, Message, Role};
 
@@ -21,10 +21,20 @@ pub enum Processed {
     Failed,
     /// Finished before (a redelivery): acknowledge.
     AlreadyFinished,
-    /// Another delivery holds the lease: let SQS deliver it again later.
+    /// Another delivery holds a live lease: let SQS deliver it again later.
     Busy,
-    /// An earlier prompt of the context is not answered yet: this one waits its turn.
-    Waiting,
+}
+
+/// How long one task may run, and for how long it is leased to this delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Provider calls, retries and fallbacks must end by then, or the task fails with
+    /// `PROVIDER_TIMEOUT`.
+    pub deadline: tokio::time::Instant,
+    /// Past the deadline, so a live delivery is never taken over, yet short enough that a crashed
+    /// one's task can be taken over by the next delivery.
+    pub lease_ms: i64,
+    pub policy: RetryPolicy,
 }
 
 fn history(context: &Context, before: u64) -> Vec<Message> {
@@ -62,7 +72,7 @@ fn reply(task: &Task, seq: u64, response: &ChatResponse, now: &str) -> Node {
 }
 
 impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
-    /// Processes one queued task.
+    /// Processes one queued task within its budget.
     ///
     /// # Errors
     /// Only store failures (the message is then retried); provider failures fail the task.
@@ -70,28 +80,26 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         &self,
         message: &TaskMessage,
         now: DateTime<Utc>,
-        lease_ms: i64,
-        policy: RetryPolicy,
+        budget: Budget,
     ) -> Result<Processed, ConversationError> {
-        match self.tasks.get(&message.tenant, &message.task_id).await? {
-            None => return Ok(Processed::AlreadyFinished),
-            Some(t) if t.status.is_finished() => return Ok(Processed::AlreadyFinished),
-            Some(t) if !self.turn_ready(&t).await? => return Ok(Processed::Waiting),
-            Some(_) => {}
-        }
         let at = stamp(now);
         let task = match self
             .tasks
-            .start(&message.tenant, &message.task_id, &at, now.timestamp_millis(), lease_ms)
+            .start(
+                &message.tenant,
+                &message.task_id,
+                &at,
+                now.timestamp_millis(),
+                budget.lease_ms,
+            )
             .await
         {
             Ok(Start::Started(task)) => task,
-            Ok(Start::Finished(_)) => return Ok(Processed::AlreadyFinished),
+            Ok(Start::Finished(_)) | Err(super::store::StoreError::NotFound) => return Ok(Processed::AlreadyFinished),
             Ok(Start::Leased) => return Ok(Processed::Busy),
-            Err(super::store::StoreError::NotFound) => return Ok(Processed::AlreadyFinished),
             Err(e) => return Err(e.into()),
         };
-        let finish = self.answer(&task, now, policy).await?;
+        let finish = self.answer(&task, now, budget).await?;
         let done = matches!(finish, Finish::Completed { .. });
         let at = stamp(chrono::Utc::now());
         if !self
@@ -120,94 +128,90 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(false)
     }
 
-    /// Whether every earlier prompt of the context has its reply, or its task is finished (a failed
-    /// or cancelled prompt leaves its slot empty).
-    async fn turn_ready(&self, task: &Task) -> Result<bool, ConversationError> {
-        let (Some(context_id), Some(reply_seq)) = (task.context_id.as_deref(), task.reply_seq) else {
-            return Ok(true);
-        };
-        let Some(context) = self.contexts.get(&task.tenant, context_id).await? else {
-            return Ok(true);
-        };
-        let earlier = context
-            .nodes
-            .iter()
-            .filter(|n| n.role() == "user" && n.seq + 1 < reply_seq);
-        for prompt in earlier {
-            let answered = context.nodes.iter().any(|n| n.seq == prompt.seq + 1);
-            let Some(earlier_task) = prompt.metadata.get("task_id").and_then(Value::as_str) else {
-                continue;
-            };
-            if answered || earlier_task == task.task_id {
-                continue;
-            }
-            if self
-                .tasks
-                .get(&task.tenant, earlier_task)
-                .await?
-                .is_some_and(|t| !t.status.is_finished())
-            {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
     /// A standalone task's answer: its prompt alone, the reply kept on the task.
-    async fn answer_alone(&self, task: &Task, policy: RetryPolicy) -> Finish {
+    async fn answer_alone(&self, task: &Task, budget: Budget) -> Finish {
         let Some(prompt) = task.input.clone() else {
-            return Finish::Failed {
-                error: "the task has no prompt".into(),
-            };
+            return invalid("the task has no prompt".into());
         };
         let model_id = task.model_id.clone().unwrap_or_else(|| self.default_model.clone());
         let messages = vec![Message {
             role: Role::User,
             content: prompt,
         }];
-        match self
-            .providers
-            .complete(&model_id, messages, MAX_REPLY_TOKENS, policy)
-            .await
-        {
+        match self.ask(&model_id, messages, budget).await {
             Ok(response) => completed(response),
-            Err(e) => Finish::Failed { error: e.to_string() },
+            Err(failed) => failed,
         }
     }
 
-    async fn answer(&self, task: &Task, now: DateTime<Utc>, policy: RetryPolicy) -> Result<Finish, ConversationError> {
+    /// The provider chain's answer, or the failure to store: every provider failed, or the
+    /// deadline came first.
+    async fn ask(&self, model_id: &str, messages: Vec<Message>, budget: Budget) -> Result<ChatResponse, Finish> {
+        let call = self
+            .providers
+            .complete(model_id, messages, MAX_REPLY_TOKENS, budget.policy);
+        match tokio::time::timeout_at(budget.deadline, call).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(Finish::Failed {
+                code: failure::PROVIDER_FAILED,
+                error: e.to_string(),
+            }),
+            Err(_) => Err(Finish::Failed {
+                code: failure::PROVIDER_TIMEOUT,
+                error: "no provider answered within the task's deadline (TASK_DEADLINE_SECS)".into(),
+            }),
+        }
+    }
+
+    async fn answer(&self, task: &Task, now: DateTime<Utc>, budget: Budget) -> Result<Finish, ConversationError> {
         if task.task_type == TaskType::Completion {
-            return Ok(self.answer_alone(task, policy).await);
+            return Ok(self.answer_alone(task, budget).await);
         }
         let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
-            return Ok(Finish::Failed {
-                error: "the task has no context or reply slot".into(),
-            });
+            return Ok(invalid("the task has no context or reply slot".into()));
         };
+        // The one read of the context: the history, and whether an earlier delivery that died
+        // before finishing already wrote the reply (then that reply is the answer, asked once).
         let Some(context) = self.contexts.get(&task.tenant, context_id).await? else {
-            return Ok(Finish::Failed {
-                error: format!("context {context_id} no longer exists"),
-            });
+            return Ok(invalid(format!("context {context_id} no longer exists")));
         };
+        if let Some(written) = context.nodes.iter().find(|n| n.seq == seq) {
+            return Ok(already_answered(written));
+        }
         let model_id = task.model_id.clone().unwrap_or_else(|| context.model_id.clone());
-        let response = match self
-            .providers
-            .complete(&model_id, history(&context, seq), MAX_REPLY_TOKENS, policy)
-            .await
-        {
+        let response = match self.ask(&model_id, history(&context, seq), budget).await {
             Ok(r) => r,
-            Err(e) => return Ok(Finish::Failed { error: e.to_string() }),
+            Err(failed) => return Ok(failed),
         };
-        let at = stamp(now);
+        let node = reply(task, seq, &response, &stamp(now));
         self.contexts
-            .put_node(
-                &task.tenant,
-                context_id,
-                &reply(task, seq, &response, &at),
-                context.expires_at,
-            )
+            .put_node(&task.tenant, context_id, &node, context.expires_at)
             .await?;
         Ok(completed(response))
+    }
+}
+
+fn invalid(error: String) -> Finish {
+    Finish::Failed {
+        code: failure::INVALID_TASK,
+        error,
+    }
+}
+
+/// The finish of a task whose reply an earlier delivery stored before it died.
+fn already_answered(node: &Node) -> Finish {
+    let text = |k: &str| {
+        node.metadata
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Finish::Completed {
+        provider: text("provider"),
+        model: text("model"),
+        usage: TokenUsage::default(),
+        output: node.content.clone(),
     }
 }
 

@@ -1,0 +1,40 @@
+//! `task-dead-letters`: the dead-letter queues of the task queues. A message lands there after
+//! `maxReceiveCount` receives without finishing; its task is marked `failed` with `DEAD_LETTERED`,
+//! so no task stays `pending` or `running` for ever and the context's next prompt runs.
+
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{Error, LambdaEvent};
+use shared::conversation::service::Deps;
+use shared::conversation::store::{ContextStore, TaskMessage, TaskQueue, TaskStore};
+
+use crate::worker::response;
+
+/// Fails the task of each dead-lettered message.
+///
+/// # Errors
+/// Never: a store failure is reported per message, to be retried.
+pub async fn handle<C: ContextStore, T: TaskStore, Q: TaskQueue>(
+    deps: &Deps<C, T, Q>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<aws_lambda_events::sqs::SqsBatchResponse, Error> {
+    let mut failures = Vec::new();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let Some(message) = record
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<TaskMessage>(b).ok())
+        else {
+            tracing::error!(message_id = %id, "unreadable dead-lettered message dropped");
+            continue;
+        };
+        match deps.fail_dead_lettered(&message, chrono::Utc::now()).await {
+            Ok(failed) => tracing::warn!(task_id = %message.task_id, failed, "dead-lettered task"),
+            Err(err) => {
+                tracing::error!(task_id = %message.task_id, error = %err, "dead-lettered task not failed; will retry");
+                failures.push(id);
+            }
+        }
+    }
+    Ok(response(failures))
+}
