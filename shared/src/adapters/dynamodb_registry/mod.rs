@@ -1,14 +1,21 @@
-//! [`RegistryStore`] on DynamoDB: `TENANT#<tenant>` / `<KIND>#<key>`, the document in `doc`.
+//! [`RegistryStore`] on DynamoDB: `TENANT#<tenant>` / `<KIND>#<key>`, the document in `doc`, and
+//! per tenant and kind a counter item (`TENANT#<tenant>` / `REGCOUNT#<KIND>`, number `item_count`)
+//! that registrations and deletions update in the same transaction as the item ([`counter`]).
+
+mod counter;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
 use super::sdk_error;
 use crate::registered::store::RegistryStore;
-use crate::registered::{Kind, RegistryError, MAX_PER_KIND};
+use crate::registered::{Kind, RegistryError};
+use counter::Outcome;
+
+type Item = HashMap<String, AttributeValue>;
 
 /// Registered tools, prompts and resources in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -28,7 +35,7 @@ fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
 
-fn key(tenant: &str, kind: Kind, k: &str) -> HashMap<String, AttributeValue> {
+fn key(tenant: &str, kind: Kind, k: &str) -> Item {
     HashMap::from([
         ("pk".to_owned(), s(&format!("TENANT#{tenant}"))),
         ("sk".to_owned(), s(&format!("{}{k}", kind.prefix()))),
@@ -39,7 +46,7 @@ fn fail<E: std::error::Error + Send + Sync + 'static>(e: E) -> RegistryError {
     RegistryError::Unknown(sdk_error(e))
 }
 
-fn doc(item: &HashMap<String, AttributeValue>) -> Result<Value, RegistryError> {
+fn doc(item: &Item) -> Result<Value, RegistryError> {
     let text = item
         .get("doc")
         .and_then(|v| v.as_s().ok())
@@ -56,35 +63,27 @@ impl DynamoDbRegistry {
             .expression_attribute_values(":pk", s(&format!("TENANT#{tenant}")))
             .expression_attribute_values(":p", s(kind.prefix()))
     }
-
-    async fn count(&self, tenant: &str, kind: Kind) -> Result<usize, RegistryError> {
-        let query = self.of_kind(tenant, kind).select(Select::Count).consistent_read(true);
-        let out = query.send().await.map_err(fail)?;
-        Ok(usize::try_from(out.count()).unwrap_or(usize::MAX))
-    }
 }
 
 impl RegistryStore for DynamoDbRegistry {
+    /// One transaction: the item's `Put` if its key is free, and the counter's `ADD 1` if below the
+    /// limit.
     #[tracing::instrument(skip(self, value))]
     async fn put(&self, tenant: &str, kind: Kind, k: &str, value: &Value) -> Result<(), RegistryError> {
-        if self.count(tenant, kind).await? >= MAX_PER_KIND {
-            return Err(RegistryError::LimitReached);
-        }
         let mut item = key(tenant, kind, k);
         item.insert("doc".into(), s(&value.to_string()));
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        match put.condition_expression("attribute_not_exists(pk)").send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(RegistryError::Exists {
-                    kind,
-                    key: k.to_owned(),
-                })
-            }
-            Err(e) => Err(fail(e)),
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = put.condition_expression("attribute_not_exists(sk)").build();
+        let put = TransactWriteItem::builder()
+            .put(put.map_err(|e| RegistryError::Unknown(e.into()))?)
+            .build();
+        match self.write_counted(tenant, kind, put, 1).await? {
+            Outcome::Written => Ok(()),
+            Outcome::ItemRefused => Err(RegistryError::Exists {
+                kind,
+                key: k.to_owned(),
+            }),
+            Outcome::CounterRefused => Err(RegistryError::LimitReached),
         }
     }
 
@@ -106,14 +105,25 @@ impl RegistryStore for DynamoDbRegistry {
         items.iter().map(doc).collect()
     }
 
+    /// One transaction: the item's `Delete` if it exists, and the counter's `ADD -1`.
     #[tracing::instrument(skip(self))]
     async fn delete(&self, tenant: &str, kind: Kind, k: &str) -> Result<bool, RegistryError> {
-        let delete = self
-            .client
-            .delete_item()
+        let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(tenant, kind, k)));
-        let out = delete.return_values(ReturnValue::AllOld).send().await.map_err(fail)?;
-        Ok(out.attributes().is_some())
+        let delete = delete.condition_expression("attribute_exists(sk)").build();
+        let delete = TransactWriteItem::builder()
+            .delete(delete.map_err(|e| RegistryError::Unknown(e.into()))?)
+            .build();
+        match self.write_counted(tenant, kind, delete, -1).await? {
+            Outcome::Written => Ok(true),
+            Outcome::ItemRefused => Ok(false),
+            Outcome::CounterRefused => Err(RegistryError::Unknown(anyhow::anyhow!(
+                "the registry counter of {tenant} refused a deletion"
+            ))),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;
