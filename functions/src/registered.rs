@@ -162,3 +162,24 @@ pub async fn generate<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, 
     })
     .await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_endpoint_is_a_502_and_a_bad_field_a_400_naming_it() {
+        let failed = api_error(&RegistryError::EndpointFailed("the endpoint answered 503".into()), "r");
+        assert_eq!((failed.status, failed.code), (502, "TOOL_ENDPOINT_FAILED"));
+        assert_eq!(failed.message, "the endpoint answered 503");
+        let invalid = RegistryError::Invalid {
+            field: "input_schema".into(),
+            message: "is not a valid JSON Schema".into(),
+        };
+        let invalid = api_error(&invalid, "r");
+        assert_eq!((invalid.status, invalid.code), (400, "INVALID_REQUEST"));
+        assert_eq!(invalid.details, Some(json!({"field": "input_schema"})));
+        let full = api_error(&RegistryError::LimitReached, "r");
+        assert_eq!((full.status, full.code), (409, "REGISTRY_LIMIT_REACHED"));
+    }
+}

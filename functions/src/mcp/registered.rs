@@ -69,16 +69,26 @@ pub async fn call_tool(
     name: &str,
     args: &Value,
 ) -> Result<Option<CallToolResult>, ErrorData> {
-    match service::execute(&state.registry, who, name, args, state.tool_policy).await {
+    let out = service::execute(&state.registry, who, name, args, state.tool_policy).await;
+    tool_result(name, out)
+}
+
+/// A tool call's outcome as MCP answers it: its result, or an `isError` result the model can read
+/// for bad arguments and a failed endpoint; `None` for an unknown tool.
+///
+/// # Errors
+/// Internal error for a store failure.
+pub fn tool_result(name: &str, out: Result<Value, RegistryError>) -> Result<Option<CallToolResult>, ErrorData> {
+    let failed = |message: String| Ok(Some(CallToolResult::error(vec![ContentBlock::text(message)])));
+    match out {
         Ok(Value::String(text)) => Ok(Some(CallToolResult::success(vec![ContentBlock::text(text)]))),
         Ok(value @ Value::Object(_)) => Ok(Some(CallToolResult::structured(value))),
         Ok(other) => Ok(Some(CallToolResult::success(vec![ContentBlock::text(
             other.to_string(),
         )]))),
         Err(RegistryError::NotFound { .. }) => Ok(None),
-        Err(RegistryError::Invalid { message, .. }) => Ok(Some(CallToolResult::error(vec![ContentBlock::text(
-            format!("{name}: {message}"),
-        )]))),
+        Err(RegistryError::Invalid { field, message }) => failed(format!("{name}: {field}: {message}")),
+        Err(RegistryError::EndpointFailed(message)) => failed(format!("{name}: {message}")),
         Err(e) => Err(internal(&e)),
     }
 }
@@ -152,5 +162,34 @@ mod tests {
         let (third, next) = page(items.clone(), next.as_deref()).unwrap();
         assert_eq!((third.len(), next), (20, None));
         assert!(page(items, Some("bm9wZQ")).is_err());
+    }
+
+    #[test]
+    fn a_failed_endpoint_and_bad_arguments_are_error_results_the_model_can_read() {
+        let failed = tool_result(
+            "weather",
+            Err(RegistryError::EndpointFailed("the endpoint answered 503".into())),
+        );
+        let failed = failed.unwrap().unwrap();
+        assert_eq!(failed.is_error, Some(true));
+        assert_eq!(
+            serde_json::to_value(&failed.content).unwrap()[0]["text"],
+            "weather: the endpoint answered 503"
+        );
+        let invalid = RegistryError::Invalid {
+            field: "arguments".into(),
+            message: "\"city\" is a required property".into(),
+        };
+        assert_eq!(
+            tool_result("weather", Err(invalid)).unwrap().unwrap().is_error,
+            Some(true)
+        );
+        let unknown = RegistryError::NotFound {
+            kind: Kind::Tool,
+            key: "weather".into(),
+        };
+        assert!(tool_result("weather", Err(unknown)).unwrap().is_none());
+        let broken = RegistryError::Unknown(anyhow::anyhow!("table gone"));
+        assert!(tool_result("weather", Err(broken)).is_err());
     }
 }

@@ -3,7 +3,8 @@
 //! with arguments validated against its JSON Schema; a prompt is a template with declared
 //! arguments; a resource is text or JSON with a MIME type.
 //!
-//! DynamoDB: `TENANT#<tenant>` / `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>`, the document in `doc`.
+//! DynamoDB: `TENANT#<tenant>` / `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>`, the document in `doc`;
+//! `TENANT#<tenant>` / `REGCOUNT#<KIND>` counts them, written in the same transaction as each item.
 
 pub mod endpoint;
 pub mod memory;
@@ -87,3 +88,6 @@ pub(crate) fn invalid(field: &str, message: impl Into<String>) -> RegistryError 
 pub fn key_of(kind: Kind, doc: &Value) -> &str {
     doc[kind.key_field()].as_str().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

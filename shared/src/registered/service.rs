@@ -80,16 +80,21 @@ pub fn violations_of(validator: &jsonschema::Validator, args: &Value) -> Option<
 }
 
 /// What is wrong with `args` for a tool's schema (compiled for this call: it comes from the store).
-#[must_use]
-pub fn violations(schema: &Value, args: &Value) -> Option<String> {
-    violations_of(&jsonschema::validator_for(schema).ok()?, args)
+///
+/// # Errors
+/// [`RegistryError::Invalid`] naming `input_schema` when the stored schema does not compile (one
+/// stored before registration compiled schemas): the call is refused, never made unchecked.
+pub fn violations(schema: &Value, args: &Value) -> Result<Option<String>, RegistryError> {
+    Ok(violations_of(&validate::compile(schema)?, args))
 }
 
 /// Runs a registered tool: arguments checked against its schema, then its endpoint called.
 ///
 /// # Errors
 /// [`RegistryError::NotFound`]; [`RegistryError::Invalid`] for arguments that break the schema
-/// (field `arguments`); [`RegistryError::EndpointFailed`] when the endpoint failed.
+/// (field `arguments`) or a stored schema that does not compile (`input_schema`);
+/// [`RegistryError::EndpointFailed`] when the endpoint failed (refused, unreachable, timed out,
+/// redirected, non-2xx, or too large an answer).
 pub async fn execute<S: RegistryStore>(
     store: &S,
     principal: &Principal,
@@ -98,13 +103,14 @@ pub async fn execute<S: RegistryStore>(
     policy: EndpointPolicy,
 ) -> Result<Value, RegistryError> {
     let tool = get(store, principal, Kind::Tool, name).await?;
-    if let Some(problems) = violations(&tool["input_schema"], args) {
+    if let Some(problems) = violations(&tool["input_schema"], args)? {
         return Err(invalid("arguments", problems));
     }
     let url = tool["endpoint"].as_str().unwrap_or_default();
-    endpoint::call(url, args, policy)
-        .await
-        .map_err(|m| invalid("endpoint", m))
+    endpoint::call(url, args, policy).await.map_err(|e| {
+        tracing::info!(tool = %name, error = %e, "tool endpoint failed");
+        RegistryError::EndpointFailed(e.to_string())
+    })
 }
 
 /// Renders a registered prompt with checked arguments.

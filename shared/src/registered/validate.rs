@@ -58,8 +58,20 @@ fn text(obj: &Map<String, Value>, field: &str, max: usize, required: bool) -> Re
     }
 }
 
-/// A tool: `name`, `description`, `input_schema` (a valid JSON Schema of an object), `endpoint`
-/// (`https://…`; `http://` only when `allow_http`).
+/// Compiles a tool's schema as calls will use it: valid against its meta-schema, every `$ref`
+/// resolvable inside it (nothing is fetched), every `pattern` a valid regular expression.
+///
+/// # Errors
+/// [`RegistryError::Invalid`] naming `input_schema`.
+pub fn compile(schema: &Value) -> Result<jsonschema::Validator, RegistryError> {
+    jsonschema::options()
+        .offline()
+        .build(schema)
+        .map_err(|e| invalid("input_schema", format!("is not a valid JSON Schema: {e}")))
+}
+
+/// A tool: `name`, `description`, `input_schema` (a JSON Schema of an object that compiles),
+/// `endpoint` (`https://…`; `http://` only when `allow_http`).
 ///
 /// # Errors
 /// [`RegistryError::Invalid`] naming the field.
@@ -75,9 +87,7 @@ pub fn tool(body: &Value, allow_http: bool) -> Result<Value, RegistryError> {
             format!("must be a JSON Schema object of at most {MAX_SCHEMA_BYTES} bytes"),
         ));
     }
-    if let Err(e) = jsonschema::meta::validate(&schema) {
-        return Err(invalid("input_schema", format!("is not a valid JSON Schema: {e}")));
-    }
+    compile(&schema)?;
     if schema.get("type").is_some_and(|t| t != "object") {
         return Err(invalid("input_schema", "must describe an object (type: object)"));
     }
