@@ -137,6 +137,12 @@ async fn bad_registrations_are_400s_naming_the_field_and_duplicates_409() {
         ),
         (
             "/api/v1/tools",
+            json!({"name": "t", "description": "d", "endpoint": "https://x.example",
+                "input_schema": {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}}),
+            "input_schema",
+        ),
+        (
+            "/api/v1/tools",
             json!({"name": "create_task", "description": "d"}),
             "name",
         ),
@@ -168,4 +174,25 @@ async fn bad_registrations_are_400s_naming_the_field_and_duplicates_409() {
         (409, Some("ALREADY_REGISTERED")),
         "{dup}"
     );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_failing_endpoint_is_a_502_over_rest_and_an_error_result_over_mcp() {
+    // GIVEN a tool whose endpoint nothing answers (port 9 on loopback; the local stack allows it)
+    let caller = bearer(&jwt(&fresh_tenant("regdown"), "operator", &json!({}), &secret()));
+    let tool = json!({"name": "down", "description": "Never answers", "endpoint": "http://127.0.0.1:9/x",
+        "input_schema": {"type": "object"}});
+    let (status, created) = post(&caller, "/api/v1/tools", &tool).await;
+    assert_eq!(status, 201, "{created}");
+    // WHEN it is called over REST, THEN it is a 502 saying the endpoint failed
+    let (status, failed) = post(&caller, "/api/v1/tools/down/execute", &json!({"arguments": {}})).await;
+    assert_eq!(
+        (status, failed["error"]["code"].as_str()),
+        (502, Some("TOOL_ENDPOINT_FAILED")),
+        "{failed}"
+    );
+    // AND over MCP it is an error result the model can read
+    let called = rpc(&caller, "tools/call", &json!({"name": "down", "arguments": {}})).await;
+    assert_eq!(called["result"]["isError"], true, "{called}");
 }
