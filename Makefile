@@ -1,6 +1,6 @@
 # The two commands: `make dev` runs mcpflow locally, `make test` checks everything.
 # Both install what they need (pinned, cached under ~/.cache/mcpflow) on a fresh machine.
-.PHONY: dev test stop bench bench-prompts bench-mcp lint fmt
+.PHONY: dev test stop chaos bench bench-prompts bench-mcp lint fmt
 
 dev: ## start emulators, functions and the local gateway on http://127.0.0.1:3000; Ctrl-C stops all
 	@bash infra/stack/dev.sh
@@ -10,6 +10,9 @@ test: ## install what is missing, run every check and test, stop what was starte
 
 stop: ## stop a detached local stack
 	@bash infra/stack/stop.sh all
+
+chaos: ## CHAOS_TASKS (10000) prompts through a failing provider and killed workers; none lost, duplicated or out of order
+	@bash infra/chaos/run.sh
 
 bench: ## release sizes, cold start, warm invocation and peak RSS (health needs `make dev` running)
 	@bash infra/bench/run.sh

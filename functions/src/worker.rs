@@ -107,6 +107,7 @@ async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
         lease_ms: lease_ms(settings.task_deadline),
         policy: settings.policy,
     };
+    tracing::info!(task_id = %message.task_id, message_id = %id(record), "task received");
     match deps.process(&message, chrono::Utc::now(), budget).await {
         Ok(Processed::Busy) => {
             tracing::warn!(task_id = %message.task_id, "task leased by another delivery; will be retried");

@@ -51,9 +51,11 @@ start_dynamodb() {
 start_moto() {
   preflight moto "$MOTO_PORT" "moto" MOTO_PORT || return 0
   command -v moto_server >/dev/null || { log "moto not installed: run infra/stack/install.sh"; exit 1; }
-  # MOTO_PORT in moto's env makes generated URLs (e.g. SQS QueueUrl) use our port.
+  # MOTO_PORT in moto's env makes generated URLs (e.g. SQS QueueUrl) use our port. moto_server.py is
+  # moto_server with its FIFO redelivery order fixed (see the file).
   start_service moto "$MCPFLOW_RUN/moto.log" -- \
-    env MOTO_PORT="$MOTO_PORT" moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+    env MOTO_PORT="$MOTO_PORT" "$MCPFLOW_CACHE/venv-stack/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_server.py" \
+    -H 127.0.0.1 -p "$MOTO_PORT"
   wait_up moto "http://127.0.0.1:$MOTO_PORT/moto-api/" 60
   # Without this, moto's Step Functions only records executions and never runs
   # the states. Must precede any CreateStateMachine (it picks another backend).

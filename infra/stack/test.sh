@@ -101,4 +101,8 @@ for secret in "$MCPFLOW_ADMIN_KEY" "$jwt_secret"; do
   fi
 done
 
+step "chaos: 200 prompts through a failing provider and killed workers, on a stack of its own"
+"$here/stop.sh" all
+CHAOS_TASKS=200 CHAOS_CONTEXTS=40 bash "$root/infra/chaos/run.sh"
+
 log "make test passed in $((SECONDS - started)) s"

@@ -30,7 +30,7 @@ pub struct HostedFunction {
 }
 
 /// Random kills of running invocations, for chaos tests: each invocation is killed with probability
-/// `kill_rate`, at a random moment before its timeout.
+/// `kill_rate`, at a random moment within [`CHAOS_WINDOW`] of its start (if it is still running).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Chaos {
     pub kill_rate: f64,
@@ -161,11 +161,15 @@ impl Invoker for FunctionHost {
     }
 }
 
+/// Chaos kills land within this much of an invocation's start (or its timeout, if shorter): most
+/// invocations end within seconds, so a moment anywhere before the timeout would rarely hit one.
+pub const CHAOS_WINDOW: Duration = Duration::from_secs(2);
+
 /// When chaos kills this invocation, if it does.
 fn kill_after(chaos: Chaos, timeout: Duration) -> Option<Duration> {
     let roll = |bits: u128| (bits & 0xFFFF_FFFF) as f64 / f64::from(u32::MAX);
     let bits = uuid::Uuid::new_v4().as_u128();
-    (roll(bits) < chaos.kill_rate).then(|| timeout.mul_f64(roll(bits >> 64).min(0.99)))
+    (roll(bits) < chaos.kill_rate).then(|| timeout.min(CHAOS_WINDOW).mul_f64(roll(bits >> 64).min(0.99)))
 }
 
 /// Hands the payload to the instance and waits for its answer, its timeout, a chaos kill or its exit.

@@ -76,6 +76,7 @@ pub async fn poll_once<I: Invoker>(
     if messages.is_empty() {
         return Ok(PollOutcome::default());
     }
+    tracing::info!(function = %source.function, batch = ?batch_view(&messages), "sqs batch received");
     let failed = invoke_batch(invoker, source, &messages).await?;
     let done: Vec<_> = messages
         .iter()
@@ -91,9 +92,40 @@ pub async fn poll_once<I: Invoker>(
     })
 }
 
+/// `(message id, group, receive count)` of each message, for the debug log.
+fn batch_view(messages: &[Message]) -> Vec<(String, String, String)> {
+    let attr = |m: &Message, a: MessageSystemAttributeName| {
+        m.attributes().and_then(|x| x.get(&a)).cloned().unwrap_or_default()
+    };
+    messages
+        .iter()
+        .map(|m| {
+            (
+                m.message_id().unwrap_or_default().to_owned(),
+                attr(m, MessageSystemAttributeName::MessageGroupId),
+                attr(m, MessageSystemAttributeName::ApproximateReceiveCount),
+            )
+        })
+        .collect()
+}
+
+/// One lock per queue URL, held around each `ReceiveMessage`: SQS hands out a FIFO group to one
+/// receive at a time, but moto answers concurrent receives on separate threads that can each see a
+/// group as free and hand out its messages twice over, which would break a context's order.
+fn receive_lock(queue_url: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    let locks = LOCKS.get_or_init(Default::default);
+    let mut locks = locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(locks.entry(queue_url.to_owned()).or_default())
+}
+
 /// A batch: receives until it holds `batch_size` messages, or the batching window has passed (at
 /// once when there is none) with at least one message.
 async fn receive(sqs: &aws_sdk_sqs::Client, source: &SqsSource) -> anyhow::Result<Vec<Message>> {
+    let lock = receive_lock(&source.queue_url);
+    let _one_at_a_time = lock.lock().await;
     let until = tokio::time::Instant::now() + source.batching_window;
     let mut batch = Vec::new();
     loop {

@@ -6,6 +6,7 @@ mod audit;
 mod auth_matrix;
 mod bad_credentials;
 mod conversation;
+mod fifo_trigger;
 mod helpers;
 mod http_api;
 mod limits_and_load;
