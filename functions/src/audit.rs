@@ -32,7 +32,7 @@ pub async fn record<A: AuditLog>(
     };
     let now = chrono::Utc::now();
     let entry = AuditEntry {
-        tenant: principal.tenant,
+        tenant: principal.tenant.to_string(),
         subject: principal.subject,
         action: ctx.route_key.clone().unwrap_or_default(),
         target,

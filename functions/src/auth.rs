@@ -18,7 +18,7 @@ pub fn principal(req: &Request) -> Result<Principal, ApiError> {
     match AuthOutcome::from_context(context) {
         AuthOutcome::Allowed(principal) => Ok(principal),
         AuthOutcome::Unauthenticated { code, message } => Err(ApiError::new(401, code, message)),
-        AuthOutcome::RateLimited { retry_after_secs } => Err(ApiError::new(
+        AuthOutcome::RateLimited { retry_after_secs, .. } => Err(ApiError::new(
             429,
             "RATE_LIMITED",
             format!("too many requests for this principal; retry after {retry_after_secs} s"),

@@ -59,7 +59,9 @@ mod tests {
     #[tokio::test]
     async fn a_known_key_is_passed_on_as_its_principal() {
         let store = InMemoryKeyStore::default();
-        let created = issue_key(&store, "acme", "ci", Role::Viewer, "t").await.unwrap();
+        let created = issue_key(&store, &"acme".try_into().unwrap(), "ci", Role::Viewer, "t")
+            .await
+            .unwrap();
         let deps = authenticator(store);
         let response = handle(&deps, event(created.key.expose())).await.unwrap();
         assert!(response.is_authorized);

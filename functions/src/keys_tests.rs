@@ -45,7 +45,9 @@ async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404
     let response = revoke(&deps, event("keys-revoke", "admin")).await.unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(body_json(&response)["error"]["code"], "KEY_NOT_FOUND");
-    let created = issue_key(&deps.store, "local", "ci", Role::Viewer, "t").await.unwrap();
+    let created = issue_key(&deps.store, &"local".try_into().unwrap(), "ci", Role::Viewer, "t")
+        .await
+        .unwrap();
     let mut req = event("keys-revoke", "admin");
     let params = std::collections::HashMap::from([("keyID".to_owned(), vec![created.record.key_id.clone()])]);
     req = req.with_path_parameters(lambda_http::aws_lambda_events::query_map::QueryMap::from(params));

@@ -3,6 +3,7 @@
 use crate::auth::{apikey, Principal, Role};
 use crate::keys::{ApiKeyRecord, KeyStore, KeyStoreError};
 use crate::secret::Secret;
+use crate::tenant::TenantId;
 
 /// Longest key name.
 pub const MAX_KEY_NAME_CHARS: usize = 64;
@@ -52,13 +53,14 @@ pub async fn create_key<S: KeyStore>(
     issue_key(store, &principal.tenant, name, role, now).await
 }
 
-/// Creates a key in any tenant: for [`create_key`] and the one-off bootstrap command.
+/// Creates a key in any tenant: for [`create_key`] and the one-off bootstrap command. The tenant is a
+/// [`TenantId`], so a name outside [`crate::tenant::TENANT_PATTERN`] never gets a key.
 ///
 /// # Errors
 /// As [`create_key`].
 pub async fn issue_key<S: KeyStore>(
     store: &S,
-    tenant: &str,
+    tenant: &TenantId,
     name: &str,
     role: Role,
     now: &str,
@@ -70,7 +72,7 @@ pub async fn issue_key<S: KeyStore>(
     let new = apikey::generate().map_err(|e| CreateKeyError::Unknown(anyhow::anyhow!("random source: {e}")))?;
     let record = ApiKeyRecord {
         key_id: new.key_id,
-        tenant: tenant.to_owned(),
+        tenant: tenant.to_string(),
         role,
         name: name.to_owned(),
         created_at: now.to_owned(),
@@ -119,7 +121,7 @@ mod tests {
 
     fn admin(tenant: &str) -> Principal {
         Principal {
-            tenant: tenant.into(),
+            tenant: tenant.try_into().unwrap(),
             subject: "boot".into(),
             role: Role::Admin,
             method: AuthMethod::ApiKey,

@@ -17,6 +17,7 @@ pub mod registered;
 pub mod secret;
 pub mod secrets;
 pub mod telemetry;
+pub mod tenant;
 
 pub use config::Config;
 pub use error::ApiError;

@@ -96,23 +96,36 @@ pub fn retry_after_secs(wait_ms: i64) -> u64 {
     u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1)
 }
 
-/// Port: admits or limits one request of a bucket (one per tenant and subject).
+/// Whose requests a bucket counts: one bucket per tenant and subject (API key id or JWT subject).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Bucket<'a> {
+    pub tenant: &'a str,
+    pub subject: &'a str,
+}
+
+/// Port: admits or limits one request of a bucket.
 pub trait RateLimiter: Send + Sync {
-    fn admit(&self, bucket: &str, limit: Limit, now_ms: i64) -> impl Future<Output = anyhow::Result<Admission>> + Send;
+    fn admit(
+        &self,
+        bucket: Bucket<'_>,
+        limit: Limit,
+        now_ms: i64,
+    ) -> impl Future<Output = anyhow::Result<Admission>> + Send;
 }
 
 /// In-memory [`RateLimiter`] for unit tests.
 #[derive(Debug, Default)]
 pub struct InMemoryRateLimiter {
-    tats: Mutex<HashMap<String, i64>>,
+    tats: Mutex<HashMap<(String, String), i64>>,
 }
 
 impl RateLimiter for InMemoryRateLimiter {
-    async fn admit(&self, bucket: &str, limit: Limit, now_ms: i64) -> anyhow::Result<Admission> {
+    async fn admit(&self, bucket: Bucket<'_>, limit: Limit, now_ms: i64) -> anyhow::Result<Admission> {
+        let key = (bucket.tenant.to_owned(), bucket.subject.to_owned());
         let mut tats = self.tats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match gcra(tats.get(bucket).copied(), limit, now_ms) {
+        match gcra(tats.get(&key).copied(), limit, now_ms) {
             Ok(next) => {
-                tats.insert(bucket.to_owned(), next);
+                tats.insert(key, next);
                 Ok(Admission::Admitted)
             }
             Err(wait) => Ok(Admission::Limited {
@@ -129,27 +142,34 @@ mod tests {
     #[tokio::test]
     async fn exactly_the_burst_passes_then_one_token_per_interval() {
         let limiter = InMemoryRateLimiter::default();
+        let b = Bucket {
+            tenant: "t",
+            subject: "b",
+        };
         let limit = Limit {
             requests: 5,
             per_secs: 10,
         };
         let mut admitted = 0;
         for _ in 0..15 {
-            if limiter.admit("b", limit, 0).await.unwrap() == Admission::Admitted {
+            if limiter.admit(b, limit, 0).await.unwrap() == Admission::Admitted {
                 admitted += 1;
             }
         }
         assert_eq!(admitted, 5);
         assert_eq!(
-            limiter.admit("b", limit, 0).await.unwrap(),
+            limiter.admit(b, limit, 0).await.unwrap(),
             Admission::Limited { retry_after_secs: 2 }
         );
-        assert_eq!(limiter.admit("b", limit, 2_000).await.unwrap(), Admission::Admitted);
+        assert_eq!(limiter.admit(b, limit, 2_000).await.unwrap(), Admission::Admitted);
         assert!(matches!(
-            limiter.admit("b", limit, 2_000).await.unwrap(),
+            limiter.admit(b, limit, 2_000).await.unwrap(),
             Admission::Limited { .. }
         ));
-        assert_eq!(limiter.admit("other", limit, 0).await.unwrap(), Admission::Admitted);
+        assert_eq!(
+            limiter.admit(Bucket { subject: "other", ..b }, limit, 0).await.unwrap(),
+            Admission::Admitted
+        );
     }
 
     #[test]

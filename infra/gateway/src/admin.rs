@@ -7,8 +7,14 @@ use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
 use shared::auth::Role;
 use shared::aws::AwsClients;
 use shared::key_admin::issue_key;
+use shared::tenant::TenantId;
 
 const USAGE: &str = "usage: mcpflow-admin create-key --table TABLE --tenant TENANT [--role admin] [--name NAME]";
+
+/// The `--tenant` value, refused (naming the pattern) unless it is a valid tenant.
+fn tenant_arg(value: &str) -> anyhow::Result<TenantId> {
+    TenantId::try_from(value).map_err(|e| anyhow::anyhow!("--tenant {value:?} is refused: {e}"))
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
         let value = args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--table" => table = Some(value),
-            "--tenant" => tenant = Some(value),
+            "--tenant" => tenant = Some(tenant_arg(&value)?),
             "--role" => role = value.parse().map_err(anyhow::Error::msg)?,
             "--name" => name = value,
             _ => anyhow::bail!("unknown flag {flag}\n{USAGE}"),
@@ -34,4 +40,16 @@ async fn main() -> anyhow::Result<()> {
         serde_json::json!({"key_id": r.key_id, "key": created.key.expose(), "tenant": r.tenant, "role": r.role});
     println!("{shown}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_that_breaks_the_pattern_is_refused_naming_the_pattern() {
+        assert_eq!(tenant_arg("acme-eu").unwrap().as_str(), "acme-eu");
+        let err = tenant_arg("acme#eu").unwrap_err().to_string();
+        assert!(err.contains(shared::tenant::TENANT_PATTERN), "{err}");
+    }
 }

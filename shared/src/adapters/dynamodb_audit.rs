@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
+use super::table_keys;
 use crate::audit::{encode_cursor, AuditEntry, AuditLog, AuditPage, Outcome};
 
 /// Audit entries in the mcpflow table.
@@ -28,7 +29,7 @@ fn s(v: &str) -> AttributeValue {
 
 fn to_item(e: &AuditEntry) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::from([
-        ("pk".to_owned(), s(&format!("AUDIT#{}", e.tenant))),
+        ("pk".to_owned(), s(&table_keys::join(&["AUDIT", &e.tenant]))),
         ("sk".to_owned(), s(&e.sort_key())),
         ("tenant".to_owned(), s(&e.tenant)),
         ("subject".to_owned(), s(&e.subject)),
@@ -87,7 +88,7 @@ impl AuditLog for DynamoDbAuditLog {
 
     #[tracing::instrument(skip(self))]
     async fn list(&self, tenant: &str, limit: usize, after: Option<&str>) -> anyhow::Result<AuditPage> {
-        let pk = format!("AUDIT#{tenant}");
+        let pk = table_keys::join(&["AUDIT", tenant]);
         let mut query = self
             .client
             .query()

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
 use super::store_error as fail;
+use super::table_keys;
 use crate::conversation::model::{Context, Node};
 use crate::conversation::store::{ContextStore, Quota, Reserved, StoreError};
 
@@ -45,8 +46,8 @@ fn index_item(c: &Context) -> Item {
     let doc = serde_json::json!({"context_id": c.context_id, "model_id": c.model_id, "user_id": c.user_id,
         "created_at": c.created_at});
     HashMap::from([
-        ("pk".into(), s(&format!("TENANT#{}", c.tenant))),
-        ("sk".into(), s(&format!("CONTEXT#{}", c.context_id))),
+        ("pk".into(), s(&table_keys::tenant_partition(&c.tenant))),
+        ("sk".into(), s(&table_keys::join(&["CONTEXT", &c.context_id]))),
         ("doc".into(), s(&doc.to_string())),
         ("expires_at".into(), AttributeValue::N(c.expires_at.to_string())),
     ])
@@ -56,8 +57,10 @@ fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
 
+/// `CTX#<tenant>#<context id>`, each component escaped: tenant `a#b` with id `c` and tenant `a` with
+/// id `b#c` are different partitions.
 fn pk(tenant: &str, id: &str) -> AttributeValue {
-    s(&format!("CTX#{tenant}#{id}"))
+    s(&table_keys::join(&["CTX", tenant, id]))
 }
 
 fn meta_item(c: &Context) -> Item {
@@ -269,6 +272,15 @@ impl ContextStore for DynamoDbContextStore {
             }
             Err(e) => Err(fail(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tenant_with_a_separator_and_an_id_with_one_get_different_partitions() {
+        assert_ne!(super::pk("a#b", "c"), super::pk("a", "b#c"));
+        assert_eq!(super::pk("acme", "ctx_1"), super::s("CTX#acme#ctx_1"));
     }
 }
 

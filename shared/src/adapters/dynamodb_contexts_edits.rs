@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
 
-use super::{fail, pk, s, DynamoDbContextStore, Item};
+use super::{fail, pk, s, table_keys, DynamoDbContextStore, Item};
 use crate::conversation::store::{ContextEdits, StoreError};
 
 impl DynamoDbContextStore {
@@ -31,9 +31,9 @@ impl DynamoDbContextStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(&format!("TENANT#{tenant}")));
+            .key("pk", s(&table_keys::tenant_partition(tenant)));
         index
-            .key("sk", s(&format!("CONTEXT#{id}")))
+            .key("sk", s(&table_keys::join(&["CONTEXT", id])))
             .send()
             .await
             .map_err(fail)?;

@@ -8,13 +8,14 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::{fail, s, DynamoDbContextStore, Item};
+use super::{fail, s, table_keys, DynamoDbContextStore, Item};
 use crate::conversation::store::{Quota, StoreError};
 
 fn key(tenant: &str, owner: &str) -> Item {
     HashMap::from([
-        ("pk".into(), s(&format!("TENANT#{tenant}"))),
-        ("sk".into(), s(&format!("OWNER#{owner}"))),
+        ("pk".into(), s(&table_keys::tenant_partition(tenant))),
+        // The owner is a caller's user_id or subject: escaped like any other component.
+        ("sk".into(), s(&table_keys::join(&["OWNER", owner]))),
     ])
 }
 

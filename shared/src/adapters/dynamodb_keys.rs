@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
+use super::table_keys;
 use crate::keys::{ApiKeyRecord, KeyStore, KeyStoreError, MAX_KEYS_PER_TENANT};
 
 type Item = HashMap<String, AttributeValue>;
@@ -29,13 +30,16 @@ fn s(v: &str) -> AttributeValue {
 }
 
 fn lookup_key(hash: &str) -> Item {
-    HashMap::from([("pk".into(), s(&format!("APIKEY#{hash}"))), ("sk".into(), s("APIKEY"))])
+    HashMap::from([
+        ("pk".into(), s(&table_keys::join(&["APIKEY", hash]))),
+        ("sk".into(), s("APIKEY")),
+    ])
 }
 
 fn listing_key(tenant: &str, key_id: &str) -> Item {
     HashMap::from([
-        ("pk".into(), s(&format!("TENANT#{tenant}"))),
-        ("sk".into(), s(&format!("APIKEY#{key_id}"))),
+        ("pk".into(), s(&table_keys::tenant_partition(tenant))),
+        ("sk".into(), s(&table_keys::join(&["APIKEY", key_id]))),
     ])
 }
 
@@ -155,8 +159,8 @@ impl KeyStore for DynamoDbKeyStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&format!("TENANT#{tenant}")))
-            .expression_attribute_values(":prefix", s("APIKEY#"))
+            .expression_attribute_values(":pk", s(&table_keys::tenant_partition(tenant)))
+            .expression_attribute_values(":prefix", s(&table_keys::prefix(&["APIKEY"])))
             .limit(i32::try_from(MAX_KEYS_PER_TENANT).unwrap_or(100) + 1);
         let out = query.send().await.map_err(unknown)?;
         out.items().iter().map(from_item).collect()

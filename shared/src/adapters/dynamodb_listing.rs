@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::dynamodb_contexts::DynamoDbContextStore;
 use super::dynamodb_tasks::{task_from_item, DynamoDbTaskStore};
+use super::table_keys;
 use crate::conversation::listing::{ContextListing, ContextSummary, TaskFilter, TaskListing};
 use crate::conversation::model::Task;
 use crate::conversation::store::StoreError;
@@ -40,27 +41,29 @@ async fn page(
     out.map_err(|e| StoreError::Unknown(super::sdk_error(e)))
 }
 
-/// Reads the tenant partition backwards from after `prefix + after`, keeping what `keep` accepts,
-/// until `limit + 1` are kept; returns them with the id of the last of a full page.
+/// Reads the tenant partition's `kind` items (`<kind>#<id>`) backwards from after the id `after` (a
+/// caller's cursor, escaped like any key component), keeping what `keep` accepts, until `limit + 1`
+/// are kept; returns them with the id of the last of a full page.
 async fn backwards<T>(
     client: &Client,
     table: &str,
     tenant: &str,
-    prefix: &str,
+    kind: &str,
     limit: usize,
     after: Option<&str>,
     keep: impl Fn(&Item) -> Result<Option<(String, T)>, StoreError>,
 ) -> Result<(Vec<T>, Option<String>), StoreError> {
-    let pk = AttributeValue::S(format!("TENANT#{tenant}"));
+    let pk = AttributeValue::S(table_keys::tenant_partition(tenant));
+    let prefix = table_keys::prefix(&[kind]);
     let mut start: Option<Item> = after.map(|a| {
         HashMap::from([
             ("pk".into(), pk.clone()),
-            ("sk".into(), AttributeValue::S(format!("{prefix}{a}"))),
+            ("sk".into(), AttributeValue::S(table_keys::join(&[kind, a]))),
         ])
     });
     let mut kept: Vec<(String, T)> = Vec::new();
     loop {
-        let out = page(client, table, &pk, prefix, start).await?;
+        let out = page(client, table, &pk, &prefix, start).await?;
         for item in out.items() {
             if let Some(found) = keep(item)? {
                 kept.push(found);
@@ -86,7 +89,7 @@ impl ContextListing for DynamoDbContextStore {
         after: Option<&str>,
         now_secs: i64,
     ) -> Result<(Vec<ContextSummary>, Option<String>), StoreError> {
-        backwards(self.client(), self.table(), tenant, "CONTEXT#", limit, after, |item| {
+        backwards(self.client(), self.table(), tenant, "CONTEXT", limit, after, |item| {
             let expires: i64 = item
                 .get("expires_at")
                 .and_then(|v| v.as_n().ok()?.parse().ok())
@@ -119,7 +122,7 @@ impl TaskListing for DynamoDbTaskStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<(Vec<Task>, Option<String>), StoreError> {
-        backwards(self.client(), self.table(), tenant, "TASK#", limit, after, |item| {
+        backwards(self.client(), self.table(), tenant, "TASK", limit, after, |item| {
             let task = task_from_item(tenant, item)?;
             Ok(filter.matches(&task).then(|| (task.task_id.clone(), task)))
         })

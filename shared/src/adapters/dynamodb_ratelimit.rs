@@ -1,4 +1,5 @@
-//! [`RateLimiter`] on DynamoDB. One item per bucket: pk `RATE#<tenant>#<subject>`, sk `RATE`, `tat` (the
+//! [`RateLimiter`] on DynamoDB. One item per bucket: pk `RATE#<tenant>#<subject>` (components escaped by
+//! [`super::table_keys`], so a subject holding `#` cannot share another principal's bucket), sk `RATE`, `tat` (the
 //! next arrival time, ms) and `expires_at` (TTL, once the bucket is full again). A request is one
 //! conditional update: `tat = tat + interval` while the bucket is busy; an idle bucket (or a new one)
 //! takes a second update that restarts it from now. A failed condition returns the old item, so a
@@ -9,7 +10,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 
-use crate::ratelimit::{retry_after_secs, Admission, Limit, RateLimiter};
+use super::table_keys;
+use crate::ratelimit::{retry_after_secs, Admission, Bucket, Limit, RateLimiter};
 
 /// Rate-limit buckets in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -34,12 +36,13 @@ fn n(v: i64) -> AttributeValue {
 type Attempt = anyhow::Result<Option<Option<i64>>>;
 
 impl DynamoDbRateLimiter {
-    async fn update(&self, bucket: &str, expression: &str, condition: &str, values: &[(&str, i64)]) -> Attempt {
+    async fn update(&self, bucket: Bucket<'_>, expression: &str, condition: &str, values: &[(&str, i64)]) -> Attempt {
+        let pk = table_keys::join(&["RATE", bucket.tenant, bucket.subject]);
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("RATE#{bucket}")))
+            .key("pk", AttributeValue::S(pk))
             .key("sk", AttributeValue::S("RATE".into()))
             .update_expression(expression)
             .condition_expression(condition)
@@ -65,7 +68,7 @@ impl DynamoDbRateLimiter {
 
 impl DynamoDbRateLimiter {
     /// Restarts an idle (or new) bucket from now; `false` when another request restarted it first.
-    async fn restart(&self, bucket: &str, now_ms: i64, interval: i64) -> anyhow::Result<bool> {
+    async fn restart(&self, bucket: Bucket<'_>, now_ms: i64, interval: i64) -> anyhow::Result<bool> {
         let next = now_ms + interval;
         let idle = [(":next", next), (":exp", next / 1000 + 60), (":now", now_ms)];
         let condition = "attribute_not_exists(tat) OR tat < :now";
@@ -78,7 +81,7 @@ impl DynamoDbRateLimiter {
 
 impl RateLimiter for DynamoDbRateLimiter {
     #[tracing::instrument(skip(self))]
-    async fn admit(&self, bucket: &str, limit: Limit, now_ms: i64) -> anyhow::Result<Admission> {
+    async fn admit(&self, bucket: Bucket<'_>, limit: Limit, now_ms: i64) -> anyhow::Result<Admission> {
         let (interval, burst) = (limit.interval_ms(), limit.burst_ms());
         // Kept a minute past the moment the bucket is full again; TTL then deletes it.
         let busy_expiry = (now_ms + burst + interval) / 1000 + 60;
@@ -113,7 +116,9 @@ impl RateLimiter for DynamoDbRateLimiter {
             // Another request restarted the bucket first: ours counts against it on the next pass.
         }
         Err(anyhow!(
-            "rate-limit bucket {bucket} kept changing under concurrent requests"
+            "rate-limit bucket of {} in {} kept changing under concurrent requests",
+            bucket.subject,
+            bucket.tenant
         ))
     }
 }

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::dynamodb_tasks::DynamoDbTaskStore;
 use super::store_error as fail;
+use super::table_keys;
 use crate::conversation::stats::{Counters, TaskStats};
 use crate::conversation::store::StoreError;
 
@@ -26,8 +27,11 @@ fn key(tenant: &str, task_id: &str) -> Item {
         .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
         % SHARDS;
     HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(format!("TENANT#{tenant}"))),
-        ("sk".to_owned(), AttributeValue::S(format!("STATS#{shard}"))),
+        ("pk".to_owned(), AttributeValue::S(table_keys::tenant_partition(tenant))),
+        (
+            "sk".to_owned(),
+            AttributeValue::S(table_keys::join(&["STATS", &shard.to_string()])),
+        ),
     ])
 }
 
@@ -138,8 +142,8 @@ impl TaskStats for DynamoDbTaskStore {
         let query = self.client().query().table_name(self.table()).consistent_read(true);
         let query = query
             .key_condition_expression("pk = :pk AND begins_with(sk, :stats)")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("TENANT#{tenant}")))
-            .expression_attribute_values(":stats", AttributeValue::S("STATS#".into()));
+            .expression_attribute_values(":pk", AttributeValue::S(table_keys::tenant_partition(tenant)))
+            .expression_attribute_values(":stats", AttributeValue::S(table_keys::prefix(&["STATS"])));
         let out = query.send().await.map_err(fail)?;
         let mut counters = Counters::new();
         for item in out.items() {

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, ReturnValuesOnCo
 use aws_sdk_dynamodb::Client;
 
 use super::store_error as fail;
+use super::table_keys;
 use crate::conversation::model::{Task, TaskStatus};
 use crate::conversation::stats;
 use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore};
@@ -39,8 +40,8 @@ impl DynamoDbTaskStore {
 
 fn key(tenant: &str, id: &str) -> Item {
     HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(format!("TENANT#{tenant}"))),
-        ("sk".to_owned(), AttributeValue::S(format!("TASK#{id}"))),
+        ("pk".to_owned(), AttributeValue::S(table_keys::tenant_partition(tenant))),
+        ("sk".to_owned(), AttributeValue::S(table_keys::join(&["TASK", id]))),
     ])
 }
 

@@ -10,6 +10,7 @@ pub mod dynamodb_registry;
 pub mod dynamodb_task_stats;
 pub mod dynamodb_tasks;
 pub mod sqs_task_queue;
+pub mod table_keys;
 
 /// An AWS SDK error as an `anyhow` error carrying its whole cause chain (for logs; never shown to a
 /// client).

@@ -2,9 +2,9 @@
 
 use super::apikey::{self, KeyFormatError, MAX_CREDENTIAL_BYTES};
 use super::jwt::{self, JwtConfig};
-use super::{permissions, AuthMethod, AuthOutcome, Principal};
+use super::{permissions, AuthMethod, AuthOutcome, Principal, TenantId};
 use crate::keys::{KeyStore, KeyStoreError};
-use crate::ratelimit::{Admission, RateLimiter, RateLimits};
+use crate::ratelimit::{Admission, Bucket, RateLimiter, RateLimits};
 use chrono::{DateTime, Utc};
 
 /// The credential headers of a request.
@@ -45,12 +45,18 @@ impl<S: KeyStore, L: RateLimiter> Authenticator<S, L> {
             Ok(p) => p,
             Err(outcome) => return Ok(outcome),
         };
-        let bucket = format!("{}#{}", principal.tenant, principal.subject);
+        let bucket = Bucket {
+            tenant: &principal.tenant,
+            subject: &principal.subject,
+        };
         let limit = self.limits.for_role(principal.role);
         if let Admission::Limited { retry_after_secs } =
-            self.limiter.admit(&bucket, limit, now.timestamp_millis()).await?
+            self.limiter.admit(bucket, limit, now.timestamp_millis()).await?
         {
-            return Ok(AuthOutcome::RateLimited { retry_after_secs });
+            return Ok(AuthOutcome::RateLimited {
+                principal: Some(principal),
+                retry_after_secs,
+            });
         }
         Ok(if permissions::allows(route_key, principal.role) {
             AuthOutcome::Allowed(principal)
@@ -102,12 +108,20 @@ async fn api_key_principal<S: KeyStore>(
     if record.revoked || !apikey::hashes_match(&record.hash, &hash) {
         return Ok(Err(invalid()));
     }
+    // Keys are only issued to valid tenants; one stored before the pattern was enforced is refused.
+    let Ok(tenant) = TenantId::try_from(record.tenant.as_str()) else {
+        tracing::warn!(key_id = %record.key_id, "API key of a tenant that breaks the tenant pattern");
+        return Ok(Err(rejected(
+            "INVALID_API_KEY",
+            "the API key belongs to a tenant whose name is no longer valid",
+        )));
+    };
     // Last-used is bookkeeping: a failure to record it must not fail the request.
     if let Err(err) = store.touch(&record.tenant, &record.key_id, now).await {
         tracing::warn!(key_id = %record.key_id, error = %err, "could not record last use");
     }
     Ok(Ok(Principal {
-        tenant: record.tenant,
+        tenant,
         subject: record.key_id,
         role: record.role,
         method: AuthMethod::ApiKey,

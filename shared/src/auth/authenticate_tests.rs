@@ -130,8 +130,37 @@ async fn a_principal_over_its_roles_limit_is_rate_limited_with_a_retry_after() {
         decide(&auth, Some(&key), None, route).await,
         AuthOutcome::Allowed(_)
     ));
-    assert_eq!(
-        decide(&auth, Some(&key), None, route).await,
-        AuthOutcome::RateLimited { retry_after_secs: 30 }
-    );
+    let AuthOutcome::RateLimited {
+        principal: Some(p),
+        retry_after_secs: 30,
+    } = decide(&auth, Some(&key), None, route).await
+    else {
+        panic!("not rate limited with its principal and a 30 s wait")
+    };
+    assert_eq!((p.tenant.as_str(), p.role), ("acme", Role::Viewer));
+}
+
+#[tokio::test]
+async fn a_key_stored_for_a_tenant_that_breaks_the_pattern_is_refused() {
+    let new = apikey::generate().unwrap();
+    let store = InMemoryKeyStore::default();
+    let record = ApiKeyRecord {
+        key_id: new.key_id.clone(),
+        tenant: "acme#legacy".into(),
+        role: Role::Admin,
+        name: "old".into(),
+        created_at: NOW.into(),
+        last_used_at: None,
+        revoked: false,
+        hash: new.hash.clone(),
+    };
+    store.create(&record).await.unwrap();
+    let auth = authenticator(store, DEFAULT_RATE_LIMITS);
+    assert!(matches!(
+        decide(&auth, Some(new.key.expose()), None, "GET /api/v1/keys").await,
+        AuthOutcome::Unauthenticated {
+            code: "INVALID_API_KEY",
+            ..
+        }
+    ));
 }

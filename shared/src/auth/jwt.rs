@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{AuthMethod, Principal};
 use crate::secret::Secret;
+use crate::tenant::InvalidTenant;
 
 /// The keys tokens are signed with.
 #[derive(Debug, Clone)]
@@ -35,7 +36,8 @@ pub struct TokenError(pub String);
 ///
 /// # Errors
 /// [`TokenError`] for a bad signature, algorithm, issuer or audience, an expired or not-yet-valid
-/// token, or a missing tenant, role or subject claim.
+/// token, a missing tenant, role or subject claim, or a tenant claim that breaks
+/// [`crate::tenant::TENANT_PATTERN`].
 pub fn verify(config: &JwtConfig, token: &str) -> Result<Principal, TokenError> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError(format!("malformed token: {e}")))?;
     let (algorithm, key) = match &config.keys {
@@ -60,8 +62,16 @@ pub fn verify(config: &JwtConfig, token: &str) -> Result<Principal, TokenError> 
             .and_then(Value::as_str)
             .ok_or_else(|| TokenError(format!("token has no {name} claim")))
     };
+    // The tenant becomes part of every key of the caller's data: a claim outside the one pattern is
+    // refused here, before anything is read or written with it.
+    let tenant = claim(&config.tenant_claim)?.try_into().map_err(|e: InvalidTenant| {
+        TokenError(format!(
+            "the token's {} claim is not a valid tenant: {e}",
+            config.tenant_claim
+        ))
+    })?;
     Ok(Principal {
-        tenant: claim(&config.tenant_claim)?.to_owned(),
+        tenant,
         subject: claim("sub")?.to_owned(),
         role: claim(&config.role_claim)?.parse().map_err(TokenError)?,
         method: AuthMethod::Jwt,

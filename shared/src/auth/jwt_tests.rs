@@ -93,6 +93,26 @@ fn a_token_without_a_role_claim_is_refused_with_a_reason() {
     );
 }
 
+#[test]
+fn a_token_whose_tenant_claim_breaks_the_pattern_is_refused_naming_the_claim() {
+    for tenant in ["a#b", "Acme", "", "a%23b", &"t".repeat(64)] {
+        let mut c = claims();
+        c["tenant"] = json!(tenant);
+        let err = verify(&config(), &token(&c, SECRET)).unwrap_err().0;
+        assert!(
+            err.starts_with("the token's tenant claim is not a valid tenant")
+                && err.contains(crate::tenant::TENANT_PATTERN),
+            "{tenant:?}: {err}"
+        );
+    }
+    let mut not_text = claims();
+    not_text["tenant"] = json!(42);
+    assert_eq!(
+        verify(&config(), &token(&not_text, SECRET)).unwrap_err().0,
+        "token has no tenant claim"
+    );
+}
+
 mod rs256 {
     //! RS256 with a JWKS document; the key pair in `testdata/` is a throwaway made for these tests.
     use super::*;

@@ -17,6 +17,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::tenant::TenantId;
+
 /// What a principal may do; see [`permissions::PERMISSIONS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,10 +67,11 @@ pub enum AuthMethod {
     Jwt,
 }
 
-/// An authenticated caller. Every store method that touches tenant data takes its tenant.
+/// An authenticated caller. Every store method that touches tenant data takes its tenant, which
+/// matches [`crate::tenant::TENANT_PATTERN`]: a principal cannot be made with any other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub subject: String,
     pub role: Role,
     pub method: AuthMethod,
@@ -87,8 +90,10 @@ pub enum AuthOutcome {
     Forbidden {
         principal: Principal,
     },
-    /// Over the role's rate limit: `429` with `Retry-After`.
+    /// Over the role's rate limit: `429` with `Retry-After`. The principal is known (so the denial
+    /// can be audited); `None` only for a verdict from an authorizer older than this field.
     RateLimited {
+        principal: Option<Principal>,
         retry_after_secs: u64,
     },
 }
@@ -117,10 +122,15 @@ impl AuthOutcome {
         match self {
             Self::Allowed(p) => principal(p, "allowed"),
             Self::Forbidden { principal: p } => principal(p, "forbidden"),
-            Self::RateLimited { retry_after_secs } => HashMap::from([
-                ("verdict".to_owned(), s("rate_limited")),
-                ("retry_after".to_owned(), s(&retry_after_secs.to_string())),
-            ]),
+            Self::RateLimited {
+                principal: p,
+                retry_after_secs,
+            } => {
+                let mut context = p.as_ref().map_or_else(HashMap::new, |p| principal(p, "rate_limited"));
+                context.insert("verdict".to_owned(), s("rate_limited"));
+                context.insert("retry_after".to_owned(), s(&retry_after_secs.to_string()));
+                context
+            }
             Self::Unauthenticated { code, message } => HashMap::from([
                 ("verdict".to_owned(), s("unauthenticated")),
                 ("code".to_owned(), s(code)),
@@ -140,7 +150,7 @@ impl AuthOutcome {
         let get = |k: &str| ctx.get(k).and_then(Value::as_str);
         let principal = || {
             Some(Principal {
-                tenant: get("tenant")?.to_owned(),
+                tenant: get("tenant")?.try_into().ok()?,
                 subject: get("subject")?.to_owned(),
                 role: get("role")?.parse().ok()?,
                 method: if get("method")? == "api_key" {
@@ -154,6 +164,7 @@ impl AuthOutcome {
             Some("allowed") => principal().map_or_else(missing, Self::Allowed),
             Some("forbidden") => principal().map_or_else(missing, |principal| Self::Forbidden { principal }),
             Some("rate_limited") => Self::RateLimited {
+                principal: principal(),
                 retry_after_secs: get("retry_after").and_then(|r| r.parse().ok()).unwrap_or(1),
             },
             Some("unauthenticated") => Self::Unauthenticated {
@@ -176,7 +187,7 @@ mod tests {
 
     fn principal(role: Role) -> Principal {
         Principal {
-            tenant: "t1".into(),
+            tenant: "t1".try_into().unwrap(),
             subject: "key_1".into(),
             role,
             method: AuthMethod::ApiKey,
@@ -194,7 +205,14 @@ mod tests {
                 code: "INVALID_TOKEN",
                 message: "expired".into(),
             },
-            AuthOutcome::RateLimited { retry_after_secs: 7 },
+            AuthOutcome::RateLimited {
+                principal: Some(principal(Role::Operator)),
+                retry_after_secs: 7,
+            },
+            AuthOutcome::RateLimited {
+                principal: None,
+                retry_after_secs: 3,
+            },
         ];
         for outcome in outcomes {
             assert_eq!(AuthOutcome::from_context(Some(&outcome.to_context())), outcome);
@@ -210,6 +228,16 @@ mod tests {
         let forged = HashMap::from([("verdict".to_owned(), Value::from("allowed"))]);
         assert!(matches!(
             AuthOutcome::from_context(Some(&forged)),
+            AuthOutcome::Unauthenticated { .. }
+        ));
+    }
+
+    #[test]
+    fn a_context_whose_tenant_breaks_the_pattern_is_never_allowed() {
+        let mut context = AuthOutcome::Allowed(principal(Role::Admin)).to_context();
+        context.insert("tenant".to_owned(), Value::from("t1#other"));
+        assert!(matches!(
+            AuthOutcome::from_context(Some(&context)),
             AuthOutcome::Unauthenticated { .. }
         ));
     }

@@ -74,7 +74,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         (record.model_id, record.input, record.requested_provider) = (Some(model_id), Some(new.prompt), new.provider);
         self.tasks.create(&record).await?;
         let message = TaskMessage {
-            tenant: principal.tenant.clone(),
+            tenant: principal.tenant.to_string(),
             task_id: record.task_id.clone(),
         };
         if let Err(err) = self

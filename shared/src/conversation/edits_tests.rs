@@ -26,7 +26,7 @@ fn deps() -> Deps<InMemory, InMemory, InMemory> {
 
 fn bob() -> Principal {
     Principal {
-        tenant: "acme".into(),
+        tenant: "acme".try_into().unwrap(),
         subject: "bob".into(),
         role: Role::Operator,
         method: AuthMethod::Jwt,

@@ -32,7 +32,7 @@ fn deps() -> Deps<InMemory, InMemory, InMemory> {
 
 fn acme_admin() -> Principal {
     Principal {
-        tenant: "acme".into(),
+        tenant: "acme".try_into().unwrap(),
         subject: "s".into(),
         role: Role::Admin,
         method: AuthMethod::ApiKey,

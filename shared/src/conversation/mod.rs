@@ -8,6 +8,9 @@
 //! | node | `CTX#<tenant>#<context id>` | `NODE#<seq, 10 digits>` |
 //! | task | `TENANT#<tenant>` | `TASK#<task id>` |
 //!
+//! Every `#`-joined key is built by [`crate::adapters::table_keys::join`], which escapes `%` and `#`
+//! inside each component, so a tenant or id holding a `#` cannot reach another tenant's items.
+//!
 //! A context and its nodes share a partition, so reading one is a single `Query`. A prompt reserves
 //! two sequence numbers at once — its user node and the slot of its reply — so completions land in
 //! prompt order whatever order the worker finishes them in, and a redelivered task cannot write its

@@ -29,7 +29,7 @@ pub fn stamp(now: DateTime<Utc>) -> String {
 pub(crate) fn task(principal: &Principal, kind: TaskType, id: String, now: &str, priority: u8) -> Task {
     Task {
         task_id: id,
-        tenant: principal.tenant.clone(),
+        tenant: principal.tenant.to_string(),
         task_type: kind,
         status: TaskStatus::Pending,
         priority,
@@ -92,7 +92,7 @@ fn new_context(
     });
     Context {
         context_id: id.to_owned(),
-        tenant: principal.tenant.clone(),
+        tenant: principal.tenant.to_string(),
         model_id: model_id.to_owned(),
         user_id: input.user_id.clone(),
         metadata: input.metadata.clone(),
@@ -235,7 +235,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         self.tasks.create(&record).await?;
         let user = user_node(seq, input.prompt, input.metadata, &task_id, &at, context_id);
         let message = TaskMessage {
-            tenant: principal.tenant.clone(),
+            tenant: principal.tenant.to_string(),
             task_id,
         };
         if let Err(err) = self

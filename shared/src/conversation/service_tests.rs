@@ -29,7 +29,7 @@ fn deps() -> TestDeps {
 
 fn alice(tenant: &str) -> Principal {
     Principal {
-        tenant: tenant.into(),
+        tenant: tenant.try_into().unwrap(),
         subject: "alice".into(),
         role: AuthRole::Operator,
         method: AuthMethod::ApiKey,

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
-use super::sdk_error;
+use super::{sdk_error, table_keys};
 use crate::registered::store::RegistryStore;
 use crate::registered::{Kind, RegistryError};
 use counter::Outcome;
@@ -37,8 +37,12 @@ fn s(v: &str) -> AttributeValue {
 
 fn key(tenant: &str, kind: Kind, k: &str) -> Item {
     HashMap::from([
-        ("pk".to_owned(), s(&format!("TENANT#{tenant}"))),
-        ("sk".to_owned(), s(&format!("{}{k}", kind.prefix()))),
+        ("pk".to_owned(), s(&table_keys::tenant_partition(tenant))),
+        // `<KIND>#` then the name or URI escaped as one component (a URI may hold `#` and `%`).
+        (
+            "sk".to_owned(),
+            s(&format!("{}{}", kind.prefix(), table_keys::escape(k))),
+        ),
     ])
 }
 
@@ -60,7 +64,7 @@ impl DynamoDbRegistry {
         let query = self.client.query().table_name(&self.table);
         query
             .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(&format!("TENANT#{tenant}")))
+            .expression_attribute_values(":pk", s(&table_keys::tenant_partition(tenant)))
             .expression_attribute_values(":p", s(kind.prefix()))
     }
 }
