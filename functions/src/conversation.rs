@@ -1,6 +1,6 @@
 //! The contexts and tasks REST handlers, and the wiring shared by their bins.
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::adapters::dynamodb_contexts::DynamoDbContextStore;
 use shared::adapters::dynamodb_tasks::DynamoDbTaskStore;
@@ -9,6 +9,7 @@ use shared::audit::AuditLog;
 use shared::aws::AwsClients;
 use shared::conversation::service::{ConversationError, Deps};
 use shared::conversation::store::{ContextStore, TaskQueue, TaskStore};
+use shared::ids::IdKind;
 use shared::providers::registry::Providers;
 use shared::{ApiError, Config};
 
@@ -82,13 +83,6 @@ pub(crate) fn body(req: &Request) -> Result<serde_json::Value, ApiError> {
     http::json_body(req, 1024 * 1024)
 }
 
-pub(crate) fn path(req: &Request, name: &str) -> String {
-    req.path_parameters_ref()
-        .and_then(|p| p.first(name))
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// `POST /api/v1/mcp/contexts`.
 pub async fn create<C: ContextStore, T: TaskStore, Q: TaskQueue, A: AuditLog>(
     deps: &Deps<C, T, Q>,
@@ -121,9 +115,9 @@ pub async fn get<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    let context_id = path(&req, "contextID");
+    let context_id = http::path_id(&req, IdKind::Context);
     Ok(http::for_principal(&req, |principal, rid| async move {
-        let context = deps.context(&principal, &context_id, chrono::Utc::now()).await;
+        let context = deps.context(&principal, &context_id?, chrono::Utc::now()).await;
         Ok(http::json(200, &context.map_err(|e| api_error(&e, &rid))?))
     })
     .await)
@@ -136,9 +130,10 @@ pub async fn prompt<C: ContextStore, T: TaskStore, Q: TaskQueue, A: AuditLog>(
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let request_id = http::request_id(&req);
-    let context_id = path(&req, "contextID");
+    let context_id = http::path_id(&req, IdKind::Context);
     let result = async {
         let principal = auth::principal(&req)?;
+        let context_id = context_id.clone()?;
         let body = body(&req)?;
         let task = deps
             .add_prompt(&principal, &context_id, &body, chrono::Utc::now())
@@ -151,7 +146,7 @@ pub async fn prompt<C: ContextStore, T: TaskStore, Q: TaskQueue, A: AuditLog>(
     }
     .await;
     let response = result.unwrap_or_else(|e| http::error(&e, &request_id));
-    audit::record(audit_deps, &req, Some(context_id), &response).await;
+    audit::record(audit_deps, &req, context_id.ok(), &response).await;
     Ok(response)
 }
 
@@ -160,9 +155,9 @@ pub async fn task<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    let task_id = path(&req, "taskID");
+    let task_id = http::path_id(&req, IdKind::Task);
     Ok(http::for_principal(&req, |principal, rid| async move {
-        let task = deps.task(&principal, &task_id).await;
+        let task = deps.task(&principal, &task_id?).await;
         Ok(http::json(200, &task.map_err(|e| api_error(&e, &rid))?))
     })
     .await)

@@ -1,8 +1,9 @@
-//! HTTP helpers shared by the handlers: request ids, JSON responses and the error envelope.
+//! HTTP helpers shared by the handlers: request ids, path ids, JSON responses and the error envelope.
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+use shared::ids::IdKind;
 use shared::ApiError;
 
 /// The API Gateway request id (what the client can quote), else the Lambda invocation id.
@@ -17,6 +18,22 @@ pub fn request_id(req: &Request) -> String {
             .map(|c| c.request_id.clone())
             .unwrap_or_default(),
     }
+}
+
+/// The id in the path parameter of `kind` (`contextID`, `taskID`, `nodeID`, `keyID`, `name`, `uri`),
+/// checked against its format before any I/O: every handler takes its path ids from here.
+///
+/// # Errors
+/// `404` with the kind's not-found code (`CONTEXT_NOT_FOUND`, …) when the id breaks its format (or is
+/// missing); the message states the format and does not repeat the id, however long it is.
+pub fn path_id(req: &Request, kind: IdKind) -> Result<String, ApiError> {
+    let raw = req
+        .path_parameters_ref()
+        .and_then(|p| p.first(kind.param()))
+        .unwrap_or_default();
+    kind.check(raw)
+        .map(str::to_owned)
+        .map_err(|e| ApiError::not_found(kind.not_found_code(), e.to_string()))
 }
 
 /// A JSON response with the given status.

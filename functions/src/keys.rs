@@ -1,8 +1,9 @@
 //! `POST /api/v1/keys`, `GET /api/v1/keys`, `DELETE /api/v1/keys/{keyID}`: API key management (admin).
 
-use lambda_http::{Body, Error, Request, RequestExt, Response};
+use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use shared::ids::IdKind;
 use shared::key_admin::{self, CreateKeyError, RevokeKeyError};
 use shared::keys::KeyStore;
 use shared::ApiError;
@@ -96,23 +97,24 @@ pub async fn list<S: KeyStore>(store: &S, req: Request) -> Result<Response<Body>
 /// # Errors
 /// Never: every outcome is an HTTP response.
 pub async fn revoke<S: KeyStore, A: AuditLog>(deps: &KeyDeps<S, A>, req: Request) -> Result<Response<Body>, Error> {
-    let key_id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("keyID"))
-        .unwrap_or_default()
-        .to_owned();
-    let response = revoke_key(&deps.store, &req, &key_id).await;
-    audit::record(&deps.audit, &req, Some(key_id), &response).await;
+    let key_id = http::path_id(&req, IdKind::Key);
+    let response = revoke_key(&deps.store, &req, key_id.clone()).await;
+    audit::record(&deps.audit, &req, key_id.ok(), &response).await;
     Ok(response)
 }
 
-async fn revoke_key<S: KeyStore>(store: &S, req: &Request, key_id: &str) -> Response<Body> {
+async fn revoke_key<S: KeyStore>(
+    store: &S,
+    req: &Request,
+    key_id: std::result::Result<String, ApiError>,
+) -> Response<Body> {
     let request_id = http::request_id(req);
-    let principal = match auth::principal(req) {
-        Ok(p) => p,
+    let checked = auth::principal(req).and_then(|p| Ok((p, key_id?)));
+    let (principal, key_id) = match checked {
+        Ok(found) => found,
         Err(e) => return http::error(&e, &request_id),
     };
-    match key_admin::revoke_key(store, &principal, key_id).await {
+    match key_admin::revoke_key(store, &principal, &key_id).await {
         Ok(record) => http::json(200, &record),
         Err(e @ RevokeKeyError::NotFound(_)) => {
             http::error(&ApiError::not_found("KEY_NOT_FOUND", e.to_string()), &request_id)

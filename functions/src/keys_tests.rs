@@ -8,6 +8,7 @@ use shared::keys::InMemoryKeyStore;
 use super::*;
 use crate::audit::AuditDeps;
 use crate::http::test_support::{body_json, event, event_without_authorizer};
+use lambda_http::RequestExt;
 
 #[tokio::test]
 async fn create_returns_201_with_the_key_shown_once() {
@@ -89,4 +90,24 @@ fn deps() -> KeyDeps<InMemoryKeyStore, InMemoryAuditLog> {
             ttl_days: 1,
         },
     }
+}
+
+#[tokio::test]
+async fn revoking_a_malformed_key_id_is_404_without_a_lookup_or_an_echo() {
+    let deps = deps();
+    let mut req = event("keys-revoke", "admin");
+    let bad = "k#".repeat(500);
+    let params = std::collections::HashMap::from([("keyID".to_owned(), vec![bad])]);
+    req = req.with_path_parameters(lambda_http::aws_lambda_events::query_map::QueryMap::from(params));
+    let response = revoke(&deps, req).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body = body_json(&response);
+    assert_eq!(body["error"]["code"], "KEY_NOT_FOUND");
+    assert_eq!(
+        body["error"]["message"],
+        "no API key with that id: key ids are 16 lowercase hex digits"
+    );
+    let audit = deps.audit.log.list("local", 10, None).await.unwrap().entries;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].target, None);
 }

@@ -5,6 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::audit::AuditLog;
+use shared::ids::IdKind;
 use shared::registered::endpoint::EndpointPolicy;
 use shared::registered::service;
 use shared::registered::store::RegistryStore;
@@ -12,7 +13,6 @@ use shared::registered::{Kind, RegistryError};
 use shared::ApiError;
 
 use crate::audit::{self, AuditDeps};
-use crate::conversation::path;
 use crate::http;
 
 type Result = std::result::Result<Response<Body>, lambda_http::Error>;
@@ -27,12 +27,9 @@ pub struct RegistryDeps<S, A> {
     pub policy: EndpointPolicy,
 }
 
-/// The path parameter naming an item of `kind`.
-fn key_param(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Resource => "uri",
-        _ => "name",
-    }
+/// The path parameter naming an item of `kind`, checked against its format (404 when it cannot name one).
+fn path_key(req: &Request, kind: Kind) -> std::result::Result<String, ApiError> {
+    http::path_id(req, IdKind::Registered(kind))
 }
 
 fn plural(kind: Kind) -> &'static str {
@@ -80,9 +77,9 @@ pub async fn list<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, kind
 
 /// `GET /api/v1/{kind}s/{key}`.
 pub async fn get<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, kind: Kind, req: Request) -> Result {
-    let key = path(&req, key_param(kind));
+    let key = path_key(&req, kind);
     Ok(http::for_principal(&req, |principal, rid| async move {
-        let item = service::get(&deps.store, &principal, kind, &key)
+        let item = service::get(&deps.store, &principal, kind, &key?)
             .await
             .map_err(|e| api_error(&e, &rid))?;
         Ok(http::json(200, &item))
@@ -108,10 +105,11 @@ pub async fn create<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, ki
 
 /// `DELETE /api/v1/{kind}s/{key}`; audited.
 pub async fn delete<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, kind: Kind, req: Request) -> Result {
-    let (key, req) = (path(&req, key_param(kind)), &req);
+    let (key, req) = (path_key(&req, kind), &req);
     let response = http::for_principal(req, |principal, rid| {
         let key = key.clone();
         async move {
+            let key = key?;
             service::delete(&deps.store, &principal, kind, &key)
                 .await
                 .map_err(|e| api_error(&e, &rid))?;
@@ -119,16 +117,17 @@ pub async fn delete<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, ki
         }
     })
     .await;
-    audit::record(&deps.audit, req, Some(key), &response).await;
+    audit::record(&deps.audit, req, key.ok(), &response).await;
     Ok(response)
 }
 
 /// `POST /api/v1/tools/{name}/execute` with `{"arguments": {…}}`; audited.
 pub async fn execute<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, req: Request) -> Result {
-    let (name, req) = (path(&req, "name"), &req);
+    let (name, req) = (path_key(&req, Kind::Tool), &req);
     let response = http::for_principal(req, |principal, rid| {
         let name = name.clone();
         async move {
+            let name = name?;
             let args = body(req)?.get("arguments").cloned().unwrap_or_else(|| json!({}));
             let out = service::execute(&deps.store, &principal, &name, &args, deps.policy).await;
             Ok(http::json(
@@ -138,14 +137,15 @@ pub async fn execute<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, r
         }
     })
     .await;
-    audit::record(&deps.audit, req, Some(name), &response).await;
+    audit::record(&deps.audit, req, name.ok(), &response).await;
     Ok(response)
 }
 
 /// `POST /api/v1/prompts/{name}/generate` with `{"arguments": {…}}`: the rendered messages.
 pub async fn generate<S: RegistryStore, A: AuditLog>(deps: &RegistryDeps<S, A>, req: Request) -> Result {
-    let (name, req) = (path(&req, "name"), &req);
+    let (name, req) = (path_key(&req, Kind::Prompt), &req);
     Ok(http::for_principal(req, |principal, rid| async move {
+        let name = name?;
         let args = body(req)?
             .get("arguments")
             .and_then(Value::as_object)

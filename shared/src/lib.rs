@@ -8,6 +8,7 @@ pub mod config;
 pub mod conversation;
 pub mod error;
 pub mod health;
+pub mod ids;
 pub mod key_admin;
 pub mod keys;
 pub mod models;
