@@ -14,21 +14,30 @@ pub struct AuditDeps<A> {
     pub ttl_days: u32,
 }
 
-/// Records the answered request of an authenticated principal (allowed or denied); a request
-/// without a principal has no tenant to record it under. A failed write is logged, not answered:
-/// the mutation has already happened.
+/// Records the answered request of an authenticated principal: allowed, forbidden (403) or rate
+/// limited (429). A request without a principal (401) has no tenant to record it under, so it is not
+/// recorded (the authorizer logs it). A failed write is logged, not answered: the mutation has
+/// already happened.
 pub async fn record<A: AuditLog>(
     deps: &AuditDeps<A>,
     req: &Request,
     target: Option<String>,
     response: &Response<Body>,
 ) {
+    record_status(deps, req, target, response.status().as_u16()).await;
+}
+
+/// As [`record`], for an answer whose audited status is not its HTTP status (an MCP call answered
+/// `200` with a JSON-RPC error).
+pub async fn record_status<A: AuditLog>(deps: &AuditDeps<A>, req: &Request, target: Option<String>, status: u16) {
     let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
         return;
     };
     let principal = match AuthOutcome::from_context(ctx.authorizer.as_ref().map(|a| &a.fields)) {
-        AuthOutcome::Allowed(p) | AuthOutcome::Forbidden { principal: p } => p,
-        _ => return,
+        AuthOutcome::Allowed(p)
+        | AuthOutcome::Forbidden { principal: p }
+        | AuthOutcome::RateLimited { principal: Some(p), .. } => p,
+        AuthOutcome::RateLimited { principal: None, .. } | AuthOutcome::Unauthenticated { .. } => return,
     };
     let now = chrono::Utc::now();
     let entry = AuditEntry {
@@ -36,8 +45,8 @@ pub async fn record<A: AuditLog>(
         subject: principal.subject,
         action: ctx.route_key.clone().unwrap_or_default(),
         target,
-        outcome: Outcome::from_status(response.status().as_u16()),
-        status: response.status().as_u16(),
+        outcome: Outcome::from_status(status),
+        status,
         request_id: http::request_id(req),
         at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         expires_at: now.timestamp() + i64::from(deps.ttl_days) * 86_400,

@@ -98,3 +98,7 @@ pub async fn cancel<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q
     audit::record(audit_deps, &req, target, &response).await;
     Ok(response)
 }
+
+#[cfg(test)]
+#[path = "edits_tests.rs"]
+mod tests;

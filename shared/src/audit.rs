@@ -1,5 +1,7 @@
-//! The audit log: one entry per mutating request of an authenticated principal, kept for
-//! `AUDIT_TTL_DAYS` (default 90) and listed newest first.
+//! The audit log: one entry per mutating request of an authenticated principal — succeeded, failed,
+//! or denied (403 forbidden, 429 rate limited) — kept for `AUDIT_TTL_DAYS` (default 90) and listed
+//! newest first. A request refused with 401 has no known principal, hence no tenant, and is not
+//! recorded here.
 //!
 //! DynamoDB layout: pk `AUDIT#<tenant>`, sk `<RFC 3339 time>#<request id>` (so a `Query` backwards is
 //! newest first), `expires_at` for TTL. A cursor is the last sk, base64url: it can only page within
@@ -27,12 +29,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// From the HTTP status the request got: 2xx succeeded, 403 denied, anything else failed.
+    /// From the HTTP status the request got: 2xx succeeded; 401, 403 and 429 (refused before it ran)
+    /// denied; anything else failed.
     #[must_use]
     pub fn from_status(status: u16) -> Self {
         match status {
             200..=299 => Self::Succeeded,
-            403 => Self::Denied,
+            401 | 403 | 429 => Self::Denied,
             _ => Self::Failed,
         }
     }
@@ -175,6 +178,7 @@ mod tests {
     fn outcomes_follow_the_status_and_garbage_cursors_are_refused() {
         assert_eq!(Outcome::from_status(201), Outcome::Succeeded);
         assert_eq!(Outcome::from_status(403), Outcome::Denied);
+        assert_eq!(Outcome::from_status(429), Outcome::Denied);
         assert_eq!(Outcome::from_status(404), Outcome::Failed);
         assert!(decode_cursor("!!!").is_err());
         assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("no-separator")).is_err());

@@ -1,0 +1,125 @@
+//! The cancel handler with in-memory stores and the events in `events/tasks-cancel/`: malformed path
+//! ids and the authorizer's denials, and what each leaves in the audit log.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog, Outcome};
+use shared::conversation::input::Limits;
+use shared::conversation::memory::InMemory;
+use shared::models::ModelCatalog;
+use shared::providers::registry::Providers;
+
+use super::*;
+use crate::http::test_support::{body_json, event, event_without_authorizer};
+
+fn deps() -> Deps<InMemory, InMemory, InMemory> {
+    let catalog = ModelCatalog::builtin().unwrap();
+    Deps {
+        contexts: InMemory::default(),
+        tasks: InMemory::default(),
+        queue: InMemory::default(),
+        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
+        default_model: "local-echo".into(),
+        limits: Limits::default(),
+    }
+}
+
+fn audit() -> AuditDeps<InMemoryAuditLog> {
+    AuditDeps {
+        log: InMemoryAuditLog::default(),
+        ttl_days: 1,
+    }
+}
+
+async fn entries(audit: &AuditDeps<InMemoryAuditLog>) -> Vec<AuditEntry> {
+    audit.log.list("local", 10, None).await.unwrap().entries
+}
+
+#[tokio::test]
+async fn a_malformed_over_long_task_id_is_404_without_echoing_it_and_audited_without_a_target() {
+    // GIVEN a cancel whose task id is 600 characters of `x#`
+    let audit = audit();
+    // WHEN it is handled
+    let response = cancel(&deps(), &audit, event("tasks-cancel", "malformed-id"))
+        .await
+        .unwrap();
+    // THEN it is the normal not-found answer, which does not repeat the id
+    assert_eq!(response.status(), 404);
+    let body = body_json(&response);
+    assert_eq!(body["error"]["code"], "TASK_NOT_FOUND");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(!message.contains("x#") && message.len() < 120, "{message}");
+    // AND the audit entry names no target
+    let seen: Vec<_> = entries(&audit)
+        .await
+        .into_iter()
+        .map(|e| (e.outcome, e.status, e.target))
+        .collect();
+    assert_eq!(seen, [(Outcome::Failed, 404, None)]);
+}
+
+#[tokio::test]
+async fn a_forbidden_cancel_is_403_and_audited_as_denied() {
+    let audit = audit();
+    let response = cancel(&deps(), &audit, event("tasks-cancel", "viewer-forbidden"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(body_json(&response)["error"]["code"], "FORBIDDEN");
+    let seen: Vec<_> = entries(&audit)
+        .await
+        .into_iter()
+        .map(|e| (e.outcome, e.status, e.action))
+        .collect();
+    assert_eq!(
+        seen,
+        [(
+            Outcome::Denied,
+            403,
+            "POST /api/v1/mcp/tasks/{taskID}/cancel".to_owned()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_cancel_is_429_with_retry_after_and_audited_as_denied() {
+    let audit = audit();
+    let response = cancel(&deps(), &audit, event("tasks-cancel", "rate-limited"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "7");
+    let seen: Vec<_> = entries(&audit)
+        .await
+        .into_iter()
+        .map(|e| (e.outcome, e.status, e.subject))
+        .collect();
+    assert_eq!(seen, [(Outcome::Denied, 429, "0123456789abcdef".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_cancel_without_credentials_is_401_and_not_audited_for_want_of_a_tenant() {
+    let audit = audit();
+    let req = event_without_authorizer("tasks-cancel", "operator");
+    let response = cancel(&deps(), &audit, req).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(entries(&audit).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_well_formed_task_is_404_naming_it() {
+    let audit = audit();
+    let response = cancel(&deps(), &audit, event("tasks-cancel", "operator"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body = body_json(&response);
+    assert_eq!(
+        (body["error"]["code"].as_str(), body["error"]["message"].as_str()),
+        (
+            Some("TASK_NOT_FOUND"),
+            Some("no task task_0000000000000000000000000000")
+        )
+    );
+}
