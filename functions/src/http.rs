@@ -119,6 +119,14 @@ pub(crate) mod test_support {
         lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
+    /// The event `events/<function>/<case>.json` after `edit` changed its JSON (verdict, body, …).
+    pub fn event_edited(function: &str, case: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Request {
+        let path = format!("{}/../events/{function}/{case}.json", env!("CARGO_MANIFEST_DIR"));
+        let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut value);
+        lambda_http::request::from_str(&value.to_string()).unwrap()
+    }
+
     /// The same event as if no authorizer had run (a route left without one, or a forged request).
     pub fn event_without_authorizer(function: &str, case: &str) -> Request {
         let path = format!("{}/../events/{function}/{case}.json", env!("CARGO_MANIFEST_DIR"));

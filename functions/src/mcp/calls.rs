@@ -10,6 +10,7 @@ use shared::conversation::listing::{paging, ContextListing, TaskFilter, TaskList
 use shared::conversation::model::{Task, TaskStatus};
 use shared::conversation::service::{stamp, ConversationError, Deps};
 use shared::conversation::store::{ContextEdits, ContextStore, TaskCancel, TaskQueue, TaskStore};
+use shared::ids::IdKind;
 
 use super::views;
 
@@ -40,6 +41,11 @@ fn text<'a>(args: &'a Value, key: &str) -> &'a str {
     args[key].as_str().unwrap_or_default()
 }
 
+/// The id argument `key`, checked against its format before any I/O (the message does not repeat it).
+fn id<'a>(args: &'a Value, key: &str, kind: IdKind) -> Result<&'a str, ToolFailure> {
+    kind.check(text(args, key)).map_err(|e| ToolFailure(e.to_string()))
+}
+
 fn priority(args: &Value) -> u8 {
     args["priority"]
         .as_u64()
@@ -65,21 +71,26 @@ pub async fn call<C: Stores, T: TaskStores, Q: TaskQueue>(
     match name {
         "create_task" => create_task(deps, principal, args, now).await,
         "get_task_status" => Ok(views::status(
-            &deps.task(principal, text(args, "task_id")).await?,
+            &deps.task(principal, id(args, "task_id", IdKind::Task)?).await?,
             &stamp(now),
         )),
         "list_tasks" => list_tasks(deps, principal, args).await,
-        "get_task_result" => task_result(deps, principal, text(args, "task_id")).await,
+        "get_task_result" => task_result(deps, principal, id(args, "task_id", IdKind::Task)?).await,
         "cancel_task" => Ok(task_ref(
-            &deps.cancel_task(principal, text(args, "task_id"), now).await?,
+            &deps
+                .cancel_task(principal, id(args, "task_id", IdKind::Task)?, now)
+                .await?,
         )),
         "create_context" => create_context(deps, principal, args, now).await,
-        "get_context" => Ok(json!(deps.context(principal, text(args, "context_id"), now).await?)),
+        "get_context" => Ok(json!(
+            deps.context(principal, id(args, "context_id", IdKind::Context)?, now)
+                .await?
+        )),
         "add_prompt" => add_prompt(deps, principal, args, now).await,
         "delete_context" => {
-            let id = text(args, "context_id");
-            deps.delete_context(principal, id, now).await?;
-            Ok(json!({"context_id": id, "deleted": true}))
+            let context_id = id(args, "context_id", IdKind::Context)?;
+            deps.delete_context(principal, context_id, now).await?;
+            Ok(json!({"context_id": context_id, "deleted": true}))
         }
         other => Err(ToolFailure(format!("no tool {other}"))),
     }
@@ -107,9 +118,8 @@ async fn add_prompt<C: Stores, T: TaskStores, Q: TaskQueue>(
     now: DateTime<Utc>,
 ) -> Result<Value, ToolFailure> {
     let body = json!({"prompt": text(args, "prompt"), "priority": priority(args)});
-    Ok(task_ref(
-        &deps.add_prompt(principal, text(args, "context_id"), &body, now).await?,
-    ))
+    let context_id = id(args, "context_id", IdKind::Context)?;
+    Ok(task_ref(&deps.add_prompt(principal, context_id, &body, now).await?))
 }
 
 async fn create_context<C: Stores, T: TaskStores, Q: TaskQueue>(

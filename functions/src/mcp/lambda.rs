@@ -1,7 +1,8 @@
 //! The small adapter between `lambda_http` and rmcp's Streamable HTTP service: the authorizer's
 //! verdict first (401 with the MCP `WWW-Authenticate` challenge), a size limit, then the request as
 //! an `http::Request` carrying the principal, and rmcp's whole answer back as the Lambda response.
-//! Also: durable tasks as MCP Tasks, and the protected-resource metadata.
+//! Every MCP request that changes state, in either protocol era, is audited here, once, as its REST
+//! twin would be ([`access`]). Also: durable tasks as MCP Tasks, and the protected-resource metadata.
 
 use std::sync::Arc;
 
@@ -15,8 +16,9 @@ use serde_json::{json, Value};
 use shared::conversation::model::{Task, TaskStatus};
 use shared::ApiError;
 
-use super::{legacy_tasks, views, McpServer, McpState};
+use super::{access, legacy_tasks, views, McpServer, McpState};
 use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
+use shared::audit::AuditLog;
 use shared::auth::Principal;
 
 use crate::audit::{self, AuditDeps};
@@ -29,17 +31,17 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub type Service = StreamableHttpService<McpServer, NeverSessionManager>;
 
 /// The endpoint: rmcp's service, the handler for the requests it does not know (2025-11-25 tasks),
-/// and the audit log mutating tool calls are recorded in.
-pub struct Endpoint {
+/// and the audit log mutations are recorded in.
+pub struct Endpoint<A = DynamoDbAuditLog> {
     pub service: Service,
     pub server: McpServer,
-    pub audit: AuditDeps<DynamoDbAuditLog>,
+    pub audit: AuditDeps<A>,
 }
 
 /// Builds the service once per cold start. `origins` are the browser origins allowed; a request
 /// with any other `Origin` is refused (403), one without `Origin` (not a browser) is served.
 #[must_use]
-pub fn service(state: Arc<McpState>, origins: &[String], audit: AuditDeps<DynamoDbAuditLog>) -> Endpoint {
+pub fn service<A>(state: Arc<McpState>, origins: &[String], audit: AuditDeps<A>) -> Endpoint<A> {
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -84,34 +86,47 @@ fn challenge(req: &Request, err: &ApiError, request_id: &str) -> Response<Body> 
 ///
 /// # Errors
 /// Never: every failure is an HTTP answer.
-pub async fn handle(endpoint: &Endpoint, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+pub async fn handle<A: AuditLog>(endpoint: &Endpoint<A>, req: Request) -> Result<Response<Body>, lambda_http::Error> {
     let request_id = api::request_id(&req);
     let principal = match auth::principal(&req) {
         Ok(p) => p,
-        Err(err) => return Ok(challenge(&req, &err, &request_id)),
+        Err(err) => {
+            audit_refusal(endpoint, &req, err.status).await;
+            return Ok(challenge(&req, &err, &request_id));
+        }
     };
     if req.body().len() > MAX_REQUEST_BYTES {
         let message = format!("an MCP request may be at most {MAX_REQUEST_BYTES} bytes");
         return Ok(api::error(&ApiError::new(413, "BODY_TOO_LARGE", message), &request_id));
     }
     let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
+    let mutation = access::mutation(&endpoint.server.state.tools, &body);
     let mut context = Request::new(Body::Empty);
     *context.extensions_mut() = req.extensions().clone();
+    let who = principal.clone();
     let response = serve(endpoint, principal, req, &body, &request_id).await;
-    if let Some(tool) = mutating_call(endpoint, &body) {
-        audit::record(
-            &endpoint.audit,
-            &context,
-            Some(format!("tools/call {tool}")),
-            &outcome(&response),
-        )
-        .await;
+    if let Some(mutation) = mutation {
+        let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+        let status = access::audited_status(&who, &mutation, response.status().as_u16(), &answer);
+        audit::record_status(&endpoint.audit, &context, Some(mutation.target), status).await;
     }
     Ok(response)
 }
 
-async fn serve(
-    endpoint: &Endpoint,
+/// A mutation refused before it was read (429 of a known principal) is audited as denied; a 401
+/// has no principal, and [`audit::record_status`] leaves it out.
+async fn audit_refusal<A: AuditLog>(endpoint: &Endpoint<A>, req: &Request, status: u16) {
+    if req.body().len() > MAX_REQUEST_BYTES {
+        return;
+    }
+    let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
+    if let Some(mutation) = access::mutation(&endpoint.server.state.tools, &body) {
+        audit::record_status(&endpoint.audit, req, Some(mutation.target), status).await;
+    }
+}
+
+async fn serve<A>(
+    endpoint: &Endpoint<A>,
     principal: Principal,
     req: Request,
     body: &Value,
@@ -136,42 +151,6 @@ async fn serve(
         .unwrap_or_default();
     let bytes = amended(body["method"].as_str().unwrap_or_default(), legacy, &bytes);
     in_envelope(Response::from_parts(parts, Body::from(bytes)), request_id)
-}
-
-/// The tool a `tools/call` names when it may change something: a built-in tool that is not read-only,
-/// or any registered tool (its endpoint's effects are unknown).
-fn mutating_call(endpoint: &Endpoint, body: &Value) -> Option<String> {
-    if body["method"] != "tools/call" {
-        return None;
-    }
-    let name = body["params"]["name"].as_str()?;
-    let read_only = endpoint
-        .server
-        .state
-        .tools
-        .iter()
-        .find(|s| s.tool.name == name)
-        .map(|s| {
-            s.tool
-                .annotations
-                .as_ref()
-                .and_then(|a| a.read_only_hint)
-                .unwrap_or(false)
-        });
-    (read_only != Some(true)).then(|| name.to_owned())
-}
-
-/// The audit's view of an MCP answer: a JSON-RPC error or an `isError` result counts as refused.
-fn outcome(response: &Response<Body>) -> Response<Body> {
-    let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
-    let failed = answer.get("error").is_some() || answer["result"]["isError"] == true;
-    let status = match response.status().as_u16() {
-        200 if failed => 400,
-        other => other,
-    };
-    let mut view = Response::new(Body::Empty);
-    *view.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
-    view
 }
 
 /// rmcp's answer, with what 2025-11-25 clients need added to `initialize` and `tools/list`.
@@ -267,3 +246,7 @@ pub fn protected_resource(req: &Request, issuer: Option<&str>) -> Response<Body>
     }
     api::json(200, &doc)
 }
+
+#[cfg(test)]
+#[path = "lambda_tests.rs"]
+mod tests;

@@ -13,7 +13,7 @@ use shared::auth::Principal;
 use shared::conversation::listing::{paging, TaskFilter};
 use shared::conversation::model::{Task, TaskStatus};
 
-use super::{lambda, McpServer};
+use super::{access, lambda, McpServer};
 
 /// The protocol version these requests belong to.
 pub const VERSION: &str = "2025-11-25";
@@ -30,6 +30,10 @@ fn err(id: &Value, code: i64, message: String) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
+fn refused(id: &Value, error: &rmcp::model::ErrorData) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": error})
+}
+
 /// A durable task in the 2025-11-25 shape: the 2026-07-28 task under that era's field names.
 #[must_use]
 pub fn task_json(task: &Task) -> Value {
@@ -38,26 +42,36 @@ pub fn task_json(task: &Task) -> Value {
         "lastUpdatedAt": t.last_updated_at, "ttl": t.ttl_ms, "pollInterval": t.poll_interval_ms})
 }
 
-/// Answers `body` when it is one of the requests above; `None` sends it on to rmcp.
+/// Answers `body` when it is one of the requests above; `None` sends it on to rmcp. Each task method
+/// first needs its REST twin's role ([`access::permit`]), then a well-formed task id.
 pub async fn answer(server: &McpServer, who: &Principal, body: &Value) -> Option<Value> {
     let (id, params) = (&body["id"], &body["params"]);
-    let task_id = params["taskId"].as_str().unwrap_or_default();
-    match body["method"].as_str()? {
-        "tools/call" if params["task"].is_object() && TASK_TOOLS.contains(&params["name"].as_str()?) => {
-            Some(augmented_call(server, who, id, params).await)
-        }
-        "tasks/get" => Some(match server.state.deps.task(who, task_id).await {
-            Ok(task) => ok(id, task_json(&task)),
-            Err(e) => err(id, -32602, e.to_string()),
-        }),
-        "tasks/result" => Some(result(server, who, id, task_id).await),
-        "tasks/list" => Some(list(server, who, id, params["cursor"].as_str()).await),
-        "tasks/cancel" => Some(match server.state.deps.cancel_task(who, task_id, Utc::now()).await {
-            Ok(task) => ok(id, task_json(&task)),
-            Err(e) => err(id, -32602, e.to_string()),
-        }),
-        _ => None,
+    let method = body["method"].as_str()?;
+    if method == "tools/call" && params["task"].is_object() && TASK_TOOLS.contains(&params["name"].as_str()?) {
+        return Some(augmented_call(server, who, id, params).await);
     }
+    access::task_route(method)?;
+    if let Err(e) = access::permit(who, method) {
+        return Some(refused(id, &e));
+    }
+    if method == "tasks/list" {
+        return Some(list(server, who, id, params["cursor"].as_str()).await);
+    }
+    let task_id = match access::task_id(params["taskId"].as_str().unwrap_or_default()) {
+        Ok(task_id) => task_id,
+        Err(e) => return Some(refused(id, &e)),
+    };
+    Some(match method {
+        "tasks/get" => match server.state.deps.task(who, task_id).await {
+            Ok(task) => ok(id, task_json(&task)),
+            Err(e) => err(id, -32602, e.to_string()),
+        },
+        "tasks/result" => result(server, who, id, task_id).await,
+        _ => match server.state.deps.cancel_task(who, task_id, Utc::now()).await {
+            Ok(task) => ok(id, task_json(&task)),
+            Err(e) => err(id, -32602, e.to_string()),
+        },
+    })
 }
 
 async fn augmented_call(server: &McpServer, who: &Principal, id: &Value, params: &Value) -> Value {

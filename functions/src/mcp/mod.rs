@@ -1,6 +1,7 @@
 //! The MCP endpoint: an rmcp [`ServerHandler`] over the conversation services, served statelessly
 //! with JSON responses by rmcp's Streamable HTTP service inside `lambda_http` (see [`lambda`]).
 
+pub mod access;
 pub mod calls;
 pub mod lambda;
 pub mod legacy_tasks;
@@ -124,10 +125,11 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
         let who = principal(&context)?;
+        access::permit(&who, "tasks/get")?;
         let task = self
             .state
             .deps
-            .task(&who, &request.task_id)
+            .task(&who, access::task_id(&request.task_id)?)
             .await
             .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
         Ok(GetTaskResult::new(lambda::detailed_task(&task)))
@@ -139,7 +141,11 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         let who = principal(&context)?;
-        match self.state.deps.cancel_task(&who, &request.task_id, Utc::now()).await {
+        // The REST twin's permission, before the id is even read; the audit entry is written by
+        // the Lambda adapter, which sees every era's `tasks/cancel`.
+        access::permit(&who, "tasks/cancel")?;
+        let id = access::task_id(&request.task_id)?;
+        match self.state.deps.cancel_task(&who, id, Utc::now()).await {
             Ok(_) => Ok(()),
             Err(e) => Err(ErrorData::invalid_params(e.to_string(), None)),
         }
@@ -177,7 +183,7 @@ impl ServerHandler for McpServer {
             "data://tasks/statuses" => Some(resources::statuses()),
             "data://models/available" => Some(self.state.models.clone()),
             "data://system/stats" => Some(self.stats(&who).await?),
-            other => match resources::task_id(other) {
+            other => match resources::task_id(other).and_then(|id| access::task_id(id).ok()) {
                 Some(id) => self.state.deps.task(&who, id).await.ok().map(|t| json!(t)),
                 None => None,
             },

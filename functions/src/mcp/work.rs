@@ -8,6 +8,7 @@ use shared::auth::permissions::allows;
 use shared::auth::Principal;
 use shared::conversation::listing::TaskFilter;
 use shared::conversation::stats::{self, TaskStats};
+use shared::ids::IdKind;
 
 use super::{calls, internal, prompts, registered, tools, views, McpServer};
 
@@ -20,7 +21,8 @@ impl McpServer {
             .ok_or_else(|| ErrorData::invalid_params(format!("unknown tool {name}"), None))
     }
 
-    /// Runs a tool: schema check, role check, the call; failures a model can act on are `isError`.
+    /// Runs a tool: role check (its REST twin's route), schema check, the call; failures a model can
+    /// act on are `isError`.
     pub(crate) async fn run_tool(
         &self,
         who: &Principal,
@@ -37,14 +39,15 @@ impl McpServer {
                 .ok_or_else(|| ErrorData::invalid_params(format!("unknown tool {name}"), None));
         }
         let spec = self.spec(name)?;
+        // The role first, as the authorizer does for REST: a refused caller learns nothing more.
+        if !allows(spec.route, who.role) {
+            let text = format!("role {} may not call {name}", who.role);
+            return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)]));
+        }
         if let Some(problems) = tools::violations(spec, args) {
             return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
                 "invalid arguments for {name}: {problems}"
             ))]));
-        }
-        if !allows(spec.route, who.role) {
-            let text = format!("role {} may not call {name}", who.role);
-            return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)]));
         }
         match calls::call(&self.state.deps, who, name, args, Utc::now()).await {
             Ok(value) => Ok(CallToolResult::structured(value)),
@@ -82,7 +85,8 @@ impl McpServer {
     ) -> Result<Vec<shared::conversation::model::Task>, ErrorData> {
         if let Some(ids) = args.get("task_ids").and_then(Value::as_str) {
             let mut tasks = Vec::new();
-            for id in ids.split(',').map(str::trim).filter(|i| !i.is_empty()).take(50) {
+            let ids = ids.split(',').map(str::trim).filter(|i| IdKind::Task.matches(i));
+            for id in ids.take(50) {
                 if let Ok(t) = self.state.deps.task(who, id).await {
                     tasks.push(t);
                 }

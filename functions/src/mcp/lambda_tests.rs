@@ -1,0 +1,194 @@
+//! The MCP endpoint's side doors, through the Lambda adapter with the event in `events/mcp/`: a role
+//! that may not cancel is refused in both protocol eras before any I/O (the stores' clients here
+//! reach nothing), and each attempt is audited as denied.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use serde_json::{json, Value};
+use shared::adapters::dynamodb_contexts::DynamoDbContextStore;
+use shared::adapters::dynamodb_registry::DynamoDbRegistry;
+use shared::adapters::dynamodb_tasks::DynamoDbTaskStore;
+use shared::adapters::sqs_task_queue::SqsTaskQueue;
+use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog, Outcome};
+use shared::conversation::input::Limits;
+use shared::conversation::service::Deps;
+use shared::models::ModelCatalog;
+use shared::providers::registry::Providers;
+use shared::registered::endpoint::EndpointPolicy;
+
+use super::*;
+use crate::http::test_support::{body_json, event_edited};
+
+const TASK: &str = "task_01a20398582b88827d829519aa87";
+
+/// The endpoint over stores whose clients point at a closed port: any I/O would fail the test.
+fn endpoint() -> Endpoint<InMemoryAuditLog> {
+    let nowhere = "http://127.0.0.1:9";
+    let ddb = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(nowhere)
+        .build();
+    let ddb = aws_sdk_dynamodb::Client::from_conf(ddb);
+    let sqs = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .endpoint_url(nowhere)
+        .build();
+    let queue = || format!("{nowhere}/queue");
+    let catalog = ModelCatalog::builtin().unwrap();
+    let deps = Deps {
+        contexts: DynamoDbContextStore::new(ddb.clone(), "t".into()),
+        tasks: DynamoDbTaskStore::new(ddb.clone(), "t".into()),
+        queue: SqsTaskQueue::new(aws_sdk_sqs::Client::from_conf(sqs), queue(), queue(), queue()),
+        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
+        default_model: "local-echo".into(),
+        limits: Limits::default(),
+    };
+    let tools = super::super::tools::specs(&deps.limits, &["local-echo".into()], "local-echo").unwrap();
+    let state = McpState {
+        deps,
+        tools,
+        models: json!({}),
+        registry: DynamoDbRegistry::new(ddb, "t".into()),
+        tool_policy: EndpointPolicy {
+            timeout: Duration::from_secs(1),
+            allow_private: false,
+        },
+    };
+    let audit = AuditDeps {
+        log: InMemoryAuditLog::default(),
+        ttl_days: 1,
+    };
+    service(Arc::new(state), &[], audit)
+}
+
+/// `POST /mcp` as `verdict`/`role` with `headers`, carrying `body`; the answer's status and JSON.
+async fn post(
+    endpoint: &Endpoint<InMemoryAuditLog>,
+    verdict: &str,
+    role: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> (u16, Value) {
+    let req = event_edited("mcp", "initialize", |event| {
+        let authorizer = &mut event["requestContext"]["authorizer"]["lambda"];
+        authorizer["verdict"] = json!(verdict);
+        authorizer["role"] = json!(role);
+        authorizer["retry_after"] = json!("5");
+        for (name, value) in headers {
+            event["headers"][*name] = json!(value);
+        }
+        event["headers"].as_object_mut().unwrap().remove("content-length");
+        event["body"] = json!(body.to_string());
+    });
+    let response = handle(endpoint, req).await.unwrap();
+    (response.status().as_u16(), body_json(&response))
+}
+
+async fn audited(endpoint: &Endpoint<InMemoryAuditLog>) -> Vec<AuditEntry> {
+    endpoint.audit.log.list("local", 10, None).await.unwrap().entries
+}
+
+fn cancel_2025() -> Value {
+    json!({"jsonrpc": "2.0", "id": 3, "method": "tasks/cancel", "params": {"taskId": TASK}})
+}
+
+#[tokio::test]
+async fn a_viewers_tasks_cancel_of_2025_is_forbidden_and_audited_as_denied() {
+    let endpoint = endpoint();
+    let (status, answer) = post(&endpoint, "allowed", "viewer", &[], &cancel_2025()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["error"]["code"], access::FORBIDDEN.0, "{answer}");
+    assert_eq!(answer["error"]["message"], "role viewer may not call tasks/cancel");
+    assert_eq!(answer["error"]["data"]["route"], access::CANCEL_ROUTE);
+    let seen: Vec<_> = audited(&endpoint)
+        .await
+        .into_iter()
+        .map(|e| (e.action, e.target, e.outcome, e.status))
+        .collect();
+    let target = Some(format!("tasks/cancel {TASK}"));
+    assert_eq!(seen, [("POST /mcp".to_owned(), target, Outcome::Denied, 403)]);
+}
+
+#[tokio::test]
+async fn a_viewers_tasks_cancel_of_2026_is_forbidden_and_audited_as_denied() {
+    let endpoint = endpoint();
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
+    let body = json!({"jsonrpc": "2.0", "id": 4, "method": "tasks/cancel", "params": {"taskId": TASK, "_meta": meta}});
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tasks/cancel"),
+        ("mcp-name", TASK),
+    ];
+    let (status, answer) = post(&endpoint, "allowed", "viewer", &headers, &body).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (200, &json!(access::FORBIDDEN.0)),
+        "{answer}"
+    );
+    let seen: Vec<_> = audited(&endpoint)
+        .await
+        .into_iter()
+        .map(|e| (e.outcome, e.status))
+        .collect();
+    assert_eq!(seen, [(Outcome::Denied, 403)]);
+}
+
+#[tokio::test]
+async fn a_viewers_cancel_task_tool_is_refused_for_its_role_before_its_arguments_are_read() {
+    let endpoint = endpoint();
+    for arguments in [json!({"task_id": TASK}), json!({"task_id": 42, "extra": true})] {
+        let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": "cancel_task", "arguments": arguments}});
+        let (_, answer) = post(&endpoint, "allowed", "viewer", &[], &call).await;
+        assert_eq!(answer["result"]["isError"], true, "{answer}");
+        assert_eq!(
+            answer["result"]["content"][0]["text"],
+            "role viewer may not call cancel_task"
+        );
+    }
+    let seen: Vec<_> = audited(&endpoint)
+        .await
+        .into_iter()
+        .map(|e| (e.target, e.outcome))
+        .collect();
+    let denied = (Some("tools/call cancel_task".to_owned()), Outcome::Denied);
+    assert_eq!(seen, [denied.clone(), denied]);
+}
+
+#[tokio::test]
+async fn a_malformed_task_id_is_refused_without_a_lookup_or_an_echo() {
+    let endpoint = endpoint();
+    let long = "task_".to_owned() + &"x#".repeat(5_000);
+    let body = json!({"jsonrpc": "2.0", "id": 6, "method": "tasks/cancel", "params": {"taskId": long}});
+    let (_, answer) = post(&endpoint, "allowed", "agent", &[], &body).await;
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    assert!(!answer.to_string().contains("x#x#"), "{answer}");
+    let seen: Vec<_> = audited(&endpoint)
+        .await
+        .into_iter()
+        .map(|e| (e.target, e.outcome, e.status))
+        .collect();
+    assert_eq!(seen, [(Some("tasks/cancel".to_owned()), Outcome::Failed, 400)]);
+}
+
+#[tokio::test]
+async fn a_rate_limited_cancel_is_429_and_audited_as_denied() {
+    let endpoint = endpoint();
+    let (status, answer) = post(&endpoint, "rate_limited", "operator", &[], &cancel_2025()).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (429, &json!("RATE_LIMITED")),
+        "{answer}"
+    );
+    let seen: Vec<_> = audited(&endpoint)
+        .await
+        .into_iter()
+        .map(|e| (e.outcome, e.status))
+        .collect();
+    assert_eq!(seen, [(Outcome::Denied, 429)]);
+}
