@@ -28,6 +28,22 @@ fn seen(page: &Value) -> Vec<Seen> {
         .collect()
 }
 
+/// The audit entries of `subject` in `page`, as (action, target, outcome, status).
+pub(crate) fn entries_of(page: &Value, subject: &str) -> Vec<(String, String, String, u64)> {
+    let text = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_owned();
+    let entries = page["entries"].as_array().unwrap().iter();
+    let mine = entries.filter(|e| e["subject"] == subject);
+    mine.map(|e| {
+        (
+            text(e, "action"),
+            text(e, "target"),
+            text(e, "outcome"),
+            e["status"].as_u64().unwrap(),
+        )
+    })
+    .collect()
+}
+
 /// As `admin`: creates a key, revokes it, and tries to revoke a key that does not exist; the created key's id.
 async fn create_revoke_and_fail_to_revoke(admin: &Credential) -> String {
     let revoke = guarded_route("DELETE", "/api/v1/keys/{keyID}");

@@ -11,6 +11,8 @@ mod helpers;
 mod http_api;
 mod limits_and_load;
 mod mcp;
+mod mcp_client;
+mod mcp_roles;
 mod rate_limit;
 mod redelivery;
 mod registered;
