@@ -114,9 +114,10 @@ pub async fn handle<A: AuditLog>(endpoint: &Endpoint<A>, req: Request) -> Result
 }
 
 /// A mutation refused before it was read (429 of a known principal) is audited as denied; a 401
-/// has no principal, and [`audit::record_status`] leaves it out.
+/// has no principal, hence no tenant to record it under.
 async fn audit_refusal<A: AuditLog>(endpoint: &Endpoint<A>, req: &Request, status: u16) {
-    if req.body().len() > MAX_REQUEST_BYTES {
+    // An unauthenticated caller's body is not even parsed.
+    if status == 401 || req.body().len() > MAX_REQUEST_BYTES {
         return;
     }
     let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
