@@ -34,7 +34,7 @@ fn deps() -> TestDeps {
 
 fn operator() -> Principal {
     Principal {
-        tenant: "acme".into(),
+        tenant: "acme".try_into().unwrap(),
         subject: "alice".into(),
         role: Role::Operator,
         method: AuthMethod::ApiKey,

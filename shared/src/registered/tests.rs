@@ -14,7 +14,7 @@ use crate::providers::replay::{serve, Answer};
 
 fn operator(tenant: &str) -> Principal {
     Principal {
-        tenant: tenant.into(),
+        tenant: crate::tenant::TenantId::try_from(tenant).unwrap(),
         subject: "s".into(),
         role: Role::Operator,
         method: AuthMethod::ApiKey,
