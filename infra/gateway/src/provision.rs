@@ -195,3 +195,7 @@ async fn create_state_machines(template: &Template, clients: &AwsClients, out: &
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "provision_tests.rs"]
+mod tests;

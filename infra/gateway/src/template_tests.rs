@@ -114,3 +114,37 @@ fn a_function_timeout_comes_from_its_parameter_override_or_default() {
     assert_eq!(template.function_timeout(worker, &overrides), 45);
     assert_eq!(template.function_timeout("HealthFunction", &BTreeMap::new()), 10);
 }
+
+#[test]
+fn every_function_has_a_log_group_with_retention_and_every_alarm_notifies_the_alarm_topic() {
+    // GIVEN the project template
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    let template = Template::load(&path).unwrap();
+    let sub = |v: &Value| match v {
+        Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let kept: Vec<String> = template
+        .of_type("AWS::Logs::LogGroup")
+        .filter(|g| g.properties.get("RetentionInDays").is_some())
+        .filter_map(|g| sub(g.properties.get("LogGroupName")?))
+        .collect();
+    // THEN each function's default log group is one of them
+    for function in template.of_type("AWS::Serverless::Function") {
+        let name = format!("/aws/lambda/${{{}}}", function.logical_id);
+        assert!(
+            kept.contains(&name),
+            "{} has no log group with retention",
+            function.logical_id
+        );
+    }
+    // AND each alarm notifies the topic when it fires and when it clears
+    let topic = Some(crate::intrinsic::Reference::Ref("AlarmTopic".into()));
+    for alarm in template.of_type("AWS::CloudWatch::Alarm") {
+        for actions in ["AlarmActions", "OKActions"] {
+            let listed = alarm.properties.get(actions).and_then(Value::as_sequence);
+            let notifies = listed.is_some_and(|a| a.iter().any(|v| crate::intrinsic::reference(v) == topic));
+            assert!(notifies, "{}: {actions} does not name AlarmTopic", alarm.logical_id);
+        }
+    }
+}
