@@ -26,16 +26,17 @@ base["providers"].append({"id": "standin", "kind": "openai_compatible", "base_ur
   "description": "A slow, failing stand-in for the chaos test (infra/stack/llm_standin.py), not an LLM"})
 base["models"].append({"id": "standin", "provider": "standin", "provider_model": "standin", "fallback": []})
 print(json.dumps(base, separators=(",", ":")))')
-# Replies take up to 3 s, so a provider call may take 3.5 s; a task 12 s (3 attempts with backoff);
-# a batch of 5 of one context 60 s, inside the worker's 65 s. The visibility timeout is 75 s, not the
-# 6 x AWS advises, so that a killed batch comes back within the run; it still exceeds the timeout.
+# Replies take up to 3 s, so a provider call may take 3.5 s; a task at most 8 s (past it:
+# PROVIDER_TIMEOUT); a batch of 5 of one context 40 s, inside the worker's 45 s. The visibility timeout
+# is 50 s, not the 6 x AWS advises, so that a killed batch comes back within the run; it still exceeds
+# the worker's timeout.
 export MCPFLOW_PARAMETERS="ModelCatalog=$models
 RateLimits=admin=1000000/60,operator=1000/60,agent=1000/60,viewer=1000/60
 MaxContextsPerUser=5000
-TaskDeadlineSeconds=12
+TaskDeadlineSeconds=8
 ProviderTimeoutMs=3500
-WorkerTimeoutSeconds=65
-QueueVisibilityTimeout=75"
+WorkerTimeoutSeconds=45
+QueueVisibilityTimeout=50"
 
 mkdir -p "$MCPFLOW_RUN"
 rm -f "$MCPFLOW_RUN/standin.jsonl"

@@ -37,11 +37,13 @@ admin_key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])' <<<
 if port_busy "$LAMBDA_PORT" && ! pid_alive "$MCPFLOW_RUN/lambda.pid"; then
   log "port $LAMBDA_PORT is busy (cargo lambda watch): stop what uses it or set LAMBDA_PORT"; exit 1
 fi
-# --ignore-changes in detached runs: a test run must not rebuild under its own feet.
+# --ignore-changes in detached runs: a test run must not rebuild under its own feet. Each HTTP
+# function runs up to MCPFLOW_HTTP_CONCURRENCY (4) instances at once, as Lambda runs several.
 reload=()
 $detach && reload=(--ignore-changes)
 (cd "$root" && start_service lambda "$MCPFLOW_RUN/lambda.log" -- \
-  cargo lambda watch --quiet "${reload[@]}" -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$env_file")
+  cargo lambda watch --quiet "${reload[@]}" --concurrency "${MCPFLOW_HTTP_CONCURRENCY:-4}" \
+  -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$env_file")
 wait_http "http://127.0.0.1:$LAMBDA_PORT/" 60 || { log "cargo lambda watch did not start; see $MCPFLOW_RUN/lambda.log"; exit 1; }
 
 if port_busy "$GATEWAY_PORT" && ! pid_alive "$MCPFLOW_RUN/gateway.pid"; then
@@ -50,9 +52,16 @@ fi
 # The SQS-triggered functions (the task worker) run under the gateway's own host, as Lambda runs
 # them: each invocation ends at the function's Timeout, killed with its process, with as many
 # instances as the triggers' MaximumConcurrency. MCPFLOW_CHAOS_KILL_RATE kills some at random.
+# A snapshot of the bins (hard links where possible), so a later build cannot swap them mid-run.
+functions_dir="$MCPFLOW_RUN/functions"
+rm -rf "$functions_dir" && mkdir -p "$functions_dir"
+for bin in "$root"/functions/src/bin/*.rs; do
+  name=$(basename "$bin" .rs)
+  cp -l "$CARGO_TARGET_DIR/debug/$name" "$functions_dir/" 2>/dev/null || cp "$CARGO_TARGET_DIR/debug/$name" "$functions_dir/"
+done
 (cd "$root" && start_service gateway "$MCPFLOW_RUN/gateway.log" -- \
   "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT" \
-  --functions-dir "$CARGO_TARGET_DIR/debug" --env-file "$env_file" "${params[@]}" \
+  --functions-dir "$functions_dir" --env-file "$env_file" "${params[@]}" \
   --chaos-kill-rate "${MCPFLOW_CHAOS_KILL_RATE:-0}")
 base="http://127.0.0.1:$GATEWAY_PORT"
 for _ in $(seq 1 120); do
