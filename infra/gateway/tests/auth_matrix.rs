@@ -64,12 +64,14 @@ pub(crate) fn jwt(tenant: &str, role: &str, claims: &Value, secret: &str) -> Str
     for (k, v) in claims.as_object().unwrap() {
         body[k] = v.clone();
     }
-    encode(
+    let token = encode(
         &Header::new(Algorithm::HS256),
         &body,
         &EncodingKey::from_secret(secret.as_bytes()),
     )
-    .unwrap()
+    .unwrap();
+    crate::helpers::remember_secret(&token);
+    token
 }
 
 pub(crate) fn bearer(token: &str) -> Credential {
@@ -221,6 +223,7 @@ pub(crate) async fn fresh_key(tenant: &str) -> (String, String) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    crate::helpers::remember_secret(body["key"].as_str().unwrap());
     (
         body["key_id"].as_str().unwrap().to_owned(),
         body["key"].as_str().unwrap().to_owned(),

@@ -93,3 +93,16 @@ pub fn tool_endpoint() -> String {
     })
     .clone()
 }
+
+/// Notes a secret a test made (an API key, a signed token) in `MCPFLOW_TEST_SECRETS_FILE`, so that
+/// `make test` can check no log holds it.
+pub fn remember_secret(secret: &str) {
+    use std::io::Write as _;
+    let Ok(path) = std::env::var("MCPFLOW_TEST_SECRETS_FILE") else {
+        return;
+    };
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+    if let Ok(mut file) = file {
+        let _ = writeln!(file, "{secret}");
+    }
+}
