@@ -1,12 +1,13 @@
 //! The contexts and tasks REST handlers, and the wiring shared by their bins.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use shared::adapters::dynamodb_contexts::DynamoDbContextStore;
 use shared::adapters::dynamodb_tasks::DynamoDbTaskStore;
 use shared::adapters::sqs_task_queue::SqsTaskQueue;
 use shared::audit::AuditLog;
 use shared::aws::AwsClients;
+use shared::conversation::paging::{node_paging, page};
 use shared::conversation::service::{ConversationError, Deps};
 use shared::conversation::store::{ContextStore, TaskQueue, TaskStore};
 use shared::ids::IdKind;
@@ -72,6 +73,10 @@ pub fn api_error(err: &ConversationError, request_id: &str) -> ApiError {
         ConversationError::ContextFull { max, .. } => {
             ApiError::new(409, "CONTEXT_FULL", err.to_string()).with_details(json!({"limit": max}))
         }
+        ConversationError::ContextTooLarge { max, allowance, .. } => {
+            ApiError::new(422, "CONTEXT_TOO_LARGE", err.to_string())
+                .with_details(json!({"limit_bytes": max, "reply_allowance_bytes": allowance}))
+        }
         ConversationError::Unknown(e) => {
             tracing::error!(error = %e, %request_id, "conversation operation failed");
             ApiError::internal()
@@ -110,15 +115,23 @@ pub async fn create<C: ContextStore, T: TaskStore, Q: TaskQueue, A: AuditLog>(
     Ok(response)
 }
 
-/// `GET /api/v1/mcp/contexts/{contextID}`.
+/// `GET /api/v1/mcp/contexts/{contextID}?limit=&cursor=`: the context with a page of its nodes.
 pub async fn get<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let context_id = http::path_id(&req, IdKind::Context);
+    let query = |name: &str| {
+        req.query_string_parameters_ref()
+            .and_then(|q| q.first(name))
+            .map(str::to_owned)
+    };
+    let paging = node_paging(query("limit").as_deref(), query("cursor").as_deref());
     Ok(http::for_principal(&req, |principal, rid| async move {
+        let (limit, after) = paging.map_err(|e| api_error(&e.into(), &rid))?;
         let context = deps.context(&principal, &context_id?, chrono::Utc::now()).await;
-        Ok(http::json(200, &context.map_err(|e| api_error(&e, &rid))?))
+        let context = context.map_err(|e| api_error(&e, &rid))?;
+        Ok(http::json(200, &page(context, after, limit)))
     })
     .await)
 }

@@ -32,6 +32,7 @@ JwtIssuer=$MCPFLOW_TEST_JWT_ISSUER
 JwtAudience=mcpflow
 RateLimits=admin=600/60,operator=300/60,agent=6000/60,viewer=$MCPFLOW_TEST_VIEWER_LIMIT
 MaxContextsPerUser=$MCPFLOW_TEST_MAX_CONTEXTS
+MaxContextBytes=3000000
 ModelCatalog=$MCPFLOW_TEST_MODELS
 McpAllowedOrigins=http://127.0.0.1:*,http://localhost:*
 AllowPrivateToolEndpoints=true

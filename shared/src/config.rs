@@ -220,6 +220,7 @@ fn limits_from(vars: &BTreeMap<String, String>) -> Result<Limits, ConfigError> {
             d.max_prompt_bytes as u64,
             256 * 1024,
         )?),
+        max_context_bytes: bounded(vars, "MAX_CONTEXT_BYTES", d.max_context_bytes, 8 * 1024 * 1024)?,
         context_ttl_secs: i64::try_from(bounded(vars, "CONTEXT_TTL_SECS", 7 * 24 * 3600, 365 * 24 * 3600)?)
             .unwrap_or(i64::MAX),
         ..d

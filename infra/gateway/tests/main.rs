@@ -5,6 +5,7 @@
 mod audit;
 mod auth_matrix;
 mod bad_credentials;
+mod context_size;
 mod conversation;
 mod fifo_trigger;
 mod helpers;

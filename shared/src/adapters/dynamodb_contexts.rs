@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::store_error as fail;
 use super::table_keys;
 use crate::conversation::model::{Context, Node};
-use crate::conversation::store::{ContextStore, Quota, Reserved, StoreError};
+use crate::conversation::store::{Claim, ContextStore, Quota, Reserved, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -72,6 +72,7 @@ fn meta_item(c: &Context) -> Item {
         ("doc".into(), s(&doc.to_string())),
         ("updated_at".into(), s(&c.updated_at)),
         ("next_seq".into(), AttributeValue::N((c.nodes.len() + 1).to_string())),
+        ("content_bytes".into(), AttributeValue::N(c.content_bytes().to_string())),
         ("expires_at".into(), AttributeValue::N(c.expires_at.to_string())),
     ])
 }
@@ -111,6 +112,21 @@ fn reserved(meta: &Item) -> Result<Reserved, StoreError> {
         model_id,
         expires_at: number(meta, "expires_at"),
     })
+}
+
+/// Why a reservation's condition failed, from the context as it was (if it exists).
+fn why_not_reserved(old: Option<&Item>, claim: Claim, now_s: i64) -> StoreError {
+    match old {
+        Some(old) if number(old, "expires_at") > now_s => {
+            let last = (claim.max_nodes + 1).saturating_sub(claim.count);
+            if number(old, "next_seq") > i64::try_from(last).unwrap_or(i64::MAX) {
+                StoreError::LimitReached(usize::try_from(claim.max_nodes).unwrap_or(usize::MAX))
+            } else {
+                StoreError::SizeReached(claim.max_bytes)
+            }
+        }
+        _ => StoreError::NotFound,
+    }
 }
 
 fn context_from(tenant: &str, meta: &Item, nodes: Vec<Node>) -> Result<Context, StoreError> {
@@ -217,39 +233,39 @@ impl ContextStore for DynamoDbContextStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn reserve(
-        &self,
-        tenant: &str,
-        id: &str,
-        count: u64,
-        max: u64,
-        now: (&str, i64),
-    ) -> Result<Reserved, StoreError> {
+    async fn reserve(&self, tenant: &str, id: &str, claim: Claim, now: (&str, i64)) -> Result<Reserved, StoreError> {
+        let last = (claim.max_nodes + 1).saturating_sub(claim.count);
+        let room = claim.max_bytes.saturating_sub(claim.bytes);
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", pk(tenant, id))
             .key("sk", s("META"));
+        // A context written before sizes were counted has no content_bytes yet: it counts from 0.
         let update = update
-            .update_expression("SET next_seq = next_seq + :n, updated_at = :now")
-            .condition_expression("attribute_exists(pk) AND expires_at > :now_s AND next_seq <= :last")
-            .expression_attribute_values(":last", AttributeValue::N((max + 1).saturating_sub(count).to_string()))
-            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+            .update_expression(
+                "SET next_seq = next_seq + :n, updated_at = :now, \
+                 content_bytes = if_not_exists(content_bytes, :zero) + :bytes",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND expires_at > :now_s AND next_seq <= :last \
+                 AND (attribute_not_exists(content_bytes) OR content_bytes <= :room)",
+            )
+            .expression_attribute_values(":last", AttributeValue::N(last.to_string()))
+            .expression_attribute_values(":room", AttributeValue::N(room.to_string()))
+            .expression_attribute_values(":bytes", AttributeValue::N(claim.bytes.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":n", AttributeValue::N(claim.count.to_string()))
             .expression_attribute_values(":now", s(now.0))
             .expression_attribute_values(":now_s", AttributeValue::N(now.1.to_string()))
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match update.send().await {
             Ok(out) => reserved(out.attributes().unwrap_or(&HashMap::new())),
-            // The old item comes back when the context exists: then it expired or is full.
+            // The old item comes back when the context exists: then it expired, is full or too large.
             Err(e) => match e.as_service_error() {
-                Some(ServiceError::ConditionalCheckFailedException(c)) => match c.item() {
-                    Some(old) if number(old, "expires_at") > now.1 => {
-                        Err(StoreError::LimitReached(usize::try_from(max).unwrap_or(usize::MAX)))
-                    }
-                    _ => Err(StoreError::NotFound),
-                },
+                Some(ServiceError::ConditionalCheckFailedException(c)) => Err(why_not_reserved(c.item(), claim, now.1)),
                 _ => Err(fail(e)),
             },
         }

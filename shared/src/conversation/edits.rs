@@ -56,7 +56,8 @@ impl<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue> De
         let Some(given) = input.nodes.into_iter().next() else {
             return Err(unknown("no node in the body"));
         };
-        let context = self.reserve(principal, context_id, 1, now).await?;
+        let bytes = given.content.len() as u64;
+        let context = self.reserve(principal, context_id, (1, bytes), now).await?;
         let seq = context.first;
         let added = node(
             seq,

@@ -26,6 +26,8 @@ pub enum ConversationError {
     ContextLimit { owner: String, max: usize },
     #[error("context {context} has reached its limit of {max} nodes")]
     ContextFull { context: String, max: usize },
+    #[error("context {context} would hold more than {max} bytes of content (a prompt counts {allowance} bytes more for its reply)")]
+    ContextTooLarge { context: String, max: u64, allowance: u64 },
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
@@ -35,6 +37,7 @@ impl From<StoreError> for ConversationError {
         match e {
             StoreError::NotFound => Self::Unknown(anyhow::anyhow!("record vanished mid-operation")),
             StoreError::LimitReached(max) => Self::Unknown(anyhow::anyhow!("unexpected limit of {max} reached")),
+            StoreError::SizeReached(max) => Self::Unknown(anyhow::anyhow!("unexpected size limit of {max} reached")),
             StoreError::Unknown(e) => Self::Unknown(e),
         }
     }

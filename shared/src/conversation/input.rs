@@ -16,6 +16,9 @@ pub struct Limits {
     pub max_contexts_per_user: usize,
     pub max_node_bytes: usize,
     pub max_prompt_bytes: usize,
+    /// Bytes of node content one context may hold in all (a prompt counts its own bytes plus
+    /// [`REPLY_ALLOWANCE_BYTES`] for its reply): what the worker reads and a provider is sent.
+    pub max_context_bytes: u64,
     /// Characters of a standalone task's prompt (MCP `create_task`).
     pub max_task_prompt_chars: usize,
     pub max_metadata_bytes: usize,
@@ -30,12 +33,16 @@ impl Default for Limits {
             max_contexts_per_user: 100,
             max_node_bytes: 32 * 1024,
             max_prompt_bytes: 32 * 1024,
+            max_context_bytes: 4 * 1024 * 1024,
             max_task_prompt_chars: 1000,
             max_metadata_bytes: 4 * 1024,
             context_ttl_secs: 7 * 24 * 3600,
         }
     }
 }
+
+/// Content bytes a prompt reserves for its reply (replies are at most 1,024 tokens).
+pub const REPLY_ALLOWANCE_BYTES: u64 = 16 * 1024;
 
 /// A field that is wrong, and how.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

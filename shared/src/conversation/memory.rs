@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use super::model::{Band, Context, Node, Task, TaskStatus};
 use super::store::{
-    ContextEdits, ContextStore, Finish, Quota, Reserved, Start, StoreError, TaskCancel, TaskMessage, TaskQueue,
+    Claim, ContextEdits, ContextStore, Finish, Quota, Reserved, Start, StoreError, TaskCancel, TaskMessage, TaskQueue,
     TaskStore,
 };
 
@@ -19,6 +19,8 @@ pub struct InMemory {
     /// Queued messages with their band and group.
     pub queued: Mutex<Vec<(Band, TaskMessage)>>,
     pub groups: Mutex<Vec<String>>,
+    /// Content bytes charged to each context by reservations.
+    pub bytes: Mutex<std::collections::HashMap<(String, String), u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -55,24 +57,27 @@ impl ContextStore for InMemory {
             .map(|(c, _)| c.clone()))
     }
 
-    async fn reserve(
-        &self,
-        tenant: &str,
-        id: &str,
-        count: u64,
-        max: u64,
-        now: (&str, i64),
-    ) -> Result<Reserved, StoreError> {
+    async fn reserve(&self, tenant: &str, id: &str, claim: Claim, now: (&str, i64)) -> Result<Reserved, StoreError> {
         let mut contexts = lock(&self.contexts);
         let (context, next) = contexts
             .get_mut(&(tenant.to_owned(), id.to_owned()))
             .filter(|(c, _)| c.expires_at > now.1)
             .ok_or(StoreError::NotFound)?;
-        if *next + count > max + 1 {
-            return Err(StoreError::LimitReached(usize::try_from(max).unwrap_or(usize::MAX)));
+        if *next + claim.count > claim.max_nodes + 1 {
+            return Err(StoreError::LimitReached(
+                usize::try_from(claim.max_nodes).unwrap_or(usize::MAX),
+            ));
         }
+        let mut bytes = lock(&self.bytes);
+        let used = bytes
+            .entry((tenant.to_owned(), id.to_owned()))
+            .or_insert_with(|| context.content_bytes());
+        if *used + claim.bytes > claim.max_bytes {
+            return Err(StoreError::SizeReached(claim.max_bytes));
+        }
+        *used += claim.bytes;
         let first = *next;
-        *next += count;
+        *next += claim.count;
         context.updated_at = now.0.to_owned();
         Ok(Reserved {
             first,

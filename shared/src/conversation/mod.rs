@@ -24,6 +24,7 @@ pub mod input;
 pub mod listing;
 pub mod memory;
 pub mod model;
+pub mod paging;
 pub mod service;
 pub mod stats;
 pub mod store;

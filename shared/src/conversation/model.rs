@@ -45,6 +45,14 @@ pub struct Context {
     pub nodes: Vec<Node>,
 }
 
+impl Context {
+    /// The bytes of its nodes' contents: what `MaxContextBytes` limits.
+    #[must_use]
+    pub fn content_bytes(&self) -> u64 {
+        self.nodes.iter().map(|n| n.content.len() as u64).sum()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskStatus {

@@ -4,9 +4,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 pub use super::errors::ConversationError;
-use super::input::{self, Limits};
+use super::input::{self, Limits, REPLY_ALLOWANCE_BYTES};
 use super::model::{band, new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
-use super::store::{ContextStore, Finish, Quota, Reserved, StoreError, TaskMessage, TaskQueue, TaskStore};
+use super::store::{Claim, ContextStore, Finish, Quota, Reserved, StoreError, TaskMessage, TaskQueue, TaskStore};
 use crate::auth::Principal;
 use crate::providers::registry::Providers;
 
@@ -132,6 +132,13 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let id = new_id("ctx", ms).map_err(unknown)?;
         let expires_at = now.timestamp() + self.limits.context_ttl_secs;
         let context = new_context(principal, &id, &model_id, &input, &at, expires_at);
+        if context.content_bytes() > self.limits.max_context_bytes {
+            return Err(ConversationError::ContextTooLarge {
+                context: id,
+                max: self.limits.max_context_bytes,
+                allowance: REPLY_ALLOWANCE_BYTES,
+            });
+        }
         let owner = input.user_id.clone().unwrap_or_else(|| principal.subject.clone());
         self.store_within_quota(&context, owner, now).await?;
         let mut record = task(
@@ -221,7 +228,8 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     ) -> Result<Task, ConversationError> {
         let input = input::prompt(body, &self.limits)?;
         let at = stamp(now);
-        let context = self.reserve(principal, context_id, 2, now).await?;
+        let bytes = input.prompt.len() as u64 + REPLY_ALLOWANCE_BYTES;
+        let context = self.reserve(principal, context_id, (2, bytes), now).await?;
         let seq = context.first;
         let task_id = new_id("task", now.timestamp_millis()).map_err(unknown)?;
         let mut record = task(principal, TaskType::AddPrompt, task_id.clone(), &at, input.priority);
@@ -253,25 +261,36 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(record)
     }
 
-    /// Reserves `count` sequence numbers of the unexpired context, within its node limit.
+    /// Reserves `count` sequence numbers and `bytes` of content of the unexpired context, within its
+    /// node and size limits.
     pub(crate) async fn reserve(
         &self,
         principal: &Principal,
         context_id: &str,
-        count: u64,
+        (count, bytes): (u64, u64),
         now: DateTime<Utc>,
     ) -> Result<Reserved, ConversationError> {
-        let max = self.limits.max_nodes_per_context;
+        let claim = Claim {
+            count,
+            bytes,
+            max_nodes: self.limits.max_nodes_per_context,
+            max_bytes: self.limits.max_context_bytes,
+        };
         let now = (stamp(now), now.timestamp());
         match self
             .contexts
-            .reserve(&principal.tenant, context_id, count, max, (&now.0, now.1))
+            .reserve(&principal.tenant, context_id, claim, (&now.0, now.1))
             .await
         {
             Err(StoreError::NotFound) => Err(ConversationError::ContextNotFound(context_id.to_owned())),
             Err(StoreError::LimitReached(max)) => Err(ConversationError::ContextFull {
                 context: context_id.to_owned(),
                 max,
+            }),
+            Err(StoreError::SizeReached(max)) => Err(ConversationError::ContextTooLarge {
+                context: context_id.to_owned(),
+                max,
+                allowance: REPLY_ALLOWANCE_BYTES,
             }),
             other => Ok(other?),
         }

@@ -382,3 +382,32 @@ async fn a_reply_stored_by_a_delivery_that_died_is_the_answer_of_the_next_one() 
     let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
     assert_eq!(nodes.iter().filter(|n| n.role() == "assistant").count(), 1);
 }
+
+#[tokio::test]
+async fn a_context_refuses_content_past_its_size_limit_and_keeps_what_it_had() {
+    // GIVEN a context limited to 20 KiB of content, holding 1 KiB
+    let mut d = deps();
+    d.limits.max_context_bytes = 20 * 1024;
+    let now = Utc::now();
+    let body = json!({"nodes": [{"content": "x".repeat(1024), "content_type": "text"}]});
+    let (context, _) = d.create_context(&alice("acme"), &body, now).await.unwrap();
+    // WHEN a prompt (its bytes plus 16 KiB for the reply) fits, and a second does not
+    let first = json!({"prompt": "y".repeat(2048)});
+    d.add_prompt(&alice("acme"), &context.context_id, &first, now)
+        .await
+        .unwrap();
+    let err = d
+        .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": "z"}), now)
+        .await
+        .unwrap_err();
+    // THEN the second is refused with the limit, and the context holds the node and the first prompt
+    assert!(
+        matches!(err, ConversationError::ContextTooLarge { max: 20480, .. }),
+        "{err}"
+    );
+    let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
+    assert_eq!(nodes.len(), 2);
+    let too_big = json!({"nodes": [{"content": "x".repeat(21 * 1024), "content_type": "text"}]});
+    let err = d.create_context(&alice("acme"), &too_big, now).await.unwrap_err();
+    assert!(matches!(err, ConversationError::ContextTooLarge { .. }), "{err}");
+}

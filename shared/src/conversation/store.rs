@@ -13,6 +13,9 @@ pub enum StoreError {
     /// A quota or size limit would be exceeded; nothing was written.
     #[error("limit of {0} reached")]
     LimitReached(usize),
+    /// The context's content would pass this many bytes; nothing was written.
+    #[error("size limit of {0} bytes reached")]
+    SizeReached(u64),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
@@ -24,6 +27,16 @@ pub struct Quota {
     pub max: usize,
     /// Unix seconds: contexts expiring before this no longer count.
     pub now: i64,
+}
+
+/// What a reservation takes of a context: `count` sequence numbers and `bytes` of content, within
+/// `max_nodes` sequence numbers and `max_bytes` of content in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub count: u64,
+    pub bytes: u64,
+    pub max_nodes: u64,
+    pub max_bytes: u64,
 }
 
 /// Sequence numbers reserved in a context, with what the reservation read of the context.
@@ -40,15 +53,15 @@ pub trait ContextStore: Send + Sync {
     /// `quota.max` live contexts ([`StoreError::LimitReached`]).
     fn create(&self, context: &Context, quota: &Quota) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn get(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Context>, StoreError>> + Send;
-    /// Reserves `count` consecutive sequence numbers of a context that has not expired by `now_secs`,
-    /// unless that would go past sequence number `max` ([`StoreError::LimitReached`]); a missing or
-    /// expired context is [`StoreError::NotFound`]. One conditional write, no read.
+    /// Reserves `claim.count` consecutive sequence numbers and `claim.bytes` of content of a context
+    /// that has not expired by `now_secs`, unless that would go past sequence number `max_nodes`
+    /// ([`StoreError::LimitReached`]) or `max_bytes` of content ([`StoreError::SizeReached`]); a missing
+    /// or expired context is [`StoreError::NotFound`]. One conditional write, no read.
     fn reserve(
         &self,
         tenant: &str,
         id: &str,
-        count: u64,
-        max: u64,
+        claim: Claim,
         now: (&str, i64),
     ) -> impl Future<Output = Result<Reserved, StoreError>> + Send;
     /// Writes a node at its reserved `seq` unless one is there; `false` when it already was.
