@@ -1,19 +1,16 @@
 //! The worker's batch handling with in-memory stores and the local provider.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use shared::auth::{AuthMethod, Principal, Role};
-use shared::conversation::input::Limits;
 use shared::conversation::memory::InMemory;
 use shared::conversation::model::TaskStatus;
 use shared::conversation::service::Deps;
 use shared::conversation::store::TaskStore;
-use shared::models::ModelCatalog;
-use shared::providers::registry::Providers;
 use shared::providers::retry::RetryPolicy;
 
 use super::*;
@@ -21,15 +18,7 @@ use super::*;
 type TestDeps = Deps<InMemory, InMemory, InMemory>;
 
 fn deps() -> TestDeps {
-    let catalog = ModelCatalog::builtin().unwrap();
-    Deps {
-        contexts: InMemory::default(),
-        tasks: InMemory::default(),
-        queue: InMemory::default(),
-        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
-        default_model: "local-echo".into(),
-        limits: Limits::default(),
-    }
+    Deps::in_memory().unwrap()
 }
 
 fn operator() -> Principal {

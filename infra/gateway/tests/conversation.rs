@@ -29,7 +29,12 @@ pub(crate) async fn get(caller: &Credential, path: &str) -> (u16, Value) {
 
 /// Polls a task until it leaves pending/running (at most 30 s).
 pub(crate) async fn finished(caller: &Credential, task_id: &str) -> Value {
-    for _ in 0..150 {
+    finished_within(caller, task_id, 30).await
+}
+
+/// Polls a task until it leaves pending/running (at most `secs`).
+pub(crate) async fn finished_within(caller: &Credential, task_id: &str, secs: u64) -> Value {
+    for _ in 0..secs * 5 {
         let (status, task) = get(caller, &format!("/api/v1/mcp/tasks/{task_id}")).await;
         assert_eq!(status, 200, "{task}");
         if task["status"] != "pending" && task["status"] != "running" {
@@ -37,7 +42,7 @@ pub(crate) async fn finished(caller: &Credential, task_id: &str) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    panic!("task {task_id} did not finish within 30 s");
+    panic!("task {task_id} did not finish within {secs} s");
 }
 
 #[tokio::test]

@@ -1,26 +1,11 @@
 //! Real-speed providers: the task worker against the slow, failing OpenAI-compatible stand-in
 //! (`infra/stack/llm_standin.py`, model `standin`). `make test` sets `TaskDeadlineSeconds=20`.
 
-use std::time::Duration;
-
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::auth_matrix::{bearer, jwt, secret};
-use crate::conversation::{get, post};
+use crate::conversation::{finished_within, get, post};
 use crate::helpers::{fresh_tenant, Credential};
-
-/// Polls a task until it leaves pending/running (at most `secs`).
-async fn finished_within(caller: &Credential, task_id: &str, secs: u64) -> Value {
-    for _ in 0..secs * 2 {
-        let (status, task) = get(caller, &format!("/api/v1/mcp/tasks/{task_id}")).await;
-        assert_eq!(status, 200, "{task}");
-        if task["status"] != "pending" && task["status"] != "running" {
-            return task;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("task {task_id} did not finish within {secs} s");
-}
 
 async fn context(caller: &Credential) -> String {
     let (status, created) = post(caller, "/api/v1/mcp/contexts", &json!({"model_id": "standin"})).await;

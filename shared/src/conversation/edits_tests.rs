@@ -1,27 +1,14 @@
 //! Node and context edits and cancellation, with in-memory stores.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use serde_json::json;
 
 use super::*;
 use crate::auth::{AuthMethod, Role};
 use crate::conversation::memory::InMemory;
 use crate::conversation::worker::Processed;
-use crate::models::ModelCatalog;
-use crate::providers::registry::Providers;
 
 fn deps() -> Deps<InMemory, InMemory, InMemory> {
-    let catalog = ModelCatalog::builtin().unwrap();
-    Deps {
-        contexts: InMemory::default(),
-        tasks: InMemory::default(),
-        queue: InMemory::default(),
-        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
-        default_model: "local-echo".into(),
-        limits: Limits::default(),
-    }
+    Deps::in_memory().unwrap()
 }
 
 fn bob() -> Principal {

@@ -1,33 +1,14 @@
 //! Paging and filters with in-memory stores.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use chrono::Utc;
 use serde_json::json;
 
 use super::*;
 use crate::auth::{AuthMethod, Role};
-use crate::conversation::input::Limits;
 use crate::conversation::memory::InMemory;
-use crate::models::ModelCatalog;
-use crate::providers::registry::Providers;
 
 fn deps() -> Deps<InMemory, InMemory, InMemory> {
-    Deps {
-        contexts: InMemory::default(),
-        tasks: InMemory::default(),
-        queue: InMemory::default(),
-        providers: Providers::new(
-            &ModelCatalog::builtin().unwrap(),
-            &BTreeMap::new(),
-            Duration::from_secs(1),
-            None,
-        )
-        .unwrap(),
-        default_model: "local-echo".into(),
-        limits: Limits::default(),
-    }
+    Deps::in_memory().unwrap()
 }
 
 fn acme_admin() -> Principal {

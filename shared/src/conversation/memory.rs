@@ -243,3 +243,23 @@ impl super::listing::TaskListing for InMemory {
         Ok((items, last))
     }
 }
+
+impl super::service::Deps<InMemory, InMemory, InMemory> {
+    /// In-memory stores, the built-in model catalog without credentials (so the `local` model),
+    /// default limits: the dependencies of unit tests.
+    ///
+    /// # Errors
+    /// When the built-in catalog does not load.
+    pub fn in_memory() -> anyhow::Result<Self> {
+        let catalog = crate::models::ModelCatalog::builtin()?;
+        let timeout = std::time::Duration::from_secs(1);
+        Ok(Self {
+            contexts: InMemory::default(),
+            tasks: InMemory::default(),
+            queue: InMemory::default(),
+            providers: crate::providers::registry::Providers::new(&catalog, &BTreeMap::new(), timeout, None)?,
+            default_model: "local-echo".into(),
+            limits: super::input::Limits::default(),
+        })
+    }
+}

@@ -16,15 +16,7 @@ use crate::providers::retry::RetryPolicy;
 type TestDeps = Deps<InMemory, InMemory, InMemory>;
 
 fn deps() -> TestDeps {
-    let catalog = ModelCatalog::builtin().unwrap();
-    Deps {
-        contexts: InMemory::default(),
-        tasks: InMemory::default(),
-        queue: InMemory::default(),
-        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
-        default_model: "local-echo".into(),
-        limits: Limits::default(),
-    }
+    Deps::in_memory().unwrap()
 }
 
 fn alice(tenant: &str) -> Principal {
