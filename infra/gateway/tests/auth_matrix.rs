@@ -92,10 +92,12 @@ pub(crate) struct Targets {
 }
 
 impl Targets {
-    /// A fresh key and context of `tenant`, made by that tenant's admin (through a bearer token).
+    /// A fresh key and context of `tenant`, made by an admin of that tenant (through a bearer token)
+    /// with a subject of its own, so that the matrix never meets the per-principal context quota.
     pub(crate) async fn of(tenant: &str) -> Self {
         let (key_id, _) = fresh_key(tenant).await;
-        let admin = bearer(&jwt(tenant, "admin", &json!({}), &secret()));
+        let subject = json!({"sub": fresh_tenant("admin")});
+        let admin = bearer(&jwt(tenant, "admin", &subject, &secret()));
         let (status, body) = call(
             &guarded_route("POST", "/api/v1/mcp/contexts"),
             Some(&admin),
@@ -145,7 +147,7 @@ impl Targets {
 fn body_for(path: &str) -> Value {
     match path {
         "/api/v1/keys" => json!({"name": "matrix", "role": "viewer"}),
-        // A user of its own each time, so the matrix never meets the per-user context quota.
+        // The quota is per principal: each route's callers have subjects of their own (see the matrix).
         "/api/v1/mcp/contexts" => {
             json!({"model_id": "local-echo", "nodes": [{"content": "seed"}], "user_id": fresh_tenant("matrix")})
         }

@@ -1,4 +1,4 @@
-//! The per-user context quota, fallback to a second provider, and 200 prompts across 20 contexts,
+//! The per-principal context quota, fallback to a second provider, and 200 prompts across 20 contexts,
 //! end to end through the local stack.
 
 use std::collections::BTreeSet;
@@ -18,30 +18,45 @@ fn max_contexts() -> usize {
         .unwrap()
 }
 
-/// Creates `count` contexts for `user`, all at once; every answer's status.
-async fn create_at_once(caller: &Credential, user: &str, count: usize) -> Vec<u16> {
-    let body = json!({"model_id": "local-echo", "user_id": user});
-    let creates = (0..count).map(|_| post(caller, "/api/v1/mcp/contexts", &body));
-    futures::future::join_all(creates)
-        .await
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect()
+/// Creates one context per user id of `users` as `caller`, all at once; every answer's status.
+async fn create_at_once(caller: &Credential, users: &[String]) -> Vec<u16> {
+    let creates = users.iter().map(|user| {
+        let body = json!({"model_id": "local-echo", "user_id": user});
+        async move { post(caller, "/api/v1/mcp/contexts", &body).await.0 }
+    });
+    futures::future::join_all(creates).await
+}
+
+/// `count` user ids, all different.
+fn user_ids(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("user-{i}")).collect()
+}
+
+/// A new operator API key of `tenant`, made by its admin.
+async fn operator_key(tenant: &str) -> Credential {
+    let admin = bearer(&jwt(tenant, "admin", &json!({}), &secret()));
+    let (status, created) = post(&admin, "/api/v1/keys", &json!({"name": "quota", "role": "operator"})).await;
+    assert_eq!(status, 201, "{created}");
+    ("x-api-key", created["key"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
-async fn a_user_cannot_keep_more_contexts_than_the_quota_and_deleting_one_frees_a_slot() {
-    // GIVEN a user who creates as many contexts as the quota allows, all at once
+async fn one_key_cannot_keep_more_contexts_than_the_quota_whatever_user_ids_it_names_and_another_key_can() {
+    // GIVEN two operator keys of one tenant
     let max = max_contexts();
-    let caller = bearer(&jwt(&fresh_tenant("quota"), "operator", &json!({}), &secret()));
-    let statuses = create_at_once(&caller, "quota-user", max + 5).await;
-    // THEN exactly `max` were created and the rest refused, even though they raced
+    let tenant = fresh_tenant("quota");
+    let (first, second) = (operator_key(&tenant).await, operator_key(&tenant).await);
+    // WHEN the first creates as many contexts as the quota allows and 5 more, all at once, each
+    // naming a user id of its own
+    let statuses = create_at_once(&first, &user_ids(max + 5)).await;
+    // THEN the user ids share the key's quota: exactly `max` were created and the rest refused, even
+    // though they raced
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), max, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 5, "{statuses:?}");
-    // WHEN one more is asked for
-    let body = json!({"model_id": "local-echo", "user_id": "quota-user"});
-    let (status, refused) = post(&caller, "/api/v1/mcp/contexts", &body).await;
+    // WHEN it asks for one more, naming a user id it never used
+    let body = json!({"model_id": "local-echo", "user_id": "a-new-user"});
+    let (status, refused) = post(&first, "/api/v1/mcp/contexts", &body).await;
     // THEN it is a 409 naming the limit, and nothing was written
     assert_eq!(
         (
@@ -52,7 +67,7 @@ async fn a_user_cannot_keep_more_contexts_than_the_quota_and_deleting_one_frees_
         (409, Some("CONTEXT_LIMIT_REACHED"), Some(max as u64)),
         "{refused}"
     );
-    let (_, listed) = get(&caller, "/api/v1/mcp/contexts?limit=100").await;
+    let (_, listed) = get(&first, "/api/v1/mcp/contexts?limit=100").await;
     let ids: Vec<String> = listed["contexts"]
         .as_array()
         .unwrap()
@@ -60,17 +75,12 @@ async fn a_user_cannot_keep_more_contexts_than_the_quota_and_deleting_one_frees_
         .map(|c| c["context_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), max, "{listed}");
-    // AND another user of the tenant is not affected, and deleting a context frees its slot
-    assert_eq!(create_at_once(&caller, "other-user", 1).await, [201]);
-    delete_context(&caller, &ids[0]).await;
-    assert_eq!(
-        create_at_once(&caller, "quota-user", 2)
-            .await
-            .iter()
-            .filter(|s| **s == 201)
-            .count(),
-        1
-    );
+    // AND deleting one of its contexts frees exactly one slot
+    delete_context(&first, &ids[0]).await;
+    let again = create_at_once(&first, &user_ids(2)).await;
+    assert_eq!(again.iter().filter(|s| **s == 201).count(), 1, "{again:?}");
+    // AND the second key has a quota of its own, whatever user id it names
+    assert_eq!(create_at_once(&second, &user_ids(1)).await, [201]);
 }
 
 #[tokio::test]

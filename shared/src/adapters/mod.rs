@@ -24,3 +24,17 @@ pub(crate) fn store_error<E: std::error::Error + Send + Sync + 'static>(
 ) -> crate::conversation::store::StoreError {
     crate::conversation::store::StoreError::Unknown(sdk_error(err))
 }
+
+/// A DynamoDB client of the table served at `base` (a replay server), without retries.
+#[cfg(test)]
+pub(crate) fn replay_client(base: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .endpoint_url(base)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}

@@ -22,7 +22,10 @@ pub enum ConversationError {
     NodeNotFound(String),
     #[error("task {0} is already {1}")]
     TaskFinished(String, &'static str),
-    #[error("user {owner} already has {max} live contexts, the most allowed; delete one or let one expire")]
+    /// `owner` is the principal's subject: the quota is per API key or JWT subject.
+    #[error(
+        "this API key or JWT subject already has {max} live contexts, the most allowed; delete one or let one expire"
+    )]
     ContextLimit { owner: String, max: usize },
     #[error("context {context} has reached its limit of {max} nodes")]
     ContextFull { context: String, max: usize },

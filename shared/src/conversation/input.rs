@@ -12,7 +12,7 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Nodes ever appended to one context (deleting a node does not give its number back).
     pub max_nodes_per_context: u64,
-    /// Live contexts per user (`user_id`, else the API key or JWT subject).
+    /// Live contexts per authenticated principal (API key or JWT subject; `user_id` is only recorded).
     pub max_contexts_per_user: usize,
     pub max_node_bytes: usize,
     pub max_prompt_bytes: usize,

@@ -139,8 +139,9 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 allowance: REPLY_ALLOWANCE_BYTES,
             });
         }
-        let owner = input.user_id.clone().unwrap_or_else(|| principal.subject.clone());
-        self.store_within_quota(&context, owner, now).await?;
+        // The quota is the caller's own: a user_id in the body is recorded, never trusted to pick it.
+        self.store_within_quota(&context, principal.subject.clone(), now)
+            .await?;
         let mut record = task(
             principal,
             TaskType::CreateContext,

@@ -185,32 +185,57 @@ async fn prompts_of_a_context_are_queued_in_its_group_in_order_and_each_sees_the
     );
 }
 
+fn principal(tenant: &str, subject: &str) -> Principal {
+    Principal {
+        subject: subject.into(),
+        ..alice(tenant)
+    }
+}
+
 #[tokio::test]
-async fn a_user_at_the_quota_is_refused_until_a_context_expires_and_others_are_not_counted() {
+async fn the_quota_is_the_principals_whatever_user_ids_it_records_and_frees_as_contexts_expire() {
+    // GIVEN a quota of 2 live contexts that live 60 s
     let mut d = deps();
     d.limits.max_contexts_per_user = 2;
     d.limits.context_ttl_secs = 60;
-    let (start, mine) = (Utc::now(), json!({"user_id": "u1"}));
-    d.create_context(&alice("acme"), &mine, start).await.unwrap();
-    d.create_context(&alice("acme"), &mine, start + chrono::Duration::seconds(30))
+    let start = Utc::now();
+    // WHEN alice creates two contexts for two different user ids
+    d.create_context(&alice("acme"), &json!({"user_id": "u1"}), start)
         .await
         .unwrap();
-    let err = d.create_context(&alice("acme"), &mine, start).await.unwrap_err();
-    assert!(
-        matches!(err, ConversationError::ContextLimit { ref owner, max: 2 } if owner == "u1"),
-        "{err}"
+    let later = start + chrono::Duration::seconds(30);
+    d.create_context(&alice("acme"), &json!({"user_id": "u2"}), later)
+        .await
+        .unwrap();
+    // THEN a third is refused whatever user id it names (or none), and the refusal names alice
+    for body in [json!({"user_id": "u3"}), json!({"user_id": "u1"}), json!({})] {
+        let err = d.create_context(&alice("acme"), &body, start).await.unwrap_err();
+        assert!(
+            matches!(err, ConversationError::ContextLimit { ref owner, max: 2 } if owner == "alice"),
+            "{err}"
+        );
+    }
+    // AND another principal of the tenant, naming alice's user ids, and alice in another tenant, have
+    // their own quotas
+    d.create_context(&principal("acme", "bob"), &json!({"user_id": "u1"}), start)
+        .await
+        .unwrap();
+    d.create_context(&alice("other"), &json!({"user_id": "u1"}), start)
+        .await
+        .unwrap();
+    // AND once alice's first context expires, its slot is free; the user id stays a recorded field
+    let (context, task) = d
+        .create_context(
+            &alice("acme"),
+            &json!({"user_id": "u9"}),
+            start + chrono::Duration::seconds(61),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (context.user_id.as_deref(), task.user_id.as_deref()),
+        (Some("u9"), Some("u9"))
     );
-    // Another user, and the same user id in another tenant, have their own quota.
-    d.create_context(&alice("acme"), &json!({"user_id": "u2"}), start)
-        .await
-        .unwrap();
-    d.create_context(&alice("other"), &mine, start).await.unwrap();
-    // Without a user_id the quota is the caller's own.
-    d.create_context(&alice("acme"), &json!({}), start).await.unwrap();
-    // Once the first context expires, its slot is free.
-    d.create_context(&alice("acme"), &mine, start + chrono::Duration::seconds(61))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

@@ -23,6 +23,8 @@ pub enum StoreError {
 /// The cap on live (unexpired) contexts of one owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quota {
+    /// The authenticated principal's subject (API key id or JWT `sub`), within the context's tenant;
+    /// never a caller-chosen `user_id`.
     pub owner: String,
     pub max: usize,
     /// Unix seconds: contexts expiring before this no longer count.

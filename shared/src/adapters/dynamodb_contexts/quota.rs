@@ -1,8 +1,14 @@
-//! The per-owner context quota. One item per owner (`TENANT#<tenant>` / `OWNER#<owner>`) holds the
-//! map `live` of context id → expiry and a `version`. Creating a context rewrites that item in the
-//! same transaction as the context, conditional on the version it read, so concurrent creates cannot
-//! both take the last slot. Expired entries are dropped on every rewrite: a context removed by TTL
-//! frees its slot without a sweep.
+//! The per-principal context quota. One item per authenticated principal (`TENANT#<tenant>` /
+//! `QUOTA#<subject>`, the subject being an API key id or a JWT `sub`; a request's `user_id` plays no
+//! part) holds the map `live` of context id → expiry and a `version`. Creating a context rewrites
+//! that item in the same transaction as the context, conditional on the version it read, so
+//! concurrent creates cannot both take the last slot. Expired entries are dropped on every rewrite: a
+//! context removed by TTL frees its slot without a sweep.
+//!
+//! A context's META item records the sort key of the quota item that counts it (`quota_sk`), so
+//! deleting the context frees the slot there. Contexts created while the quota was per `user_id`
+//! were counted in `OWNER#<user id or subject>` items, named by their META's `quota_owner`; deleting
+//! one frees its slot in that item, and such items stop mattering once their contexts expire.
 
 use std::collections::HashMap;
 
@@ -11,11 +17,20 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use super::{fail, s, table_keys, DynamoDbContextStore, Item};
 use crate::conversation::store::{Quota, StoreError};
 
-fn key(tenant: &str, owner: &str) -> Item {
+/// The sort key of the quota item of the principal `subject` (escaped like any key component).
+pub(super) fn quota_sk(subject: &str) -> String {
+    table_keys::join(&["QUOTA", subject])
+}
+
+/// The sort key of a quota item from before the quota was per principal, from a META's `quota_owner`.
+pub(super) fn legacy_quota_sk(owner: &str) -> String {
+    table_keys::join(&["OWNER", owner])
+}
+
+fn key(tenant: &str, sk: &str) -> Item {
     HashMap::from([
         ("pk".into(), s(&table_keys::tenant_partition(tenant))),
-        // The owner is a caller's user_id or subject: escaped like any other component.
-        ("sk".into(), s(&table_keys::join(&["OWNER", owner]))),
+        ("sk".into(), s(sk)),
     ])
 }
 
@@ -24,8 +39,8 @@ fn number(v: &AttributeValue) -> Option<i64> {
 }
 
 impl DynamoDbContextStore {
-    /// The quota item's write for a new context, or [`StoreError::LimitReached`] when the owner has
-    /// `quota.max` live contexts.
+    /// The quota item's write for a new context, or [`StoreError::LimitReached`] when the principal
+    /// has `quota.max` live contexts.
     pub(super) async fn claim(
         &self,
         tenant: &str,
@@ -37,7 +52,7 @@ impl DynamoDbContextStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(tenant, &quota.owner)));
+            .set_key(Some(key(tenant, &quota_sk(&quota.owner))));
         let out = read.consistent_read(true).send().await.map_err(fail)?;
         let version = out.item().and_then(|i| i.get("version")).and_then(number);
         let mut live: HashMap<String, AttributeValue> = out
@@ -49,7 +64,7 @@ impl DynamoDbContextStore {
             return Err(StoreError::LimitReached(quota.max));
         }
         live.insert(context_id.to_owned(), AttributeValue::N(expires_at.to_string()));
-        let mut item = key(tenant, &quota.owner);
+        let mut item = key(tenant, &quota_sk(&quota.owner));
         item.insert("live".into(), AttributeValue::M(live));
         item.insert(
             "version".into(),
@@ -67,13 +82,14 @@ impl DynamoDbContextStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Gives the context's slot back (when the context is deleted). A missing quota item is fine.
-    pub(super) async fn release(&self, tenant: &str, owner: &str, context_id: &str) -> Result<(), StoreError> {
+    /// Gives the context's slot back to the quota item `quota_sk` (when the context is deleted). A
+    /// missing quota item is fine.
+    pub(super) async fn release(&self, tenant: &str, quota_sk: &str, context_id: &str) -> Result<(), StoreError> {
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(tenant, owner)));
+            .set_key(Some(key(tenant, quota_sk)));
         let update = update
             .update_expression("REMOVE #live.#id SET #v = #v + :one")
             .condition_expression("attribute_exists(#live)")

@@ -17,6 +17,11 @@ use super::table_keys;
 use crate::conversation::model::{Context, Node};
 use crate::conversation::store::{Claim, ContextStore, Quota, Reserved, StoreError};
 
+mod edits;
+mod quota;
+#[cfg(test)]
+mod tests;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// Contexts in the mcpflow table.
@@ -166,12 +171,13 @@ impl DynamoDbContextStore {
 }
 
 impl ContextStore for DynamoDbContextStore {
-    /// One transaction: the context, its listing entry, its owner's quota and its nodes. A concurrent
-    /// create of the same owner moves the quota's version on; then the quota is read again.
+    /// One transaction: the context, its listing entry, its principal's quota and its nodes. A
+    /// concurrent create of the same principal moves the quota's version on; then the quota is read
+    /// again.
     #[tracing::instrument(skip(self, context, quota), fields(context_id = %context.context_id))]
     async fn create(&self, context: &Context, quota: &Quota) -> Result<(), StoreError> {
         let mut meta = meta_item(context);
-        meta.insert("quota_owner".into(), s(&quota.owner));
+        meta.insert("quota_sk".into(), s(&quota::quota_sk(&quota.owner)));
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -290,17 +296,3 @@ impl ContextStore for DynamoDbContextStore {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_tenant_with_a_separator_and_an_id_with_one_get_different_partitions() {
-        assert_ne!(super::pk("a#b", "c"), super::pk("a", "b#c"));
-        assert_eq!(super::pk("acme", "ctx_1"), super::s("CTX#acme#ctx_1"));
-    }
-}
-
-#[path = "dynamodb_contexts_edits.rs"]
-mod edits;
-#[path = "dynamodb_contexts_quota.rs"]
-mod quota;

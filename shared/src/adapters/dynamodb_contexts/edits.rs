@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
 
-use super::{fail, pk, s, table_keys, DynamoDbContextStore, Item};
+use super::{fail, pk, quota, s, table_keys, DynamoDbContextStore, Item};
 use crate::conversation::store::{ContextEdits, StoreError};
 
 impl DynamoDbContextStore {
@@ -15,7 +15,7 @@ impl DynamoDbContextStore {
             .key_condition_expression("pk = :pk");
         let query = query
             .expression_attribute_values(":pk", pk(tenant, id))
-            .projection_expression("pk, sk, quota_owner");
+            .projection_expression("pk, sk, quota_sk, quota_owner");
         query
             .into_paginator()
             .items()
@@ -94,9 +94,10 @@ impl ContextEdits for DynamoDbContextStore {
         else {
             return Ok(false);
         };
-        let owner = meta.get("quota_owner").and_then(|v| v.as_s().ok()).cloned();
+        let text = |name: &str| meta.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let quota_item = text("quota_sk").or_else(|| text("quota_owner").map(|o| quota::legacy_quota_sk(&o)));
         for k in &mut keys {
-            k.remove("quota_owner");
+            k.retain(|name, _| name == "pk" || name == "sk");
         }
         // The listing entry lives in the tenant partition; it goes first so a half-done delete
         // never lists a context that is already partly gone.
@@ -104,8 +105,8 @@ impl ContextEdits for DynamoDbContextStore {
         for chunk in keys.chunks(25) {
             self.delete_batch(chunk).await?;
         }
-        if let Some(owner) = owner {
-            self.release(tenant, &owner, id).await?;
+        if let Some(quota_item) = quota_item {
+            self.release(tenant, &quota_item, id).await?;
         }
         Ok(true)
     }
