@@ -170,7 +170,7 @@ pub async fn task<C: ContextStore, T: TaskStore, Q: TaskQueue>(
 ) -> Result<Response<Body>, lambda_http::Error> {
     let task_id = http::path_id(&req, IdKind::Task);
     Ok(http::for_principal(&req, |principal, rid| async move {
-        let task = deps.task(&principal, &task_id?).await;
+        let task = deps.task(&principal, &task_id?, chrono::Utc::now()).await;
         Ok(http::json(200, &task.map_err(|e| api_error(&e, &rid))?))
     })
     .await)

@@ -60,8 +60,9 @@ pub async fn tasks<C: ContextStore + ContextListing, T: TaskStore + TaskListing,
             user_id.as_deref(),
         )
         .map_err(fail)?;
+        let now = chrono::Utc::now().timestamp();
         let page = deps
-            .list_tasks(&principal, &filter, limit, after.as_deref())
+            .list_tasks(&principal, &filter, limit, after.as_deref(), now)
             .await
             .map_err(fail)?;
         Ok::<_, ApiError>(http::json(

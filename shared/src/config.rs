@@ -54,7 +54,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Bearer JWTs, when `JWT_HS256_SECRET` or `JWT_JWKS` is set; API keys work either way.
     pub jwt: Option<JwtConfig>,
-    /// Context and request limits, from `MAX_*` and `CONTEXT_TTL_SECS` (defaults in [`Limits`]).
+    /// Context and request limits, from `MAX_*`, `CONTEXT_TTL_SECS` and `TASK_RETENTION_DAYS` (defaults in
+    /// [`Limits`]).
     pub limits: Limits,
     /// Browser origins the MCP endpoint serves, from `MCP_ALLOWED_ORIGINS` (comma-separated,
     /// `scheme://host[:port]`); empty refuses every request that carries an `Origin`.
@@ -204,25 +205,17 @@ fn bounded(vars: &BTreeMap<String, String>, name: &'static str, default: u64, ma
 /// Item sizes stay well under DynamoDB's 400 KB; the quota item holds one entry per live context.
 fn limits_from(vars: &BTreeMap<String, String>) -> Result<Limits, ConfigError> {
     let d = Limits::default();
+    let n = |name, default: u64, max| bounded(vars, name, default, max);
     let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     Ok(Limits {
-        max_contexts_per_user: size(bounded(
-            vars,
-            "MAX_CONTEXTS_PER_USER",
-            d.max_contexts_per_user as u64,
-            5_000,
-        )?),
-        max_nodes_per_context: bounded(vars, "MAX_NODES_PER_CONTEXT", d.max_nodes_per_context, 100_000)?,
-        max_node_bytes: size(bounded(vars, "MAX_NODE_BYTES", d.max_node_bytes as u64, 256 * 1024)?),
-        max_prompt_bytes: size(bounded(
-            vars,
-            "MAX_PROMPT_BYTES",
-            d.max_prompt_bytes as u64,
-            256 * 1024,
-        )?),
-        max_context_bytes: bounded(vars, "MAX_CONTEXT_BYTES", d.max_context_bytes, 8 * 1024 * 1024)?,
-        context_ttl_secs: i64::try_from(bounded(vars, "CONTEXT_TTL_SECS", 7 * 24 * 3600, 365 * 24 * 3600)?)
-            .unwrap_or(i64::MAX),
+        max_contexts_per_user: size(n("MAX_CONTEXTS_PER_USER", d.max_contexts_per_user as u64, 5_000)?),
+        max_nodes_per_context: n("MAX_NODES_PER_CONTEXT", d.max_nodes_per_context, 100_000)?,
+        max_node_bytes: size(n("MAX_NODE_BYTES", d.max_node_bytes as u64, 256 * 1024)?),
+        max_prompt_bytes: size(n("MAX_PROMPT_BYTES", d.max_prompt_bytes as u64, 256 * 1024)?),
+        max_context_bytes: n("MAX_CONTEXT_BYTES", d.max_context_bytes, 8 * 1024 * 1024)?,
+        context_ttl_secs: secs(n("CONTEXT_TTL_SECS", 7 * 24 * 3600, 365 * 24 * 3600)?),
+        task_retention_secs: secs(n("TASK_RETENTION_DAYS", 30, 3_650)? * 24 * 3600),
         ..d
     })
 }

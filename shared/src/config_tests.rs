@@ -100,10 +100,22 @@ fn limits_default_as_documented_and_out_of_range_values_are_refused_by_name() {
         ("MAX_CONTEXTS_PER_USER", "0"),
         ("MAX_NODE_BYTES", "300000"),
         ("MAX_PROMPT_BYTES", "x"),
+        ("TASK_RETENTION_DAYS", "0"),
+        ("TASK_RETENTION_DAYS", "3651"),
     ] {
         let err = Config::from_vars(vars(&[(name, value)])).unwrap_err();
         assert!(err.to_string().contains(name), "{err}");
     }
+}
+
+#[test]
+fn task_retention_is_30_days_unless_task_retention_days_says_otherwise() {
+    // GIVEN no setting, then a retention of 7 days
+    let default = Config::from_vars(vars(&[])).unwrap();
+    let week = Config::from_vars(vars(&[("TASK_RETENTION_DAYS", "7")])).unwrap();
+    // THEN tasks are kept 30 days, then 7, in seconds
+    assert_eq!(default.limits.task_retention_secs, 30 * 86_400);
+    assert_eq!(week.limits.task_retention_secs, 7 * 86_400);
 }
 
 #[test]

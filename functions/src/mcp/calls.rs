@@ -71,11 +71,11 @@ pub async fn call<C: Stores, T: TaskStores, Q: TaskQueue>(
     match name {
         "create_task" => create_task(deps, principal, args, now).await,
         "get_task_status" => Ok(views::status(
-            &deps.task(principal, id(args, "task_id", IdKind::Task)?).await?,
+            &deps.task(principal, id(args, "task_id", IdKind::Task)?, now).await?,
             &stamp(now),
         )),
-        "list_tasks" => list_tasks(deps, principal, args).await,
-        "get_task_result" => task_result(deps, principal, id(args, "task_id", IdKind::Task)?).await,
+        "list_tasks" => list_tasks(deps, principal, args, now).await,
+        "get_task_result" => task_result(deps, principal, id(args, "task_id", IdKind::Task)?, now).await,
         "cancel_task" => Ok(task_ref(
             &deps
                 .cancel_task(principal, id(args, "task_id", IdKind::Task)?, now)
@@ -145,8 +145,9 @@ async fn task_result<C: Stores, T: TaskStores, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     principal: &Principal,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<Value, ToolFailure> {
-    let task = deps.task(principal, id).await?;
+    let task = deps.task(principal, id, now).await?;
     match task.status {
         TaskStatus::Completed => Ok(views::result(&task)),
         TaskStatus::Failed => Err(ToolFailure(format!(
@@ -166,7 +167,9 @@ async fn list_tasks<C: Stores, T: TaskStores, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     principal: &Principal,
     args: &Value,
+    now: DateTime<Utc>,
 ) -> Result<Value, ToolFailure> {
+    let now = now.timestamp();
     let filter = TaskFilter {
         status: args["status"].as_str().and_then(views::status_from_name),
         ..TaskFilter::default()
@@ -175,14 +178,16 @@ async fn list_tasks<C: Stores, T: TaskStores, Q: TaskQueue>(
     let offset = args["offset"].as_u64().map_or(0, |o| usize::try_from(o).unwrap_or(0));
     let (_, mut after) = paging(None, args["cursor"].as_str())?;
     if offset == 0 {
-        let page = deps.list_tasks(principal, &filter, limit, after.as_deref()).await?;
+        let page = deps
+            .list_tasks(principal, &filter, limit, after.as_deref(), now)
+            .await?;
         let tasks: Vec<Value> = page.items.iter().map(views::summary).collect();
         return Ok(json!({"tasks": tasks, "next_cursor": page.next_cursor}));
     }
     let mut seen: Vec<Task> = Vec::new();
     let mut more = true;
     while more && seen.len() < offset + limit + 1 {
-        let page = deps.list_tasks(principal, &filter, 100, after.as_deref()).await?;
+        let page = deps.list_tasks(principal, &filter, 100, after.as_deref(), now).await?;
         seen.extend(page.items);
         after = page
             .next_cursor

@@ -206,9 +206,20 @@ pub fn mcp_task(task: &Task) -> rmcp::model::Task {
         .clone()
         .or_else(|| task.started_at.clone())
         .unwrap_or_else(|| task.created_at.clone());
-    rmcp::model::Task::new(task.task_id.clone(), status, task.created_at.clone(), updated)
+    let shown = rmcp::model::Task::new(task.task_id.clone(), status, task.created_at.clone(), updated)
         .with_status_message(views::status_name(task.status))
-        .with_poll_interval_ms(500)
+        .with_poll_interval_ms(500);
+    match ttl_ms(task) {
+        Some(ttl) => shown.with_ttl_ms(ttl),
+        None => shown,
+    }
+}
+
+/// How long the task is kept from its creation, in milliseconds (`None`: kept for ever, as tasks
+/// written before tasks expired are).
+fn ttl_ms(task: &Task) -> Option<u64> {
+    let created = chrono::DateTime::parse_from_rfc3339(&task.created_at).ok()?;
+    u64::try_from(task.expires_at?.checked_mul(1000)? - created.timestamp_millis()).ok()
 }
 
 /// The `tools/call` result a completed task stands for: its result, structured and as text.

@@ -192,3 +192,23 @@ async fn a_rate_limited_cancel_is_429_and_audited_as_denied() {
         .collect();
     assert_eq!(seen, [(Outcome::Denied, 429)]);
 }
+
+#[test]
+fn an_mcp_task_states_how_long_it_is_kept_and_an_older_task_that_it_is_kept_for_ever() {
+    // GIVEN a task created at 10:00:00.250 and kept until 10:01:00, and one without an expiry
+    let mut task: shared::conversation::model::Task = serde_json::from_value(json!({"task_id": TASK,
+        "type": "ai.completion", "status": "pending", "priority": 5, "context_id": null, "user_id": null,
+        "model_id": null, "created_at": "2026-11-22T10:00:00.250Z", "started_at": null, "finished_at": null,
+        "attempts": 0, "provider": null, "model": null, "usage": null, "output": null, "error": null}))
+    .unwrap();
+    let older = task.clone();
+    task.expires_at = Some(
+        chrono::DateTime::parse_from_rfc3339("2026-11-22T10:01:00Z")
+            .unwrap()
+            .timestamp(),
+    );
+    // WHEN they are shown as MCP tasks
+    // THEN the first has a ttl of the milliseconds from creation to expiry, the second none
+    assert_eq!(mcp_task(&task).ttl_ms, Some(59_750));
+    assert_eq!(mcp_task(&older).ttl_ms, None);
+}

@@ -62,7 +62,7 @@ pub async fn answer(server: &McpServer, who: &Principal, body: &Value) -> Option
         Err(e) => return Some(refused(id, &e)),
     };
     Some(match method {
-        "tasks/get" => match server.state.deps.task(who, task_id).await {
+        "tasks/get" => match server.state.deps.task(who, task_id, Utc::now()).await {
             Ok(task) => ok(id, task_json(&task)),
             Err(e) => err(id, -32602, e.to_string()),
         },
@@ -83,7 +83,7 @@ async fn augmented_call(server: &McpServer, who: &Principal, id: &Value, params:
     };
     let task_id = result.structured_content.as_ref().and_then(|v| v["task_id"].as_str());
     match (result.is_error, task_id) {
-        (Some(false) | None, Some(task_id)) => match server.state.deps.task(who, task_id).await {
+        (Some(false) | None, Some(task_id)) => match server.state.deps.task(who, task_id, Utc::now()).await {
             Ok(task) => ok(id, json!({"task": task_json(&task)})),
             Err(e) => err(id, -32603, e.to_string()),
         },
@@ -96,7 +96,7 @@ async fn augmented_call(server: &McpServer, who: &Principal, id: &Value, params:
 async fn result(server: &McpServer, who: &Principal, id: &Value, task_id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + RESULT_WAIT;
     loop {
-        let task = match server.state.deps.task(who, task_id).await {
+        let task = match server.state.deps.task(who, task_id, Utc::now()).await {
             Ok(t) => t,
             Err(e) => return err(id, -32602, e.to_string()),
         };
@@ -135,7 +135,13 @@ async fn list(server: &McpServer, who: &Principal, id: &Value, after: Option<&st
     match server
         .state
         .deps
-        .list_tasks(who, &TaskFilter::default(), 50, after.as_deref())
+        .list_tasks(
+            who,
+            &TaskFilter::default(),
+            50,
+            after.as_deref(),
+            Utc::now().timestamp(),
+        )
         .await
     {
         Ok(page) => {

@@ -112,7 +112,7 @@ impl ServerHandler for McpServer {
         if wants_task && matches!(request.name.as_ref(), "create_task" | "add_prompt") && result.is_error != Some(true)
         {
             if let Some(id) = result.structured_content.as_ref().and_then(|v| v["task_id"].as_str()) {
-                let task = self.state.deps.task(&who, id).await.map_err(internal)?;
+                let task = self.state.deps.task(&who, id, Utc::now()).await.map_err(internal)?;
                 return Ok(CallToolResponse::Task(CreateTaskResult::new(lambda::mcp_task(&task))));
             }
         }
@@ -129,7 +129,7 @@ impl ServerHandler for McpServer {
         let task = self
             .state
             .deps
-            .task(&who, access::task_id(&request.task_id)?)
+            .task(&who, access::task_id(&request.task_id)?, Utc::now())
             .await
             .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
         Ok(GetTaskResult::new(lambda::detailed_task(&task)))
@@ -184,7 +184,7 @@ impl ServerHandler for McpServer {
             "data://models/available" => Some(self.state.models.clone()),
             "data://system/stats" => Some(self.stats(&who).await?),
             other => match resources::task_id(other).and_then(|id| access::task_id(id).ok()) {
-                Some(id) => self.state.deps.task(&who, id).await.ok().map(|t| json!(t)),
+                Some(id) => self.state.deps.task(&who, id, Utc::now()).await.ok().map(|t| json!(t)),
                 None => None,
             },
         };

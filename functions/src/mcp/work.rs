@@ -69,7 +69,7 @@ impl McpServer {
         let page = self
             .state
             .deps
-            .list_tasks(who, filter, 100, None)
+            .list_tasks(who, filter, 100, None, Utc::now().timestamp())
             .await
             .map_err(internal)?;
         Ok(page.items)
@@ -87,7 +87,7 @@ impl McpServer {
             let mut tasks = Vec::new();
             let ids = ids.split(',').map(str::trim).filter(|i| IdKind::Task.matches(i));
             for id in ids.take(50) {
-                if let Ok(t) = self.state.deps.task(who, id).await {
+                if let Ok(t) = self.state.deps.task(who, id, Utc::now()).await {
                     tasks.push(t);
                 }
             }

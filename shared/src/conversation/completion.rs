@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::errors::ConversationError;
 use super::input::Invalid;
-use super::model::{band, new_id, Task, TaskType};
-use super::service::{stamp, task, unknown, Deps};
+use super::model::{band, Task, TaskType};
+use super::service::{stamp, unknown, Deps};
 use super::store::{ContextStore, TaskMessage, TaskQueue, TaskStore};
 use crate::auth::Principal;
 
@@ -64,13 +64,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             self.check_provider(&model_id, provider)?;
         }
         let at = stamp(now);
-        let mut record = task(
-            principal,
-            TaskType::Completion,
-            new_id("task", now.timestamp_millis()).map_err(unknown)?,
-            &at,
-            new.priority,
-        );
+        let mut record = self.new_task(principal, TaskType::Completion, now, new.priority)?;
         (record.model_id, record.input, record.requested_provider) = (Some(model_id), Some(new.prompt), new.provider);
         self.tasks.create(&record).await?;
         let message = TaskMessage {

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::input::{self, Limits};
-use super::model::{new_id, Node, Task, TaskStatus, TaskType};
-use super::service::{node, stamp, task, unknown, ConversationError, Deps};
+use super::model::{Node, Task, TaskStatus, TaskType};
+use super::service::{node, stamp, unknown, ConversationError, Deps};
 use super::store::{ContextEdits, ContextStore, TaskCancel, TaskQueue, TaskStore};
 use crate::auth::Principal;
 
@@ -20,13 +20,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue> De
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
         let at = stamp(now);
-        let mut record = task(
-            principal,
-            kind,
-            new_id("task", now.timestamp_millis()).map_err(unknown)?,
-            &at,
-            5,
-        );
+        let mut record = self.new_task(principal, kind, now, 5)?;
         record.context_id = Some(context_id.to_owned());
         (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
         self.tasks.create(&record).await?;
@@ -123,7 +117,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue> De
         task_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
-        let before = self.task(principal, task_id).await?;
+        let before = self.task(principal, task_id, now).await?;
         if before.status.is_finished() {
             return Err(ConversationError::TaskFinished(
                 task_id.to_owned(),

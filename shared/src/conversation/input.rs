@@ -23,6 +23,8 @@ pub struct Limits {
     pub max_task_prompt_chars: usize,
     pub max_metadata_bytes: usize,
     pub context_ttl_secs: i64,
+    /// How long a task is kept after its creation (its `expires_at`, DynamoDB's TTL attribute).
+    pub task_retention_secs: i64,
 }
 
 impl Default for Limits {
@@ -37,6 +39,7 @@ impl Default for Limits {
             max_task_prompt_chars: 1000,
             max_metadata_bytes: 4 * 1024,
             context_ttl_secs: 7 * 24 * 3600,
+            task_retention_secs: 30 * 24 * 3600,
         }
     }
 }

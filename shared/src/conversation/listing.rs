@@ -12,6 +12,7 @@ use super::model::{Task, TaskStatus, TaskType};
 use super::service::{ConversationError, Deps};
 use super::store::{ContextStore, StoreError, TaskQueue, TaskStore};
 use crate::auth::Principal;
+use crate::ids::IdKind;
 
 /// A page of results and the cursor of the next page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,7 +64,8 @@ pub trait ContextListing: Send + Sync {
     ) -> impl Future<Output = Result<(Vec<ContextSummary>, Option<String>), StoreError>> + Send;
 }
 
-/// Port: a tenant's tasks, newest first, after the sort key `after`, that match `filter`.
+/// Port: a tenant's tasks, newest first, after the task id `after`, that match `filter` and have not
+/// expired by `now_secs`. Every filter is served from a key (see the DynamoDB adapter's indexes).
 pub trait TaskListing: Send + Sync {
     fn list_tasks(
         &self,
@@ -71,6 +73,7 @@ pub trait TaskListing: Send + Sync {
         filter: &TaskFilter,
         limit: usize,
         after: Option<&str>,
+        now_secs: i64,
     ) -> impl Future<Output = Result<(Vec<Task>, Option<String>), StoreError>> + Send;
 }
 
@@ -113,10 +116,11 @@ fn from<T: serde::de::DeserializeOwned>(v: &str) -> Result<T, serde_json::Error>
     serde_json::from_value(serde_json::Value::String(v.to_owned()))
 }
 
-/// Parses the task filters of `GET /tasks`.
+/// Parses the task filters of `GET /tasks`. Each becomes a DynamoDB key, so a value no task can have
+/// (a context id of another format, a user id longer than a request may give) is refused.
 ///
 /// # Errors
-/// [`ConversationError::Invalid`] naming `status` or `type`.
+/// [`ConversationError::Invalid`] naming `status`, `type`, `context_id` or `user_id`.
 pub fn task_filter(
     status: Option<&str>,
     kind: Option<&str>,
@@ -133,6 +137,15 @@ pub fn task_filter(
     let task_type = kind
         .map(|v| from::<TaskType>(v).map_err(|_| invalid("type", kinds)))
         .transpose()?;
+    if context_id.is_some_and(|c| !IdKind::Context.matches(c)) {
+        return Err(invalid(
+            "context_id",
+            "must be a context id: ctx_ and 28 lowercase hex digits",
+        ));
+    }
+    if user_id.is_some_and(|u| u.is_empty() || u.len() > 128) {
+        return Err(invalid("user_id", "must be 1 to 128 bytes"));
+    }
     Ok(TaskFilter {
         status,
         task_type,
@@ -163,18 +176,23 @@ impl<C: ContextStore + ContextListing, T: TaskStore + TaskListing, Q: TaskQueue>
         })
     }
 
-    /// The tenant's tasks that match `filter`, newest first.
+    /// The tenant's unexpired tasks that match `filter`, newest first.
     ///
     /// # Errors
-    /// A store failure.
+    /// [`ConversationError::Invalid`] naming `cursor` when it holds no task id; a store failure.
     pub async fn list_tasks(
         &self,
         principal: &Principal,
         filter: &TaskFilter,
         limit: usize,
         after: Option<&str>,
+        now_secs: i64,
     ) -> Result<Page<Task>, ConversationError> {
-        let (items, last) = self.tasks.list_tasks(&principal.tenant, filter, limit, after).await?;
+        if after.is_some_and(|a| !IdKind::Task.matches(a)) {
+            return Err(invalid("cursor", "is not a cursor this API issued"));
+        }
+        let tenant = &principal.tenant;
+        let (items, last) = self.tasks.list_tasks(tenant, filter, limit, after, now_secs).await?;
         Ok(Page {
             items,
             next_cursor: last.as_deref().map(cursor),

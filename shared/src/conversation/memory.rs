@@ -230,12 +230,12 @@ impl super::listing::TaskListing for InMemory {
         filter: &super::listing::TaskFilter,
         limit: usize,
         after: Option<&str>,
+        now_secs: i64,
     ) -> Result<(Vec<Task>, Option<String>), StoreError> {
         let tasks = lock(&self.tasks);
-        let mine = tasks
-            .iter()
-            .rev()
-            .filter(|((t, id), task)| t == tenant && after.is_none_or(|a| id.as_str() < a) && filter.matches(task));
+        let mine = tasks.iter().rev().filter(|((t, id), task)| {
+            t == tenant && after.is_none_or(|a| id.as_str() < a) && filter.matches(task) && !task.expired(now_secs)
+        });
         let page: Vec<Task> = mine.take(limit + 1).map(|(_, t)| t.clone()).collect();
         let more = page.len() > limit;
         let items: Vec<Task> = page.into_iter().take(limit).collect();

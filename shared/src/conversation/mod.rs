@@ -25,6 +25,7 @@ pub mod listing;
 pub mod memory;
 pub mod model;
 pub mod paging;
+mod records;
 pub mod service;
 pub mod stats;
 pub mod store;

@@ -98,6 +98,21 @@ pub enum TaskType {
     Completion,
 }
 
+impl TaskType {
+    /// The name the API uses (`mcp.add_prompt`, `ai.completion`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateContext => "mcp.create_context",
+            Self::AddPrompt => "mcp.add_prompt",
+            Self::AddNode => "mcp.add_node",
+            Self::DeleteNode => "mcp.delete_node",
+            Self::DeleteContext => "mcp.delete_context",
+            Self::Completion => "ai.completion",
+        }
+    }
+}
+
 /// The queue band of a priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -176,12 +191,24 @@ pub struct Task {
     /// For a standalone AI task: the provider the caller asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_provider: Option<String>,
+    /// Unix seconds: creation plus the task retention. DynamoDB's TTL removes the task after it, and
+    /// until then it is answered as not found. `None` for tasks written before tasks expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
     /// For a prompt: the sequence number reserved for its reply.
     #[serde(skip)]
     pub reply_seq: Option<u64>,
     /// While running: unix milliseconds after which another delivery may take it over.
     #[serde(skip)]
     pub lease_until: Option<i64>,
+}
+
+impl Task {
+    /// Whether the task's retention has run out at `now_secs` (DynamoDB's TTL deletes it later).
+    #[must_use]
+    pub fn expired(&self, now_secs: i64) -> bool {
+        self.expires_at.is_some_and(|e| e <= now_secs)
+    }
 }
 
 /// Milliseconds between two RFC 3339 stamps.
@@ -241,6 +268,21 @@ mod tests {
         assert!(parse_priority(Some(&json!(11))).is_err());
         assert!(parse_priority(Some(&json!("urgent"))).is_err());
         assert_eq!((band(10), band(4), band(1)), (Band::High, Band::Medium, Band::Low));
+    }
+
+    #[test]
+    fn task_type_names_are_the_names_the_api_reads_and_writes() {
+        let all = [
+            TaskType::CreateContext,
+            TaskType::AddPrompt,
+            TaskType::AddNode,
+            TaskType::DeleteNode,
+            TaskType::DeleteContext,
+            TaskType::Completion,
+        ];
+        for kind in all {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
     }
 
     #[test]

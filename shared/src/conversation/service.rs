@@ -1,11 +1,13 @@
 //! The operations: create a context, read it, prompt it, and the worker's half of a prompt.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use super::errors::ConversationError;
 use super::input::{self, Limits, REPLY_ALLOWANCE_BYTES};
-use super::model::{band, new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
+use super::model::{band, new_id, Context, Task, TaskStatus, TaskType};
+pub(crate) use super::records::node;
+use super::records::{new_context, user_node};
 use super::store::{Claim, ContextStore, Finish, Quota, Reserved, StoreError, TaskMessage, TaskQueue, TaskStore};
 use crate::auth::Principal;
 use crate::providers::registry::Providers;
@@ -26,90 +28,6 @@ pub fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub(crate) fn task(principal: &Principal, kind: TaskType, id: String, now: &str, priority: u8) -> Task {
-    Task {
-        task_id: id,
-        tenant: principal.tenant.to_string(),
-        task_type: kind,
-        status: TaskStatus::Pending,
-        priority,
-        context_id: None,
-        user_id: None,
-        model_id: None,
-        created_at: now.to_owned(),
-        started_at: None,
-        finished_at: None,
-        attempts: 0,
-        provider: None,
-        model: None,
-        usage: None,
-        output: None,
-        error: None,
-        error_code: None,
-        input: None,
-        requested_provider: None,
-        reply_seq: None,
-        lease_until: None,
-    }
-}
-
-pub(crate) fn node(
-    seq: u64,
-    content: String,
-    content_type: ContentType,
-    metadata: Map<String, Value>,
-    now: &str,
-    id: &str,
-) -> Node {
-    Node {
-        node_id: format!("{id}-{seq}"),
-        seq,
-        content,
-        content_type,
-        metadata,
-        created_at: now.to_owned(),
-    }
-}
-
-fn new_context(
-    principal: &Principal,
-    id: &str,
-    model_id: &str,
-    input: &input::CreateContext,
-    at: &str,
-    expires_at: i64,
-) -> Context {
-    let nodes = input.nodes.iter().enumerate();
-    let nodes = nodes.map(|(i, n)| {
-        node(
-            i as u64 + 1,
-            n.content.clone(),
-            n.content_type,
-            n.metadata.clone(),
-            at,
-            id,
-        )
-    });
-    Context {
-        context_id: id.to_owned(),
-        tenant: principal.tenant.to_string(),
-        model_id: model_id.to_owned(),
-        user_id: input.user_id.clone(),
-        metadata: input.metadata.clone(),
-        created_at: at.to_owned(),
-        updated_at: at.to_owned(),
-        expires_at,
-        nodes: nodes.collect(),
-    }
-}
-
-/// The prompt's user node, naming the task that answers it.
-fn user_node(seq: u64, prompt: String, mut metadata: Map<String, Value>, task_id: &str, at: &str, id: &str) -> Node {
-    metadata.insert("role".into(), "user".into());
-    metadata.insert("task_id".into(), Value::from(task_id.to_owned()));
-    node(seq, prompt, ContentType::Text, metadata, at, id)
-}
-
 pub(crate) fn unknown(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Unknown(anyhow::anyhow!("{e}"))
 }
@@ -128,8 +46,8 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let input = input::create_context(body, &self.limits)?;
         let model_id = input.model_id.clone().unwrap_or_else(|| self.default_model.clone());
         self.check_model(&model_id)?;
-        let (at, ms) = (stamp(now), now.timestamp_millis());
-        let id = new_id("ctx", ms).map_err(unknown)?;
+        let at = stamp(now);
+        let id = new_id("ctx", now.timestamp_millis()).map_err(unknown)?;
         let expires_at = now.timestamp() + self.limits.context_ttl_secs;
         let context = new_context(principal, &id, &model_id, &input, &at, expires_at);
         if context.content_bytes() > self.limits.max_context_bytes {
@@ -142,13 +60,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         // The quota is the caller's own: a user_id in the body is recorded, never trusted to pick it.
         self.store_within_quota(&context, principal.subject.clone(), now)
             .await?;
-        let mut record = task(
-            principal,
-            TaskType::CreateContext,
-            new_id("task", ms).map_err(unknown)?,
-            &at,
-            input.priority,
-        );
+        let mut record = self.new_task(principal, TaskType::CreateContext, now, input.priority)?;
         (record.context_id, record.user_id, record.model_id) = (Some(id), input.user_id.clone(), Some(model_id));
         (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
         self.tasks.create(&record).await?;
@@ -204,15 +116,15 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         }
     }
 
-    /// The tenant's task.
+    /// The tenant's task, unless its retention ran out (DynamoDB's TTL deletes it late).
     ///
     /// # Errors
-    /// [`ConversationError::TaskNotFound`] for a missing or foreign task.
-    pub async fn task(&self, principal: &Principal, id: &str) -> Result<Task, ConversationError> {
-        self.tasks
-            .get(&principal.tenant, id)
-            .await?
-            .ok_or_else(|| ConversationError::TaskNotFound(id.to_owned()))
+    /// [`ConversationError::TaskNotFound`] for a missing, foreign or expired task.
+    pub async fn task(&self, principal: &Principal, id: &str, now: DateTime<Utc>) -> Result<Task, ConversationError> {
+        match self.tasks.get(&principal.tenant, id).await? {
+            Some(t) if !t.expired(now.timestamp()) => Ok(t),
+            _ => Err(ConversationError::TaskNotFound(id.to_owned())),
+        }
     }
 
     /// Appends the prompt as a user node, reserves its reply's slot, records a pending
@@ -232,8 +144,8 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let bytes = input.prompt.len() as u64 + REPLY_ALLOWANCE_BYTES;
         let context = self.reserve(principal, context_id, (2, bytes), now).await?;
         let seq = context.first;
-        let task_id = new_id("task", now.timestamp_millis()).map_err(unknown)?;
-        let mut record = task(principal, TaskType::AddPrompt, task_id.clone(), &at, input.priority);
+        let mut record = self.new_task(principal, TaskType::AddPrompt, now, input.priority)?;
+        let task_id = record.task_id.clone();
         (record.context_id, record.user_id, record.model_id) = (
             Some(context_id.to_owned()),
             input.user_id,

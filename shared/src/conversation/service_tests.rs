@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Map};
 
 use super::*;
 use crate::auth::{AuthMethod, Role as AuthRole};
 use crate::conversation::memory::InMemory;
-use crate::conversation::model::Node;
+use crate::conversation::model::{ContentType, Node};
 use crate::conversation::worker::{Budget, Processed};
 use crate::models::ModelCatalog;
 use crate::providers::retry::RetryPolicy;
@@ -82,7 +82,7 @@ async fn a_prompt_is_answered_by_the_worker_and_the_context_holds_system_user_as
         .map(|n| n.role().to_owned())
         .collect();
     assert_eq!(roles, ["system", "user", "assistant"]);
-    let done = d.task(&alice("acme"), &prompt.task_id).await.unwrap();
+    let done = d.task(&alice("acme"), &prompt.task_id, Utc::now()).await.unwrap();
     assert_eq!(
         (done.status, done.provider.as_deref(), done.attempts),
         (TaskStatus::Completed, Some("local"), 1)
@@ -198,44 +198,55 @@ async fn the_quota_is_the_principals_whatever_user_ids_it_records_and_frees_as_c
     let mut d = deps();
     d.limits.max_contexts_per_user = 2;
     d.limits.context_ttl_secs = 60;
-    let start = Utc::now();
+    let (start, secs, user) = (Utc::now(), chrono::Duration::seconds, |u: &str| json!({"user_id": u}));
+    let (me, bob, abroad) = (alice("acme"), principal("acme", "bob"), alice("other"));
     // WHEN alice creates two contexts for two different user ids
-    d.create_context(&alice("acme"), &json!({"user_id": "u1"}), start)
-        .await
-        .unwrap();
-    let later = start + chrono::Duration::seconds(30);
-    d.create_context(&alice("acme"), &json!({"user_id": "u2"}), later)
-        .await
-        .unwrap();
+    d.create_context(&me, &user("u1"), start).await.unwrap();
+    d.create_context(&me, &user("u2"), start + secs(30)).await.unwrap();
     // THEN a third is refused whatever user id it names (or none), and the refusal names alice
-    for body in [json!({"user_id": "u3"}), json!({"user_id": "u1"}), json!({})] {
-        let err = d.create_context(&alice("acme"), &body, start).await.unwrap_err();
+    for body in [user("u3"), user("u1"), json!({})] {
+        let err = d.create_context(&me, &body, start).await.unwrap_err();
         assert!(
             matches!(err, ConversationError::ContextLimit { ref owner, max: 2 } if owner == "alice"),
             "{err}"
         );
     }
-    // AND another principal of the tenant, naming alice's user ids, and alice in another tenant, have
+    // AND another principal of the tenant naming alice's user ids, and alice in another tenant, have
     // their own quotas
-    d.create_context(&principal("acme", "bob"), &json!({"user_id": "u1"}), start)
-        .await
-        .unwrap();
-    d.create_context(&alice("other"), &json!({"user_id": "u1"}), start)
-        .await
-        .unwrap();
+    d.create_context(&bob, &user("u1"), start).await.unwrap();
+    d.create_context(&abroad, &user("u1"), start).await.unwrap();
     // AND once alice's first context expires, its slot is free; the user id stays a recorded field
-    let (context, task) = d
-        .create_context(
-            &alice("acme"),
-            &json!({"user_id": "u9"}),
-            start + chrono::Duration::seconds(61),
-        )
-        .await
-        .unwrap();
+    let (context, task) = d.create_context(&me, &user("u9"), start + secs(61)).await.unwrap();
     assert_eq!(
         (context.user_id.as_deref(), task.user_id.as_deref()),
         (Some("u9"), Some("u9"))
     );
+}
+
+#[tokio::test]
+async fn a_task_is_kept_for_the_retention_then_answered_as_not_found_though_not_yet_deleted() {
+    // GIVEN tasks kept 60 s, and a pending prompt created now
+    let mut d = deps();
+    d.limits.task_retention_secs = 60;
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    let prompt = json!({"prompt": "hi"});
+    let task = d
+        .add_prompt(&alice("acme"), &context.context_id, &prompt, now)
+        .await
+        .unwrap();
+    // WHEN it is read just before and just after its retention ends, and cancelled after it
+    let before = d
+        .task(&alice("acme"), &task.task_id, now + chrono::Duration::seconds(59))
+        .await;
+    let after = now + chrono::Duration::seconds(60);
+    let gone = d.task(&alice("acme"), &task.task_id, after).await;
+    let cancel = d.cancel_task(&alice("acme"), &task.task_id, after).await;
+    // THEN it carries its expiry, is read before it, and is not found after it
+    assert_eq!(task.expires_at, Some(now.timestamp() + 60));
+    assert_eq!(before.unwrap().expires_at, task.expires_at);
+    assert!(matches!(gone, Err(ConversationError::TaskNotFound(ref id)) if *id == task.task_id));
+    assert!(matches!(cancel, Err(ConversationError::TaskNotFound(_))));
 }
 
 #[tokio::test]
@@ -286,7 +297,7 @@ async fn a_standalone_task_is_queued_by_priority_and_the_worker_keeps_its_reply_
         d.process(&message, Utc::now(), budget()).await.unwrap(),
         Processed::Completed
     );
-    let done = d.task(&alice("acme"), &created.task_id).await.unwrap();
+    let done = d.task(&alice("acme"), &created.task_id, Utc::now()).await.unwrap();
     assert_eq!(
         (done.status, done.provider.as_deref()),
         (TaskStatus::Completed, Some("local"))
@@ -356,7 +367,7 @@ async fn a_provider_that_never_answers_fails_the_task_with_provider_timeout_at_i
     let outcome = d.process(&message, now, budget).await.unwrap();
     // THEN the task failed with PROVIDER_TIMEOUT, stored, and the reply slot is empty
     assert_eq!(outcome, Processed::Failed);
-    let stored = d.task(&alice("acme"), &task.task_id).await.unwrap();
+    let stored = d.task(&alice("acme"), &task.task_id, Utc::now()).await.unwrap();
     assert_eq!(
         (stored.status, stored.error_code.as_deref()),
         (TaskStatus::Failed, Some("PROVIDER_TIMEOUT"))
@@ -394,7 +405,7 @@ async fn a_reply_stored_by_a_delivery_that_died_is_the_answer_of_the_next_one() 
     // WHEN it is delivered again
     assert_eq!(d.process(&message, now, budget()).await.unwrap(), Processed::Completed);
     // THEN the task's output is the stored reply, and the context holds it once
-    let stored = d.task(&alice("acme"), &task.task_id).await.unwrap();
+    let stored = d.task(&alice("acme"), &task.task_id, Utc::now()).await.unwrap();
     assert_eq!(stored.output.as_deref(), Some("the first answer"));
     let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
     assert_eq!(nodes.iter().filter(|n| n.role() == "assistant").count(), 1);

@@ -1,9 +1,11 @@
-//! [`TaskStore`] on DynamoDB (layout in [`crate::conversation`]). `start` and `finish` are conditional
-//! updates on the status, so repeated or concurrent deliveries cannot apply a change twice.
+//! [`TaskStore`] on DynamoDB (keys and indexes in [`index`]). `start`, `finish` and `cancel` are
+//! conditional writes on the status, so repeated or concurrent deliveries cannot apply a change twice;
+//! each rewrites the status index key in the same write.
 
 use std::collections::HashMap;
 
 use anyhow::anyhow;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
@@ -13,6 +15,11 @@ use super::table_keys;
 use crate::conversation::model::{Task, TaskStatus};
 use crate::conversation::stats;
 use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore};
+
+pub(crate) mod index;
+mod listing;
+#[cfg(test)]
+mod tests;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -45,7 +52,7 @@ fn key(tenant: &str, id: &str) -> Item {
     ])
 }
 
-/// The task as one JSON document plus the attributes conditions and TTL read.
+/// The task as one JSON document plus the attributes that conditions, TTL and the indexes read.
 fn to_item(task: &Task) -> Result<Item, StoreError> {
     let mut doc = serde_json::to_value(task).map_err(|e| StoreError::Unknown(e.into()))?;
     doc["reply_seq"] = serde_json::json!(task.reply_seq);
@@ -53,7 +60,26 @@ fn to_item(task: &Task) -> Result<Item, StoreError> {
     item.insert("doc".into(), AttributeValue::S(doc.to_string()));
     item.insert("status".into(), AttributeValue::S(task.status.as_str().into()));
     item.insert("attempts".into(), AttributeValue::N(task.attempts.to_string()));
+    if let Some(expires_at) = task.expires_at {
+        item.insert("expires_at".into(), AttributeValue::N(expires_at.to_string()));
+    }
+    index::add_index_keys(&mut item, task);
     Ok(item)
+}
+
+/// The update's `#ipk = :ipk, #isk = :isk` (to be in its `SET`): the status index key of a task that
+/// is now in `status`.
+fn with_status_key(
+    update: UpdateItemFluentBuilder,
+    tenant: &str,
+    id: &str,
+    status: TaskStatus,
+) -> UpdateItemFluentBuilder {
+    update
+        .expression_attribute_names("#ipk", index::STATUS.pk)
+        .expression_attribute_names("#isk", index::STATUS.sk)
+        .expression_attribute_values(":ipk", AttributeValue::S(index::status_partition(tenant, status)))
+        .expression_attribute_values(":isk", AttributeValue::S(id.to_owned()))
 }
 
 /// A task item back into a [`Task`].
@@ -78,6 +104,7 @@ pub fn task_from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
         .and_then(|a| u32::try_from(a).ok())
         .unwrap_or(task.attempts);
     task.lease_until = n("lease_until");
+    task.expires_at = n("expires_at").or(task.expires_at);
     task.status = match item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) {
         Some("running") => TaskStatus::Running,
         Some("completed") => TaskStatus::Completed,
@@ -146,7 +173,7 @@ impl TaskStore for DynamoDbTaskStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(tenant, id)))
-            .update_expression("SET #s = :running, attempts = attempts + :one, lease_until = :lease, started_at = if_not_exists(started_at, :now)")
+            .update_expression("SET #s = :running, attempts = attempts + :one, lease_until = :lease, started_at = if_not_exists(started_at, :now), #ipk = :ipk, #isk = :isk")
             .condition_expression("#s = :pending OR (#s = :running AND lease_until < :now_ms)")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
@@ -157,6 +184,7 @@ impl TaskStore for DynamoDbTaskStore {
             .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let update = with_status_key(update, tenant, id, TaskStatus::Running);
         match update.send().await {
             Ok(out) => {
                 let task = task_from_item(tenant, out.attributes().unwrap_or(&HashMap::new()))?;
@@ -205,7 +233,7 @@ impl TaskCancel for DynamoDbTaskStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(tenant, id)))
-            .update_expression("SET #s = :cancelled, finished_at = :now REMOVE lease_until")
+            .update_expression("SET #s = :cancelled, finished_at = :now, #ipk = :ipk, #isk = :isk REMOVE lease_until")
             .condition_expression("#s IN (:pending, :running)")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":cancelled", AttributeValue::S("cancelled".into()))
@@ -213,6 +241,7 @@ impl TaskCancel for DynamoDbTaskStore {
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
             .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
             .return_values(ReturnValue::AllOld);
+        let update = with_status_key(update, tenant, id, TaskStatus::Cancelled);
         match update.send().await {
             Ok(out) => {
                 let Some(mut task) = out.attributes().map(|a| task_from_item(tenant, a)).transpose()? else {
