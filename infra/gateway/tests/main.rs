@@ -20,3 +20,4 @@ mod registered;
 mod secrets;
 mod slow_provider;
 mod sqs_trigger;
+mod task_listing;
