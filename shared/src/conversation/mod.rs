@@ -4,9 +4,11 @@
 //!
 //! | item | pk | sk |
 //! | --- | --- | --- |
-//! | context | `CTX#<tenant>#<context id>` | `META` (model, metadata, `next_seq`, `expires_at`) |
+//! | context | `CTX#<tenant>#<context id>` | `META` (model, metadata, `next_seq`, `expires_at`, `quota_sk`) |
 //! | node | `CTX#<tenant>#<context id>` | `NODE#<seq, 10 digits>` |
-//! | task | `TENANT#<tenant>` | `TASK#<task id>` |
+//! | context listing entry | `TENANT#<tenant>` | `CONTEXT#<context id>` |
+//! | context quota of a principal | `TENANT#<tenant>` | `QUOTA#<API key id or JWT subject>` |
+//! | task | `TENANT#<tenant>` | `TASK#<task id>` (`expires_at`; `gsi1`–`gsi4` keys: see [`crate::adapters::dynamodb_tasks::index`]) |
 //!
 //! Every `#`-joined key is built by [`crate::adapters::table_keys::join`], which escapes `%` and `#`
 //! inside each component, so a tenant or id holding a `#` cannot reach another tenant's items.

@@ -16,7 +16,7 @@ use crate::conversation::model::{Task, TaskStatus};
 use crate::conversation::stats;
 use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore};
 
-pub(crate) mod index;
+pub mod index;
 mod listing;
 #[cfg(test)]
 mod tests;
