@@ -31,7 +31,7 @@ print(json.dumps(base, separators=(",", ":")))')
 # is 50 s, not the 6 x AWS advises, so that a killed batch comes back within the run; it still exceeds
 # the worker's timeout.
 export MCPFLOW_PARAMETERS="ModelCatalog=$models
-RateLimits=admin=1000000/60,operator=1000/60,agent=1000/60,viewer=1000/60
+RateLimits=admin=60000/60,operator=1000/60,agent=1000/60,viewer=1000/60
 MaxContextsPerUser=5000
 TaskDeadlineSeconds=8
 ProviderTimeoutMs=3500

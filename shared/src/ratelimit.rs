@@ -52,6 +52,10 @@ impl RateLimits {
             if limit.requests == 0 || limit.per_secs == 0 {
                 return Err(bad());
             }
+            // The bucket counts whole milliseconds between requests.
+            if u64::from(limit.requests) > u64::from(limit.per_secs) * 1000 {
+                return Err(format!("{part:?}: at most 1000 requests a second"));
+            }
             limits.insert(role.parse::<Role>()?, limit);
         }
         match Role::ALL.into_iter().find(|r| !limits.contains_key(r)) {
@@ -170,6 +174,15 @@ mod tests {
             limiter.admit(Bucket { subject: "other", ..b }, limit, 0).await.unwrap(),
             Admission::Admitted
         );
+    }
+
+    #[test]
+    fn a_limit_finer_than_one_request_a_millisecond_is_refused() {
+        let text = "admin=60001/60,operator=1/1,agent=1/1,viewer=1/1";
+        assert!(RateLimits::parse(text)
+            .unwrap_err()
+            .contains("at most 1000 requests a second"));
+        assert!(RateLimits::parse("admin=60000/60,operator=1/1,agent=1/1,viewer=1/1").is_ok());
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! takes a second update that restarts it from now. A failed condition returns the old item, so a
 //! limited request needs no extra read to compute `Retry-After`.
 
-use anyhow::anyhow;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
@@ -115,10 +114,12 @@ impl RateLimiter for DynamoDbRateLimiter {
             }
             // Another request restarted the bucket first: ours counts against it on the next pass.
         }
-        Err(anyhow!(
-            "rate-limit bucket of {} in {} kept changing under concurrent requests",
-            bucket.subject,
-            bucket.tenant
-        ))
+        // Lost every race to the principal's own concurrent requests: ask this one to come back
+        // rather than fail it (a 429 the client retries, never a 500).
+        tracing::warn!(
+            tenant = bucket.tenant,
+            "rate-limit bucket kept changing under concurrent requests"
+        );
+        Ok(Admission::Limited { retry_after_secs: 1 })
     }
 }
