@@ -1,11 +1,12 @@
 //! `task-dead-letters`: the dead-letter queues of the task queues. A message lands there after
-//! `maxReceiveCount` receives without finishing; its task is marked `failed` with `DEAD_LETTERED`,
-//! so no task stays `pending` or `running` for ever and the context's next prompt runs.
+//! `maxReceiveCount` receives without finishing; its task is settled — completed with the reply a
+//! dead delivery stored, else `failed` with `DEAD_LETTERED` — so no task stays `pending` or
+//! `running` for ever.
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use shared::conversation::service::Deps;
-use shared::conversation::store::{ContextStore, TaskMessage, TaskQueue, TaskStore};
+use shared::conversation::store::{ContextEdits, ContextStore, TaskMessage, TaskQueue, TaskStore};
 
 use crate::worker::response;
 
@@ -13,7 +14,7 @@ use crate::worker::response;
 ///
 /// # Errors
 /// Never: a store failure is reported per message, to be retried.
-pub async fn handle<C: ContextStore, T: TaskStore, Q: TaskQueue>(
+pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<aws_lambda_events::sqs::SqsBatchResponse, Error> {
@@ -28,8 +29,8 @@ pub async fn handle<C: ContextStore, T: TaskStore, Q: TaskQueue>(
             tracing::error!(message_id = %id, "unreadable dead-lettered message dropped");
             continue;
         };
-        match deps.fail_dead_lettered(&message, chrono::Utc::now()).await {
-            Ok(failed) => tracing::warn!(task_id = %message.task_id, failed, "dead-lettered task"),
+        match deps.settle_dead_lettered(&message, chrono::Utc::now()).await {
+            Ok(settled) => tracing::warn!(task_id = %message.task_id, settled, "dead-lettered task"),
             Err(err) => {
                 tracing::error!(task_id = %message.task_id, error = %err, "dead-lettered task not failed; will retry");
                 failures.push(id);

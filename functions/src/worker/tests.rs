@@ -161,3 +161,45 @@ async fn a_dead_lettered_task_is_failed_with_its_code_and_a_finished_one_is_left
     let still = TaskStore::get(&d.tasks, "acme", &task.task_id).await.unwrap().unwrap();
     assert_eq!(still.finished_at, failed.finished_at);
 }
+
+#[tokio::test]
+async fn a_dead_lettered_prompt_whose_reply_was_stored_completes_with_that_reply() {
+    // GIVEN a prompt whose delivery stored the reply and died before finishing the task
+    let d = deps();
+    let now = chrono::Utc::now();
+    let (context, _) = d.create_context(&operator(), &json!({}), now).await.unwrap();
+    let task = d
+        .add_prompt(&operator(), &context.context_id, &json!({"prompt": "p"}), now)
+        .await
+        .unwrap();
+    let message = json!({"tenant": "acme", "task_id": task.task_id}).to_string();
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("role".into(), "assistant".into());
+    let reply = shared::conversation::model::Node {
+        node_id: format!("{}-2", context.context_id),
+        seq: 2,
+        content: "the stored reply".into(),
+        content_type: shared::conversation::model::ContentType::Text,
+        metadata,
+        created_at: "t".into(),
+    };
+    shared::conversation::store::ContextStore::put_node(
+        &d.contexts,
+        "acme",
+        &context.context_id,
+        &reply,
+        context.expires_at,
+    )
+    .await
+    .unwrap();
+    // WHEN its message is dead-lettered
+    crate::dead_letters::handle(&d, event(vec![record("m", "g", &message)], 10))
+        .await
+        .unwrap();
+    // THEN the task is completed with the reply the context holds, not failed beside it
+    let settled = TaskStore::get(&d.tasks, "acme", &task.task_id).await.unwrap().unwrap();
+    assert_eq!(
+        (settled.status, settled.output.as_deref()),
+        (TaskStatus::Completed, Some("the stored reply"))
+    );
+}

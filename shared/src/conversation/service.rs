@@ -219,19 +219,16 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             .await;
     }
 
-    /// Fails the task of a dead-lettered message: SQS will not deliver it again, so whatever lease a
-    /// dead delivery left on it is void. A finished task is left as it is.
-    ///
-    /// # Errors
-    /// Store failures (the message is then retried).
-    pub async fn fail_dead_lettered(
-        &self,
-        message: &TaskMessage,
-        now: DateTime<Utc>,
-    ) -> Result<bool, ConversationError> {
-        let error = "the task's message was received the maximum number of times without finishing".to_owned();
-        let code = super::store::failure::DEAD_LETTERED;
-        self.force_fail(message, &stamp(now), code, error).await
+    /// Takes the task whatever its lease (SQS will not deliver it again, or never did); `None` when
+    /// it had finished already.
+    pub(crate) async fn take_over(&self, message: &TaskMessage, at: &str) -> Result<Option<Task>, ConversationError> {
+        // A "now" past any lease: the take-over condition then holds for a running task too.
+        let start = self.tasks.start(&message.tenant, &message.task_id, at, i64::MAX / 2, 0);
+        match start.await {
+            Ok(super::store::Start::Started(task)) => Ok(Some(task)),
+            Ok(_) | Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Takes the task whatever its lease and fails it; `false` when it had finished already.
@@ -242,17 +239,13 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         code: &'static str,
         error: String,
     ) -> Result<bool, ConversationError> {
-        // A "now" past any lease: the take-over condition then holds for a running task too.
-        let start = self.tasks.start(&message.tenant, &message.task_id, at, i64::MAX / 2, 0);
-        let attempt = match start.await {
-            Ok(super::store::Start::Started(task)) => task.attempts,
-            Ok(_) | Err(StoreError::NotFound) => return Ok(false),
-            Err(e) => return Err(e.into()),
+        let Some(task) = self.take_over(message, at).await? else {
+            return Ok(false);
         };
         let failed = Finish::Failed { code, error };
         Ok(self
             .tasks
-            .finish(&message.tenant, &message.task_id, attempt, at, &failed)
+            .finish(&message.tenant, &message.task_id, task.attempts, at, &failed)
             .await?)
     }
 }

@@ -113,6 +113,44 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(if done { Processed::Completed } else { Processed::Failed })
     }
 
+    /// Settles the task of a dead-lettered message, whatever lease a dead delivery left on it: if a
+    /// delivery stored its reply before it died, the task completes with that reply (the context
+    /// holds it, and later prompts were answered with it); else it fails with `DEAD_LETTERED`.
+    /// `false` when the task had finished already.
+    ///
+    /// # Errors
+    /// Store failures (the message is then retried).
+    pub async fn settle_dead_lettered(
+        &self,
+        message: &TaskMessage,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ConversationError> {
+        let at = stamp(now);
+        let Some(task) = self.take_over(message, &at).await? else {
+            return Ok(false);
+        };
+        let finish = match self.stored_reply(&task).await? {
+            Some(node) => already_answered(&node),
+            None => Finish::Failed {
+                code: failure::DEAD_LETTERED,
+                error: "the task's message was received the maximum number of times without finishing".into(),
+            },
+        };
+        Ok(self
+            .tasks
+            .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
+            .await?)
+    }
+
+    /// The reply stored in a prompt's slot, if any.
+    async fn stored_reply(&self, task: &Task) -> Result<Option<Node>, ConversationError> {
+        let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
+            return Ok(None);
+        };
+        let context = self.contexts.get(&task.tenant, context_id).await?;
+        Ok(context.and_then(|c| c.nodes.into_iter().find(|n| n.seq == seq)))
+    }
+
     /// After a finish that did not take: whether the task was cancelled meanwhile, its late reply
     /// now deleted.
     async fn discard_if_cancelled(&self, task: &Task) -> Result<bool, ConversationError> {
