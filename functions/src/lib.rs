@@ -12,6 +12,7 @@ pub mod keys;
 pub mod listing;
 pub mod mcp;
 pub mod models;
+pub mod outbox;
 pub mod registered;
 pub mod wiring;
 pub mod worker;

@@ -39,7 +39,10 @@ AllowPrivateToolEndpoints=true
 TaskDeadlineSeconds=20
 ProviderTimeoutMs=30000
 WorkerTimeoutSeconds=110
-QueueVisibilityTimeout=660"
+QueueVisibilityTimeout=660
+OutboxGraceSeconds=3"
+# The outbox sweep (a rate(1 minute) schedule) every 2 s, so its test takes seconds.
+export MCPFLOW_SCHEDULE_PERIOD=2
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"
@@ -80,9 +83,9 @@ for file in events/*/*.json; do
   fn=$(basename "$(dirname "$file")")
   out=$(cargo lambda invoke "$fn" -A 127.0.0.1 -P "$LAMBDA_PORT" -F "$file" -o json)
   # An HTTP function answers a response (any status below 500 is the handler speaking); the
-  # authorizer a simple response; an SQS consumer its batch item failures.
-  verdict=$(python3 -c 'import json,sys; a=json.load(sys.stdin); print(a.get("statusCode") or ("authorizer" if "isAuthorized" in a else "sqs" if "batchItemFailures" in a else "none"))' <<<"$out" || true)
-  [[ $verdict == authorizer || $verdict == sqs || ( $verdict =~ ^[0-9]+$ && $verdict -lt 500 ) ]] || { log "$file: $fn answered: $out"; exit 1; }
+  # authorizer a simple response; an SQS consumer its batch item failures; the outbox sweep a count.
+  verdict=$(python3 -c 'import json,sys; a=json.load(sys.stdin); print(a.get("statusCode") or ("authorizer" if "isAuthorized" in a else "sqs" if "batchItemFailures" in a else "sweep" if "sent" in a else "none"))' <<<"$out" || true)
+  [[ $verdict == authorizer || $verdict == sqs || $verdict == sweep || ( $verdict =~ ^[0-9]+$ && $verdict -lt 500 ) ]] || { log "$file: $fn answered: $out"; exit 1; }
   log "$file -> $verdict"
 done
 

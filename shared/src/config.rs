@@ -45,6 +45,9 @@ pub struct Config {
     /// One task in the worker, provider calls, retries and fallbacks included, from
     /// `TASK_DEADLINE_SECS` (default 120).
     pub task_deadline: Duration,
+    /// How old an outbox entry must be before the outbox sweep sends it, from
+    /// `OUTBOX_GRACE_SECONDS` (default 60: longer than any HTTP function runs).
+    pub outbox_grace: Duration,
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
@@ -106,6 +109,7 @@ impl Config {
             health_check_timeout: millis(&vars, "HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
             provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 60_000)?,
             task_deadline: secs(&vars, "TASK_DEADLINE_SECS", 120)?,
+            outbox_grace: secs(&vars, "OUTBOX_GRACE_SECONDS", 60)?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
             tool_endpoints: EndpointPolicy {

@@ -12,5 +12,6 @@ pub mod poller;
 pub mod provision;
 pub mod resources;
 pub mod routes;
+pub mod schedule;
 pub mod server;
 pub mod template;

@@ -10,6 +10,7 @@ use shared::aws::AwsClients;
 
 use crate::poller::SqsSource;
 use crate::provision::{Provisioned, Stack};
+use crate::schedule::ScheduledRun;
 use crate::template::Template;
 
 /// Parsed command line.
@@ -27,6 +28,8 @@ pub struct Args {
     pub functions_dir: Option<PathBuf>,
     /// `serve`: the probability that a hosted invocation is killed mid-run (chaos tests).
     pub chaos_kill_rate: f64,
+    /// `serve`: run every `Schedule` event at this period instead of its rate (tests).
+    pub schedule_period: Option<u64>,
 }
 
 impl Args {
@@ -46,6 +49,7 @@ impl Args {
             invoke_timeout: 30,
             functions_dir: None,
             chaos_kill_rate: 0.0,
+            schedule_period: None,
         };
         while let Some(flag) = args.next() {
             let value = args.next().with_context(|| format!("{flag} needs a value"))?;
@@ -63,6 +67,9 @@ impl Args {
                 "--functions-dir" => out.functions_dir = Some(value.into()),
                 "--chaos-kill-rate" => {
                     out.chaos_kill_rate = value.parse().with_context(|| format!("--chaos-kill-rate {value}"))?
+                }
+                "--schedule-period" => {
+                    out.schedule_period = Some(value.parse().with_context(|| format!("--schedule-period {value}"))?)
                 }
                 "--invoke-timeout" => {
                     out.invoke_timeout = value.parse().with_context(|| format!("--invoke-timeout {value}"))?
@@ -184,7 +191,8 @@ pub fn function_host(
             .iter()
             .filter(|s| s.function == function.binary)
             .map(|s| s.concurrency)
-            .sum();
+            .sum::<usize>()
+            + function.schedules.len();
         if max_instances == 0 {
             continue;
         }
@@ -200,6 +208,28 @@ pub fn function_host(
         kill_rate: args.chaos_kill_rate,
     };
     Ok(crate::host::FunctionHost::new(functions, chaos))
+}
+
+/// Every `Schedule` event of the template, at `--schedule-period` when it is given.
+///
+/// # Errors
+/// When the template's functions do not parse.
+pub fn scheduled_runs(template: &Template, stack: &Stack, args: &Args) -> anyhow::Result<Vec<ScheduledRun>> {
+    let mut runs = Vec::new();
+    for function in template.functions()? {
+        for schedule in &function.schedules {
+            runs.push(ScheduledRun {
+                function: function.binary.clone(),
+                rule_arn: format!(
+                    "arn:aws:events:{}:{}:rule/{}-{}{}",
+                    stack.region, stack.account, stack.name, function.logical_id, schedule.name
+                ),
+                region: stack.region.clone(),
+                every: args.schedule_period.map_or(schedule.every, Duration::from_secs),
+            });
+        }
+    }
+    Ok(runs)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -12,13 +12,14 @@ use gateway::provision::{provision_with, Stack};
 use gateway::routes::RouteTable;
 use gateway::server::{router, HttpApi};
 use gateway::template::Template;
-use gateway::{local, poller};
+use gateway::{local, poller, schedule};
 use shared::aws::AwsClients;
 
 const USAGE: &str = "usage: local-gateway provision [--template F] [--stack NAME] [--env-file F]
        local-gateway provision ... [--parameter Name=Value]...
        local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]
-                           [--functions-dir DIR --env-file F [--parameter Name=Value]... [--chaos-kill-rate P]]";
+                           [--functions-dir DIR --env-file F [--parameter Name=Value]... [--chaos-kill-rate P]]
+                           [--schedule-period SECS]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -48,9 +49,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Spawns the pollers of every SQS trigger; they run until the process exits. With
-/// `--functions-dir`, the triggered functions run under the gateway's own host (timeouts kill,
-/// instances up to the triggers' concurrency); else through the Lambda Invoke API.
+/// Spawns the pollers of every SQS trigger and the timers of every `Schedule` event; they run until
+/// the process exits. With `--functions-dir`, the triggered functions run under the gateway's own
+/// host (timeouts kill, instances up to the triggers' concurrency); else through the Lambda Invoke API.
 async fn start_triggers(
     template: &Template,
     clients: &AwsClients,
@@ -59,8 +60,13 @@ async fn start_triggers(
     args: &local::Args,
 ) -> anyhow::Result<()> {
     let sources = local::sqs_sources(template, clients, stack).await?;
+    let runs = local::scheduled_runs(template, stack, args)?;
     if let Some(dir) = &args.functions_dir {
         let host = Arc::new(local::function_host(template, &sources, dir, args)?);
+        for run in runs {
+            tracing::info!(function = %run.function, every = ?run.every, "scheduled (hosted)");
+            tokio::spawn(schedule::run(Arc::clone(&host), run));
+        }
         for source in sources {
             tracing::info!(function = %source.function, queue = %source.queue_arn, "polling (hosted)");
             tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&host), source));
@@ -68,6 +74,10 @@ async fn start_triggers(
         return Ok(());
     }
     let invoker = Arc::new(LambdaInvoker::new(local::lambda_client(sdk)));
+    for run in runs {
+        tracing::info!(function = %run.function, every = ?run.every, "scheduled");
+        tokio::spawn(schedule::run(Arc::clone(&invoker), run));
+    }
     for source in sources {
         tracing::info!(function = %source.function, queue = %source.queue_arn, "polling");
         tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&invoker), source));

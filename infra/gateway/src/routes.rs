@@ -156,6 +156,7 @@ mod tests {
                     authorizer: None,
                 }],
                 sqs_triggers: vec![],
+                schedules: vec![],
             })
             .collect();
         RouteTable::new(&functions, None)
@@ -210,6 +211,7 @@ mod tests {
             binary: "f".into(),
             http_routes: vec![route("/a", None), route("/b", Some("NONE")), route("/c", Some("Other"))],
             sqs_triggers: vec![],
+            schedules: vec![],
         };
         let t = RouteTable::new(&[f], Some("Default"));
         assert_eq!(t.find("GET", "/a").unwrap().authorizer.as_deref(), Some("Default"));

@@ -56,6 +56,7 @@ async fn spawn() -> String {
             authorizer: authorizer.map(str::to_owned),
         }],
         sqs_triggers: vec![],
+        schedules: vec![],
     });
     let keys = AuthorizerDef {
         function: "auth".into(),

@@ -39,6 +39,16 @@ pub struct FunctionDef {
     pub binary: String,
     pub http_routes: Vec<HttpRoute>,
     pub sqs_triggers: Vec<SqsTrigger>,
+    /// Its `Schedule` events that run at a fixed rate.
+    pub schedules: Vec<Schedule>,
+}
+
+/// A `Schedule` event: EventBridge invokes the function every `every`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// The event's name in the template, for the scheduled event's rule ARN.
+    pub name: String,
+    pub every: std::time::Duration,
 }
 
 /// `Method` + `Path` of an `HttpApi` event; `$default` when both are absent.
@@ -211,6 +221,7 @@ fn function_def(resource: &Resource) -> Result<FunctionDef, TemplateError> {
         binary: binary_name(resource)?.to_owned(),
         http_routes: Vec::new(),
         sqs_triggers: Vec::new(),
+        schedules: Vec::new(),
     };
     let events = resource
         .properties
@@ -223,6 +234,9 @@ fn function_def(resource: &Resource) -> Result<FunctionDef, TemplateError> {
         match event.get("Type").and_then(Value::as_str) {
             Some("HttpApi") => def.http_routes.push(http_route(props)),
             Some("SQS") => def.sqs_triggers.push(sqs_trigger(&resource.logical_id, name, props)?),
+            Some("Schedule") if props.get("Enabled").and_then(Value::as_bool) != Some(false) => {
+                def.schedules.push(schedule(&resource.logical_id, name, props)?);
+            }
             _ => {}
         }
     }
@@ -288,6 +302,29 @@ fn sqs_trigger(function: &str, name: &Value, props: &Value) -> Result<SqsTrigger
         report_batch_item_failures: reports
             .filter_map(Value::as_str)
             .any(|t| t == "ReportBatchItemFailures"),
+    })
+}
+
+/// A `Schedule` event's `rate(N unit)`; a `cron(…)` expression is not run locally (an error says so).
+fn schedule(function: &str, name: &Value, props: &Value) -> Result<Schedule, TemplateError> {
+    let expression = props.get("Schedule").and_then(Value::as_str).unwrap_or_default();
+    let invalid = || {
+        TemplateError::Invalid(format!(
+            "{function} event {name:?}: Schedule {expression:?} is not rate(N unit)"
+        ))
+    };
+    let rate = expression.strip_prefix("rate(").and_then(|r| r.strip_suffix(')'));
+    let (count, unit) = rate.and_then(|r| r.trim().split_once(' ')).ok_or_else(invalid)?;
+    let count: u64 = count.parse().map_err(|_| invalid())?;
+    let secs = match unit.trim() {
+        "minute" | "minutes" => 60,
+        "hour" | "hours" => 3600,
+        "day" | "days" => 86_400,
+        _ => return Err(invalid()),
+    };
+    Ok(Schedule {
+        name: name.as_str().unwrap_or_default().to_owned(),
+        every: std::time::Duration::from_secs(count.max(1) * secs),
     })
 }
 

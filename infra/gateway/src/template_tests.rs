@@ -23,7 +23,29 @@ Resources:
         Jobs:
           Type: SQS
           Properties: {Queue: !GetAtt Work.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}
+        Sweep: {Type: Schedule, Properties: {Schedule: rate(5 minutes)}}
+        Off: {Type: Schedule, Properties: {Schedule: rate(1 hour), Enabled: false}}
 ";
+
+#[test]
+fn a_function_carries_its_enabled_rate_schedules_and_a_cron_schedule_is_refused() {
+    let template = Template::parse(TEMPLATE, PathBuf::from(".")).unwrap();
+    let echo = &template.functions().unwrap()[0];
+    let every = std::time::Duration::from_secs(300);
+    assert_eq!(
+        echo.schedules,
+        [Schedule {
+            name: "Sweep".into(),
+            every
+        }]
+    );
+    let cron = TEMPLATE.replace("rate(5 minutes)", "cron(0 12 * * ? *)");
+    let err = Template::parse(&cron, PathBuf::from("."))
+        .unwrap()
+        .functions()
+        .unwrap_err();
+    assert!(err.to_string().contains("is not rate(N unit)"), "{err}");
+}
 
 #[test]
 fn functions_carry_their_routes_and_sqs_triggers() {

@@ -14,6 +14,7 @@ mod limits_and_load;
 mod mcp;
 mod mcp_client;
 mod mcp_roles;
+mod outbox;
 mod rate_limit;
 mod redelivery;
 mod registered;

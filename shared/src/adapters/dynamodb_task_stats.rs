@@ -94,22 +94,24 @@ impl DynamoDbTaskStore {
         }
     }
 
-    /// Writes `item` (a task) under `condition`, with the counters' `adds`, in one transaction.
-    /// `false` when the condition failed.
+    /// Puts the task item under `condition`, adds `adds` to the tenant's counters and writes `with`,
+    /// in one transaction; `false` when a condition failed (nothing written).
     pub(crate) async fn put_counted(
         &self,
         item: Item,
         condition: PutBuilder,
         (tenant, task_id): (&str, &str),
         adds: &[(String, i64)],
+        with: Vec<TransactWriteItem>,
     ) -> Result<bool, StoreError> {
         let put = condition.table_name(self.table()).set_item(Some(item)).build();
-        let writes = vec![
+        let mut writes = vec![
             TransactWriteItem::builder()
                 .put(put.map_err(|e| StoreError::Unknown(e.into()))?)
                 .build(),
             self.stats_update(tenant, task_id, adds)?,
         ];
+        writes.extend(with);
         // Concurrent transitions of the tenant's tasks all add to one counters item: a transaction
         // that met another one is tried again; a failed condition is the answer.
         for attempt in 1..=8_u64 {

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::errors::ConversationError;
 use super::input::Invalid;
-use super::model::{band, Task, TaskType};
-use super::service::{stamp, unknown, Deps};
-use super::store::{ContextStore, TaskMessage, TaskQueue, TaskStore};
+use super::model::{Task, TaskType};
+use super::service::{unknown, Deps};
+use super::store::{ContextStore, TaskQueue, TaskStore};
 use crate::auth::Principal;
 
 /// A standalone task, as a caller asks for it.
@@ -63,22 +63,10 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         if let Some(provider) = &new.provider {
             self.check_provider(&model_id, provider)?;
         }
-        let at = stamp(now);
         let mut record = self.new_task(principal, TaskType::Completion, now, new.priority)?;
         (record.model_id, record.input, record.requested_provider) = (Some(model_id), Some(new.prompt), new.provider);
-        self.tasks.create(&record).await?;
-        let message = TaskMessage {
-            tenant: principal.tenant.to_string(),
-            task_id: record.task_id.clone(),
-        };
-        if let Err(err) = self
-            .queue
-            .enqueue(band(record.priority), &record.task_id, &message)
-            .await
-        {
-            self.fail_unqueued(&message, &at, now).await;
-            return Err(ConversationError::Unknown(err));
-        }
+        let group = record.task_id.clone();
+        self.create_and_queue(&record, None, &group, now).await?;
         Ok(record)
     }
 }

@@ -6,12 +6,25 @@ use std::sync::Mutex;
 use super::model::{Band, Context, Node, Task, TaskStatus};
 use super::store::{
     Claim, ContextEdits, ContextStore, Finish, Quota, Reserved, Start, StoreError, TaskCancel, TaskMessage, TaskQueue,
-    TaskStore,
+    TaskStore, Unsent,
 };
 
-/// In-memory stores and queue for unit tests.
+/// In-memory stores and queue for unit tests. Clones share one state, as the stores of one table do
+/// (a task's transaction writes its prompt node too).
+#[derive(Debug, Default, Clone)]
+pub struct InMemory(std::sync::Arc<State>);
+
+impl std::ops::Deref for InMemory {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+/// What the in-memory stores hold.
 #[derive(Debug, Default)]
-pub struct InMemory {
+pub struct State {
     contexts: Mutex<BTreeMap<(String, String), (Context, u64)>>,
     /// Each context's quota owner.
     owners: Mutex<BTreeMap<(String, String), String>>,
@@ -21,6 +34,8 @@ pub struct InMemory {
     pub groups: Mutex<Vec<String>>,
     /// Content bytes charged to each context by reservations.
     pub bytes: Mutex<std::collections::HashMap<(String, String), u64>>,
+    /// The outbox: queued tasks whose message is not known to be sent.
+    pub unsent: Mutex<Vec<Unsent>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -104,6 +119,33 @@ impl TaskStore for InMemory {
     async fn create(&self, task: &Task) -> Result<(), StoreError> {
         lock(&self.tasks).insert((task.tenant.clone(), task.task_id.clone()), task.clone());
         Ok(())
+    }
+
+    async fn create_queued(&self, task: &Task, node: Option<(&Node, i64)>, unsent: &Unsent) -> Result<(), StoreError> {
+        if let (Some((node, expires_at)), Some(context)) = (node, task.context_id.as_deref()) {
+            if !self.put_node(&task.tenant, context, node, expires_at).await? {
+                return Err(StoreError::Unknown(anyhow::anyhow!("node {} exists", node.seq)));
+            }
+        }
+        TaskStore::create(self, task).await?;
+        lock(&self.unsent).push(unsent.clone());
+        Ok(())
+    }
+
+    async fn sent(&self, unsent: &Unsent) -> Result<(), StoreError> {
+        lock(&self.unsent).retain(|u| u.message != unsent.message);
+        Ok(())
+    }
+
+    async fn unsent(&self, before_ms: i64, limit: usize) -> Result<Vec<Unsent>, StoreError> {
+        let mut old: Vec<Unsent> = lock(&self.unsent)
+            .iter()
+            .filter(|u| u.since_ms < before_ms)
+            .cloned()
+            .collect();
+        old.sort_by_key(|u| u.since_ms);
+        old.truncate(limit);
+        Ok(old)
     }
 
     async fn get(&self, tenant: &str, id: &str) -> Result<Option<Task>, StoreError> {
@@ -253,10 +295,11 @@ impl super::service::Deps<InMemory, InMemory, InMemory> {
     pub fn in_memory() -> anyhow::Result<Self> {
         let catalog = crate::models::ModelCatalog::builtin()?;
         let timeout = std::time::Duration::from_secs(1);
+        let state = InMemory::default();
         Ok(Self {
-            contexts: InMemory::default(),
-            tasks: InMemory::default(),
-            queue: InMemory::default(),
+            contexts: state.clone(),
+            tasks: state.clone(),
+            queue: state,
             providers: crate::providers::registry::Providers::new(&catalog, &BTreeMap::new(), timeout, None)?,
             default_model: "local-echo".into(),
             limits: super::input::Limits::default(),

@@ -26,6 +26,7 @@ pub mod input;
 pub mod listing;
 pub mod memory;
 pub mod model;
+pub mod outbox;
 pub mod paging;
 mod records;
 pub mod service;

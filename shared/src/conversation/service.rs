@@ -5,7 +5,7 @@ use serde_json::Value;
 
 pub use super::errors::ConversationError;
 use super::input::{self, Limits, REPLY_ALLOWANCE_BYTES};
-use super::model::{band, new_id, Context, Task, TaskStatus, TaskType};
+use super::model::{new_id, Context, Task, TaskStatus, TaskType};
 pub(crate) use super::records::node;
 use super::records::{new_context, user_node};
 use super::store::{Claim, ContextStore, Finish, Quota, Reserved, StoreError, TaskMessage, TaskQueue, TaskStore};
@@ -152,25 +152,10 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Some(context.model_id.clone()),
         );
         record.reply_seq = Some(seq + 1);
-        // The task first: the user node names it, and the worker of a later prompt looks it up.
-        self.tasks.create(&record).await?;
         let user = user_node(seq, input.prompt, input.metadata, &task_id, &at, context_id);
-        let message = TaskMessage {
-            tenant: principal.tenant.to_string(),
-            task_id,
-        };
-        if let Err(err) = self
-            .contexts
-            .put_node(&principal.tenant, context_id, &user, context.expires_at)
-            .await
-        {
-            self.fail_unqueued(&message, &at, now).await;
-            return Err(err.into());
-        }
-        if let Err(err) = self.queue.enqueue(band(record.priority), context_id, &message).await {
-            self.fail_unqueued(&message, &at, now).await;
-            return Err(ConversationError::Unknown(err));
-        }
+        // The task, its prompt and its outbox entry in one write, then the message.
+        self.create_and_queue(&record, Some((&user, context.expires_at)), context_id, now)
+            .await?;
         Ok(record)
     }
 
@@ -210,8 +195,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     }
 
     /// Fails a task that could not be queued, best effort.
-    /// (Also when its user node could not be written: a task must not wait for a prompt that is not there.)
-    pub(crate) async fn fail_unqueued(&self, message: &TaskMessage, at: &str, _now: DateTime<Utc>) {
+    pub(crate) async fn fail_unqueued(&self, message: &TaskMessage, at: &str) {
         // Never leave a task pending that nothing will run.
         let error = "the prompt could not be stored or queued".to_owned();
         let _ = self

@@ -125,9 +125,36 @@ pub mod failure {
     pub const DEAD_LETTERED: &str = "DEAD_LETTERED";
 }
 
+/// An outbox entry: a queued task whose message is not known to be on its queue yet. It is written
+/// in the same transaction as the task, removed once the message is sent; an entry that outlives the
+/// grace period (`OUTBOX_GRACE_SECONDS`) belongs to a creator that died between the two, and the outbox
+/// sweep sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    pub band: Band,
+    /// The message group: the context of a prompt, the task itself for a standalone task.
+    pub group: String,
+    pub message: TaskMessage,
+    /// When the task was created (Unix milliseconds).
+    pub since_ms: i64,
+}
+
 /// Port: tasks, always within a tenant. Status changes are conditional.
 pub trait TaskStore: Send + Sync {
+    /// Writes a finished task (nothing to queue).
     fn create(&self, task: &Task) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes a pending task, the user node it answers (`node`, with the context's expiry) and its
+    /// outbox entry in one transaction: all three, or nothing.
+    fn create_queued(
+        &self,
+        task: &Task,
+        node: Option<(&Node, i64)>,
+        unsent: &Unsent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes the outbox entry: the message was sent, or its task no longer needs one.
+    fn sent(&self, unsent: &Unsent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Outbox entries created before `before_ms`, at most `limit` of them, oldest first.
+    fn unsent(&self, before_ms: i64, limit: usize) -> impl Future<Output = Result<Vec<Unsent>, StoreError>> + Send;
     fn get(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
     /// `pending → running`, or takes over a `running` task whose lease ran out.
     fn start(

@@ -82,7 +82,7 @@ fn meta_item(c: &Context) -> Item {
     ])
 }
 
-fn node_item(tenant: &str, id: &str, n: &Node, expires_at: i64) -> Result<Item, StoreError> {
+pub(crate) fn node_item(tenant: &str, id: &str, n: &Node, expires_at: i64) -> Result<Item, StoreError> {
     let doc = serde_json::to_string(n).map_err(|e| StoreError::Unknown(e.into()))?;
     Ok(HashMap::from([
         ("pk".into(), pk(tenant, id)),

@@ -12,12 +12,13 @@ use aws_sdk_dynamodb::Client;
 
 use super::store_error as fail;
 use super::table_keys;
-use crate::conversation::model::{Task, TaskStatus};
+use crate::conversation::model::{Node, Task, TaskStatus};
 use crate::conversation::stats;
-use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore};
+use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore, Unsent};
 
 pub mod index;
 mod listing;
+mod outbox;
 #[cfg(test)]
 mod tests;
 
@@ -140,13 +141,28 @@ impl TaskStore for DynamoDbTaskStore {
         let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
         let adds = stats::on_create(task);
         if self
-            .put_counted(to_item(task)?, condition, (&task.tenant, &task.task_id), &adds)
+            .put_counted(to_item(task)?, condition, (&task.tenant, &task.task_id), &adds, vec![])
             .await?
         {
             Ok(())
         } else {
             Err(StoreError::Unknown(anyhow!("task {} already exists", task.task_id)))
         }
+    }
+
+    #[tracing::instrument(skip(self, task, node, unsent), fields(task_id = %task.task_id))]
+    async fn create_queued(&self, task: &Task, node: Option<(&Node, i64)>, unsent: &Unsent) -> Result<(), StoreError> {
+        self.put_queued(task, node, unsent).await
+    }
+
+    #[tracing::instrument(skip(self, unsent), fields(task_id = %unsent.message.task_id))]
+    async fn sent(&self, unsent: &Unsent) -> Result<(), StoreError> {
+        self.delete_entry(unsent).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn unsent(&self, before_ms: i64, limit: usize) -> Result<Vec<Unsent>, StoreError> {
+        self.entries_before(before_ms, limit).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -220,7 +236,7 @@ impl TaskStore for DynamoDbTaskStore {
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()));
-        self.put_counted(item, condition, (tenant, id), &stats::on_finish(&task))
+        self.put_counted(item, condition, (tenant, id), &stats::on_finish(&task), vec![])
             .await
     }
 }

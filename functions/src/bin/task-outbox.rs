@@ -1,0 +1,16 @@
+//! Lambda entry point of `task-outbox`.
+
+use functions::conversation::aws_deps;
+use functions::outbox::handle;
+use lambda_runtime::{run, service_fn, Error};
+use shared::aws::AwsClients;
+use shared::{telemetry, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let clients = AwsClients::load().await;
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format, &config.log_level);
+    let deps = aws_deps(&config, &clients)?;
+    run(service_fn(|event| handle(&deps, config.outbox_grace, event))).await
+}

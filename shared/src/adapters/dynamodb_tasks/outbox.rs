@@ -1,0 +1,158 @@
+//! The outbox's items: `pk` `OUTBOX#<shard>`, `sk` `<created ms, 15 digits>#<tenant>#<task id>`, with
+//! the message's band and group. Entries spread over [`SHARDS`] partitions by task id, so a busy
+//! system does not write one partition; the sweep reads each shard's oldest entries with one Query.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use super::super::dynamodb_contexts::node_item;
+use super::super::{store_error as fail, table_keys};
+use super::{to_item, DynamoDbTaskStore, Item};
+use crate::conversation::model::{Band, Node, Task};
+use crate::conversation::stats;
+use crate::conversation::store::{StoreError, TaskMessage, Unsent};
+
+/// Partitions of the outbox.
+pub const SHARDS: u32 = 8;
+
+fn shard(task_id: &str) -> u32 {
+    task_id
+        .bytes()
+        .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % SHARDS
+}
+
+fn partition(shard: u32) -> AttributeValue {
+    AttributeValue::S(table_keys::join(&["OUTBOX", &shard.to_string()]))
+}
+
+fn key(unsent: &Unsent) -> Item {
+    let m = &unsent.message;
+    let sk = table_keys::join(&[&format!("{:015}", unsent.since_ms), &m.tenant, &m.task_id]);
+    HashMap::from([
+        ("pk".to_owned(), partition(shard(&m.task_id))),
+        ("sk".to_owned(), AttributeValue::S(sk)),
+    ])
+}
+
+fn band_name(band: Band) -> &'static str {
+    match band {
+        Band::High => "high",
+        Band::Medium => "medium",
+        Band::Low => "low",
+    }
+}
+
+fn entry(unsent: &Unsent) -> Item {
+    let mut item = key(unsent);
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    item.insert("tenant".into(), s(&unsent.message.tenant));
+    item.insert("task_id".into(), s(&unsent.message.task_id));
+    item.insert("group".into(), s(&unsent.group));
+    item.insert("band".into(), s(band_name(unsent.band)));
+    item.insert("since_ms".into(), AttributeValue::N(unsent.since_ms.to_string()));
+    item
+}
+
+fn from_entry(item: &Item) -> Option<Unsent> {
+    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let band = match s("band")?.as_str() {
+        "high" => Band::High,
+        "medium" => Band::Medium,
+        _ => Band::Low,
+    };
+    Some(Unsent {
+        band,
+        group: s("group")?,
+        message: TaskMessage {
+            tenant: s("tenant")?,
+            task_id: s("task_id")?,
+        },
+        since_ms: item.get("since_ms")?.as_n().ok()?.parse().ok()?,
+    })
+}
+
+fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|e| StoreError::Unknown(e.into()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl DynamoDbTaskStore {
+    /// The task, its user node and its outbox entry in one transaction (with the tenant's counters).
+    pub(super) async fn put_queued(
+        &self,
+        task: &Task,
+        node: Option<(&Node, i64)>,
+        unsent: &Unsent,
+    ) -> Result<(), StoreError> {
+        let mut with = vec![put(self.table(), entry(unsent))?];
+        if let (Some((node, expires_at)), Some(context)) = (node, task.context_id.as_deref()) {
+            with.push(put(self.table(), node_item(&task.tenant, context, node, expires_at)?)?);
+        }
+        let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
+        let adds = stats::on_create(task);
+        let ids = (task.tenant.as_str(), task.task_id.as_str());
+        if self.put_counted(to_item(task)?, condition, ids, &adds, with).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Unknown(anyhow::anyhow!(
+                "task {} or its prompt's slot already exists",
+                task.task_id
+            )))
+        }
+    }
+
+    pub(super) async fn delete_entry(&self, unsent: &Unsent) -> Result<(), StoreError> {
+        let delete = self.client().delete_item().table_name(self.table());
+        delete.set_key(Some(key(unsent))).send().await.map_err(fail)?;
+        Ok(())
+    }
+
+    pub(super) async fn entries_before(&self, before_ms: i64, limit: usize) -> Result<Vec<Unsent>, StoreError> {
+        let before = AttributeValue::S(format!("{before_ms:015}"));
+        let per_shard = i32::try_from(limit.min(1000)).unwrap_or(1000).max(1);
+        let mut found = Vec::new();
+        for shard in 0..SHARDS {
+            let query = self.client().query().table_name(self.table());
+            let query = query
+                .key_condition_expression("pk = :pk AND sk < :before")
+                .expression_attribute_values(":pk", partition(shard))
+                .expression_attribute_values(":before", before.clone())
+                .limit(per_shard);
+            let out = query.send().await.map_err(fail)?;
+            found.extend(out.items().iter().filter_map(from_entry));
+        }
+        found.sort_by_key(|u| u.since_ms);
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_reads_back_as_written_and_its_shard_is_stable() {
+        let unsent = Unsent {
+            band: Band::Medium,
+            group: "ctx-1".into(),
+            message: TaskMessage {
+                tenant: "acme".into(),
+                task_id: "task-1".into(),
+            },
+            since_ms: 1_700_000_000_000,
+        };
+        assert_eq!(from_entry(&entry(&unsent)), Some(unsent.clone()));
+        assert_eq!(shard("task-1"), shard("task-1"));
+        assert!(shard("task-1") < SHARDS);
+        let sk = key(&unsent)["sk"].as_s().unwrap().clone();
+        assert!(sk.starts_with("001700000000000#acme#task-1"), "{sk}");
+    }
+}

@@ -1,0 +1,77 @@
+//! The transactional outbox of queued tasks: a task that must be queued is written with an outbox
+//! entry in the same transaction, its message is sent, then the entry is removed. A creator that dies
+//! between the write and the send leaves the entry behind; the outbox sweep (the `task-outbox`
+//! function, every minute) sends the message of every entry older than a grace period
+//! (`OUTBOX_GRACE_SECONDS`, 60 s: longer than any HTTP function may run, so the creator is dead, not
+//! slow), so no task stays `pending` for ever. A message sent twice is harmless: the queue drops a repeat within five
+//! minutes (its deduplication id is the task id), and the worker acknowledges a finished task.
+
+use chrono::{DateTime, Utc};
+
+use super::model::{band, Node, Task, TaskStatus};
+use super::service::{stamp, ConversationError, Deps};
+use super::store::{ContextStore, TaskMessage, TaskQueue, TaskStore, Unsent};
+
+impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// Writes the pending task (with the user node it answers, if any) and its outbox entry in one
+    /// transaction, sends its message to `group`, and removes the entry. A send that fails fails the
+    /// task (`NOT_QUEUED`), so the caller's error and the task agree.
+    pub(crate) async fn create_and_queue(
+        &self,
+        task: &Task,
+        node: Option<(&Node, i64)>,
+        group: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ConversationError> {
+        let unsent = Unsent {
+            band: band(task.priority),
+            group: group.to_owned(),
+            message: TaskMessage {
+                tenant: task.tenant.clone(),
+                task_id: task.task_id.clone(),
+            },
+            since_ms: now.timestamp_millis(),
+        };
+        self.tasks.create_queued(task, node, &unsent).await?;
+        let sent = self.queue.enqueue(unsent.band, group, &unsent.message).await;
+        if sent.is_err() {
+            self.fail_unqueued(&unsent.message, &stamp(now)).await;
+        }
+        // Left behind, the entry only costs the sweep a read: the task is queued or failed.
+        if let Err(e) = self.tasks.sent(&unsent).await {
+            tracing::warn!(task_id = %task.task_id, error = %e, "outbox entry not removed");
+        }
+        sent.map_err(ConversationError::Unknown)
+    }
+
+    /// Sends the message of every queued task whose creator died before sending it (outbox entries
+    /// older than `grace`, at most `limit`), and removes their entries. Entries of tasks
+    /// that are no longer pending are only removed. Returns how many messages were sent.
+    ///
+    /// # Errors
+    /// A store or queue failure; the entries not yet handled wait for the next sweep.
+    pub async fn send_unsent(
+        &self,
+        now: DateTime<Utc>,
+        grace: std::time::Duration,
+        limit: usize,
+    ) -> Result<usize, ConversationError> {
+        let before = now.timestamp_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let mut sent = 0;
+        for unsent in self.tasks.unsent(before, limit).await? {
+            let message = &unsent.message;
+            let task = self.tasks.get(&message.tenant, &message.task_id).await?;
+            if task.is_some_and(|t| t.status == TaskStatus::Pending) {
+                let send = self.queue.enqueue(unsent.band, &unsent.group, message);
+                send.await.map_err(ConversationError::Unknown)?;
+                tracing::info!(task_id = %message.task_id, "outbox: sent a message its creator did not");
+                sent += 1;
+            }
+            self.tasks.sent(&unsent).await?;
+        }
+        Ok(sent)
+    }
+}
+
+#[cfg(test)]
+mod tests;
