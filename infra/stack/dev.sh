@@ -62,7 +62,8 @@ done
 (cd "$root" && start_service gateway "$MCPFLOW_RUN/gateway.log" -- \
   "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT" \
   --functions-dir "$functions_dir" --env-file "$env_file" "${params[@]}" \
-  --chaos-kill-rate "${MCPFLOW_CHAOS_KILL_RATE:-0}" ${MCPFLOW_SCHEDULE_PERIOD:+--schedule-period "$MCPFLOW_SCHEDULE_PERIOD"})
+  --chaos-kill-rate "${MCPFLOW_CHAOS_KILL_RATE:-0}" ${MCPFLOW_SCHEDULE_PERIOD:+--schedule-period "$MCPFLOW_SCHEDULE_PERIOD"} \
+  ${MCPFLOW_HOST_HTTP:+--host-http "$MCPFLOW_HOST_HTTP"})
 base="http://127.0.0.1:$GATEWAY_PORT"
 for _ in $(seq 1 120); do
   [[ $(curl -s -o /dev/null -m 30 -w '%{http_code}' "$base/api/v1/mcp/health" || true) == 200 ]] && break

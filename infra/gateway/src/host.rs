@@ -27,6 +27,9 @@ pub struct HostedFunction {
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
     pub max_instances: usize,
+    /// Whether the host's [`Chaos`] may kill its invocations (event-source functions; an HTTP
+    /// function's caller would only see a 502).
+    pub chaos: bool,
 }
 
 /// Random kills of running invocations, for chaos tests: each invocation is killed with probability
@@ -133,7 +136,10 @@ impl Invoker for FunctionHost {
             &mut instance,
             &pool.def,
             payload,
-            kill_after(self.chaos, pool.def.timeout),
+            kill_after(
+                if pool.def.chaos { self.chaos } else { Chaos::default() },
+                pool.def.timeout,
+            ),
         )
         .await;
         let failed = |payload: String| InvokeError::Function {
@@ -160,6 +166,9 @@ impl Invoker for FunctionHost {
         }
     }
 }
+
+/// The largest response a synchronously invoked function may give.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
 /// Chaos kills land within this much of an invocation's start (or its timeout, if shorter): most
 /// invocations end within seconds, so a moment anywhere before the timeout would rarely hit one.
@@ -213,6 +222,8 @@ async fn spawn(def: &HostedFunction) -> anyhow::Result<Instance> {
         .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
+        // Lambda takes a response of up to 6 MB (axum's default limit would refuse one over 2 MB).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_RESPONSE_BYTES))
         .with_state(state);
     let api = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

@@ -9,6 +9,12 @@ pub trait Invoker: Send + Sync + 'static {
     fn invoke(&self, function: &str, payload: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, InvokeError>> + Send;
 }
 
+impl<T: Invoker> Invoker for std::sync::Arc<T> {
+    fn invoke(&self, function: &str, payload: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, InvokeError>> + Send {
+        (**self).invoke(function, payload)
+    }
+}
+
 /// Why an invocation gave no answer.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InvokeError {

@@ -30,6 +30,9 @@ pub struct Args {
     pub chaos_kill_rate: f64,
     /// `serve`: run every `Schedule` event at this period instead of its rate (tests).
     pub schedule_period: Option<u64>,
+    /// `serve --functions-dir`: also host the HTTP functions and authorizers, this many instances of
+    /// each (their `Timeout` then kills, as on Lambda); 0 leaves them to the Lambda Invoke API.
+    pub http_instances: usize,
 }
 
 impl Args {
@@ -50,6 +53,7 @@ impl Args {
             functions_dir: None,
             chaos_kill_rate: 0.0,
             schedule_period: None,
+            http_instances: 0,
         };
         while let Some(flag) = args.next() {
             let value = args.next().with_context(|| format!("{flag} needs a value"))?;
@@ -71,6 +75,7 @@ impl Args {
                 "--schedule-period" => {
                     out.schedule_period = Some(value.parse().with_context(|| format!("--schedule-period {value}"))?)
                 }
+                "--host-http" => out.http_instances = value.parse().with_context(|| format!("--host-http {value}"))?,
                 "--invoke-timeout" => {
                     out.invoke_timeout = value.parse().with_context(|| format!("--invoke-timeout {value}"))?
                 }
@@ -171,9 +176,10 @@ pub async fn sqs_sources(template: &Template, clients: &AwsClients, stack: &Stac
     Ok(sources)
 }
 
-/// The host for the functions the SQS sources trigger: each function's binary in `dir`, the
-/// environment file, its `Timeout` (parameters resolved), and as many instances as its sources
-/// may run batches at once.
+/// The host for the functions that SQS sources and schedules trigger (and, with `--host-http N`,
+/// every other function: the HTTP functions and authorizers, N instances each): each function's binary
+/// in `dir`, the environment file, its `Timeout` (parameters resolved), and as many instances as its
+/// sources may run batches at once.
 ///
 /// # Errors
 /// Without `--env-file`, or when it cannot be read.
@@ -193,6 +199,8 @@ pub fn function_host(
             .map(|s| s.concurrency)
             .sum::<usize>()
             + function.schedules.len();
+        let triggered = max_instances > 0;
+        let max_instances = if triggered { max_instances } else { args.http_instances };
         if max_instances == 0 {
             continue;
         }
@@ -202,6 +210,7 @@ pub fn function_host(
             env: env.clone(),
             timeout: Duration::from_secs(template.function_timeout(&function.logical_id, &args.parameters)),
             max_instances,
+            chaos: triggered,
         });
     }
     let chaos = crate::host::Chaos {

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_config::SdkConfig;
-use gateway::invoke::LambdaInvoker;
+use gateway::host::FunctionHost;
+use gateway::invoke::{Invoker, LambdaInvoker};
 use gateway::provision::{provision_with, Stack};
 use gateway::routes::RouteTable;
 use gateway::server::{router, HttpApi};
@@ -19,7 +20,7 @@ const USAGE: &str = "usage: local-gateway provision [--template F] [--stack NAME
        local-gateway provision ... [--parameter Name=Value]...
        local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]
                            [--functions-dir DIR --env-file F [--parameter Name=Value]... [--chaos-kill-rate P]]
-                           [--schedule-period SECS]";
+                           [--schedule-period SECS] [--host-http INSTANCES]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -42,8 +43,11 @@ async fn main() -> anyhow::Result<()> {
             local::write_environment(&template, &provisioned, &args)
         }
         "serve" => {
-            start_triggers(&template, &clients, &stack, &sdk, &args).await?;
-            serve_http(&template, &sdk, &args).await
+            let host = start_triggers(&template, &clients, &stack, &sdk, &args).await?;
+            match host {
+                Some(host) if args.http_instances > 0 => serve_http(&template, host, &args).await,
+                _ => serve_http(&template, LambdaInvoker::new(local::lambda_client(&sdk)), &args).await,
+            }
         }
         other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
     }
@@ -51,14 +55,15 @@ async fn main() -> anyhow::Result<()> {
 
 /// Spawns the pollers of every SQS trigger and the timers of every `Schedule` event; they run until
 /// the process exits. With `--functions-dir`, the triggered functions run under the gateway's own
-/// host (timeouts kill, instances up to the triggers' concurrency); else through the Lambda Invoke API.
+/// host (timeouts kill, instances up to the triggers' concurrency), which is returned; else through the
+/// Lambda Invoke API.
 async fn start_triggers(
     template: &Template,
     clients: &AwsClients,
     stack: &Stack,
     sdk: &SdkConfig,
     args: &local::Args,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Arc<FunctionHost>>> {
     let sources = local::sqs_sources(template, clients, stack).await?;
     let runs = local::scheduled_runs(template, stack, args)?;
     if let Some(dir) = &args.functions_dir {
@@ -71,7 +76,7 @@ async fn start_triggers(
             tracing::info!(function = %source.function, queue = %source.queue_arn, "polling (hosted)");
             tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&host), source));
         }
-        return Ok(());
+        return Ok(Some(host));
     }
     let invoker = Arc::new(LambdaInvoker::new(local::lambda_client(sdk)));
     for run in runs {
@@ -82,11 +87,11 @@ async fn start_triggers(
         tracing::info!(function = %source.function, queue = %source.queue_arn, "polling");
         tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&invoker), source));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Serves the HTTP API on `--port` until Ctrl-C or SIGTERM.
-async fn serve_http(template: &Template, sdk: &SdkConfig, args: &local::Args) -> anyhow::Result<()> {
+async fn serve_http<I: Invoker>(template: &Template, invoker: I, args: &local::Args) -> anyhow::Result<()> {
     let functions = template.functions()?;
     let auth = gateway::authorizers::http_auth(template, &functions)?;
     let routes = RouteTable::new(&functions, auth.default.as_deref());
@@ -94,7 +99,7 @@ async fn serve_http(template: &Template, sdk: &SdkConfig, args: &local::Args) ->
     let api = Arc::new(HttpApi {
         routes,
         auth,
-        invoker: LambdaInvoker::new(local::lambda_client(sdk)),
+        invoker,
         timeout,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))

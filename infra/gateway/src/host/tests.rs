@@ -14,6 +14,7 @@ fn function(timeout_ms: u64, max_instances: usize) -> HostedFunction {
         env: Vec::new(),
         timeout: Duration::from_millis(timeout_ms),
         max_instances,
+        chaos: true,
     }
 }
 
@@ -73,4 +74,73 @@ async fn chaos_kills_an_invocation_before_it_answers() {
     let host = FunctionHost::new(vec![function(2_000, 1)], Chaos { kill_rate: 1.0 });
     let err = call(&host, json!({"sleep": 5})).await.unwrap_err();
     assert!(err.to_string().contains("killed"), "{err}");
+}
+
+/// An HTTP API whose one route, `GET /slow`, is the test function under the host.
+async fn http_api(host: Arc<FunctionHost>) -> String {
+    use crate::authorizers::HttpAuth;
+    use crate::routes::RouteTable;
+    use crate::server::{router, HttpApi};
+    use crate::template::{FunctionDef, HttpRoute};
+    let route = HttpRoute {
+        method: "GET".into(),
+        path: "/slow".into(),
+        authorizer: None,
+    };
+    let def = FunctionDef {
+        logical_id: "Fn".into(),
+        binary: "fn".into(),
+        http_routes: vec![route],
+        sqs_triggers: vec![],
+        schedules: vec![],
+    };
+    let api = HttpApi {
+        routes: RouteTable::new(&[def], None),
+        auth: HttpAuth {
+            default: None,
+            authorizers: std::collections::BTreeMap::new(),
+        },
+        invoker: host,
+        timeout: Duration::from_secs(30),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(Arc::new(api)).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/slow")
+}
+
+#[tokio::test]
+async fn an_http_function_past_its_timeout_is_killed_and_answered_502_before_the_integration_timeout() {
+    // Chaos kills every invocation of the functions it may touch; an HTTP function is not one.
+    let http = HostedFunction {
+        chaos: false,
+        ..function(1_000, 1)
+    };
+    let host = Arc::new(FunctionHost::new(vec![http], Chaos { kill_rate: 1.0 }));
+    let url = http_api(Arc::clone(&host)).await;
+    let quick: Value = reqwest::get(format!("{url}?sleep=0.5"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let warm = quick["pid"].as_u64().unwrap();
+    // The function's 1 s Timeout ends it, not the API's 30 s integration timeout (that would be 504).
+    let slow = reqwest::get(format!("{url}?sleep=20")).await.unwrap();
+    assert_eq!(slow.status(), 502);
+    let body: Value = slow.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "BAD_GATEWAY", "{body}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!alive(warm), "the timed-out process was killed");
+}
+
+#[tokio::test]
+async fn a_response_of_several_megabytes_is_taken_as_lambda_takes_up_to_6_mb() {
+    let host = Arc::new(FunctionHost::new(vec![function(10_000, 1)], Chaos::default()));
+    let url = http_api(host).await;
+    let big = reqwest::get(format!("{url}?pad=4000000")).await.unwrap();
+    assert_eq!(big.status(), 200);
+    let body: Value = big.json().await.unwrap();
+    assert_eq!(body["pad"].as_str().map(str::len), Some(4_000_000));
 }
