@@ -13,7 +13,7 @@ use shared::auth::Principal;
 use shared::conversation::listing::{paging, TaskFilter};
 use shared::conversation::model::{Task, TaskStatus};
 
-use super::{access, lambda, McpServer};
+use super::{access, conversation_error, lambda, McpServer};
 
 /// The protocol version these requests belong to.
 pub const VERSION: &str = "2025-11-25";
@@ -64,12 +64,12 @@ pub async fn answer(server: &McpServer, who: &Principal, body: &Value) -> Option
     Some(match method {
         "tasks/get" => match server.state.deps.task(who, task_id, Utc::now()).await {
             Ok(task) => ok(id, task_json(&task)),
-            Err(e) => err(id, -32602, e.to_string()),
+            Err(e) => refused(id, &conversation_error(e)),
         },
         "tasks/result" => result(server, who, id, task_id).await,
         _ => match server.state.deps.cancel_task(who, task_id, Utc::now()).await {
             Ok(task) => ok(id, task_json(&task)),
-            Err(e) => err(id, -32602, e.to_string()),
+            Err(e) => refused(id, &conversation_error(e)),
         },
     })
 }
@@ -85,7 +85,7 @@ async fn augmented_call(server: &McpServer, who: &Principal, id: &Value, params:
     match (result.is_error, task_id) {
         (Some(false) | None, Some(task_id)) => match server.state.deps.task(who, task_id, Utc::now()).await {
             Ok(task) => ok(id, json!({"task": task_json(&task)})),
-            Err(e) => err(id, -32603, e.to_string()),
+            Err(e) => refused(id, &conversation_error(e)),
         },
         // A refused call is answered at once, as the tool's own error.
         _ => ok(id, serde_json::to_value(&result).unwrap_or_default()),
@@ -98,7 +98,7 @@ async fn result(server: &McpServer, who: &Principal, id: &Value, task_id: &str) 
     loop {
         let task = match server.state.deps.task(who, task_id, Utc::now()).await {
             Ok(t) => t,
-            Err(e) => return err(id, -32602, e.to_string()),
+            Err(e) => return refused(id, &conversation_error(e)),
         };
         let related = json!({"io.modelcontextprotocol/related-task": {"taskId": task_id}});
         match task.status {
@@ -148,7 +148,7 @@ async fn list(server: &McpServer, who: &Principal, id: &Value, after: Option<&st
             let tasks: Vec<Value> = page.items.iter().map(task_json).collect();
             ok(id, json!({"tasks": tasks, "nextCursor": page.next_cursor}))
         }
-        Err(e) => err(id, -32603, e.to_string()),
+        Err(e) => refused(id, &conversation_error(e)),
     }
 }
 

@@ -25,6 +25,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::ServerHandler;
 use serde_json::{json, Value};
 use shared::auth::Principal;
+use shared::conversation::service::ConversationError;
 
 use shared::adapters::dynamodb_registry::DynamoDbRegistry;
 use shared::registered::endpoint::EndpointPolicy;
@@ -49,12 +50,21 @@ pub struct McpServer {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ErrorData> {
-    serde_json::from_value(value).map_err(|e| ErrorData::internal_error(e.to_string(), None))
+    serde_json::from_value(value).map_err(internal)
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorData {
     tracing::error!(error = %e, "mcp request failed");
     ErrorData::internal_error("mcpflow could not complete the request", None)
+}
+
+/// A conversation error as MCP: the caller's mistake says what was wrong; a failure inside mcpflow
+/// is logged and answered without its message.
+pub(crate) fn conversation_error(e: ConversationError) -> ErrorData {
+    match e {
+        ConversationError::Unknown(_) => internal(e),
+        other => ErrorData::invalid_params(other.to_string(), None),
+    }
 }
 
 /// The caller, which the Lambda adapter put into the HTTP request before rmcp took it.
@@ -131,7 +141,7 @@ impl ServerHandler for McpServer {
             .deps
             .task(&who, access::task_id(&request.task_id)?, Utc::now())
             .await
-            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+            .map_err(conversation_error)?;
         Ok(GetTaskResult::new(lambda::detailed_task(&task)))
     }
 
@@ -147,7 +157,7 @@ impl ServerHandler for McpServer {
         let id = access::task_id(&request.task_id)?;
         match self.state.deps.cancel_task(&who, id, Utc::now()).await {
             Ok(_) => Ok(()),
-            Err(e) => Err(ErrorData::invalid_params(e.to_string(), None)),
+            Err(e) => Err(conversation_error(e)),
         }
     }
 
@@ -257,5 +267,22 @@ impl ServerHandler for McpServer {
             .collect();
         let info = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
         Ok(CompleteResult::new(info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_inside_mcpflow_is_answered_without_its_message_and_a_callers_mistake_with_it() {
+        let inside = conversation_error(ConversationError::Unknown(anyhow::anyhow!(
+            "table mcpflow-Table throttled"
+        )));
+        assert_eq!(inside.code, rmcp::model::ErrorCode::INTERNAL_ERROR);
+        assert_eq!(inside.message, "mcpflow could not complete the request");
+        let mistake = conversation_error(ConversationError::TaskNotFound("task_1".into()));
+        assert_eq!(mistake.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+        assert_eq!(mistake.message, "no task task_1");
     }
 }
