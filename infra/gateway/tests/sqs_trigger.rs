@@ -187,3 +187,27 @@ async fn then_the_source_queue_is_empty(fx: &Fixture) {
         "the source queue must be empty"
     );
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_batching_window_gathers_messages_sent_while_it_is_open_into_one_invocation() {
+    // GIVEN the fixture's source (BatchSize 5) with a batching window, kept under the queue's 1 s
+    // visibility timeout (a longer window would see its first messages come back and take them twice)
+    let fx = given_the_fixture_stack().await;
+    let mut source = fx.source.clone();
+    source.batching_window = Duration::from_millis(900);
+
+    // WHEN one message is sent, and two more 200 ms into the window
+    when_messages_are_sent(&fx, &["ok"]).await;
+    let late = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        when_messages_are_sent(&fx, &["ok", "ok"]).await;
+    };
+    let (polled, ()) = tokio::join!(poll_once(&fx.clients.sqs, &fx.invoker, &source), late);
+    polled.unwrap();
+
+    // THEN one invocation carried all three (without the window, it would have carried the first alone)
+    let seen = fx.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    then_the_source_queue_is_empty(&fx).await;
+}
