@@ -100,5 +100,4 @@ pub async fn cancel<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q
 }
 
 #[cfg(test)]
-#[path = "edits_tests.rs"]
 mod tests;

@@ -124,5 +124,4 @@ async fn revoke_key<S: KeyStore>(
 }
 
 #[cfg(test)]
-#[path = "keys_tests.rs"]
 mod tests;

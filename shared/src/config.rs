@@ -293,5 +293,4 @@ fn millis(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> 
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

@@ -132,5 +132,4 @@ pub fn audited_status(who: &Principal, mutation: &Mutation, http_status: u16, an
 }
 
 #[cfg(test)]
-#[path = "access_tests.rs"]
 mod tests;

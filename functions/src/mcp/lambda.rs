@@ -260,5 +260,4 @@ pub fn protected_resource(req: &Request, issuer: Option<&str>) -> Response<Body>
 }
 
 #[cfg(test)]
-#[path = "lambda_tests.rs"]
 mod tests;

@@ -129,5 +129,4 @@ pub fn decide(answer: &[u8]) -> Decision {
 }
 
 #[cfg(test)]
-#[path = "authorizers_tests.rs"]
 mod tests;

@@ -240,5 +240,4 @@ fn header_value(value: &Value) -> Result<HeaderValue, InvalidResponse> {
 }
 
 #[cfg(test)]
-#[path = "event_tests.rs"]
 mod tests;

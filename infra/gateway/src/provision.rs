@@ -197,5 +197,4 @@ async fn create_state_machines(template: &Template, clients: &AwsClients, out: &
 }
 
 #[cfg(test)]
-#[path = "provision_tests.rs"]
 mod tests;

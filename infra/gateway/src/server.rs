@@ -177,5 +177,4 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
 }
 
 #[cfg(test)]
-#[path = "server_tests.rs"]
 mod tests;

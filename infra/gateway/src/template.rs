@@ -329,5 +329,4 @@ fn schedule(function: &str, name: &Value, props: &Value) -> Result<Schedule, Tem
 }
 
 #[cfg(test)]
-#[path = "template_tests.rs"]
 mod tests;

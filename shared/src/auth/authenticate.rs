@@ -148,5 +148,4 @@ fn too_large() -> AuthOutcome {
 }
 
 #[cfg(test)]
-#[path = "authenticate_tests.rs"]
 mod tests;

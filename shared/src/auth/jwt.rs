@@ -89,5 +89,4 @@ fn rsa_key(set: &JwkSet, kid: Option<&str>) -> Result<DecodingKey, TokenError> {
 }
 
 #[cfg(test)]
-#[path = "jwt_tests.rs"]
 mod tests;

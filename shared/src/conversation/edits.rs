@@ -134,5 +134,4 @@ impl<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue> De
 }
 
 #[cfg(test)]
-#[path = "edits_tests.rs"]
 mod tests;

@@ -225,5 +225,4 @@ pub fn prompt(body: &Value, limits: &Limits) -> Result<Prompt, Invalid> {
 }
 
 #[cfg(test)]
-#[path = "input_tests.rs"]
 mod tests;

@@ -201,5 +201,4 @@ impl<C: ContextStore + ContextListing, T: TaskStore + TaskListing, Q: TaskQueue>
 }
 
 #[cfg(test)]
-#[path = "listing_tests.rs"]
 mod tests;

@@ -235,5 +235,4 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
 }
 
 #[cfg(test)]
-#[path = "service_tests.rs"]
 pub(crate) mod tests;

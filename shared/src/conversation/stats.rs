@@ -118,5 +118,4 @@ pub fn view(c: &Counters) -> Value {
 }
 
 #[cfg(test)]
-#[path = "stats_tests.rs"]
 mod tests;

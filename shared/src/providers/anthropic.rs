@@ -172,5 +172,4 @@ impl ChatProvider for Anthropic {
 }
 
 #[cfg(test)]
-#[path = "anthropic_tests.rs"]
 mod tests;

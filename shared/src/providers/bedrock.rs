@@ -217,5 +217,4 @@ impl ChatProvider for Bedrock {
 }
 
 #[cfg(test)]
-#[path = "bedrock_tests.rs"]
 mod tests;

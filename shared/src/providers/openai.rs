@@ -146,5 +146,4 @@ impl ChatProvider for OpenAiCompatible {
 }
 
 #[cfg(test)]
-#[path = "openai_tests.rs"]
 mod tests;

@@ -179,5 +179,4 @@ fn unconfigured((_, provider, model): (String, String, String)) -> Tried {
 }
 
 #[cfg(test)]
-#[path = "registry_tests.rs"]
 mod tests;

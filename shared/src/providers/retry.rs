@@ -124,5 +124,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "retry_tests.rs"]
 mod tests;

@@ -215,5 +215,4 @@ pub fn render(prompt: &Value, args: &Map<String, Value>) -> Result<String, Regis
 }
 
 #[cfg(test)]
-#[path = "validate_tests.rs"]
 mod tests;

@@ -117,8 +117,8 @@ mod rs256 {
     //! RS256 with a JWKS document; the key pair in `testdata/` is a throwaway made for these tests.
     use super::*;
 
-    const KEY: &[u8] = include_bytes!("testdata/rsa-test-key.pem");
-    const JWKS: &str = include_str!("testdata/jwks.json");
+    const KEY: &[u8] = include_bytes!("../testdata/rsa-test-key.pem");
+    const JWKS: &str = include_str!("../testdata/jwks.json");
 
     fn rs_config() -> JwtConfig {
         JwtConfig {
