@@ -14,7 +14,7 @@ STACK_NAME="${STACK_NAME:-mcpflow-local}"
 
 "$here/install.sh" stack
 log "building the functions and the gateway (first build takes a few minutes)"
-(cd "$root" && cargo build --locked --bins -p mcpflow-functions -p local-gateway)
+(cd "$root" && cargo build --locked --bins -p mcpflow-functions -p local-gateway -p mcpflow-cli)
 
 $detach || trap '"$here/stop.sh" all' EXIT
 "$here/start.sh" all
@@ -30,7 +30,7 @@ log "provisioned stack $STACK_NAME; function environment in $env_file"
 
 # The first admin key of the local tenant, printed once and kept for the tests (mode 600).
 table=$(sed -n "s/^TABLE_NAME='\(.*\)'$/\1/p" "$env_file")
-created=$("$CARGO_TARGET_DIR/debug/mcpflow-admin" create-key --table "$table" --tenant "${MCPFLOW_TENANT:-local}")
+created=$("$CARGO_TARGET_DIR/debug/mcpflow" admin create-key --table "$table" --tenant "${MCPFLOW_TENANT:-local}")
 admin_key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])' <<<"$created")
 (umask 077 && printf '%s\n' "$admin_key" >"$MCPFLOW_RUN/admin.key")
 

@@ -44,7 +44,7 @@ OutboxGraceSeconds=3"
 # The outbox sweep (a rate(1 minute) schedule) every 2 s, so its test takes seconds.
 export MCPFLOW_SCHEDULE_PERIOD=2
 # The HTTP functions and the authorizer under the gateway's own host too, 4 instances each, so their
-# Timeout kills as on Lambda (make run leaves them to cargo lambda watch, which reloads on edits).
+# Timeout kills as on Lambda (make dev leaves them to cargo lambda watch, which reloads on edits).
 export MCPFLOW_HOST_HTTP=4
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
