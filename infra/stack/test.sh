@@ -114,6 +114,8 @@ fi
 
 step "chaos: 200 prompts through a failing provider and killed workers, on a stack of its own"
 "$here/stop.sh" all
+# The chaos stack is configured as `make chaos` configures it, not as this file's stack.
+unset MCPFLOW_SCHEDULE_PERIOD MCPFLOW_HOST_HTTP
 # Ports and a run directory of its own, so it runs beside a `make chaos`.
 CHAOS_TASKS=200 CHAOS_CONTEXTS=40 CHAOS_DDB_PORT=8600 CHAOS_MOTO_PORT=5600 CHAOS_LAMBDA_PORT=9600 \
   CHAOS_GATEWAY_PORT=3600 CHAOS_STANDIN_PORT=4600 CHAOS_RUN_DIR=run-test-chaos CHAOS_STACK=mcpflow-test-chaos \

@@ -122,7 +122,12 @@ impl ServerHandler for McpServer {
         if wants_task && matches!(request.name.as_ref(), "create_task" | "add_prompt") && result.is_error != Some(true)
         {
             if let Some(id) = result.structured_content.as_ref().and_then(|v| v["task_id"].as_str()) {
-                let task = self.state.deps.task(&who, id, Utc::now()).await.map_err(internal)?;
+                let task = self
+                    .state
+                    .deps
+                    .task(&who, id, Utc::now())
+                    .await
+                    .map_err(conversation_error)?;
                 return Ok(CallToolResponse::Task(CreateTaskResult::new(lambda::mcp_task(&task))));
             }
         }

@@ -234,6 +234,7 @@ pub fn scheduled_runs(template: &Template, stack: &Stack, args: &Args) -> anyhow
                     stack.region, stack.account, stack.name, function.logical_id, schedule.name
                 ),
                 region: stack.region.clone(),
+                account: stack.account.clone(),
                 every: args.schedule_period.map_or(schedule.every, Duration::from_secs),
             });
         }

@@ -68,26 +68,30 @@ async fn start_triggers(
     let runs = local::scheduled_runs(template, stack, args)?;
     if let Some(dir) = &args.functions_dir {
         let host = Arc::new(local::function_host(template, &sources, dir, args)?);
-        for run in runs {
-            tracing::info!(function = %run.function, every = ?run.every, "scheduled (hosted)");
-            tokio::spawn(schedule::run(Arc::clone(&host), run));
-        }
-        for source in sources {
-            tracing::info!(function = %source.function, queue = %source.queue_arn, "polling (hosted)");
-            tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&host), source));
-        }
+        spawn_triggers(clients, &host, runs, sources, "hosted");
         return Ok(Some(host));
     }
+    anyhow::ensure!(args.http_instances == 0, "--host-http needs --functions-dir");
     let invoker = Arc::new(LambdaInvoker::new(local::lambda_client(sdk)));
+    spawn_triggers(clients, &invoker, runs, sources, "Invoke API");
+    Ok(None)
+}
+
+fn spawn_triggers<I: Invoker>(
+    clients: &AwsClients,
+    invoker: &Arc<I>,
+    runs: Vec<schedule::ScheduledRun>,
+    sources: Vec<poller::SqsSource>,
+    how: &str,
+) {
     for run in runs {
-        tracing::info!(function = %run.function, every = ?run.every, "scheduled");
-        tokio::spawn(schedule::run(Arc::clone(&invoker), run));
+        tracing::info!(function = %run.function, every = ?run.every, how, "scheduled");
+        tokio::spawn(schedule::run(Arc::clone(invoker), run));
     }
     for source in sources {
-        tracing::info!(function = %source.function, queue = %source.queue_arn, "polling");
-        tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(&invoker), source));
+        tracing::info!(function = %source.function, queue = %source.queue_arn, how, "polling");
+        tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(invoker), source));
     }
-    Ok(None)
 }
 
 /// Serves the HTTP API on `--port` until Ctrl-C or SIGTERM.

@@ -17,6 +17,7 @@ pub struct ScheduledRun {
     /// The rule's ARN in the Scheduled Event.
     pub rule_arn: String,
     pub region: String,
+    pub account: String,
     pub every: Duration,
 }
 
@@ -28,7 +29,7 @@ pub fn scheduled_event(run: &ScheduledRun, now: chrono::DateTime<chrono::Utc>) -
         "id": uuid::Uuid::new_v4().to_string(),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
-        "account": "123456789012",
+        "account": run.account,
         "time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "region": run.region,
         "resources": [run.rule_arn],
@@ -82,6 +83,7 @@ mod tests {
             function: "sweep".into(),
             rule_arn: "arn:aws:events:us-east-1:123456789012:rule/s-Sweep".into(),
             region: "us-east-1".into(),
+            account: "123456789012".into(),
             every: Duration::from_secs(60),
         };
         let task = tokio::spawn(super::run(Arc::clone(&recorder), run));

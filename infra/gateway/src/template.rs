@@ -305,7 +305,8 @@ fn sqs_trigger(function: &str, name: &Value, props: &Value) -> Result<SqsTrigger
     })
 }
 
-/// A `Schedule` event's `rate(N unit)`; a `cron(…)` expression is not run locally (an error says so).
+/// A `Schedule` event's `rate(N unit)` (N ≥ 1); a `cron(…)` expression is not run locally: the
+/// template is refused, saying so, rather than served without it.
 fn schedule(function: &str, name: &Value, props: &Value) -> Result<Schedule, TemplateError> {
     let expression = props.get("Schedule").and_then(Value::as_str).unwrap_or_default();
     let invalid = || {
@@ -315,7 +316,7 @@ fn schedule(function: &str, name: &Value, props: &Value) -> Result<Schedule, Tem
     };
     let rate = expression.strip_prefix("rate(").and_then(|r| r.strip_suffix(')'));
     let (count, unit) = rate.and_then(|r| r.trim().split_once(' ')).ok_or_else(invalid)?;
-    let count: u64 = count.parse().map_err(|_| invalid())?;
+    let count: u64 = count.parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?;
     let secs = match unit.trim() {
         "minute" | "minutes" => 60,
         "hour" | "hours" => 3600,
@@ -324,7 +325,7 @@ fn schedule(function: &str, name: &Value, props: &Value) -> Result<Schedule, Tem
     };
     Ok(Schedule {
         name: name.as_str().unwrap_or_default().to_owned(),
-        every: std::time::Duration::from_secs(count.max(1) * secs),
+        every: std::time::Duration::from_secs(count * secs),
     })
 }
 

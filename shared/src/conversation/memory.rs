@@ -122,6 +122,7 @@ impl TaskStore for InMemory {
     }
 
     async fn create_queued(&self, task: &Task, node: Option<(&Node, i64)>, unsent: &Unsent) -> Result<(), StoreError> {
+        // All or nothing, as the transaction: the task is new, so only the node's write can fail.
         if let (Some((node, expires_at)), Some(context)) = (node, task.context_id.as_deref()) {
             if !self.put_node(&task.tenant, context, node, expires_at).await? {
                 return Err(StoreError::Unknown(anyhow::anyhow!("node {} exists", node.seq)));

@@ -33,23 +33,25 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             since_ms: now.timestamp_millis(),
         };
         self.tasks.create_queued(task, node, &unsent).await?;
-        let sent = self.queue.enqueue(unsent.band, group, &unsent.message).await;
-        if sent.is_err() {
+        if let Err(err) = self.queue.enqueue(unsent.band, group, &unsent.message).await {
+            // The entry stays: should failing the task fail too, the sweep still sends it.
             self.fail_unqueued(&unsent.message, &stamp(now)).await;
+            return Err(ConversationError::Unknown(err));
         }
-        // Left behind, the entry only costs the sweep a read: the task is queued or failed.
+        // Left behind, the entry only costs the sweep a read and a repeat the queue drops.
         if let Err(e) = self.tasks.sent(&unsent).await {
             tracing::warn!(task_id = %task.task_id, error = %e, "outbox entry not removed");
         }
-        sent.map_err(ConversationError::Unknown)
+        Ok(())
     }
 
     /// Sends the message of every queued task whose creator died before sending it (outbox entries
-    /// older than `grace`, at most `limit`), and removes their entries. Entries of tasks
-    /// that are no longer pending are only removed. Returns how many messages were sent.
+    /// older than `grace`, at most `limit`), and removes their entries. Entries of tasks that are no
+    /// longer pending are only removed. An entry that cannot be handled is logged and left for the next
+    /// sweep, without holding up the others.
     ///
     /// # Errors
-    /// A store or queue failure; the entries not yet handled wait for the next sweep.
+    /// When the outbox cannot be read, or no entry could be handled.
     pub async fn send_unsent(
         &self,
         now: DateTime<Utc>,
@@ -57,19 +59,39 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         limit: usize,
     ) -> Result<usize, ConversationError> {
         let before = now.timestamp_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
-        let mut sent = 0;
-        for unsent in self.tasks.unsent(before, limit).await? {
-            let message = &unsent.message;
-            let task = self.tasks.get(&message.tenant, &message.task_id).await?;
-            if task.is_some_and(|t| t.status == TaskStatus::Pending) {
-                let send = self.queue.enqueue(unsent.band, &unsent.group, message);
-                send.await.map_err(ConversationError::Unknown)?;
-                tracing::info!(task_id = %message.task_id, "outbox: sent a message its creator did not");
-                sent += 1;
+        let entries = self.tasks.unsent(before, limit).await?;
+        let (mut sent, mut handled, mut last_error) = (0, 0, None);
+        for unsent in &entries {
+            match self.send_one(unsent).await {
+                Ok(did_send) => {
+                    handled += 1;
+                    sent += usize::from(did_send);
+                }
+                Err(e) => {
+                    tracing::error!(task_id = %unsent.message.task_id, error = %e, "outbox entry left for the next sweep");
+                    last_error = Some(e);
+                }
             }
-            self.tasks.sent(&unsent).await?;
         }
-        Ok(sent)
+        match last_error {
+            Some(e) if handled == 0 => Err(e),
+            _ => Ok(sent),
+        }
+    }
+
+    /// Sends one entry's message if its task is still pending, then removes the entry; `true` when
+    /// it sent.
+    async fn send_one(&self, unsent: &Unsent) -> Result<bool, ConversationError> {
+        let message = &unsent.message;
+        let task = self.tasks.get(&message.tenant, &message.task_id).await?;
+        let pending = task.is_some_and(|t| t.status == TaskStatus::Pending);
+        if pending {
+            let send = self.queue.enqueue(unsent.band, &unsent.group, message);
+            send.await.map_err(ConversationError::Unknown)?;
+            tracing::info!(task_id = %message.task_id, "outbox: sent a message its creator did not");
+        }
+        self.tasks.sent(unsent).await?;
+        Ok(pending)
     }
 }
 

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use anyhow::anyhow;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 
 use super::store_error as fail;
@@ -35,6 +37,21 @@ impl DynamoDbTaskStore {
     #[must_use]
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
+    }
+
+    /// Puts a new task, counts it, and writes `with`, in one transaction.
+    async fn create_with(&self, task: &Task, with: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
+        let adds = stats::on_create(task);
+        let ids = (task.tenant.as_str(), task.task_id.as_str());
+        if self.put_counted(to_item(task)?, condition, ids, &adds, with).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Unknown(anyhow!(
+                "task {} (or its prompt's slot) already exists",
+                task.task_id
+            )))
+        }
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -138,16 +155,7 @@ fn not_started(tenant: &str, old: Option<&Item>) -> Result<Start, StoreError> {
 impl TaskStore for DynamoDbTaskStore {
     #[tracing::instrument(skip(self, task), fields(task_id = %task.task_id))]
     async fn create(&self, task: &Task) -> Result<(), StoreError> {
-        let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
-        let adds = stats::on_create(task);
-        if self
-            .put_counted(to_item(task)?, condition, (&task.tenant, &task.task_id), &adds, vec![])
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(StoreError::Unknown(anyhow!("task {} already exists", task.task_id)))
-        }
+        self.create_with(task, vec![]).await
     }
 
     #[tracing::instrument(skip(self, task, node, unsent), fields(task_id = %task.task_id))]

@@ -8,9 +8,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::super::dynamodb_contexts::node_item;
 use super::super::{store_error as fail, table_keys};
-use super::{to_item, DynamoDbTaskStore, Item};
+use super::{DynamoDbTaskStore, Item};
 use crate::conversation::model::{Band, Node, Task};
-use crate::conversation::stats;
 use crate::conversation::store::{StoreError, TaskMessage, Unsent};
 
 /// Partitions of the outbox.
@@ -36,12 +35,12 @@ fn key(unsent: &Unsent) -> Item {
     ])
 }
 
-fn band_name(band: Band) -> &'static str {
-    match band {
-        Band::High => "high",
-        Band::Medium => "medium",
-        Band::Low => "low",
-    }
+/// A band as the queue names it (`high`, `medium`, `low`: its serde name).
+fn band_name(band: Band) -> String {
+    serde_json::to_value(band)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn entry(unsent: &Unsent) -> Item {
@@ -50,27 +49,30 @@ fn entry(unsent: &Unsent) -> Item {
     item.insert("tenant".into(), s(&unsent.message.tenant));
     item.insert("task_id".into(), s(&unsent.message.task_id));
     item.insert("group".into(), s(&unsent.group));
-    item.insert("band".into(), s(band_name(unsent.band)));
+    item.insert("band".into(), s(&band_name(unsent.band)));
     item.insert("since_ms".into(), AttributeValue::N(unsent.since_ms.to_string()));
     item
 }
 
+/// An outbox item back into its entry; `None` (logged) for an item that is not one.
 fn from_entry(item: &Item) -> Option<Unsent> {
     let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-    let band = match s("band")?.as_str() {
-        "high" => Band::High,
-        "medium" => Band::Medium,
-        _ => Band::Low,
+    let read = || {
+        Some(Unsent {
+            band: serde_json::from_value(serde_json::Value::String(s("band")?)).ok()?,
+            group: s("group")?,
+            message: TaskMessage {
+                tenant: s("tenant")?,
+                task_id: s("task_id")?,
+            },
+            since_ms: item.get("since_ms")?.as_n().ok()?.parse().ok()?,
+        })
     };
-    Some(Unsent {
-        band,
-        group: s("group")?,
-        message: TaskMessage {
-            tenant: s("tenant")?,
-            task_id: s("task_id")?,
-        },
-        since_ms: item.get("since_ms")?.as_n().ok()?.parse().ok()?,
-    })
+    let entry = read();
+    if entry.is_none() {
+        tracing::error!(sk = ?item.get("sk"), "unreadable outbox entry skipped");
+    }
+    entry
 }
 
 fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
@@ -95,17 +97,7 @@ impl DynamoDbTaskStore {
         if let (Some((node, expires_at)), Some(context)) = (node, task.context_id.as_deref()) {
             with.push(put(self.table(), node_item(&task.tenant, context, node, expires_at)?)?);
         }
-        let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
-        let adds = stats::on_create(task);
-        let ids = (task.tenant.as_str(), task.task_id.as_str());
-        if self.put_counted(to_item(task)?, condition, ids, &adds, with).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Unknown(anyhow::anyhow!(
-                "task {} or its prompt's slot already exists",
-                task.task_id
-            )))
-        }
+        self.create_with(task, with).await
     }
 
     pub(super) async fn delete_entry(&self, unsent: &Unsent) -> Result<(), StoreError> {
@@ -150,8 +142,10 @@ mod tests {
             since_ms: 1_700_000_000_000,
         };
         assert_eq!(from_entry(&entry(&unsent)), Some(unsent.clone()));
-        assert_eq!(shard("task-1"), shard("task-1"));
-        assert!(shard("task-1") < SHARDS);
+        assert_eq!(entry(&unsent)["band"].as_s().unwrap(), "medium");
+        // Stable across releases (an entry is deleted under the shard it was written to), and spread.
+        let shards: Vec<u32> = ["task-1", "task-2", "task-3", "task-4"].map(shard).to_vec();
+        assert_eq!(shards, [1, 2, 3, 4]);
         let sk = key(&unsent)["sk"].as_s().unwrap().clone();
         assert!(sk.starts_with("001700000000000#acme#task-1"), "{sk}");
     }

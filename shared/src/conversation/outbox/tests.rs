@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::auth::{AuthMethod, Principal, Role};
+use crate::auth::Principal;
 use crate::conversation::memory::InMemory;
 use crate::conversation::model::{Band, TaskStatus};
 use crate::conversation::service::tests::budget;
@@ -27,11 +27,16 @@ impl TaskQueue for Dead {
 }
 
 fn alice() -> Principal {
-    Principal {
-        tenant: "acme".try_into().unwrap(),
-        subject: "alice".into(),
-        role: Role::Operator,
-        method: AuthMethod::ApiKey,
+    crate::conversation::service::tests::alice("acme")
+}
+
+/// A queue that refuses every message.
+#[derive(Clone)]
+struct Refusing;
+
+impl TaskQueue for Refusing {
+    async fn enqueue(&self, _: Band, _: &str, _: &TaskMessage) -> anyhow::Result<()> {
+        anyhow::bail!("SQS is down")
     }
 }
 
@@ -119,4 +124,36 @@ async fn a_sent_prompt_leaves_no_entry_and_an_entry_of_a_finished_task_is_remove
         d.task(&alice(), &dead.task_id, Utc::now()).await.unwrap().status,
         TaskStatus::Cancelled
     );
+}
+
+#[tokio::test]
+async fn a_refused_send_fails_the_task_and_leaves_its_entry_which_the_sweep_removes_unsent() {
+    let d = Deps::in_memory().unwrap();
+    let (context, _) = d
+        .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
+        .await
+        .unwrap();
+    let refusing = Deps {
+        contexts: d.contexts.clone(),
+        tasks: d.tasks.clone(),
+        queue: Refusing,
+        providers: d.providers.clone(),
+        default_model: d.default_model.clone(),
+        limits: d.limits,
+    };
+    let body = json!({"prompt": "Hello?"});
+    assert!(refusing
+        .add_prompt(&alice(), &context.context_id, &body, Utc::now())
+        .await
+        .is_err());
+    let entry = d.tasks.unsent.lock().unwrap()[0].clone();
+    let task = d.task(&alice(), &entry.message.task_id, Utc::now()).await.unwrap();
+    assert_eq!(
+        (task.status, task.error_code.as_deref()),
+        (TaskStatus::Failed, Some("NOT_QUEUED"))
+    );
+    let later = Utc::now() + chrono::Duration::seconds(61);
+    assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 0);
+    assert!(d.tasks.unsent.lock().unwrap().is_empty());
+    assert!(d.queue.queued.lock().unwrap().is_empty());
 }

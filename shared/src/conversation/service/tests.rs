@@ -19,7 +19,7 @@ fn deps() -> TestDeps {
     Deps::in_memory().unwrap()
 }
 
-fn alice(tenant: &str) -> Principal {
+pub(crate) fn alice(tenant: &str) -> Principal {
     Principal {
         tenant: tenant.try_into().unwrap(),
         subject: "alice".into(),
