@@ -21,7 +21,7 @@ export MCPFLOW_TEST_MAX_CONTEXTS=30
 # `standin`, served by a slow OpenAI-compatible stand-in (infra/stack/llm_standin.py) on STANDIN_PORT.
 export STANDIN_PORT="${TEST_STANDIN_PORT:-4100}"
 MCPFLOW_TEST_MODELS=$(python3 -c 'import json, os
-base = json.load(open("shared/models.json")); extra = json.load(open("infra/gateway/tests/fixtures/models-extra.json"))
+base = json.load(open("shared/models.json")); extra = json.load(open("functions/tests/e2e/fixtures/models-extra.json"))
 base["providers"] += extra["providers"]; base["models"] += extra["models"]
 base["providers"].append({"id": "standin", "kind": "openai_compatible", "base_url": "http://127.0.0.1:%s/v1" % os.environ["STANDIN_PORT"],
   "description": "A slow, failing stand-in for tests (infra/stack/llm_standin.py), not an LLM"})
@@ -93,7 +93,8 @@ for file in events/*/*.json; do
 done
 
 step "end-to-end tests"
-cargo test --locked -p local-gateway --test e2e -- --ignored --skip degraded
+cargo test --locked -p local-gateway --test emulator -- --ignored
+cargo test --locked -p mcpflow-functions --test e2e -- --ignored --skip degraded
 
 step "MCP clients: Python SDK, conformance suite, Inspector CLI, mcp-remote"
 MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 \
@@ -101,7 +102,7 @@ MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MC
 
 step "end-to-end tests with moto stopped"
 "$here/stop.sh" moto
-cargo test --locked -p local-gateway --test e2e -- --ignored degraded
+cargo test --locked -p mcpflow-functions --test e2e -- --ignored degraded
 
 step "no secret in any log: the admin key, the JWT secret, and every key and token the tests made"
 jwt_secret=$(sed -n "s/^JWT_HS256_SECRET='\(.*\)'$/\1/p" "$MCPFLOW_RUN/functions.env")

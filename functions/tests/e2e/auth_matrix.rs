@@ -34,7 +34,7 @@ pub(crate) fn guarded_route(method: &str, path: &str) -> Route {
 
 /// Every route of `template.yaml`.
 pub(crate) fn routes() -> Vec<Route> {
-    let template = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap();
+    let template = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
     let functions = template.functions().unwrap();
     let auth = http_auth(&template, &functions).unwrap();
     let routes = functions.iter().flat_map(|f| f.http_routes.iter());

@@ -1,0 +1,23 @@
+//! The product's end-to-end tests against the local stack, over real HTTP (`make test` starts the
+//! stack and runs them with `--ignored`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod audit;
+mod auth_matrix;
+mod bad_credentials;
+mod context_size;
+mod conversation;
+mod helpers;
+mod http_api;
+mod limits_and_load;
+mod mcp;
+mod mcp_client;
+mod mcp_roles;
+mod outbox;
+mod rate_limit;
+mod redelivery;
+mod registered;
+mod secrets;
+mod slow_provider;
+mod task_listing;
