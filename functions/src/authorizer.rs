@@ -34,7 +34,7 @@ pub async fn handle<S: KeyStore, L: RateLimiter>(
 #[cfg(test)]
 mod tests {
     use shared::auth::{AuthOutcome, Role};
-    use shared::key_admin::issue_key;
+    use shared::keys::admin::issue_key;
     use shared::keys::InMemoryKeyStore;
     use shared::ratelimit::{InMemoryRateLimiter, RateLimits, DEFAULT_RATE_LIMITS};
 

@@ -2,13 +2,13 @@
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
-use shared::adapters::dynamodb_contexts::DynamoDbContextStore;
-use shared::adapters::dynamodb_tasks::DynamoDbTaskStore;
-use shared::adapters::sqs_task_queue::SqsTaskQueue;
 use shared::audit::AuditLog;
 use shared::aws::AwsClients;
+use shared::conversation::dynamodb::contexts::DynamoDbContextStore;
+use shared::conversation::dynamodb::tasks::DynamoDbTaskStore;
 use shared::conversation::paging::{node_paging, page};
 use shared::conversation::service::{ConversationError, Deps};
+use shared::conversation::sqs::SqsTaskQueue;
 use shared::conversation::store::{ContextStore, TaskQueue, TaskStore};
 use shared::ids::IdKind;
 use shared::providers::registry::Providers;

@@ -4,7 +4,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shared::ids::IdKind;
-use shared::key_admin::{self, CreateKeyError, RevokeKeyError};
+use shared::keys::admin::{self as key_admin, CreateKeyError, RevokeKeyError};
 use shared::keys::KeyStore;
 use shared::ApiError;
 

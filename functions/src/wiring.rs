@@ -1,9 +1,9 @@
 //! Cold-start wiring shared by the bins: configuration, logging and the AWS-backed dependencies,
 //! built once per execution environment.
 
-use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
-use shared::adapters::dynamodb_registry::DynamoDbRegistry;
+use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::aws::AwsClients;
+use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::{telemetry, Config};
 
 use crate::audit::AuditDeps;

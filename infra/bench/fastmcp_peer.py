@@ -55,7 +55,7 @@ def now_stamp():
 
 
 def task_from_item(item):
-    """shared/src/adapters/dynamodb_tasks.rs task_from_item: the `doc` JSON, overridden by the
+    """shared/src/conversation/dynamodb/tasks/mod.rs task_from_item: the `doc` JSON, overridden by the
     attributes the conditional updates maintain."""
     task = json.loads(item["doc"]["S"])
     task["status"] = item.get("status", {}).get("S", "pending")

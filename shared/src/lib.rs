@@ -1,15 +1,15 @@
-//! mcpflow's shared library: domain model, ports and adapters, configuration, telemetry and errors.
+//! mcpflow's shared library: one folder per capability (its model, port, in-memory and DynamoDB
+//! stores), the table's key encoding and SDK helpers (`dynamodb`), configuration, telemetry and errors.
 
-pub mod adapters;
 pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod conversation;
+pub mod dynamodb;
 pub mod error;
 pub mod health;
 pub mod ids;
-pub mod key_admin;
 pub mod keys;
 pub mod models;
 pub mod providers;

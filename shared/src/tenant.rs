@@ -3,7 +3,7 @@
 //!
 //! The pattern is [`TENANT_PATTERN`]: 1 to 63 characters, lowercase ASCII letters, digits, `_` and
 //! `-`, starting with a letter or a digit. It is narrow on purpose: a tenant is part of every
-//! DynamoDB key of its data (see [`crate::adapters::table_keys`]), of log lines and of audit entries,
+//! DynamoDB key of its data (see [`crate::dynamodb::table_keys`]), of log lines and of audit entries,
 //! so it carries no separator (`#`), no escape (`%`), no case folding and nothing invisible.
 
 use std::fmt;

@@ -5,10 +5,10 @@
 //! the table). The key is printed once and never stored.
 
 use clap::{Args, Parser, Subcommand};
-use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
 use shared::auth::Role;
 use shared::aws::AwsClients;
-use shared::key_admin::issue_key;
+use shared::keys::admin::issue_key;
+use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::tenant::TenantId;
 
 #[derive(Debug, Parser)]

@@ -2,10 +2,10 @@
 
 use functions::authorizer::handle;
 use lambda_runtime::{run, service_fn, Error};
-use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
-use shared::adapters::dynamodb_ratelimit::DynamoDbRateLimiter;
 use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
+use shared::keys::dynamodb::DynamoDbKeyStore;
+use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
 use shared::secrets::SecretsManager;
 use shared::{telemetry, Config};
 

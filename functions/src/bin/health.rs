@@ -2,8 +2,8 @@
 
 use functions::health::{handle, HealthDeps};
 use lambda_http::{run, service_fn, Error};
-use shared::adapters::aws_probe::AwsDependencyProbe;
 use shared::aws::AwsClients;
+use shared::health::aws::AwsDependencyProbe;
 use shared::health::Dependency;
 use shared::{telemetry, Config};
 

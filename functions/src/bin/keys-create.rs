@@ -3,7 +3,7 @@
 use functions::keys::{create, KeyDeps};
 use functions::wiring::{audit, start};
 use lambda_http::{run, service_fn, Error};
-use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
+use shared::keys::dynamodb::DynamoDbKeyStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

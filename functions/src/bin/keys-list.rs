@@ -2,8 +2,8 @@
 
 use functions::keys::list;
 use lambda_http::{run, service_fn, Error};
-use shared::adapters::dynamodb_keys::DynamoDbKeyStore;
 use shared::aws::AwsClients;
+use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::{telemetry, Config};
 
 #[tokio::main]

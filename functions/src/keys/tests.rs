@@ -2,7 +2,7 @@
 
 use shared::audit::InMemoryAuditLog;
 use shared::auth::Role;
-use shared::key_admin::issue_key;
+use shared::keys::admin::issue_key;
 use shared::keys::InMemoryKeyStore;
 
 use super::*;

@@ -17,7 +17,7 @@ use shared::conversation::model::{Task, TaskStatus};
 use shared::ApiError;
 
 use super::{access, legacy_tasks, views, McpServer, McpState};
-use shared::adapters::dynamodb_audit::DynamoDbAuditLog;
+use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::audit::AuditLog;
 use shared::auth::Principal;
 

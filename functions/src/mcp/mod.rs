@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use shared::auth::Principal;
 use shared::conversation::service::ConversationError;
 
-use shared::adapters::dynamodb_registry::DynamoDbRegistry;
+use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::registered::endpoint::EndpointPolicy;
 
 use crate::conversation::AwsDeps;

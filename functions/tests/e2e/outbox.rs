@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use shared::adapters::dynamodb_contexts::DynamoDbContextStore;
-use shared::adapters::dynamodb_tasks::DynamoDbTaskStore;
 use shared::auth::{AuthMethod, Principal, Role};
 use shared::aws::AwsClients;
+use shared::conversation::dynamodb::contexts::DynamoDbContextStore;
+use shared::conversation::dynamodb::tasks::DynamoDbTaskStore;
 use shared::conversation::model::Band;
 use shared::conversation::service::Deps;
 use shared::conversation::store::{TaskMessage, TaskQueue};

@@ -8,9 +8,9 @@
 //! | node | `CTX#<tenant>#<context id>` | `NODE#<seq, 10 digits>` |
 //! | context listing entry | `TENANT#<tenant>` | `CONTEXT#<context id>` |
 //! | context quota of a principal | `TENANT#<tenant>` | `QUOTA#<API key id or JWT subject>` |
-//! | task | `TENANT#<tenant>` | `TASK#<task id>` (`expires_at`; `gsi1`–`gsi4` keys: see [`crate::adapters::dynamodb_tasks::index`]) |
+//! | task | `TENANT#<tenant>` | `TASK#<task id>` (`expires_at`; `gsi1`–`gsi4` keys: see [`crate::conversation::dynamodb::tasks::index`]) |
 //!
-//! Every `#`-joined key is built by [`crate::adapters::table_keys::join`], which escapes `%` and `#`
+//! Every `#`-joined key is built by [`crate::dynamodb::table_keys::join`], which escapes `%` and `#`
 //! inside each component, so a tenant or id holding a `#` cannot reach another tenant's items.
 //!
 //! A context and its nodes share a partition, so reading one is a single `Query`. A prompt reserves
@@ -20,6 +20,7 @@
 //! milliseconds, so listing a partition backwards is newest first.
 
 pub mod completion;
+pub mod dynamodb;
 pub mod edits;
 pub mod errors;
 pub mod input;
@@ -30,6 +31,7 @@ pub mod outbox;
 pub mod paging;
 mod records;
 pub mod service;
+pub mod sqs;
 pub mod stats;
 pub mod store;
 pub mod worker;

@@ -6,6 +6,8 @@
 //! DynamoDB: `TENANT#<tenant>` / `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>`, the document in `doc`;
 //! `TENANT#<tenant>` / `REGCOUNT#<KIND>` counts them, written in the same transaction as each item.
 
+pub mod dynamodb;
+
 pub mod endpoint;
 pub mod memory;
 pub mod service;

@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use serde_json::{json, Value};
-use shared::adapters::dynamodb_contexts::DynamoDbContextStore;
-use shared::adapters::dynamodb_registry::DynamoDbRegistry;
-use shared::adapters::dynamodb_tasks::DynamoDbTaskStore;
-use shared::adapters::sqs_task_queue::SqsTaskQueue;
 use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog, Outcome};
+use shared::conversation::dynamodb::contexts::DynamoDbContextStore;
+use shared::conversation::dynamodb::tasks::DynamoDbTaskStore;
 use shared::conversation::input::Limits;
 use shared::conversation::service::Deps;
+use shared::conversation::sqs::SqsTaskQueue;
 use shared::models::ModelCatalog;
 use shared::providers::registry::Providers;
+use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::registered::endpoint::EndpointPolicy;
 
 use super::*;

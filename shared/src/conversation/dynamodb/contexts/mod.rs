@@ -12,10 +12,10 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
-use super::store_error as fail;
-use super::table_keys;
 use crate::conversation::model::{Context, Node};
 use crate::conversation::store::{Claim, ContextStore, Quota, Reserved, StoreError};
+use crate::dynamodb::store_error as fail;
+use crate::dynamodb::table_keys;
 
 mod edits;
 mod quota;

@@ -6,8 +6,8 @@ use anyhow::Context as _;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use super::table_keys;
 use crate::audit::{encode_cursor, AuditEntry, AuditLog, AuditPage, Outcome};
+use crate::dynamodb::table_keys;
 
 /// Audit entries in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ impl AuditLog for DynamoDbAuditLog {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(entry)));
-        put.send().await.map(drop).map_err(super::sdk_error)
+        put.send().await.map(drop).map_err(crate::dynamodb::sdk_error)
     }
 
     #[tracing::instrument(skip(self))]
@@ -100,7 +100,7 @@ impl AuditLog for DynamoDbAuditLog {
         if let Some(sk) = after {
             query = query.exclusive_start_key("pk", s(&pk)).exclusive_start_key("sk", s(sk));
         }
-        let out = query.send().await.map_err(super::sdk_error)?;
+        let out = query.send().await.map_err(crate::dynamodb::sdk_error)?;
         let entries = out.items().iter().map(from_item).collect::<anyhow::Result<Vec<_>>>()?;
         let next_cursor = out
             .last_evaluated_key()

@@ -1,5 +1,7 @@
 //! Health: is every dependency (the table, each queue, the state machine) reachable, and how fast.
 
+pub mod aws;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};

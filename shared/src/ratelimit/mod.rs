@@ -1,6 +1,8 @@
 //! Per-principal rate limits: a token bucket of `requests` tokens refilled evenly over `per`, kept as
 //! one timestamp (GCRA, the "theoretical arrival time"), so each request is one conditional update.
 
+pub mod dynamodb;
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Mutex;

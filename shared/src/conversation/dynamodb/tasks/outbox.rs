@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::super::dynamodb_contexts::node_item;
-use super::super::{store_error as fail, table_keys};
+use super::super::contexts::node_item;
 use super::{DynamoDbTaskStore, Item};
 use crate::conversation::model::{Band, Node, Task};
 use crate::conversation::store::{StoreError, TaskMessage, Unsent};
+use crate::dynamodb::{store_error as fail, table_keys};
 
 /// Partitions of the outbox.
 pub const SHARDS: u32 = 8;

@@ -36,9 +36,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::adapters::table_keys;
 use crate::conversation::listing::TaskFilter;
 use crate::conversation::model::{Task, TaskStatus};
+use crate::dynamodb::table_keys;
 
 /// A global secondary index of the table: its name and key attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

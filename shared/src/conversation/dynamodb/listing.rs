@@ -1,7 +1,7 @@
 //! Listing contexts and tasks on DynamoDB: a backwards `Query`, page by page until a page is full.
 //! Contexts are read from the tenant partition (`TENANT#<tenant>`, sort keys `CONTEXT#<id>`); tasks
 //! from the tenant partition (`TASK#<id>`) or one of their indexes (see
-//! [`super::dynamodb_tasks::index`]). Ids are time-sortable, so backwards is newest first, and a
+//! [`super::tasks::index`]). Ids are time-sortable, so backwards is newest first, and a
 //! cursor is the id of the last item of a page.
 
 use std::collections::HashMap;
@@ -11,10 +11,10 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use super::dynamodb_contexts::DynamoDbContextStore;
-use super::table_keys;
+use super::contexts::DynamoDbContextStore;
 use crate::conversation::listing::{ContextListing, ContextSummary};
 use crate::conversation::store::StoreError;
+use crate::dynamodb::table_keys;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -48,7 +48,7 @@ pub(crate) async fn backwards<T>(
     let mut kept: Vec<(String, T)> = Vec::new();
     loop {
         let out = query.clone().set_exclusive_start_key(start).send().await;
-        let out = out.map_err(|e| StoreError::Unknown(super::sdk_error(e)))?;
+        let out = out.map_err(|e| StoreError::Unknown(crate::dynamodb::sdk_error(e)))?;
         for item in out.items() {
             if let Some(found) = keep(item)? {
                 kept.push(found);

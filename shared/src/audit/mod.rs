@@ -7,6 +7,8 @@
 //! newest first), `expires_at` for TTL. A cursor is the last sk, base64url: it can only page within
 //! the caller's own tenant, because the tenant comes from the principal, never from the cursor.
 
+pub mod dynamodb;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
-use super::{sdk_error, table_keys};
+use crate::dynamodb::{sdk_error, table_keys};
 use crate::registered::store::RegistryStore;
 use crate::registered::{Kind, RegistryError};
 use counter::Outcome;

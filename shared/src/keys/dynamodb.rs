@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-use super::table_keys;
+use crate::dynamodb::table_keys;
 use crate::keys::{ApiKeyRecord, KeyStore, KeyStoreError, MAX_KEYS_PER_TENANT};
 
 type Item = HashMap<String, AttributeValue>;
@@ -81,7 +81,7 @@ fn from_item(item: &Item) -> Result<ApiKeyRecord, KeyStoreError> {
 }
 
 fn unknown<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> KeyStoreError {
-    KeyStoreError::Unknown(super::sdk_error(e))
+    KeyStoreError::Unknown(crate::dynamodb::sdk_error(e))
 }
 
 impl DynamoDbKeyStore {

@@ -12,11 +12,11 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::store_error as fail;
-use super::table_keys;
 use crate::conversation::model::{Node, Task, TaskStatus};
 use crate::conversation::stats;
 use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore, Unsent};
+use crate::dynamodb::store_error as fail;
+use crate::dynamodb::table_keys;
 
 pub mod index;
 mod listing;

@@ -10,11 +10,11 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
-use super::dynamodb_tasks::DynamoDbTaskStore;
-use super::store_error as fail;
-use super::table_keys;
+use super::tasks::DynamoDbTaskStore;
 use crate::conversation::stats::{Counters, TaskStats};
 use crate::conversation::store::StoreError;
+use crate::dynamodb::store_error as fail;
+use crate::dynamodb::table_keys;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -90,7 +90,7 @@ impl DynamoDbTaskStore {
             .set_expression_attribute_names(update.expression_attribute_names)
             .set_expression_attribute_values(update.expression_attribute_values);
         if let Err(e) = call.send().await {
-            tracing::warn!(error = %super::sdk_error(e), %tenant, "task counters not updated");
+            tracing::warn!(error = %crate::dynamodb::sdk_error(e), %tenant, "task counters not updated");
         }
     }
 

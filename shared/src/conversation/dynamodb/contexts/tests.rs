@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::adapters::replay_client;
 use crate::conversation::store::ContextEdits;
+use crate::dynamodb::replay_client;
 use crate::providers::replay::{serve, Answer, Received};
 
 fn store(base: &str) -> DynamoDbContextStore {

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::index::{self, Index};
 use super::{task_from_item, DynamoDbTaskStore};
-use crate::adapters::dynamodb_listing::{backwards, partition_query, table_key};
+use crate::conversation::dynamodb::listing::{backwards, partition_query, table_key};
 use crate::conversation::listing::{TaskFilter, TaskListing};
 use crate::conversation::model::Task;
 use crate::conversation::store::StoreError;

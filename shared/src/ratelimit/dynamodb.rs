@@ -1,5 +1,5 @@
 //! [`RateLimiter`] on DynamoDB. One item per bucket: pk `RATE#<tenant>#<subject>` (components escaped by
-//! [`super::table_keys`], so a subject holding `#` cannot share another principal's bucket), sk `RATE`, `tat` (the
+//! [`crate::dynamodb::table_keys`], so a subject holding `#` cannot share another principal's bucket), sk `RATE`, `tat` (the
 //! next arrival time, ms) and `expires_at` (TTL, once the bucket is full again). A request is one
 //! conditional update: `tat = tat + interval` while the bucket is busy; an idle bucket (or a new one)
 //! takes a second update that restarts it from now. A failed condition returns the old item, so a
@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 
-use super::table_keys;
+use crate::dynamodb::table_keys;
 use crate::ratelimit::{retry_after_secs, Admission, Bucket, Limit, RateLimiter};
 
 /// Rate-limit buckets in the mcpflow table.
@@ -59,7 +59,7 @@ impl DynamoDbRateLimiter {
                         .and_then(|v| v.as_n().ok()?.parse().ok());
                     Ok(Some(tat))
                 }
-                _ => Err(super::sdk_error(e)),
+                _ => Err(crate::dynamodb::sdk_error(e)),
             },
         }
     }

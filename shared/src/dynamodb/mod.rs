@@ -1,15 +1,7 @@
-//! Adapters: the ports implemented with real technology, named after it.
+//! What every capability's DynamoDB store shares: the table's key encoding ([`table_keys`]) and the
+//! SDK error helpers. Each capability's store is its own `dynamodb` module (`keys::dynamodb`,
+//! `audit::dynamodb`, `ratelimit::dynamodb`, `conversation::dynamodb`, `registered::dynamodb`).
 
-pub mod aws_probe;
-pub mod dynamodb_audit;
-pub mod dynamodb_contexts;
-pub mod dynamodb_keys;
-pub mod dynamodb_listing;
-pub mod dynamodb_ratelimit;
-pub mod dynamodb_registry;
-pub mod dynamodb_task_stats;
-pub mod dynamodb_tasks;
-pub mod sqs_task_queue;
 pub mod table_keys;
 
 /// An AWS SDK error as an `anyhow` error carrying its whole cause chain (for logs; never shown to a

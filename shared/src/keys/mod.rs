@@ -9,6 +9,9 @@
 //!
 //! Both items are written and revoked together in one transaction. The key itself is never stored.
 
+pub mod admin;
+pub mod dynamodb;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;

@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::adapters::replay_client;
 use crate::conversation::listing::{task_filter, TaskFilter, TaskListing};
 use crate::conversation::model::TaskType;
+use crate::dynamodb::replay_client;
 use crate::providers::replay::{serve, Answer, Received};
 
 const ID: &str = "task_019a2b3c4d5e0123456789abcdef";

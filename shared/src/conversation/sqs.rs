@@ -41,6 +41,6 @@ impl TaskQueue for SqsTaskQueue {
             .message_body(body)
             .message_group_id(group)
             .message_deduplication_id(&message.task_id);
-        send.send().await.map(drop).map_err(super::sdk_error)
+        send.send().await.map(drop).map_err(crate::dynamodb::sdk_error)
     }
 }
