@@ -40,16 +40,21 @@ impl TaskQueue for Refusing {
     }
 }
 
-/// Prompts `context` through a creator that dies in its send; the outbox's entry is left.
-async fn prompt_and_die(d: &Deps<InMemory, InMemory, InMemory>, context: &str) {
-    let dying = Deps {
+/// The same stores as `d`, sending through `queue`.
+fn with_queue<Q: TaskQueue>(d: &Deps<InMemory, InMemory, InMemory>, queue: Q) -> Deps<InMemory, InMemory, Q> {
+    Deps {
         contexts: d.contexts.clone(),
         tasks: d.tasks.clone(),
-        queue: Dead,
+        queue,
         providers: d.providers.clone(),
         default_model: d.default_model.clone(),
         limits: d.limits,
-    };
+    }
+}
+
+/// Prompts `context` through a creator that dies in its send; the outbox's entry is left.
+async fn prompt_and_die(d: &Deps<InMemory, InMemory, InMemory>, context: &str) {
+    let dying = with_queue(d, Dead);
     let (caller, body) = (alice(), json!({"prompt": "Still there?"}));
     let prompt = dying.add_prompt(&caller, context, &body, Utc::now());
     assert!(tokio::time::timeout(Duration::from_millis(200), prompt).await.is_err());
@@ -133,14 +138,7 @@ async fn a_refused_send_fails_the_task_and_leaves_its_entry_which_the_sweep_remo
         .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
         .await
         .unwrap();
-    let refusing = Deps {
-        contexts: d.contexts.clone(),
-        tasks: d.tasks.clone(),
-        queue: Refusing,
-        providers: d.providers.clone(),
-        default_model: d.default_model.clone(),
-        limits: d.limits,
-    };
+    let refusing = with_queue(&d, Refusing);
     let body = json!({"prompt": "Hello?"});
     assert!(refusing
         .add_prompt(&alice(), &context.context_id, &body, Utc::now())
