@@ -175,3 +175,6 @@ pub async fn task<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     })
     .await)
 }
+
+#[cfg(test)]
+mod tests;

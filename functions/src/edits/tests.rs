@@ -1,28 +1,14 @@
 //! The cancel handler with in-memory stores and the events in `events/tasks-cancel/`: malformed path
 //! ids and the authorizer's denials, and what each leaves in the audit log.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog, Outcome};
-use shared::conversation::input::Limits;
 use shared::conversation::memory::InMemory;
-use shared::models::ModelCatalog;
-use shared::providers::registry::Providers;
 
 use super::*;
 use crate::http::test_support::{body_json, event, event_without_authorizer};
 
 fn deps() -> Deps<InMemory, InMemory, InMemory> {
-    let catalog = ModelCatalog::builtin().unwrap();
-    Deps {
-        contexts: InMemory::default(),
-        tasks: InMemory::default(),
-        queue: InMemory::default(),
-        providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
-        default_model: "local-echo".into(),
-        limits: Limits::default(),
-    }
+    Deps::in_memory().unwrap()
 }
 
 fn audit() -> AuditDeps<InMemoryAuditLog> {
