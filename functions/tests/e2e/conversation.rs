@@ -28,6 +28,16 @@ pub(crate) async fn get(caller: &Credential, path: &str) -> (u16, Value) {
 }
 
 /// Polls a task until it leaves pending/running (at most 30 s).
+/// The roles of a context's nodes, in order.
+pub(crate) async fn roles(caller: &Credential, context_id: &str) -> Vec<String> {
+    let (status, context) = get(caller, &format!("/api/v1/mcp/contexts/{context_id}")).await;
+    assert_eq!(status, 200, "{context}");
+    let nodes = context["nodes"].as_array().unwrap().iter();
+    nodes
+        .map(|n| n["metadata"]["role"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub(crate) async fn finished(caller: &Credential, task_id: &str) -> Value {
     finished_within(caller, task_id, 30).await
 }
@@ -76,14 +86,7 @@ async fn a_prompt_is_completed_by_the_worker_and_the_context_holds_system_user_a
         (task["type"].as_str(), task["attempts"].as_u64()),
         (Some("mcp.add_prompt"), Some(1))
     );
-    let (_, context) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
-    let roles: Vec<&str> = context["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["metadata"]["role"].as_str().unwrap())
-        .collect();
-    assert_eq!(roles, ["system", "user", "assistant"]);
+    assert_eq!(roles(&caller, id).await, ["system", "user", "assistant"]);
     assert_eq!(context["nodes"][2]["content"], task["output"]);
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use shared::aws::AwsClients;
 
 use crate::auth_matrix::{bearer, jwt, secret};
-use crate::conversation::{finished, get, post};
+use crate::conversation::{finished, get, post, roles};
 use crate::helpers::{fresh_tenant, Credential};
 
 /// The URL of the high-band task queue of the stack under test.
@@ -90,12 +90,5 @@ async fn the_same_task_message_delivered_twice_completes_once_with_one_reply() {
     );
     let (_, again) = get(&caller, &format!("/api/v1/mcp/tasks/{task_id}")).await;
     assert_eq!(again["attempts"], 1, "a redelivery ran the task again: {again}");
-    let (_, context) = get(&caller, &format!("/api/v1/mcp/contexts/{context_id}")).await;
-    let roles: Vec<&str> = context["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["metadata"]["role"].as_str().unwrap())
-        .collect();
-    assert_eq!(roles, ["user", "assistant"]);
+    assert_eq!(roles(&caller, &context_id).await, ["user", "assistant"]);
 }

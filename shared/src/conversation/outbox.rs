@@ -3,8 +3,9 @@
 //! between the write and the send leaves the entry behind; the outbox sweep (the `task-outbox`
 //! function, every minute) sends the message of every entry older than a grace period
 //! (`OUTBOX_GRACE_SECONDS`, 60 s: longer than any HTTP function may run, so the creator is dead, not
-//! slow), so no task stays `pending` for ever. A message sent twice is harmless: the queue drops a repeat within five
-//! minutes (its deduplication id is the task id), and the worker acknowledges a finished task.
+//! slow), so no task stays `pending` for ever. A message sent twice is harmless: the queue drops a
+//! repeat within five minutes (its deduplication id is the task id), and the worker acknowledges a
+//! finished task.
 
 use chrono::{DateTime, Utc};
 
