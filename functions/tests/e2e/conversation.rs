@@ -87,6 +87,7 @@ async fn a_prompt_is_completed_by_the_worker_and_the_context_holds_system_user_a
         (Some("mcp.add_prompt"), Some(1))
     );
     assert_eq!(roles(&caller, id).await, ["system", "user", "assistant"]);
+    let (_, context) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
     assert_eq!(context["nodes"][2]["content"], task["output"]);
 }
 
