@@ -1,12 +1,14 @@
 //! Audit: recording a mutating request after it is answered, and `GET /api/v1/audit` (admin).
 
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Error, Request, RequestExt, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use shared::audit::{decode_cursor, AuditEntry, AuditLog, Outcome, DEFAULT_PAGE, MAX_PAGE};
 use shared::auth::AuthOutcome;
 use shared::ApiError;
 
-use crate::{auth, http};
+use crate::api::requests::query;
+use crate::api::{ApiRequest, Authorized, Reply};
+use crate::http;
 
 /// Where entries go and how long they stay.
 pub struct AuditDeps<A> {
@@ -56,34 +58,40 @@ pub async fn record_status<A: AuditLog>(deps: &AuditDeps<A>, req: &Request, targ
     }
 }
 
-/// `GET /api/v1/audit?limit=&cursor=`: the tenant's entries, newest first.
+/// `GET /api/v1/audit?limit=&cursor=`: a page size and where the page starts.
+pub struct AuditPageRequest {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl ApiRequest for AuditPageRequest {
+    fn parse(req: &Request) -> Result<Self, ApiError> {
+        let limit = match query(req, "limit").as_deref().map(str::parse::<usize>) {
+            None => DEFAULT_PAGE,
+            Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
+            Some(_) => {
+                let msg = format!("limit must be a whole number from 1 to {MAX_PAGE}");
+                return Err(ApiError::bad_request("INVALID_LIMIT", msg));
+            }
+        };
+        let after = query(req, "cursor")
+            .as_deref()
+            .map(decode_cursor)
+            .transpose()
+            .map_err(|msg| ApiError::bad_request("INVALID_CURSOR", msg))?;
+        Ok(Self { limit, after })
+    }
+}
+
+/// `GET /api/v1/audit?limit=&cursor=` (bin `audit-list`): the tenant's entries, newest first.
 ///
 /// # Errors
-/// Never: every outcome is an HTTP response.
-pub async fn list<A: AuditLog>(deps: &AuditDeps<A>, req: Request) -> Result<Response<Body>, Error> {
-    let request_id = http::request_id(&req);
-    let principal = match auth::principal(&req) {
-        Ok(p) => p,
-        Err(e) => return Ok(http::error(&e, &request_id)),
-    };
-    let query = req.query_string_parameters_ref().cloned().unwrap_or_default();
-    let limit = match query.first("limit").map(str::parse::<usize>) {
-        None => DEFAULT_PAGE,
-        Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            let msg = format!("limit must be a whole number from 1 to {MAX_PAGE}");
-            return Ok(http::error(&ApiError::bad_request("INVALID_LIMIT", msg), &request_id));
-        }
-    };
-    let after = match query.first("cursor").map(decode_cursor).transpose() {
-        Ok(after) => after,
-        Err(msg) => return Ok(http::error(&ApiError::bad_request("INVALID_CURSOR", msg), &request_id)),
-    };
-    match deps.log.list(&principal.tenant, limit, after.as_deref()).await {
-        Ok(page) => Ok(http::json(200, &page)),
-        Err(err) => {
-            tracing::error!(error = %err, %request_id, "audit list failed");
-            Ok(http::error(&ApiError::internal(), &request_id))
-        }
-    }
+/// A bad `limit` or `cursor` (`400`), a store failure.
+pub async fn list<A: AuditLog>(log: &A, req: Authorized<AuditPageRequest>) -> Result<Reply, ApiError> {
+    let AuditPageRequest { limit, after } = &req.request;
+    let page = log
+        .list(&req.principal.tenant, *limit, after.as_deref())
+        .await
+        .map_err(|e| ApiError::internal_because(format!("audit list failed: {e:#}")))?;
+    Ok(Reply::ok(&page))
 }

@@ -64,24 +64,13 @@ pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max_bytes: usize
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("INVALID_BODY", format!("invalid JSON body: {e}")))
 }
 
-/// Runs `op` for the request's principal, with the request id for its errors; a missing or refused
-/// principal, or an error of `op`, becomes the error envelope.
-pub async fn for_principal<F, Fut>(req: &Request, op: F) -> Response<Body>
-where
-    F: FnOnce(shared::auth::Principal, String) -> Fut,
-    Fut: std::future::Future<Output = Result<Response<Body>, ApiError>>,
-{
-    let request_id = request_id(req);
-    let outcome = match crate::auth::principal(req) {
-        Ok(principal) => op(principal, request_id.clone()).await,
-        Err(e) => Err(e),
-    };
-    outcome.unwrap_or_else(|e| error(&e, &request_id))
-}
-
-/// The error envelope as a response; 5xx causes must already be logged by the caller.
+/// The error envelope as a response; an internal cause the error carries is logged here, with the
+/// request id the client is shown.
 #[must_use]
 pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
+    if let Some(cause) = &err.cause {
+        tracing::error!(error = %cause, %request_id, status = err.status, "request failed");
+    }
     let mut response = respond(err.status, err.to_body(request_id));
     if err.status == 401 {
         // RFC 9110: a 401 names the scheme it wants; MCP clients read it to start authorization.

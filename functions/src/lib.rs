@@ -1,18 +1,20 @@
-//! mcpflow's Lambda handlers. Each bin in `src/bin/` wires one of these to the runtime.
+//! mcpflow's Lambda handlers, one module per capability. Each bin in `src/bin/` is named after its
+//! function in `template.yaml` and wires one handler of these to the runtime: an HTTP route's bin
+//! `<module>-<handler>` runs `<module>::<handler>` through [`api::run`].
 
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod authorizer;
-pub mod conversation;
+pub mod contexts;
 pub mod dead_letters;
-pub mod edits;
 pub mod health;
 pub mod http;
 pub mod keys;
-pub mod listing;
 pub mod mcp;
 pub mod models;
 pub mod outbox;
 pub mod registered;
+pub mod tasks;
 pub mod wiring;
 pub mod worker;

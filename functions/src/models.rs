@@ -1,19 +1,17 @@
-//! `GET /api/v1/mcp/models`: the configured providers and models, with availability.
+//! `GET /api/v1/mcp/models` (bin `models`): the configured providers and models, with availability.
 
-use lambda_http::{Body, Error, Request, Response};
 use shared::models::ModelsView;
+use shared::ApiError;
 
-use crate::{auth, http};
+use crate::api::requests::NoInput;
+use crate::api::{Authorized, Reply};
 
 /// Answers with the catalog view computed once at cold start.
 ///
 /// # Errors
-/// Never: every outcome is an HTTP response.
-pub async fn handle(view: &ModelsView, req: Request) -> Result<Response<Body>, Error> {
-    match auth::principal(&req) {
-        Ok(_) => Ok(http::json(200, view)),
-        Err(e) => Ok(http::error(&e, &http::request_id(&req))),
-    }
+/// Never: any caller the authorizer let through may read the catalog.
+pub async fn list(view: &ModelsView, _: Authorized<NoInput>) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(view))
 }
 
 #[cfg(test)]
@@ -23,12 +21,14 @@ mod tests {
     use shared::models::ModelCatalog;
 
     use super::*;
-    use crate::http::test_support::{body_json, event};
+    use crate::api::{serve, test_support, App};
+    use crate::http::test_support::{body_json, event, event_without_authorizer};
 
     #[tokio::test]
     async fn models_lists_local_as_available_and_says_it_is_a_stand_in() {
         let view = ModelCatalog::builtin().unwrap().view(&BTreeMap::new());
-        let response = handle(&view, event("models", "get")).await.unwrap();
+        let app = App::new(view, test_support::audit());
+        let response = serve(&app, list, event("models", "get")).await;
         assert_eq!(response.status(), 200);
         let body = body_json(&response);
         let local = body["providers"]
@@ -39,11 +39,8 @@ mod tests {
             .unwrap();
         assert_eq!(local["available"], true);
         assert!(local["description"].as_str().unwrap().contains("stand-in"));
-        let unauthenticated = handle(
-            &view,
-            crate::http::test_support::event_without_authorizer("models", "get"),
-        );
-        assert_eq!(unauthenticated.await.unwrap().status(), 401);
+        let unauthenticated = serve(&app, list, event_without_authorizer("models", "get"));
+        assert_eq!(unauthenticated.await.status(), 401);
         let openai = body["providers"]
             .as_array()
             .unwrap()

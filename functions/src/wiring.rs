@@ -1,25 +1,31 @@
 //! Cold-start wiring shared by the bins: configuration, logging and the AWS-backed dependencies,
-//! built once per execution environment.
+//! built once per execution environment. A bin names one of these and its handler.
 
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::aws::AwsClients;
+use shared::conversation::dynamodb::contexts::DynamoDbContextStore;
+use shared::conversation::dynamodb::tasks::DynamoDbTaskStore;
+use shared::conversation::service::Deps;
+use shared::conversation::sqs::SqsTaskQueue;
+use shared::keys::dynamodb::DynamoDbKeyStore;
+use shared::providers::registry::Providers;
 use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::{telemetry, Config};
 
+use crate::api::App;
 use crate::audit::AuditDeps;
-use crate::conversation::{aws_deps, AwsDeps};
+use crate::registered::RegistryDeps;
 
-/// The conversation dependencies and the audit log a mutating conversation handler needs.
-pub struct Mutating {
-    pub deps: AwsDeps,
-    pub audit: AuditDeps<DynamoDbAuditLog>,
-}
+/// The deployed conversation stores, queue and providers (REST, MCP, worker, outbox, dead letters).
+pub type AwsDeps = Deps<DynamoDbContextStore, DynamoDbTaskStore, SqsTaskQueue>;
+
+type Result<T> = std::result::Result<T, lambda_http::Error>;
 
 /// Reads the configuration, starts logging and loads the AWS clients.
 ///
 /// # Errors
 /// When the configuration is invalid.
-pub async fn start() -> Result<(Config, AwsClients), lambda_http::Error> {
+pub async fn start() -> Result<(Config, AwsClients)> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
     Ok((config, AwsClients::load().await))
@@ -34,25 +40,100 @@ pub fn audit(config: &Config, clients: &AwsClients) -> AuditDeps<DynamoDbAuditLo
     }
 }
 
-/// Everything a mutating conversation handler needs.
+/// The deployed conversation dependencies.
 ///
 /// # Errors
-/// When the configuration is invalid or a task queue is not configured.
-pub async fn mutating() -> Result<Mutating, lambda_http::Error> {
-    let (config, clients) = start().await?;
-    Ok(Mutating {
-        deps: aws_deps(&config, &clients)?,
-        audit: audit(&config, &clients),
+/// When a task queue is not configured or an HTTP client cannot be built.
+pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps> {
+    let queue = |name: &str| {
+        config
+            .queues
+            .iter()
+            .find(|q| q.name == name)
+            .map(|q| q.url.clone())
+            .ok_or_else(|| anyhow::anyhow!("QUEUE_URL_{} is not set", name.to_uppercase().replace('-', "_")))
+    };
+    Ok(Deps {
+        contexts: DynamoDbContextStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+        tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+        queue: SqsTaskQueue::new(
+            clients.sqs.clone(),
+            queue("task-high")?,
+            queue("task-medium")?,
+            queue("task-low")?,
+        ),
+        providers: Providers::new(
+            &config.models,
+            &config.credentials,
+            config.provider_timeout,
+            Some(&clients.sdk),
+        )?,
+        default_model: config.models.default_model.clone(),
+        limits: config.limits,
     })
 }
 
-/// Everything a reading conversation handler needs.
+/// The conversation dependencies alone (the worker, the outbox sweep, the dead-letter handler).
 ///
 /// # Errors
 /// When the configuration is invalid or a task queue is not configured.
-pub async fn reading() -> Result<AwsDeps, lambda_http::Error> {
+pub async fn conversation_deps() -> Result<AwsDeps> {
     let (config, clients) = start().await?;
     Ok(aws_deps(&config, &clients)?)
+}
+
+/// A contexts or tasks route.
+///
+/// # Errors
+/// When the configuration is invalid or a task queue is not configured.
+pub async fn conversation() -> Result<App<AwsDeps>> {
+    let (config, clients) = start().await?;
+    Ok(App::new(aws_deps(&config, &clients)?, audit(&config, &clients)))
+}
+
+/// A key management route.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn keys() -> Result<App<DynamoDbKeyStore>> {
+    let (config, clients) = start().await?;
+    let store = DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone());
+    Ok(App::new(store, audit(&config, &clients)))
+}
+
+/// The audit listing route.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn audit_log() -> Result<App<DynamoDbAuditLog>> {
+    let (config, clients) = start().await?;
+    let log = audit(&config, &clients);
+    Ok(App::new(log.log.clone(), log))
+}
+
+/// A registry route (tools, prompts, resources).
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn registry() -> Result<App<RegistryDeps<DynamoDbRegistry>>> {
+    let (config, clients) = start().await?;
+    let deps = RegistryDeps {
+        store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+        policy: config.tool_endpoints,
+    };
+    Ok(App::new(deps, audit(&config, &clients)))
+}
+
+/// The models route: the catalog's view, computed once.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn models() -> Result<App<shared::models::ModelsView>> {
+    let (config, clients) = start().await?;
+    Ok(App::new(
+        config.models.view(&config.credentials),
+        audit(&config, &clients),
+    ))
 }
 
 /// The MCP endpoint's service: the conversation services, the built-in tools with schemas from the
@@ -60,7 +141,7 @@ pub async fn reading() -> Result<AwsDeps, lambda_http::Error> {
 ///
 /// # Errors
 /// When the configuration is invalid or a tool schema does not compile.
-pub async fn mcp() -> Result<crate::mcp::lambda::Endpoint, lambda_http::Error> {
+pub async fn mcp() -> Result<crate::mcp::lambda::Endpoint> {
     let (config, clients) = start().await?;
     let deps = aws_deps(&config, &clients)?;
     let models = deps.providers.available_models();
@@ -75,18 +156,4 @@ pub async fn mcp() -> Result<crate::mcp::lambda::Endpoint, lambda_http::Error> {
     let audit = audit(&config, &clients);
     let state = std::sync::Arc::new(state);
     Ok(crate::mcp::lambda::service(state, &config.mcp_allowed_origins, audit))
-}
-
-/// Everything a registered-items handler needs.
-///
-/// # Errors
-/// When the configuration is invalid.
-pub async fn registry(
-) -> Result<crate::registered::RegistryDeps<DynamoDbRegistry, DynamoDbAuditLog>, lambda_http::Error> {
-    let (config, clients) = start().await?;
-    Ok(crate::registered::RegistryDeps {
-        store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
-        audit: audit(&config, &clients),
-        policy: config.tool_endpoints,
-    })
 }

@@ -1,12 +1,8 @@
-//! Lambda entry point of `audit-list`.
+//! Lambda entry point of `audit-list`: `GET /api/v1/audit`.
 
-use functions::audit::list;
-use functions::wiring::{audit, start};
-use lambda_http::{run, service_fn, Error};
+use functions::{api, audit, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let (config, clients) = start().await?;
-    let deps = audit(&config, &clients);
-    run(service_fn(|req| list(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::audit_log().await?, audit::list).await
 }

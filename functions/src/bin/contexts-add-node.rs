@@ -1,11 +1,8 @@
-//! Lambda entry point of `contexts-add-node`.
+//! Lambda entry point of `contexts-add-node`: `POST /api/v1/mcp/contexts/{contextID}/nodes`, audited.
 
-use functions::edits::add_node;
-use functions::wiring::mutating;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, contexts, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let m = mutating().await?;
-    run(service_fn(|req| add_node(&m.deps, &m.audit, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?.audited(), contexts::add_node).await
 }

@@ -1,11 +1,8 @@
-//! Lambda entry point of `contexts-create`.
+//! Lambda entry point of `contexts-create`: `POST /api/v1/mcp/contexts`, audited.
 
-use functions::conversation::create;
-use functions::wiring::mutating;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, contexts, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let m = mutating().await?;
-    run(service_fn(|req| create(&m.deps, &m.audit, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?.audited(), contexts::create).await
 }

@@ -1,11 +1,8 @@
-//! Lambda entry point of `contexts-delete`.
+//! Lambda entry point of `contexts-delete`: `DELETE /api/v1/mcp/contexts/{contextID}`, audited.
 
-use functions::edits::delete_context;
-use functions::wiring::mutating;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, contexts, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let m = mutating().await?;
-    run(service_fn(|req| delete_context(&m.deps, &m.audit, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?.audited(), contexts::delete).await
 }

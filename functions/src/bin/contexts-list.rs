@@ -1,11 +1,8 @@
-//! Lambda entry point of `contexts-list`.
+//! Lambda entry point of `contexts-list`: `GET /api/v1/mcp/contexts`.
 
-use functions::listing::contexts;
-use functions::wiring::reading;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, contexts, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = reading().await?;
-    run(service_fn(|req| contexts(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?, contexts::list).await
 }

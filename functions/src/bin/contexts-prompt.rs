@@ -1,11 +1,8 @@
-//! Lambda entry point of `contexts-prompt`.
+//! Lambda entry point of `contexts-prompt`: `POST /api/v1/mcp/contexts/{contextID}/prompt`, audited.
 
-use functions::conversation::prompt;
-use functions::wiring::mutating;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, contexts, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let m = mutating().await?;
-    run(service_fn(|req| prompt(&m.deps, &m.audit, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?.audited(), contexts::prompt).await
 }

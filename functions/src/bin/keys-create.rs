@@ -1,17 +1,8 @@
-//! Lambda entry point of `keys-create`.
+//! Lambda entry point of `keys-create`: `POST /api/v1/keys`, audited.
 
-use functions::keys::{create, KeyDeps};
-use functions::wiring::{audit, start};
-use lambda_http::{run, service_fn, Error};
-use shared::keys::dynamodb::DynamoDbKeyStore;
+use functions::{api, keys, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let (config, clients) = start().await?;
-    let audit = audit(&config, &clients);
-    let deps = KeyDeps {
-        store: DynamoDbKeyStore::new(clients.dynamodb, config.table_name),
-        audit,
-    };
-    run(service_fn(|req| create(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::keys().await?.audited(), keys::create).await
 }

@@ -1,16 +1,8 @@
-//! Lambda entry point of `keys-list`.
+//! Lambda entry point of `keys-list`: `GET /api/v1/keys`.
 
-use functions::keys::list;
-use lambda_http::{run, service_fn, Error};
-use shared::aws::AwsClients;
-use shared::keys::dynamodb::DynamoDbKeyStore;
-use shared::{telemetry, Config};
+use functions::{api, keys, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    telemetry::init(config.log_format, &config.log_level);
-    let clients = AwsClients::load().await;
-    let store = DynamoDbKeyStore::new(clients.dynamodb, config.table_name);
-    run(service_fn(|req| list(&store, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::keys().await?, keys::list).await
 }

@@ -1,17 +1,8 @@
-//! Lambda entry point of `keys-revoke`.
+//! Lambda entry point of `keys-revoke`: `DELETE /api/v1/keys/{keyID}`, audited.
 
-use functions::keys::{revoke, KeyDeps};
-use functions::wiring::{audit, start};
-use lambda_http::{run, service_fn, Error};
-use shared::keys::dynamodb::DynamoDbKeyStore;
+use functions::{api, keys, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let (config, clients) = start().await?;
-    let audit = audit(&config, &clients);
-    let deps = KeyDeps {
-        store: DynamoDbKeyStore::new(clients.dynamodb, config.table_name),
-        audit,
-    };
-    run(service_fn(|req| revoke(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::keys().await?.audited(), keys::revoke).await
 }

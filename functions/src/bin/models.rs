@@ -1,13 +1,8 @@
-//! Lambda entry point of `models`.
+//! Lambda entry point of `models`: `GET /api/v1/mcp/models`.
 
-use functions::models::handle;
-use lambda_http::{run, service_fn, Error};
-use shared::{telemetry, Config};
+use functions::{api, models, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    telemetry::init(config.log_format, &config.log_level);
-    let view = config.models.view(&config.credentials);
-    run(service_fn(|req| handle(&view, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::models().await?, models::list).await
 }

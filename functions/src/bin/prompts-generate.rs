@@ -1,11 +1,8 @@
 //! Lambda entry point of `prompts-generate`: `POST /api/v1/prompts/{name}/generate`.
 
-use functions::registered::generate;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| generate(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::registry().await?, registered::generate).await
 }

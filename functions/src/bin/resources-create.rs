@@ -1,12 +1,13 @@
-//! Lambda entry point of `resources-create`: `POST /api/v1/resources`.
+//! Lambda entry point of `resources-create`: `POST /api/v1/resources`, audited.
 
-use functions::registered::create;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
-use shared::registered::Kind;
+use functions::api::requests::ResourcePath;
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| create(&deps, Kind::Resource, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(
+        wiring::registry().await?.audited(),
+        registered::create::<ResourcePath, _>,
+    )
+    .await
 }

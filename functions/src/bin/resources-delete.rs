@@ -1,12 +1,13 @@
-//! Lambda entry point of `resources-delete`: `DELETE /api/v1/resources/{uri}`.
+//! Lambda entry point of `resources-delete`: `DELETE /api/v1/resources/{uri}`, audited.
 
-use functions::registered::delete;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
-use shared::registered::Kind;
+use functions::api::requests::ResourcePath;
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| delete(&deps, Kind::Resource, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(
+        wiring::registry().await?.audited(),
+        registered::delete::<ResourcePath, _>,
+    )
+    .await
 }

@@ -1,12 +1,9 @@
 //! Lambda entry point of `resources-get`: `GET /api/v1/resources/{uri}`.
 
-use functions::registered::get;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
-use shared::registered::Kind;
+use functions::api::requests::ResourcePath;
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| get(&deps, Kind::Resource, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::registry().await?, registered::get::<ResourcePath, _>).await
 }

@@ -1,7 +1,7 @@
 //! Lambda entry point of `task-outbox`.
 
-use functions::conversation::aws_deps;
 use functions::outbox::handle;
+use functions::wiring::aws_deps;
 use lambda_runtime::{run, service_fn, Error};
 use shared::aws::AwsClients;
 use shared::{telemetry, Config};

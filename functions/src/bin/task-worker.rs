@@ -1,6 +1,6 @@
 //! Lambda entry point of `task-worker`.
 
-use functions::conversation::aws_deps;
+use functions::wiring::aws_deps;
 use functions::worker::{handle, WorkerSettings};
 use lambda_runtime::{run, service_fn, Error};
 use shared::aws::AwsClients;

@@ -1,11 +1,8 @@
-//! Lambda entry point of `tasks-cancel`.
+//! Lambda entry point of `tasks-cancel`: `POST /api/v1/mcp/tasks/{taskID}/cancel`, audited.
 
-use functions::edits::cancel;
-use functions::wiring::mutating;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, tasks, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let m = mutating().await?;
-    run(service_fn(|req| cancel(&m.deps, &m.audit, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?.audited(), tasks::cancel).await
 }

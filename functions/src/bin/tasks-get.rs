@@ -1,11 +1,8 @@
-//! Lambda entry point of `tasks-get`.
+//! Lambda entry point of `tasks-get`: `GET /api/v1/mcp/tasks/{taskID}`.
 
-use functions::conversation::task;
-use functions::wiring::reading;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, tasks, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = reading().await?;
-    run(service_fn(|req| task(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?, tasks::get).await
 }

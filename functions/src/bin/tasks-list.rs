@@ -1,11 +1,8 @@
-//! Lambda entry point of `tasks-list`.
+//! Lambda entry point of `tasks-list`: `GET /api/v1/mcp/tasks`.
 
-use functions::listing::tasks;
-use functions::wiring::reading;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, tasks, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = reading().await?;
-    run(service_fn(|req| tasks(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::conversation().await?, tasks::list).await
 }

@@ -1,12 +1,9 @@
-//! Lambda entry point of `tools-create`: `POST /api/v1/tools`.
+//! Lambda entry point of `tools-create`: `POST /api/v1/tools`, audited.
 
-use functions::registered::create;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
-use shared::registered::Kind;
+use functions::api::requests::ToolPath;
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| create(&deps, Kind::Tool, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::registry().await?.audited(), registered::create::<ToolPath, _>).await
 }

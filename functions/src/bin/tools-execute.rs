@@ -1,11 +1,8 @@
-//! Lambda entry point of `tools-execute`: `POST /api/v1/tools/{name}/execute`.
+//! Lambda entry point of `tools-execute`: `POST /api/v1/tools/{name}/execute`, audited.
 
-use functions::registered::execute;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| execute(&deps, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::registry().await?.audited(), registered::execute).await
 }

@@ -1,12 +1,9 @@
 //! Lambda entry point of `tools-get`: `GET /api/v1/tools/{name}`.
 
-use functions::registered::get;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
-use shared::registered::Kind;
+use functions::api::requests::ToolPath;
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| get(&deps, Kind::Tool, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::registry().await?, registered::get::<ToolPath, _>).await
 }

@@ -1,12 +1,9 @@
 //! Lambda entry point of `tools-list`: `GET /api/v1/tools`.
 
-use functions::registered::list;
-use functions::wiring::registry;
-use lambda_http::{run, service_fn, Error};
-use shared::registered::Kind;
+use functions::api::requests::ToolPath;
+use functions::{api, registered, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let deps = registry().await?;
-    run(service_fn(|req| list(&deps, Kind::Tool, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    api::run(wiring::registry().await?, registered::list::<ToolPath, _>).await
 }

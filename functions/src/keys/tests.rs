@@ -6,14 +6,15 @@ use shared::keys::admin::issue_key;
 use shared::keys::InMemoryKeyStore;
 
 use super::*;
-use crate::audit::AuditDeps;
+use crate::api::test_support::{audit, entries};
+use crate::api::{serve, App};
 use crate::http::test_support::{body_json, event, event_without_authorizer};
 use lambda_http::RequestExt;
 
 #[tokio::test]
 async fn create_returns_201_with_the_key_shown_once() {
     let deps = deps();
-    let response = create(&deps, event("keys-create", "admin")).await.unwrap();
+    let response = serve(&deps, create, event("keys-create", "admin")).await;
     assert_eq!(response.status(), 201);
     let body = body_json(&response);
     assert!(body["key"].as_str().unwrap().starts_with("mcpf_"));
@@ -21,7 +22,7 @@ async fn create_returns_201_with_the_key_shown_once() {
         (body["role"].as_str(), body["tenant"].as_str()),
         (Some("operator"), Some("local"))
     );
-    let listed = body_json(&list(&deps.store, event("keys-list", "admin")).await.unwrap());
+    let listed = body_json(&serve(&deps, list, event("keys-list", "admin")).await);
     assert_eq!(listed["keys"][0]["name"], "ci pipeline");
     assert!(listed["keys"][0].get("key").is_none() && listed["keys"][0].get("hash").is_none());
 }
@@ -30,7 +31,7 @@ async fn create_returns_201_with_the_key_shown_once() {
 async fn create_with_an_unknown_role_is_a_400_naming_the_roles() {
     let mut req = event("keys-create", "admin");
     *req.body_mut() = lambda_http::Body::Text(r#"{"name":"x","role":"root"}"#.into());
-    let response = create(&deps(), req).await.unwrap();
+    let response = serve(&deps(), create, req).await;
     assert_eq!(response.status(), 400);
     let body = body_json(&response);
     assert_eq!(body["error"]["code"], "INVALID_KEY_REQUEST");
@@ -43,10 +44,10 @@ async fn create_with_an_unknown_role_is_a_400_naming_the_roles() {
 #[tokio::test]
 async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404() {
     let deps = deps();
-    let response = revoke(&deps, event("keys-revoke", "admin")).await.unwrap();
+    let response = serve(&deps, revoke, event("keys-revoke", "admin")).await;
     assert_eq!(response.status(), 404);
     assert_eq!(body_json(&response)["error"]["code"], "KEY_NOT_FOUND");
-    let created = issue_key(&deps.store, &"local".try_into().unwrap(), "ci", Role::Viewer, "t")
+    let created = issue_key(&deps.deps, &"local".try_into().unwrap(), "ci", Role::Viewer, "t")
         .await
         .unwrap();
     let mut req = event("keys-revoke", "admin");
@@ -54,10 +55,10 @@ async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404
     req = req.with_path_parameters(lambda_http::aws_lambda_events::query_map::QueryMap::from(params));
     // A later millisecond, so the two audit entries (same request id in the fixture) stay apart.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let response = revoke(&deps, req).await.unwrap();
+    let response = serve(&deps, revoke, req).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["revoked"], true);
-    let audit = deps.audit.log.list("local", 10, None).await.unwrap().entries;
+    let audit = entries(&deps).await;
     let outcomes: Vec<_> = audit
         .iter()
         .map(|e| (e.outcome.as_str(), e.status, e.target.as_deref()))
@@ -71,25 +72,15 @@ async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404
 
 #[tokio::test]
 async fn a_request_without_an_authorizer_verdict_is_401() {
-    let response = list(
-        &InMemoryKeyStore::default(),
-        event_without_authorizer("keys-list", "admin"),
-    )
-    .await
-    .unwrap();
+    let response = serve(&deps(), list, event_without_authorizer("keys-list", "admin")).await;
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="mcpflow""#);
     assert_eq!(body_json(&response)["error"]["code"], "UNAUTHENTICATED");
 }
 
-fn deps() -> KeyDeps<InMemoryKeyStore, InMemoryAuditLog> {
-    KeyDeps {
-        store: InMemoryKeyStore::default(),
-        audit: AuditDeps {
-            log: InMemoryAuditLog::default(),
-            ttl_days: 1,
-        },
-    }
+/// The key routes' app: the in-memory store, audited (the create and revoke routes are).
+fn deps() -> App<InMemoryKeyStore, InMemoryAuditLog> {
+    App::new(InMemoryKeyStore::default(), audit()).audited()
 }
 
 #[tokio::test]
@@ -99,7 +90,7 @@ async fn revoking_a_malformed_key_id_is_404_without_a_lookup_or_an_echo() {
     let bad = "k#".repeat(500);
     let params = std::collections::HashMap::from([("keyID".to_owned(), vec![bad])]);
     req = req.with_path_parameters(lambda_http::aws_lambda_events::query_map::QueryMap::from(params));
-    let response = revoke(&deps, req).await.unwrap();
+    let response = serve(&deps, revoke, req).await;
     assert_eq!(response.status(), 404);
     let body = body_json(&response);
     assert_eq!(body["error"]["code"], "KEY_NOT_FOUND");
@@ -107,7 +98,7 @@ async fn revoking_a_malformed_key_id_is_404_without_a_lookup_or_an_echo() {
         body["error"]["message"],
         "no API key with that id: key ids are 16 lowercase hex digits"
     );
-    let audit = deps.audit.log.list("local", 10, None).await.unwrap().entries;
+    let audit = entries(&deps).await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].target, None);
 }

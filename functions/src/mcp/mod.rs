@@ -30,7 +30,7 @@ use shared::conversation::service::ConversationError;
 use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::registered::endpoint::EndpointPolicy;
 
-use crate::conversation::AwsDeps;
+use crate::wiring::AwsDeps;
 
 /// What the server needs, built once per cold start.
 pub struct McpState {

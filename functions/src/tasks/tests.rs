@@ -1,35 +1,24 @@
 //! The cancel handler with in-memory stores and the events in `events/tasks-cancel/`: malformed path
 //! ids and the authorizer's denials, and what each leaves in the audit log.
 
-use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog, Outcome};
+use shared::audit::{InMemoryAuditLog, Outcome};
 use shared::conversation::memory::InMemory;
 
 use super::*;
+use crate::api::test_support::{audit, entries};
+use crate::api::{serve, App};
 use crate::http::test_support::{body_json, event, event_without_authorizer};
 
-fn deps() -> Deps<InMemory, InMemory, InMemory> {
-    Deps::in_memory().unwrap()
-}
-
-fn audit() -> AuditDeps<InMemoryAuditLog> {
-    AuditDeps {
-        log: InMemoryAuditLog::default(),
-        ttl_days: 1,
-    }
-}
-
-async fn entries(audit: &AuditDeps<InMemoryAuditLog>) -> Vec<AuditEntry> {
-    audit.log.list("local", 10, None).await.unwrap().entries
+fn app() -> App<Deps<InMemory, InMemory, InMemory>, InMemoryAuditLog> {
+    App::new(Deps::in_memory().unwrap(), audit()).audited()
 }
 
 #[tokio::test]
 async fn a_malformed_over_long_task_id_is_404_without_echoing_it_and_audited_without_a_target() {
     // GIVEN a cancel whose task id is 600 characters of `x#`
-    let audit = audit();
+    let app = app();
     // WHEN it is handled
-    let response = cancel(&deps(), &audit, event("tasks-cancel", "malformed-id"))
-        .await
-        .unwrap();
+    let response = serve(&app, cancel, event("tasks-cancel", "malformed-id")).await;
     // THEN it is the normal not-found answer, which does not repeat the id
     assert_eq!(response.status(), 404);
     let body = body_json(&response);
@@ -37,7 +26,7 @@ async fn a_malformed_over_long_task_id_is_404_without_echoing_it_and_audited_wit
     let message = body["error"]["message"].as_str().unwrap();
     assert!(!message.contains("x#") && message.len() < 120, "{message}");
     // AND the audit entry names no target
-    let seen: Vec<_> = entries(&audit)
+    let seen: Vec<_> = entries(&app)
         .await
         .into_iter()
         .map(|e| (e.outcome, e.status, e.target))
@@ -47,13 +36,11 @@ async fn a_malformed_over_long_task_id_is_404_without_echoing_it_and_audited_wit
 
 #[tokio::test]
 async fn a_forbidden_cancel_is_403_and_audited_as_denied() {
-    let audit = audit();
-    let response = cancel(&deps(), &audit, event("tasks-cancel", "viewer-forbidden"))
-        .await
-        .unwrap();
+    let app = app();
+    let response = serve(&app, cancel, event("tasks-cancel", "viewer-forbidden")).await;
     assert_eq!(response.status(), 403);
     assert_eq!(body_json(&response)["error"]["code"], "FORBIDDEN");
-    let seen: Vec<_> = entries(&audit)
+    let seen: Vec<_> = entries(&app)
         .await
         .into_iter()
         .map(|e| (e.outcome, e.status, e.action))
@@ -70,13 +57,11 @@ async fn a_forbidden_cancel_is_403_and_audited_as_denied() {
 
 #[tokio::test]
 async fn a_rate_limited_cancel_is_429_with_retry_after_and_audited_as_denied() {
-    let audit = audit();
-    let response = cancel(&deps(), &audit, event("tasks-cancel", "rate-limited"))
-        .await
-        .unwrap();
+    let app = app();
+    let response = serve(&app, cancel, event("tasks-cancel", "rate-limited")).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "7");
-    let seen: Vec<_> = entries(&audit)
+    let seen: Vec<_> = entries(&app)
         .await
         .into_iter()
         .map(|e| (e.outcome, e.status, e.subject))
@@ -86,19 +71,17 @@ async fn a_rate_limited_cancel_is_429_with_retry_after_and_audited_as_denied() {
 
 #[tokio::test]
 async fn a_cancel_without_credentials_is_401_and_not_audited_for_want_of_a_tenant() {
-    let audit = audit();
+    let app = app();
     let req = event_without_authorizer("tasks-cancel", "operator");
-    let response = cancel(&deps(), &audit, req).await.unwrap();
+    let response = serve(&app, cancel, req).await;
     assert_eq!(response.status(), 401);
-    assert!(entries(&audit).await.is_empty());
+    assert!(entries(&app).await.is_empty());
 }
 
 #[tokio::test]
 async fn an_unknown_well_formed_task_is_404_naming_it() {
-    let audit = audit();
-    let response = cancel(&deps(), &audit, event("tasks-cancel", "operator"))
-        .await
-        .unwrap();
+    let app = app();
+    let response = serve(&app, cancel, event("tasks-cancel", "operator")).await;
     assert_eq!(response.status(), 404);
     let body = body_json(&response);
     assert_eq!(

@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+mod mapping;
+
 /// An error as the client sees it: an HTTP status, a stable `SCREAMING_SNAKE` code and a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -13,6 +15,9 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// Seconds for a `Retry-After` header (429, 503).
     pub retry_after_secs: Option<u64>,
+    /// What went wrong inside, for the log line the response writer adds with the request id; never
+    /// shown to the client.
+    pub cause: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +43,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after_secs: None,
+            cause: None,
         }
     }
 
@@ -71,6 +77,15 @@ impl ApiError {
             "INTERNAL_ERROR",
             "the server failed to handle this request; quote the request id when reporting it",
         )
+    }
+
+    /// A 500 that says nothing internal, carrying `cause` for the log line written with the request id.
+    #[must_use]
+    pub fn internal_because(cause: impl std::fmt::Display) -> Self {
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::internal()
+        }
     }
 
     /// The JSON body of the envelope.

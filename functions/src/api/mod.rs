@@ -1,0 +1,193 @@
+//! The one shape of an HTTP handler, and the adapter that serves it.
+//!
+//! Every REST handler is `async fn(&Deps, Authorized<Req>) -> Result<Reply, ApiError>`: it is given
+//! its dependencies, the caller and a typed request, and answers a status with a JSON body. [`serve`]
+//! does everything else, the same way for every route:
+//!
+//! 1. the request id (API Gateway's, else the Lambda invocation's);
+//! 2. the principal from the authorizer's verdict: `401` without credentials, `403` for a role the
+//!    route refuses, `429` when the caller's rate limit is spent (the authorizer counts it);
+//! 3. the typed request ([`ApiRequest::parse`]: path ids checked before any I/O, query, body;
+//!    parsed even for a refused caller, so the audit entry of a denial names its target);
+//! 4. the handler, whose errors become the envelope through `From<…> for ApiError`
+//!    (`shared::error`, one module);
+//! 5. for audited routes, the audit entry (principal, route, target, outcome).
+//!
+//! A bin names its dependencies and its handler and calls [`run`].
+
+use std::future::Future;
+
+use lambda_http::{service_fn, Body, Request, Response};
+use serde::Serialize;
+use serde_json::Value;
+use shared::audit::dynamodb::DynamoDbAuditLog;
+use shared::audit::AuditLog;
+use shared::auth::Principal;
+use shared::ApiError;
+
+use crate::audit::{self, AuditDeps};
+use crate::{auth, http};
+
+pub mod requests;
+
+/// A request as a handler sees it: who asks, what they ask, and the id to quote.
+pub struct Authorized<R> {
+    pub principal: Principal,
+    pub request: R,
+    pub request_id: String,
+}
+
+/// What a route takes from the HTTP request, parsed and checked before the handler runs.
+pub trait ApiRequest: Sized {
+    /// # Errors
+    /// The `4xx` to answer: a malformed path id (`404`), query (`400`) or body (`400`, `413`).
+    fn parse(req: &Request) -> Result<Self, ApiError>;
+
+    /// The item an audited request acts on (a path id, a registered name), recorded even when it fails.
+    fn target(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A handler's answer: a status, a JSON body, and (for a create) the id of what it made, for the audit.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub target: Option<String>,
+}
+
+impl Reply {
+    /// `status` with `body` as JSON.
+    #[must_use]
+    pub fn new(status: u16, body: &impl Serialize) -> Self {
+        let body = serde_json::to_value(body).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "response could not be serialised");
+            Value::Null
+        });
+        Self {
+            status,
+            body,
+            target: None,
+        }
+    }
+
+    /// `200` with `body`.
+    #[must_use]
+    pub fn ok(body: &impl Serialize) -> Self {
+        Self::new(200, body)
+    }
+
+    /// Names what the request made, for its audit entry.
+    #[must_use]
+    pub fn about(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+}
+
+/// A function's dependencies, with the audit log its route records to when it is audited.
+pub struct App<D, A = DynamoDbAuditLog> {
+    pub deps: D,
+    pub audit: AuditDeps<A>,
+    /// Whether answered requests are recorded (every mutating route).
+    pub audited: bool,
+}
+
+impl<D, A> App<D, A> {
+    /// A route that is not audited (reads).
+    pub fn new(deps: D, audit: AuditDeps<A>) -> Self {
+        Self {
+            deps,
+            audit,
+            audited: false,
+        }
+    }
+
+    /// The same route, audited.
+    #[must_use]
+    pub fn audited(mut self) -> Self {
+        self.audited = true;
+        self
+    }
+}
+
+/// Serves one request with `handler` (steps 1–5 of the module doc); every outcome is a response.
+pub async fn serve<'a, D, A, R, F, Fut>(app: &'a App<D, A>, handler: F, req: Request) -> Response<Body>
+where
+    A: AuditLog,
+    R: ApiRequest,
+    F: FnOnce(&'a D, Authorized<R>) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
+    let request_id = http::request_id(&req);
+    // Parsing does no I/O; a refused caller's well-formed target is still what the audit names.
+    let parsed = R::parse(&req);
+    let mut target = parsed.as_ref().ok().and_then(ApiRequest::target);
+    let outcome = match auth::principal(&req).and_then(|p| Ok((p, parsed?))) {
+        Ok((principal, request)) => {
+            let authorized = Authorized {
+                principal,
+                request,
+                request_id: request_id.clone(),
+            };
+            let reply = handler(&app.deps, authorized).await;
+            if let Ok(Reply { target: Some(made), .. }) = &reply {
+                target = Some(made.clone());
+            }
+            reply
+        }
+        Err(e) => Err(e),
+    };
+    let response = match outcome {
+        Ok(reply) => http::json(reply.status, &reply.body),
+        Err(e) => http::error(&e, &request_id),
+    };
+    if app.audited {
+        audit::record(&app.audit, &req, target, &response).await;
+    }
+    response
+}
+
+/// Runs `handler` on the Lambda runtime for the life of the execution environment.
+///
+/// # Errors
+/// When the runtime stops.
+pub async fn run<D, A, R, F, Fut>(app: App<D, A>, handler: F) -> Result<(), lambda_http::Error>
+where
+    D: Sync + 'static,
+    A: AuditLog + Sync + 'static,
+    R: ApiRequest + Send,
+    F: Fn(&'static D, Authorized<R>) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<Reply, ApiError>> + Send,
+{
+    // Built once per cold start and used until the environment is frozen for good.
+    let app: &'static App<D, A> = Box::leak(Box::new(app));
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, lambda_http::Error>(serve(app, handler, req).await)
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog};
+
+    use crate::audit::AuditDeps;
+
+    /// An empty in-memory audit log kept for a day.
+    pub fn audit() -> AuditDeps<InMemoryAuditLog> {
+        AuditDeps {
+            log: InMemoryAuditLog::default(),
+            ttl_days: 1,
+        }
+    }
+
+    /// The entries of the fixtures' tenant (`local`), newest first.
+    pub async fn entries<D>(app: &super::App<D, InMemoryAuditLog>) -> Vec<AuditEntry> {
+        app.audit.log.list("local", 100, None).await.unwrap().entries
+    }
+}

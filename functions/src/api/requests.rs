@@ -1,0 +1,157 @@
+//! Request shapes several routes share: a path id, a path id with a body, a body, nothing. A route
+//! with its own shape (a key to create, a filtered listing) defines it beside its handler.
+
+use std::marker::PhantomData;
+
+use lambda_http::{Request, RequestExt};
+use serde_json::Value;
+use shared::ids::IdKind;
+use shared::registered::Kind;
+use shared::ApiError;
+
+use super::ApiRequest;
+use crate::http;
+
+/// What a path parameter names: its id format, and the largest body a route on it accepts.
+pub trait PathKind {
+    const ID: IdKind;
+    const MAX_BODY_BYTES: usize;
+}
+
+/// Largest body of a contexts or tasks request (a create carries up to 97 nodes).
+pub const CONVERSATION_BODY_BYTES: usize = 1024 * 1024;
+/// Largest body of a registry request (a tool's schema, a template or a resource's content, with room to spare).
+pub const REGISTRY_BODY_BYTES: usize = 128 * 1024;
+
+/// `{contextID}`.
+pub struct ContextPath;
+/// `{taskID}`.
+pub struct TaskPath;
+/// `{keyID}`.
+pub struct KeyPath;
+/// `{name}` of a tool.
+pub struct ToolPath;
+/// `{name}` of a prompt.
+pub struct PromptPath;
+/// `{uri}` of a resource.
+pub struct ResourcePath;
+
+impl PathKind for ContextPath {
+    const ID: IdKind = IdKind::Context;
+    const MAX_BODY_BYTES: usize = CONVERSATION_BODY_BYTES;
+}
+impl PathKind for TaskPath {
+    const ID: IdKind = IdKind::Task;
+    const MAX_BODY_BYTES: usize = CONVERSATION_BODY_BYTES;
+}
+impl PathKind for KeyPath {
+    const ID: IdKind = IdKind::Key;
+    const MAX_BODY_BYTES: usize = 4 * 1024;
+}
+
+/// A registered item's path parameter, with its kind.
+pub trait RegisteredPath: PathKind {
+    const KIND: Kind;
+}
+impl PathKind for ToolPath {
+    const ID: IdKind = IdKind::Registered(Kind::Tool);
+    const MAX_BODY_BYTES: usize = REGISTRY_BODY_BYTES;
+}
+impl RegisteredPath for ToolPath {
+    const KIND: Kind = Kind::Tool;
+}
+impl PathKind for PromptPath {
+    const ID: IdKind = IdKind::Registered(Kind::Prompt);
+    const MAX_BODY_BYTES: usize = REGISTRY_BODY_BYTES;
+}
+impl RegisteredPath for PromptPath {
+    const KIND: Kind = Kind::Prompt;
+}
+impl PathKind for ResourcePath {
+    const ID: IdKind = IdKind::Registered(Kind::Resource);
+    const MAX_BODY_BYTES: usize = REGISTRY_BODY_BYTES;
+}
+impl RegisteredPath for ResourcePath {
+    const KIND: Kind = Kind::Resource;
+}
+
+/// A route that takes nothing but its caller.
+pub struct NoInput;
+
+impl ApiRequest for NoInput {
+    fn parse(_: &Request) -> Result<Self, ApiError> {
+        Ok(Self)
+    }
+}
+
+/// A route on one item: its checked path id, which is the audit target.
+pub struct Id<K> {
+    pub id: String,
+    kind: PhantomData<K>,
+}
+
+impl<K: PathKind> ApiRequest for Id<K> {
+    fn parse(req: &Request) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: http::path_id(req, K::ID)?,
+            kind: PhantomData,
+        })
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+/// A route on one item with a JSON body (checked after the id).
+pub struct IdWithBody<K> {
+    pub id: String,
+    pub body: Value,
+    kind: PhantomData<K>,
+}
+
+impl<K: PathKind> ApiRequest for IdWithBody<K> {
+    fn parse(req: &Request) -> Result<Self, ApiError> {
+        let id = http::path_id(req, K::ID)?;
+        Ok(Self {
+            id,
+            body: http::json_body(req, K::MAX_BODY_BYTES)?,
+            kind: PhantomData,
+        })
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+/// A route that creates an item of `K`'s kind from a JSON body; a registered item's key in the body is
+/// its audit target.
+pub struct NewItem<K> {
+    pub body: Value,
+    kind: PhantomData<K>,
+}
+
+impl<K: PathKind> ApiRequest for NewItem<K> {
+    fn parse(req: &Request) -> Result<Self, ApiError> {
+        Ok(Self {
+            body: http::json_body(req, K::MAX_BODY_BYTES)?,
+            kind: PhantomData,
+        })
+    }
+
+    fn target(&self) -> Option<String> {
+        match K::ID {
+            IdKind::Registered(kind) => self.body[kind.key_field()].as_str().map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+/// The query parameter `name`, if given.
+#[must_use]
+pub fn query(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_owned)
+}

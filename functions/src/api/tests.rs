@@ -1,0 +1,108 @@
+//! The adapter itself, with handlers written for the test: what runs before a handler, what its
+//! errors become, and what the audit log keeps.
+
+use shared::audit::{InMemoryAuditLog, Outcome};
+
+use super::requests::{Id, TaskPath};
+use super::test_support::{audit, entries};
+use super::*;
+use crate::http::test_support::{body_json, event, event_edited, event_without_authorizer};
+
+fn app(audited: bool) -> App<(), InMemoryAuditLog> {
+    let app = App::new((), audit());
+    if audited {
+        app.audited()
+    } else {
+        app
+    }
+}
+
+async fn echo(_: &(), req: Authorized<Id<TaskPath>>) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(
+        &serde_json::json!({"id": req.request.id, "tenant": req.principal.tenant.to_string()}),
+    ))
+}
+
+async fn unreachable(_: &(), _: Authorized<Id<TaskPath>>) -> Result<Reply, ApiError> {
+    panic!("the handler ran on a request the adapter should have refused")
+}
+
+async fn broken(_: &(), _: Authorized<Id<TaskPath>>) -> Result<Reply, ApiError> {
+    Err(ApiError::internal_because("the table is gone"))
+}
+
+async fn creates(_: &(), _: Authorized<Id<TaskPath>>) -> Result<Reply, ApiError> {
+    Ok(Reply::new(201, &serde_json::json!({})).about("made-1"))
+}
+
+#[tokio::test]
+async fn the_handler_gets_the_checked_path_id_and_the_callers_tenant() {
+    let response = serve(&app(false), echo, event("tasks-cancel", "operator")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        body_json(&response),
+        serde_json::json!({"id": "task_0000000000000000000000000000", "tenant": "local"})
+    );
+    assert_eq!(response.headers()["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn a_refused_principal_or_a_malformed_id_never_reaches_the_handler() {
+    let app = app(true);
+    // Each with its own request id, so their audit entries cannot share a sort key.
+    let numbered = |case: &str, n: u8| {
+        event_edited("tasks-cancel", case, |e| {
+            e["requestContext"]["requestId"] = format!("req-{n}").into()
+        })
+    };
+    let unauthenticated = serve(&app, unreachable, event_without_authorizer("tasks-cancel", "operator")).await;
+    let forbidden = serve(&app, unreachable, numbered("viewer-forbidden", 1)).await;
+    let limited = serve(&app, unreachable, numbered("rate-limited", 2)).await;
+    let malformed = serve(&app, unreachable, numbered("malformed-id", 3)).await;
+    let statuses = [unauthenticated, forbidden, limited, malformed].map(|r| r.status().as_u16());
+    assert_eq!(statuses, [401, 403, 429, 404]);
+    // The 401 has no tenant to record under; the denials name the task they aimed at, the malformed
+    // id nothing (newest first).
+    let mut seen: Vec<_> = entries(&app).await.into_iter().map(|e| (e.status, e.target)).collect();
+    seen.sort();
+    let task = Some("task_0000000000000000000000000000".to_owned());
+    assert_eq!(seen, [(403, task.clone()), (404, None), (429, task)]);
+}
+
+#[tokio::test]
+async fn an_internal_error_is_a_bare_500_with_the_request_id_and_audited_with_its_target() {
+    let app = app(true);
+    let response = serve(&app, broken, event("tasks-cancel", "operator")).await;
+    assert_eq!(response.status(), 500);
+    let body = body_json(&response);
+    assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
+    assert!(!body.to_string().contains("table is gone"), "{body}");
+    assert_eq!(body["request_id"], "JZ7gDdddIAMEgdd=");
+    let seen: Vec<_> = entries(&app).await.into_iter().map(|e| (e.outcome, e.target)).collect();
+    assert_eq!(
+        seen,
+        [(Outcome::Failed, Some("task_0000000000000000000000000000".to_owned()))]
+    );
+}
+
+#[tokio::test]
+async fn what_a_reply_names_is_the_audit_target_and_a_route_not_audited_records_nothing() {
+    let audited = app(true);
+    let response = serve(&audited, creates, event("tasks-cancel", "operator")).await;
+    assert_eq!(response.status(), 201);
+    let targets: Vec<_> = entries(&audited).await.into_iter().map(|e| e.target).collect();
+    assert_eq!(targets, [Some("made-1".to_owned())]);
+    let quiet = app(false);
+    serve(&quiet, creates, event("tasks-cancel", "operator")).await;
+    serve(&quiet, broken, event("tasks-cancel", "operator")).await;
+    assert!(entries(&quiet).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_request_id_comes_from_api_gateway_when_it_gives_one() {
+    let req = event_edited("tasks-cancel", "malformed-id", |e| {
+        e["requestContext"]["requestId"] = "abc-123".into();
+    });
+    let response = serve(&app(false), unreachable, req).await;
+    assert_eq!(body_json(&response)["request_id"], "abc-123");
+}

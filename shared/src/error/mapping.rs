@@ -1,0 +1,109 @@
+//! The one place where a capability's errors become the HTTP error envelope: a `From` impl per
+//! error type, so a handler ends its calls with `?`. Internal failures keep their cause for the log
+//! line and answer a bare `500 INTERNAL_ERROR`.
+
+use serde_json::json;
+
+use super::ApiError;
+use crate::conversation::errors::ConversationError;
+use crate::conversation::input::Invalid;
+use crate::keys::admin::{CreateKeyError, RevokeKeyError};
+use crate::registered::RegistryError;
+
+impl From<Invalid> for ApiError {
+    fn from(i: Invalid) -> Self {
+        Self::bad_request("INVALID_REQUEST", i.to_string()).with_details(json!({"field": i.field}))
+    }
+}
+
+impl From<ConversationError> for ApiError {
+    fn from(err: ConversationError) -> Self {
+        let message = err.to_string();
+        match err {
+            ConversationError::Invalid(i) => i.into(),
+            ConversationError::ModelNotFound { available, .. } => {
+                Self::bad_request("MODEL_NOT_FOUND", message).with_details(json!({"available": available}))
+            }
+            ConversationError::ContextNotFound(_) => Self::not_found("CONTEXT_NOT_FOUND", message),
+            ConversationError::TaskNotFound(_) => Self::not_found("TASK_NOT_FOUND", message),
+            ConversationError::NodeNotFound(_) => Self::not_found("NODE_NOT_FOUND", message),
+            ConversationError::TaskFinished(..) => Self::new(409, "TASK_ALREADY_FINISHED", message),
+            ConversationError::ContextLimit { max, .. } => {
+                Self::new(409, "CONTEXT_LIMIT_REACHED", message).with_details(json!({"limit": max}))
+            }
+            ConversationError::ContextFull { max, .. } => {
+                Self::new(409, "CONTEXT_FULL", message).with_details(json!({"limit": max}))
+            }
+            ConversationError::ContextTooLarge { max, allowance, .. } => Self::new(422, "CONTEXT_TOO_LARGE", message)
+                .with_details(json!({"limit_bytes": max, "reply_allowance_bytes": allowance})),
+            ConversationError::Unknown(e) => Self::internal_because(format!("conversation operation failed: {e:#}")),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(err: RegistryError) -> Self {
+        let message = err.to_string();
+        match err {
+            RegistryError::EndpointFailed(_) => Self::new(502, "TOOL_ENDPOINT_FAILED", message),
+            RegistryError::Invalid { field, .. } => {
+                Self::bad_request("INVALID_REQUEST", message).with_details(json!({"field": field}))
+            }
+            RegistryError::NotFound { kind, .. } => Self::not_found(kind.not_found_code(), message),
+            RegistryError::Exists { .. } => Self::new(409, "ALREADY_REGISTERED", message),
+            RegistryError::LimitReached => Self::new(409, "REGISTRY_LIMIT_REACHED", message),
+            RegistryError::Unknown(e) => Self::internal_because(format!("registry operation failed: {e:#}")),
+        }
+    }
+}
+
+impl From<CreateKeyError> for ApiError {
+    fn from(err: CreateKeyError) -> Self {
+        match err {
+            CreateKeyError::InvalidName | CreateKeyError::InvalidRole(_) => {
+                Self::bad_request("INVALID_KEY_REQUEST", err.to_string())
+            }
+            CreateKeyError::LimitReached => Self::new(409, "KEY_LIMIT_REACHED", err.to_string()),
+            CreateKeyError::Unknown(e) => Self::internal_because(format!("key store failed: {e:#}")),
+        }
+    }
+}
+
+impl From<RevokeKeyError> for ApiError {
+    fn from(err: RevokeKeyError) -> Self {
+        match err {
+            RevokeKeyError::NotFound(_) => Self::not_found("KEY_NOT_FOUND", err.to_string()),
+            RevokeKeyError::Unknown(e) => Self::internal_because(format!("key store failed: {e:#}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_endpoint_is_a_502_and_a_bad_field_a_400_naming_it() {
+        let failed = ApiError::from(RegistryError::EndpointFailed("the endpoint answered 503".into()));
+        assert_eq!((failed.status, failed.code), (502, "TOOL_ENDPOINT_FAILED"));
+        assert_eq!(failed.message, "the endpoint answered 503");
+        let invalid = RegistryError::Invalid {
+            field: "input_schema".into(),
+            message: "is not a valid JSON Schema".into(),
+        };
+        let invalid = ApiError::from(invalid);
+        assert_eq!((invalid.status, invalid.code), (400, "INVALID_REQUEST"));
+        assert_eq!(invalid.details, Some(json!({"field": "input_schema"})));
+        let full = ApiError::from(RegistryError::LimitReached);
+        assert_eq!((full.status, full.code), (409, "REGISTRY_LIMIT_REACHED"));
+    }
+
+    #[test]
+    fn an_internal_failure_keeps_its_cause_for_the_log_and_shows_none() {
+        let err = ApiError::from(ConversationError::Unknown(anyhow::anyhow!("table gone")));
+        assert_eq!((err.status, err.code), (500, "INTERNAL_ERROR"));
+        assert!(!err.message.contains("table gone"));
+        assert_eq!(err.cause.as_deref(), Some("conversation operation failed: table gone"));
+        assert!(!err.to_body("r").contains("table gone"));
+    }
+}
