@@ -175,6 +175,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod test_support {
     use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog};
+    use shared::conversation::memory::InMemory;
 
     use crate::audit::AuditDeps;
 
@@ -184,6 +185,12 @@ pub(crate) mod test_support {
             log: InMemoryAuditLog::default(),
             ttl_days: 1,
         }
+    }
+
+    /// The contexts and tasks routes' app: in-memory stores and queue, the `local` provider, audited.
+    pub fn conversation(
+    ) -> super::App<shared::conversation::service::Deps<InMemory, InMemory, InMemory>, InMemoryAuditLog> {
+        super::App::new(shared::conversation::service::Deps::in_memory().unwrap(), audit()).audited()
     }
 
     /// The entries of the fixtures' tenant (`local`), newest first.

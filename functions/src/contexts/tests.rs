@@ -1,24 +1,15 @@
 //! The context and task handlers on their `events/` fixtures, with in-memory stores: each answers
 //! exactly what `events/outcomes.txt` says the deployed function answers on a fresh stack.
 
-use shared::audit::InMemoryAuditLog;
-use shared::conversation::memory::InMemory;
-
 use super::*;
-use crate::api::test_support::{audit, entries};
-use crate::api::{serve, App};
+use crate::api::serve;
+use crate::api::test_support::{conversation, entries};
 use crate::http::test_support::{body_json, event, event_edited};
 use crate::tasks;
 
-type Conversation = App<Deps<InMemory, InMemory, InMemory>, InMemoryAuditLog>;
-
-fn app() -> Conversation {
-    App::new(Deps::in_memory().unwrap(), audit()).audited()
-}
-
 #[tokio::test]
 async fn contexts_create_answers_201_with_the_whole_context_it_asked_for_and_audits_it() {
-    let app = app();
+    let app = conversation();
     let response = serve(&app, create, event("contexts-create", "operator")).await;
     assert_eq!(response.status(), 201);
     // The fixture sets `return_context`: the context comes back, with the system node it carried.
@@ -32,7 +23,7 @@ async fn contexts_create_answers_201_with_the_whole_context_it_asked_for_and_aud
 
 #[tokio::test]
 async fn the_fixtures_of_an_unknown_context_or_task_answer_404_with_their_codes() {
-    let app = app();
+    let app = conversation();
     let got = serve(&app, get, event("contexts-get", "operator")).await;
     let prompted = serve(&app, prompt, event("contexts-prompt", "operator")).await;
     let asked = serve(&app, tasks::get, event("tasks-get", "operator")).await;
@@ -58,7 +49,7 @@ async fn the_fixtures_of_an_unknown_context_or_task_answer_404_with_their_codes(
 
 #[tokio::test]
 async fn the_listing_fixtures_answer_200_with_a_page() {
-    let app = app();
+    let app = conversation();
     let contexts = serve(&app, list, event("contexts-list", "operator")).await;
     let tasks = serve(&app, tasks::list, event("tasks-list", "operator")).await;
     assert_eq!((contexts.status().as_u16(), tasks.status().as_u16()), (200, 200));
@@ -71,7 +62,7 @@ async fn the_listing_fixtures_answer_200_with_a_page() {
 
 #[tokio::test]
 async fn the_prompt_fixture_on_a_context_that_exists_is_accepted_and_queued() {
-    let app = app();
+    let app = conversation();
     let created = serve(&app, create, event("contexts-create", "operator")).await;
     let id = body_json(&created)["context_id"].as_str().unwrap().to_owned();
     let request = event_edited("contexts-prompt", "operator", |e| {

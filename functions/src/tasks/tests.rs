@@ -1,22 +1,17 @@
 //! The cancel handler with in-memory stores and the events in `events/tasks-cancel/`: malformed path
 //! ids and the authorizer's denials, and what each leaves in the audit log.
 
-use shared::audit::{InMemoryAuditLog, Outcome};
-use shared::conversation::memory::InMemory;
+use shared::audit::Outcome;
 
 use super::*;
-use crate::api::test_support::{audit, entries};
-use crate::api::{serve, App};
+use crate::api::serve;
+use crate::api::test_support::{conversation, entries};
 use crate::http::test_support::{body_json, event, event_without_authorizer};
-
-fn app() -> App<Deps<InMemory, InMemory, InMemory>, InMemoryAuditLog> {
-    App::new(Deps::in_memory().unwrap(), audit()).audited()
-}
 
 #[tokio::test]
 async fn a_malformed_over_long_task_id_is_404_without_echoing_it_and_audited_without_a_target() {
     // GIVEN a cancel whose task id is 600 characters of `x#`
-    let app = app();
+    let app = conversation();
     // WHEN it is handled
     let response = serve(&app, cancel, event("tasks-cancel", "malformed-id")).await;
     // THEN it is the normal not-found answer, which does not repeat the id
@@ -36,7 +31,7 @@ async fn a_malformed_over_long_task_id_is_404_without_echoing_it_and_audited_wit
 
 #[tokio::test]
 async fn a_forbidden_cancel_is_403_and_audited_as_denied() {
-    let app = app();
+    let app = conversation();
     let response = serve(&app, cancel, event("tasks-cancel", "viewer-forbidden")).await;
     assert_eq!(response.status(), 403);
     assert_eq!(body_json(&response)["error"]["code"], "FORBIDDEN");
@@ -57,7 +52,7 @@ async fn a_forbidden_cancel_is_403_and_audited_as_denied() {
 
 #[tokio::test]
 async fn a_rate_limited_cancel_is_429_with_retry_after_and_audited_as_denied() {
-    let app = app();
+    let app = conversation();
     let response = serve(&app, cancel, event("tasks-cancel", "rate-limited")).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "7");
@@ -71,7 +66,7 @@ async fn a_rate_limited_cancel_is_429_with_retry_after_and_audited_as_denied() {
 
 #[tokio::test]
 async fn a_cancel_without_credentials_is_401_and_not_audited_for_want_of_a_tenant() {
-    let app = app();
+    let app = conversation();
     let req = event_without_authorizer("tasks-cancel", "operator");
     let response = serve(&app, cancel, req).await;
     assert_eq!(response.status(), 401);
@@ -80,7 +75,7 @@ async fn a_cancel_without_credentials_is_401_and_not_audited_for_want_of_a_tenan
 
 #[tokio::test]
 async fn an_unknown_well_formed_task_is_404_naming_it() {
-    let app = app();
+    let app = conversation();
     let response = serve(&app, cancel, event("tasks-cancel", "operator")).await;
     assert_eq!(response.status(), 404);
     let body = body_json(&response);

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
 use crate::audit::{encode_cursor, AuditEntry, AuditLog, AuditPage, Outcome};
-use crate::dynamodb::table_keys;
+use crate::dynamodb::{s, table_keys};
 
 /// Audit entries in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -23,13 +23,9 @@ impl DynamoDbAuditLog {
     }
 }
 
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
 fn to_item(e: &AuditEntry) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::from([
-        ("pk".to_owned(), s(&table_keys::join(&["AUDIT", &e.tenant]))),
+        ("pk".to_owned(), s(&table_keys::audit_partition(&e.tenant))),
         ("sk".to_owned(), s(&e.sort_key())),
         ("tenant".to_owned(), s(&e.tenant)),
         ("subject".to_owned(), s(&e.subject)),
@@ -88,7 +84,7 @@ impl AuditLog for DynamoDbAuditLog {
 
     #[tracing::instrument(skip(self))]
     async fn list(&self, tenant: &str, limit: usize, after: Option<&str>) -> anyhow::Result<AuditPage> {
-        let pk = table_keys::join(&["AUDIT", tenant]);
+        let pk = table_keys::audit_partition(tenant);
         let mut query = self
             .client
             .query()

@@ -1,17 +1,7 @@
 //! Conversation contexts and AI tasks: the domain of the REST API's contexts and the task worker.
 //!
-//! DynamoDB layout (single table):
-//!
-//! | item | pk | sk |
-//! | --- | --- | --- |
-//! | context | `CTX#<tenant>#<context id>` | `META` (model, metadata, `next_seq`, `expires_at`, `quota_sk`) |
-//! | node | `CTX#<tenant>#<context id>` | `NODE#<seq, 10 digits>` |
-//! | context listing entry | `TENANT#<tenant>` | `CONTEXT#<context id>` |
-//! | context quota of a principal | `TENANT#<tenant>` | `QUOTA#<API key id or JWT subject>` |
-//! | task | `TENANT#<tenant>` | `TASK#<task id>` (`expires_at`; `gsi1`–`gsi4` keys: see [`crate::conversation::dynamodb::tasks::index`]) |
-//!
-//! Every `#`-joined key is built by [`crate::dynamodb::table_keys::join`], which escapes `%` and `#`
-//! inside each component, so a tenant or id holding a `#` cannot reach another tenant's items.
+//! Its items in the table (contexts, nodes, listing entries, quotas, tasks, counters, outbox entries)
+//! and which operation reads each are in the access-pattern table of [`crate::dynamodb`].
 //!
 //! A context and its nodes share a partition, so reading one is a single `Query`. A prompt reserves
 //! two sequence numbers at once — its user node and the slot of its reply — so completions land in

@@ -1,8 +1,65 @@
-//! What every capability's DynamoDB store shares: the table's key encoding ([`table_keys`]) and the
-//! SDK error helpers. Each capability's store is its own `dynamodb` module (`keys::dynamodb`,
-//! `audit::dynamodb`, `ratelimit::dynamodb`, `conversation::dynamodb`, `registered::dynamodb`).
+//! The one DynamoDB table every capability shares, and what their stores share: the key of every
+//! item type ([`table_keys`]), attribute codecs ([`Item`], [`s`], [`n`], [`number`]), transactions
+//! that retry contention ([`transactions`]), newest-first paging ([`pages`]) and SDK error helpers.
+//! Each capability's store is its own `dynamodb` module and states only its access patterns.
+//!
+//! # Access patterns
+//!
+//! The table has `pk`/`sk` and four task indexes (`gsi1`–`gsi4`, keys `gsiNpk`/`gsiNsk`). Every key
+//! is built by a function of [`table_keys`], whose components are escaped so that no tenant, id or
+//! name can reach into another key. Items with `expires_at` are removed by DynamoDB's TTL, and reads
+//! skip them before it does.
+//!
+//! | item | `pk` | `sk` | index | operations (store) |
+//! |---|---|---|---|---|
+//! | context metadata | `CTX#<tenant>#<context>` | `META` | | create, read, prompt, add/delete node, delete, worker claim and finish (`conversation::dynamodb::contexts`) |
+//! | context node | `CTX#<tenant>#<context>` | `NODE#<seq:010>` | | create, read (one `Query` with the metadata), add/delete node, worker reply |
+//! | context listing entry | `TENANT#<tenant>` | `CONTEXT#<context>` | | create, delete, `GET /contexts` (`Query`, newest first) |
+//! | context quota | `TENANT#<tenant>` | `QUOTA#<subject>` (older: `OWNER#<owner>`) | | create and delete, in their transaction |
+//! | task | `TENANT#<tenant>` | `TASK#<task>` | `gsi1`: `TASKS#<tenant>#STATUS#<status>`; `gsi2`: `…#CONTEXT#<context>`; `gsi3`: `…#USER#<user>`; `gsi4`: `…#TYPE#<type>`; index sort key `<task>` | create (with its outbox entry and counters, one transaction), get, claim, finish, cancel, `GET /tasks` (`conversation::dynamodb::tasks`) |
+//! | task counters | `TENANT#<tenant>` | `STATS#<0–7>` | | every task create and status change, in its transaction; `tasks_status` reads all eight |
+//! | outbox entry | `OUTBOX#<0–7>` | `<ms:015>#<tenant>#<task>` | | queued task create (same transaction), send, `task-outbox` sweep (`Query` oldest first) |
+//! | API key lookup | `APIKEY#<sha-256>` | `APIKEY` | | the authorizer's `GetItem`; create, revoke (`keys::dynamodb`) |
+//! | API key listing entry | `TENANT#<tenant>` | `APIKEY#<key id>` | | create, revoke, `GET /keys` |
+//! | audit entry | `AUDIT#<tenant>` | `<at>#<request id>` | | every audited request, `GET /audit` (`audit::dynamodb`) |
+//! | rate-limit bucket | `RATE#<tenant>#<subject>` | `RATE` | | the authorizer's conditional `UpdateItem` (`ratelimit::dynamodb`) |
+//! | registered item | `TENANT#<tenant>` | `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>` | | register and delete (with the counter, one transaction), get, list (`registered::dynamodb`) |
+//! | registry counter | `TENANT#<tenant>` | `REGCOUNT#<TOOL\|PROMPT\|RESOURCE>` | | every register and delete |
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub mod pages;
 pub mod table_keys;
+pub mod transactions;
+
+/// An item, or a key, as the SDK takes and gives it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A string attribute.
+#[must_use]
+pub fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+/// A number attribute.
+#[must_use]
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// The number attribute `name` of `item`, if it has one.
+#[must_use]
+pub fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// The table key `pk`/`sk`.
+#[must_use]
+pub fn key(pk: &str, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
 
 /// An AWS SDK error as an `anyhow` error carrying its whole cause chain (for logs; never shown to a
 /// client).

@@ -56,6 +56,123 @@ pub fn tenant_partition(tenant: &str) -> String {
     join(&["TENANT", tenant])
 }
 
+// The key of every item type, one function each; the access-pattern table in `super`'s module doc
+// says which operation reads and writes each.
+
+/// `CTX#<tenant>#<context id>`: the partition of one context (its `META` item and its nodes).
+#[must_use]
+pub fn context_partition(tenant: &str, context_id: &str) -> String {
+    join(&["CTX", tenant, context_id])
+}
+
+/// `META`: the sort key of a context's metadata item.
+pub const CONTEXT_META: &str = "META";
+
+/// `NODE#<seq, 10 digits>`: a node's sort key, so nodes sort in the order they were added.
+#[must_use]
+pub fn node_sort(seq: u64) -> String {
+    format!("NODE#{seq:010}")
+}
+
+/// `CONTEXT#<context id>`: a context's listing entry in the tenant partition.
+#[must_use]
+pub fn context_entry_sort(context_id: &str) -> String {
+    join(&["CONTEXT", context_id])
+}
+
+/// `QUOTA#<subject>`: a principal's live-context count in the tenant partition.
+#[must_use]
+pub fn quota_sort(subject: &str) -> String {
+    join(&["QUOTA", subject])
+}
+
+/// `OWNER#<owner>`: a quota item from before the quota was per principal (read, never written).
+#[must_use]
+pub fn legacy_quota_sort(owner: &str) -> String {
+    join(&["OWNER", owner])
+}
+
+/// `TASK#<task id>`: a task in the tenant partition.
+#[must_use]
+pub fn task_sort(task_id: &str) -> String {
+    join(&["TASK", task_id])
+}
+
+/// `TASKS#<tenant>#<what>#<value>`: a task's partition in one of the four task indexes (`what` is
+/// `STATUS`, `CONTEXT`, `USER` or `TYPE`; the index's sort key is the task id).
+#[must_use]
+pub fn task_index_partition(tenant: &str, what: &str, value: &str) -> String {
+    join(&["TASKS", tenant, what, value])
+}
+
+/// Which of `shards` items an id's writes go to: spreads one tenant's or one table's hot item.
+#[must_use]
+pub fn shard_of(id: &str, shards: u32) -> u32 {
+    id.bytes()
+        .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % shards
+}
+
+/// `STATS#<shard>`: one of a tenant's task counter items in the tenant partition.
+#[must_use]
+pub fn task_stats_sort(shard: u32) -> String {
+    join(&["STATS", &shard.to_string()])
+}
+
+/// `OUTBOX#<shard>`: one of the partitions of unsent task messages.
+#[must_use]
+pub fn outbox_partition(shard: u32) -> String {
+    join(&["OUTBOX", &shard.to_string()])
+}
+
+/// `<ms since the epoch, 15 digits>#<tenant>#<task id>`: an outbox entry, oldest first.
+#[must_use]
+pub fn outbox_sort(since_ms: i64, tenant: &str, task_id: &str) -> String {
+    join(&[&format!("{since_ms:015}"), tenant, task_id])
+}
+
+/// `APIKEY#<sha-256 of the key>`: the partition the authorizer looks a presented key up in.
+#[must_use]
+pub fn api_key_lookup_partition(hash: &str) -> String {
+    join(&["APIKEY", hash])
+}
+
+/// `APIKEY`: the sort key of a key's lookup item.
+pub const API_KEY_LOOKUP: &str = "APIKEY";
+
+/// `APIKEY#<key id>`: a key's listing entry in the tenant partition.
+#[must_use]
+pub fn api_key_sort(key_id: &str) -> String {
+    join(&["APIKEY", key_id])
+}
+
+/// `AUDIT#<tenant>`: the partition of a tenant's audit entries (sort key `<at>#<request id>`).
+#[must_use]
+pub fn audit_partition(tenant: &str) -> String {
+    join(&["AUDIT", tenant])
+}
+
+/// `RATE#<tenant>#<subject>`: one principal's rate-limit bucket (sort key [`RATE`]).
+#[must_use]
+pub fn rate_partition(tenant: &str, subject: &str) -> String {
+    join(&["RATE", tenant, subject])
+}
+
+/// `RATE`: the sort key of a rate-limit bucket.
+pub const RATE: &str = "RATE";
+
+/// `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>`: a registered item in the tenant partition.
+#[must_use]
+pub fn registered_sort(kind_prefix: &str, key: &str) -> String {
+    join(&[kind_prefix, key])
+}
+
+/// `REGCOUNT#<TOOL|PROMPT|RESOURCE>`: how many items of a kind the tenant has registered.
+#[must_use]
+pub fn registered_count_sort(kind_prefix: &str) -> String {
+    join(&["REGCOUNT", kind_prefix])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +204,28 @@ mod tests {
         assert_eq!(tenant_partition("own-1a2b"), "TENANT#own-1a2b");
         assert_eq!(prefix(&["TASK"]), "TASK#");
         assert!(matches!(escape("plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn every_item_type_keeps_the_spelling_its_stored_items_have() {
+        assert_eq!(context_partition("acme", "ctx_1"), "CTX#acme#ctx_1");
+        assert_eq!(node_sort(7), "NODE#0000000007");
+        assert_eq!(context_entry_sort("ctx_1"), "CONTEXT#ctx_1");
+        assert_eq!(quota_sort("k1"), "QUOTA#k1");
+        assert_eq!(task_sort("task_1"), "TASK#task_1");
+        assert_eq!(
+            task_index_partition("acme", "STATUS", "pending"),
+            "TASKS#acme#STATUS#pending"
+        );
+        assert_eq!(task_stats_sort(3), "STATS#3");
+        assert_eq!(outbox_partition(5), "OUTBOX#5");
+        assert_eq!(outbox_sort(12, "acme", "task_1"), "000000000000012#acme#task_1");
+        assert_eq!(api_key_lookup_partition("ab12"), "APIKEY#ab12");
+        assert_eq!(api_key_sort("0123"), "APIKEY#0123");
+        assert_eq!(audit_partition("acme"), "AUDIT#acme");
+        assert_eq!(rate_partition("acme", "k1"), "RATE#acme#k1");
+        assert_eq!(registered_sort("RESOURCE", "docs://a#b"), "RESOURCE#docs://a%23b");
+        assert_eq!(registered_count_sort("TOOL"), "REGCOUNT#TOOL");
     }
 
     #[test]

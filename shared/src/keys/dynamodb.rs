@@ -1,15 +1,11 @@
 //! [`KeyStore`] on DynamoDB; the item layout is documented in [`crate::keys`].
 
-use std::collections::HashMap;
-
 use anyhow::anyhow;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-use crate::dynamodb::table_keys;
+use crate::dynamodb::{key, s, table_keys, Item};
 use crate::keys::{ApiKeyRecord, KeyStore, KeyStoreError, MAX_KEYS_PER_TENANT};
-
-type Item = HashMap<String, AttributeValue>;
 
 /// API keys in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -25,22 +21,12 @@ impl DynamoDbKeyStore {
     }
 }
 
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
 fn lookup_key(hash: &str) -> Item {
-    HashMap::from([
-        ("pk".into(), s(&table_keys::join(&["APIKEY", hash]))),
-        ("sk".into(), s("APIKEY")),
-    ])
+    key(&table_keys::api_key_lookup_partition(hash), table_keys::API_KEY_LOOKUP)
 }
 
 fn listing_key(tenant: &str, key_id: &str) -> Item {
-    HashMap::from([
-        ("pk".into(), s(&table_keys::tenant_partition(tenant))),
-        ("sk".into(), s(&table_keys::join(&["APIKEY", key_id]))),
-    ])
+    key(&table_keys::tenant_partition(tenant), &table_keys::api_key_sort(key_id))
 }
 
 fn to_item(r: &ApiKeyRecord, key: Item) -> Item {
@@ -160,7 +146,7 @@ impl KeyStore for DynamoDbKeyStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(&table_keys::tenant_partition(tenant)))
-            .expression_attribute_values(":prefix", s(&table_keys::prefix(&["APIKEY"])))
+            .expression_attribute_values(":prefix", s(&table_keys::prefix(&[table_keys::API_KEY_LOOKUP])))
             .limit(i32::try_from(MAX_KEYS_PER_TENANT).unwrap_or(100) + 1);
         let out = query.send().await.map_err(unknown)?;
         out.items().iter().map(from_item).collect()

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 
-use crate::dynamodb::table_keys;
+use crate::dynamodb::{n, s, table_keys};
 use crate::ratelimit::{retry_after_secs, Admission, Bucket, Limit, RateLimiter};
 
 /// Rate-limit buckets in the mcpflow table.
@@ -26,23 +26,19 @@ impl DynamoDbRateLimiter {
     }
 }
 
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 /// `Ok(None)`: the update went through; `Ok(Some(tat))`: the condition failed, with the stored `tat`
 /// (`None` inside when there was no item).
 type Attempt = anyhow::Result<Option<Option<i64>>>;
 
 impl DynamoDbRateLimiter {
     async fn update(&self, bucket: Bucket<'_>, expression: &str, condition: &str, values: &[(&str, i64)]) -> Attempt {
-        let pk = table_keys::join(&["RATE", bucket.tenant, bucket.subject]);
+        let pk = table_keys::rate_partition(bucket.tenant, bucket.subject);
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S("RATE".into()))
+            .key("sk", s(table_keys::RATE))
             .update_expression(expression)
             .condition_expression(condition)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);

@@ -27,13 +27,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The sort-key prefix of this kind's items.
+    /// The first component of this kind's sort keys in the table (`TOOL`, `PROMPT`, `RESOURCE`).
     #[must_use]
     pub fn prefix(self) -> &'static str {
         match self {
-            Self::Tool => "TOOL#",
-            Self::Prompt => "PROMPT#",
-            Self::Resource => "RESOURCE#",
+            Self::Tool => "TOOL",
+            Self::Prompt => "PROMPT",
+            Self::Resource => "RESOURCE",
         }
     }
 

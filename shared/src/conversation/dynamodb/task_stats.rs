@@ -4,9 +4,6 @@
 //! task's creation or finish, and right after a start or a cancellation (conditional updates whose
 //! old or new image decides what to count). Reading sums the shards with one query.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
@@ -14,38 +11,18 @@ use super::tasks::DynamoDbTaskStore;
 use crate::conversation::stats::{Counters, TaskStats};
 use crate::conversation::store::StoreError;
 use crate::dynamodb::store_error as fail;
-use crate::dynamodb::table_keys;
-
-type Item = HashMap<String, AttributeValue>;
+use crate::dynamodb::transactions::{transact, Transacted};
+use crate::dynamodb::{table_keys, Item};
 
 /// Counter items per tenant.
 pub const SHARDS: u32 = 8;
 
 fn key(tenant: &str, task_id: &str) -> Item {
-    let shard = task_id
-        .bytes()
-        .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % SHARDS;
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(table_keys::tenant_partition(tenant))),
-        (
-            "sk".to_owned(),
-            AttributeValue::S(table_keys::join(&["STATS", &shard.to_string()])),
-        ),
-    ])
-}
-
-/// The reasons a cancelled transaction gives, one per item; `None` for any other failure.
-fn cancellation_codes<R>(e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
-    match e.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => Some(
-            c.cancellation_reasons()
-                .iter()
-                .filter_map(|r| r.code().map(str::to_owned))
-                .collect(),
-        ),
-        _ => None,
-    }
+    let shard = table_keys::shard_of(task_id, SHARDS);
+    crate::dynamodb::key(
+        &table_keys::tenant_partition(tenant),
+        &table_keys::task_stats_sort(shard),
+    )
 }
 
 impl DynamoDbTaskStore {
@@ -114,27 +91,10 @@ impl DynamoDbTaskStore {
         writes.extend(with);
         // Concurrent transitions of the tenant's tasks all add to one counters item: a transaction
         // that met another one is tried again; a failed condition is the answer.
-        for attempt in 1..=8_u64 {
-            let sent = self
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            let Err(e) = sent else {
-                return Ok(true);
-            };
-            let Some(codes) = cancellation_codes(&e) else {
-                return Err(fail(e));
-            };
-            if codes.iter().any(|c| c == "ConditionalCheckFailed") {
-                return Ok(false);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(attempt * 10)).await;
+        match transact(self.client(), writes).await? {
+            Transacted::Written => Ok(true),
+            Transacted::Refused { .. } => Ok(false),
         }
-        Err(StoreError::Unknown(anyhow::anyhow!(
-            "task write kept conflicting with other transactions"
-        )))
     }
 }
 

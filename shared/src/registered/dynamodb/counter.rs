@@ -13,88 +13,30 @@
 //! strongly consistent count of the items (no registry write of that tenant and kind can succeed
 //! while it is missing, so the count is exact) and the write is tried again.
 
-use std::time::Duration;
+use aws_sdk_dynamodb::types::{Select, TransactWriteItem, Update};
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Select, TransactWriteItem, Update};
-
-use super::{fail, s, DynamoDbRegistry, Item};
+use super::{fail, DynamoDbRegistry, Item};
+use crate::dynamodb::transactions::{transact, Transacted};
+use crate::dynamodb::{n as number, table_keys};
 use crate::registered::{Kind, RegistryError, MAX_PER_KIND};
 
 /// The counter's number attribute.
 pub(super) const COUNT: &str = "item_count";
 
-/// Transactions tried before a write that keeps conflicting fails.
-const ATTEMPTS: u64 = 8;
-
 /// The counter item of a tenant's items of `kind`.
 pub(super) fn counter_key(tenant: &str, kind: Kind) -> Item {
-    Item::from([
-        ("pk".to_owned(), s(&format!("TENANT#{tenant}"))),
-        (
-            "sk".to_owned(),
-            s(&format!("REGCOUNT#{}", kind.prefix().trim_end_matches('#'))),
-        ),
-    ])
-}
-
-fn number(n: impl ToString) -> AttributeValue {
-    AttributeValue::N(n.to_string())
+    let pk = table_keys::tenant_partition(tenant);
+    crate::dynamodb::key(&pk, &table_keys::registered_count_sort(kind.prefix()))
 }
 
 /// How a counted write ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Outcome {
     Written,
-    /// The registered item's condition failed: its key is taken, or there is nothing to delete.
+    /// The item's condition failed: its key is taken, or there is nothing to delete.
     ItemRefused,
     /// The counter's condition failed: the limit is reached.
     CounterRefused,
-}
-
-/// What a cancelled transaction's reasons (one code per item, in item order) mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Cancelled {
-    Item,
-    Counter,
-    /// Another transaction, or throttling: worth trying again.
-    Retry,
-    Other,
-}
-
-/// Reads the reasons in item order: the item's failed condition first, then the counter's.
-pub(super) fn cancelled(codes: &[&str]) -> Cancelled {
-    let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
-    let retry = [
-        "TransactionConflict",
-        "ThrottlingError",
-        "ProvisionedThroughputExceeded",
-    ];
-    if failed(0) {
-        Cancelled::Item
-    } else if failed(1) {
-        Cancelled::Counter
-    } else if codes.iter().any(|c| retry.contains(c)) {
-        Cancelled::Retry
-    } else {
-        Cancelled::Other
-    }
-}
-
-/// What a failed transaction means; [`Cancelled::Other`] for anything but a cancellation.
-fn verdict<R>(e: &SdkError<TransactWriteItemsError, R>) -> Cancelled {
-    match e.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            let codes: Vec<&str> = c
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect();
-            cancelled(&codes)
-        }
-        _ => Cancelled::Other,
-    }
 }
 
 impl DynamoDbRegistry {
@@ -128,25 +70,20 @@ impl DynamoDbRegistry {
         by: i64,
     ) -> Result<Outcome, RegistryError> {
         let writes = vec![item, self.count_update(tenant, kind, by)?];
-        for attempt in 1..=ATTEMPTS {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()));
-            let Err(e) = sent.send().await else {
-                return Ok(Outcome::Written);
-            };
-            match verdict(&e) {
-                Cancelled::Item => return Ok(Outcome::ItemRefused),
-                Cancelled::Counter if !self.seed(tenant, kind).await? => return Ok(Outcome::CounterRefused),
-                // The counter was missing and now exists: try again at once.
-                Cancelled::Counter => {}
-                Cancelled::Retry => tokio::time::sleep(Duration::from_millis(attempt * 10)).await,
-                Cancelled::Other => return Err(fail(e)),
+        // At most twice: a counter found missing is created from the items, then the write is sent again.
+        for _ in 0..2 {
+            match transact(&self.client, writes.clone())
+                .await
+                .map_err(RegistryError::Unknown)?
+            {
+                Transacted::Written => return Ok(Outcome::Written),
+                Transacted::Refused { item: 0 } => return Ok(Outcome::ItemRefused),
+                Transacted::Refused { .. } if !self.seed(tenant, kind).await? => return Ok(Outcome::CounterRefused),
+                Transacted::Refused { .. } => {}
             }
         }
         Err(RegistryError::Unknown(anyhow::anyhow!(
-            "registry write kept conflicting with other transactions"
+            "the registry counter of {tenant} was created but the write still failed on it"
         )))
     }
 

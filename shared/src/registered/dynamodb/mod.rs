@@ -4,18 +4,14 @@
 
 mod counter;
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
-use crate::dynamodb::{sdk_error, table_keys};
+use crate::dynamodb::{s, sdk_error, table_keys, Item};
 use crate::registered::store::RegistryStore;
 use crate::registered::{Kind, RegistryError};
 use counter::Outcome;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// Registered tools, prompts and resources in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -31,19 +27,13 @@ impl DynamoDbRegistry {
     }
 }
 
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
+/// `TENANT#<tenant>` / `<KIND>#<key>`, the name or URI escaped as one component (a URI may hold `#`
+/// and `%`).
 fn key(tenant: &str, kind: Kind, k: &str) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), s(&table_keys::tenant_partition(tenant))),
-        // `<KIND>#` then the name or URI escaped as one component (a URI may hold `#` and `%`).
-        (
-            "sk".to_owned(),
-            s(&format!("{}{}", kind.prefix(), table_keys::escape(k))),
-        ),
-    ])
+    crate::dynamodb::key(
+        &table_keys::tenant_partition(tenant),
+        &table_keys::registered_sort(kind.prefix(), k),
+    )
 }
 
 fn fail<E: std::error::Error + Send + Sync + 'static>(e: E) -> RegistryError {
@@ -65,7 +55,7 @@ impl DynamoDbRegistry {
         query
             .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
             .expression_attribute_values(":pk", s(&table_keys::tenant_partition(tenant)))
-            .expression_attribute_values(":p", s(kind.prefix()))
+            .expression_attribute_values(":p", s(&table_keys::prefix(&[kind.prefix()])))
     }
 }
 

@@ -1,22 +1,13 @@
 //! The registry's writes against replayed DynamoDB answers: what each transaction asks for, and
-//! what a cancelled one means, read from its reasons in item order.
+//! what a cancelled one means (the reasons are read by `crate::dynamodb::transactions`).
 
 use serde_json::{json, Value};
 
-use super::counter::{cancelled, Cancelled};
 use super::*;
 use crate::providers::replay::{serve, Answer, Received};
 
 fn registry(base: &str) -> DynamoDbRegistry {
-    use aws_sdk_dynamodb::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .endpoint_url(base)
-        .retry_config(RetryConfig::disabled())
-        .build();
-    DynamoDbRegistry::new(Client::from_conf(conf), "mcpflow".into())
+    DynamoDbRegistry::new(crate::dynamodb::replay_client(base), "mcpflow".into())
 }
 
 /// A `TransactionCanceledException` with one reason code per item.
@@ -40,25 +31,6 @@ fn target(r: &Received) -> &str {
 
 fn doc() -> Value {
     json!({"name": "weather"})
-}
-
-#[test]
-fn the_items_failed_condition_decides_before_the_counters() {
-    let cases = [
-        (
-            vec!["ConditionalCheckFailed", "ConditionalCheckFailed"],
-            Cancelled::Item,
-        ),
-        (vec!["ConditionalCheckFailed", "None"], Cancelled::Item),
-        (vec!["None", "ConditionalCheckFailed"], Cancelled::Counter),
-        (vec!["None", "TransactionConflict"], Cancelled::Retry),
-        (vec!["ThrottlingError", "None"], Cancelled::Retry),
-        (vec!["ValidationError", "None"], Cancelled::Other),
-        (vec![], Cancelled::Other),
-    ];
-    for (codes, meaning) in cases {
-        assert_eq!(cancelled(&codes), meaning, "{codes:?}");
-    }
 }
 
 #[tokio::test]

@@ -2,29 +2,10 @@
 
 use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
 
-use super::{fail, pk, quota, s, table_keys, DynamoDbContextStore, Item};
+use super::{fail, pk, s, sort_key, table_keys, DynamoDbContextStore, Item};
 use crate::conversation::store::{ContextEdits, StoreError};
 
 impl DynamoDbContextStore {
-    /// The keys of every item of the context's partition.
-    async fn partition_keys(&self, tenant: &str, id: &str) -> Result<Vec<Item>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk");
-        let query = query
-            .expression_attribute_values(":pk", pk(tenant, id))
-            .projection_expression("pk, sk, quota_sk, quota_owner");
-        query
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(fail)
-    }
-
     /// Deletes the context's entry in the tenant partition (`TENANT#<tenant>` / `CONTEXT#<id>`).
     async fn delete_index(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
         let index = self
@@ -33,7 +14,7 @@ impl DynamoDbContextStore {
             .table_name(&self.table)
             .key("pk", s(&table_keys::tenant_partition(tenant)));
         index
-            .key("sk", s(&table_keys::join(&["CONTEXT", id])))
+            .key("sk", s(&table_keys::context_entry_sort(id)))
             .send()
             .await
             .map_err(fail)?;
@@ -78,7 +59,7 @@ impl ContextEdits for DynamoDbContextStore {
             .table_name(&self.table)
             .key("pk", pk(tenant, id));
         let delete = delete
-            .key("sk", s(&format!("NODE#{seq:010}")))
+            .key("sk", s(&table_keys::node_sort(seq)))
             .return_values(ReturnValue::AllOld);
         Ok(delete.send().await.map_err(fail)?.attributes().is_some())
     }
@@ -87,15 +68,13 @@ impl ContextEdits for DynamoDbContextStore {
     /// unprocessed, so no node outlives its context.
     #[tracing::instrument(skip(self))]
     async fn delete(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
-        let mut keys = self.partition_keys(tenant, id).await?;
-        let Some(meta) = keys
-            .iter()
-            .find(|k| k.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "META"))
-        else {
+        let projection = Some("pk, sk, quota_sk, quota_owner");
+        let mut keys = self.partition_items(tenant, id, projection).await?;
+        let Some(meta) = keys.iter().find(|k| sort_key(k) == table_keys::CONTEXT_META) else {
             return Ok(false);
         };
         let text = |name: &str| meta.get(name).and_then(|v| v.as_s().ok()).cloned();
-        let quota_item = text("quota_sk").or_else(|| text("quota_owner").map(|o| quota::legacy_quota_sk(&o)));
+        let quota_item = text("quota_sk").or_else(|| text("quota_owner").map(|o| table_keys::legacy_quota_sort(&o)));
         for k in &mut keys {
             k.retain(|name, _| name == "pk" || name == "sk");
         }

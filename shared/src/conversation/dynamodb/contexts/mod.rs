@@ -15,14 +15,12 @@ use serde_json::{Map, Value};
 use crate::conversation::model::{Context, Node};
 use crate::conversation::store::{Claim, ContextStore, Quota, Reserved, StoreError};
 use crate::dynamodb::store_error as fail;
-use crate::dynamodb::table_keys;
+use crate::dynamodb::{s, table_keys, Item};
 
 mod edits;
 mod quota;
 #[cfg(test)]
 mod tests;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// Contexts in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -52,20 +50,16 @@ fn index_item(c: &Context) -> Item {
         "created_at": c.created_at});
     HashMap::from([
         ("pk".into(), s(&table_keys::tenant_partition(&c.tenant))),
-        ("sk".into(), s(&table_keys::join(&["CONTEXT", &c.context_id]))),
+        ("sk".into(), s(&table_keys::context_entry_sort(&c.context_id))),
         ("doc".into(), s(&doc.to_string())),
         ("expires_at".into(), AttributeValue::N(c.expires_at.to_string())),
     ])
 }
 
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
 /// `CTX#<tenant>#<context id>`, each component escaped: tenant `a#b` with id `c` and tenant `a` with
 /// id `b#c` are different partitions.
 fn pk(tenant: &str, id: &str) -> AttributeValue {
-    s(&table_keys::join(&["CTX", tenant, id]))
+    s(&table_keys::context_partition(tenant, id))
 }
 
 fn meta_item(c: &Context) -> Item {
@@ -73,7 +67,7 @@ fn meta_item(c: &Context) -> Item {
         "metadata": c.metadata, "created_at": c.created_at});
     HashMap::from([
         ("pk".into(), pk(&c.tenant, &c.context_id)),
-        ("sk".into(), s("META")),
+        ("sk".into(), s(table_keys::CONTEXT_META)),
         ("doc".into(), s(&doc.to_string())),
         ("updated_at".into(), s(&c.updated_at)),
         ("next_seq".into(), AttributeValue::N((c.nodes.len() + 1).to_string())),
@@ -86,10 +80,32 @@ pub(crate) fn node_item(tenant: &str, id: &str, n: &Node, expires_at: i64) -> Re
     let doc = serde_json::to_string(n).map_err(|e| StoreError::Unknown(e.into()))?;
     Ok(HashMap::from([
         ("pk".into(), pk(tenant, id)),
-        ("sk".into(), s(&format!("NODE#{:010}", n.seq))),
+        ("sk".into(), s(&table_keys::node_sort(n.seq))),
         ("doc".into(), s(&doc)),
         ("expires_at".into(), AttributeValue::N(expires_at.to_string())),
     ]))
+}
+
+/// An item's sort key (empty when it has none).
+fn sort_key(item: &Item) -> &str {
+    item.get("sk").and_then(|v| v.as_s().ok()).map_or("", String::as_str)
+}
+
+impl DynamoDbContextStore {
+    /// Every item of the context's partition, read strongly consistent; only the attributes
+    /// `projection` names, when it names some.
+    async fn partition_items(&self, tenant: &str, id: &str, projection: Option<&str>) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", pk(tenant, id))
+            .consistent_read(true)
+            .set_projection_expression(projection.map(str::to_owned));
+        let pages = query.into_paginator().items().send();
+        pages.collect::<Result<Vec<_>, _>>().await.map_err(fail)
+    }
 }
 
 fn doc(item: &Item) -> Result<Value, StoreError> {
@@ -101,10 +117,7 @@ fn doc(item: &Item) -> Result<Value, StoreError> {
 }
 
 fn number(item: &Item, key: &str) -> i64 {
-    item.get(key)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+    crate::dynamodb::number(item, key).unwrap_or(0)
 }
 
 /// What a reservation read of the context's META item (its state before the update).
@@ -177,7 +190,7 @@ impl ContextStore for DynamoDbContextStore {
     #[tracing::instrument(skip(self, context, quota), fields(context_id = %context.context_id))]
     async fn create(&self, context: &Context, quota: &Quota) -> Result<(), StoreError> {
         let mut meta = meta_item(context);
-        meta.insert("quota_sk".into(), s(&quota::quota_sk(&quota.owner)));
+        meta.insert("quota_sk".into(), s(&table_keys::quota_sort(&quota.owner)));
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -210,29 +223,13 @@ impl ContextStore for DynamoDbContextStore {
 
     #[tracing::instrument(skip(self))]
     async fn get(&self, tenant: &str, id: &str) -> Result<Option<Context>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk");
-        let query = query
-            .expression_attribute_values(":pk", pk(tenant, id))
-            .consistent_read(true);
-        let pages = query.into_paginator().items().send();
-        let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(fail)?;
-        let Some(meta) = items
-            .iter()
-            .find(|i| i.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "META"))
-        else {
+        let items = self.partition_items(tenant, id, None).await?;
+        let Some(meta) = items.iter().find(|i| sort_key(i) == table_keys::CONTEXT_META) else {
             return Ok(None);
         };
         let nodes = items
             .iter()
-            .filter(|i| {
-                i.get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|s| s.starts_with("NODE#"))
-            })
+            .filter(|i| sort_key(i).starts_with(&table_keys::prefix(&["NODE"])))
             .map(|i| serde_json::from_value(doc(i)?).map_err(|e| StoreError::Unknown(e.into())))
             .collect::<Result<Vec<Node>, StoreError>>()?;
         context_from(tenant, meta, nodes).map(Some)
@@ -247,7 +244,7 @@ impl ContextStore for DynamoDbContextStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", pk(tenant, id))
-            .key("sk", s("META"));
+            .key("sk", s(table_keys::CONTEXT_META));
         // A context written before sizes were counted has no content_bytes yet: it counts from 0.
         let update = update
             .update_expression(

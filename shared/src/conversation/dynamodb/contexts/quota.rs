@@ -10,28 +10,16 @@
 //! were counted in `OWNER#<user id or subject>` items, named by their META's `quota_owner`; deleting
 //! one frees its slot in that item, and such items stop mattering once their contexts expire.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::{fail, s, table_keys, DynamoDbContextStore, Item};
+use std::collections::HashMap;
+
+use super::{fail, table_keys, DynamoDbContextStore, Item};
 use crate::conversation::store::{Quota, StoreError};
-
-/// The sort key of the quota item of the principal `subject` (escaped like any key component).
-pub(super) fn quota_sk(subject: &str) -> String {
-    table_keys::join(&["QUOTA", subject])
-}
-
-/// The sort key of a quota item from before the quota was per principal, from a META's `quota_owner`.
-pub(super) fn legacy_quota_sk(owner: &str) -> String {
-    table_keys::join(&["OWNER", owner])
-}
+use table_keys::quota_sort as quota_sk;
 
 fn key(tenant: &str, sk: &str) -> Item {
-    HashMap::from([
-        ("pk".into(), s(&table_keys::tenant_partition(tenant))),
-        ("sk".into(), s(sk)),
-    ])
+    crate::dynamodb::key(&table_keys::tenant_partition(tenant), sk)
 }
 
 fn number(v: &AttributeValue) -> Option<i64> {

@@ -70,7 +70,7 @@ pub(crate) const TYPE: Index = Index {
 };
 
 fn partition(tenant: &str, what: &str, value: &str) -> String {
-    table_keys::join(&["TASKS", tenant, what, value])
+    table_keys::task_index_partition(tenant, what, value)
 }
 
 /// The status index's partition of the tenant's tasks in `status`.

@@ -7,10 +7,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::index::{self, Index};
 use super::{task_from_item, DynamoDbTaskStore};
-use crate::conversation::dynamodb::listing::{backwards, partition_query, table_key};
 use crate::conversation::listing::{TaskFilter, TaskListing};
 use crate::conversation::model::Task;
 use crate::conversation::store::StoreError;
+use crate::dynamodb::pages::{backwards, partition_query, start_after};
 
 /// Items DynamoDB's TTL has not deleted yet are not served; tasks written before tasks expired have
 /// no `expires_at` and never expire.
@@ -75,7 +75,7 @@ impl TaskListing for DynamoDbTaskStore {
     ) -> Result<(Vec<Task>, Option<String>), StoreError> {
         let (query, key) = self.tasks_query(tenant, filter, limit, now_secs);
         let start = after.map(|a| {
-            let mut start = table_key(tenant, "TASK", a);
+            let mut start = start_after(tenant, "TASK", a);
             if let Some((index, partition)) = &key {
                 start.insert(index.pk.into(), AttributeValue::S(partition.clone()));
                 start.insert(index.sk.into(), AttributeValue::S(a.to_owned()));

@@ -16,15 +16,13 @@ use crate::conversation::model::{Node, Task, TaskStatus};
 use crate::conversation::stats;
 use crate::conversation::store::{Finish, Start, StoreError, TaskCancel, TaskStore, Unsent};
 use crate::dynamodb::store_error as fail;
-use crate::dynamodb::table_keys;
+use crate::dynamodb::{table_keys, Item};
 
 pub mod index;
 mod listing;
 mod outbox;
 #[cfg(test)]
 mod tests;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// Tasks in the mcpflow table.
 #[derive(Debug, Clone)]
@@ -64,10 +62,7 @@ impl DynamoDbTaskStore {
 }
 
 fn key(tenant: &str, id: &str) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(table_keys::tenant_partition(tenant))),
-        ("sk".to_owned(), AttributeValue::S(table_keys::join(&["TASK", id]))),
-    ])
+    crate::dynamodb::key(&table_keys::tenant_partition(tenant), &table_keys::task_sort(id))
 }
 
 /// The task as one JSON document plus the attributes that conditions, TTL and the indexes read.

@@ -2,8 +2,6 @@
 //! the message's band and group. Entries spread over [`SHARDS`] partitions by task id, so a busy
 //! system does not write one partition; the sweep reads each shard's oldest entries with one Query.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::super::contexts::node_item;
@@ -15,24 +13,14 @@ use crate::dynamodb::{store_error as fail, table_keys};
 /// Partitions of the outbox.
 pub const SHARDS: u32 = 8;
 
-fn shard(task_id: &str) -> u32 {
-    task_id
-        .bytes()
-        .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % SHARDS
-}
-
 fn partition(shard: u32) -> AttributeValue {
-    AttributeValue::S(table_keys::join(&["OUTBOX", &shard.to_string()]))
+    AttributeValue::S(table_keys::outbox_partition(shard))
 }
 
 fn key(unsent: &Unsent) -> Item {
     let m = &unsent.message;
-    let sk = table_keys::join(&[&format!("{:015}", unsent.since_ms), &m.tenant, &m.task_id]);
-    HashMap::from([
-        ("pk".to_owned(), partition(shard(&m.task_id))),
-        ("sk".to_owned(), AttributeValue::S(sk)),
-    ])
+    let pk = table_keys::outbox_partition(table_keys::shard_of(&m.task_id, SHARDS));
+    crate::dynamodb::key(&pk, &table_keys::outbox_sort(unsent.since_ms, &m.tenant, &m.task_id))
 }
 
 /// A band as the queue names it (`high`, `medium`, `low`: its serde name).
@@ -144,7 +132,9 @@ mod tests {
         assert_eq!(from_entry(&entry(&unsent)), Some(unsent.clone()));
         assert_eq!(entry(&unsent)["band"].as_s().unwrap(), "medium");
         // Stable across releases (an entry is deleted under the shard it was written to), and spread.
-        let shards: Vec<u32> = ["task-1", "task-2", "task-3", "task-4"].map(shard).to_vec();
+        let shards: Vec<u32> = ["task-1", "task-2", "task-3", "task-4"]
+            .map(|t| table_keys::shard_of(t, SHARDS))
+            .to_vec();
         assert_eq!(shards, [1, 2, 3, 4]);
         let sk = key(&unsent)["sk"].as_s().unwrap().clone();
         assert!(sk.starts_with("001700000000000#acme#task-1"), "{sk}");
