@@ -95,3 +95,6 @@ pub async fn list<A: AuditLog>(log: &A, req: Authorized<AuditPageRequest>) -> Re
         .map_err(|e| ApiError::internal_because(format!("audit list failed: {e:#}")))?;
     Ok(Reply::ok(&page))
 }
+
+#[cfg(test)]
+mod tests;

@@ -108,6 +108,17 @@ pub(crate) mod test_support {
         lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
+    /// The event of a function that is not HTTP (an SQS batch, a schedule, an authorizer request)
+    /// from `events/<function>/<case>.json`, as the runtime hands it over.
+    pub fn lambda_event<T: serde::de::DeserializeOwned>(function: &str, case: &str) -> lambda_runtime::LambdaEvent<T> {
+        let path = format!("{}/../events/{function}/{case}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let payload = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + 60_000).unwrap_or(u64::MAX);
+        lambda_runtime::LambdaEvent::new(payload, context)
+    }
+
     /// The event `events/<function>/<case>.json` after `edit` changed its JSON (verdict, body, …).
     pub fn event_edited(function: &str, case: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Request {
         let path = format!("{}/../events/{function}/{case}.json", env!("CARGO_MANIFEST_DIR"));

@@ -41,15 +41,8 @@ mod tests {
     #[tokio::test]
     async fn the_scheduled_event_fixture_runs_and_an_empty_outbox_sends_nothing() {
         let deps = Deps::in_memory().unwrap();
-        let text = include_str!("../../events/task-outbox/scheduled.json");
-        let event: EventBridgeEvent<serde_json::Value> = serde_json::from_str(text).unwrap();
-        let grace = std::time::Duration::from_secs(60);
-        let swept = handle(
-            &deps,
-            grace,
-            LambdaEvent::new(event, lambda_runtime::Context::default()),
-        )
-        .await;
+        let event = crate::http::test_support::lambda_event("task-outbox", "scheduled");
+        let swept = handle(&deps, std::time::Duration::from_secs(60), event).await;
         assert_eq!(swept.unwrap(), Swept { sent: 0 });
     }
 }

@@ -203,3 +203,22 @@ async fn a_dead_lettered_prompt_whose_reply_was_stored_completes_with_that_reply
         (TaskStatus::Completed, Some("the stored reply"))
     );
 }
+
+#[tokio::test]
+async fn the_worker_fixture_for_a_task_that_does_not_exist_is_dropped_without_a_retry() {
+    // GIVEN the SQS batch of `events/task-worker/unknown-task.json` and an empty table
+    let d = deps();
+    let event = crate::http::test_support::lambda_event("task-worker", "unknown-task");
+    // WHEN the worker handles it
+    let answer = handle(&d, settings(), event).await.unwrap();
+    // THEN no message is handed back for another delivery (`sqs:0` in events/outcomes.txt)
+    assert!(answer.batch_item_failures.is_empty());
+}
+
+#[tokio::test]
+async fn the_dead_letter_fixture_for_a_task_that_does_not_exist_is_settled_without_a_retry() {
+    let d = deps();
+    let event = crate::http::test_support::lambda_event("task-dead-letters", "unknown-task");
+    let answer = crate::dead_letters::handle(&d, event).await.unwrap();
+    assert!(answer.batch_item_failures.is_empty());
+}

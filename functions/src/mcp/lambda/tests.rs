@@ -212,3 +212,17 @@ fn an_mcp_task_states_how_long_it_is_kept_and_an_older_task_that_it_is_kept_for_
     assert_eq!(mcp_task(&task).ttl_ms, Some(59_750));
     assert_eq!(mcp_task(&older).ttl_ms, None);
 }
+
+#[test]
+fn the_metadata_fixture_names_the_mcp_resource_and_the_jwt_issuer_when_there_is_one() {
+    let req = crate::http::test_support::event("mcp-metadata", "get");
+    let with_issuer = protected_resource(&req, Some("https://issuer.example.com"));
+    assert_eq!(with_issuer.status(), 200);
+    let doc = body_json(&with_issuer);
+    let host = req.headers()["host"].to_str().unwrap();
+    assert_eq!(doc["resource"], format!("https://{host}/mcp"));
+    assert_eq!(doc["authorization_servers"], json!(["https://issuer.example.com"]));
+    assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+    let keys_only = body_json(&protected_resource(&req, None));
+    assert!(keys_only.get("authorization_servers").is_none(), "{keys_only}");
+}
