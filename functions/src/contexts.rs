@@ -4,11 +4,14 @@
 use chrono::Utc;
 use lambda_http::Request;
 use serde_json::json;
-use shared::conversation::listing::{paging, ContextListing, TaskListing};
-use shared::conversation::paging::{node_paging, page};
+use shared::contexts::listing::ContextListing;
+use shared::contexts::paging::{node_paging, page};
+use shared::contexts::store::{ContextEdits, ContextStore};
+use shared::conversation::listing::paging;
 use shared::conversation::service::Deps;
-use shared::conversation::store::{ContextEdits, ContextStore, TaskCancel, TaskQueue, TaskStore};
 use shared::ids::IdKind;
+use shared::tasks::listing::TaskListing;
+use shared::tasks::store::{TaskCancel, TaskQueue, TaskStore};
 use shared::ApiError;
 
 use crate::api::requests::{query, ContextPath, Id, IdWithBody, NewItem};

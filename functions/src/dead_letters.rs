@@ -3,12 +3,12 @@
 //! dead delivery stored, else `failed` with `DEAD_LETTERED` — so no task stays `pending` or
 //! `running` for ever.
 
+use crate::worker::response;
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent};
+use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
-use shared::conversation::store::{ContextEdits, ContextStore, TaskMessage, TaskQueue, TaskStore};
-
-use crate::worker::response;
+use shared::tasks::store::{TaskMessage, TaskQueue, TaskStore};
 
 /// Fails the task of each dead-lettered message.
 ///

@@ -1,14 +1,14 @@
 //! `task-outbox`: run by a `Schedule` event every minute. Sends the message of every queued task
 //! whose creator died between storing it and sending it (the outbox entries older than
 //! `OUTBOX_GRACE_SECONDS`), so
-//! no task stays `pending` for ever; see `shared::conversation::outbox`.
+//! no task stays `pending` for ever; see `shared::tasks::outbox`.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
+use shared::contexts::store::ContextStore;
 use shared::conversation::service::Deps;
-use shared::conversation::store::{ContextStore, TaskQueue, TaskStore};
-
+use shared::tasks::store::{TaskQueue, TaskStore};
 /// Outbox entries one run handles at most; the rest wait for the next run.
 pub const ENTRIES_PER_RUN: usize = 500;
 

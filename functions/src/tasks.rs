@@ -4,9 +4,11 @@
 use chrono::Utc;
 use lambda_http::Request;
 use serde_json::json;
-use shared::conversation::listing::{task_filter, ContextListing, TaskFilter, TaskListing};
+use shared::contexts::listing::ContextListing;
+use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
-use shared::conversation::store::{ContextEdits, ContextStore, TaskCancel, TaskQueue, TaskStore};
+use shared::tasks::listing::{task_filter, TaskFilter, TaskListing};
+use shared::tasks::store::{TaskCancel, TaskQueue, TaskStore};
 use shared::ApiError;
 
 use crate::api::requests::{query, Id, TaskPath};

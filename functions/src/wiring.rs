@@ -3,13 +3,13 @@
 
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::aws::AwsClients;
-use shared::conversation::dynamodb::contexts::DynamoDbContextStore;
-use shared::conversation::dynamodb::tasks::DynamoDbTaskStore;
+use shared::contexts::dynamodb::DynamoDbContextStore;
 use shared::conversation::service::Deps;
-use shared::conversation::sqs::SqsTaskQueue;
 use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::providers::registry::Providers;
 use shared::registered::dynamodb::DynamoDbRegistry;
+use shared::tasks::dynamodb::DynamoDbTaskStore;
+use shared::tasks::sqs::SqsTaskQueue;
 use shared::{telemetry, Config};
 
 use crate::api::App;

@@ -9,10 +9,11 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
+use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
-use shared::conversation::store::{ContextEdits, ContextStore, TaskMessage, TaskQueue, TaskStore};
-use shared::conversation::worker::{Budget, Processed};
 use shared::providers::retry::RetryPolicy;
+use shared::tasks::store::{TaskMessage, TaskQueue, TaskStore};
+use shared::worker::{Budget, Processed};
 use tokio::time::Instant;
 
 /// Time kept back from the invocation's deadline to finish the task and answer Lambda.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::auth::jwt::{JwtConfig, JwtKeys};
-use crate::conversation::input::Limits;
+use crate::contexts::requests::Limits;
 use crate::models::{CatalogError, ModelCatalog};
 use crate::ratelimit::{RateLimits, DEFAULT_RATE_LIMITS};
 use crate::registered::endpoint::EndpointPolicy;

@@ -2,7 +2,7 @@
 //!
 //! | id | minted as | format |
 //! | --- | --- | --- |
-//! | context | [`crate::conversation::model::new_id`] | `ctx_` and 28 lowercase hex digits |
+//! | context | [`crate::ids::new_id`] | `ctx_` and 28 lowercase hex digits |
 //! | task | the same | `task_` and 28 lowercase hex digits |
 //! | node | its context id and sequence number | `<context id>-<1 to 10 digits, no leading 0>` |
 //! | API key | [`crate::auth::apikey::generate`] | 16 lowercase hex digits |
@@ -127,6 +127,17 @@ impl IdKind {
     }
 }
 
+/// A time-sortable id: creation milliseconds (hex, fixed width) and 8 random bytes.
+///
+/// # Errors
+/// When the random source fails.
+pub fn new_id(prefix: &str, now_ms: i64) -> Result<String, getrandom::Error> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random)?;
+    let tail: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{prefix}_{now_ms:012x}{tail}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,7 +147,7 @@ mod tests {
 
     #[test]
     fn ids_the_system_mints_have_their_format() {
-        let minted = crate::conversation::model::new_id("ctx", 1_795_961_444_910).unwrap();
+        let minted = new_id("ctx", 1_795_961_444_910).unwrap();
         assert!(IdKind::Context.matches(&minted), "{minted}");
         let key = crate::auth::apikey::generate().unwrap().key_id;
         assert!(IdKind::Key.matches(&key), "{key}");
@@ -183,5 +194,12 @@ mod tests {
         );
         assert_eq!(IdKind::Registered(Kind::Tool).not_found_code(), "TOOL_NOT_FOUND");
         assert_eq!(IdKind::Node.param(), "nodeID");
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time() {
+        let a = new_id("ctx", 1_700_000_000_000).unwrap();
+        let b = new_id("ctx", 1_700_000_000_001).unwrap();
+        assert!(a < b && a.starts_with("ctx_"));
     }
 }

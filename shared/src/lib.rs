@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod contexts;
 pub mod conversation;
 pub mod dynamodb;
 pub mod error;
@@ -17,8 +18,10 @@ pub mod ratelimit;
 pub mod registered;
 pub mod secret;
 pub mod secrets;
+pub mod tasks;
 pub mod telemetry;
 pub mod tenant;
+pub mod worker;
 
 pub use config::Config;
 pub use error::ApiError;

@@ -174,10 +174,9 @@ mod tests;
 
 #[cfg(test)]
 pub(crate) mod test_support {
+    use crate::audit::AuditDeps;
     use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog};
     use shared::conversation::memory::InMemory;
-
-    use crate::audit::AuditDeps;
 
     /// An empty in-memory audit log kept for a day.
     pub fn audit() -> AuditDeps<InMemoryAuditLog> {

@@ -5,12 +5,16 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use shared::auth::Principal;
-use shared::conversation::completion::NewTask;
-use shared::conversation::listing::{paging, ContextListing, TaskFilter, TaskListing};
-use shared::conversation::model::{Task, TaskStatus};
-use shared::conversation::service::{stamp, ConversationError, Deps};
-use shared::conversation::store::{ContextEdits, ContextStore, TaskCancel, TaskQueue, TaskStore};
+use shared::contexts::listing::ContextListing;
+use shared::contexts::store::{ContextEdits, ContextStore};
+use shared::conversation::errors::ConversationError;
+use shared::conversation::listing::paging;
+use shared::conversation::service::{stamp, Deps};
 use shared::ids::IdKind;
+use shared::tasks::completion::NewTask;
+use shared::tasks::listing::{TaskFilter, TaskListing};
+use shared::tasks::model::{Task, TaskStatus};
+use shared::tasks::store::{TaskCancel, TaskQueue, TaskStore};
 
 use super::views;
 

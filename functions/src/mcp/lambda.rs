@@ -13,7 +13,7 @@ use rmcp::model::{DetailedTask, TaskPayload, TaskStatus as McpStatus};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{json, Value};
-use shared::conversation::model::{Task, TaskStatus};
+use shared::tasks::model::{Task, TaskStatus};
 use shared::ApiError;
 
 use super::{access, legacy_tasks, views, McpServer, McpState};

@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
+use super::{access, conversation_error, lambda, McpServer};
 use chrono::Utc;
 use serde_json::{json, Value};
 use shared::auth::Principal;
-use shared::conversation::listing::{paging, TaskFilter};
-use shared::conversation::model::{Task, TaskStatus};
-
-use super::{access, conversation_error, lambda, McpServer};
+use shared::conversation::listing::paging;
+use shared::tasks::listing::TaskFilter;
+use shared::tasks::model::{Task, TaskStatus};
 
 /// The protocol version these requests belong to.
 pub const VERSION: &str = "2025-11-25";

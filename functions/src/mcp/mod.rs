@@ -25,8 +25,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::ServerHandler;
 use serde_json::{json, Value};
 use shared::auth::Principal;
-use shared::conversation::service::ConversationError;
-
+use shared::conversation::errors::ConversationError;
 use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::registered::endpoint::EndpointPolicy;
 

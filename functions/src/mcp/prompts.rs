@@ -1,10 +1,9 @@
 //! The built-in prompts: their arguments, checks, and how each renders real data (tasks and
 //! counters read from the store) into its message. Rendering is pure; the server reads the data.
 
-use serde_json::{json, Map, Value};
-use shared::conversation::model::Task;
-
 use super::views;
+use serde_json::{json, Map, Value};
+use shared::tasks::model::Task;
 
 /// `(name, description, [(argument, description, required, allowed values)])`.
 type Arg = (&'static str, &'static str, bool, &'static [&'static str]);

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{json, Value};
-use shared::conversation::input::Limits;
-
+use shared::contexts::requests::Limits;
 /// One built-in tool: its definition, its compiled input schema, and the REST route whose
 /// permission it shares.
 pub struct ToolSpec {

@@ -2,8 +2,7 @@
 //! previews of long results.
 
 use serde_json::{json, Value};
-use shared::conversation::model::{millis_between, Task, TaskStatus};
-
+use shared::tasks::model::{millis_between, Task, TaskStatus};
 /// Characters of a result shown by `list_tasks`; `get_task_result` gives the whole of it.
 pub const PREVIEW_CHARS: usize = 200;
 

@@ -6,9 +6,10 @@ use rmcp::model::{CallToolResult, CompleteRequestParams, ErrorData};
 use serde_json::{json, Value};
 use shared::auth::permissions::allows;
 use shared::auth::Principal;
-use shared::conversation::listing::TaskFilter;
-use shared::conversation::stats::{self, TaskStats};
 use shared::ids::IdKind;
+use shared::tasks::listing::TaskFilter;
+use shared::tasks::stats;
+use shared::tasks::stats::TaskStats;
 
 use super::{calls, internal, prompts, registered, tools, views, McpServer};
 
@@ -65,7 +66,7 @@ impl McpServer {
         &self,
         who: &Principal,
         filter: &TaskFilter,
-    ) -> Result<Vec<shared::conversation::model::Task>, ErrorData> {
+    ) -> Result<Vec<shared::tasks::model::Task>, ErrorData> {
         let page = self
             .state
             .deps
@@ -82,7 +83,7 @@ impl McpServer {
         &self,
         who: &Principal,
         args: &serde_json::Map<String, Value>,
-    ) -> Result<Vec<shared::conversation::model::Task>, ErrorData> {
+    ) -> Result<Vec<shared::tasks::model::Task>, ErrorData> {
         if let Some(ids) = args.get("task_ids").and_then(Value::as_str) {
             let mut tasks = Vec::new();
             let ids = ids.split(',').map(str::trim).filter(|i| IdKind::Task.matches(i));

@@ -8,10 +8,10 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use shared::auth::{AuthMethod, Principal, Role};
 use shared::conversation::memory::InMemory;
-use shared::conversation::model::TaskStatus;
 use shared::conversation::service::Deps;
-use shared::conversation::store::TaskStore;
 use shared::providers::retry::RetryPolicy;
+use shared::tasks::model::TaskStatus;
+use shared::tasks::store::TaskStore;
 
 use super::*;
 
@@ -175,15 +175,15 @@ async fn a_dead_lettered_prompt_whose_reply_was_stored_completes_with_that_reply
     let message = json!({"tenant": "acme", "task_id": task.task_id}).to_string();
     let mut metadata = serde_json::Map::new();
     metadata.insert("role".into(), "assistant".into());
-    let reply = shared::conversation::model::Node {
+    let reply = shared::contexts::model::Node {
         node_id: format!("{}-2", context.context_id),
         seq: 2,
         content: "the stored reply".into(),
-        content_type: shared::conversation::model::ContentType::Text,
+        content_type: shared::contexts::model::ContentType::Text,
         metadata,
         created_at: "t".into(),
     };
-    shared::conversation::store::ContextStore::put_node(
+    shared::contexts::store::ContextStore::put_node(
         &d.contexts,
         "acme",
         &context.context_id,

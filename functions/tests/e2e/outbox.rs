@@ -6,18 +6,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
-use shared::auth::{AuthMethod, Principal, Role};
-use shared::aws::AwsClients;
-use shared::conversation::dynamodb::contexts::DynamoDbContextStore;
-use shared::conversation::dynamodb::tasks::DynamoDbTaskStore;
-use shared::conversation::model::Band;
-use shared::conversation::service::Deps;
-use shared::conversation::store::{TaskMessage, TaskQueue};
-
 use crate::auth_matrix::{bearer, jwt, secret};
 use crate::conversation::{finished, get, post};
 use crate::helpers::fresh_tenant;
+use serde_json::json;
+use shared::auth::{AuthMethod, Principal, Role};
+use shared::aws::AwsClients;
+use shared::contexts::dynamodb::DynamoDbContextStore;
+use shared::conversation::service::Deps;
+use shared::tasks::dynamodb::DynamoDbTaskStore;
+use shared::tasks::model::Band;
+use shared::tasks::store::{TaskMessage, TaskQueue};
 
 /// A send that never returns: the creator is killed while it waits (its future is dropped).
 #[derive(Clone, Default)]

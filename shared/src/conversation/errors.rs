@@ -1,8 +1,7 @@
 //! Why a conversation operation did not happen.
 
-use super::input::Invalid;
-use super::store::StoreError;
-
+use crate::contexts::requests::Invalid;
+use crate::conversation::store::StoreError;
 /// Why an operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum ConversationError {

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::model::{Band, Context, Node, Task, TaskStatus};
-use super::store::{
-    Claim, ContextEdits, ContextStore, Finish, Quota, Reserved, Start, StoreError, TaskCancel, TaskMessage, TaskQueue,
-    TaskStore, Unsent,
-};
+use crate::contexts::model::{Context, Node};
 
+use crate::contexts::store::{Claim, ContextEdits, ContextStore, Quota, Reserved};
+use crate::conversation::store::StoreError;
+use crate::tasks::model::{Band, Task, TaskStatus};
+use crate::tasks::store::{Finish, Start, TaskCancel, TaskMessage, TaskQueue, TaskStore, Unsent};
 /// In-memory stores and queue for unit tests. Clones share one state, as the stores of one table do
 /// (a task's transaction writes its prompt node too).
 #[derive(Debug, Default, Clone)]
@@ -186,7 +186,7 @@ impl TaskStore for InMemory {
         if task.status != TaskStatus::Running || task.attempts != attempt {
             return Ok(false);
         }
-        super::model::apply_finish(task, now, finish);
+        crate::tasks::model::apply_finish(task, now, finish);
         Ok(true)
     }
 }
@@ -233,14 +233,14 @@ impl TaskCancel for InMemory {
     }
 }
 
-impl super::listing::ContextListing for InMemory {
+impl crate::contexts::listing::ContextListing for InMemory {
     async fn list_contexts(
         &self,
         tenant: &str,
         limit: usize,
         after: Option<&str>,
         now_secs: i64,
-    ) -> Result<(Vec<super::listing::ContextSummary>, Option<String>), StoreError> {
+    ) -> Result<(Vec<crate::contexts::listing::ContextSummary>, Option<String>), StoreError> {
         let contexts = lock(&self.contexts);
         let mine = contexts.iter().rev().filter(|((t, id), (c, _))| {
             t == tenant && after.is_none_or(|a| id.as_str() < a) && c.expires_at > now_secs
@@ -254,7 +254,7 @@ impl super::listing::ContextListing for InMemory {
         let last = items.last().filter(|_| more).map(|(id, _)| id.clone());
         let items = items
             .into_iter()
-            .map(|(_, c)| super::listing::ContextSummary {
+            .map(|(_, c)| crate::contexts::listing::ContextSummary {
                 context_id: c.context_id,
                 model_id: c.model_id,
                 user_id: c.user_id,
@@ -266,11 +266,11 @@ impl super::listing::ContextListing for InMemory {
     }
 }
 
-impl super::listing::TaskListing for InMemory {
+impl crate::tasks::listing::TaskListing for InMemory {
     async fn list_tasks(
         &self,
         tenant: &str,
-        filter: &super::listing::TaskFilter,
+        filter: &crate::tasks::listing::TaskFilter,
         limit: usize,
         after: Option<&str>,
         now_secs: i64,
@@ -303,7 +303,7 @@ impl super::service::Deps<InMemory, InMemory, InMemory> {
             queue: state,
             providers: crate::providers::registry::Providers::new(&catalog, &BTreeMap::new(), timeout, None)?,
             default_model: "local-echo".into(),
-            limits: super::input::Limits::default(),
+            limits: crate::contexts::requests::Limits::default(),
         })
     }
 }

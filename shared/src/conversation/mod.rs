@@ -1,4 +1,7 @@
-//! Conversation contexts and AI tasks: the domain of the REST API's contexts and the task worker.
+//! What contexts, tasks and the worker share: the service object [`service::Deps`] they each add
+//! their operations to (`crate::contexts`, `crate::tasks`, `crate::worker`), the errors of those
+//! operations, the store error, listing pages, the records the operations first write, and the
+//! in-memory stores of both contexts and tasks (one state, as one table) for unit tests.
 //!
 //! Its items in the table (contexts, nodes, listing entries, quotas, tasks, counters, outbox entries)
 //! and which operation reads each are in the access-pattern table of [`crate::dynamodb`].
@@ -9,21 +12,9 @@
 //! reply twice (the slot is written only if absent). Ids start with the creation time in
 //! milliseconds, so listing a partition backwards is newest first.
 
-pub mod completion;
-pub mod dynamodb;
-pub mod edits;
 pub mod errors;
-pub mod input;
 pub mod listing;
 pub mod memory;
-pub mod model;
-pub mod outbox;
-pub mod paging;
-mod records;
+pub(crate) mod records;
 pub mod service;
-pub mod sqs;
-pub mod stats;
 pub mod store;
-pub mod worker;
-
-pub use model::*;

@@ -4,10 +4,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::input;
-use super::model::{new_id, ContentType, Context, Node, Task, TaskStatus, TaskType};
-use super::service::{stamp, unknown, ConversationError, Deps};
 use crate::auth::Principal;
+use crate::contexts::model::{ContentType, Context, Node};
+use crate::contexts::requests as input;
+use crate::conversation::errors::ConversationError;
+use crate::conversation::service::{stamp, unknown, Deps};
+use crate::ids::new_id;
+use crate::tasks::model::{Task, TaskStatus, TaskType};
 
 impl<C, T, Q> Deps<C, T, Q> {
     /// A new pending task of `kind`, with a fresh id, created `now` and kept for the task retention.

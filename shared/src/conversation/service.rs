@@ -1,16 +1,17 @@
-//! The operations: create a context, read it, prompt it, and the worker's half of a prompt.
+//! The service object of contexts, tasks and the worker: their stores, the queue, the providers and
+//! the limits. Each capability adds its operations in its own `service` module (`crate::contexts`,
+//! `crate::tasks`, `crate::worker`); what they share is here.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
 
-pub use super::errors::ConversationError;
-use super::input::{self, Limits, REPLY_ALLOWANCE_BYTES};
-use super::model::{new_id, Context, Task, TaskStatus, TaskType};
 pub(crate) use super::records::node;
-use super::records::{new_context, user_node};
-use super::store::{Claim, ContextStore, Finish, Quota, Reserved, StoreError, TaskMessage, TaskQueue, TaskStore};
-use crate::auth::Principal;
+use crate::contexts::requests::Limits;
+use crate::contexts::store::ContextStore;
+pub use crate::conversation::errors::ConversationError;
+use crate::conversation::store::StoreError;
 use crate::providers::registry::Providers;
+use crate::tasks::model::Task;
+use crate::tasks::store::{failure, Finish, Start, TaskMessage, TaskQueue, TaskStore};
 
 /// Everything the operations need.
 pub struct Deps<C, T, Q> {
@@ -33,40 +34,6 @@ pub(crate) fn unknown(e: impl std::fmt::Display) -> ConversationError {
 }
 
 impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
-    /// Creates a context (recorded as a completed `mcp.create_context` task).
-    ///
-    /// # Errors
-    /// [`ConversationError`] for a bad body, an unknown model or a store failure.
-    pub async fn create_context(
-        &self,
-        principal: &Principal,
-        body: &Value,
-        now: DateTime<Utc>,
-    ) -> Result<(Context, Task), ConversationError> {
-        let input = input::create_context(body, &self.limits)?;
-        let model_id = input.model_id.clone().unwrap_or_else(|| self.default_model.clone());
-        self.check_model(&model_id)?;
-        let at = stamp(now);
-        let id = new_id("ctx", now.timestamp_millis()).map_err(unknown)?;
-        let expires_at = now.timestamp() + self.limits.context_ttl_secs;
-        let context = new_context(principal, &id, &model_id, &input, &at, expires_at);
-        if context.content_bytes() > self.limits.max_context_bytes {
-            return Err(ConversationError::ContextTooLarge {
-                context: id,
-                max: self.limits.max_context_bytes,
-                allowance: REPLY_ALLOWANCE_BYTES,
-            });
-        }
-        // The quota is the caller's own: a user_id in the body is recorded, never trusted to pick it.
-        self.store_within_quota(&context, principal.subject.clone(), now)
-            .await?;
-        let mut record = self.new_task(principal, TaskType::CreateContext, now, input.priority)?;
-        (record.context_id, record.user_id, record.model_id) = (Some(id), input.user_id.clone(), Some(model_id));
-        (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
-        self.tasks.create(&record).await?;
-        Ok((context, record))
-    }
-
     /// The model exists and its provider is configured.
     pub(crate) fn check_model(&self, model_id: &str) -> Result<(), ConversationError> {
         if self.providers.available_models().iter().any(|m| m == model_id) {
@@ -79,128 +46,11 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         })
     }
 
-    /// Stores the context unless its owner already has the most live contexts allowed.
-    async fn store_within_quota(
-        &self,
-        context: &Context,
-        owner: String,
-        now: DateTime<Utc>,
-    ) -> Result<(), ConversationError> {
-        let quota = Quota {
-            owner,
-            max: self.limits.max_contexts_per_user,
-            now: now.timestamp(),
-        };
-        match self.contexts.create(context, &quota).await {
-            Err(StoreError::LimitReached(max)) => Err(ConversationError::ContextLimit {
-                owner: quota.owner,
-                max,
-            }),
-            other => Ok(other?),
-        }
-    }
-
-    /// The tenant's context, unless it expired.
-    ///
-    /// # Errors
-    /// [`ConversationError::ContextNotFound`] for a missing, foreign or expired context.
-    pub async fn context(
-        &self,
-        principal: &Principal,
-        id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Context, ConversationError> {
-        match self.contexts.get(&principal.tenant, id).await? {
-            Some(c) if c.expires_at > now.timestamp() => Ok(c),
-            _ => Err(ConversationError::ContextNotFound(id.to_owned())),
-        }
-    }
-
-    /// The tenant's task, unless its retention ran out (DynamoDB's TTL deletes it late).
-    ///
-    /// # Errors
-    /// [`ConversationError::TaskNotFound`] for a missing, foreign or expired task.
-    pub async fn task(&self, principal: &Principal, id: &str, now: DateTime<Utc>) -> Result<Task, ConversationError> {
-        match self.tasks.get(&principal.tenant, id).await? {
-            Some(t) if !t.expired(now.timestamp()) => Ok(t),
-            _ => Err(ConversationError::TaskNotFound(id.to_owned())),
-        }
-    }
-
-    /// Appends the prompt as a user node, reserves its reply's slot, records a pending
-    /// `mcp.add_prompt` task and queues it by priority.
-    ///
-    /// # Errors
-    /// [`ConversationError`] for a bad body, a missing context or a store or queue failure.
-    pub async fn add_prompt(
-        &self,
-        principal: &Principal,
-        context_id: &str,
-        body: &Value,
-        now: DateTime<Utc>,
-    ) -> Result<Task, ConversationError> {
-        let input = input::prompt(body, &self.limits)?;
-        let at = stamp(now);
-        let bytes = input.prompt.len() as u64 + REPLY_ALLOWANCE_BYTES;
-        let context = self.reserve(principal, context_id, (2, bytes), now).await?;
-        let seq = context.first;
-        let mut record = self.new_task(principal, TaskType::AddPrompt, now, input.priority)?;
-        let task_id = record.task_id.clone();
-        (record.context_id, record.user_id, record.model_id) = (
-            Some(context_id.to_owned()),
-            input.user_id,
-            Some(context.model_id.clone()),
-        );
-        record.reply_seq = Some(seq + 1);
-        let user = user_node(seq, input.prompt, input.metadata, &task_id, &at, context_id);
-        // The task, its prompt and its outbox entry in one write, then the message.
-        self.create_and_queue(&record, Some((&user, context.expires_at)), context_id, now)
-            .await?;
-        Ok(record)
-    }
-
-    /// Reserves `count` sequence numbers and `bytes` of content of the unexpired context, within its
-    /// node and size limits.
-    pub(crate) async fn reserve(
-        &self,
-        principal: &Principal,
-        context_id: &str,
-        (count, bytes): (u64, u64),
-        now: DateTime<Utc>,
-    ) -> Result<Reserved, ConversationError> {
-        let claim = Claim {
-            count,
-            bytes,
-            max_nodes: self.limits.max_nodes_per_context,
-            max_bytes: self.limits.max_context_bytes,
-        };
-        let now = (stamp(now), now.timestamp());
-        match self
-            .contexts
-            .reserve(&principal.tenant, context_id, claim, (&now.0, now.1))
-            .await
-        {
-            Err(StoreError::NotFound) => Err(ConversationError::ContextNotFound(context_id.to_owned())),
-            Err(StoreError::LimitReached(max)) => Err(ConversationError::ContextFull {
-                context: context_id.to_owned(),
-                max,
-            }),
-            Err(StoreError::SizeReached(max)) => Err(ConversationError::ContextTooLarge {
-                context: context_id.to_owned(),
-                max,
-                allowance: REPLY_ALLOWANCE_BYTES,
-            }),
-            other => Ok(other?),
-        }
-    }
-
     /// Fails a task that could not be queued, best effort.
     pub(crate) async fn fail_unqueued(&self, message: &TaskMessage, at: &str) {
         // Never leave a task pending that nothing will run.
         let error = "the prompt could not be stored or queued".to_owned();
-        let _ = self
-            .force_fail(message, at, super::store::failure::NOT_QUEUED, error)
-            .await;
+        let _ = self.force_fail(message, at, failure::NOT_QUEUED, error).await;
     }
 
     /// Takes the task whatever its lease (SQS will not deliver it again, or never did); `None` when
@@ -209,7 +59,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         // A "now" past any lease: the take-over condition then holds for a running task too.
         let start = self.tasks.start(&message.tenant, &message.task_id, at, i64::MAX / 2, 0);
         match start.await {
-            Ok(super::store::Start::Started(task)) => Ok(Some(task)),
+            Ok(Start::Started(task)) => Ok(Some(task)),
             Ok(_) | Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
         }

@@ -12,11 +12,11 @@
 //!
 //! | item | `pk` | `sk` | index | operations (store) |
 //! |---|---|---|---|---|
-//! | context metadata | `CTX#<tenant>#<context>` | `META` | | create, read, prompt, add/delete node, delete, worker claim and finish (`conversation::dynamodb::contexts`) |
+//! | context metadata | `CTX#<tenant>#<context>` | `META` | | create, read, prompt, add/delete node, delete, worker claim and finish (`contexts::dynamodb`) |
 //! | context node | `CTX#<tenant>#<context>` | `NODE#<seq:010>` | | create, read (one `Query` with the metadata), add/delete node, worker reply |
 //! | context listing entry | `TENANT#<tenant>` | `CONTEXT#<context>` | | create, delete, `GET /contexts` (`Query`, newest first) |
 //! | context quota | `TENANT#<tenant>` | `QUOTA#<subject>` (older: `OWNER#<owner>`) | | create and delete, in their transaction |
-//! | task | `TENANT#<tenant>` | `TASK#<task>` | `gsi1`: `TASKS#<tenant>#STATUS#<status>`; `gsi2`: `…#CONTEXT#<context>`; `gsi3`: `…#USER#<user>`; `gsi4`: `…#TYPE#<type>`; index sort key `<task>` | create (with its outbox entry and counters, one transaction), get, claim, finish, cancel, `GET /tasks` (`conversation::dynamodb::tasks`) |
+//! | task | `TENANT#<tenant>` | `TASK#<task>` | `gsi1`: `TASKS#<tenant>#STATUS#<status>`; `gsi2`: `…#CONTEXT#<context>`; `gsi3`: `…#USER#<user>`; `gsi4`: `…#TYPE#<type>`; index sort key `<task>` | create (with its outbox entry and counters, one transaction), get, claim, finish, cancel, `GET /tasks` (`tasks::dynamodb`) |
 //! | task counters | `TENANT#<tenant>` | `STATS#<0–7>` | | every task create and status change, in its transaction; `tasks_status` reads all eight |
 //! | outbox entry | `OUTBOX#<0–7>` | `<ms:015>#<tenant>#<task>` | | queued task create (same transaction), send, `task-outbox` sweep (`Query` oldest first) |
 //! | API key lookup | `APIKEY#<sha-256>` | `APIKEY` | | the authorizer's `GetItem`; create, revoke (`keys::dynamodb`) |

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use super::ApiError;
+use crate::contexts::requests::Invalid;
 use crate::conversation::errors::ConversationError;
-use crate::conversation::input::Invalid;
 use crate::keys::admin::{CreateKeyError, RevokeKeyError};
 use crate::registered::RegistryError;
 

@@ -1,11 +1,10 @@
 //! The MCP methods' permissions and audit view, against the permission table.
 
+use super::*;
 use rmcp::model::ErrorCode;
 use serde_json::json;
 use shared::auth::{AuthMethod, Role};
-use shared::conversation::input::Limits;
-
-use super::*;
+use shared::contexts::requests::Limits;
 
 fn who(role: Role) -> Principal {
     Principal {

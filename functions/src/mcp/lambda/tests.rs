@@ -8,15 +8,15 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use serde_json::{json, Value};
 use shared::audit::{AuditEntry, AuditLog, InMemoryAuditLog, Outcome};
-use shared::conversation::dynamodb::contexts::DynamoDbContextStore;
-use shared::conversation::dynamodb::tasks::DynamoDbTaskStore;
-use shared::conversation::input::Limits;
+use shared::contexts::dynamodb::DynamoDbContextStore;
+use shared::contexts::requests::Limits;
 use shared::conversation::service::Deps;
-use shared::conversation::sqs::SqsTaskQueue;
 use shared::models::ModelCatalog;
 use shared::providers::registry::Providers;
 use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::registered::endpoint::EndpointPolicy;
+use shared::tasks::dynamodb::DynamoDbTaskStore;
+use shared::tasks::sqs::SqsTaskQueue;
 
 use super::*;
 use crate::http::test_support::{body_json, event_edited};
@@ -196,7 +196,7 @@ async fn a_rate_limited_cancel_is_429_and_audited_as_denied() {
 #[test]
 fn an_mcp_task_states_how_long_it_is_kept_and_an_older_task_that_it_is_kept_for_ever() {
     // GIVEN a task created at 10:00:00.250 and kept until 10:01:00, and one without an expiry
-    let mut task: shared::conversation::model::Task = serde_json::from_value(json!({"task_id": TASK,
+    let mut task: shared::tasks::model::Task = serde_json::from_value(json!({"task_id": TASK,
         "type": "ai.completion", "status": "pending", "priority": 5, "context_id": null, "user_id": null,
         "model_id": null, "created_at": "2026-11-22T10:00:00.250Z", "started_at": null, "finished_at": null,
         "attempts": 0, "provider": null, "model": null, "usage": null, "output": null, "error": null}))

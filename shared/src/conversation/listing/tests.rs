@@ -4,9 +4,11 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::*;
-use crate::auth::{AuthMethod, Role};
+use crate::auth::{AuthMethod, Principal, Role};
 use crate::conversation::memory::InMemory;
-
+use crate::conversation::service::Deps;
+use crate::tasks::listing::{task_filter, TaskFilter};
+use crate::tasks::model::Task;
 fn deps() -> Deps<InMemory, InMemory, InMemory> {
     Deps::in_memory().unwrap()
 }

@@ -5,13 +5,19 @@ use std::time::Duration;
 
 use serde_json::{json, Map};
 
+use chrono::Utc;
+use serde_json::Value;
+
 use super::*;
-use crate::auth::{AuthMethod, Role as AuthRole};
+use crate::auth::{AuthMethod, Principal, Role as AuthRole};
+use crate::contexts::model::{ContentType, Node};
+use crate::contexts::requests::Limits;
+use crate::contexts::store::ContextStore;
 use crate::conversation::memory::InMemory;
-use crate::conversation::model::{ContentType, Node};
-use crate::conversation::worker::{Budget, Processed};
 use crate::models::ModelCatalog;
 use crate::providers::retry::RetryPolicy;
+use crate::tasks::model::{TaskStatus, TaskType};
+use crate::worker::{Budget, Processed};
 
 type TestDeps = Deps<InMemory, InMemory, InMemory>;
 
@@ -68,7 +74,7 @@ async fn a_prompt_is_answered_by_the_worker_and_the_context_holds_system_user_as
         .unwrap();
     assert_eq!(prompt.status, TaskStatus::Pending);
     let (band, message) = d.queue.queued.lock().unwrap()[0].clone();
-    assert_eq!(band, crate::conversation::model::Band::High);
+    assert_eq!(band, crate::tasks::model::Band::High);
     assert_eq!(
         d.process(&message, Utc::now(), budget()).await.unwrap(),
         Processed::Completed
@@ -271,8 +277,8 @@ async fn a_context_at_its_node_limit_takes_no_more_prompts_or_nodes() {
     assert!(matches!(err, ConversationError::ContextFull { .. }), "{err}");
 }
 
-fn new_task(prompt: &str) -> crate::conversation::completion::NewTask {
-    crate::conversation::completion::NewTask {
+fn new_task(prompt: &str) -> crate::tasks::completion::NewTask {
+    crate::tasks::completion::NewTask {
         prompt: prompt.into(),
         model: None,
         priority: 9,
@@ -292,7 +298,7 @@ async fn a_standalone_task_is_queued_by_priority_and_the_worker_keeps_its_reply_
         (TaskType::Completion, TaskStatus::Pending)
     );
     let (band, message) = d.queue.queued.lock().unwrap()[0].clone();
-    assert_eq!(band, crate::conversation::model::Band::High);
+    assert_eq!(band, crate::tasks::model::Band::High);
     assert_eq!(
         d.process(&message, Utc::now(), budget()).await.unwrap(),
         Processed::Completed

@@ -1,6 +1,6 @@
 //! [`RegistryStore`] on DynamoDB: `TENANT#<tenant>` / `<KIND>#<key>`, the document in `doc`, and
 //! per tenant and kind a counter item (`TENANT#<tenant>` / `REGCOUNT#<KIND>`, number `item_count`)
-//! that registrations and deletions update in the same transaction as the item ([`counter`]).
+//! that registrations and deletions update in the same transaction as the item (`counter.rs`).
 
 mod counter;
 

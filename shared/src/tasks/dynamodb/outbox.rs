@@ -1,0 +1,144 @@
+//! The outbox's items: `pk` `OUTBOX#<shard>`, `sk` `<created ms, 15 digits>#<tenant>#<task id>`, with
+//! the message's band and group. Entries spread over [`SHARDS`] partitions by task id, so a busy
+//! system does not write one partition; the sweep reads each shard's oldest entries with one Query.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use super::{DynamoDbTaskStore, Item};
+use crate::contexts::dynamodb::node_item;
+use crate::contexts::model::Node;
+use crate::conversation::store::StoreError;
+use crate::dynamodb::{store_error as fail, table_keys};
+use crate::tasks::model::{Band, Task};
+use crate::tasks::store::{TaskMessage, Unsent};
+
+/// Partitions of the outbox.
+pub const SHARDS: u32 = 8;
+
+fn partition(shard: u32) -> AttributeValue {
+    AttributeValue::S(table_keys::outbox_partition(shard))
+}
+
+fn key(unsent: &Unsent) -> Item {
+    let m = &unsent.message;
+    let pk = table_keys::outbox_partition(table_keys::shard_of(&m.task_id, SHARDS));
+    crate::dynamodb::key(&pk, &table_keys::outbox_sort(unsent.since_ms, &m.tenant, &m.task_id))
+}
+
+/// A band as the queue names it (`high`, `medium`, `low`: its serde name).
+fn band_name(band: Band) -> String {
+    serde_json::to_value(band)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn entry(unsent: &Unsent) -> Item {
+    let mut item = key(unsent);
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    item.insert("tenant".into(), s(&unsent.message.tenant));
+    item.insert("task_id".into(), s(&unsent.message.task_id));
+    item.insert("group".into(), s(&unsent.group));
+    item.insert("band".into(), s(&band_name(unsent.band)));
+    item.insert("since_ms".into(), AttributeValue::N(unsent.since_ms.to_string()));
+    item
+}
+
+/// An outbox item back into its entry; `None` (logged) for an item that is not one.
+fn from_entry(item: &Item) -> Option<Unsent> {
+    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let read = || {
+        Some(Unsent {
+            band: serde_json::from_value(serde_json::Value::String(s("band")?)).ok()?,
+            group: s("group")?,
+            message: TaskMessage {
+                tenant: s("tenant")?,
+                task_id: s("task_id")?,
+            },
+            since_ms: item.get("since_ms")?.as_n().ok()?.parse().ok()?,
+        })
+    };
+    let entry = read();
+    if entry.is_none() {
+        tracing::error!(sk = ?item.get("sk"), "unreadable outbox entry skipped");
+    }
+    entry
+}
+
+fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|e| StoreError::Unknown(e.into()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl DynamoDbTaskStore {
+    /// The task, its user node and its outbox entry in one transaction (with the tenant's counters).
+    pub(super) async fn put_queued(
+        &self,
+        task: &Task,
+        node: Option<(&Node, i64)>,
+        unsent: &Unsent,
+    ) -> Result<(), StoreError> {
+        let mut with = vec![put(self.table(), entry(unsent))?];
+        if let (Some((node, expires_at)), Some(context)) = (node, task.context_id.as_deref()) {
+            with.push(put(self.table(), node_item(&task.tenant, context, node, expires_at)?)?);
+        }
+        self.create_with(task, with).await
+    }
+
+    pub(super) async fn delete_entry(&self, unsent: &Unsent) -> Result<(), StoreError> {
+        let delete = self.client().delete_item().table_name(self.table());
+        delete.set_key(Some(key(unsent))).send().await.map_err(fail)?;
+        Ok(())
+    }
+
+    pub(super) async fn entries_before(&self, before_ms: i64, limit: usize) -> Result<Vec<Unsent>, StoreError> {
+        let before = AttributeValue::S(format!("{before_ms:015}"));
+        let per_shard = i32::try_from(limit.min(1000)).unwrap_or(1000).max(1);
+        let mut found = Vec::new();
+        for shard in 0..SHARDS {
+            let query = self.client().query().table_name(self.table());
+            let query = query
+                .key_condition_expression("pk = :pk AND sk < :before")
+                .expression_attribute_values(":pk", partition(shard))
+                .expression_attribute_values(":before", before.clone())
+                .limit(per_shard);
+            let out = query.send().await.map_err(fail)?;
+            found.extend(out.items().iter().filter_map(from_entry));
+        }
+        found.sort_by_key(|u| u.since_ms);
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_reads_back_as_written_and_its_shard_is_stable() {
+        let unsent = Unsent {
+            band: Band::Medium,
+            group: "ctx-1".into(),
+            message: TaskMessage {
+                tenant: "acme".into(),
+                task_id: "task-1".into(),
+            },
+            since_ms: 1_700_000_000_000,
+        };
+        assert_eq!(from_entry(&entry(&unsent)), Some(unsent.clone()));
+        assert_eq!(entry(&unsent)["band"].as_s().unwrap(), "medium");
+        // Stable across releases (an entry is deleted under the shard it was written to), and spread.
+        let shards: Vec<u32> = ["task-1", "task-2", "task-3", "task-4"]
+            .map(|t| table_keys::shard_of(t, SHARDS))
+            .to_vec();
+        assert_eq!(shards, [1, 2, 3, 4]);
+        let sk = key(&unsent)["sk"].as_s().unwrap().clone();
+        assert!(sk.starts_with("001700000000000#acme#task-1"), "{sk}");
+    }
+}

@@ -1,0 +1,226 @@
+//! Tasks: their status, type, priority band and record.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    #[must_use]
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskType {
+    #[serde(rename = "mcp.create_context")]
+    CreateContext,
+    #[serde(rename = "mcp.add_prompt")]
+    AddPrompt,
+    #[serde(rename = "mcp.add_node")]
+    AddNode,
+    #[serde(rename = "mcp.delete_node")]
+    DeleteNode,
+    #[serde(rename = "mcp.delete_context")]
+    DeleteContext,
+    /// A prompt with no context (MCP `create_task`), answered by the worker.
+    #[serde(rename = "ai.completion")]
+    Completion,
+}
+
+impl TaskType {
+    /// The name the API uses (`mcp.add_prompt`, `ai.completion`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateContext => "mcp.create_context",
+            Self::AddPrompt => "mcp.add_prompt",
+            Self::AddNode => "mcp.add_node",
+            Self::DeleteNode => "mcp.delete_node",
+            Self::DeleteContext => "mcp.delete_context",
+            Self::Completion => "ai.completion",
+        }
+    }
+}
+
+/// The queue band of a priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Band {
+    High,
+    Medium,
+    Low,
+}
+
+/// Priority 1–10: 1–3 low, 4–7 medium, 8–10 high. `high`/`medium`/`low` are 8/5/2.
+///
+/// # Errors
+/// A message naming the accepted values.
+pub fn parse_priority(value: Option<&Value>) -> Result<u8, String> {
+    let bad = || "priority must be high, medium, low or a whole number from 1 to 10".to_owned();
+    match value {
+        None | Some(Value::Null) => Ok(5),
+        Some(Value::String(s)) => match s.as_str() {
+            "high" => Ok(8),
+            "medium" => Ok(5),
+            "low" => Ok(2),
+            _ => Err(bad()),
+        },
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|n| (1..=10).contains(n))
+            .map(|n| n as u8)
+            .ok_or_else(bad),
+        Some(_) => Err(bad()),
+    }
+}
+
+#[must_use]
+pub fn band(priority: u8) -> Band {
+    match priority {
+        8..=10 => Band::High,
+        4..=7 => Band::Medium,
+        _ => Band::Low,
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// An operation, recorded as a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub task_id: String,
+    #[serde(skip)]
+    pub tenant: String,
+    #[serde(rename = "type")]
+    pub task_type: TaskType,
+    pub status: TaskStatus,
+    pub priority: u8,
+    pub context_id: Option<String>,
+    pub user_id: Option<String>,
+    pub model_id: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub attempts: u32,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub usage: Option<TokenUsage>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    /// Why a failed task failed, as a stable code (`PROVIDER_TIMEOUT`, `PROVIDER_FAILED`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// For a standalone AI task: its prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// For a standalone AI task: the provider the caller asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_provider: Option<String>,
+    /// Unix seconds: creation plus the task retention. DynamoDB's TTL removes the task after it, and
+    /// until then it is answered as not found. `None` for tasks written before tasks expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// For a prompt: the sequence number reserved for its reply.
+    #[serde(skip)]
+    pub reply_seq: Option<u64>,
+    /// While running: unix milliseconds after which another delivery may take it over.
+    #[serde(skip)]
+    pub lease_until: Option<i64>,
+}
+
+impl Task {
+    /// Whether the task's retention has run out at `now_secs` (DynamoDB's TTL deletes it later).
+    #[must_use]
+    pub fn expired(&self, now_secs: i64) -> bool {
+        self.expires_at.is_some_and(|e| e <= now_secs)
+    }
+}
+
+/// Milliseconds between two RFC 3339 stamps.
+#[must_use]
+pub fn millis_between(from: &str, to: &str) -> Option<i64> {
+    let from = chrono::DateTime::parse_from_rfc3339(from).ok()?;
+    Some((chrono::DateTime::parse_from_rfc3339(to).ok()? - from).num_milliseconds())
+}
+
+/// Sets a task's final fields from how it ended.
+pub fn apply_finish(task: &mut Task, now: &str, finish: &super::store::Finish) {
+    use super::store::Finish;
+    task.finished_at = Some(now.to_owned());
+    task.lease_until = None;
+    match finish {
+        Finish::Completed {
+            provider,
+            model,
+            usage,
+            output,
+        } => {
+            task.status = TaskStatus::Completed;
+            task.provider = Some(provider.clone());
+            task.model = Some(model.clone());
+            task.usage = Some(*usage);
+            task.output = Some(output.clone());
+        }
+        Finish::Failed { code, error } => {
+            task.status = TaskStatus::Failed;
+            task.error_code = Some((*code).to_owned());
+            task.error = Some(error.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn priorities_take_words_or_numbers_and_map_to_bands() {
+        assert_eq!(parse_priority(Some(&json!("high"))), Ok(8));
+        assert_eq!(parse_priority(Some(&json!(3))), Ok(3));
+        assert_eq!(parse_priority(None), Ok(5));
+        assert!(parse_priority(Some(&json!(11))).is_err());
+        assert!(parse_priority(Some(&json!("urgent"))).is_err());
+        assert_eq!((band(10), band(4), band(1)), (Band::High, Band::Medium, Band::Low));
+    }
+
+    #[test]
+    fn task_type_names_are_the_names_the_api_reads_and_writes() {
+        let all = [
+            TaskType::CreateContext,
+            TaskType::AddPrompt,
+            TaskType::AddNode,
+            TaskType::DeleteNode,
+            TaskType::DeleteContext,
+            TaskType::Completion,
+        ];
+        for kind in all {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
+    }
+}

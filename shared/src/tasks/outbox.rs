@@ -1,0 +1,103 @@
+//! The transactional outbox of queued tasks: a task that must be queued is written with an outbox
+//! entry in the same transaction, its message is sent, then the entry is removed. A creator that dies
+//! between the write and the send leaves the entry behind; the outbox sweep (the `task-outbox`
+//! function, every minute) sends the message of every entry older than a grace period
+//! (`OUTBOX_GRACE_SECONDS`, 60 s: longer than any HTTP function may run, so the creator is dead, not
+//! slow), so no task stays `pending` for ever. A message sent twice is harmless: the queue drops a
+//! repeat within five minutes (its deduplication id is the task id), and the worker acknowledges a
+//! finished task.
+
+use chrono::{DateTime, Utc};
+
+use crate::contexts::model::Node;
+
+use crate::contexts::store::ContextStore;
+use crate::conversation::errors::ConversationError;
+use crate::conversation::service::{stamp, Deps};
+use crate::tasks::model::{band, Task, TaskStatus};
+use crate::tasks::store::{TaskMessage, TaskQueue, TaskStore, Unsent};
+impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// Writes the pending task (with the user node it answers, if any) and its outbox entry in one
+    /// transaction, sends its message to `group`, and removes the entry. A send that fails fails the
+    /// task (`NOT_QUEUED`), so the caller's error and the task agree.
+    pub(crate) async fn create_and_queue(
+        &self,
+        task: &Task,
+        node: Option<(&Node, i64)>,
+        group: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ConversationError> {
+        let unsent = Unsent {
+            band: band(task.priority),
+            group: group.to_owned(),
+            message: TaskMessage {
+                tenant: task.tenant.clone(),
+                task_id: task.task_id.clone(),
+            },
+            since_ms: now.timestamp_millis(),
+        };
+        self.tasks.create_queued(task, node, &unsent).await?;
+        if let Err(err) = self.queue.enqueue(unsent.band, group, &unsent.message).await {
+            // The entry stays: should failing the task fail too, the sweep still sends it.
+            self.fail_unqueued(&unsent.message, &stamp(now)).await;
+            return Err(ConversationError::Unknown(err));
+        }
+        // Left behind, the entry only costs the sweep a read and a repeat the queue drops.
+        if let Err(e) = self.tasks.sent(&unsent).await {
+            tracing::warn!(task_id = %task.task_id, error = %e, "outbox entry not removed");
+        }
+        Ok(())
+    }
+
+    /// Sends the message of every queued task whose creator died before sending it (outbox entries
+    /// older than `grace`, at most `limit`), and removes their entries. Entries of tasks that are no
+    /// longer pending are only removed. An entry that cannot be handled is logged and left for the next
+    /// sweep, without holding up the others.
+    ///
+    /// # Errors
+    /// When the outbox cannot be read, or no entry could be handled.
+    pub async fn send_unsent(
+        &self,
+        now: DateTime<Utc>,
+        grace: std::time::Duration,
+        limit: usize,
+    ) -> Result<usize, ConversationError> {
+        let before = now.timestamp_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let entries = self.tasks.unsent(before, limit).await?;
+        let (mut sent, mut handled, mut last_error) = (0, 0, None);
+        for unsent in &entries {
+            match self.send_one(unsent).await {
+                Ok(did_send) => {
+                    handled += 1;
+                    sent += usize::from(did_send);
+                }
+                Err(e) => {
+                    tracing::error!(task_id = %unsent.message.task_id, error = %e, "outbox entry left for the next sweep");
+                    last_error = Some(e);
+                }
+            }
+        }
+        match last_error {
+            Some(e) if handled == 0 => Err(e),
+            _ => Ok(sent),
+        }
+    }
+
+    /// Sends one entry's message if its task is still pending, then removes the entry; `true` when
+    /// it sent.
+    async fn send_one(&self, unsent: &Unsent) -> Result<bool, ConversationError> {
+        let message = &unsent.message;
+        let task = self.tasks.get(&message.tenant, &message.task_id).await?;
+        let pending = task.is_some_and(|t| t.status == TaskStatus::Pending);
+        if pending {
+            let send = self.queue.enqueue(unsent.band, &unsent.group, message);
+            send.await.map_err(ConversationError::Unknown)?;
+            tracing::info!(task_id = %message.task_id, "outbox: sent a message its creator did not");
+        }
+        self.tasks.sent(unsent).await?;
+        Ok(pending)
+    }
+}
+
+#[cfg(test)]
+mod tests;

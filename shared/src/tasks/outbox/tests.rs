@@ -1,0 +1,155 @@
+//! The outbox with in-memory stores: a creator that dies between the write and the send leaves an
+//! entry the sweep sends once it is older than the grace period.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::auth::Principal;
+use crate::conversation::memory::InMemory;
+use crate::conversation::service::tests::budget;
+use crate::conversation::service::Deps;
+use crate::tasks::model::{Band, TaskStatus};
+use crate::tasks::store::{TaskMessage, TaskQueue};
+const GRACE: Duration = Duration::from_secs(60);
+use crate::worker::Processed;
+/// A queue whose send never returns: the creator is killed while it waits.
+#[derive(Clone)]
+struct Dead;
+
+impl TaskQueue for Dead {
+    async fn enqueue(&self, _: Band, _: &str, _: &TaskMessage) -> anyhow::Result<()> {
+        std::future::pending().await
+    }
+}
+
+fn alice() -> Principal {
+    crate::conversation::service::tests::alice("acme")
+}
+
+/// A queue that refuses every message.
+#[derive(Clone)]
+struct Refusing;
+
+impl TaskQueue for Refusing {
+    async fn enqueue(&self, _: Band, _: &str, _: &TaskMessage) -> anyhow::Result<()> {
+        anyhow::bail!("SQS is down")
+    }
+}
+
+/// The same stores as `d`, sending through `queue`.
+fn with_queue<Q: TaskQueue>(d: &Deps<InMemory, InMemory, InMemory>, queue: Q) -> Deps<InMemory, InMemory, Q> {
+    Deps {
+        contexts: d.contexts.clone(),
+        tasks: d.tasks.clone(),
+        queue,
+        providers: d.providers.clone(),
+        default_model: d.default_model.clone(),
+        limits: d.limits,
+    }
+}
+
+/// Prompts `context` through a creator that dies in its send; the outbox's entry is left.
+async fn prompt_and_die(d: &Deps<InMemory, InMemory, InMemory>, context: &str) {
+    let dying = with_queue(d, Dead);
+    let (caller, body) = (alice(), json!({"prompt": "Still there?"}));
+    let prompt = dying.add_prompt(&caller, context, &body, Utc::now());
+    assert!(tokio::time::timeout(Duration::from_millis(200), prompt).await.is_err());
+}
+
+#[tokio::test]
+async fn a_prompt_whose_creator_died_before_sending_is_sent_by_the_sweep_after_the_grace_and_answered() {
+    let d = Deps::in_memory().unwrap();
+    let (context, _) = d
+        .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
+        .await
+        .unwrap();
+    prompt_and_die(&d, &context.context_id).await;
+    assert!(d.queue.queued.lock().unwrap().is_empty());
+    // Too young: its creator may still be sending it.
+    assert_eq!(d.send_unsent(Utc::now(), GRACE, 100).await.unwrap(), 0);
+    let later = Utc::now() + chrono::Duration::seconds(61);
+    assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 1);
+    assert!(d.tasks.unsent.lock().unwrap().is_empty(), "the entry is removed");
+    let (band, message) = d.queue.queued.lock().unwrap()[0].clone();
+    assert_eq!(band, Band::Medium);
+    assert_eq!(
+        d.queue.groups.lock().unwrap()[0],
+        context.context_id,
+        "in its context's group"
+    );
+    assert_eq!(
+        d.process(&message, Utc::now(), budget()).await.unwrap(),
+        Processed::Completed
+    );
+    let nodes = d
+        .context(&alice(), &context.context_id, Utc::now())
+        .await
+        .unwrap()
+        .nodes;
+    assert_eq!(nodes.len(), 2, "the prompt and its reply: {nodes:?}");
+    assert_eq!(nodes[0].content, "Still there?");
+}
+
+#[tokio::test]
+async fn a_sent_prompt_leaves_no_entry_and_an_entry_of_a_finished_task_is_removed_unsent() {
+    let d = Deps::in_memory().unwrap();
+    let (context, _) = d
+        .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
+        .await
+        .unwrap();
+    let task = d
+        .add_prompt(&alice(), &context.context_id, &json!({"prompt": "Hi"}), Utc::now())
+        .await
+        .unwrap();
+    assert!(d.tasks.unsent.lock().unwrap().is_empty());
+    prompt_and_die(&d, &context.context_id).await;
+    let dead = d.tasks.unsent.lock().unwrap()[0].message.clone();
+    d.cancel_task(&alice(), &dead.task_id, Utc::now()).await.unwrap();
+    let later = Utc::now() + chrono::Duration::seconds(61);
+    assert_eq!(
+        d.send_unsent(later, GRACE, 100).await.unwrap(),
+        0,
+        "a cancelled task is not sent"
+    );
+    assert!(d.tasks.unsent.lock().unwrap().is_empty());
+    let queued: Vec<String> = d
+        .queue
+        .queued
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.task_id.clone())
+        .collect();
+    assert_eq!(queued, vec![task.task_id]);
+    assert_eq!(
+        d.task(&alice(), &dead.task_id, Utc::now()).await.unwrap().status,
+        TaskStatus::Cancelled
+    );
+}
+
+#[tokio::test]
+async fn a_refused_send_fails_the_task_and_leaves_its_entry_which_the_sweep_removes_unsent() {
+    let d = Deps::in_memory().unwrap();
+    let (context, _) = d
+        .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
+        .await
+        .unwrap();
+    let refusing = with_queue(&d, Refusing);
+    let body = json!({"prompt": "Hello?"});
+    assert!(refusing
+        .add_prompt(&alice(), &context.context_id, &body, Utc::now())
+        .await
+        .is_err());
+    let entry = d.tasks.unsent.lock().unwrap()[0].clone();
+    let task = d.task(&alice(), &entry.message.task_id, Utc::now()).await.unwrap();
+    assert_eq!(
+        (task.status, task.error_code.as_deref()),
+        (TaskStatus::Failed, Some("NOT_QUEUED"))
+    );
+    let later = Utc::now() + chrono::Duration::seconds(61);
+    assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 0);
+    assert!(d.tasks.unsent.lock().unwrap().is_empty());
+    assert!(d.queue.queued.lock().unwrap().is_empty());
+}

@@ -1,0 +1,130 @@
+//! Ports: tasks and the task queues.
+
+use std::future::Future;
+
+use super::model::{Band, Task, TokenUsage};
+use crate::contexts::model::Node;
+use crate::conversation::store::StoreError;
+
+use serde::{Deserialize, Serialize};
+
+/// The outcome of trying to start a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    /// This delivery owns the task now (attempt number inside).
+    Started(Task),
+    /// Already completed, failed or cancelled: nothing to do.
+    Finished(Task),
+    /// Another delivery holds a live lease.
+    Leased,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    Completed {
+        provider: String,
+        model: String,
+        usage: TokenUsage,
+        output: String,
+    },
+    Failed {
+        /// A stable code from [`failure`].
+        code: &'static str,
+        error: String,
+    },
+}
+
+/// The codes a failed task carries.
+pub mod failure {
+    /// No provider answered within the task's deadline.
+    pub const PROVIDER_TIMEOUT: &str = "PROVIDER_TIMEOUT";
+    /// Every provider of the model's chain failed.
+    pub const PROVIDER_FAILED: &str = "PROVIDER_FAILED";
+    /// The task could not be run: its context, prompt or reply slot is gone.
+    pub const INVALID_TASK: &str = "INVALID_TASK";
+    /// The prompt could not be stored or queued.
+    pub const NOT_QUEUED: &str = "NOT_QUEUED";
+    /// Its message was received `maxReceiveCount` times without finishing and was dead-lettered.
+    pub const DEAD_LETTERED: &str = "DEAD_LETTERED";
+}
+
+/// An outbox entry: a queued task whose message is not known to be on its queue yet. It is written
+/// in the same transaction as the task, removed once the message is sent; an entry that outlives the
+/// grace period (`OUTBOX_GRACE_SECONDS`) belongs to a creator that died between the two, and the outbox
+/// sweep sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    pub band: Band,
+    /// The message group: the context of a prompt, the task itself for a standalone task.
+    pub group: String,
+    pub message: TaskMessage,
+    /// When the task was created (Unix milliseconds).
+    pub since_ms: i64,
+}
+
+/// Port: tasks, always within a tenant. Status changes are conditional.
+pub trait TaskStore: Send + Sync {
+    /// Writes a finished task (nothing to queue).
+    fn create(&self, task: &Task) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes a pending task, the user node it answers (`node`, with the context's expiry) and its
+    /// outbox entry in one transaction: all three, or nothing.
+    fn create_queued(
+        &self,
+        task: &Task,
+        node: Option<(&Node, i64)>,
+        unsent: &Unsent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes the outbox entry: the message was sent, or its task no longer needs one.
+    fn sent(&self, unsent: &Unsent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Outbox entries created before `before_ms`, at most `limit` of them, oldest first.
+    fn unsent(&self, before_ms: i64, limit: usize) -> impl Future<Output = Result<Vec<Unsent>, StoreError>> + Send;
+    fn get(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// `pending → running`, or takes over a `running` task whose lease ran out.
+    fn start(
+        &self,
+        tenant: &str,
+        id: &str,
+        now: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> impl Future<Output = Result<Start, StoreError>> + Send;
+    /// `running → completed|failed`, only for the attempt that started it; `false` otherwise.
+    fn finish(
+        &self,
+        tenant: &str,
+        id: &str,
+        attempt: u32,
+        now: &str,
+        finish: &Finish,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Port addition: cancelling a task.
+pub trait TaskCancel: Send + Sync {
+    /// `pending|running → cancelled`; the task as it is afterwards, `None` when there is none.
+    fn cancel(
+        &self,
+        tenant: &str,
+        id: &str,
+        now: &str,
+    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+}
+
+/// What goes on a task queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskMessage {
+    pub tenant: String,
+    pub task_id: String,
+}
+
+/// Port: the task queues, one per band. Messages of one `group` (a context) are delivered one at a
+/// time in the order sent; a message sent again with the same task id is queued once.
+pub trait TaskQueue: Send + Sync {
+    fn enqueue(
+        &self,
+        band: Band,
+        group: &str,
+        message: &TaskMessage,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}

@@ -1,0 +1,273 @@
+//! The worker's half of a prompt: take the task (conditionally), ask the model's provider chain,
+//! write the reply into its reserved slot, finish the task. Safe under redelivery: a finished task is
+//! acknowledged and left alone, a leased one is left to its owner, and the reply slot is written once.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::contexts::model::{ContentType, Context, Node};
+
+use crate::contexts::store::{ContextEdits, ContextStore};
+use crate::conversation::errors::ConversationError;
+use crate::conversation::service::{stamp, Deps};
+use crate::providers::retry::RetryPolicy;
+use crate::providers::{ChatResponse, Message, Role};
+use crate::tasks::model::{Task, TaskType, TokenUsage};
+use crate::tasks::store::{failure, Finish, Start, TaskMessage, TaskQueue, TaskStore};
+
+/// Longest reply asked of a provider.
+pub const MAX_REPLY_TOKENS: u32 = 1024;
+
+/// What processing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    Completed,
+    Failed,
+    /// Finished before (a redelivery): acknowledge.
+    AlreadyFinished,
+    /// Another delivery holds a live lease: let SQS deliver it again later.
+    Busy,
+}
+
+/// How long one task may run, and for how long it is leased to this delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Provider calls, retries and fallbacks must end by then, or the task fails with
+    /// `PROVIDER_TIMEOUT`.
+    pub deadline: tokio::time::Instant,
+    /// Past the deadline, so a live delivery is never taken over, yet short enough that a crashed
+    /// one's task can be taken over by the next delivery.
+    pub lease_ms: i64,
+    pub policy: RetryPolicy,
+}
+
+fn history(context: &Context, before: u64) -> Vec<Message> {
+    let role = |n: &Node| match n.role() {
+        "system" => Role::System,
+        "assistant" => Role::Assistant,
+        _ => Role::User,
+    };
+    context
+        .nodes
+        .iter()
+        .filter(|n| n.seq < before)
+        .map(|n| Message {
+            role: role(n),
+            content: n.content.clone(),
+        })
+        .collect()
+}
+
+fn reply(task: &Task, seq: u64, response: &ChatResponse, now: &str) -> Node {
+    let mut metadata = Map::new();
+    metadata.insert("role".into(), "assistant".into());
+    metadata.insert("provider".into(), Value::from(response.provider.clone()));
+    metadata.insert("model".into(), Value::from(response.model.clone()));
+    metadata.insert("task_id".into(), Value::from(task.task_id.clone()));
+    let id = task.context_id.clone().unwrap_or_default();
+    Node {
+        node_id: format!("{id}-{seq}"),
+        seq,
+        content: response.text.clone(),
+        content_type: ContentType::Text,
+        metadata,
+        created_at: now.to_owned(),
+    }
+}
+
+impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// Processes one queued task within its budget.
+    ///
+    /// # Errors
+    /// Only store failures (the message is then retried); provider failures fail the task.
+    pub async fn process(
+        &self,
+        message: &TaskMessage,
+        now: DateTime<Utc>,
+        budget: Budget,
+    ) -> Result<Processed, ConversationError> {
+        let at = stamp(now);
+        let task = match self
+            .tasks
+            .start(
+                &message.tenant,
+                &message.task_id,
+                &at,
+                now.timestamp_millis(),
+                budget.lease_ms,
+            )
+            .await
+        {
+            Ok(Start::Started(task)) => task,
+            Ok(Start::Finished(_)) | Err(crate::conversation::store::StoreError::NotFound) => {
+                return Ok(Processed::AlreadyFinished)
+            }
+            Ok(Start::Leased) => return Ok(Processed::Busy),
+            Err(e) => return Err(e.into()),
+        };
+        let finish = self.answer(&task, now, budget).await?;
+        let done = matches!(finish, Finish::Completed { .. });
+        let at = stamp(chrono::Utc::now());
+        if !self
+            .tasks
+            .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
+            .await?
+            && self.discard_if_cancelled(&task).await?
+        {
+            return Ok(Processed::AlreadyFinished);
+        }
+        Ok(if done { Processed::Completed } else { Processed::Failed })
+    }
+
+    /// Settles the task of a dead-lettered message, whatever lease a dead delivery left on it: if a
+    /// delivery stored its reply before it died, the task completes with that reply (the context
+    /// holds it, and later prompts were answered with it); else it fails with `DEAD_LETTERED`.
+    /// `false` when the task had finished already.
+    ///
+    /// # Errors
+    /// Store failures (the message is then retried).
+    pub async fn settle_dead_lettered(
+        &self,
+        message: &TaskMessage,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ConversationError> {
+        let at = stamp(now);
+        let Some(task) = self.take_over(message, &at).await? else {
+            return Ok(false);
+        };
+        let finish = match self.stored_reply(&task).await? {
+            Some(node) => already_answered(&node),
+            None => Finish::Failed {
+                code: failure::DEAD_LETTERED,
+                error: "the task's message was received the maximum number of times without finishing".into(),
+            },
+        };
+        Ok(self
+            .tasks
+            .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
+            .await?)
+    }
+
+    /// The reply stored in a prompt's slot, if any.
+    async fn stored_reply(&self, task: &Task) -> Result<Option<Node>, ConversationError> {
+        let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
+            return Ok(None);
+        };
+        let context = self.contexts.get(&task.tenant, context_id).await?;
+        Ok(context.and_then(|c| c.nodes.into_iter().find(|n| n.seq == seq)))
+    }
+
+    /// After a finish that did not take: whether the task was cancelled meanwhile, its late reply
+    /// now deleted.
+    async fn discard_if_cancelled(&self, task: &Task) -> Result<bool, ConversationError> {
+        // Not ours any more: cancelled meanwhile (discard the late reply), or taken over after our
+        // lease ran out (the same slot holds the same reply; leave it).
+        let now_task = self.tasks.get(&task.tenant, &task.task_id).await?;
+        if let (Some(t), Some(ctx), Some(seq)) = (now_task, task.context_id.as_deref(), task.reply_seq) {
+            if t.status == crate::tasks::model::TaskStatus::Cancelled {
+                self.contexts.delete_node(&task.tenant, ctx, seq).await?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A standalone task's answer: its prompt alone, the reply kept on the task.
+    async fn answer_alone(&self, task: &Task, budget: Budget) -> Finish {
+        let Some(prompt) = task.input.clone() else {
+            return invalid("the task has no prompt".into());
+        };
+        let model_id = task.model_id.clone().unwrap_or_else(|| self.default_model.clone());
+        let messages = vec![Message {
+            role: Role::User,
+            content: prompt,
+        }];
+        match self.ask(&model_id, messages, budget).await {
+            Ok(response) => completed(response),
+            Err(failed) => failed,
+        }
+    }
+
+    /// The provider chain's answer, or the failure to store: every provider failed, or the
+    /// deadline came first.
+    async fn ask(&self, model_id: &str, messages: Vec<Message>, budget: Budget) -> Result<ChatResponse, Finish> {
+        let call = self
+            .providers
+            .complete(model_id, messages, MAX_REPLY_TOKENS, budget.policy);
+        match tokio::time::timeout_at(budget.deadline, call).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(Finish::Failed {
+                code: failure::PROVIDER_FAILED,
+                error: e.to_string(),
+            }),
+            Err(_) => Err(Finish::Failed {
+                code: failure::PROVIDER_TIMEOUT,
+                error: "no provider answered within the task's deadline (TASK_DEADLINE_SECS)".into(),
+            }),
+        }
+    }
+
+    async fn answer(&self, task: &Task, now: DateTime<Utc>, budget: Budget) -> Result<Finish, ConversationError> {
+        if task.task_type == TaskType::Completion {
+            return Ok(self.answer_alone(task, budget).await);
+        }
+        let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
+            return Ok(invalid("the task has no context or reply slot".into()));
+        };
+        // The one read of the context: the history, and whether an earlier delivery that died
+        // before finishing already wrote the reply (then that reply is the answer, asked once).
+        let Some(context) = self.contexts.get(&task.tenant, context_id).await? else {
+            return Ok(invalid(format!("context {context_id} no longer exists")));
+        };
+        if let Some(written) = context.nodes.iter().find(|n| n.seq == seq) {
+            return Ok(already_answered(written));
+        }
+        let model_id = task.model_id.clone().unwrap_or_else(|| context.model_id.clone());
+        let response = match self.ask(&model_id, history(&context, seq), budget).await {
+            Ok(r) => r,
+            Err(failed) => return Ok(failed),
+        };
+        let node = reply(task, seq, &response, &stamp(now));
+        self.contexts
+            .put_node(&task.tenant, context_id, &node, context.expires_at)
+            .await?;
+        Ok(completed(response))
+    }
+}
+
+fn invalid(error: String) -> Finish {
+    Finish::Failed {
+        code: failure::INVALID_TASK,
+        error,
+    }
+}
+
+/// The finish of a task whose reply an earlier delivery stored before it died.
+fn already_answered(node: &Node) -> Finish {
+    let text = |k: &str| {
+        node.metadata
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Finish::Completed {
+        provider: text("provider"),
+        model: text("model"),
+        usage: TokenUsage::default(),
+        output: node.content.clone(),
+    }
+}
+
+fn completed(response: ChatResponse) -> Finish {
+    let usage = TokenUsage {
+        input_tokens: response.usage.input_tokens,
+        output_tokens: response.usage.output_tokens,
+    };
+    Finish::Completed {
+        provider: response.provider,
+        model: response.model,
+        usage,
+        output: response.text,
+    }
+}
