@@ -27,8 +27,8 @@ pub struct GetContext {
 
 impl ApiRequest for GetContext {
     fn parse(req: &Request) -> Result<Self, ApiError> {
-        let context_id = http::path_id(req, IdKind::Context)?;
         let (limit, after) = node_paging(query(req, "limit").as_deref(), query(req, "cursor").as_deref())?;
+        let context_id = http::path_id(req, IdKind::Context)?;
         Ok(Self {
             context_id,
             limit,
@@ -66,6 +66,10 @@ impl ApiRequest for NodePath {
 
     fn target(&self) -> Option<String> {
         Some(self.node_id.clone())
+    }
+
+    fn target_unparsed(req: &Request) -> Option<String> {
+        http::path_id(req, IdKind::Node).ok()
     }
 }
 

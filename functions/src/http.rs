@@ -87,7 +87,9 @@ pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
     response
 }
 
-fn respond(status: u16, body: String) -> Response<Body> {
+/// A response with `body`, already JSON, and the given status.
+#[must_use]
+pub fn respond(status: u16, body: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = lambda_http::http::StatusCode::from_u16(status).unwrap_or_default();
     response.headers_mut().insert(

@@ -73,15 +73,6 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
     })
 }
 
-/// The conversation dependencies alone (the worker, the outbox sweep, the dead-letter handler).
-///
-/// # Errors
-/// When the configuration is invalid or a task queue is not configured.
-pub async fn conversation_deps() -> Result<AwsDeps> {
-    let (config, clients) = start().await?;
-    Ok(aws_deps(&config, &clients)?)
-}
-
 /// A contexts or tasks route.
 ///
 /// # Errors

@@ -19,7 +19,6 @@ use std::future::Future;
 
 use lambda_http::{service_fn, Body, Request, Response};
 use serde::Serialize;
-use serde_json::Value;
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::audit::AuditLog;
 use shared::auth::Principal;
@@ -47,13 +46,21 @@ pub trait ApiRequest: Sized {
     fn target(&self) -> Option<String> {
         None
     }
+
+    /// The target of a request that did not parse: what of it can still be read (a well-formed path
+    /// id beside a bad body).
+    fn target_unparsed(_: &Request) -> Option<String> {
+        None
+    }
 }
 
 /// A handler's answer: a status, a JSON body, and (for a create) the id of what it made, for the audit.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
-    pub body: Value,
+    /// The body as JSON text, its fields in their declared order; `Err` when it could not be
+    /// serialised (answered `500`).
+    pub body: Result<String, String>,
     pub target: Option<String>,
 }
 
@@ -61,13 +68,9 @@ impl Reply {
     /// `status` with `body` as JSON.
     #[must_use]
     pub fn new(status: u16, body: &impl Serialize) -> Self {
-        let body = serde_json::to_value(body).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "response could not be serialised");
-            Value::Null
-        });
         Self {
             status,
-            body,
+            body: serde_json::to_string(body).map_err(|e| e.to_string()),
             target: None,
         }
     }
@@ -123,7 +126,10 @@ where
     let request_id = http::request_id(&req);
     // Parsing does no I/O; a refused caller's well-formed target is still what the audit names.
     let parsed = R::parse(&req);
-    let mut target = parsed.as_ref().ok().and_then(ApiRequest::target);
+    let mut target = match &parsed {
+        Ok(request) => request.target(),
+        Err(_) => R::target_unparsed(&req),
+    };
     let outcome = match auth::principal(&req).and_then(|p| Ok((p, parsed?))) {
         Ok((principal, request)) => {
             let authorized = Authorized {
@@ -139,8 +145,13 @@ where
         }
         Err(e) => Err(e),
     };
-    let response = match outcome {
-        Ok(reply) => http::json(reply.status, &reply.body),
+    let response = match outcome.and_then(|reply| {
+        let body = reply
+            .body
+            .map_err(|e| ApiError::internal_because(format!("response could not be serialised: {e}")))?;
+        Ok((reply.status, body))
+    }) {
+        Ok((status, body)) => http::respond(status, body),
         Err(e) => http::error(&e, &request_id),
     };
     if app.audited {

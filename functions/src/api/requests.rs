@@ -123,6 +123,10 @@ impl<K: PathKind> ApiRequest for IdWithBody<K> {
     fn target(&self) -> Option<String> {
         Some(self.id.clone())
     }
+
+    fn target_unparsed(req: &Request) -> Option<String> {
+        http::path_id(req, K::ID).ok()
+    }
 }
 
 /// A route that creates an item of `K`'s kind from a JSON body; a registered item's key in the body is

@@ -3,7 +3,7 @@
 
 use shared::audit::{InMemoryAuditLog, Outcome};
 
-use super::requests::{Id, TaskPath};
+use super::requests::{self, Id, TaskPath};
 use super::test_support::{audit, entries};
 use super::*;
 use crate::http::test_support::{body_json, event, event_edited, event_without_authorizer};
@@ -105,4 +105,32 @@ async fn a_request_id_comes_from_api_gateway_when_it_gives_one() {
     });
     let response = serve(&app(false), unreachable, req).await;
     assert_eq!(body_json(&response)["request_id"], "abc-123");
+}
+
+async fn unserialisable(_: &(), _: Authorized<Id<TaskPath>>) -> Result<Reply, ApiError> {
+    // JSON object keys must be strings: a map keyed by tuples cannot be written.
+    let body = std::collections::BTreeMap::from([((1, 2), 3)]);
+    Ok(Reply::ok(&body))
+}
+
+#[tokio::test]
+async fn a_reply_that_cannot_be_serialised_is_a_500_not_a_200_with_nothing() {
+    let response = serve(&app(false), unserialisable, event("tasks-cancel", "operator")).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(body_json(&response)["error"]["code"], "INTERNAL_ERROR");
+}
+
+async fn with_body(_: &(), _: Authorized<requests::IdWithBody<TaskPath>>) -> Result<Reply, ApiError> {
+    panic!("the handler ran on a body the adapter should have refused")
+}
+
+#[tokio::test]
+async fn a_bad_body_beside_a_good_path_id_is_a_400_audited_with_that_id_as_its_target() {
+    let app = app(true);
+    let req = event_edited("tasks-cancel", "operator", |e| e["body"] = "{not json".into());
+    let response = serve(&app, with_body, req).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(body_json(&response)["error"]["code"], "INVALID_BODY");
+    let targets: Vec<_> = entries(&app).await.into_iter().map(|e| e.target).collect();
+    assert_eq!(targets, [Some("task_0000000000000000000000000000".to_owned())]);
 }

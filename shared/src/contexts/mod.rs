@@ -7,6 +7,10 @@
 //! reply twice (the slot is written only if absent). Ids start with the creation time in
 //! milliseconds, so listing a partition backwards is newest first.
 //!
+//! A context's `META` item holds its model, metadata, `next_seq` (the next free sequence number),
+//! `content_bytes`, `expires_at` and `quota_sk` (the quota item that counts it); each node is its own
+//! item. Keys: the access-pattern table of [`crate::dynamodb`].
+//!
 //! | file | what |
 //! | --- | --- |
 //! | `model.rs` | `Context`, `Node` |

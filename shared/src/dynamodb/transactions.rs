@@ -81,7 +81,7 @@ pub async fn transact(client: &Client, writes: Vec<TransactWriteItem>) -> anyhow
         match verdict(&reasons) {
             Verdict::Refused(item) => return Ok(Transacted::Refused { item }),
             Verdict::Retry => tokio::time::sleep(Duration::from_millis(attempt * 10)).await,
-            Verdict::Other => return Err(anyhow::anyhow!("transaction cancelled: {reasons:?}")),
+            Verdict::Other => return Err(super::sdk_error(e).context(format!("reasons {reasons:?}"))),
         }
     }
     Err(anyhow::anyhow!(

@@ -94,8 +94,9 @@ fn sort_key(item: &Item) -> &str {
 }
 
 impl DynamoDbContextStore {
-    /// Every item of the context's partition, read strongly consistent; only the attributes
-    /// `projection` names, when it names some.
+    /// Every item of the context's partition; only the attributes `projection` names, when it names
+    /// some. The whole read (a context's `GET`) is strongly consistent; a projected one (the keys a
+    /// delete removes) is eventually consistent, at half the read cost.
     async fn partition_items(&self, tenant: &str, id: &str, projection: Option<&str>) -> Result<Vec<Item>, StoreError> {
         let query = self
             .client
@@ -103,7 +104,7 @@ impl DynamoDbContextStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", pk(tenant, id))
-            .consistent_read(true)
+            .consistent_read(projection.is_none())
             .set_projection_expression(projection.map(str::to_owned));
         let pages = query.into_paginator().items().send();
         pages.collect::<Result<Vec<_>, _>>().await.map_err(fail)
