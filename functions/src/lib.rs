@@ -16,5 +16,6 @@ pub mod models;
 pub mod outbox;
 pub mod registered;
 pub mod tasks;
+pub mod websocket;
 pub mod wiring;
 pub mod worker;

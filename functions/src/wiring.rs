@@ -2,11 +2,15 @@
 //! built once per execution environment. A bin names one of these and its handler.
 
 use shared::audit::dynamodb::DynamoDbAuditLog;
+use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
+use shared::connections::dynamodb::DynamoDbConnections;
+use shared::connections::push::ApiGatewayPusher;
 use shared::contexts::dynamodb::DynamoDbContextStore;
 use shared::conversation::service::Deps;
 use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::providers::registry::Providers;
+use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
 use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::tasks::dynamodb::DynamoDbTaskStore;
 use shared::tasks::sqs::SqsTaskQueue;
@@ -15,6 +19,7 @@ use shared::{telemetry, Config};
 use crate::api::App;
 use crate::audit::AuditDeps;
 use crate::registered::RegistryDeps;
+use crate::websocket::{ConnectDeps, MessageDeps};
 
 /// The deployed conversation stores, queue and providers (REST, MCP, worker, outbox, dead letters).
 pub type AwsDeps = Deps<DynamoDbContextStore, DynamoDbTaskStore, SqsTaskQueue>;
@@ -125,6 +130,70 @@ pub async fn models() -> Result<App<shared::models::ModelsView>> {
         config.models.view(&config.credentials),
         audit(&config, &clients),
     ))
+}
+
+/// Reads the configuration with its secrets (the JWT secret), starts logging and loads the AWS clients.
+///
+/// # Errors
+/// When the configuration is invalid or a secret cannot be read.
+pub async fn start_with_secrets() -> Result<(Config, AwsClients)> {
+    let clients = AwsClients::load().await;
+    let config = Config::load(&shared::secrets::SecretsManager::new(clients.secrets.clone())).await?;
+    telemetry::init(config.log_format, &config.log_level);
+    Ok((config, clients))
+}
+
+/// The authenticator of the HTTP API's authorizer and the WebSocket API's `$connect`.
+#[must_use]
+pub fn authenticator(config: &Config, clients: &AwsClients) -> Authenticator<DynamoDbKeyStore, DynamoDbRateLimiter> {
+    Authenticator {
+        store: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+        limiter: DynamoDbRateLimiter::new(clients.dynamodb.clone(), config.table_name.clone()),
+        limits: config.rate_limits.clone(),
+        jwt: config.jwt.clone(),
+    }
+}
+
+/// The WebSocket API's `$connect`.
+///
+/// # Errors
+/// When the configuration is invalid or a secret cannot be read.
+pub async fn ws_connect() -> Result<ConnectDeps<DynamoDbConnections, DynamoDbKeyStore, DynamoDbRateLimiter>> {
+    let (config, clients) = start_with_secrets().await?;
+    Ok(ConnectDeps {
+        connections: DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
+        auth: authenticator(&config, &clients),
+    })
+}
+
+/// The WebSocket API's `$disconnect`.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn ws_disconnect() -> Result<DynamoDbConnections> {
+    let (config, clients) = start().await?;
+    Ok(DynamoDbConnections::new(
+        clients.dynamodb.clone(),
+        config.table_name.clone(),
+    ))
+}
+
+/// The WebSocket API's `$default`: pushes go through `WEBSOCKET_ENDPOINT`.
+///
+/// # Errors
+/// When the configuration is invalid or `WEBSOCKET_ENDPOINT` is not set.
+pub async fn ws_message() -> Result<MessageDeps<DynamoDbConnections, ApiGatewayPusher, DynamoDbRateLimiter>> {
+    let (config, clients) = start().await?;
+    let endpoint = config
+        .websocket_endpoint
+        .as_deref()
+        .ok_or("WEBSOCKET_ENDPOINT is not set")?;
+    Ok(MessageDeps {
+        connections: DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
+        pusher: ApiGatewayPusher::new(&clients.sdk, endpoint),
+        limiter: DynamoDbRateLimiter::new(clients.dynamodb.clone(), config.table_name.clone()),
+        messages_per_minute: config.ws_messages_per_minute,
+    })
 }
 
 /// The MCP endpoint's service: the conversation services, the built-in tools with schemas from the

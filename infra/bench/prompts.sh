@@ -5,7 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-export DDB_PORT=8200 MOTO_PORT=5200 LAMBDA_PORT=9200 GATEWAY_PORT=3200 STACK_NAME=mcpflow-bench
+export DDB_PORT=8200 MOTO_PORT=5200 LAMBDA_PORT=9200 GATEWAY_PORT=3200 WS_PORT=3201 STACK_NAME=mcpflow-bench
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-bench"
 # The clients share one key; its rate limit must not be what is measured.
 export MCPFLOW_PARAMETERS="RateLimits=admin=100000/60,operator=300/60,agent=600/60,viewer=120/60"

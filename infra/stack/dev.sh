@@ -25,7 +25,8 @@ env_file="$MCPFLOW_RUN/functions.env"
 # Name=Value per line (so a value may hold spaces, as a JSON model catalog does).
 params=()
 while IFS= read -r p; do if [ -n "$p" ]; then params+=(--parameter "$p"); fi; done <<< "${MCPFLOW_PARAMETERS:-}"
-(cd "$root" && "$gateway" provision --template template.yaml --stack "$STACK_NAME" --env-file "$env_file" "${params[@]}")
+(cd "$root" && "$gateway" provision --template template.yaml --stack "$STACK_NAME" --env-file "$env_file" \
+  --ws-port "$WS_PORT" "${params[@]}")
 log "provisioned stack $STACK_NAME; function environment in $env_file"
 
 # The first admin key of the local tenant, printed once and kept for the tests (mode 600).
@@ -49,6 +50,9 @@ wait_http "http://127.0.0.1:$LAMBDA_PORT/" 60 || { log "cargo lambda watch did n
 if port_busy "$GATEWAY_PORT" && ! pid_alive "$MCPFLOW_RUN/gateway.pid"; then
   log "port $GATEWAY_PORT is busy (local gateway): stop what uses it or set GATEWAY_PORT"; exit 1
 fi
+if port_busy "$WS_PORT" && ! pid_alive "$MCPFLOW_RUN/gateway.pid"; then
+  log "port $WS_PORT is busy (local gateway's WebSocket API): stop what uses it or set WS_PORT"; exit 1
+fi
 # The SQS-triggered functions (the task worker) run under the gateway's own host, as Lambda runs
 # them: each invocation ends at the function's Timeout, killed with its process, with as many
 # instances as the triggers' MaximumConcurrency. MCPFLOW_CHAOS_KILL_RATE kills some at random.
@@ -60,7 +64,7 @@ for bin in "$root"/functions/src/bin/*.rs; do
   cp -l "$CARGO_TARGET_DIR/debug/$name" "$functions_dir/" 2>/dev/null || cp "$CARGO_TARGET_DIR/debug/$name" "$functions_dir/"
 done
 (cd "$root" && start_service gateway "$MCPFLOW_RUN/gateway.log" -- \
-  "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT" \
+  "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT" --ws-port "$WS_PORT" \
   --functions-dir "$functions_dir" --env-file "$env_file" "${params[@]}" \
   --chaos-kill-rate "${MCPFLOW_CHAOS_KILL_RATE:-0}" ${MCPFLOW_SCHEDULE_PERIOD:+--schedule-period "$MCPFLOW_SCHEDULE_PERIOD"} \
   ${MCPFLOW_HOST_HTTP:+--host-http "$MCPFLOW_HOST_HTTP"})
@@ -72,7 +76,7 @@ done
 status=$(curl -s -o /dev/null -m 30 -w '%{http_code}' "$base/api/v1/mcp/health" || true)
 [[ $status == 200 ]] || { log "health answered $status; see $MCPFLOW_RUN/*.log"; exit 1; }
 
-log "mcpflow is up: $base  (try: curl $base/api/v1/mcp/health)"
+log "mcpflow is up: $base  (try: curl $base/api/v1/mcp/health); WebSocket API: ws://127.0.0.1:$WS_PORT/v1"
 log "admin API key for tenant ${MCPFLOW_TENANT:-local} (also in $MCPFLOW_RUN/admin.key):"
 log "  $admin_key"
 $detach && exit 0

@@ -8,7 +8,7 @@ cd "$root"
 
 # Test ports and names: never the dev stack's. Endpoints follow the ports, so drop inherited ones.
 export DDB_PORT="${TEST_DDB_PORT:-8100}" MOTO_PORT="${TEST_MOTO_PORT:-5100}"
-export LAMBDA_PORT="${TEST_LAMBDA_PORT:-9100}" GATEWAY_PORT="${TEST_GATEWAY_PORT:-3100}"
+export LAMBDA_PORT="${TEST_LAMBDA_PORT:-9100}" GATEWAY_PORT="${TEST_GATEWAY_PORT:-3100}" WS_PORT="${TEST_WS_PORT:-3101}"
 export STACK_NAME=mcpflow-test
 # Bearer JWTs on, with a secret made for this run; the tests sign their tokens with it.
 MCPFLOW_TEST_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')

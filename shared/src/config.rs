@@ -48,6 +48,11 @@ pub struct Config {
     /// How old an outbox entry must be before the outbox sweep sends it, from
     /// `OUTBOX_GRACE_SECONDS` (default 60: longer than any HTTP function runs).
     pub outbox_grace: Duration,
+    /// The WebSocket API's management endpoint (`WEBSOCKET_ENDPOINT`), which functions push through.
+    pub websocket_endpoint: Option<String>,
+    /// Messages one WebSocket connection may send per minute, from `WS_MESSAGES_PER_MINUTE`
+    /// (default 100).
+    pub ws_messages_per_minute: u32,
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
@@ -110,6 +115,12 @@ impl Config {
             provider_timeout: millis(&vars, "PROVIDER_TIMEOUT_MS", 60_000)?,
             task_deadline: secs(&vars, "TASK_DEADLINE_SECS", 120)?,
             outbox_grace: secs(&vars, "OUTBOX_GRACE_SECONDS", 60)?,
+            websocket_endpoint: vars.get("WEBSOCKET_ENDPOINT").cloned(),
+            ws_messages_per_minute: per_minute(
+                &vars,
+                "WS_MESSAGES_PER_MINUTE",
+                crate::connections::DEFAULT_MESSAGES_PER_MINUTE,
+            )?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
             tool_endpoints: EndpointPolicy {
@@ -277,6 +288,19 @@ fn secs(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> Re
             reason: format!("expected a positive number of seconds, got {raw:?}"),
         }),
     }
+}
+
+fn per_minute(vars: &BTreeMap<String, String>, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    let Some(raw) = vars.get(name) else {
+        return Ok(default);
+    };
+    raw.parse()
+        .ok()
+        .filter(|n| (1..=60_000).contains(n))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("expected a whole number from 1 to 60000 a minute, got {raw:?}"),
+        })
 }
 
 fn millis(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {

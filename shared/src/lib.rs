@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod connections;
 pub mod contexts;
 pub mod conversation;
 pub mod dynamodb;

@@ -21,3 +21,4 @@ mod registered;
 mod secrets;
 mod slow_provider;
 mod task_listing;
+mod websocket;

@@ -15,3 +15,4 @@ pub mod routes;
 pub mod schedule;
 pub mod server;
 pub mod template;
+pub mod websocket;

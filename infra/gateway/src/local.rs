@@ -23,6 +23,9 @@ pub struct Args {
     /// `--parameter Name=Value`, repeatable: overrides of template parameter defaults.
     pub parameters: BTreeMap<String, String>,
     pub port: u16,
+    /// The WebSocket API's port (`--ws-port`, default 3001): where it is served, and the local
+    /// endpoint the functions' `WEBSOCKET_ENDPOINT` names.
+    pub ws_port: u16,
     pub invoke_timeout: u64,
     /// `serve`: where the functions' bootstrap binaries are, to host the SQS-triggered ones.
     pub functions_dir: Option<PathBuf>,
@@ -49,6 +52,7 @@ impl Args {
             env_file: None,
             parameters: BTreeMap::new(),
             port: 3000,
+            ws_port: 3001,
             invoke_timeout: 30,
             functions_dir: None,
             chaos_kill_rate: 0.0,
@@ -68,6 +72,7 @@ impl Args {
                     out.parameters.insert(name.to_owned(), value.to_owned());
                 }
                 "--port" => out.port = value.parse().with_context(|| format!("--port {value}"))?,
+                "--ws-port" => out.ws_port = value.parse().with_context(|| format!("--ws-port {value}"))?,
                 "--functions-dir" => out.functions_dir = Some(value.into()),
                 "--chaos-kill-rate" => {
                     out.chaos_kill_rate = value.parse().with_context(|| format!("--chaos-kill-rate {value}"))?
@@ -111,7 +116,21 @@ pub fn write_environment(template: &Template, stack: &Provisioned, args: &Args) 
     if let Some((k, _)) = env.iter().find(|(_, v)| v.contains('\'') || v.contains('\n')) {
         anyhow::bail!("environment variable {k} has a quote or a newline, which an env file cannot carry");
     }
-    let text: String = env.iter().map(|(k, v)| format!("{k}='{v}'\n")).collect();
+    // A WebSocket API is served by this gateway: its execute-api URLs are the local port's.
+    let remote = format!("https://{}.execute-api.", crate::provision::LOCAL_WEBSOCKET_API);
+    let local = format!("http://127.0.0.1:{}", args.ws_port);
+    let text: String = env
+        .iter()
+        .map(|(k, v)| {
+            match v
+                .strip_prefix(&remote)
+                .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+            {
+                Some(path) => format!("{k}='{local}{path}'\n"),
+                None => format!("{k}='{v}'\n"),
+            }
+        })
+        .collect();
     match &args.env_file {
         Some(path) => std::fs::write(path, text).with_context(|| path.display().to_string()),
         None => {

@@ -13,6 +13,8 @@ use gateway::provision::{provision_with, Stack};
 use gateway::routes::RouteTable;
 use gateway::server::{router, HttpApi};
 use gateway::template::Template;
+use gateway::websocket::routes::WsRoutes;
+use gateway::websocket::WebSocketApi;
 use gateway::{local, poller, schedule};
 use shared::aws::AwsClients;
 
@@ -20,7 +22,7 @@ const USAGE: &str = "usage: local-gateway provision [--template F] [--stack NAME
        local-gateway provision ... [--parameter Name=Value]...
        local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]
                            [--functions-dir DIR --env-file F [--parameter Name=Value]... [--chaos-kill-rate P]]
-                           [--schedule-period SECS] [--host-http INSTANCES]";
+                           [--schedule-period SECS] [--host-http INSTANCES] [--ws-port N]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -45,8 +47,8 @@ async fn main() -> anyhow::Result<()> {
         "serve" => {
             let host = start_triggers(&template, &clients, &stack, &sdk, &args).await?;
             match host {
-                Some(host) if args.http_instances > 0 => serve_http(&template, host, &args).await,
-                _ => serve_http(&template, LambdaInvoker::new(local::lambda_client(&sdk)), &args).await,
+                Some(host) if args.http_instances > 0 => serve_apis(&template, host, &args).await,
+                _ => serve_apis(&template, LambdaInvoker::new(local::lambda_client(&sdk)), &args).await,
             }
         }
         other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
@@ -92,6 +94,32 @@ fn spawn_triggers<I: Invoker>(
         tracing::info!(function = %source.function, queue = %source.queue_arn, how, "polling");
         tokio::spawn(poller::run(clients.sqs.clone(), Arc::clone(invoker), source));
     }
+}
+
+/// Serves the HTTP API on `--port` and the WebSocket API (if the template has one) on `--ws-port`,
+/// until Ctrl-C or SIGTERM.
+async fn serve_apis<I: Invoker + Clone>(template: &Template, invoker: I, args: &local::Args) -> anyhow::Result<()> {
+    if let Some(routes) = WsRoutes::from_template(template)? {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.ws_port))
+            .await
+            .with_context(|| format!("port {} is busy: stop what uses it or set WS_PORT", args.ws_port))?;
+        let domain = format!("127.0.0.1:{}", args.ws_port);
+        let api = Arc::new(WebSocketApi::new(
+            routes,
+            invoker.clone(),
+            Duration::from_secs(29),
+            "v1".into(),
+            domain,
+        ));
+        tracing::info!("WebSocket API on ws://127.0.0.1:{}/v1", args.ws_port);
+        let app = gateway::websocket::router(api).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(local::shutdown())
+                .await
+        });
+    }
+    serve_http(template, invoker, args).await
 }
 
 /// Serves the HTTP API on `--port` until Ctrl-C or SIGTERM.

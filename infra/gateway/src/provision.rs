@@ -27,6 +27,10 @@ impl Stack {
     }
 }
 
+/// What `Ref` gives for a WebSocket API: the gateway serves it itself, and the functions' environment
+/// maps its execute-api URLs to the local port.
+pub const LOCAL_WEBSOCKET_API: &str = "local-ws";
+
 /// What `Ref` and `Fn::GetAtt` give for each created resource.
 #[derive(Debug, Clone, Default)]
 pub struct Physical {
@@ -119,7 +123,36 @@ pub async fn provision_with(
     create_tables(template, clients, &mut out).await?;
     create_queues(template, clients, &mut out).await?;
     create_state_machines(template, clients, &mut out).await?;
+    register_websocket_apis(template, &mut out);
     Ok(out)
+}
+
+/// WebSocket APIs and their stages, served by the gateway itself: `Ref` gives the local API id and the
+/// stage name.
+fn register_websocket_apis(template: &Template, out: &mut Provisioned) {
+    for api in template.of_type("AWS::ApiGatewayV2::Api") {
+        out.resources.insert(
+            api.logical_id.clone(),
+            Physical {
+                reference: LOCAL_WEBSOCKET_API.to_owned(),
+                attributes: BTreeMap::new(),
+            },
+        );
+    }
+    for stage in template.of_type("AWS::ApiGatewayV2::Stage") {
+        let name = stage
+            .properties
+            .get("StageName")
+            .and_then(Value::as_str)
+            .unwrap_or("$default");
+        out.resources.insert(
+            stage.logical_id.clone(),
+            Physical {
+                reference: name.to_owned(),
+                attributes: BTreeMap::new(),
+            },
+        );
+    }
 }
 
 /// Parameter defaults as `Ref` gives them: strings as they are, other values as their YAML text.

@@ -7,7 +7,8 @@ use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
 
-const PREFIX: &str = "mcpf_";
+/// What every API key starts with (a token that does not is a JWT).
+pub const PREFIX: &str = "mcpf_";
 /// Longest credential header the authorizer reads; longer ones are rejected unread.
 pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
 

@@ -30,6 +30,8 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("POST /mcp", &[Admin, Operator, Agent, Viewer]),
     ("GET /mcp", &[Admin, Operator, Agent, Viewer]),
     ("DELETE /mcp", &[Admin, Operator, Agent, Viewer]),
+    // The WebSocket API: every role may connect.
+    ("$connect", &[Admin, Operator, Agent, Viewer]),
     ("POST /api/v1/keys", &[Admin]),
     ("GET /api/v1/keys", &[Admin]),
     ("DELETE /api/v1/keys/{keyID}", &[Admin]),

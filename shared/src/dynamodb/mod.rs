@@ -24,6 +24,7 @@
 //! | audit entry | `AUDIT#<tenant>` | `<at>#<request id>` | | every audited request, `GET /audit` (`audit::dynamodb`) |
 //! | rate-limit bucket | `RATE#<tenant>#<subject>` | `RATE` | | the authorizer's conditional `UpdateItem` (`ratelimit::dynamodb`) |
 //! | registered item | `TENANT#<tenant>` | `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>` | | register and delete (with the counter, one transaction), get, list (`registered::dynamodb`) |
+//! | WebSocket connection | `WSCONN#<connection id>` | `META` | | `$connect` puts it, each message counts itself on it, `$disconnect` deletes it; TTL 2 h 10 min (`connections::dynamodb`) |
 //! | registry counter | `TENANT#<tenant>` | `REGCOUNT#<TOOL\|PROMPT\|RESOURCE>` | | every register and delete |
 
 use std::collections::HashMap;

@@ -161,6 +161,15 @@ pub fn rate_partition(tenant: &str, subject: &str) -> String {
 /// `RATE`: the sort key of a rate-limit bucket.
 pub const RATE: &str = "RATE";
 
+/// `WSCONN#<connection id>`: one WebSocket connection (sort key [`CONNECTION_META`]).
+#[must_use]
+pub fn connection_partition(connection_id: &str) -> String {
+    join(&["WSCONN", connection_id])
+}
+
+/// `META`: the sort key of a connection's item.
+pub const CONNECTION_META: &str = "META";
+
 /// `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>`: a registered item in the tenant partition.
 #[must_use]
 pub fn registered_sort(kind_prefix: &str, key: &str) -> String {

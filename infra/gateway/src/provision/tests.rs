@@ -8,7 +8,7 @@ fn project_template() -> Template {
 }
 
 /// The project stack as `provision` leaves it: a physical id for each table, queue and state
-/// machine, and nothing for any other resource.
+/// machine, the WebSocket API and its stage served locally, and nothing for any other resource.
 fn provisioned(template: &Template) -> Provisioned {
     let kinds = [
         "AWS::DynamoDB::Table",
@@ -27,7 +27,7 @@ fn provisioned(template: &Template) -> Provisioned {
             (r.logical_id.clone(), physical)
         })
         .collect();
-    Provisioned {
+    let mut out = Provisioned {
         stack: Stack {
             name: "test".into(),
             region: "us-east-1".into(),
@@ -35,7 +35,9 @@ fn provisioned(template: &Template) -> Provisioned {
         },
         parameters: parameter_defaults(template),
         resources,
-    }
+    };
+    register_websocket_apis(template, &mut out);
+    out
 }
 
 #[test]
@@ -58,6 +60,10 @@ fn the_project_functions_environment_resolves_from_tables_queues_and_state_machi
     assert_eq!(env["QUEUE_URL_STAGE_DLQ"], "local-StageQueueDLQ");
     assert_eq!(env["PIPELINE_STATE_MACHINE_ARN"], "local-PipelineStateMachine");
     assert_eq!(env["TASK_DEADLINE_SECS"], "120");
+    assert_eq!(
+        env["WEBSOCKET_ENDPOINT"],
+        "https://local-ws.execute-api.us-east-1.amazonaws.com/v1"
+    );
     assert_eq!(
         env["RATE_LIMITS"],
         "admin=600/60,operator=300/60,agent=600/60,viewer=120/60"

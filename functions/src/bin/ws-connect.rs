@@ -1,0 +1,10 @@
+//! Lambda entry point of `ws-connect`: the WebSocket API's `$connect`.
+
+use functions::{websocket, wiring};
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let deps = wiring::ws_connect().await?;
+    run(service_fn(|req| websocket::connect(&deps, req))).await
+}

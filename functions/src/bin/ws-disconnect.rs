@@ -1,0 +1,10 @@
+//! Lambda entry point of `ws-disconnect`: the WebSocket API's `$disconnect`.
+
+use functions::{websocket, wiring};
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let connections = wiring::ws_disconnect().await?;
+    run(service_fn(|req| websocket::disconnect(&connections, req))).await
+}

@@ -1,0 +1,184 @@
+//! The WebSocket routes on their `events/` fixtures with in-memory connections, keys and limiter:
+//! the handshake's credentials, the welcome, heartbeats, refusals and the per-connection limit.
+
+use serde_json::Value;
+use shared::auth::Role;
+use shared::connections::memory::{InMemoryConnections, InMemoryPusher};
+use shared::keys::admin::issue_key;
+use shared::keys::InMemoryKeyStore;
+use shared::ratelimit::{InMemoryRateLimiter, RateLimits, DEFAULT_RATE_LIMITS};
+
+use super::*;
+use crate::http::test_support::{event, event_edited};
+
+fn connect_deps() -> ConnectDeps<InMemoryConnections, InMemoryKeyStore, InMemoryRateLimiter> {
+    ConnectDeps {
+        connections: InMemoryConnections::default(),
+        auth: Authenticator {
+            store: InMemoryKeyStore::default(),
+            limiter: InMemoryRateLimiter::default(),
+            limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
+            jwt: None,
+        },
+    }
+}
+
+fn message_deps(per_minute: u32) -> MessageDeps<InMemoryConnections, InMemoryPusher, InMemoryRateLimiter> {
+    MessageDeps {
+        connections: InMemoryConnections::default(),
+        pusher: InMemoryPusher::default(),
+        limiter: InMemoryRateLimiter::default(),
+        messages_per_minute: per_minute,
+    }
+}
+
+const ID: &str = "JZ8g9cOFvHcCIhw=";
+
+fn json_body(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap()
+}
+
+fn with_body(text: &str) -> Request {
+    event_edited("ws-message", "unknown-connection", |e| e["body"] = text.into())
+}
+
+async fn open(deps: &MessageDeps<InMemoryConnections, InMemoryPusher, InMemoryRateLimiter>) {
+    let now = Utc::now();
+    let connection = Connection {
+        connection_id: ID.into(),
+        tenant: "acme".into(),
+        subject: "k1".into(),
+        role: Role::Viewer,
+        connected_at_ms: now.timestamp_millis() - 5_000,
+        expires_at: now.timestamp() + CONNECTION_TTL_SECS,
+    };
+    deps.connections.put(&connection).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_handshake_without_a_valid_key_is_refused_with_401() {
+    let deps = connect_deps();
+    for case in ["no-credentials", "unknown-key", "unknown-token-query"] {
+        let response = connect(&deps, event("ws-connect", case)).await.unwrap();
+        assert_eq!(response.status(), 401, "{case}");
+        assert_eq!(json_body(&response)["error_code"], "INVALID_API_KEY", "{case}");
+    }
+    assert!(deps.connections.get(ID).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_key_in_a_header_or_the_token_query_parameter_opens_a_connection_of_its_tenant() {
+    let deps = connect_deps();
+    let key = issue_key(&deps.auth.store, &"acme".try_into().unwrap(), "ws", Role::Viewer, "t")
+        .await
+        .unwrap();
+    let key = key.key.expose().to_owned();
+    let by_header = event_edited("ws-connect", "unknown-key", |e| {
+        e["headers"].as_object_mut().unwrap().remove("authorization");
+        e["multiValueHeaders"].as_object_mut().unwrap().remove("authorization");
+        e["headers"]["x-api-key"] = key.clone().into();
+        e["multiValueHeaders"]["x-api-key"] = serde_json::json!([key]);
+    });
+    assert_eq!(connect(&deps, by_header).await.unwrap().status(), 200);
+    let stored = deps.connections.get(ID).await.unwrap().unwrap();
+    assert_eq!((stored.tenant.as_str(), stored.role), ("acme", Role::Viewer));
+    deps.connections.delete(ID).await.unwrap();
+    let by_query = event_edited("ws-connect", "unknown-token-query", |e| {
+        e["queryStringParameters"]["token"] = key.clone().into();
+        e["multiValueQueryStringParameters"]["token"] = serde_json::json!([key]);
+    });
+    assert_eq!(connect(&deps, by_query).await.unwrap().status(), 200);
+    assert!(deps.connections.get(ID).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_message_on_a_connection_that_is_not_open_is_unauthorized_access() {
+    let deps = message_deps(100);
+    let response = message(&deps, event("ws-message", "unknown-connection")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_body(&response)["error_code"], "UNAUTHORIZED_ACCESS");
+}
+
+#[tokio::test]
+async fn the_first_message_gets_the_welcome_pushed_and_each_heartbeat_its_answer() {
+    let deps = message_deps(100);
+    open(&deps).await;
+    let first = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    assert_eq!(
+        (
+            first["message_type"].as_str(),
+            first["request_id"].as_str(),
+            first["client_id"].as_str()
+        ),
+        (Some("heartbeat"), Some("hb-1"), Some(ID))
+    );
+    assert!(first["uptime"].as_f64().unwrap() >= 5.0, "{first}");
+    message(&deps, event("ws-message", "unknown-connection")).await.unwrap();
+    let pushed = deps.pusher.pushed.lock().unwrap().clone();
+    assert_eq!(pushed.len(), 1, "one welcome, on the first message only");
+    let welcome: Value = serde_json::from_str(&pushed[0].1).unwrap();
+    assert_eq!(
+        (welcome["event_type"].as_str(), welcome["data"]["client_id"].as_str()),
+        (Some("welcome"), Some(ID))
+    );
+}
+
+#[tokio::test]
+async fn a_broken_message_is_answered_with_its_error_code() {
+    let deps = message_deps(100);
+    open(&deps).await;
+    let cases = [
+        ("{", "INVALID_MESSAGE_FORMAT"),
+        (
+            r#"{"protocol_version":"1.0","message_type":"heartbeat","message_id":"a"}"#,
+            "INVALID_PROTOCOL_VERSION",
+        ),
+        (
+            r#"{"protocol_version":"2.0","message_type":"heartbeat","message_id":"a b"}"#,
+            "INVALID_MESSAGE_ID",
+        ),
+        (
+            r#"{"protocol_version":"2.0","message_type":"request","message_id":"r","method":"x/y"}"#,
+            "INVALID_MESSAGE_FORMAT",
+        ),
+    ];
+    for (text, code) in cases {
+        let answer = json_body(&message(&deps, with_body(text)).await.unwrap());
+        assert_eq!(answer["error_code"], code, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn past_its_limit_a_connection_gets_rate_limit_exceeded_with_the_wait() {
+    let deps = message_deps(3);
+    open(&deps).await;
+    for _ in 0..3 {
+        let answer = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+        assert_eq!(answer["message_type"], "heartbeat");
+    }
+    let limited = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    assert_eq!(limited["error_code"], "RATE_LIMIT_EXCEEDED");
+    assert!(
+        limited["details"]["retry_after_secs"].as_u64().unwrap() >= 1,
+        "{limited}"
+    );
+}
+
+#[tokio::test]
+async fn disconnect_forgets_the_connection() {
+    let connections = InMemoryConnections::default();
+    let deps = message_deps(100);
+    open(&deps).await;
+    let response = disconnect(&deps.connections, event("ws-disconnect", "closed"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(deps.connections.get(ID).await.unwrap().is_none());
+    assert_eq!(
+        disconnect(&connections, event("ws-disconnect", "closed"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -1,0 +1,211 @@
+//! The WebSocket API through the local gateway with a real WebSocket client: the handshake's
+//! credentials, the welcome, heartbeats, each protocol error, the size limits, the per-connection
+//! rate limit, and a closed connection gone from the management API.
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::auth_matrix::{jwt, secret};
+use crate::helpers::{admin_key, fresh_tenant, http};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// `WS_URL`, else `ws://127.0.0.1:$WS_PORT/v1`.
+fn ws_url() -> String {
+    std::env::var("WS_URL").unwrap_or_else(|_| {
+        format!(
+            "ws://127.0.0.1:{}/v1",
+            std::env::var("WS_PORT").unwrap_or_else(|_| "3001".into())
+        )
+    })
+}
+
+async fn connect_with(header: Option<(&str, &str)>, query: &str) -> Result<Socket, u16> {
+    let mut request = format!("{}{query}", ws_url()).into_client_request().unwrap();
+    if let Some((name, value)) = header {
+        request.headers_mut().insert(http_name(name), value.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn http_name(name: &str) -> tokio_tungstenite::tungstenite::http::HeaderName {
+    tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap()
+}
+
+async fn connect() -> Socket {
+    connect_with(Some(("x-api-key", &admin_key())), "").await.unwrap()
+}
+
+/// The next text message as JSON, or `{"closed": code}`.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("an answer within 30 s")
+        {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+            Some(Ok(Message::Close(frame))) => return json!({"closed": frame.map(|f| u16::from(f.code))}),
+            Some(Ok(_)) => {}
+            None => return json!({"closed": null}),
+            Some(Err(e)) => return json!({"closed": null, "error": e.to_string()}),
+        }
+    }
+}
+
+fn heartbeat(id: &str) -> Message {
+    Message::Text(
+        json!({"protocol_version": "2.0", "message_type": "heartbeat", "message_id": id})
+            .to_string()
+            .into(),
+    )
+}
+
+/// Sends `text` as fragments of at most 16 KiB, as a client within API Gateway's 32 KiB frames does.
+async fn send_fragmented(socket: &mut Socket, text: &str) {
+    let chunks: Vec<&[u8]> = text.as_bytes().chunks(16 * 1024).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let opcode = if i == 0 {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(chunk.to_vec(), opcode, i + 1 == chunks.len());
+        socket.send(Message::Frame(frame)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_handshake_needs_a_valid_key_or_token_and_the_first_message_gets_the_welcome() {
+    // GIVEN no credentials, and a key that does not exist
+    assert_eq!(connect_with(None, "").await.err(), Some(401));
+    let unknown = connect_with(Some(("x-api-key", "mcpf_0000000000000000_nope")), "").await;
+    assert_eq!(unknown.err(), Some(401));
+    // WHEN a JWT of a fresh tenant comes in the `token` query parameter (a browser cannot set headers)
+    let token = jwt(&fresh_tenant("ws"), "viewer", &json!({}), &secret());
+    let mut socket = connect_with(None, &format!("?token={token}"))
+        .await
+        .expect("a token opens it");
+    // THEN its first message gets the welcome, then the heartbeat's answer
+    socket.send(heartbeat("hb-1")).await.unwrap();
+    let welcome = next(&mut socket).await;
+    assert_eq!(
+        (welcome["message_type"].as_str(), welcome["event_type"].as_str()),
+        (Some("event"), Some("welcome")),
+        "{welcome}"
+    );
+    let client_id = welcome["data"]["client_id"].as_str().unwrap().to_owned();
+    let beat = next(&mut socket).await;
+    assert_eq!(
+        (
+            beat["message_type"].as_str(),
+            beat["request_id"].as_str(),
+            beat["client_id"].as_str()
+        ),
+        (Some("heartbeat"), Some("hb-1"), Some(client_id.as_str())),
+        "{beat}"
+    );
+    // AND a second heartbeat gets its answer alone
+    socket.send(heartbeat("hb-2")).await.unwrap();
+    assert_eq!(next(&mut socket).await["request_id"], "hb-2");
+    // AND once closed, the connection is gone from the management API
+    socket.close(None).await.unwrap();
+    let url = format!("{}/@connections/{client_id}", ws_url().replacen("ws://", "http://", 1));
+    let mut status = 0;
+    for _ in 0..50 {
+        status = http().get(&url).send().await.unwrap().status().as_u16();
+        if status == 410 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 410);
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn broken_messages_get_their_error_codes_and_a_message_past_128_kib_closes_the_connection() {
+    let mut socket = connect().await;
+    socket.send(heartbeat("hb-0")).await.unwrap();
+    assert_eq!(next(&mut socket).await["event_type"], "welcome");
+    next(&mut socket).await;
+    let cases = [
+        ("{not json".to_owned(), "INVALID_MESSAGE_FORMAT"),
+        (
+            json!({"protocol_version": "1.0", "message_type": "heartbeat", "message_id": "v1"}).to_string(),
+            "INVALID_PROTOCOL_VERSION",
+        ),
+        (
+            json!({"protocol_version": "2.0", "message_type": "heartbeat", "message_id": "bad id!"}).to_string(),
+            "INVALID_MESSAGE_ID",
+        ),
+        (
+            json!({"protocol_version": "2.0", "message_type": "heartbeat", "message_id": "x", "extra": 1}).to_string(),
+            "INVALID_MESSAGE_FORMAT",
+        ),
+    ];
+    for (text, code) in cases {
+        socket.send(Message::Text(text.clone().into())).await.unwrap();
+        let answer = next(&mut socket).await;
+        assert_eq!(
+            (answer["message_type"].as_str(), answer["error_code"].as_str()),
+            (Some("error"), Some(code)),
+            "{text}: {answer}"
+        );
+    }
+    // A 40 KiB message, sent in frames API Gateway accepts, is past the protocol's 32 KiB.
+    let big = json!({"protocol_version": "2.0", "message_type": "heartbeat", "message_id": "big",
+                     "metrics": {"pad": "x".repeat(40 * 1024)}});
+    send_fragmented(&mut socket, &big.to_string()).await;
+    let answer = next(&mut socket).await;
+    assert_eq!(answer["error_code"], "MESSAGE_TOO_LARGE", "{answer}");
+    assert_eq!(answer["details"]["limit_bytes"], 32 * 1024);
+    // Past 128 KiB, the gateway closes the connection as API Gateway does.
+    send_fragmented(&mut socket, &"y".repeat(130 * 1024)).await;
+    assert_eq!(next(&mut socket).await["closed"], 1009);
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_connection_past_100_messages_a_minute_gets_rate_limit_exceeded_with_the_wait() {
+    // GIVEN a connection of its own (the limit is per connection)
+    let mut socket = connect().await;
+    let started = Instant::now();
+    let mut admitted = 0_u32;
+    let refused = loop {
+        // One at a time, each answer awaited: the count is exact.
+        socket.send(heartbeat(&format!("hb-{admitted}"))).await.unwrap();
+        let mut answer = next(&mut socket).await;
+        if answer["event_type"] == "welcome" {
+            answer = next(&mut socket).await;
+        }
+        if answer["message_type"] == "error" {
+            break answer;
+        }
+        assert_eq!(answer["message_type"], "heartbeat", "{answer}");
+        admitted += 1;
+        assert!(admitted <= 200, "never limited");
+    };
+    // THEN the first refusal comes after the burst of 100, plus what refilled meanwhile (one every 0.6 s)
+    let refilled = u32::try_from(started.elapsed().as_millis() / 600).unwrap() + 1;
+    assert!(
+        (100..=100 + refilled).contains(&admitted),
+        "admitted {admitted}, refilled {refilled}"
+    );
+    assert_eq!(refused["error_code"], "RATE_LIMIT_EXCEEDED", "{refused}");
+    assert!(refused["details"]["retry_after_secs"].as_u64().unwrap() >= 1);
+    // AND another connection of the same key is not limited by it
+    let mut other = connect().await;
+    other.send(heartbeat("other")).await.unwrap();
+    assert_eq!(next(&mut other).await["event_type"], "welcome");
+}

@@ -1,0 +1,114 @@
+//! [`ConnectionStore`] on DynamoDB: one item per connection, `WSCONN#<connection id>` / `META`, with
+//! the principal, `connected_at`, `last_seen`, the count of received messages and `expires_at` (TTL).
+//! Counting a message is one `UpdateItem` (`ADD received :one`) that returns the new count.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::Client;
+
+use super::store::ConnectionStore;
+use super::{Connection, Received};
+use crate::dynamodb::{key, n, number, s, sdk_error, table_keys, Item};
+
+/// Connections in the mcpflow table.
+#[derive(Debug, Clone)]
+pub struct DynamoDbConnections {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbConnections {
+    #[must_use]
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+}
+
+fn item_key(connection_id: &str) -> Item {
+    key(
+        &table_keys::connection_partition(connection_id),
+        table_keys::CONNECTION_META,
+    )
+}
+
+fn from_item(item: &Item) -> anyhow::Result<Connection> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    Ok(Connection {
+        connection_id: text("connection_id"),
+        tenant: text("tenant"),
+        subject: text("subject"),
+        role: serde_json::from_value(serde_json::Value::String(text("role")))?,
+        connected_at_ms: number(item, "connected_at_ms").unwrap_or(0),
+        expires_at: number(item, "expires_at").unwrap_or(0),
+    })
+}
+
+impl ConnectionStore for DynamoDbConnections {
+    #[tracing::instrument(skip(self, connection), fields(connection = %connection.connection_id))]
+    async fn put(&self, connection: &Connection) -> anyhow::Result<()> {
+        let mut item = item_key(&connection.connection_id);
+        item.extend([
+            ("connection_id".to_owned(), s(&connection.connection_id)),
+            ("tenant".to_owned(), s(&connection.tenant)),
+            ("subject".to_owned(), s(&connection.subject)),
+            ("role".to_owned(), s(connection.role.as_str())),
+            ("connected_at_ms".to_owned(), n(connection.connected_at_ms)),
+            ("last_seen_ms".to_owned(), n(connection.connected_at_ms)),
+            ("received".to_owned(), n(0)),
+            ("expires_at".to_owned(), n(connection.expires_at)),
+        ]);
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        put.send().await.map(drop).map_err(sdk_error)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, connection_id: &str) -> anyhow::Result<Option<Connection>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(connection_id)));
+        let out = got.consistent_read(true).send().await.map_err(sdk_error)?;
+        out.item().map(from_item).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn received(&self, connection_id: &str, now_ms: i64) -> anyhow::Result<Option<Received>> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(connection_id)))
+            .update_expression("ADD received :one SET last_seen_ms = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::UpdatedNew);
+        match update.send().await {
+            Ok(out) => {
+                let count = out.attributes().and_then(|a| number(a, "received")).unwrap_or(1);
+                let count = u64::try_from(count).unwrap_or(1);
+                Ok(Some(Received {
+                    first: count == 1,
+                    count,
+                }))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(connection_id)));
+        delete.send().await.map(drop).map_err(sdk_error)
+    }
+}

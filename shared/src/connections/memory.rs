@@ -1,0 +1,66 @@
+//! Connections and pushes in memory, for unit tests: what was pushed to whom, and what was closed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::store::{ConnectionStore, PushError, Pusher};
+use super::{Connection, Received};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Connections with their received-message counts.
+#[derive(Debug, Default)]
+pub struct InMemoryConnections {
+    connections: Mutex<HashMap<String, (Connection, u64)>>,
+}
+
+impl ConnectionStore for InMemoryConnections {
+    async fn put(&self, connection: &Connection) -> anyhow::Result<()> {
+        lock(&self.connections).insert(connection.connection_id.clone(), (connection.clone(), 0));
+        Ok(())
+    }
+
+    async fn get(&self, connection_id: &str) -> anyhow::Result<Option<Connection>> {
+        Ok(lock(&self.connections).get(connection_id).map(|(c, _)| c.clone()))
+    }
+
+    async fn received(&self, connection_id: &str, _now_ms: i64) -> anyhow::Result<Option<Received>> {
+        Ok(lock(&self.connections).get_mut(connection_id).map(|(_, count)| {
+            *count += 1;
+            Received {
+                first: *count == 1,
+                count: *count,
+            }
+        }))
+    }
+
+    async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {
+        lock(&self.connections).remove(connection_id);
+        Ok(())
+    }
+}
+
+/// Pushes recorded in order; connections in `gone` answer [`PushError::Gone`].
+#[derive(Debug, Default)]
+pub struct InMemoryPusher {
+    pub pushed: Mutex<Vec<(String, String)>>,
+    pub closed: Mutex<Vec<String>>,
+    pub gone: Mutex<Vec<String>>,
+}
+
+impl Pusher for InMemoryPusher {
+    async fn push(&self, connection_id: &str, message: &str) -> Result<(), PushError> {
+        if lock(&self.gone).iter().any(|g| g == connection_id) {
+            return Err(PushError::Gone(connection_id.to_owned()));
+        }
+        lock(&self.pushed).push((connection_id.to_owned(), message.to_owned()));
+        Ok(())
+    }
+
+    async fn close(&self, connection_id: &str) -> Result<(), PushError> {
+        lock(&self.closed).push(connection_id.to_owned());
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! WebSocket connections: who is on each one, since when, how much it has said, and the way to push
+//! to it. A connection is authenticated on `$connect` (API key, bearer key or JWT in a header, or a
+//! `token` query parameter) and stored with its principal; every message it sends is checked against
+//! the protocol envelope ([`envelope`]) and its own rate limit before anything else. The functions
+//! are in `functions/src/websocket.rs`.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `envelope.rs` | the protocol 2.0 messages: what a client may send, what the server answers |
+//! | `store.rs` | the ports: connections, and pushing to one |
+//! | `memory.rs` | both in memory, for unit tests |
+//! | `dynamodb.rs` | connections in the table (`WSCONN#<id>` / `META`, with a TTL) |
+//! | `push.rs` | pushing through API Gateway's management API (`aws-sdk-apigatewaymanagement`) |
+
+pub mod dynamodb;
+pub mod envelope;
+pub mod memory;
+pub mod push;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+
+/// API Gateway closes every connection after 2 hours; the item outlives that by 10 minutes, so a
+/// `$disconnect` that never ran leaves nothing for long.
+pub const CONNECTION_TTL_SECS: i64 = 2 * 3600 + 600;
+
+/// Messages one connection may send per minute (`WS_MESSAGES_PER_MINUTE`).
+pub const DEFAULT_MESSAGES_PER_MINUTE: u32 = 100;
+
+/// A live connection and its principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub connection_id: String,
+    pub tenant: String,
+    pub subject: String,
+    pub role: Role,
+    /// Unix milliseconds.
+    pub connected_at_ms: i64,
+    /// Unix seconds; DynamoDB's TTL removes the item after it.
+    pub expires_at: i64,
+}
+
+/// What recording a received message tells: whether it is the connection's first (it gets the
+/// welcome), and how many it has now received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub first: bool,
+    pub count: u64,
+}

@@ -1,0 +1,35 @@
+//! Ports: where connections are kept, and how a message reaches one.
+
+use std::future::Future;
+
+use super::{Connection, Received};
+
+/// Port: live connections, by id.
+pub trait ConnectionStore: Send + Sync {
+    fn put(&self, connection: &Connection) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn get(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<Option<Connection>>> + Send;
+    /// Counts a received message (and its time as the connection's last); `None` when the
+    /// connection is not stored.
+    fn received(
+        &self,
+        connection_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = anyhow::Result<Option<Received>>> + Send;
+    fn delete(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Why a push did not reach its connection.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The connection is closed (API Gateway's `410 GoneException`).
+    #[error("connection {0} is gone")]
+    Gone(String),
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Port: sends one message to a connection, or closes it.
+pub trait Pusher: Send + Sync {
+    fn push(&self, connection_id: &str, message: &str) -> impl Future<Output = Result<(), PushError>> + Send;
+    fn close(&self, connection_id: &str) -> impl Future<Output = Result<(), PushError>> + Send;
+}
