@@ -17,8 +17,11 @@ use shared::auth::AuthOutcome;
 use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
 use shared::connections::store::{ConnectionStore, Pusher};
 use shared::connections::{Connection, CONNECTION_TTL_SECS};
+use shared::contexts::store::ContextStore;
+use shared::ids::IdKind;
 use shared::keys::KeyStore;
 use shared::ratelimit::{Admission, Bucket, Limit, RateLimiter};
+use shared::tasks::store::TaskStore;
 
 /// What `$connect` needs: the connections, and the authenticator the HTTP API's authorizer uses.
 pub struct ConnectDeps<C, K, L> {
@@ -26,12 +29,117 @@ pub struct ConnectDeps<C, K, L> {
     pub auth: Authenticator<K, L>,
 }
 
-/// What `$default` needs: the connections, the way to push, and the per-connection message limit.
-pub struct MessageDeps<C, P, L> {
+/// What `$default` needs: the connections, the way to push, the per-connection message limit, and
+/// the tasks and contexts a subscription may name.
+pub struct MessageDeps<C, P, L, V> {
     pub connections: C,
     pub pusher: P,
     pub limiter: L,
     pub messages_per_minute: u32,
+    pub topics: V,
+}
+
+/// Topics in one `subscribe` request, at most.
+pub const MAX_TOPICS_PER_REQUEST: usize = 20;
+
+/// Whether a topic names something of the tenant: `task:<id>` an unexpired task, `context:<id>` an
+/// unexpired context.
+pub trait TopicCheck: Send + Sync {
+    fn exists(&self, tenant: &str, topic: &Topic) -> impl std::future::Future<Output = anyhow::Result<bool>> + Send;
+}
+
+/// A topic a connection may subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic {
+    Task(String),
+    Context(String),
+}
+
+impl Topic {
+    /// `task:<task id>` or `context:<context id>`, the id in its format.
+    fn parse(text: &str) -> Option<Self> {
+        match text.split_once(':')? {
+            ("task", id) if IdKind::Task.matches(id) => Some(Self::Task(id.to_owned())),
+            ("context", id) if IdKind::Context.matches(id) => Some(Self::Context(id.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// [`TopicCheck`] against the stores.
+pub struct Stores<T, X> {
+    pub tasks: T,
+    pub contexts: X,
+}
+
+impl<T: TaskStore, X: ContextStore> TopicCheck for Stores<T, X> {
+    async fn exists(&self, tenant: &str, topic: &Topic) -> anyhow::Result<bool> {
+        let now = Utc::now().timestamp();
+        Ok(match topic {
+            Topic::Task(id) => self.tasks.get(tenant, id).await?.is_some_and(|t| !t.expired(now)),
+            Topic::Context(id) => self.contexts.get(tenant, id).await?.is_some_and(|c| c.expires_at > now),
+        })
+    }
+}
+
+/// `subscribe` with `{"topics": […]}`: each topic checked in the caller's tenant (another tenant's id
+/// is refused exactly as an unknown one), then every one subscribed.
+async fn subscribe<C: ConnectionStore, V: TopicCheck>(
+    connections: &C,
+    topics: &V,
+    connection: &Connection,
+    message_id: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<String> {
+    let refuse = |code, message: String| {
+        Ok(envelope::error(
+            &ProtocolError::new(code, message).about(Some(message_id)),
+        ))
+    };
+    let Some(list) = params.get("topics").and_then(serde_json::Value::as_array) else {
+        return refuse(
+            ErrorCode::InvalidMessageFormat,
+            "subscribe needs params.topics, a list".into(),
+        );
+    };
+    if list.is_empty() || list.len() > MAX_TOPICS_PER_REQUEST {
+        return refuse(
+            ErrorCode::InvalidMessageFormat,
+            format!("params.topics must hold 1 to {MAX_TOPICS_PER_REQUEST} topics"),
+        );
+    }
+    let mut names = Vec::new();
+    for value in list {
+        let name = value.as_str().unwrap_or_default();
+        let Some(topic) = Topic::parse(name) else {
+            return refuse(
+                ErrorCode::InvalidMessageFormat,
+                format!("{name:?} is not a topic: task:<task id> or context:<context id>"),
+            );
+        };
+        if !topics.exists(&connection.tenant, &topic).await? {
+            return refuse(
+                ErrorCode::UnauthorizedAccess,
+                format!("no {name} (it may have expired)"),
+            );
+        }
+        names.push(name.to_owned());
+    }
+    for name in &names {
+        connections
+            .subscribe(
+                &connection.tenant,
+                name,
+                &connection.connection_id,
+                connection.expires_at,
+            )
+            .await?;
+    }
+    Ok(envelope::response(
+        message_id,
+        &json!({"subscribed": names}),
+        &json!({}),
+    ))
 }
 
 fn connection_id(req: &Request) -> String {
@@ -114,8 +222,8 @@ pub async fn disconnect<C: ConnectionStore>(
 ///
 /// # Errors
 /// When the table cannot be reached (API Gateway then answers an internal error).
-pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter>(
-    deps: &MessageDeps<C, P, L>,
+pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicCheck>(
+    deps: &MessageDeps<C, P, L, V>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let id = connection_id(&req);
@@ -164,10 +272,17 @@ pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter>(
             let server_time = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             envelope::heartbeat(&message_id, &id, uptime, &server_time)
         }
+        Ok(Inbound::Request {
+            message_id,
+            method,
+            params,
+        }) if method == "subscribe" => {
+            subscribe(&deps.connections, &deps.topics, &connection, &message_id, &params).await?
+        }
         Ok(Inbound::Request { message_id, method, .. }) => {
             let unknown = ProtocolError::new(
                 ErrorCode::InvalidMessageFormat,
-                format!("unknown method {method}: this server answers heartbeats only so far"),
+                format!("unknown method {method}: this server answers subscribe only so far"),
             )
             .about(Some(&message_id))
             .with_details(json!({"method": method}));

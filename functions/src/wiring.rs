@@ -19,7 +19,8 @@ use shared::{telemetry, Config};
 use crate::api::App;
 use crate::audit::AuditDeps;
 use crate::registered::RegistryDeps;
-use crate::websocket::{ConnectDeps, MessageDeps};
+use crate::websocket::{ConnectDeps, MessageDeps, Stores};
+use crate::worker::Pushes;
 
 /// The deployed conversation stores, queue and providers (REST, MCP, worker, outbox, dead letters).
 pub type AwsDeps = Deps<DynamoDbContextStore, DynamoDbTaskStore, SqsTaskQueue>;
@@ -182,7 +183,14 @@ pub async fn ws_disconnect() -> Result<DynamoDbConnections> {
 ///
 /// # Errors
 /// When the configuration is invalid or `WEBSOCKET_ENDPOINT` is not set.
-pub async fn ws_message() -> Result<MessageDeps<DynamoDbConnections, ApiGatewayPusher, DynamoDbRateLimiter>> {
+pub async fn ws_message() -> Result<
+    MessageDeps<
+        DynamoDbConnections,
+        ApiGatewayPusher,
+        DynamoDbRateLimiter,
+        Stores<DynamoDbTaskStore, DynamoDbContextStore>,
+    >,
+> {
     let (config, clients) = start().await?;
     let endpoint = config
         .websocket_endpoint
@@ -193,6 +201,21 @@ pub async fn ws_message() -> Result<MessageDeps<DynamoDbConnections, ApiGatewayP
         pusher: ApiGatewayPusher::new(&clients.sdk, endpoint),
         limiter: DynamoDbRateLimiter::new(clients.dynamodb.clone(), config.table_name.clone()),
         messages_per_minute: config.ws_messages_per_minute,
+        topics: Stores {
+            tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+            contexts: DynamoDbContextStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+        },
+    })
+}
+
+/// Where the worker publishes finished tasks: the WebSocket API's subscribers, when
+/// `WEBSOCKET_ENDPOINT` is set.
+#[must_use]
+pub fn task_events(config: &Config, clients: &AwsClients) -> Option<Pushes<DynamoDbConnections, ApiGatewayPusher>> {
+    let endpoint = config.websocket_endpoint.as_deref()?;
+    Some(Pushes {
+        connections: DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
+        pusher: ApiGatewayPusher::new(&clients.sdk, endpoint),
     })
 }
 

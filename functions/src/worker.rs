@@ -9,9 +9,12 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
+use shared::connections::publish;
+use shared::connections::store::{ConnectionStore, Pusher};
 use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
 use shared::providers::retry::RetryPolicy;
+use shared::tasks::model::Task;
 use shared::tasks::store::{TaskMessage, TaskQueue, TaskStore};
 use shared::worker::{Budget, Processed};
 use tokio::time::Instant;
@@ -27,13 +30,49 @@ pub struct WorkerSettings {
     pub policy: RetryPolicy,
 }
 
+/// Where a finished task's `task_update` goes: the WebSocket subscribers of the task and its context.
+pub trait TaskEvents: Send + Sync {
+    fn task_update(&self, task: &Task) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// No WebSocket API configured: nothing is published.
+impl TaskEvents for () {
+    async fn task_update(&self, _: &Task) {}
+}
+
+/// Publishes through the WebSocket API's management endpoint.
+pub struct Pushes<S, P> {
+    pub connections: S,
+    pub pusher: P,
+}
+
+impl<S: ConnectionStore, P: Pusher> TaskEvents for Pushes<S, P> {
+    async fn task_update(&self, task: &Task) {
+        // The task is done either way: a push that fails is logged, never retried with the task.
+        match publish::task_update(&self.connections, &self.pusher, task).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(task_id = %task.task_id, subscribers = n, "task_update pushed"),
+            Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "task_update not published"),
+        }
+    }
+}
+
+impl<E: TaskEvents> TaskEvents for Option<E> {
+    async fn task_update(&self, task: &Task) {
+        if let Some(events) = self {
+            events.task_update(task).await;
+        }
+    }
+}
+
 /// Processes a batch.
 ///
 /// # Errors
 /// Never: failures are reported per message.
-pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
+pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue, E: TaskEvents>(
     deps: &Deps<C, T, Q>,
     settings: WorkerSettings,
+    events: &E,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let remaining = remaining(event.context.deadline);
@@ -41,7 +80,7 @@ pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
     let groups = groups(event.payload.records);
     let runs = groups
         .iter()
-        .map(|group| run_group(deps, settings, invocation_end, group));
+        .map(|group| run_group(deps, settings, events, invocation_end, group));
     let failures = join_all(runs).await.into_iter().flatten().collect();
     Ok(response(failures))
 }
@@ -68,9 +107,10 @@ pub fn groups(records: Vec<SqsMessage>) -> Vec<Vec<SqsMessage>> {
 }
 
 /// Runs one group's messages in order; the ids to report for retry.
-async fn run_group<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
+async fn run_group<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue, E: TaskEvents>(
     deps: &Deps<C, T, Q>,
     settings: WorkerSettings,
+    events: &E,
     invocation_end: Instant,
     group: &[SqsMessage],
 ) -> Vec<String> {
@@ -80,7 +120,7 @@ async fn run_group<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
         // A task that cannot get its whole deadline any more waits for the next invocation rather
         // than failing for want of time (only when the timeout is below 5 x the task deadline).
         let starved = deadline < full && i > 0;
-        if starved || !run_one(deps, settings, deadline, record).await {
+        if starved || !run_one(deps, settings, events, deadline, record).await {
             return group[i..].iter().map(id).collect();
         }
     }
@@ -88,9 +128,10 @@ async fn run_group<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
 }
 
 /// Runs one message; `false` when it must be retried.
-async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
+async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue, E: TaskEvents>(
     deps: &Deps<C, T, Q>,
     settings: WorkerSettings,
+    events: &E,
     deadline: Instant,
     record: &SqsMessage,
 ) -> bool {
@@ -116,6 +157,13 @@ async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue>(
         }
         Ok(outcome) => {
             tracing::info!(task_id = %message.task_id, ?outcome, "task processed");
+            if matches!(outcome, Processed::Completed | Processed::Failed) {
+                match deps.tasks.get(&message.tenant, &message.task_id).await {
+                    Ok(Some(task)) => events.task_update(&task).await,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(task_id = %message.task_id, error = %e, "finished task not read back"),
+                }
+            }
             true
         }
         Err(err) => {

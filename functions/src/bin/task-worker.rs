@@ -1,22 +1,18 @@
 //! Lambda entry point of `task-worker`.
 
-use functions::wiring::aws_deps;
+use functions::wiring::{aws_deps, start_with_secrets, task_events};
 use functions::worker::{handle, WorkerSettings};
 use lambda_runtime::{run, service_fn, Error};
-use shared::aws::AwsClients;
 use shared::providers::retry::RetryPolicy;
-use shared::secrets::SecretsManager;
-use shared::{telemetry, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let clients = AwsClients::load().await;
-    let config = Config::load(&SecretsManager::new(clients.secrets.clone())).await?;
-    telemetry::init(config.log_format, &config.log_level);
+    let (config, clients) = start_with_secrets().await?;
     let deps = aws_deps(&config, &clients)?;
+    let events = task_events(&config, &clients);
     let settings = WorkerSettings {
         task_deadline: config.task_deadline,
         policy: RetryPolicy::default(),
     };
-    run(service_fn(|event| handle(&deps, settings, event))).await
+    run(service_fn(|event| handle(&deps, settings, &events, event))).await
 }

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use shared::auth::Role;
 use shared::connections::memory::{InMemoryConnections, InMemoryPusher};
+use shared::conversation::memory::InMemory;
 use shared::keys::admin::issue_key;
 use shared::keys::InMemoryKeyStore;
 use shared::ratelimit::{InMemoryRateLimiter, RateLimits, DEFAULT_RATE_LIMITS};
@@ -23,12 +24,19 @@ fn connect_deps() -> ConnectDeps<InMemoryConnections, InMemoryKeyStore, InMemory
     }
 }
 
-fn message_deps(per_minute: u32) -> MessageDeps<InMemoryConnections, InMemoryPusher, InMemoryRateLimiter> {
+type Deps = MessageDeps<InMemoryConnections, InMemoryPusher, InMemoryRateLimiter, Stores<InMemory, InMemory>>;
+
+fn message_deps(per_minute: u32) -> Deps {
+    let state = InMemory::default();
     MessageDeps {
         connections: InMemoryConnections::default(),
         pusher: InMemoryPusher::default(),
         limiter: InMemoryRateLimiter::default(),
         messages_per_minute: per_minute,
+        topics: Stores {
+            tasks: state.clone(),
+            contexts: state,
+        },
     }
 }
 
@@ -42,7 +50,7 @@ fn with_body(text: &str) -> Request {
     event_edited("ws-message", "unknown-connection", |e| e["body"] = text.into())
 }
 
-async fn open(deps: &MessageDeps<InMemoryConnections, InMemoryPusher, InMemoryRateLimiter>) {
+async fn open(deps: &Deps) {
     let now = Utc::now();
     let connection = Connection {
         connection_id: ID.into(),
@@ -181,4 +189,48 @@ async fn disconnect_forgets_the_connection() {
             .status(),
         200
     );
+}
+
+#[tokio::test]
+async fn a_subscription_to_a_task_of_the_tenant_is_kept_and_another_tenants_is_refused_as_unknown() {
+    let deps = message_deps(100);
+    open(&deps).await;
+    // GIVEN a task of the connection's tenant and one of another tenant
+    let mut task: shared::tasks::model::Task = serde_json::from_value(serde_json::json!({
+        "task_id": "task_0000000000000000000000000001", "type": "ai.completion", "status": "pending",
+        "priority": 5, "context_id": null, "user_id": null, "model_id": null, "created_at": "2026-12-02T04:00:00.000Z",
+        "started_at": null, "finished_at": null, "attempts": 0, "provider": null, "model": null, "usage": null,
+        "output": null, "error": null}))
+    .unwrap();
+    task.tenant = "acme".into();
+    TaskStore::create(&deps.topics.tasks, &task).await.unwrap();
+    task.tenant = "other".into();
+    task.task_id = "task_0000000000000000000000000002".into();
+    TaskStore::create(&deps.topics.tasks, &task).await.unwrap();
+    let ask = |id: &str| {
+        with_body(
+            &serde_json::json!({"protocol_version": "2.0", "message_type": "request", "message_id": "s1",
+            "method": "subscribe", "params": {"topics": [format!("task:{id}")]}})
+            .to_string(),
+        )
+    };
+    // WHEN the connection subscribes to each
+    let mine = json_body(&message(&deps, ask("task_0000000000000000000000000001")).await.unwrap());
+    let theirs = json_body(&message(&deps, ask("task_0000000000000000000000000002")).await.unwrap());
+    let unknown = json_body(&message(&deps, ask("task_0000000000000000000000000003")).await.unwrap());
+    // THEN its own is subscribed, and the other tenant's is refused exactly as an unknown one
+    assert_eq!(
+        mine["result"]["subscribed"][0], "task:task_0000000000000000000000000001",
+        "{mine}"
+    );
+    assert_eq!(theirs["error_code"], "UNAUTHORIZED_ACCESS");
+    assert_eq!(
+        theirs["error_message"].as_str().map(|m| m.replace('2', "3")),
+        unknown["error_message"].as_str().map(str::to_owned)
+    );
+    let subscribed = deps
+        .connections
+        .subscribers("acme", "task:task_0000000000000000000000000001")
+        .await;
+    assert_eq!(subscribed.unwrap(), [ID]);
 }

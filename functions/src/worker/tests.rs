@@ -89,7 +89,7 @@ async fn prompts_of_two_contexts_in_one_batch_are_all_answered_in_order() {
         }
     }
     // WHEN the worker handles the batch
-    let answer = handle(&d, settings(), event(records, 60)).await.unwrap();
+    let answer = handle(&d, settings(), &(), event(records, 60)).await.unwrap();
     // THEN nothing is reported for retry, every task completed, and each reply saw the one before
     assert!(answer.batch_item_failures.is_empty());
     for id in &tasks {
@@ -125,7 +125,7 @@ async fn a_group_that_cannot_get_a_whole_deadline_is_returned_for_retry_after_it
     }
     let second = records[1].message_id.clone().unwrap();
     // WHEN the worker handles them with 4 s left (the deadline is 5 s)
-    let answer = handle(&d, settings(), event(records, 4)).await.unwrap();
+    let answer = handle(&d, settings(), &(), event(records, 4)).await.unwrap();
     // THEN the first ran and the second waits for the next invocation, still pending
     let retried: Vec<_> = answer
         .batch_item_failures
@@ -210,7 +210,7 @@ async fn the_worker_fixture_for_a_task_that_does_not_exist_is_dropped_without_a_
     let d = deps();
     let event = crate::http::test_support::lambda_event("task-worker", "unknown-task");
     // WHEN the worker handles it
-    let answer = handle(&d, settings(), event).await.unwrap();
+    let answer = handle(&d, settings(), &(), event).await.unwrap();
     // THEN no message is handed back for another delivery (`sqs:0` in events/outcomes.txt)
     assert!(answer.batch_item_failures.is_empty());
 }

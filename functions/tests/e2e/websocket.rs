@@ -211,3 +211,71 @@ async fn a_connection_past_100_messages_a_minute_gets_rate_limit_exceeded_with_t
     other.send(heartbeat("other")).await.unwrap();
     assert_eq!(next(&mut other).await["event_type"], "welcome");
 }
+
+fn request(id: &str, method: &str, params: &Value) -> Message {
+    let msg = json!({"protocol_version": "2.0", "message_type": "request", "message_id": id, "method": method, "params": params});
+    Message::Text(msg.to_string().into())
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_subscriber_to_a_context_gets_the_task_update_of_its_prompt_and_another_tenant_cannot_subscribe() {
+    // GIVEN a context of the local tenant and a connection subscribed to it
+    let caller = ("x-api-key", admin_key());
+    let (status, created) = crate::conversation::post(&caller, "/api/v1/mcp/contexts", &json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let context_id = created["context_id"].as_str().unwrap().to_owned();
+    let mut socket = connect().await;
+    socket
+        .send(request(
+            "sub-1",
+            "subscribe",
+            &json!({"topics": [format!("context:{context_id}")]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut socket).await["event_type"], "welcome");
+    let subscribed = next(&mut socket).await;
+    assert_eq!(
+        subscribed["result"]["subscribed"][0],
+        format!("context:{context_id}"),
+        "{subscribed}"
+    );
+    // WHEN the context is prompted
+    let path = format!("/api/v1/mcp/contexts/{context_id}/prompt");
+    let (status, task) = crate::conversation::post(&caller, &path, &json!({"prompt": "hello over the socket"})).await;
+    assert_eq!(status, 202, "{task}");
+    let task_id = task["task_id"].as_str().unwrap();
+    // THEN the subscriber gets the task's update once it is done, with the reply
+    let update = next(&mut socket).await;
+    assert_eq!(
+        (
+            update["event_type"].as_str(),
+            update["data"]["task_id"].as_str(),
+            update["data"]["status"].as_str()
+        ),
+        (Some("task_update"), Some(task_id), Some("completed")),
+        "{update}"
+    );
+    assert!(
+        update["data"]["output"].as_str().is_some_and(|o| !o.is_empty()),
+        "{update}"
+    );
+    // AND a connection of another tenant is refused the same context, as if it did not exist
+    let token = jwt(&fresh_tenant("wsother"), "admin", &json!({}), &secret());
+    remember_secret(&token);
+    let mut other = connect_with(Some(("authorization", &format!("Bearer {token}"))), "")
+        .await
+        .unwrap();
+    other
+        .send(request(
+            "sub-2",
+            "subscribe",
+            &json!({"topics": [format!("context:{context_id}")]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut other).await["event_type"], "welcome");
+    let refused = next(&mut other).await;
+    assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
+}

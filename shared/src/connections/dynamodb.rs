@@ -1,6 +1,10 @@
 //! [`ConnectionStore`] on DynamoDB: one item per connection, `WSCONN#<connection id>` / `META`, with
 //! the principal, `connected_at`, `last_seen`, the count of received messages and `expires_at` (TTL).
-//! Counting a message is one `UpdateItem` (`ADD received :one`) that returns the new count.
+//! Counting a message is one `UpdateItem` (`ADD received :one`) that returns the new count. A
+//! subscription is `WSSUB#<tenant>#<topic>` / `<connection id>` (with the connection's expiry), so
+//! a topic's subscribers are one `Query`. A
+//! subscription is `WSSUB#<tenant>#<topic>` / `<connection id>` (with the connection's expiry), so
+//! a topic's subscribers are one `Query`.
 
 use aws_sdk_dynamodb::types::ReturnValue;
 use aws_sdk_dynamodb::Client;
@@ -109,6 +113,39 @@ impl ConnectionStore for DynamoDbConnections {
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(item_key(connection_id)));
+        delete.send().await.map(drop).map_err(sdk_error)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn subscribe(&self, tenant: &str, topic: &str, connection_id: &str, expires_at: i64) -> anyhow::Result<()> {
+        let mut item = key(&table_keys::subscription_partition(tenant, topic), connection_id);
+        item.insert("expires_at".to_owned(), n(expires_at));
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        put.send().await.map(drop).map_err(sdk_error)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn subscribers(&self, tenant: &str, topic: &str) -> anyhow::Result<Vec<String>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&table_keys::subscription_partition(tenant, topic)))
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()));
+        let pages = query.into_paginator().items().send();
+        let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(sdk_error)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn unsubscribe(&self, tenant: &str, topic: &str, connection_id: &str) -> anyhow::Result<()> {
+        let k = key(&table_keys::subscription_partition(tenant, topic), connection_id);
+        let delete = self.client.delete_item().table_name(&self.table).set_key(Some(k));
         delete.send().await.map(drop).map_err(sdk_error)
     }
 }

@@ -236,6 +236,16 @@ pub fn heartbeat(request_id: &str, client_id: &str, uptime_secs: f64, server_tim
     )
 }
 
+/// An `event` of `event_type` with `data`.
+#[must_use]
+pub fn event(event_type: &str, data: &Value) -> String {
+    outgoing(
+        "event",
+        "evt",
+        json!({"event_type": event_type, "source": "system", "data": data}),
+    )
+}
+
 /// The `welcome` event a connection's first message gets: its client id and the protocol's limits.
 #[must_use]
 pub fn welcome(client_id: &str, messages_per_minute: u32) -> String {

@@ -14,6 +14,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 pub struct InMemoryConnections {
     connections: Mutex<HashMap<String, (Connection, u64)>>,
+    /// (tenant, topic) → subscribed connection ids.
+    subscriptions: Mutex<HashMap<(String, String), Vec<String>>>,
 }
 
 impl ConnectionStore for InMemoryConnections {
@@ -38,6 +40,30 @@ impl ConnectionStore for InMemoryConnections {
 
     async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {
         lock(&self.connections).remove(connection_id);
+        Ok(())
+    }
+
+    async fn subscribe(&self, tenant: &str, topic: &str, connection_id: &str, _expires_at: i64) -> anyhow::Result<()> {
+        let mut subs = lock(&self.subscriptions);
+        let ids = subs.entry((tenant.to_owned(), topic.to_owned())).or_default();
+        if !ids.iter().any(|i| i == connection_id) {
+            ids.push(connection_id.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn subscribers(&self, tenant: &str, topic: &str) -> anyhow::Result<Vec<String>> {
+        let subs = lock(&self.subscriptions);
+        Ok(subs
+            .get(&(tenant.to_owned(), topic.to_owned()))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn unsubscribe(&self, tenant: &str, topic: &str, connection_id: &str) -> anyhow::Result<()> {
+        if let Some(ids) = lock(&self.subscriptions).get_mut(&(tenant.to_owned(), topic.to_owned())) {
+            ids.retain(|i| i != connection_id);
+        }
         Ok(())
     }
 }

@@ -15,6 +15,7 @@
 pub mod dynamodb;
 pub mod envelope;
 pub mod memory;
+pub mod publish;
 pub mod push;
 pub mod store;
 

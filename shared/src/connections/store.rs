@@ -16,6 +16,22 @@ pub trait ConnectionStore: Send + Sync {
         now_ms: i64,
     ) -> impl Future<Output = anyhow::Result<Option<Received>>> + Send;
     fn delete(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Subscribes the connection to a topic of its tenant until `expires_at` (unix seconds).
+    fn subscribe(
+        &self,
+        tenant: &str,
+        topic: &str,
+        connection_id: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// The connections subscribed to a topic of a tenant.
+    fn subscribers(&self, tenant: &str, topic: &str) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
+    fn unsubscribe(
+        &self,
+        tenant: &str,
+        topic: &str,
+        connection_id: &str,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// Why a push did not reach its connection.

@@ -167,6 +167,12 @@ pub fn connection_partition(connection_id: &str) -> String {
     join(&["WSCONN", connection_id])
 }
 
+/// `WSSUB#<tenant>#<topic>`: the connections subscribed to a topic (sort key: the connection id).
+#[must_use]
+pub fn subscription_partition(tenant: &str, topic: &str) -> String {
+    join(&["WSSUB", tenant, topic])
+}
+
 /// `META`: the sort key of a connection's item.
 pub const CONNECTION_META: &str = "META";
 
