@@ -217,6 +217,14 @@ fn request(id: &str, method: &str, params: &Value) -> Message {
     Message::Text(msg.to_string().into())
 }
 
+/// A connection's first message, a `subscribe` to `topic`: after the welcome, its answer.
+async fn first_subscribe(socket: &mut Socket, topic: &str) -> Value {
+    let params = json!({"topics": [topic]});
+    socket.send(request("sub-1", "subscribe", &params)).await.unwrap();
+    assert_eq!(next(socket).await["event_type"], "welcome");
+    next(socket).await
+}
+
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn a_subscriber_to_a_context_gets_the_task_update_of_its_prompt_and_another_tenant_cannot_subscribe() {
@@ -226,16 +234,7 @@ async fn a_subscriber_to_a_context_gets_the_task_update_of_its_prompt_and_anothe
     assert_eq!(status, 201, "{created}");
     let context_id = created["context_id"].as_str().unwrap().to_owned();
     let mut socket = connect().await;
-    socket
-        .send(request(
-            "sub-1",
-            "subscribe",
-            &json!({"topics": [format!("context:{context_id}")]}),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(next(&mut socket).await["event_type"], "welcome");
-    let subscribed = next(&mut socket).await;
+    let subscribed = first_subscribe(&mut socket, &format!("context:{context_id}")).await;
     assert_eq!(
         subscribed["result"]["subscribed"][0],
         format!("context:{context_id}"),
@@ -267,15 +266,6 @@ async fn a_subscriber_to_a_context_gets_the_task_update_of_its_prompt_and_anothe
     let mut other = connect_with(Some(("authorization", &format!("Bearer {token}"))), "")
         .await
         .unwrap();
-    other
-        .send(request(
-            "sub-2",
-            "subscribe",
-            &json!({"topics": [format!("context:{context_id}")]}),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(next(&mut other).await["event_type"], "welcome");
-    let refused = next(&mut other).await;
+    let refused = first_subscribe(&mut other, &format!("context:{context_id}")).await;
     assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
 }
