@@ -233,9 +233,10 @@ pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicChec
         let refused = ProtocolError::new(ErrorCode::UnauthorizedAccess, "this connection is not open");
         return Ok(answer(200, envelope::error(&refused)));
     };
+    // A bucket of the connection's own: `#` is in no tenant name, so no principal's bucket is this one.
     let bucket = Bucket {
-        tenant: &connection.tenant,
-        subject: &format!("ws:{id}"),
+        tenant: "#ws",
+        subject: &id,
     };
     let limit = Limit {
         requests: deps.messages_per_minute,

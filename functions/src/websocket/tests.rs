@@ -234,3 +234,17 @@ async fn a_subscription_to_a_task_of_the_tenant_is_kept_and_another_tenants_is_r
         .await;
     assert_eq!(subscribed.unwrap(), [ID]);
 }
+
+#[tokio::test]
+async fn disconnect_also_removes_the_connections_subscriptions() {
+    let deps = message_deps(100);
+    open(&deps).await;
+    deps.connections
+        .subscribe("acme", "task:t", ID, i64::MAX)
+        .await
+        .unwrap();
+    disconnect(&deps.connections, event("ws-disconnect", "closed"))
+        .await
+        .unwrap();
+    assert!(deps.connections.subscribers("acme", "task:t").await.unwrap().is_empty());
+}

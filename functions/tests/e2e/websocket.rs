@@ -11,6 +11,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
+use shared::connections::store::ConnectionStore;
+
 use crate::auth_matrix::{jwt, secret};
 use crate::helpers::{admin_key, fresh_tenant, http, remember_secret};
 
@@ -260,6 +262,25 @@ async fn a_subscriber_to_a_context_gets_the_task_update_of_its_prompt_and_anothe
         update["data"]["output"].as_str().is_some_and(|o| !o.is_empty()),
         "{update}"
     );
+    // AND once it closes, its subscription is gone from the table with it
+    socket.close(None).await.unwrap();
+    let connections = shared::connections::dynamodb::DynamoDbConnections::new(
+        shared::aws::AwsClients::load().await.dynamodb,
+        format!(
+            "{}-Table",
+            std::env::var("STACK_NAME").unwrap_or_else(|_| "mcpflow-local".into())
+        ),
+    );
+    let topic = format!("context:{context_id}");
+    let mut left = vec![String::new()];
+    for _ in 0..50 {
+        left = connections.subscribers("local", &topic).await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
     // AND a connection of another tenant is refused the same context, as if it did not exist
     let token = jwt(&fresh_tenant("wsother"), "admin", &json!({}), &secret());
     remember_secret(&token);

@@ -2,11 +2,10 @@
 //! the principal, `connected_at`, `last_seen`, the count of received messages and `expires_at` (TTL).
 //! Counting a message is one `UpdateItem` (`ADD received :one`) that returns the new count. A
 //! subscription is `WSSUB#<tenant>#<topic>` / `<connection id>` (with the connection's expiry), so
-//! a topic's subscribers are one `Query`. A
-//! subscription is `WSSUB#<tenant>#<topic>` / `<connection id>` (with the connection's expiry), so
-//! a topic's subscribers are one `Query`.
+//! a topic's subscribers are one `Query`; the connection's item keeps its topics (`topics`, a string
+//! set), so deleting the connection deletes its subscriptions.
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::store::ConnectionStore;
@@ -112,12 +111,50 @@ impl ConnectionStore for DynamoDbConnections {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(connection_id)));
-        delete.send().await.map(drop).map_err(sdk_error)
+            .set_key(Some(item_key(connection_id)))
+            .return_values(ReturnValue::AllOld);
+        let out = delete.send().await.map_err(sdk_error)?;
+        let Some(old) = out.attributes() else {
+            return Ok(());
+        };
+        let tenant = old
+            .get("tenant")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let topics = old
+            .get("topics")
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default();
+        for topic in topics {
+            self.unsubscribe(&tenant, &topic, connection_id).await?;
+        }
+        Ok(())
     }
 
     #[tracing::instrument(skip(self))]
     async fn subscribe(&self, tenant: &str, topic: &str, connection_id: &str, expires_at: i64) -> anyhow::Result<()> {
+        // The connection keeps its topics first, so that `$disconnect` removes what follows; a
+        // connection closed meanwhile gets no subscription.
+        let remember = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(connection_id)))
+            .update_expression("ADD topics :topic")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":topic", AttributeValue::Ss(vec![topic.to_owned()]));
+        match remember.send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(sdk_error(e)),
+        }
         let mut item = key(&table_keys::subscription_partition(tenant, topic), connection_id);
         item.insert("expires_at".to_owned(), n(expires_at));
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item));

@@ -39,7 +39,13 @@ impl ConnectionStore for InMemoryConnections {
     }
 
     async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {
-        lock(&self.connections).remove(connection_id);
+        if let Some((connection, _)) = lock(&self.connections).remove(connection_id) {
+            for ((tenant, _), ids) in lock(&self.subscriptions).iter_mut() {
+                if *tenant == connection.tenant {
+                    ids.retain(|i| i != connection_id);
+                }
+            }
+        }
         Ok(())
     }
 

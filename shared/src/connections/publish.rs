@@ -41,11 +41,16 @@ pub async fn publish<S: ConnectionStore, P: Pusher>(
         match outcome {
             Ok(()) => delivered += 1,
             Err(PushError::Gone(_)) => {
+                // Every subscription of the connection goes with it; these topics' too, should its
+                // item be gone already. A failed clean-up is logged: the next push tries again.
                 tracing::info!(connection = %id, "subscriber gone; its subscriptions removed");
+                let mut cleaned = store.delete(&id).await;
                 for topic in topics {
-                    store.unsubscribe(tenant, topic, &id).await?;
+                    cleaned = cleaned.and(store.unsubscribe(tenant, topic, &id).await);
                 }
-                store.delete(&id).await?;
+                if let Err(e) = cleaned {
+                    tracing::warn!(connection = %id, error = %e, "gone subscriber not cleaned up");
+                }
             }
             Err(PushError::Unknown(e)) => tracing::warn!(connection = %id, error = %e, "push failed"),
         }

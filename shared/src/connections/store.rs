@@ -15,8 +15,10 @@ pub trait ConnectionStore: Send + Sync {
         connection_id: &str,
         now_ms: i64,
     ) -> impl Future<Output = anyhow::Result<Option<Received>>> + Send;
+    /// Forgets the connection and its subscriptions.
     fn delete(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
-    /// Subscribes the connection to a topic of its tenant until `expires_at` (unix seconds).
+    /// Subscribes the connection to a topic of its tenant until `expires_at` (unix seconds); the
+    /// connection remembers its topics, so that deleting it removes them.
     fn subscribe(
         &self,
         tenant: &str,

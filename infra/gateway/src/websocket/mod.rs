@@ -151,10 +151,15 @@ fn connection_id() -> String {
 async fn handshake<I: Invoker>(
     State(api): State<Arc<WebSocketApi<I>>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: http::Uri,
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // API Gateway serves the API at its stage's path only.
+    if uri.path().trim_end_matches('/') != format!("/{}", api.stage) {
+        return (StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#).into_response();
+    }
     let id = connection_id();
     let connected_at = Utc::now();
     let ip = peer.ip().to_string();
@@ -338,9 +343,9 @@ async fn describe<I: Invoker>(
     let last = *c.last_active.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     axum::Json(json!({
-        "ConnectedAt": stamp(c.connected_at),
-        "LastActiveAt": stamp(last),
-        "Identity": {"SourceIp": c.source_ip, "UserAgent": c.user_agent},
+        "connectedAt": stamp(c.connected_at),
+        "lastActiveAt": stamp(last),
+        "identity": {"sourceIp": c.source_ip, "userAgent": c.user_agent},
     }))
     .into_response()
 }

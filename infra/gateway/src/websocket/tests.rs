@@ -63,7 +63,7 @@ async fn connect(
     addr: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{addr}/?token=t").into_client_request().unwrap();
+    let mut request = format!("ws://{addr}/v1?token=t").into_client_request().unwrap();
     request
         .headers_mut()
         .insert("authorization", "Bearer k".parse().unwrap());
@@ -83,16 +83,22 @@ async fn next_text(
     }
 }
 
-#[tokio::test]
-async fn a_handshake_the_connect_function_refuses_gets_its_status() {
-    let (addr, _, _) = start().await;
-    let refused = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
-        .await
-        .unwrap_err();
+async fn refused_status(url: String) -> u16 {
+    let refused = tokio_tungstenite::connect_async(url).await.unwrap_err();
     let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
         panic!("{refused:?}")
     };
-    assert_eq!(response.status(), 401);
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_handshake_the_connect_function_refuses_gets_its_status_and_one_off_the_stage_path_403() {
+    let (addr, recorder, _) = start().await;
+    assert_eq!(refused_status(format!("ws://{addr}/v1")).await, 401);
+    assert_eq!(refused_status(format!("ws://{addr}/")).await, 403);
+    assert_eq!(refused_status(format!("ws://{addr}/v2")).await, 403);
+    // Off the stage path, no function ran.
+    assert_eq!(recorder.events.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -135,7 +141,7 @@ async fn the_management_api_pushes_describes_and_closes_and_a_gone_connection_is
     assert_eq!(pushed.status(), 200);
     assert_eq!(next_text(&mut ws).await, r#"{"event":"x"}"#);
     let described: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
-    assert!(described["ConnectedAt"].as_str().is_some(), "{described}");
+    assert!(described["connectedAt"].as_str().is_some(), "{described}");
     assert_eq!(http.delete(&url).send().await.unwrap().status(), 204);
     assert_eq!(next_text(&mut ws).await, "closed Some(1000)");
     drop(ws);
