@@ -46,6 +46,12 @@ pub const MAX_TOPICS_PER_REQUEST: usize = 20;
 /// unexpired context.
 pub trait TopicCheck: Send + Sync {
     fn exists(&self, tenant: &str, topic: &Topic) -> impl std::future::Future<Output = anyhow::Result<bool>> + Send;
+    /// A task's state as `GET /tasks/{id}` shows it (`None` for a context, or a task gone meanwhile).
+    fn task_state(
+        &self,
+        tenant: &str,
+        task_id: &str,
+    ) -> impl std::future::Future<Output = anyhow::Result<Option<serde_json::Value>>> + Send;
 }
 
 /// A topic a connection may subscribe to.
@@ -80,10 +86,17 @@ impl<T: TaskStore, X: ContextStore> TopicCheck for Stores<T, X> {
             Topic::Context(id) => self.contexts.get(tenant, id).await?.is_some_and(|c| c.expires_at > now),
         })
     }
+
+    async fn task_state(&self, tenant: &str, task_id: &str) -> anyhow::Result<Option<serde_json::Value>> {
+        let task = self.tasks.get(tenant, task_id).await?;
+        Ok(task.map(serde_json::to_value).transpose()?)
+    }
 }
 
 /// `subscribe` with `{"topics": […]}`: each topic checked in the caller's tenant (another tenant's id
-/// is refused exactly as an unknown one), then every one subscribed.
+/// is refused exactly as an unknown one), then every one subscribed. The answer carries each
+/// subscribed task's state read after the subscription, so a task that finished before it is not
+/// missed: its `task_update` was pushed before, and its state is in the answer.
 async fn subscribe<C: ConnectionStore, V: TopicCheck>(
     connections: &C,
     topics: &V,
@@ -135,9 +148,17 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
             )
             .await?;
     }
+    let mut tasks = serde_json::Map::new();
+    for name in &names {
+        if let Some(Topic::Task(id)) = Topic::parse(name) {
+            if let Some(state) = topics.task_state(&connection.tenant, &id).await? {
+                tasks.insert(id, state);
+            }
+        }
+    }
     Ok(envelope::response(
         message_id,
-        &json!({"subscribed": names}),
+        &json!({"subscribed": names, "tasks": tasks}),
         &json!({}),
     ))
 }

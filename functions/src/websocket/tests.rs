@@ -223,6 +223,11 @@ async fn a_subscription_to_a_task_of_the_tenant_is_kept_and_another_tenants_is_r
         mine["result"]["subscribed"][0], "task:task_0000000000000000000000000001",
         "{mine}"
     );
+    // AND the answer carries the task's state, so a task already finished is not missed
+    assert_eq!(
+        mine["result"]["tasks"]["task_0000000000000000000000000001"]["status"],
+        "pending"
+    );
     assert_eq!(theirs["error_code"], "UNAUTHORIZED_ACCESS");
     assert_eq!(
         theirs["error_message"].as_str().map(|m| m.replace('2', "3")),

@@ -262,6 +262,11 @@ async fn a_subscriber_to_a_context_gets_the_task_update_of_its_prompt_and_anothe
         update["data"]["output"].as_str().is_some_and(|o| !o.is_empty()),
         "{update}"
     );
+    // AND subscribing to the task now that it is done answers with its final state
+    let late = json!({"topics": [format!("task:{task_id}")]});
+    socket.send(request("sub-late", "subscribe", &late)).await.unwrap();
+    let answer = next(&mut socket).await;
+    assert_eq!(answer["result"]["tasks"][task_id]["status"], "completed", "{answer}");
     // AND once it closes, its subscription is gone from the table with it
     socket.close(None).await.unwrap();
     let connections = shared::connections::dynamodb::DynamoDbConnections::new(
