@@ -33,6 +33,11 @@ impl Answer {
         answer
     }
 
+    /// A `200` JSON answer (what an AWS JSON-protocol call answers on success).
+    pub fn ok(body: &serde_json::Value) -> Self {
+        Self::json(200, body)
+    }
+
     pub fn sse(chunks: &[&str]) -> Self {
         let chunks = chunks.iter().map(|c| c.as_bytes().to_vec()).collect();
         Self {
@@ -49,6 +54,17 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: serde_json::Value,
+}
+
+impl Received {
+    /// The AWS JSON-protocol operation it called (`x-amz-target`, e.g. `DynamoDB_20120810.Query`).
+    #[must_use]
+    pub fn target(&self) -> &str {
+        self.headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Default)]

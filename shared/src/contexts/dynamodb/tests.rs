@@ -12,14 +12,6 @@ fn store(base: &str) -> DynamoDbContextStore {
     DynamoDbContextStore::new(replay_client(base), "mcpflow".into())
 }
 
-fn ok(body: &Value) -> Answer {
-    Answer::json(200, body)
-}
-
-fn target(r: &Received) -> &str {
-    r.headers["x-amz-target"].to_str().unwrap()
-}
-
 fn context(user_id: &str) -> Context {
     Context {
         context_id: "ctx_1".into(),
@@ -48,7 +40,7 @@ fn meta_with(extra: &Value) -> Answer {
     for (k, v) in extra.as_object().unwrap() {
         meta[k] = v.clone();
     }
-    ok(&json!({"Items": [meta], "Count": 1, "ScannedCount": 1}))
+    Answer::ok(&json!({"Items": [meta], "Count": 1, "ScannedCount": 1}))
 }
 
 #[test]
@@ -62,7 +54,7 @@ async fn a_create_claims_a_slot_of_the_principals_quota_whatever_user_id_it_reco
     // GIVEN a principal with one live context, and a table that takes the transaction
     let item = json!({"Item": {"pk": {"S": "TENANT#acme"}, "sk": {"S": "QUOTA#key_1"}, "version": {"N": "4"},
         "live": {"M": {"ctx_0": {"N": "2000000000"}}}}});
-    let (base, received) = serve(vec![ok(&item), ok(&json!({}))]).await;
+    let (base, received) = serve(vec![Answer::ok(&item), Answer::ok(&json!({}))]).await;
     // WHEN it creates a context recording the user id "someone-else"
     store(&base)
         .create(&context("someone-else"), &quota("key_1"))
@@ -71,7 +63,7 @@ async fn a_create_claims_a_slot_of_the_principals_quota_whatever_user_id_it_reco
     // THEN the quota read and rewritten is the principal's, and the context names it
     let sent = received.lock().unwrap();
     assert_eq!(sent[0].body["Key"]["sk"], json!({"S": "QUOTA#key_1"}));
-    assert_eq!(target(&sent[1]), "DynamoDB_20120810.TransactWriteItems");
+    assert_eq!(sent[1].target(), "DynamoDB_20120810.TransactWriteItems");
     let [meta, _, claim] = [0, 1, 2].map(|i| &sent[1].body["TransactItems"][i]["Put"]);
     assert_eq!(meta["Item"]["quota_sk"], json!({"S": "QUOTA#key_1"}));
     assert_eq!(meta["Item"].get("quota_owner"), None);
@@ -85,7 +77,7 @@ async fn a_principal_at_its_quota_is_refused_before_anything_is_written() {
     // GIVEN a principal whose two slots are live
     let live = json!({"ctx_a": {"N": "2000000000"}, "ctx_b": {"N": "2000000000"}});
     let item = json!({"Item": {"version": {"N": "2"}, "live": {"M": live}}});
-    let (base, received) = serve(vec![ok(&item)]).await;
+    let (base, received) = serve(vec![Answer::ok(&item)]).await;
     // WHEN it creates another
     let err = store(&base).create(&context("u"), &quota("key_1")).await.unwrap_err();
     // THEN the limit is reached after one read
@@ -98,16 +90,16 @@ async fn deleting_a_context_frees_its_slot_in_the_quota_item_its_meta_names() {
     // GIVEN a context counted by the principal's quota
     let answers = vec![
         meta_with(&json!({"quota_sk": {"S": "QUOTA#key_1"}})),
-        ok(&json!({})),
-        ok(&json!({})),
-        ok(&json!({})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({})),
     ];
     let (base, received) = serve(answers).await;
     // WHEN it is deleted
     assert!(store(&base).delete("acme", "ctx_1").await.unwrap());
     // THEN its items go by their keys alone, and the slot is given back to that quota item
     let sent = received.lock().unwrap();
-    let targets: Vec<&str> = sent.iter().map(target).collect();
+    let targets: Vec<&str> = sent.iter().map(Received::target).collect();
     let expected = ["Query", "DeleteItem", "BatchWriteItem", "UpdateItem"].map(|t| format!("DynamoDB_20120810.{t}"));
     assert_eq!(targets, expected);
     let deleted = &sent[2].body["RequestItems"]["mcpflow"][0]["DeleteRequest"]["Key"];
@@ -121,9 +113,9 @@ async fn deleting_a_context_counted_per_user_id_before_frees_its_slot_there() {
     // GIVEN a context created while the quota was per user_id
     let answers = vec![
         meta_with(&json!({"quota_owner": {"S": "u1"}})),
-        ok(&json!({})),
-        ok(&json!({})),
-        ok(&json!({})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({})),
     ];
     let (base, received) = serve(answers).await;
     // WHEN it is deleted

@@ -21,14 +21,6 @@ fn cancelled_with(codes: &[&str]) -> Answer {
     )
 }
 
-fn ok(body: &Value) -> Answer {
-    Answer::json(200, body)
-}
-
-fn target(r: &Received) -> &str {
-    r.headers["x-amz-target"].to_str().unwrap()
-}
-
 fn doc() -> Value {
     json!({"name": "weather"})
 }
@@ -36,7 +28,7 @@ fn doc() -> Value {
 #[tokio::test]
 async fn a_registration_is_one_transaction_of_the_item_and_the_counter() {
     // GIVEN a table that accepts the transaction
-    let (base, received) = serve(vec![ok(&json!({}))]).await;
+    let (base, received) = serve(vec![Answer::ok(&json!({}))]).await;
     // WHEN a tool is registered
     registry(&base)
         .put("acme", Kind::Tool, "weather", &doc())
@@ -45,7 +37,7 @@ async fn a_registration_is_one_transaction_of_the_item_and_the_counter() {
     // THEN one transaction puts the item if its key is free and adds one to the counter below 100
     let sent = received.lock().unwrap();
     assert_eq!(
-        (sent.len(), target(&sent[0])),
+        (sent.len(), sent[0].target()),
         (1, "DynamoDB_20120810.TransactWriteItems")
     );
     let [put, count] = [&sent[0].body["TransactItems"][0], &sent[0].body["TransactItems"][1]];
@@ -85,7 +77,10 @@ async fn a_counter_at_its_limit_refuses_the_registration() {
     // GIVEN a counter that refuses and exists
     let counter =
         json!({"Item": {"pk": {"S": "TENANT#acme"}, "sk": {"S": "REGCOUNT#RESOURCE"}, "item_count": {"N": "100"}}});
-    let answers = vec![cancelled_with(&["None", "ConditionalCheckFailed"]), ok(&counter)];
+    let answers = vec![
+        cancelled_with(&["None", "ConditionalCheckFailed"]),
+        Answer::ok(&counter),
+    ];
     let (base, received) = serve(answers).await;
     // WHEN a resource is registered
     let err = registry(&base)
@@ -96,7 +91,7 @@ async fn a_counter_at_its_limit_refuses_the_registration() {
     assert!(matches!(err, RegistryError::LimitReached), "{err}");
     let sent = received.lock().unwrap();
     assert_eq!(sent.len(), 2);
-    assert_eq!(target(&sent[1]), "DynamoDB_20120810.GetItem");
+    assert_eq!(sent[1].target(), "DynamoDB_20120810.GetItem");
     assert_eq!(sent[1].body["ConsistentRead"], true);
 }
 
@@ -105,10 +100,10 @@ async fn a_missing_counter_is_created_from_a_count_of_the_items_then_the_write_t
     // GIVEN a tenant whose 3 tools predate the counter
     let answers = vec![
         cancelled_with(&["None", "ConditionalCheckFailed"]),
-        ok(&json!({})),
-        ok(&json!({"Count": 3, "ScannedCount": 3})),
-        ok(&json!({})),
-        ok(&json!({})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({"Count": 3, "ScannedCount": 3})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({})),
     ];
     let (base, received) = serve(answers).await;
     // WHEN it registers a fourth
@@ -118,7 +113,7 @@ async fn a_missing_counter_is_created_from_a_count_of_the_items_then_the_write_t
         .unwrap();
     // THEN the counter was made from a consistent count of its items, then the transaction retried
     let sent = received.lock().unwrap();
-    let targets: Vec<&str> = sent.iter().map(target).collect();
+    let targets: Vec<&str> = sent.iter().map(Received::target).collect();
     assert_eq!(
         targets,
         [
@@ -141,7 +136,7 @@ async fn a_missing_counter_is_created_from_a_count_of_the_items_then_the_write_t
 
 #[tokio::test]
 async fn a_transaction_that_met_another_is_tried_again() {
-    let answers = vec![cancelled_with(&["None", "TransactionConflict"]), ok(&json!({}))];
+    let answers = vec![cancelled_with(&["None", "TransactionConflict"]), Answer::ok(&json!({}))];
     let (base, received) = serve(answers).await;
     registry(&base)
         .put("acme", Kind::Tool, "weather", &doc())
@@ -153,7 +148,10 @@ async fn a_transaction_that_met_another_is_tried_again() {
 #[tokio::test]
 async fn a_deletion_is_one_transaction_and_deleting_nothing_says_so() {
     // GIVEN a table that accepts one deletion, then finds nothing to delete
-    let answers = vec![ok(&json!({})), cancelled_with(&["ConditionalCheckFailed", "None"])];
+    let answers = vec![
+        Answer::ok(&json!({})),
+        cancelled_with(&["ConditionalCheckFailed", "None"]),
+    ];
     let (base, received) = serve(answers).await;
     let registry = registry(&base);
     // WHEN the same tool is deleted twice

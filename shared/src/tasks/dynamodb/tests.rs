@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::dynamodb::replay_client;
-use crate::providers::replay::{serve, Answer, Received};
+use crate::providers::replay::{serve, Answer};
 use crate::tasks::listing::{task_filter, TaskFilter, TaskListing};
 use crate::tasks::model::TaskType;
 
@@ -15,14 +15,6 @@ const NOW: i64 = 1_900_000_000;
 
 fn store(base: &str) -> DynamoDbTaskStore {
     DynamoDbTaskStore::new(replay_client(base), "mcpflow".into())
-}
-
-fn ok(body: &Value) -> Answer {
-    Answer::json(200, body)
-}
-
-fn target(r: &Received) -> &str {
-    r.headers["x-amz-target"].to_str().unwrap()
 }
 
 fn task(id: &str, context: Option<&str>, user: Option<&str>, expires_at: i64) -> Task {
@@ -45,13 +37,13 @@ fn wire(task: &Task) -> Value {
 
 fn page(tasks: &[Task]) -> Answer {
     let items: Vec<Value> = tasks.iter().map(wire).collect();
-    ok(&json!({"Items": items, "Count": tasks.len(), "ScannedCount": tasks.len()}))
+    Answer::ok(&json!({"Items": items, "Count": tasks.len(), "ScannedCount": tasks.len()}))
 }
 
 #[tokio::test]
 async fn a_new_task_carries_its_expiry_and_one_index_key_per_filter_that_applies_to_it() {
     // GIVEN a table that takes the transaction
-    let (base, received) = serve(vec![ok(&json!({}))]).await;
+    let (base, received) = serve(vec![Answer::ok(&json!({}))]).await;
     // WHEN a prompt's task of context ctx_1 and user u#1 is created
     let created = task(ID, Some("ctx_1"), Some("u#1"), NOW + 60);
     store(&base).create(&created).await.unwrap();
@@ -73,7 +65,7 @@ async fn a_new_task_carries_its_expiry_and_one_index_key_per_filter_that_applies
 
 #[tokio::test]
 async fn a_task_without_context_or_user_is_left_out_of_those_indexes() {
-    let (base, received) = serve(vec![ok(&json!({}))]).await;
+    let (base, received) = serve(vec![Answer::ok(&json!({}))]).await;
     store(&base).create(&task(ID, None, None, NOW + 60)).await.unwrap();
     let item = &received.lock().unwrap()[0].body["TransactItems"][0]["Put"]["Item"];
     assert_eq!((item.get("gsi2pk"), item.get("gsi3pk")), (None, None));
@@ -86,10 +78,10 @@ async fn starting_and_cancelling_move_the_status_key_in_the_same_conditional_wri
     let mut running = task(ID, Some("ctx_1"), None, NOW + 60);
     (running.status, running.attempts) = (TaskStatus::Running, 1);
     let answers = vec![
-        ok(&json!({"Attributes": wire(&running)})),
-        ok(&json!({})),
-        ok(&json!({"Attributes": wire(&running)})),
-        ok(&json!({})),
+        Answer::ok(&json!({"Attributes": wire(&running)})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({"Attributes": wire(&running)})),
+        Answer::ok(&json!({})),
     ];
     let (base, received) = serve(answers).await;
     // WHEN the task is started, then cancelled
@@ -100,7 +92,7 @@ async fn starting_and_cancelling_move_the_status_key_in_the_same_conditional_wri
     let sent = received.lock().unwrap();
     for (i, status) in [(0, "running"), (2, "cancelled")] {
         let update = &sent[i].body;
-        assert_eq!(target(&sent[i]), "DynamoDB_20120810.UpdateItem");
+        assert_eq!(sent[i].target(), "DynamoDB_20120810.UpdateItem");
         assert!(update["UpdateExpression"]
             .as_str()
             .unwrap()
@@ -121,7 +113,7 @@ async fn finishing_rewrites_the_status_key_and_keeps_the_expiry() {
     // GIVEN a running task
     let mut running = task(ID, Some("ctx_1"), None, NOW + 60);
     (running.status, running.attempts) = (TaskStatus::Running, 1);
-    let answers = vec![ok(&json!({"Item": wire(&running)})), ok(&json!({}))];
+    let answers = vec![Answer::ok(&json!({"Item": wire(&running)})), Answer::ok(&json!({}))];
     let (base, received) = serve(answers).await;
     // WHEN it fails
     let failed = Finish::Failed {
@@ -142,7 +134,7 @@ async fn query_of(filter: &TaskFilter, after: Option<&str>) -> Value {
     let (base, received) = serve(vec![page(&[])]).await;
     store(&base).list_tasks("acme", filter, 20, after, NOW).await.unwrap();
     let sent = received.lock().unwrap();
-    assert_eq!((sent.len(), target(&sent[0])), (1, "DynamoDB_20120810.Query"));
+    assert_eq!((sent.len(), sent[0].target()), (1, "DynamoDB_20120810.Query"));
     sent[0].body.clone()
 }
 
@@ -250,7 +242,7 @@ async fn an_unfiltered_listing_reads_the_tenant_partition_and_never_serves_an_ex
 
 #[tokio::test]
 async fn a_read_task_has_the_expiry_its_item_carries() {
-    let (base, _) = serve(vec![ok(&json!({"Item": wire(&task(ID, None, None, NOW))}))]).await;
+    let (base, _) = serve(vec![Answer::ok(&json!({"Item": wire(&task(ID, None, None, NOW))}))]).await;
     let got = store(&base).get("acme", ID).await.unwrap().unwrap();
     assert_eq!(got.expires_at, Some(NOW));
     assert!(got.expired(NOW) && !got.expired(NOW - 1));
