@@ -16,7 +16,7 @@ use shared::auth::authenticate::{Authenticator, Credentials};
 use shared::auth::AuthOutcome;
 use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
 use shared::connections::store::{ConnectionStore, Pusher};
-use shared::connections::{Connection, CONNECTION_TTL_SECS};
+use shared::connections::{Connection, Received, CONNECTION_TTL_SECS};
 use shared::contexts::store::ContextStore;
 use shared::ids::IdKind;
 use shared::keys::KeyStore;
@@ -250,7 +250,8 @@ pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicChec
     let id = connection_id(&req);
     let body = std::str::from_utf8(req.body().as_ref()).unwrap_or_default();
     let now = Utc::now();
-    let Some(connection) = deps.connections.get(&id).await? else {
+    // One write counts the message and reads the connection back (limited messages count too).
+    let Some(Received { connection, first, .. }) = deps.connections.received(&id, now.timestamp_millis()).await? else {
         let refused = ProtocolError::new(ErrorCode::UnauthorizedAccess, "this connection is not open");
         return Ok(answer(200, envelope::error(&refused)));
     };
@@ -272,12 +273,7 @@ pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicChec
         tracing::warn!(connection = %id, tenant = %connection.tenant, "WebSocket rate limit exceeded");
         return Ok(answer(200, envelope::error(&limited)));
     }
-    if deps
-        .connections
-        .received(&id, now.timestamp_millis())
-        .await?
-        .is_some_and(|r| r.first)
-    {
+    if first {
         if let Err(e) = deps
             .pusher
             .push(&id, &envelope::welcome(&id, deps.messages_per_minute))

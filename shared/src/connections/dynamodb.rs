@@ -1,6 +1,7 @@
 //! [`ConnectionStore`] on DynamoDB: one item per connection, `WSCONN#<connection id>` / `META`, with
 //! the principal, `connected_at`, `last_seen`, the count of received messages and `expires_at` (TTL).
-//! Counting a message is one `UpdateItem` (`ADD received :one`) that returns the new count. A
+//! Counting a message is one `UpdateItem` (`ADD received :one`) that returns the connection with
+//! its new count, so a message costs one read-write of its connection. A
 //! subscription is `WSSUB#<tenant>#<topic>` / `<connection id>` (with the connection's expiry), so
 //! a topic's subscribers are one `Query`; the connection's item keeps its topics (`topics`, a string
 //! set), so deleting the connection deletes its subscriptions.
@@ -85,12 +86,15 @@ impl ConnectionStore for DynamoDbConnections {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now_ms))
-            .return_values(ReturnValue::UpdatedNew);
+            .return_values(ReturnValue::AllNew);
         match update.send().await {
             Ok(out) => {
-                let count = out.attributes().and_then(|a| number(a, "received")).unwrap_or(1);
-                let count = u64::try_from(count).unwrap_or(1);
+                let item = out
+                    .attributes()
+                    .ok_or_else(|| anyhow::anyhow!("UpdateItem returned no item"))?;
+                let count = u64::try_from(number(item, "received").unwrap_or(1)).unwrap_or(1);
                 Ok(Some(Received {
+                    connection: from_item(item)?,
                     first: count == 1,
                     count,
                 }))

@@ -29,13 +29,16 @@ impl ConnectionStore for InMemoryConnections {
     }
 
     async fn received(&self, connection_id: &str, _now_ms: i64) -> anyhow::Result<Option<Received>> {
-        Ok(lock(&self.connections).get_mut(connection_id).map(|(_, count)| {
-            *count += 1;
-            Received {
-                first: *count == 1,
-                count: *count,
-            }
-        }))
+        Ok(lock(&self.connections)
+            .get_mut(connection_id)
+            .map(|(connection, count)| {
+                *count += 1;
+                Received {
+                    connection: connection.clone(),
+                    first: *count == 1,
+                    count: *count,
+                }
+            }))
     }
 
     async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {

@@ -43,10 +43,11 @@ pub struct Connection {
     pub expires_at: i64,
 }
 
-/// What recording a received message tells: whether it is the connection's first (it gets the
-/// welcome), and how many it has now received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What recording a received message tells: the connection, whether this is its first message (it
+/// gets the welcome), and how many it has now received.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
+    pub connection: Connection,
     pub first: bool,
     pub count: u64,
 }

@@ -8,7 +8,8 @@ use super::{Connection, Received};
 pub trait ConnectionStore: Send + Sync {
     fn put(&self, connection: &Connection) -> impl Future<Output = anyhow::Result<()>> + Send;
     fn get(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<Option<Connection>>> + Send;
-    /// Counts a received message (and its time as the connection's last); `None` when the
+    /// Counts a received message (and its time as the connection's last), with the connection read in
+    /// the same write; `None` when the
     /// connection is not stored.
     fn received(
         &self,
