@@ -9,14 +9,14 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
-use shared::connections::publish;
+use shared::connections::publish::{self, ChunkPublisher};
 use shared::connections::store::{ConnectionStore, Pusher};
 use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
 use shared::providers::retry::RetryPolicy;
 use shared::tasks::model::Task;
 use shared::tasks::store::{TaskMessage, TaskQueue, TaskStore};
-use shared::worker::{Budget, Processed};
+use shared::worker::{Budget, ChunkSink, Processed};
 use tokio::time::Instant;
 
 /// Time kept back from the invocation's deadline to finish the task and answer Lambda.
@@ -30,14 +30,22 @@ pub struct WorkerSettings {
     pub policy: RetryPolicy,
 }
 
-/// Where a finished task's `task_update` goes: the WebSocket subscribers of the task and its context.
+/// Where a finished task's `task_update` and a streamed task's chunks go: the WebSocket subscribers
+/// of the task and its context.
 pub trait TaskEvents: Send + Sync {
+    type Chunks<'a>: ChunkSink
+    where
+        Self: 'a;
     fn task_update(&self, task: &Task) -> impl std::future::Future<Output = ()> + Send;
+    /// Where one task's chunks go.
+    fn chunks(&self) -> Self::Chunks<'_>;
 }
 
 /// No WebSocket API configured: nothing is published.
 impl TaskEvents for () {
+    type Chunks<'a> = ();
     async fn task_update(&self, _: &Task) {}
+    fn chunks(&self) {}
 }
 
 /// Publishes through the WebSocket API's management endpoint.
@@ -47,6 +55,15 @@ pub struct Pushes<S, P> {
 }
 
 impl<S: ConnectionStore, P: Pusher> TaskEvents for Pushes<S, P> {
+    type Chunks<'a>
+        = ChunkPublisher<'a, S, P>
+    where
+        Self: 'a;
+
+    fn chunks(&self) -> ChunkPublisher<'_, S, P> {
+        ChunkPublisher::new(&self.connections, &self.pusher)
+    }
+
     async fn task_update(&self, task: &Task) {
         // The task is done either way: a push that fails is logged, never retried with the task.
         match publish::task_update(&self.connections, &self.pusher, task).await {
@@ -58,6 +75,15 @@ impl<S: ConnectionStore, P: Pusher> TaskEvents for Pushes<S, P> {
 }
 
 impl<E: TaskEvents> TaskEvents for Option<E> {
+    type Chunks<'a>
+        = Option<E::Chunks<'a>>
+    where
+        Self: 'a;
+
+    fn chunks(&self) -> Option<E::Chunks<'_>> {
+        self.as_ref().map(E::chunks)
+    }
+
     async fn task_update(&self, task: &Task) {
         if let Some(events) = self {
             events.task_update(task).await;
@@ -150,7 +176,11 @@ async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue, E: 
         policy: settings.policy,
     };
     tracing::info!(task_id = %message.task_id, message_id = %id(record), "task received");
-    match deps.process(&message, chrono::Utc::now(), budget).await {
+    let mut chunks = events.chunks();
+    match deps
+        .process_streaming(&message, chrono::Utc::now(), budget, &mut chunks)
+        .await
+    {
         Ok(Processed::Busy) => {
             tracing::warn!(task_id = %message.task_id, "task leased by another delivery; will be retried");
             false

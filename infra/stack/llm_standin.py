@@ -4,6 +4,9 @@
 POST /v1/chat/completions answers `standin: <n> message(s); last: <last user message>`, so a test can
 check what history each reply was computed from. Directives in the last user message change it:
 `[sleep S]` answers after S seconds, `[hang]` never answers, `[status N]` answers HTTP N.
+A request with `"stream": true` is answered as server-sent events, one word a chunk (chunked
+transfer encoding), ending `data: [DONE]`: `[chunk-delay S]` waits S seconds before each chunk, and
+`[break-after N]` drops the connection after N chunks, without the last chunk of the encoding.
 With STANDIN_CHAOS=1 every other request is random: STANDIN_FAIL_RATE (0.3) of them fail — a
 third each 429, 500 and a hang — and the rest answer after a uniform 0..STANDIN_MAX_DELAY (3) s.
 Every answer is appended to STANDIN_LOG (one JSON line) when set. PORT (default 4100).
@@ -44,6 +47,7 @@ def behaviour(last):
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # chunked streams need it
     def log_message(self, *args):
         pass
 
@@ -71,6 +75,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(status, {"error": {"message": f"stand-in answered {status}"}}, headers)
             return
         text = f"standin: {len(messages)} message(s); last: {last}"
+        if request.get("stream"):
+            self.stream(request, last, text)
+            return
         if LOG:
             with lock, open(LOG, "a") as f:
                 f.write(json.dumps({"messages": len(messages), "last": last, "text": text}) + "\n")
@@ -78,6 +85,34 @@ class Handler(BaseHTTPRequestHandler):
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                      "finish_reason": "stop"}],
                         "usage": {"prompt_tokens": len(messages), "completion_tokens": 1, "total_tokens": 0}})
+
+    def chunk(self, data):
+        payload = f"data: {data}\n\n".encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+        self.wfile.flush()
+
+    def stream(self, request, last, text):
+        delay = float(m.group(1)) if (m := re.search(r"\[chunk-delay ([0-9.]+)\]", last)) else 0
+        cut = int(m.group(1)) if (m := re.search(r"\[break-after (\d+)\]", last)) else None
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        pieces = re.findall(r"\S+\s*", text)
+        for i, piece in enumerate(pieces):
+            if cut is not None and i == cut:
+                self.close_connection = True
+                return  # no terminating chunk: the client sees a broken body
+            time.sleep(delay)
+            self.chunk(json.dumps({"model": request.get("model"),
+                                   "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}))
+        self.chunk(json.dumps({"model": request.get("model"), "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                               "usage": {"prompt_tokens": len(request.get("messages", [])), "completion_tokens": len(pieces)}}))
+        self.chunk("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        if LOG:
+            with lock, open(LOG, "a") as f:
+                f.write(json.dumps({"messages": len(request.get("messages", [])), "last": last, "text": text}) + "\n")
 
 
 if __name__ == "__main__":

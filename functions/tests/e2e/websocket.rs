@@ -295,3 +295,115 @@ async fn a_subscriber_to_a_context_gets_the_task_update_of_its_prompt_and_anothe
     let refused = first_subscribe(&mut other, &format!("context:{context_id}")).await;
     assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
 }
+
+/// A context on the slow stand-in (`infra/stack/llm_standin.py`) and a connection subscribed to it.
+async fn watched_standin_context(caller: &crate::helpers::Credential) -> (String, Socket) {
+    let (status, created) =
+        crate::conversation::post(caller, "/api/v1/mcp/contexts", &json!({"model_id": "standin"})).await;
+    assert_eq!(status, 201, "{created}");
+    let context_id = created["context_id"].as_str().unwrap().to_owned();
+    let mut socket = connect().await;
+    let subscribed = first_subscribe(&mut socket, &format!("context:{context_id}")).await;
+    assert_eq!(subscribed["message_type"], "response", "{subscribed}");
+    (context_id, socket)
+}
+
+/// The events up to and including the first `task_update`: its `completion_chunk`s' data, and it.
+async fn chunks_until_update(socket: &mut Socket) -> (Vec<Value>, Value) {
+    let mut chunks = Vec::new();
+    loop {
+        let event = next(socket).await;
+        match event["event_type"].as_str() {
+            Some("completion_chunk") => chunks.push(event["data"].clone()),
+            Some("task_update") => return (chunks, event["data"].clone()),
+            _ => panic!("not an event of the stream: {event}"),
+        }
+    }
+}
+
+/// `(attempt, seq)` of each chunk.
+fn numbering(chunks: &[Value]) -> Vec<(u64, u64)> {
+    chunks
+        .iter()
+        .map(|c| (c["attempt"].as_u64().unwrap(), c["seq"].as_u64().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_streamed_prompt_pushes_numbered_chunks_then_completed_and_the_stored_reply_is_their_text() {
+    // GIVEN a connection watching a context on a provider that streams a word every 200 ms
+    let caller = ("x-api-key", admin_key());
+    let (context_id, mut socket) = watched_standin_context(&caller).await;
+    // WHEN the context is prompted with stream: true
+    let path = format!("/api/v1/mcp/contexts/{context_id}/prompt");
+    let prompt = "[chunk-delay 0.2] tell me something in pieces";
+    let (status, task) = crate::conversation::post(&caller, &path, &json!({"prompt": prompt, "stream": true})).await;
+    assert_eq!(status, 202, "{task}");
+    // THEN the chunks arrive numbered 1, 2, 3, … of one attempt, then the completed task_update
+    let (chunks, update) = chunks_until_update(&mut socket).await;
+    assert_eq!(
+        (update["task_id"].as_str(), update["status"].as_str()),
+        (task["task_id"].as_str(), Some("completed")),
+        "{update}"
+    );
+    let expected: Vec<(u64, u64)> = (1..=chunks.len() as u64).map(|seq| (1, seq)).collect();
+    assert_eq!(numbering(&chunks), expected);
+    assert!(chunks.len() > 3, "{chunks:?}");
+    assert!(chunks.iter().all(|c| c["task_id"] == task["task_id"]));
+    // AND together they are the stored result, in the task and in the context
+    let text: String = chunks.iter().map(|c| c["text"].as_str().unwrap()).collect();
+    assert_eq!(text, format!("standin: 1 message(s); last: {prompt}"));
+    assert_eq!(update["output"], text.as_str());
+    let (_, context) = crate::conversation::get(&caller, &format!("/api/v1/mcp/contexts/{context_id}")).await;
+    assert_eq!(context["nodes"][1]["content"], text.as_str(), "{context}");
+    // AND the task keeps how its stream went: a piece a word, the first after at least 200 ms
+    let stats = &update["stream_stats"];
+    let words = text.split_whitespace().count() as u64;
+    assert_eq!(
+        (stats["chunks"].as_u64(), stats["attempts"].as_u64()),
+        (Some(words), Some(1)),
+        "{stats}"
+    );
+    assert!(stats["first_chunk_ms"].as_u64().unwrap() >= 200, "{stats}");
+    assert!(stats["gap_p50_ms"].as_u64().unwrap() >= 150, "{stats}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_stream_that_breaks_starts_again_with_the_next_attempt_and_fails_when_every_attempt_breaks() {
+    // GIVEN a connection watching a context on a provider whose streams break after 2 words
+    let caller = ("x-api-key", admin_key());
+    let (context_id, mut socket) = watched_standin_context(&caller).await;
+    // WHEN the context is prompted with stream: true
+    let path = format!("/api/v1/mcp/contexts/{context_id}/prompt");
+    let body = json!({"prompt": "[chunk-delay 0.05] [break-after 2] never whole", "stream": true});
+    let (status, task) = crate::conversation::post(&caller, &path, &body).await;
+    assert_eq!(status, 202, "{task}");
+    // THEN each of the 3 attempts streams its 2 chunks numbered from 1, and the task fails
+    let (chunks, update) = chunks_until_update(&mut socket).await;
+    let words: Vec<u64> = chunks.iter().map(|c| c["attempt"].as_u64().unwrap()).collect();
+    assert_eq!(words.first(), Some(&1), "{chunks:?}");
+    assert_eq!(words.last(), Some(&3), "{chunks:?}");
+    for attempt in 1..=3 {
+        let text: String = chunks
+            .iter()
+            .filter(|c| c["attempt"] == attempt)
+            .map(|c| c["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(text, "standin: 1 ", "attempt {attempt}: {chunks:?}");
+    }
+    assert_eq!(
+        (update["status"].as_str(), update["error_code"].as_str()),
+        (Some("failed"), Some("PROVIDER_FAILED")),
+        "{update}"
+    );
+    assert_eq!(
+        (
+            update["stream_stats"]["attempts"].as_u64(),
+            update["stream_stats"]["chunks"].as_u64()
+        ),
+        (Some(3), Some(6)),
+        "{update}"
+    );
+}

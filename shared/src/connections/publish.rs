@@ -2,9 +2,15 @@
 //! pushed to concurrently (at most [`PUSH_CONCURRENCY`] at a time). A connection that is gone (`410`)
 //! loses its subscriptions and its item; any other failure is logged and the rest still get theirs.
 
-use futures::stream::{self, StreamExt};
+use std::time::{Duration, Instant};
 
+use futures::stream::{self, StreamExt};
+use serde_json::json;
+
+use super::envelope;
 use super::store::{ConnectionStore, PushError, Pusher};
+use crate::tasks::model::Task;
+use crate::worker::{Chunk, ChunkSink};
 
 /// Pushes in flight at once for one event.
 pub const PUSH_CONCURRENCY: usize = 32;
@@ -20,6 +26,20 @@ pub async fn publish<S: ConnectionStore, P: Pusher>(
     topics: &[String],
     message: &str,
 ) -> anyhow::Result<usize> {
+    let targets = subscribers(store, tenant, topics).await?;
+    let (delivered, _) = deliver(store, pusher, tenant, topics, &targets, message).await;
+    Ok(delivered)
+}
+
+/// The connections subscribed to any of `topics` of `tenant`, each once.
+///
+/// # Errors
+/// When the subscribers cannot be read.
+pub async fn subscribers<S: ConnectionStore>(
+    store: &S,
+    tenant: &str,
+    topics: &[String],
+) -> anyhow::Result<Vec<String>> {
     let mut targets: Vec<String> = Vec::new();
     for topic in topics {
         for id in store.subscribers(tenant, topic).await? {
@@ -28,7 +48,20 @@ pub async fn publish<S: ConnectionStore, P: Pusher>(
             }
         }
     }
-    let pushes = stream::iter(targets)
+    Ok(targets)
+}
+
+/// Pushes `message` to `targets` (subscribers of `topics` of `tenant`) concurrently; how many got
+/// it, and the ones that are gone (removed, with their subscriptions).
+pub async fn deliver<S: ConnectionStore, P: Pusher>(
+    store: &S,
+    pusher: &P,
+    tenant: &str,
+    topics: &[String],
+    targets: &[String],
+    message: &str,
+) -> (usize, Vec<String>) {
+    let pushes = stream::iter(targets.iter().cloned())
         .map(|id: String| async move {
             let outcome = pusher.push(&id, message).await;
             (id, outcome)
@@ -36,7 +69,7 @@ pub async fn publish<S: ConnectionStore, P: Pusher>(
         .buffer_unordered(PUSH_CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
-    let mut delivered = 0;
+    let (mut delivered, mut gone) = (0, Vec::new());
     for (id, outcome) in pushes {
         match outcome {
             Ok(()) => delivered += 1,
@@ -51,16 +84,65 @@ pub async fn publish<S: ConnectionStore, P: Pusher>(
                 if let Err(e) = cleaned {
                     tracing::warn!(connection = %id, error = %e, "gone subscriber not cleaned up");
                 }
+                gone.push(id);
             }
             Err(PushError::Unknown(e)) => tracing::warn!(connection = %id, error = %e, "push failed"),
         }
     }
-    Ok(delivered)
+    (delivered, gone)
+}
+
+/// How long a streaming task keeps the subscribers it read before reading them again (a connection
+/// that subscribes meanwhile gets the chunks after that).
+pub const SUBSCRIBERS_REFRESH: Duration = Duration::from_secs(2);
+
+/// Pushes a streamed task's chunks as `completion_chunk` events to the subscribers of the task and
+/// its context, read once per [`SUBSCRIBERS_REFRESH`] rather than once a chunk.
+pub struct ChunkPublisher<'a, S, P> {
+    pub store: &'a S,
+    pub pusher: &'a P,
+    targets: Option<(Instant, Vec<String>)>,
+}
+
+impl<'a, S, P> ChunkPublisher<'a, S, P> {
+    #[must_use]
+    pub fn new(store: &'a S, pusher: &'a P) -> Self {
+        Self {
+            store,
+            pusher,
+            targets: None,
+        }
+    }
+}
+
+impl<S: ConnectionStore, P: Pusher> ChunkSink for ChunkPublisher<'_, S, P> {
+    async fn chunk(&mut self, task: &Task, chunk: &Chunk) {
+        let topics = task_topics(task);
+        if self
+            .targets
+            .as_ref()
+            .is_none_or(|(read, _)| read.elapsed() >= SUBSCRIBERS_REFRESH)
+        {
+            match subscribers(self.store, &task.tenant, &topics).await {
+                Ok(targets) => self.targets = Some((Instant::now(), targets)),
+                // The stream goes on; the stored reply and the task_update still tell the end.
+                Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "chunk subscribers not read"),
+            }
+        }
+        let Some((_, targets)) = &mut self.targets else {
+            return;
+        };
+        let data = json!({"task_id": task.task_id, "context_id": task.context_id, "attempt": chunk.attempt,
+                          "seq": chunk.seq, "text": chunk.text});
+        let message = envelope::event("completion_chunk", &data);
+        let (_, gone) = deliver(self.store, self.pusher, &task.tenant, &topics, targets, &message).await;
+        targets.retain(|id| !gone.contains(id));
+    }
 }
 
 /// The topics a task's changes are published to: the task's, and its context's.
 #[must_use]
-pub fn task_topics(task: &crate::tasks::model::Task) -> Vec<String> {
+pub fn task_topics(task: &Task) -> Vec<String> {
     let mut topics = vec![format!("task:{}", task.task_id)];
     if let Some(context) = &task.context_id {
         topics.push(format!("context:{context}"));
@@ -72,11 +154,7 @@ pub fn task_topics(task: &crate::tasks::model::Task) -> Vec<String> {
 ///
 /// # Errors
 /// When the subscribers cannot be read.
-pub async fn task_update<S: ConnectionStore, P: Pusher>(
-    store: &S,
-    pusher: &P,
-    task: &crate::tasks::model::Task,
-) -> anyhow::Result<usize> {
+pub async fn task_update<S: ConnectionStore, P: Pusher>(store: &S, pusher: &P, task: &Task) -> anyhow::Result<usize> {
     let data = serde_json::to_value(task)?;
     let message = super::envelope::event("task_update", &data);
     publish(store, pusher, &task.tenant, &task_topics(task), &message).await

@@ -86,6 +86,8 @@ pub struct CreateContext {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
     pub prompt: String,
+    /// Stream the reply to the WebSocket subscribers of the task and its context as it arrives.
+    pub stream: bool,
     pub metadata: Map<String, Value>,
     pub user_id: Option<String>,
     pub priority: u8,
@@ -219,6 +221,7 @@ pub fn prompt(body: &Value, limits: &Limits) -> Result<Prompt, Invalid> {
     }
     Ok(Prompt {
         prompt,
+        stream: obj.get("stream").and_then(Value::as_bool).unwrap_or(false),
         metadata: metadata(obj, "metadata", limits)?,
         user_id: opt_string(obj, "user_id", 128)?,
         priority: parse_priority(obj.get("priority")).map_err(|m| invalid("priority", m))?,

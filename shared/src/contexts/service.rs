@@ -111,7 +111,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             input.user_id,
             Some(context.model_id.clone()),
         );
-        record.reply_seq = Some(seq + 1);
+        (record.reply_seq, record.stream) = (Some(seq + 1), input.stream);
         let user = user_node(seq, input.prompt, input.metadata, &task_id, &at, context_id);
         // The task, its prompt and its outbox entry in one write, then the message.
         self.create_and_queue(&record, Some((&user, context.expires_at)), context_id, now)

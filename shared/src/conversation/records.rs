@@ -43,6 +43,8 @@ impl<C, T, Q> Deps<C, T, Q> {
             input: None,
             requested_provider: None,
             expires_at: Some(now.timestamp() + self.limits.task_retention_secs),
+            stream: false,
+            stream_stats: None,
             reply_seq: None,
             lease_until: None,
         })

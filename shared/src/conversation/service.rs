@@ -76,7 +76,11 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let Some(task) = self.take_over(message, at).await? else {
             return Ok(false);
         };
-        let failed = Finish::Failed { code, error };
+        let failed = Finish::Failed {
+            code,
+            error,
+            stream: None,
+        };
         Ok(self
             .tasks
             .finish(&message.tenant, &message.task_id, task.attempts, at, &failed)

@@ -55,6 +55,15 @@ pub struct ChatResponse {
     pub finish_reason: Option<String>,
 }
 
+/// A piece of a streamed completion: the attempt of the model's chain that produced it (from 1; a
+/// later attempt starts the text again), its text, and when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub attempt: u32,
+    pub text: String,
+    pub at: std::time::Instant,
+}
+
 /// Why a provider gave no completion.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {

@@ -2,14 +2,17 @@
 //! order (recursively, each once), each served by its provider.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::anthropic::Anthropic;
 use super::bedrock::Bedrock;
 use super::local::LocalProvider;
 use super::openai::OpenAiCompatible;
 use super::retry::{with_fallback, AllFailed, RetryPolicy, Tried};
-use super::{ChatProvider, ChatRequest, ChatResponse, Message, ProviderError};
+use super::{ChatProvider, ChatRequest, ChatResponse, Message, Piece, ProviderError};
 use crate::models::{ModelCatalog, ProviderKind};
 use crate::secret::Secret;
 
@@ -29,6 +32,19 @@ impl AnyProvider {
             Self::Anthropic(p) => p.complete(request).await,
             Self::Bedrock(p) => p.complete(request).await,
             Self::Local(p) => p.complete(request).await,
+        }
+    }
+
+    async fn stream(
+        &self,
+        request: &ChatRequest,
+        on_chunk: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ChatResponse, ProviderError> {
+        match self {
+            Self::OpenAi(p) => p.stream(request, on_chunk).await,
+            Self::Anthropic(p) => p.stream(request, on_chunk).await,
+            Self::Bedrock(p) => p.stream(request, on_chunk).await,
+            Self::Local(p) => p.stream(request, on_chunk).await,
         }
     }
 }
@@ -141,9 +157,38 @@ impl Providers {
         max_tokens: u32,
         policy: RetryPolicy,
     ) -> Result<ChatResponse, CompleteError> {
+        self.run(model_id, messages, max_tokens, policy, None).await
+    }
+
+    /// As [`Self::complete`], streaming: each piece of text is sent to `pieces` as it arrives, with
+    /// the number of the attempt that produced it. A retry or a fallback starts the text again (a
+    /// later attempt's pieces replace an earlier one's); the answer is the last attempt's whole text.
+    ///
+    /// # Errors
+    /// As [`Self::complete`].
+    pub async fn stream(
+        &self,
+        model_id: &str,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        policy: RetryPolicy,
+        pieces: UnboundedSender<Piece>,
+    ) -> Result<ChatResponse, CompleteError> {
+        self.run(model_id, messages, max_tokens, policy, Some(pieces)).await
+    }
+
+    async fn run(
+        &self,
+        model_id: &str,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        policy: RetryPolicy,
+        pieces: Option<UnboundedSender<Piece>>,
+    ) -> Result<ChatResponse, CompleteError> {
         let chain = self.chain(model_id)?;
         let (usable, missing): (Vec<_>, Vec<_>) = chain.into_iter().partition(|(_, p, _)| self.by_id.contains_key(p));
         let pairs: Vec<(String, String)> = usable.into_iter().map(|(_, p, m)| (p, m)).collect();
+        let attempts = AtomicU32::new(0);
         let call = |provider: &str, model: &str| {
             let request = ChatRequest {
                 model: model.to_owned(),
@@ -151,10 +196,23 @@ impl Providers {
                 max_tokens,
             };
             let client = self.by_id.get(provider).cloned();
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let pieces = pieces.clone();
             async move {
-                match client {
-                    Some(c) => c.complete(&request).await,
-                    None => Err(ProviderError::NotConfigured),
+                match (client, pieces) {
+                    (None, _) => Err(ProviderError::NotConfigured),
+                    (Some(c), None) => c.complete(&request).await,
+                    (Some(c), Some(to)) => {
+                        let mut send = |text: &str| {
+                            // The receiver gone means no one watches any more; the answer still counts.
+                            let _ = to.send(Piece {
+                                attempt,
+                                text: text.to_owned(),
+                                at: Instant::now(),
+                            });
+                        };
+                        c.stream(&request, &mut send).await
+                    }
                 }
             }
         };

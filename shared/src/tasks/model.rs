@@ -145,6 +145,12 @@ pub struct Task {
     /// until then it is answered as not found. `None` for tasks written before tasks expired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Whether the reply is streamed to the WebSocket subscribers as it arrives (`completion_chunk`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+    /// For a streamed task, once it has run: how its stream went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_stats: Option<StreamStats>,
     /// For a prompt: the sequence number reserved for its reply.
     #[serde(skip)]
     pub reply_seq: Option<u64>,
@@ -159,6 +165,37 @@ impl Task {
     pub fn expired(&self, now_secs: i64) -> bool {
         self.expires_at.is_some_and(|e| e <= now_secs)
     }
+}
+
+#[cfg(test)]
+impl Task {
+    /// A pending `ai.completion` task of tenant `acme`, for unit tests.
+    pub(crate) fn example(id: &str) -> Self {
+        let mut t: Self = serde_json::from_value(serde_json::json!({"task_id": id, "type": "ai.completion",
+            "status": "pending", "priority": 5, "context_id": null, "user_id": null, "model_id": null,
+            "created_at": "2026-11-22T10:00:00.000Z", "started_at": null, "finished_at": null, "attempts": 0,
+            "provider": null, "model": null, "usage": null, "output": null, "error": null}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        t.tenant = "acme".into();
+        t
+    }
+}
+
+/// How a streamed completion went, as the worker saw the provider's pieces arrive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamStats {
+    /// Pieces received from the provider, over every attempt.
+    pub chunks: u64,
+    /// Attempts of the model's chain that streamed anything; past 1, the text started again.
+    pub attempts: u32,
+    /// From the first provider call to the first piece.
+    pub first_chunk_ms: Option<u64>,
+    /// Gaps between consecutive pieces of one attempt: median, 95th percentile, longest.
+    pub gap_p50_ms: Option<u64>,
+    pub gap_p95_ms: Option<u64>,
+    pub gap_max_ms: Option<u64>,
+    /// From the first provider call to the end of the stream (the last piece, or the failure).
+    pub total_ms: u64,
 }
 
 /// Milliseconds between two RFC 3339 stamps.
@@ -179,14 +216,17 @@ pub fn apply_finish(task: &mut Task, now: &str, finish: &super::store::Finish) {
             model,
             usage,
             output,
+            stream,
         } => {
+            task.stream_stats = stream.as_deref().cloned();
             task.status = TaskStatus::Completed;
             task.provider = Some(provider.clone());
             task.model = Some(model.clone());
             task.usage = Some(*usage);
             task.output = Some(output.clone());
         }
-        Finish::Failed { code, error } => {
+        Finish::Failed { code, error, stream } => {
+            task.stream_stats = stream.as_deref().cloned();
             task.status = TaskStatus::Failed;
             task.error_code = Some((*code).to_owned());
             task.error = Some(error.clone());

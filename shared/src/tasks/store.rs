@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::model::{Band, Task, TokenUsage};
+use super::model::{Band, StreamStats, Task, TokenUsage};
 use crate::contexts::model::Node;
 use crate::conversation::store::StoreError;
 
@@ -27,11 +27,14 @@ pub enum Finish {
         model: String,
         usage: TokenUsage,
         output: String,
+        /// For a streamed task: how the stream went.
+        stream: Option<Box<StreamStats>>,
     },
     Failed {
         /// A stable code from [`failure`].
         code: &'static str,
         error: String,
+        stream: Option<Box<StreamStats>>,
     },
 }
 

@@ -1,6 +1,14 @@
 //! The worker's half of a prompt: take the task (conditionally), ask the model's provider chain,
 //! write the reply into its reserved slot, finish the task. Safe under redelivery: a finished task is
 //! acknowledged and left alone, a leased one is left to its owner, and the reply slot is written once.
+//!
+//! A task asked with `stream: true` streams the provider's answer: its pieces go to a [`ChunkSink`]
+//! as they arrive (gathered into one chunk while the sink is busy), numbered from 1 within each
+//! attempt of the chain, and the stream's figures are kept on the task ([`StreamStats`]).
+
+mod stream;
+
+pub use stream::{Chunk, ChunkSink, MAX_CHUNK_BYTES};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -12,7 +20,7 @@ use crate::conversation::errors::ConversationError;
 use crate::conversation::service::{stamp, Deps};
 use crate::providers::retry::RetryPolicy;
 use crate::providers::{ChatResponse, Message, Role};
-use crate::tasks::model::{Task, TaskType, TokenUsage};
+use crate::tasks::model::{StreamStats, Task, TaskType, TokenUsage};
 use crate::tasks::store::{failure, Finish, Start, TaskMessage, TaskQueue, TaskStore};
 
 /// Longest reply asked of a provider.
@@ -76,7 +84,7 @@ fn reply(task: &Task, seq: u64, response: &ChatResponse, now: &str) -> Node {
 }
 
 impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
-    /// Processes one queued task within its budget.
+    /// Processes one queued task within its budget; a streamed task's chunks go nowhere.
     ///
     /// # Errors
     /// Only store failures (the message is then retried); provider failures fail the task.
@@ -85,6 +93,20 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         message: &TaskMessage,
         now: DateTime<Utc>,
         budget: Budget,
+    ) -> Result<Processed, ConversationError> {
+        self.process_streaming(message, now, budget, &mut ()).await
+    }
+
+    /// Processes one queued task within its budget, a streamed task's chunks going to `sink`.
+    ///
+    /// # Errors
+    /// Only store failures (the message is then retried); provider failures fail the task.
+    pub async fn process_streaming<K: ChunkSink>(
+        &self,
+        message: &TaskMessage,
+        now: DateTime<Utc>,
+        budget: Budget,
+        sink: &mut K,
     ) -> Result<Processed, ConversationError> {
         let at = stamp(now);
         let task = match self
@@ -105,7 +127,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Ok(Start::Leased) => return Ok(Processed::Busy),
             Err(e) => return Err(e.into()),
         };
-        let finish = self.answer(&task, now, budget).await?;
+        let finish = self.answer(&task, now, budget, sink).await?;
         let done = matches!(finish, Finish::Completed { .. });
         let at = stamp(chrono::Utc::now());
         if !self
@@ -140,6 +162,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             None => Finish::Failed {
                 code: failure::DEAD_LETTERED,
                 error: "the task's message was received the maximum number of times without finishing".into(),
+                stream: None,
             },
         };
         Ok(self
@@ -173,7 +196,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     }
 
     /// A standalone task's answer: its prompt alone, the reply kept on the task.
-    async fn answer_alone(&self, task: &Task, budget: Budget) -> Finish {
+    async fn answer_alone<K: ChunkSink>(&self, task: &Task, budget: Budget, sink: &mut K) -> Finish {
         let Some(prompt) = task.input.clone() else {
             return invalid("the task has no prompt".into());
         };
@@ -182,34 +205,52 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             role: Role::User,
             content: prompt,
         }];
-        match self.ask(&model_id, messages, budget).await {
-            Ok(response) => completed(response),
+        match self.ask(task, &model_id, messages, budget, sink).await {
+            Ok((response, stream)) => completed(response, stream),
             Err(failed) => failed,
         }
     }
 
-    /// The provider chain's answer, or the failure to store: every provider failed, or the
-    /// deadline came first.
-    async fn ask(&self, model_id: &str, messages: Vec<Message>, budget: Budget) -> Result<ChatResponse, Finish> {
+    /// The provider chain's answer (and, streamed, how the stream went), or the failure to store:
+    /// every provider failed, or the deadline came first.
+    async fn ask<K: ChunkSink>(
+        &self,
+        task: &Task,
+        model_id: &str,
+        messages: Vec<Message>,
+        budget: Budget,
+        sink: &mut K,
+    ) -> Result<(ChatResponse, Option<Box<StreamStats>>), Finish> {
+        if !task.stream {
+            let call = self
+                .providers
+                .complete(model_id, messages, MAX_REPLY_TOKENS, budget.policy);
+            let outcome = tokio::time::timeout_at(budget.deadline, call).await;
+            return outcome_of(outcome, None).map(|r| (r, None));
+        }
+        let (to, pieces) = tokio::sync::mpsc::unbounded_channel();
+        let started = std::time::Instant::now();
         let call = self
             .providers
-            .complete(model_id, messages, MAX_REPLY_TOKENS, budget.policy);
-        match tokio::time::timeout_at(budget.deadline, call).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) => Err(Finish::Failed {
-                code: failure::PROVIDER_FAILED,
-                error: e.to_string(),
-            }),
-            Err(_) => Err(Finish::Failed {
-                code: failure::PROVIDER_TIMEOUT,
-                error: "no provider answered within the task's deadline (TASK_DEADLINE_SECS)".into(),
-            }),
-        }
+            .stream(model_id, messages, MAX_REPLY_TOKENS, budget.policy, to);
+        // The call owns the sender: when it ends (or the deadline drops it), the relay drains and ends.
+        let (outcome, stats) = tokio::join!(
+            tokio::time::timeout_at(budget.deadline, call),
+            stream::relay(task, pieces, sink, started)
+        );
+        let stats = Box::new(stats);
+        outcome_of(outcome, Some(stats.clone())).map(|r| (r, Some(stats)))
     }
 
-    async fn answer(&self, task: &Task, now: DateTime<Utc>, budget: Budget) -> Result<Finish, ConversationError> {
+    async fn answer<K: ChunkSink>(
+        &self,
+        task: &Task,
+        now: DateTime<Utc>,
+        budget: Budget,
+        sink: &mut K,
+    ) -> Result<Finish, ConversationError> {
         if task.task_type == TaskType::Completion {
-            return Ok(self.answer_alone(task, budget).await);
+            return Ok(self.answer_alone(task, budget, sink).await);
         }
         let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
             return Ok(invalid("the task has no context or reply slot".into()));
@@ -223,7 +264,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             return Ok(already_answered(written));
         }
         let model_id = task.model_id.clone().unwrap_or_else(|| context.model_id.clone());
-        let response = match self.ask(&model_id, history(&context, seq), budget).await {
+        let (response, stream) = match self.ask(task, &model_id, history(&context, seq), budget, sink).await {
             Ok(r) => r,
             Err(failed) => return Ok(failed),
         };
@@ -231,7 +272,27 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         self.contexts
             .put_node(&task.tenant, context_id, &node, context.expires_at)
             .await?;
-        Ok(completed(response))
+        Ok(completed(response, stream))
+    }
+}
+
+/// A provider call's outcome within the deadline, as the answer or the failure to store.
+fn outcome_of(
+    outcome: Result<Result<ChatResponse, crate::providers::registry::CompleteError>, tokio::time::error::Elapsed>,
+    stream: Option<Box<StreamStats>>,
+) -> Result<ChatResponse, Finish> {
+    match outcome {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) => Err(Finish::Failed {
+            code: failure::PROVIDER_FAILED,
+            error: e.to_string(),
+            stream,
+        }),
+        Err(_) => Err(Finish::Failed {
+            code: failure::PROVIDER_TIMEOUT,
+            error: "no provider answered within the task's deadline (TASK_DEADLINE_SECS)".into(),
+            stream,
+        }),
     }
 }
 
@@ -239,6 +300,7 @@ fn invalid(error: String) -> Finish {
     Finish::Failed {
         code: failure::INVALID_TASK,
         error,
+        stream: None,
     }
 }
 
@@ -256,10 +318,11 @@ fn already_answered(node: &Node) -> Finish {
         model: text("model"),
         usage: TokenUsage::default(),
         output: node.content.clone(),
+        stream: None,
     }
 }
 
-fn completed(response: ChatResponse) -> Finish {
+fn completed(response: ChatResponse, stream: Option<Box<StreamStats>>) -> Finish {
     let usage = TokenUsage {
         input_tokens: response.usage.input_tokens,
         output_tokens: response.usage.output_tokens,
@@ -269,5 +332,6 @@ fn completed(response: ChatResponse) -> Finish {
         model: response.model,
         usage,
         output: response.text,
+        stream,
     }
 }

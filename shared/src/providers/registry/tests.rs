@@ -89,3 +89,24 @@ async fn when_every_provider_fails_the_error_names_each_and_why() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_stream_sends_its_pieces_numbered_by_the_attempt_that_gave_the_answer() {
+    // GIVEN openai failing twice, then the chain's local fallback
+    let (base, _) = serve(vec![Answer::json(500, &json!({})), Answer::json(503, &json!({}))]).await;
+    let creds = BTreeMap::from([("openai".to_owned(), Secret::new("sk".into()))]);
+    let providers = Providers::new(&catalog(&base), &creds, Duration::from_secs(2), None).unwrap();
+    let (to, mut pieces) = tokio::sync::mpsc::unbounded_channel();
+    // WHEN the completion is streamed
+    let out = providers
+        .stream("gpt", user("stream me"), 64, quick(), to)
+        .await
+        .unwrap();
+    // THEN every piece is the third attempt's, and together they are the answer
+    let mut text = String::new();
+    while let Ok(piece) = pieces.try_recv() {
+        assert_eq!(piece.attempt, 3);
+        text.push_str(&piece.text);
+    }
+    assert_eq!((out.provider.as_str(), text.as_str()), ("local", out.text.as_str()));
+}

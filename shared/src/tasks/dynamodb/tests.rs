@@ -119,6 +119,7 @@ async fn finishing_rewrites_the_status_key_and_keeps_the_expiry() {
     let failed = Finish::Failed {
         code: "PROVIDER_FAILED",
         error: "down".into(),
+        stream: None,
     };
     assert!(store(&base).finish("acme", ID, 1, "now", &failed).await.unwrap());
     // THEN the conditional put moves it to the failed partition and keeps its TTL

@@ -3,12 +3,9 @@
 use super::*;
 
 fn task(status: TaskStatus, created: &str, finished: Option<&str>, provider: Option<&str>) -> Task {
-    let mut t: Task = serde_json::from_value(json!({"task_id": "t", "type": "ai.completion", "status": "pending",
-        "priority": 5, "context_id": null, "user_id": null, "model_id": null, "created_at": created,
-        "started_at": null, "finished_at": finished, "attempts": 1, "provider": provider, "model": null,
-        "usage": null, "output": null, "error": null}))
-    .unwrap();
-    t.status = status;
+    let mut t = Task::example("t");
+    (t.status, t.attempts, t.created_at) = (status, 1, created.to_owned());
+    (t.finished_at, t.provider) = (finished.map(str::to_owned), provider.map(str::to_owned));
     t
 }
 
