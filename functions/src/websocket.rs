@@ -15,8 +15,8 @@ use serde_json::json;
 use shared::auth::authenticate::{Authenticator, Credentials};
 use shared::auth::AuthOutcome;
 use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
-use shared::connections::store::{ConnectionStore, Pusher};
-use shared::connections::{Connection, Received, CONNECTION_TTL_SECS};
+use shared::connections::store::{ConnectionStore, EventLog, Pusher};
+use shared::connections::{Connection, Received, CONNECTION_TTL_SECS, EVENT_RETENTION_SECS};
 use shared::contexts::store::ContextStore;
 use shared::ids::IdKind;
 use shared::keys::KeyStore;
@@ -163,6 +163,94 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
     ))
 }
 
+/// Events one `events/since` answer holds at most (fewer when they pass [`MAX_EVENTS_BYTES`]).
+pub const MAX_EVENTS_PER_ANSWER: usize = 50;
+/// Bytes of events one `events/since` answer holds at most (API Gateway's 128 KiB is the ceiling).
+pub const MAX_EVENTS_BYTES: usize = 96 * 1024;
+
+/// `events/since` with `{"after": <event id>, "topics": […]}` (both optional): the kept events of the
+/// connection's subscribed topics (or of the listed ones, each of which it must be subscribed to)
+/// published after `after`, oldest first, each once. `more` says the answer stopped at its limits
+/// (ask again after its last event); `complete` is false when `after` is older than the events kept
+/// ([`EVENT_RETENTION_SECS`]), so some may be gone: read the state of what matters instead.
+async fn events_since<C: EventLog>(
+    log: &C,
+    received: &Received,
+    message_id: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let refuse = |code, message: String| {
+        Ok(envelope::error(
+            &ProtocolError::new(code, message).about(Some(message_id)),
+        ))
+    };
+    let after = match params.get("after") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(id)) if envelope::is_event_id(id) => Some(id.as_str()),
+        Some(_) => {
+            return refuse(
+                ErrorCode::InvalidMessageFormat,
+                "params.after must be the message_id of an event (evt_ and 28 hex digits)".into(),
+            )
+        }
+    };
+    let topics: Vec<String> = match params.get("topics") {
+        None | Some(serde_json::Value::Null) => received.topics.clone(),
+        Some(serde_json::Value::Array(list)) => {
+            let mut topics = Vec::new();
+            for value in list {
+                match value.as_str() {
+                    Some(topic) if received.topics.iter().any(|t| t == topic) => topics.push(topic.to_owned()),
+                    _ => {
+                        return refuse(
+                            ErrorCode::UnauthorizedAccess,
+                            format!("not subscribed to {value}: subscribe to a topic before asking for its events"),
+                        )
+                    }
+                }
+            }
+            topics
+        }
+        Some(_) => return refuse(ErrorCode::InvalidMessageFormat, "params.topics must be a list".into()),
+    };
+    if topics.is_empty() {
+        return refuse(
+            ErrorCode::InvalidMessageFormat,
+            "this connection is subscribed to nothing: subscribe, then ask for the events since".into(),
+        );
+    }
+    let tenant = &received.connection.tenant;
+    let mut found = std::collections::BTreeMap::new();
+    for topic in &topics {
+        for event in log.since(tenant, topic, after, MAX_EVENTS_PER_ANSWER + 1).await? {
+            found.insert(event.event_id, event.message);
+        }
+    }
+    let (mut events, mut bytes) = (Vec::new(), 0);
+    for message in found.values() {
+        if events.len() == MAX_EVENTS_PER_ANSWER || bytes + message.len() > MAX_EVENTS_BYTES {
+            break;
+        }
+        bytes += message.len();
+        events.push(serde_json::from_str::<serde_json::Value>(message)?);
+    }
+    let more = events.len() < found.len();
+    let kept_from_ms = (now.timestamp() - EVENT_RETENTION_SECS) * 1000;
+    let complete = after.is_none_or(|a| event_ms(a).is_some_and(|ms| ms >= kept_from_ms));
+    Ok(envelope::response(
+        message_id,
+        &json!({"events": events, "more": more, "complete": complete, "topics": topics,
+                "retention_secs": EVENT_RETENTION_SECS}),
+        &json!({}),
+    ))
+}
+
+/// The milliseconds an event id was made at.
+fn event_ms(event_id: &str) -> Option<i64> {
+    i64::from_str_radix(event_id.get(4..16)?, 16).ok()
+}
+
 fn connection_id(req: &Request) -> String {
     match req.request_context_ref() {
         Some(RequestContext::WebSocket(ctx)) => ctx.connection_id.clone().unwrap_or_default(),
@@ -243,7 +331,7 @@ pub async fn disconnect<C: ConnectionStore>(
 ///
 /// # Errors
 /// When the table cannot be reached (API Gateway then answers an internal error).
-pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicCheck>(
+pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V: TopicCheck>(
     deps: &MessageDeps<C, P, L, V>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
@@ -251,10 +339,11 @@ pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicChec
     let body = std::str::from_utf8(req.body().as_ref()).unwrap_or_default();
     let now = Utc::now();
     // One write counts the message and reads the connection back (limited messages count too).
-    let Some(Received { connection, first, .. }) = deps.connections.received(&id, now.timestamp_millis()).await? else {
+    let Some(received) = deps.connections.received(&id, now.timestamp_millis()).await? else {
         let refused = ProtocolError::new(ErrorCode::UnauthorizedAccess, "this connection is not open");
         return Ok(answer(200, envelope::error(&refused)));
     };
+    let connection = &received.connection;
     // A bucket of the connection's own: `#` is in no tenant name, so no principal's bucket is this one.
     let bucket = Bucket {
         tenant: "#ws",
@@ -273,7 +362,7 @@ pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicChec
         tracing::warn!(connection = %id, tenant = %connection.tenant, "WebSocket rate limit exceeded");
         return Ok(answer(200, envelope::error(&limited)));
     }
-    if first {
+    if received.first {
         if let Err(e) = deps
             .pusher
             .push(&id, &envelope::welcome(&id, deps.messages_per_minute))
@@ -294,18 +383,19 @@ pub async fn message<C: ConnectionStore, P: Pusher, L: RateLimiter, V: TopicChec
             message_id,
             method,
             params,
-        }) if method == "subscribe" => {
-            subscribe(&deps.connections, &deps.topics, &connection, &message_id, &params).await?
-        }
-        Ok(Inbound::Request { message_id, method, .. }) => {
-            let unknown = ProtocolError::new(
-                ErrorCode::InvalidMessageFormat,
-                format!("unknown method {method}: this server answers subscribe only so far"),
-            )
-            .about(Some(&message_id))
-            .with_details(json!({"method": method}));
-            envelope::error(&unknown)
-        }
+        }) => match method.as_str() {
+            "subscribe" => subscribe(&deps.connections, &deps.topics, connection, &message_id, &params).await?,
+            "events/since" => events_since(&deps.connections, &received, &message_id, &params, now).await?,
+            _ => {
+                let unknown = ProtocolError::new(
+                    ErrorCode::InvalidMessageFormat,
+                    format!("unknown method {method}: this server answers subscribe and events/since"),
+                )
+                .about(Some(&message_id))
+                .with_details(json!({"method": method}));
+                envelope::error(&unknown)
+            }
+        },
     };
     Ok(answer(200, reply))
 }

@@ -10,7 +10,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use futures::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
 use shared::connections::publish::{self, ChunkPublisher};
-use shared::connections::store::{ConnectionStore, Pusher};
+use shared::connections::store::{ConnectionStore, EventLog, Pusher};
 use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
 use shared::providers::retry::RetryPolicy;
@@ -54,7 +54,7 @@ pub struct Pushes<S, P> {
     pub pusher: P,
 }
 
-impl<S: ConnectionStore, P: Pusher> TaskEvents for Pushes<S, P> {
+impl<S: ConnectionStore + EventLog, P: Pusher> TaskEvents for Pushes<S, P> {
     type Chunks<'a>
         = ChunkPublisher<'a, S, P>
     where

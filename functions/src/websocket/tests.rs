@@ -253,3 +253,85 @@ async fn disconnect_also_removes_the_connections_subscriptions() {
         .unwrap();
     assert!(deps.connections.subscribers("acme", "task:t").await.unwrap().is_empty());
 }
+
+fn request(method: &str, params: &Value) -> Request {
+    with_body(
+        &serde_json::json!({"protocol_version": "2.0", "message_type": "request", "message_id": "r1",
+            "method": method, "params": params})
+        .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn events_since_answers_the_kept_events_of_subscribed_topics_after_the_given_one_each_once() {
+    use shared::connections::store::{EventLog, KeptEvent};
+    let deps = message_deps(100);
+    open(&deps).await;
+    deps.connections
+        .subscribe("acme", "task:t1", ID, i64::MAX)
+        .await
+        .unwrap();
+    deps.connections
+        .subscribe("acme", "context:c1", ID, i64::MAX)
+        .await
+        .unwrap();
+    // GIVEN three events kept under the task and its context, and one of another tenant
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (event_id, text) = envelope::kept_event("task_update", &serde_json::json!({"n": n}));
+        let topics = ["task:t1".to_owned(), "context:c1".to_owned()];
+        let kept = KeptEvent {
+            event_id: event_id.clone(),
+            message: text,
+        };
+        deps.connections.keep("acme", &topics, &kept, i64::MAX).await.unwrap();
+        ids.push(event_id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let (other, text) = envelope::kept_event("task_update", &serde_json::json!({"n": "other"}));
+    let kept = KeptEvent {
+        event_id: other,
+        message: text,
+    };
+    deps.connections
+        .keep("other", &["task:t1".to_owned()], &kept, i64::MAX)
+        .await
+        .unwrap();
+    // WHEN the connection asks for what came after the first
+    let answer = json_body(
+        &message(&deps, request("events/since", &serde_json::json!({"after": ids[0]})))
+            .await
+            .unwrap(),
+    );
+    // THEN it gets the second and third, once each though kept under two topics, oldest first
+    let got: Vec<&str> = answer["result"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[1].as_str(), ids[2].as_str()], "{answer}");
+    assert_eq!(
+        (
+            answer["result"]["more"].as_bool(),
+            answer["result"]["complete"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    // AND a topic it is not subscribed to, or a malformed id, is refused
+    let foreign = serde_json::json!({"topics": ["task:t9"]});
+    let refused = json_body(&message(&deps, request("events/since", &foreign)).await.unwrap());
+    assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
+    let bad = serde_json::json!({"after": "evt_nothex"});
+    let refused = json_body(&message(&deps, request("events/since", &bad)).await.unwrap());
+    assert_eq!(refused["error_code"], "INVALID_MESSAGE_FORMAT", "{refused}");
+    // AND an id older than the events kept says the answer may not be complete
+    let old = format!("evt_{:012x}{}", 1_000_000_000_000_i64, "0".repeat(16));
+    let stale = json_body(
+        &message(&deps, request("events/since", &serde_json::json!({"after": old})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(stale["result"]["complete"], false, "{stale}");
+    assert_eq!(stale["result"]["events"].as_array().map(Vec::len), Some(3));
+}

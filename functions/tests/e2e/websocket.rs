@@ -407,3 +407,77 @@ async fn a_stream_that_breaks_starts_again_with_the_next_attempt_and_fails_when_
         "{update}"
     );
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_client_that_reconnects_gets_every_event_it_missed_through_events_since() {
+    // GIVEN a watcher of a context that saw the first prompt's task_update, then lost its connection
+    let caller = ("x-api-key", admin_key());
+    let (status, created) = crate::conversation::post(&caller, "/api/v1/mcp/contexts", &json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let context_id = created["context_id"].as_str().unwrap().to_owned();
+    let topic = format!("context:{context_id}");
+    let mut socket = connect().await;
+    first_subscribe(&mut socket, &topic).await;
+    let path = format!("/api/v1/mcp/contexts/{context_id}/prompt");
+    crate::conversation::post(&caller, &path, &json!({"prompt": "seen"})).await;
+    let seen = next(&mut socket).await;
+    assert_eq!(seen["event_type"], "task_update", "{seen}");
+    let last_seen = seen["message_id"].as_str().unwrap().to_owned();
+    drop(socket);
+    // WHEN two more prompts finish while it is away
+    let mut missed = Vec::new();
+    for text in ["missed one", "missed two"] {
+        let (_, task) = crate::conversation::post(&caller, &path, &json!({"prompt": text})).await;
+        let task_id = task["task_id"].as_str().unwrap().to_owned();
+        let done = crate::conversation::finished_within(&caller, &task_id, 60).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        missed.push(task_id);
+    }
+    // AND it reconnects, resubscribes and asks for the events since the last one it saw
+    let mut again = connect().await;
+    first_subscribe(&mut again, &topic).await;
+    again
+        .send(request("since-1", "events/since", &json!({"after": last_seen})))
+        .await
+        .unwrap();
+    let answer = next(&mut again).await;
+    // THEN it gets both task_updates it missed, in order, and nothing before them
+    let events = answer["result"]["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"));
+    let tasks: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["data"]["task_id"].as_str().unwrap(),
+                e["data"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tasks,
+        [(missed[0].as_str(), "completed"), (missed[1].as_str(), "completed")],
+        "{answer}"
+    );
+    assert_eq!(
+        (
+            answer["result"]["more"].as_bool(),
+            answer["result"]["complete"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    // AND a connection of another tenant cannot ask for the context's events
+    let token = jwt(&fresh_tenant("wssince"), "admin", &json!({}), &secret());
+    remember_secret(&token);
+    let mut other = connect_with(Some(("authorization", &format!("Bearer {token}"))), "")
+        .await
+        .unwrap();
+    other
+        .send(request("since-2", "events/since", &json!({"topics": [topic]})))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut other).await["event_type"], "welcome");
+    let refused = next(&mut other).await;
+    assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
+}

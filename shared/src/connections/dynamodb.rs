@@ -4,12 +4,13 @@
 //! its new count, so a message costs one read-write of its connection. A
 //! subscription is `WSSUB#<tenant>#<topic>` / `<connection id>` (with the connection's expiry), so
 //! a topic's subscribers are one `Query`; the connection's item keeps its topics (`topics`, a string
-//! set), so deleting the connection deletes its subscriptions.
+//! set), so deleting the connection deletes its subscriptions. A published event is kept under each
+//! of its topics, `WSEVT#<tenant>#<topic>` / `<event id>`, for `events/since`.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
-use super::store::ConnectionStore;
+use super::store::{ConnectionStore, EventLog, KeptEvent};
 use super::{Connection, Received};
 use crate::dynamodb::{key, n, number, s, sdk_error, table_keys, Item};
 
@@ -93,10 +94,17 @@ impl ConnectionStore for DynamoDbConnections {
                     .attributes()
                     .ok_or_else(|| anyhow::anyhow!("UpdateItem returned no item"))?;
                 let count = u64::try_from(number(item, "received").unwrap_or(1)).unwrap_or(1);
+                let mut topics = item
+                    .get("topics")
+                    .and_then(|v| v.as_ss().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                topics.sort();
                 Ok(Some(Received {
                     connection: from_item(item)?,
                     first: count == 1,
                     count,
+                    topics,
                 }))
             }
             Err(e)
@@ -188,5 +196,71 @@ impl ConnectionStore for DynamoDbConnections {
         let k = key(&table_keys::subscription_partition(tenant, topic), connection_id);
         let delete = self.client.delete_item().table_name(&self.table).set_key(Some(k));
         delete.send().await.map(drop).map_err(sdk_error)
+    }
+}
+
+impl EventLog for DynamoDbConnections {
+    #[tracing::instrument(skip(self, event), fields(event = %event.event_id))]
+    async fn keep(&self, tenant: &str, topics: &[String], event: &KeptEvent, expires_at: i64) -> anyhow::Result<()> {
+        // One item per topic, 25 to a batch; what the batch leaves unprocessed is written again.
+        'batches: for batch in topics.chunks(25) {
+            let mut requests: Vec<WriteRequest> = Vec::new();
+            for topic in batch {
+                let mut item = key(&table_keys::event_partition(tenant, topic), &event.event_id);
+                item.insert("message".to_owned(), s(&event.message));
+                item.insert("expires_at".to_owned(), n(expires_at));
+                let put = PutRequest::builder().set_item(Some(item)).build()?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            for _ in 0..5 {
+                let write = self.client.batch_write_item().request_items(&self.table, requests);
+                let out = write.send().await.map_err(sdk_error)?;
+                requests = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    continue 'batches;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            anyhow::bail!("{} event item(s) left unprocessed", requests.len());
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn since(
+        &self,
+        tenant: &str,
+        topic: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<KeptEvent>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk > :after")
+            .expression_attribute_values(":pk", s(&table_keys::event_partition(tenant, topic)))
+            .expression_attribute_values(":after", s(after.unwrap_or("")))
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        let mut events = Vec::new();
+        let mut pages = query.into_paginator().items().send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(sdk_error)?;
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            events.push(KeptEvent {
+                event_id: text("sk"),
+                message: text("message"),
+            });
+            if events.len() >= limit {
+                break;
+            }
+        }
+        Ok(events)
     }
 }

@@ -196,12 +196,27 @@ pub fn parse(body: &str) -> Result<Inbound, ProtocolError> {
 
 /// A server message of `message_type` with a fresh id and `fields`.
 fn outgoing(message_type: &str, prefix: &str, fields: Value) -> String {
+    outgoing_with_id(message_type, prefix, fields).1
+}
+
+/// The same, with its id: `<prefix>_` and 28 hex digits, the first 12 the milliseconds of its making,
+/// so ids of one prefix sort by time.
+fn outgoing_with_id(message_type: &str, prefix: &str, fields: Value) -> (String, String) {
     let id = crate::ids::new_id(prefix, chrono::Utc::now().timestamp_millis()).unwrap_or_else(|_| prefix.to_owned());
     let mut msg = json!({"protocol_version": PROTOCOL_VERSION, "message_type": message_type, "message_id": id});
     if let (Some(out), Value::Object(fields)) = (msg.as_object_mut(), fields) {
         out.extend(fields);
     }
-    msg.to_string()
+    (id, msg.to_string())
+}
+
+/// Whether `id` is an event id as [`event`] makes them.
+#[must_use]
+pub fn is_event_id(id: &str) -> bool {
+    id.strip_prefix("evt_").is_some_and(|rest| {
+        rest.len() == crate::ids::MINTED_HEX_DIGITS
+            && rest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// An `error` message.
@@ -239,7 +254,13 @@ pub fn heartbeat(request_id: &str, client_id: &str, uptime_secs: f64, server_tim
 /// An `event` of `event_type` with `data`.
 #[must_use]
 pub fn event(event_type: &str, data: &Value) -> String {
-    outgoing(
+    kept_event(event_type, data).1
+}
+
+/// An `event` of `event_type` with `data`, and its id (`message_id`), by which `events/since` finds it.
+#[must_use]
+pub fn kept_event(event_type: &str, data: &Value) -> (String, String) {
+    outgoing_with_id(
         "event",
         "evt",
         json!({"event_type": event_type, "source": "system", "data": data}),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::store::{ConnectionStore, PushError, Pusher};
+use super::store::{ConnectionStore, EventLog, KeptEvent, PushError, Pusher};
 use super::{Connection, Received};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -16,6 +16,8 @@ pub struct InMemoryConnections {
     connections: Mutex<HashMap<String, (Connection, u64)>>,
     /// (tenant, topic) → subscribed connection ids.
     subscriptions: Mutex<HashMap<(String, String), Vec<String>>>,
+    /// (tenant, topic) → kept events, oldest first.
+    events: Mutex<HashMap<(String, String), Vec<KeptEvent>>>,
 }
 
 impl ConnectionStore for InMemoryConnections {
@@ -29,7 +31,7 @@ impl ConnectionStore for InMemoryConnections {
     }
 
     async fn received(&self, connection_id: &str, _now_ms: i64) -> anyhow::Result<Option<Received>> {
-        Ok(lock(&self.connections)
+        let received = lock(&self.connections)
             .get_mut(connection_id)
             .map(|(connection, count)| {
                 *count += 1;
@@ -37,8 +39,19 @@ impl ConnectionStore for InMemoryConnections {
                     connection: connection.clone(),
                     first: *count == 1,
                     count: *count,
+                    topics: Vec::new(),
                 }
-            }))
+            });
+        Ok(received.map(|mut r| {
+            let subs = lock(&self.subscriptions);
+            r.topics = subs
+                .iter()
+                .filter(|((tenant, _), ids)| *tenant == r.connection.tenant && ids.iter().any(|i| i == connection_id))
+                .map(|((_, topic), _)| topic.clone())
+                .collect();
+            r.topics.sort();
+            r
+        }))
     }
 
     async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {
@@ -74,6 +87,35 @@ impl ConnectionStore for InMemoryConnections {
             ids.retain(|i| i != connection_id);
         }
         Ok(())
+    }
+}
+
+impl EventLog for InMemoryConnections {
+    async fn keep(&self, tenant: &str, topics: &[String], event: &KeptEvent, _expires_at: i64) -> anyhow::Result<()> {
+        let mut events = lock(&self.events);
+        for topic in topics {
+            let kept = events.entry((tenant.to_owned(), topic.clone())).or_default();
+            kept.push(event.clone());
+        }
+        Ok(())
+    }
+
+    async fn since(
+        &self,
+        tenant: &str,
+        topic: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<KeptEvent>> {
+        let events = lock(&self.events);
+        let kept = events.get(&(tenant.to_owned(), topic.to_owned()));
+        Ok(kept
+            .into_iter()
+            .flatten()
+            .filter(|e| after.is_none_or(|a| e.event_id.as_str() > a))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }
 

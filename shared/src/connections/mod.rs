@@ -9,7 +9,8 @@
 //! | `envelope.rs` | the protocol 2.0 messages: what a client may send, what the server answers |
 //! | `store.rs` | the ports: connections, and pushing to one |
 //! | `memory.rs` | both in memory, for unit tests |
-//! | `dynamodb.rs` | connections in the table (`WSCONN#<id>` / `META`, with a TTL) |
+//! | `dynamodb.rs` | connections in the table (`WSCONN#<id>` / `META`, with a TTL), their subscriptions, kept events |
+//! | `publish.rs` | pushing an event to a topic's subscribers, keeping it for `events/since`; streamed chunks |
 //! | `push.rs` | pushing through API Gateway's management API (`aws-sdk-apigatewaymanagement`) |
 
 pub mod dynamodb;
@@ -26,6 +27,9 @@ use crate::auth::Role;
 /// API Gateway closes every connection after 2 hours; the item outlives that by 10 minutes, so a
 /// `$disconnect` that never ran leaves nothing for long.
 pub const CONNECTION_TTL_SECS: i64 = 2 * 3600 + 600;
+
+/// How long published events are kept for `events/since`.
+pub const EVENT_RETENTION_SECS: i64 = 3600;
 
 /// Messages one connection may send per minute (`WS_MESSAGES_PER_MINUTE`).
 pub const DEFAULT_MESSAGES_PER_MINUTE: u32 = 100;
@@ -50,4 +54,6 @@ pub struct Received {
     pub connection: Connection,
     pub first: bool,
     pub count: u64,
+    /// The topics the connection is subscribed to.
+    pub topics: Vec<String>,
 }

@@ -8,7 +8,8 @@ use futures::stream::{self, StreamExt};
 use serde_json::json;
 
 use super::envelope;
-use super::store::{ConnectionStore, PushError, Pusher};
+use super::store::{ConnectionStore, EventLog, KeptEvent, PushError, Pusher};
+use super::EVENT_RETENTION_SECS;
 use crate::tasks::model::Task;
 use crate::worker::{Chunk, ChunkSink};
 
@@ -150,14 +151,25 @@ pub fn task_topics(task: &Task) -> Vec<String> {
     topics
 }
 
-/// Publishes a task's state as a `task_update` event to its task's and context's subscribers.
+/// Publishes a task's state as a `task_update` event to its task's and context's subscribers, kept
+/// first under both topics for `events/since` (an event that cannot be kept is still pushed).
 ///
 /// # Errors
 /// When the subscribers cannot be read.
-pub async fn task_update<S: ConnectionStore, P: Pusher>(store: &S, pusher: &P, task: &Task) -> anyhow::Result<usize> {
+pub async fn task_update<S: ConnectionStore + EventLog, P: Pusher>(
+    store: &S,
+    pusher: &P,
+    task: &Task,
+) -> anyhow::Result<usize> {
     let data = serde_json::to_value(task)?;
-    let message = super::envelope::event("task_update", &data);
-    publish(store, pusher, &task.tenant, &task_topics(task), &message).await
+    let (event_id, message) = envelope::kept_event("task_update", &data);
+    let topics = task_topics(task);
+    let event = KeptEvent { event_id, message };
+    let expires_at = chrono::Utc::now().timestamp() + EVENT_RETENTION_SECS;
+    if let Err(e) = store.keep(&task.tenant, &topics, &event, expires_at).await {
+        tracing::warn!(task_id = %task.task_id, error = %e, "task_update not kept for events/since");
+    }
+    publish(store, pusher, &task.tenant, &topics, &event.message).await
 }
 
 #[cfg(test)]

@@ -37,6 +37,35 @@ pub trait ConnectionStore: Send + Sync {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+/// An event kept for `events/since`: its id (the `message_id` it was pushed with) and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptEvent {
+    pub event_id: String,
+    pub message: String,
+}
+
+/// Port: the events published to each topic, kept for a while so that a client that reconnects can
+/// ask for what it missed.
+pub trait EventLog: Send + Sync {
+    /// Keeps the event under each of `topics` of `tenant` until `expires_at` (unix seconds).
+    fn keep(
+        &self,
+        tenant: &str,
+        topics: &[String],
+        event: &KeptEvent,
+        expires_at: i64,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// The unexpired events of one topic with an id after `after` (all, when `None`), oldest first,
+    /// at most `limit`.
+    fn since(
+        &self,
+        tenant: &str,
+        topic: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = anyhow::Result<Vec<KeptEvent>>> + Send;
+}
+
 /// Why a push did not reach its connection.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {

@@ -173,6 +173,13 @@ pub fn subscription_partition(tenant: &str, topic: &str) -> String {
     join(&["WSSUB", tenant, topic])
 }
 
+/// `WSEVT#<tenant>#<topic>`: the events published to a topic, kept for `events/since` (sort key: the
+/// event id, which sorts by time).
+#[must_use]
+pub fn event_partition(tenant: &str, topic: &str) -> String {
+    join(&["WSEVT", tenant, topic])
+}
+
 /// `META`: the sort key of a connection's item.
 pub const CONNECTION_META: &str = "META";
 
@@ -241,6 +248,9 @@ mod tests {
         assert_eq!(rate_partition("acme", "k1"), "RATE#acme#k1");
         assert_eq!(registered_sort("RESOURCE", "docs://a#b"), "RESOURCE#docs://a%23b");
         assert_eq!(registered_count_sort("TOOL"), "REGCOUNT#TOOL");
+        assert_eq!(connection_partition("c1"), "WSCONN#c1");
+        assert_eq!(subscription_partition("acme", "task:t1"), "WSSUB#acme#task:t1");
+        assert_eq!(event_partition("acme", "task:t1"), "WSEVT#acme#task:t1");
     }
 
     #[test]
