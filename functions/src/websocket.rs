@@ -18,6 +18,7 @@ use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
 use shared::connections::store::{ConnectionStore, EventLog, Pusher};
 use shared::connections::{Connection, Received, CONNECTION_TTL_SECS, EVENT_RETENTION_SECS};
 use shared::contexts::store::ContextStore;
+use shared::health::{self, Dependency, DependencyProbe, InMemoryProbe};
 use shared::ids::IdKind;
 use shared::keys::KeyStore;
 use shared::ratelimit::{Admission, Bucket, Limit, RateLimiter};
@@ -31,13 +32,18 @@ pub struct ConnectDeps<C, K, L> {
 
 /// What `$default` needs: the connections, the way to push, the per-connection message limit, and
 /// the tasks and contexts a subscription may name.
-pub struct MessageDeps<C, P, L, V> {
+pub struct MessageDeps<C, P, L, V, H = InMemoryProbe> {
     pub connections: C,
     pub pusher: P,
     pub limiter: L,
     pub messages_per_minute: u32,
     pub topics: V,
+    /// What `system/diagnostics` checks, and how (`None`: no checks).
+    pub health: Option<(H, Vec<Dependency>)>,
 }
+
+/// A request's answer, or the protocol error to answer instead (a violation of the connection).
+type Answer = Result<String, ProtocolError>;
 
 /// Topics in one `subscribe` request, at most.
 pub const MAX_TOPICS_PER_REQUEST: usize = 20;
@@ -103,12 +109,8 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
     connection: &Connection,
     message_id: &str,
     params: &serde_json::Map<String, serde_json::Value>,
-) -> anyhow::Result<String> {
-    let refuse = |code, message: String| {
-        Ok(envelope::error(
-            &ProtocolError::new(code, message).about(Some(message_id)),
-        ))
-    };
+) -> anyhow::Result<Answer> {
+    let refuse = |code, message: String| Ok(Err(ProtocolError::new(code, message).about(Some(message_id))));
     let Some(list) = params.get("topics").and_then(serde_json::Value::as_array) else {
         return refuse(
             ErrorCode::InvalidMessageFormat,
@@ -156,11 +158,11 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
             }
         }
     }
-    Ok(envelope::response(
+    Ok(Ok(envelope::response(
         message_id,
         &json!({"subscribed": names, "tasks": tasks}),
         &json!({}),
-    ))
+    )))
 }
 
 /// Events one `events/since` answer holds at most (fewer when they pass [`MAX_EVENTS_BYTES`]).
@@ -179,12 +181,8 @@ async fn events_since<C: EventLog>(
     message_id: &str,
     params: &serde_json::Map<String, serde_json::Value>,
     now: chrono::DateTime<Utc>,
-) -> anyhow::Result<String> {
-    let refuse = |code, message: String| {
-        Ok(envelope::error(
-            &ProtocolError::new(code, message).about(Some(message_id)),
-        ))
-    };
+) -> anyhow::Result<Answer> {
+    let refuse = |code, message: String| Ok(Err(ProtocolError::new(code, message).about(Some(message_id))));
     let after = match params.get("after") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(id)) if envelope::is_event_id(id) => Some(id.as_str()),
@@ -238,12 +236,12 @@ async fn events_since<C: EventLog>(
     let more = events.len() < found.len();
     let kept_from_ms = (now.timestamp() - EVENT_RETENTION_SECS) * 1000;
     let complete = after.is_none_or(|a| event_ms(a).is_some_and(|ms| ms >= kept_from_ms));
-    Ok(envelope::response(
+    Ok(Ok(envelope::response(
         message_id,
         &json!({"events": events, "more": more, "complete": complete, "topics": topics,
                 "retention_secs": EVENT_RETENTION_SECS}),
         &json!({}),
-    ))
+    )))
 }
 
 /// The milliseconds an event id was made at.
@@ -331,8 +329,8 @@ pub async fn disconnect<C: ConnectionStore>(
 ///
 /// # Errors
 /// When the table cannot be reached (API Gateway then answers an internal error).
-pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V: TopicCheck>(
-    deps: &MessageDeps<C, P, L, V>,
+pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V: TopicCheck, H: DependencyProbe>(
+    deps: &MessageDeps<C, P, L, V, H>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let id = connection_id(&req);
@@ -344,6 +342,18 @@ pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V
         return Ok(answer(200, envelope::error(&refused)));
     };
     let connection = &received.connection;
+    let now_ms = now.timestamp_millis();
+    if received.penalty_until_ms > now_ms {
+        let wait = u64::try_from(received.penalty_until_ms - now_ms)
+            .unwrap_or(0)
+            .div_ceil(1000);
+        let cooling = ProtocolError::new(
+            ErrorCode::RateLimitExceeded,
+            "this connection is cooling down after exceeding its message limit",
+        )
+        .with_details(json!({"retry_after_secs": wait, "limit_per_minute": deps.messages_per_minute}));
+        return refuse(deps, &received, cooling, None).await;
+    }
     // A bucket of the connection's own: `#` is in no tenant name, so no principal's bucket is this one.
     let bucket = Bucket {
         tenant: "#ws",
@@ -353,14 +363,21 @@ pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V
         requests: deps.messages_per_minute,
         per_secs: 60,
     };
-    if let Admission::Limited { retry_after_secs } = deps.limiter.admit(bucket, limit, now.timestamp_millis()).await? {
+    if let Admission::Limited { retry_after_secs } = deps.limiter.admit(bucket, limit, now_ms).await? {
+        let code = ErrorCode::RateLimitExceeded.as_str();
+        let times = received.violations.get(code).copied().unwrap_or(0) + 1;
+        let wait = cool_down(retry_after_secs, times);
         let limited = ProtocolError::new(
             ErrorCode::RateLimitExceeded,
             format!("at most {} messages a minute per connection", deps.messages_per_minute),
         )
-        .with_details(json!({"retry_after_secs": retry_after_secs, "limit_per_minute": deps.messages_per_minute}));
-        tracing::warn!(connection = %id, tenant = %connection.tenant, "WebSocket rate limit exceeded");
-        return Ok(answer(200, envelope::error(&limited)));
+        .with_details(
+            json!({"retry_after_secs": wait, "limit_per_minute": deps.messages_per_minute,
+                             "times_exceeded": times}),
+        );
+        tracing::warn!(connection = %id, tenant = %connection.tenant, times, "WebSocket rate limit exceeded");
+        let until = now_ms.saturating_add(i64::try_from(wait * 1000).unwrap_or(i64::MAX));
+        return refuse(deps, &received, limited, Some(until)).await;
     }
     if received.first {
         if let Err(e) = deps
@@ -371,13 +388,13 @@ pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V
             tracing::warn!(connection = %id, error = %e, "welcome not pushed");
         }
     }
-    let reply = match envelope::parse(body) {
-        Err(refused) => envelope::error(&refused),
+    let reply: Answer = match envelope::parse(body) {
+        Err(refused) => Err(refused),
         Ok(Inbound::Heartbeat { message_id }) => {
             #[allow(clippy::cast_precision_loss)]
-            let uptime = (now.timestamp_millis() - connection.connected_at_ms) as f64 / 1000.0;
+            let uptime = (now_ms - connection.connected_at_ms) as f64 / 1000.0;
             let server_time = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            envelope::heartbeat(&message_id, &id, uptime, &server_time)
+            Ok(envelope::heartbeat(&message_id, &id, uptime, &server_time))
         }
         Ok(Inbound::Request {
             message_id,
@@ -386,19 +403,114 @@ pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V
         }) => match method.as_str() {
             "subscribe" => subscribe(&deps.connections, &deps.topics, connection, &message_id, &params).await?,
             "events/since" => events_since(&deps.connections, &received, &message_id, &params, now).await?,
-            _ => {
-                let unknown = ProtocolError::new(
-                    ErrorCode::InvalidMessageFormat,
-                    format!("unknown method {method}: this server answers subscribe and events/since"),
-                )
-                .about(Some(&message_id))
-                .with_details(json!({"method": method}));
-                envelope::error(&unknown)
-            }
+            "system/diagnostics" => Ok(diagnostics(deps, &received, &message_id, now).await?),
+            _ => Err(ProtocolError::new(
+                ErrorCode::InvalidMessageFormat,
+                format!("unknown method {method}: this server answers subscribe, events/since and system/diagnostics"),
+            )
+            .about(Some(&message_id))
+            .with_details(json!({"method": method}))),
         },
     };
-    Ok(answer(200, reply))
+    match reply {
+        Ok(text) => Ok(answer(200, text)),
+        Err(refused) => refuse(deps, &received, refused, None).await,
+    }
 }
+
+/// Violations after which a connection is closed.
+pub const MAX_VIOLATIONS: u64 = 20;
+/// The longest cool-down after exceeding the message limit.
+pub const MAX_COOL_DOWN_SECS: u64 = 300;
+
+/// The cool-down after the connection exceeded its limit for the `times`-th time: the bucket's own
+/// wait (at least 1 s) the first time, doubled each time after, at most [`MAX_COOL_DOWN_SECS`].
+#[must_use]
+pub fn cool_down(wait_secs: u64, times: u64) -> u64 {
+    let doublings = u32::try_from(times.saturating_sub(1)).unwrap_or(u32::MAX).min(16);
+    (wait_secs.max(1) << doublings).min(MAX_COOL_DOWN_SECS)
+}
+
+/// Answers `refused`, recorded as a violation of the connection (with a cool-down until
+/// `penalty_until_ms`, when given). At [`MAX_VIOLATIONS`] the connection is told why
+/// (`SECURITY_VIOLATION`) and closed.
+async fn refuse<C: ConnectionStore, P: Pusher, L, V, H>(
+    deps: &MessageDeps<C, P, L, V, H>,
+    received: &Received,
+    refused: ProtocolError,
+    penalty_until_ms: Option<i64>,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let id = &received.connection.connection_id;
+    let code = refused.code.as_str();
+    let total = deps
+        .connections
+        .violated(id, code, penalty_until_ms)
+        .await?
+        .unwrap_or(0);
+    if total >= MAX_VIOLATIONS {
+        tracing::warn!(connection = %id, tenant = %received.connection.tenant, total, "WebSocket closed after repeated violations");
+        let mut violations = received.violations.clone();
+        *violations.entry(code.to_owned()).or_default() += 1;
+        let closing = ProtocolError::new(
+            ErrorCode::SecurityViolation,
+            format!("{total} violations on this connection: it is closed"),
+        )
+        .about(refused.request_id.as_deref())
+        .with_details(json!({"violations": violations, "max_violations": MAX_VIOLATIONS}));
+        if let Err(e) = deps.pusher.push(id, &envelope::error(&closing)).await {
+            tracing::warn!(connection = %id, error = %e, "closing notice not pushed");
+        }
+        if let Err(e) = deps.pusher.close(id).await {
+            tracing::warn!(connection = %id, error = %e, "connection not closed");
+        }
+    }
+    Ok(answer(200, envelope::error(&refused)))
+}
+
+/// `system/diagnostics`: this connection's figures (messages received and answered, violations by
+/// code, a cool-down under way, subscriptions, uptime), the tenant's open connections, and whether
+/// each dependency answers, as `GET /health` checks them.
+async fn diagnostics<C: ConnectionStore, P, L, V, H: DependencyProbe>(
+    deps: &MessageDeps<C, P, L, V, H>,
+    received: &Received,
+    message_id: &str,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
+    let connection = &received.connection;
+    let now_ms = now.timestamp_millis();
+    let active = deps.connections.tenant_connections(&connection.tenant).await?;
+    let health = match &deps.health {
+        Some((probe, dependencies)) => {
+            serde_json::to_value(health::check(probe, dependencies, env!("CARGO_PKG_VERSION"), HEALTH_TIMEOUT).await)?
+        }
+        None => serde_json::Value::Null,
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let uptime = (now_ms - connection.connected_at_ms) as f64 / 1000.0;
+    let result = json!({
+        "connection": {
+            "client_id": connection.connection_id,
+            "uptime_secs": uptime,
+            // Every message is answered once (a refusal too), and the first also got the welcome.
+            "messages_received": received.count,
+            "messages_answered": received.count,
+            "violations": received.violations,
+            "violations_total": received.violations_total(),
+            "max_violations": MAX_VIOLATIONS,
+            "cooling_down_secs": u64::try_from(received.penalty_until_ms - now_ms).unwrap_or(0).div_ceil(1000),
+            "subscriptions": received.topics,
+        },
+        "tenant": {"active_connections": active},
+        "errors": {"total": received.violations_total(), "by_code": received.violations},
+        "health": health,
+    });
+    let metrics = json!({"duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)});
+    Ok(envelope::response(message_id, &result, &metrics))
+}
+
+/// How long a dependency check of `system/diagnostics` may take.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,8 @@ use shared::connections::dynamodb::DynamoDbConnections;
 use shared::connections::push::ApiGatewayPusher;
 use shared::contexts::dynamodb::DynamoDbContextStore;
 use shared::conversation::service::Deps;
+use shared::health::aws::AwsDependencyProbe;
+use shared::health::Dependency;
 use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::providers::registry::Providers;
 use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
@@ -189,6 +191,7 @@ pub async fn ws_message() -> Result<
         ApiGatewayPusher,
         DynamoDbRateLimiter,
         Stores<DynamoDbTaskStore, DynamoDbContextStore>,
+        AwsDependencyProbe,
     >,
 > {
     let (config, clients) = start().await?;
@@ -205,6 +208,7 @@ pub async fn ws_message() -> Result<
             tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), config.table_name.clone()),
             contexts: DynamoDbContextStore::new(clients.dynamodb.clone(), config.table_name.clone()),
         },
+        health: Some((AwsDependencyProbe::new(&clients), Dependency::all(&config))),
     })
 }
 

@@ -37,6 +37,10 @@ fn message_deps(per_minute: u32) -> Deps {
             tasks: state.clone(),
             contexts: state,
         },
+        health: Some((
+            shared::health::InMemoryProbe::default(),
+            vec![shared::health::Dependency::Table { name: "t".into() }],
+        )),
     }
 }
 
@@ -334,4 +338,89 @@ async fn events_since_answers_the_kept_events_of_subscribed_topics_after_the_giv
     );
     assert_eq!(stale["result"]["complete"], false, "{stale}");
     assert_eq!(stale["result"]["events"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn each_time_a_connection_exceeds_its_limit_the_cool_down_doubles_up_to_5_minutes() {
+    let waits: Vec<u64> = (1..=6).map(|times| cool_down(1, times)).collect();
+    assert_eq!(waits, [1, 2, 4, 8, 16, 32]);
+    assert_eq!(cool_down(0, 1), 1);
+    assert_eq!((cool_down(30, 4), cool_down(30, 5), cool_down(1, 90)), (240, 300, 300));
+}
+
+#[tokio::test]
+async fn a_connection_is_closed_at_its_20th_violation_after_being_told_why() {
+    let deps = message_deps(1000);
+    open(&deps).await;
+    for n in 1..=MAX_VIOLATIONS {
+        let answer = json_body(&message(&deps, with_body("not json")).await.unwrap());
+        assert_eq!(answer["error_code"], "INVALID_MESSAGE_FORMAT");
+        let closed = deps.pusher.closed.lock().unwrap().clone();
+        assert_eq!(closed.is_empty(), n < MAX_VIOLATIONS, "after {n}");
+    }
+    let pushed = deps.pusher.pushed.lock().unwrap().clone();
+    let last: Value = serde_json::from_str(&pushed.last().unwrap().1).unwrap();
+    assert_eq!(last["error_code"], "SECURITY_VIOLATION", "{last}");
+    assert_eq!(last["details"]["violations"]["INVALID_MESSAGE_FORMAT"], 20, "{last}");
+}
+
+#[tokio::test]
+async fn past_its_limit_a_connection_cools_down_and_every_refusal_counts_as_a_violation() {
+    let deps = message_deps(2);
+    open(&deps).await;
+    for _ in 0..2 {
+        message(&deps, event("ws-message", "unknown-connection")).await.unwrap();
+    }
+    let limited = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    assert_eq!(
+        (
+            limited["error_code"].as_str(),
+            limited["details"]["times_exceeded"].as_u64()
+        ),
+        (Some("RATE_LIMIT_EXCEEDED"), Some(1))
+    );
+    // Within the cool-down, refused without asking the bucket
+    let cooling = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    assert!(
+        cooling["error_message"].as_str().unwrap().contains("cooling down"),
+        "{cooling}"
+    );
+    let diagnosed = json_body(
+        &message(&deps, request("system/diagnostics", &serde_json::json!({})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        diagnosed["error_code"], "RATE_LIMIT_EXCEEDED",
+        "diagnostics wait too: {diagnosed}"
+    );
+}
+
+#[tokio::test]
+async fn diagnostics_tell_the_connections_counts_violations_subscriptions_and_the_tenants_connections() {
+    let deps = message_deps(100);
+    open(&deps).await;
+    deps.connections
+        .subscribe("acme", "task:t1", ID, i64::MAX)
+        .await
+        .unwrap();
+    message(&deps, with_body("not json")).await.unwrap();
+    message(&deps, with_body("{\"protocol_version\": \"1.0\"}"))
+        .await
+        .unwrap();
+    message(&deps, event("ws-message", "unknown-connection")).await.unwrap();
+    let answer = json_body(
+        &message(&deps, request("system/diagnostics", &serde_json::json!({})))
+            .await
+            .unwrap(),
+    );
+    let result = &answer["result"];
+    assert_eq!(result["connection"]["messages_received"], 4, "{answer}");
+    assert_eq!(
+        result["connection"]["violations"],
+        serde_json::json!({"INVALID_MESSAGE_FORMAT": 1, "INVALID_PROTOCOL_VERSION": 1})
+    );
+    assert_eq!(result["connection"]["subscriptions"], serde_json::json!(["task:t1"]));
+    assert_eq!(result["tenant"]["active_connections"], 1);
+    assert_eq!(result["health"]["status"], "ok", "{answer}");
 }

@@ -481,3 +481,53 @@ async fn a_client_that_reconnects_gets_every_event_it_missed_through_events_sinc
     let refused = next(&mut other).await;
     assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn diagnostics_count_a_connections_violations_and_the_20th_closes_it() {
+    // GIVEN a connection that sent two broken messages
+    let mut socket = connect().await;
+    socket.send(heartbeat("hb-0")).await.unwrap();
+    assert_eq!(next(&mut socket).await["event_type"], "welcome");
+    next(&mut socket).await;
+    for _ in 0..2 {
+        socket.send(Message::Text("{not json".into())).await.unwrap();
+        assert_eq!(next(&mut socket).await["error_code"], "INVALID_MESSAGE_FORMAT");
+    }
+    // WHEN it asks for its diagnostics
+    socket
+        .send(request("diag-1", "system/diagnostics", &json!({})))
+        .await
+        .unwrap();
+    let answer = next(&mut socket).await;
+    // THEN they count its messages and violations, its tenant's connections, and the dependencies
+    let result = &answer["result"];
+    assert_eq!(result["connection"]["messages_received"], 4, "{answer}");
+    assert_eq!(
+        result["connection"]["violations"],
+        json!({"INVALID_MESSAGE_FORMAT": 2}),
+        "{answer}"
+    );
+    assert!(
+        result["tenant"]["active_connections"].as_u64().unwrap() >= 1,
+        "{answer}"
+    );
+    assert_eq!(result["health"]["status"], "ok", "{answer}");
+    // AND at its 20th violation it is told why, then closed by the server
+    for n in 3..20 {
+        socket.send(Message::Text("{not json".into())).await.unwrap();
+        assert_eq!(
+            next(&mut socket).await["error_code"],
+            "INVALID_MESSAGE_FORMAT",
+            "violation {n}"
+        );
+    }
+    socket.send(Message::Text("{not json".into())).await.unwrap();
+    let told = next(&mut socket).await;
+    assert_eq!(told["error_code"], "SECURITY_VIOLATION", "{told}");
+    let mut end = next(&mut socket).await;
+    if end["error_code"] == "INVALID_MESSAGE_FORMAT" {
+        end = next(&mut socket).await;
+    }
+    assert!(end.get("closed").is_some(), "{end}");
+}

@@ -14,6 +14,9 @@ use super::store::{ConnectionStore, EventLog, KeptEvent};
 use super::{Connection, Received};
 use crate::dynamodb::{key, n, number, s, sdk_error, table_keys, Item};
 
+/// The attributes counting a connection's violations: this prefix and the error code.
+const VIOLATION_PREFIX: &str = "violation_";
+
 /// Connections in the mcpflow table.
 #[derive(Debug, Clone)]
 pub struct DynamoDbConnections {
@@ -62,7 +65,76 @@ impl ConnectionStore for DynamoDbConnections {
             ("expires_at".to_owned(), n(connection.expires_at)),
         ]);
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        put.send().await.map(drop).map_err(sdk_error)?;
+        // Counted among its tenant's connections until it closes or its TTL passes.
+        let mut entry = key(
+            &table_keys::tenant_connections_partition(&connection.tenant),
+            &connection.connection_id,
+        );
+        entry.insert("expires_at".to_owned(), n(connection.expires_at));
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(entry));
         put.send().await.map(drop).map_err(sdk_error)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn violated(
+        &self,
+        connection_id: &str,
+        code: &str,
+        penalty_until_ms: Option<i64>,
+    ) -> anyhow::Result<Option<u64>> {
+        let mut expression = "ADD violations :one, #code :one".to_owned();
+        if penalty_until_ms.is_some() {
+            expression.push_str(" SET penalty_until_ms = :until");
+        }
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(connection_id)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#code", format!("{VIOLATION_PREFIX}{code}"))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew);
+        let update = match penalty_until_ms {
+            Some(until) => update.expression_attribute_values(":until", n(until)),
+            None => update,
+        };
+        match update.send().await {
+            Ok(out) => Ok(Some(
+                out.attributes()
+                    .and_then(|a| number(a, "violations"))
+                    .and_then(|v| u64::try_from(v).ok())
+                    .unwrap_or(1),
+            )),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn tenant_connections(&self, tenant: &str) -> anyhow::Result<u64> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&table_keys::tenant_connections_partition(tenant)))
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()))
+            .select(aws_sdk_dynamodb::types::Select::Count);
+        let mut pages = query.into_paginator().send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            count += u64::try_from(page.map_err(sdk_error)?.count()).unwrap_or(0);
+        }
+        Ok(count)
     }
 
     #[tracing::instrument(skip(self))]
@@ -100,11 +172,20 @@ impl ConnectionStore for DynamoDbConnections {
                     .cloned()
                     .unwrap_or_default();
                 topics.sort();
+                let violations = item
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let code = k.strip_prefix(VIOLATION_PREFIX)?;
+                        Some((code.to_owned(), v.as_n().ok()?.parse().ok()?))
+                    })
+                    .collect();
                 Ok(Some(Received {
                     connection: from_item(item)?,
                     first: count == 1,
                     count,
                     topics,
+                    violations,
+                    penalty_until_ms: number(item, "penalty_until_ms").unwrap_or(0),
                 }))
             }
             Err(e)
@@ -134,6 +215,9 @@ impl ConnectionStore for DynamoDbConnections {
             .and_then(|v| v.as_s().ok())
             .cloned()
             .unwrap_or_default();
+        let entry = key(&table_keys::tenant_connections_partition(&tenant), connection_id);
+        let forget = self.client.delete_item().table_name(&self.table).set_key(Some(entry));
+        forget.send().await.map_err(sdk_error)?;
         let topics = old
             .get("topics")
             .and_then(|v| v.as_ss().ok())

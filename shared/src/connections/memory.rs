@@ -10,10 +10,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A connection's violations by code, and the end of its cool-down.
+type Violations = (std::collections::BTreeMap<String, u64>, i64);
+
 /// Connections with their received-message counts.
 #[derive(Debug, Default)]
 pub struct InMemoryConnections {
     connections: Mutex<HashMap<String, (Connection, u64)>>,
+    /// Connection id → (violations by code, cool-down end).
+    violations: Mutex<HashMap<String, Violations>>,
     /// (tenant, topic) → subscribed connection ids.
     subscriptions: Mutex<HashMap<(String, String), Vec<String>>>,
     /// (tenant, topic) → kept events, oldest first.
@@ -40,6 +45,8 @@ impl ConnectionStore for InMemoryConnections {
                     first: *count == 1,
                     count: *count,
                     topics: Vec::new(),
+                    violations: std::collections::BTreeMap::new(),
+                    penalty_until_ms: 0,
                 }
             });
         Ok(received.map(|mut r| {
@@ -50,8 +57,36 @@ impl ConnectionStore for InMemoryConnections {
                 .map(|((_, topic), _)| topic.clone())
                 .collect();
             r.topics.sort();
+            if let Some((violations, until)) = lock(&self.violations).get(connection_id) {
+                (r.violations, r.penalty_until_ms) = (violations.clone(), *until);
+            }
             r
         }))
+    }
+
+    async fn violated(
+        &self,
+        connection_id: &str,
+        code: &str,
+        penalty_until_ms: Option<i64>,
+    ) -> anyhow::Result<Option<u64>> {
+        if !lock(&self.connections).contains_key(connection_id) {
+            return Ok(None);
+        }
+        let mut all = lock(&self.violations);
+        let (violations, until) = all.entry(connection_id.to_owned()).or_default();
+        *violations.entry(code.to_owned()).or_default() += 1;
+        if let Some(u) = penalty_until_ms {
+            *until = u;
+        }
+        Ok(Some(violations.values().sum()))
+    }
+
+    async fn tenant_connections(&self, tenant: &str) -> anyhow::Result<u64> {
+        Ok(lock(&self.connections)
+            .values()
+            .filter(|(c, _)| c.tenant == tenant)
+            .count() as u64)
     }
 
     async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {

@@ -56,4 +56,16 @@ pub struct Received {
     pub count: u64,
     /// The topics the connection is subscribed to.
     pub topics: Vec<String>,
+    /// Its violations so far, by error code.
+    pub violations: std::collections::BTreeMap<String, u64>,
+    /// Unix milliseconds until which its messages are refused (a rate-limit cool-down); 0 for none.
+    pub penalty_until_ms: i64,
+}
+
+impl Received {
+    /// Every violation so far.
+    #[must_use]
+    pub fn violations_total(&self) -> u64 {
+        self.violations.values().sum()
+    }
 }

@@ -16,6 +16,16 @@ pub trait ConnectionStore: Send + Sync {
         connection_id: &str,
         now_ms: i64,
     ) -> impl Future<Output = anyhow::Result<Option<Received>>> + Send;
+    /// Records a violation of the connection (an answer with error `code`), and a cool-down until
+    /// `penalty_until_ms` when given; its violations in all after it, `None` when it is not stored.
+    fn violated(
+        &self,
+        connection_id: &str,
+        code: &str,
+        penalty_until_ms: Option<i64>,
+    ) -> impl Future<Output = anyhow::Result<Option<u64>>> + Send;
+    /// How many unexpired connections the tenant has.
+    fn tenant_connections(&self, tenant: &str) -> impl Future<Output = anyhow::Result<u64>> + Send;
     /// Forgets the connection and its subscriptions.
     fn delete(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Subscribes the connection to a topic of its tenant until `expires_at` (unix seconds); the

@@ -173,6 +173,12 @@ pub fn subscription_partition(tenant: &str, topic: &str) -> String {
     join(&["WSSUB", tenant, topic])
 }
 
+/// `WSTENANT#<tenant>`: a tenant's connections, to count them (sort key: the connection id).
+#[must_use]
+pub fn tenant_connections_partition(tenant: &str) -> String {
+    join(&["WSTENANT", tenant])
+}
+
 /// `WSEVT#<tenant>#<topic>`: the events published to a topic, kept for `events/since` (sort key: the
 /// event id, which sorts by time).
 #[must_use]
@@ -251,6 +257,7 @@ mod tests {
         assert_eq!(connection_partition("c1"), "WSCONN#c1");
         assert_eq!(subscription_partition("acme", "task:t1"), "WSSUB#acme#task:t1");
         assert_eq!(event_partition("acme", "task:t1"), "WSEVT#acme#task:t1");
+        assert_eq!(tenant_connections_partition("acme"), "WSTENANT#acme");
     }
 
     #[test]
