@@ -11,9 +11,10 @@
 use chrono::Utc;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 use shared::auth::authenticate::{Authenticator, Credentials};
 use shared::auth::AuthOutcome;
+use shared::auth::Principal;
 use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
 use shared::connections::store::{ConnectionStore, EventLog, Pusher};
 use shared::connections::{Connection, Received, CONNECTION_TTL_SECS, EVENT_RETENTION_SECS};
@@ -22,6 +23,8 @@ use shared::health::{self, Dependency, DependencyProbe, InMemoryProbe};
 use shared::ids::IdKind;
 use shared::keys::KeyStore;
 use shared::ratelimit::{Admission, Bucket, Limit, RateLimiter};
+use shared::tasks::listing::{TaskFilter, TaskListing};
+use shared::tasks::model::{StreamStats, Task};
 use shared::tasks::store::TaskStore;
 
 /// What `$connect` needs: the connections, and the authenticator the HTTP API's authorizer uses.
@@ -32,7 +35,7 @@ pub struct ConnectDeps<C, K, L> {
 
 /// What `$default` needs: the connections, the way to push, the per-connection message limit, and
 /// the tasks and contexts a subscription may name.
-pub struct MessageDeps<C, P, L, V, H = InMemoryProbe> {
+pub struct MessageDeps<C, P, L, V, H = InMemoryProbe, M = ()> {
     pub connections: C,
     pub pusher: P,
     pub limiter: L,
@@ -40,6 +43,194 @@ pub struct MessageDeps<C, P, L, V, H = InMemoryProbe> {
     pub topics: V,
     /// What `system/diagnostics` checks, and how (`None`: no checks).
     pub health: Option<(H, Vec<Dependency>)>,
+    /// The MCP endpoint's tools, for `tools/list` and `tools/call`.
+    pub tools: M,
+}
+
+/// Port: the MCP endpoint's tools (built-in and the tenant's registered ones), as `tools/list` and
+/// `tools/call` reach them: the same tools, roles and argument checks.
+pub trait McpTools: Send + Sync {
+    /// The tools the principal sees, as MCP's `tools/list` gives them.
+    fn list(&self, who: &Principal) -> impl std::future::Future<Output = anyhow::Result<Vec<Value>>> + Send;
+    /// The tool's result as MCP's `tools/call` gives it (`isError` for a failure a caller can act on),
+    /// or why the call is refused (an unknown tool).
+    fn call(
+        &self,
+        who: &Principal,
+        name: &str,
+        args: &Value,
+    ) -> impl std::future::Future<Output = anyhow::Result<Result<Value, String>>> + Send;
+}
+
+/// No MCP tools: only the system tools.
+impl McpTools for () {
+    async fn list(&self, _: &Principal) -> anyhow::Result<Vec<Value>> {
+        Ok(Vec::new())
+    }
+
+    async fn call(&self, _: &Principal, name: &str, _: &Value) -> anyhow::Result<Result<Value, String>> {
+        Ok(Err(format!("unknown tool {name}")))
+    }
+}
+
+/// Port: what `stream/analyze` reads: a tenant's tasks, one or the newest.
+pub trait StreamTasks: Send + Sync {
+    fn task(
+        &self,
+        tenant: &str,
+        task_id: &str,
+    ) -> impl std::future::Future<Output = anyhow::Result<Option<Task>>> + Send;
+    /// A page of the tenant's tasks, newest first, after `after`.
+    fn newest(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl std::future::Future<Output = anyhow::Result<(Vec<Task>, Option<String>)>> + Send;
+}
+
+impl<T: TaskStore + TaskListing, X: Send + Sync> StreamTasks for Stores<T, X> {
+    async fn task(&self, tenant: &str, task_id: &str) -> anyhow::Result<Option<Task>> {
+        let now = Utc::now().timestamp();
+        Ok(self.tasks.get(tenant, task_id).await?.filter(|t| !t.expired(now)))
+    }
+
+    async fn newest(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<(Vec<Task>, Option<String>)> {
+        let filter = TaskFilter::default();
+        Ok(self
+            .tasks
+            .list_tasks(tenant, &filter, limit, after, Utc::now().timestamp())
+            .await?)
+    }
+}
+
+/// The system tools the WebSocket API adds to the MCP tools.
+#[must_use]
+pub fn system_tools() -> Vec<Value> {
+    vec![
+        json!({"name": "system/diagnostics", "description": "This connection's messages, violations and subscriptions, the tenant's open connections, and a check of every dependency",
+               "inputSchema": {"type": "object", "additionalProperties": false, "properties": {}}}),
+        json!({"name": "stream/analyze", "description": "How streamed completions went: one task's stream, or every streamed task of the last `minutes` (chunks, time to first chunk, gaps between chunks, restarts, failures)",
+               "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                   "task_id": {"type": "string"},
+                   "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_ANALYSIS_MINUTES, "default": 60}}}}),
+        json!({"name": "workflow/analyze", "description": "A pipeline's executions in a time range: duration per stage, failure and retry rates (pipelines are not built yet: the analysis is empty)",
+               "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                   "pipeline_id": {"type": "string"},
+                   "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_ANALYSIS_MINUTES, "default": 60}}}}),
+    ]
+}
+
+/// The longest window an analysis covers, in minutes (a day).
+pub const MAX_ANALYSIS_MINUTES: i64 = 1440;
+/// Tasks an analysis reads at most (newest first).
+pub const MAX_ANALYZED_TASKS: usize = 1000;
+
+/// A tool result as MCP gives it: the value as text and as structured content.
+fn tool_result(value: &Value) -> Value {
+    json!({"content": [{"type": "text", "text": value.to_string()}], "structuredContent": value, "isError": false})
+}
+
+/// The `minutes` argument: 1 to [`MAX_ANALYSIS_MINUTES`], 60 by default.
+fn minutes(args: &Value) -> Result<i64, String> {
+    match args.get("minutes") {
+        None | Some(Value::Null) => Ok(60),
+        Some(v) => v
+            .as_i64()
+            .filter(|m| (1..=MAX_ANALYSIS_MINUTES).contains(m))
+            .ok_or_else(|| format!("minutes must be 1 to {MAX_ANALYSIS_MINUTES}")),
+    }
+}
+
+/// The value below which `share` of the sorted `values` lie.
+fn percentile(sorted: &[u64], share: f64) -> Option<u64> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len() as f64 * share).ceil() as usize).saturating_sub(1);
+    sorted.get(i).copied()
+}
+
+/// `stream/analyze`: one streamed task's figures, or every streamed task of the window's together.
+async fn stream_analysis<V: StreamTasks>(
+    tasks: &V,
+    tenant: &str,
+    args: &Value,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Result<Value, String>> {
+    if let Some(id) = args.get("task_id").and_then(Value::as_str) {
+        if IdKind::Task.check(id).is_err() {
+            return Ok(Err("no task with that id: task_ and 28 hex digits".into()));
+        }
+        return Ok(match tasks.task(tenant, id).await? {
+            Some(task) if task.stream => Ok(json!({"task_id": task.task_id, "status": task.status,
+                "error_code": task.error_code, "stream": task.stream_stats})),
+            Some(_) => Err(format!("task {id} was not streamed (ask with stream: true)")),
+            None => Err(format!("no task {id}")),
+        });
+    }
+    let minutes = match minutes(args) {
+        Ok(m) => m,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let from = now - chrono::Duration::minutes(minutes);
+    let (mut streams, mut after, mut read) = (Vec::new(), None, 0);
+    'pages: loop {
+        let (page, next) = tasks.newest(tenant, after.as_deref(), 100).await?;
+        for task in page {
+            read += 1;
+            let created = chrono::DateTime::parse_from_rfc3339(&task.created_at).map(|c| c.with_timezone(&Utc));
+            if created.is_ok_and(|c| c < from) || read > MAX_ANALYZED_TASKS {
+                break 'pages;
+            }
+            if task.stream {
+                streams.push(task);
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let stats: Vec<&StreamStats> = streams.iter().filter_map(|t| t.stream_stats.as_ref()).collect();
+    let mut firsts: Vec<u64> = stats.iter().filter_map(|s| s.first_chunk_ms).collect();
+    let mut gaps: Vec<u64> = stats.iter().filter_map(|s| s.gap_p50_ms).collect();
+    firsts.sort_unstable();
+    gaps.sort_unstable();
+    let mut failures = std::collections::BTreeMap::<String, u64>::new();
+    for task in &streams {
+        if let Some(code) = &task.error_code {
+            *failures.entry(code.clone()).or_default() += 1;
+        }
+    }
+    Ok(Ok(json!({
+        "window_minutes": minutes,
+        "tasks_read": read.min(MAX_ANALYZED_TASKS),
+        "streams": streams.len(),
+        "finished": stats.len(),
+        "failed_by_code": failures,
+        "restarted": stats.iter().filter(|s| s.attempts > 1).count(),
+        "chunks": stats.iter().map(|s| s.chunks).sum::<u64>(),
+        "first_chunk_ms": {"p50": percentile(&firsts, 0.5), "p95": percentile(&firsts, 0.95)},
+        "gap_ms": {"p50_of_medians": percentile(&gaps, 0.5), "max": stats.iter().filter_map(|s| s.gap_max_ms).max()},
+    })))
+}
+
+/// `workflow/analyze`: pipelines are not built yet, so no pipeline has executions to analyze.
+fn workflow_analysis(args: &Value) -> Result<Value, String> {
+    let minutes = minutes(args)?;
+    Ok(
+        json!({"window_minutes": minutes, "pipeline_id": args.get("pipeline_id"), "executions": 0,
+              "stages": [], "failure_rate": null, "retry_rate": null,
+              "note": "pipelines are not built yet (issue 13): there are no executions to analyze"}),
+    )
 }
 
 /// A request's answer, or the protocol error to answer instead (a violation of the connection).
@@ -296,6 +487,7 @@ pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter>(
                 tenant: principal.tenant.to_string(),
                 subject: principal.subject,
                 role: principal.role,
+                method: principal.method,
                 connected_at_ms: now.timestamp_millis(),
                 expires_at: now.timestamp() + CONNECTION_TTL_SECS,
             };
@@ -329,10 +521,18 @@ pub async fn disconnect<C: ConnectionStore>(
 ///
 /// # Errors
 /// When the table cannot be reached (API Gateway then answers an internal error).
-pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V: TopicCheck, H: DependencyProbe>(
-    deps: &MessageDeps<C, P, L, V, H>,
+pub async fn message<C, P, L, V, H, M>(
+    deps: &MessageDeps<C, P, L, V, H, M>,
     req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
+) -> Result<Response<Body>, lambda_http::Error>
+where
+    C: ConnectionStore + EventLog,
+    P: Pusher,
+    L: RateLimiter,
+    V: TopicCheck + StreamTasks,
+    H: DependencyProbe,
+    M: McpTools,
+{
     let id = connection_id(&req);
     let body = std::str::from_utf8(req.body().as_ref()).unwrap_or_default();
     let now = Utc::now();
@@ -403,10 +603,20 @@ pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V
         }) => match method.as_str() {
             "subscribe" => subscribe(&deps.connections, &deps.topics, connection, &message_id, &params).await?,
             "events/since" => events_since(&deps.connections, &received, &message_id, &params, now).await?,
-            "system/diagnostics" => Ok(diagnostics(deps, &received, &message_id, now).await?),
+            "system/diagnostics" => Ok(envelope::response(
+                &message_id,
+                &diagnostics(deps, &received, now).await?,
+                &json!({}),
+            )),
+            "tools/list" => {
+                let mut tools = deps.tools.list(&connection.principal()?).await?;
+                tools.extend(system_tools());
+                Ok(envelope::response(&message_id, &json!({"tools": tools}), &json!({})))
+            }
+            "tools/call" => tools_call(deps, &received, &message_id, &params, now).await?,
             _ => Err(ProtocolError::new(
                 ErrorCode::InvalidMessageFormat,
-                format!("unknown method {method}: this server answers subscribe, events/since and system/diagnostics"),
+                format!("unknown method {method}: this server answers {}", METHODS.join(", ")),
             )
             .about(Some(&message_id))
             .with_details(json!({"method": method}))),
@@ -416,6 +626,69 @@ pub async fn message<C: ConnectionStore + EventLog, P: Pusher, L: RateLimiter, V
         Ok(text) => Ok(answer(200, text)),
         Err(refused) => refuse(deps, &received, refused, None).await,
     }
+}
+
+/// The methods a request may name.
+pub const METHODS: [&str; 5] = [
+    "subscribe",
+    "events/since",
+    "tools/list",
+    "tools/call",
+    "system/diagnostics",
+];
+
+/// `tools/call` with `{"name", "arguments"}`: a system tool, or the MCP endpoint's tool of that name
+/// with the connection's principal (its role decides as it does over MCP). Answered with MCP's
+/// `CallToolResult`, and the call's duration in `metrics`.
+async fn tools_call<C, P, L, V, H, M>(
+    deps: &MessageDeps<C, P, L, V, H, M>,
+    received: &Received,
+    message_id: &str,
+    params: &serde_json::Map<String, Value>,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Answer>
+where
+    C: ConnectionStore,
+    V: StreamTasks,
+    H: DependencyProbe,
+    M: McpTools,
+{
+    let refuse = |message: String| {
+        Ok(Err(
+            ProtocolError::new(ErrorCode::InvalidMessageFormat, message).about(Some(message_id))
+        ))
+    };
+    let Some(name) = params.get("name").and_then(Value::as_str) else {
+        return refuse("tools/call needs params.name".into());
+    };
+    let args = match params.get("arguments") {
+        None | Some(Value::Null) => json!({}),
+        Some(args @ Value::Object(_)) => args.clone(),
+        Some(_) => return refuse("params.arguments must be an object".into()),
+    };
+    let started = std::time::Instant::now();
+    let tenant = &received.connection.tenant;
+    let system = match name {
+        "system/diagnostics" => Some(Ok(diagnostics(deps, received, now).await?)),
+        "stream/analyze" => Some(stream_analysis(&deps.topics, tenant, &args, now).await?),
+        "workflow/analyze" => Some(workflow_analysis(&args)),
+        _ => None,
+    };
+    let result = match system {
+        Some(Ok(value)) => tool_result(&value),
+        // As MCP answers a call it cannot carry out: a result the caller can read and act on.
+        Some(Err(failure)) => json!({"content": [{"type": "text", "text": failure}], "isError": true}),
+        None => match deps.tools.call(&received.connection.principal()?, name, &args).await? {
+            Ok(result) => result,
+            Err(refused) => {
+                return Ok(Err(ProtocolError::new(ErrorCode::InvalidMessageFormat, refused)
+                    .about(Some(message_id))
+                    .with_details(json!({"tool": name}))))
+            }
+        },
+    };
+    let metrics = json!({"duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)});
+    Ok(Ok(envelope::response(message_id, &result, &metrics)))
 }
 
 /// Violations after which a connection is closed.
@@ -434,8 +707,8 @@ pub fn cool_down(wait_secs: u64, times: u64) -> u64 {
 /// Answers `refused`, recorded as a violation of the connection (with a cool-down until
 /// `penalty_until_ms`, when given). At [`MAX_VIOLATIONS`] the connection is told why
 /// (`SECURITY_VIOLATION`) and closed.
-async fn refuse<C: ConnectionStore, P: Pusher, L, V, H>(
-    deps: &MessageDeps<C, P, L, V, H>,
+async fn refuse<C: ConnectionStore, P: Pusher, L, V, H, M>(
+    deps: &MessageDeps<C, P, L, V, H, M>,
     received: &Received,
     refused: ProtocolError,
     penalty_until_ms: Option<i64>,
@@ -470,13 +743,11 @@ async fn refuse<C: ConnectionStore, P: Pusher, L, V, H>(
 /// `system/diagnostics`: this connection's figures (messages received and answered, violations by
 /// code, a cool-down under way, subscriptions, uptime), the tenant's open connections, and whether
 /// each dependency answers, as `GET /health` checks them.
-async fn diagnostics<C: ConnectionStore, P, L, V, H: DependencyProbe>(
-    deps: &MessageDeps<C, P, L, V, H>,
+async fn diagnostics<C: ConnectionStore, P, L, V, H: DependencyProbe, M>(
+    deps: &MessageDeps<C, P, L, V, H, M>,
     received: &Received,
-    message_id: &str,
     now: chrono::DateTime<Utc>,
-) -> anyhow::Result<String> {
-    let started = std::time::Instant::now();
+) -> anyhow::Result<Value> {
     let connection = &received.connection;
     let now_ms = now.timestamp_millis();
     let active = deps.connections.tenant_connections(&connection.tenant).await?;
@@ -488,7 +759,7 @@ async fn diagnostics<C: ConnectionStore, P, L, V, H: DependencyProbe>(
     };
     #[allow(clippy::cast_precision_loss)]
     let uptime = (now_ms - connection.connected_at_ms) as f64 / 1000.0;
-    let result = json!({
+    Ok(json!({
         "connection": {
             "client_id": connection.connection_id,
             "uptime_secs": uptime,
@@ -504,9 +775,7 @@ async fn diagnostics<C: ConnectionStore, P, L, V, H: DependencyProbe>(
         "tenant": {"active_connections": active},
         "errors": {"total": received.violations_total(), "by_code": received.violations},
         "health": health,
-    });
-    let metrics = json!({"duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)});
-    Ok(envelope::response(message_id, &result, &metrics))
+    }))
 }
 
 /// How long a dependency check of `system/diagnostics` may take.

@@ -192,6 +192,7 @@ pub async fn ws_message() -> Result<
         DynamoDbRateLimiter,
         Stores<DynamoDbTaskStore, DynamoDbContextStore>,
         AwsDependencyProbe,
+        crate::mcp::McpServer,
     >,
 > {
     let (config, clients) = start().await?;
@@ -209,6 +210,9 @@ pub async fn ws_message() -> Result<
             contexts: DynamoDbContextStore::new(clients.dynamodb.clone(), config.table_name.clone()),
         },
         health: Some((AwsDependencyProbe::new(&clients), Dependency::all(&config))),
+        tools: crate::mcp::McpServer {
+            state: std::sync::Arc::new(mcp_state(&config, &clients)?),
+        },
     })
 }
 
@@ -230,17 +234,21 @@ pub fn task_events(config: &Config, clients: &AwsClients) -> Option<Pushes<Dynam
 /// When the configuration is invalid or a tool schema does not compile.
 pub async fn mcp() -> Result<crate::mcp::lambda::Endpoint> {
     let (config, clients) = start().await?;
-    let deps = aws_deps(&config, &clients)?;
+    let state = std::sync::Arc::new(mcp_state(&config, &clients)?);
+    let audit = audit(&config, &clients);
+    Ok(crate::mcp::lambda::service(state, &config.mcp_allowed_origins, audit))
+}
+
+/// The MCP endpoint's tools and what they run on (the `mcp` function's, and `ws-message`'s tools).
+fn mcp_state(config: &Config, clients: &AwsClients) -> Result<crate::mcp::McpState> {
+    let deps = aws_deps(config, clients)?;
     let models = deps.providers.available_models();
     let tools = crate::mcp::tools::specs(&config.limits, &models, &config.models.default_model)?;
-    let state = crate::mcp::McpState {
+    Ok(crate::mcp::McpState {
         models: serde_json::to_value(config.models.view(&config.credentials))?,
         registry: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
         tool_policy: config.tool_endpoints,
         deps,
         tools,
-    };
-    let audit = audit(&config, &clients);
-    let state = std::sync::Arc::new(state);
-    Ok(crate::mcp::lambda::service(state, &config.mcp_allowed_origins, audit))
+    })
 }

@@ -41,6 +41,7 @@ fn message_deps(per_minute: u32) -> Deps {
             shared::health::InMemoryProbe::default(),
             vec![shared::health::Dependency::Table { name: "t".into() }],
         )),
+        tools: (),
     }
 }
 
@@ -61,6 +62,7 @@ async fn open(deps: &Deps) {
         tenant: "acme".into(),
         subject: "k1".into(),
         role: Role::Viewer,
+        method: shared::auth::AuthMethod::ApiKey,
         connected_at_ms: now.timestamp_millis() - 5_000,
         expires_at: now.timestamp() + CONNECTION_TTL_SECS,
     };
@@ -423,4 +425,78 @@ async fn diagnostics_tell_the_connections_counts_violations_subscriptions_and_th
     assert_eq!(result["connection"]["subscriptions"], serde_json::json!(["task:t1"]));
     assert_eq!(result["tenant"]["active_connections"], 1);
     assert_eq!(result["health"]["status"], "ok", "{answer}");
+}
+
+fn call(name: &str, arguments: &Value) -> Request {
+    request("tools/call", &serde_json::json!({"name": name, "arguments": arguments}))
+}
+
+#[tokio::test]
+async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_figures() {
+    let deps = message_deps(100);
+    open(&deps).await;
+    // GIVEN a streamed task of the tenant that finished after restarting once
+    let mut task: shared::tasks::model::Task = serde_json::from_value(serde_json::json!({
+        "task_id": "task_0000000000000000000000000001", "type": "mcp.add_prompt", "status": "failed",
+        "priority": 5, "context_id": null, "user_id": null, "model_id": null, "created_at": Utc::now().to_rfc3339(),
+        "started_at": null, "finished_at": null, "attempts": 1, "provider": null, "model": null, "usage": null,
+        "output": null, "error": "broke", "error_code": "PROVIDER_FAILED", "stream": true,
+        "stream_stats": {"chunks": 6, "attempts": 3, "first_chunk_ms": 40, "gap_p50_ms": 50, "gap_p95_ms": 60,
+                         "gap_max_ms": 70, "total_ms": 900}}))
+    .unwrap();
+    task.tenant = "acme".into();
+    TaskStore::create(&deps.topics.tasks, &task).await.unwrap();
+    // WHEN tools are listed, and stream/analyze asked for the task and for the last hour
+    let listed = json_body(
+        &message(&deps, request("tools/list", &serde_json::json!({})))
+            .await
+            .unwrap(),
+    );
+    let one = json_body(
+        &message(
+            &deps,
+            call("stream/analyze", &serde_json::json!({"task_id": task.task_id})),
+        )
+        .await
+        .unwrap(),
+    );
+    let hour = json_body(
+        &message(&deps, call("stream/analyze", &serde_json::json!({})))
+            .await
+            .unwrap(),
+    );
+    // THEN the system tools are there, and the analyses carry the task's figures
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["system/diagnostics", "stream/analyze", "workflow/analyze"]);
+    assert_eq!(one["result"]["structuredContent"]["stream"]["chunks"], 6, "{one}");
+    let summary = &hour["result"]["structuredContent"];
+    assert_eq!(
+        (
+            summary["streams"].as_u64(),
+            summary["restarted"].as_u64(),
+            summary["chunks"].as_u64()
+        ),
+        (Some(1), Some(1), Some(6)),
+        "{hour}"
+    );
+    assert_eq!(summary["failed_by_code"]["PROVIDER_FAILED"], 1);
+    assert_eq!(summary["first_chunk_ms"]["p50"], 40);
+    // AND a bad argument is a tool error, an unknown tool a refusal
+    let bad = json_body(
+        &message(&deps, call("stream/analyze", &serde_json::json!({"minutes": 0})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(bad["result"]["isError"], true, "{bad}");
+    let unknown = json_body(
+        &message(&deps, call("no_such_tool", &serde_json::json!({})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(unknown["error_code"], "INVALID_MESSAGE_FORMAT", "{unknown}");
 }

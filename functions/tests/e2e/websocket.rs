@@ -367,6 +367,11 @@ async fn a_streamed_prompt_pushes_numbered_chunks_then_completed_and_the_stored_
     );
     assert!(stats["first_chunk_ms"].as_u64().unwrap() >= 200, "{stats}");
     assert!(stats["gap_p50_ms"].as_u64().unwrap() >= 150, "{stats}");
+    // AND stream/analyze answers the same figures over the socket
+    let args = json!({"name": "stream/analyze", "arguments": {"task_id": task["task_id"]}});
+    socket.send(request("analyze-1", "tools/call", &args)).await.unwrap();
+    let analyzed = next(&mut socket).await;
+    assert_eq!(analyzed["result"]["structuredContent"]["stream"], *stats, "{analyzed}");
 }
 
 #[tokio::test]
@@ -530,4 +535,68 @@ async fn diagnostics_count_a_connections_violations_and_the_20th_closes_it() {
         end = next(&mut socket).await;
     }
     assert!(end.get("closed").is_some(), "{end}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn tools_list_and_tools_call_reach_the_mcp_tools_with_the_connections_role() {
+    // GIVEN an operator's connection and a viewer's, of one tenant
+    let tenant = fresh_tenant("wstools");
+    let mut sockets = Vec::new();
+    for role in ["operator", "viewer"] {
+        let token = jwt(&tenant, role, &json!({}), &secret());
+        remember_secret(&token);
+        let mut socket = connect_with(Some(("authorization", &format!("Bearer {token}"))), "")
+            .await
+            .unwrap();
+        socket.send(heartbeat("hb-0")).await.unwrap();
+        assert_eq!(next(&mut socket).await["event_type"], "welcome");
+        next(&mut socket).await;
+        sockets.push(socket);
+    }
+    let (operator, viewer) = sockets.split_at_mut(1);
+    let (operator, viewer) = (&mut operator[0], &mut viewer[0]);
+    // WHEN the operator lists the tools
+    operator
+        .send(request("list-1", "tools/list", &json!({})))
+        .await
+        .unwrap();
+    let listed = next(operator).await;
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    // THEN they are the MCP endpoint's and the system tools
+    for name in [
+        "create_task",
+        "add_prompt",
+        "get_task_result",
+        "system/diagnostics",
+        "stream/analyze",
+        "workflow/analyze",
+    ] {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+    // AND create_task through the socket makes a real task that the worker answers
+    let args = json!({"name": "create_task", "arguments": {"prompt": "hello from a socket"}});
+    operator.send(request("call-1", "tools/call", &args)).await.unwrap();
+    let created = next(operator).await;
+    let task_id = created["result"]["structuredContent"]["task_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let caller = crate::auth_matrix::bearer(&jwt(&tenant, "operator", &json!({}), &secret()));
+    let done = crate::conversation::finished_within(&caller, &task_id, 60).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    // AND the viewer may not create one, as over MCP
+    viewer.send(request("call-2", "tools/call", &args)).await.unwrap();
+    let refused = next(viewer).await;
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    // AND workflow/analyze answers an empty analysis while pipelines do not exist
+    let args = json!({"name": "workflow/analyze", "arguments": {"minutes": 30}});
+    viewer.send(request("call-3", "tools/call", &args)).await.unwrap();
+    let analysis = next(viewer).await;
+    assert_eq!(analysis["result"]["structuredContent"]["executions"], 0, "{analysis}");
 }

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::store::{ConnectionStore, EventLog, KeptEvent};
 use super::{Connection, Received};
+use crate::auth::AuthMethod;
 use crate::dynamodb::{key, n, number, s, sdk_error, table_keys, Item};
 
 /// The attributes counting a connection's violations: this prefix and the error code.
@@ -45,6 +46,11 @@ fn from_item(item: &Item) -> anyhow::Result<Connection> {
         tenant: text("tenant"),
         subject: text("subject"),
         role: serde_json::from_value(serde_json::Value::String(text("role")))?,
+        method: if text("method") == "jwt" {
+            AuthMethod::Jwt
+        } else {
+            AuthMethod::ApiKey
+        },
         connected_at_ms: number(item, "connected_at_ms").unwrap_or(0),
         expires_at: number(item, "expires_at").unwrap_or(0),
     })
@@ -59,6 +65,14 @@ impl ConnectionStore for DynamoDbConnections {
             ("tenant".to_owned(), s(&connection.tenant)),
             ("subject".to_owned(), s(&connection.subject)),
             ("role".to_owned(), s(connection.role.as_str())),
+            (
+                "method".to_owned(),
+                s(if connection.method == AuthMethod::Jwt {
+                    "jwt"
+                } else {
+                    "api_key"
+                }),
+            ),
             ("connected_at_ms".to_owned(), n(connection.connected_at_ms)),
             ("last_seen_ms".to_owned(), n(connection.connected_at_ms)),
             ("received".to_owned(), n(0)),

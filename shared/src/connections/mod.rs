@@ -22,7 +22,7 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Role;
+use crate::auth::{AuthMethod, Principal, Role};
 
 /// API Gateway closes every connection after 2 hours; the item outlives that by 10 minutes, so a
 /// `$disconnect` that never ran leaves nothing for long.
@@ -41,10 +41,27 @@ pub struct Connection {
     pub tenant: String,
     pub subject: String,
     pub role: Role,
+    /// How it proved who it is on `$connect`.
+    pub method: AuthMethod,
     /// Unix milliseconds.
     pub connected_at_ms: i64,
     /// Unix seconds; DynamoDB's TTL removes the item after it.
     pub expires_at: i64,
+}
+
+impl Connection {
+    /// The principal that opened the connection, as the HTTP API's authorizer would pass it.
+    ///
+    /// # Errors
+    /// When the stored tenant is not a tenant name (an item not written by `$connect`).
+    pub fn principal(&self) -> anyhow::Result<Principal> {
+        Ok(Principal {
+            tenant: self.tenant.as_str().try_into()?,
+            subject: self.subject.clone(),
+            role: self.role,
+            method: self.method,
+        })
+    }
 }
 
 /// What recording a received message tells: the connection, whether this is its first message (it
