@@ -122,12 +122,7 @@ impl ConnectionStore for DynamoDbConnections {
                     .and_then(|v| u64::try_from(v).ok())
                     .unwrap_or(1),
             )),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(None),
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -202,12 +197,7 @@ impl ConnectionStore for DynamoDbConnections {
                     penalty_until_ms: number(item, "penalty_until_ms").unwrap_or(0),
                 }))
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(None),
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -257,12 +247,7 @@ impl ConnectionStore for DynamoDbConnections {
             .expression_attribute_values(":topic", AttributeValue::Ss(vec![topic.to_owned()]));
         match remember.send().await {
             Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                return Ok(())
-            }
+            Err(e) if crate::dynamodb::condition_failed(&e) => return Ok(()),
             Err(e) => return Err(sdk_error(e)),
         }
         let mut item = key(&table_keys::subscription_partition(tenant, topic), connection_id);

@@ -65,6 +65,16 @@ pub fn key(pk: &str, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
+/// Whether a write was refused because its condition did not hold (`ConditionalCheckFailedException`,
+/// whatever the operation).
+pub(crate) fn condition_failed<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
+}
+
 /// An AWS SDK error as an `anyhow` error carrying its whole cause chain (for logs; never shown to a
 /// client).
 pub(crate) fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Error {

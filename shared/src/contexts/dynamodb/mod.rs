@@ -286,12 +286,7 @@ impl ContextStore for DynamoDbContextStore {
             .set_item(Some(node_item(tenant, id, node, expires_at)?));
         match put.condition_expression("attribute_not_exists(pk)").send().await {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(false),
             Err(e) => Err(fail(e)),
         }
     }

@@ -88,12 +88,7 @@ impl DynamoDbContextStore {
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
         match update.send().await {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(()),
             Err(e) => Err(fail(e)),
         }
     }

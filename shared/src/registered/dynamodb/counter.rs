@@ -102,9 +102,7 @@ impl DynamoDbRegistry {
         match put.condition_expression("attribute_not_exists(sk)").send().await {
             Ok(_) => tracing::info!(%tenant, ?kind, count, "registry counter created from the items"),
             // Another write created it first: as good.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) if crate::dynamodb::condition_failed(&e) => {}
             Err(e) => return Err(fail(e)),
         }
         Ok(true)

@@ -274,12 +274,7 @@ impl TaskCancel for DynamoDbTaskStore {
                 (task.status, task.finished_at, task.lease_until) = (TaskStatus::Cancelled, Some(now.to_owned()), None);
                 Ok(Some(task))
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                self.get(tenant, id).await
-            }
+            Err(e) if crate::dynamodb::condition_failed(&e) => self.get(tenant, id).await,
             Err(e) => Err(fail(e)),
         }
     }
