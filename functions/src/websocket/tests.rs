@@ -51,6 +51,11 @@ fn json_body(response: &Response<Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).unwrap()
 }
 
+/// The route response to `req`, as JSON.
+async fn answer_to(deps: &Deps, req: Request) -> Value {
+    json_body(&message(deps, req).await.unwrap())
+}
+
 fn with_body(text: &str) -> Request {
     event_edited("ws-message", "unknown-connection", |e| e["body"] = text.into())
 }
@@ -117,7 +122,7 @@ async fn a_message_on_a_connection_that_is_not_open_is_unauthorized_access() {
 async fn the_first_message_gets_the_welcome_pushed_and_each_heartbeat_its_answer() {
     let deps = message_deps(100);
     open(&deps).await;
-    let first = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    let first = answer_to(&deps, event("ws-message", "unknown-connection")).await;
     assert_eq!(
         (
             first["message_type"].as_str(),
@@ -157,7 +162,7 @@ async fn a_broken_message_is_answered_with_its_error_code() {
         ),
     ];
     for (text, code) in cases {
-        let answer = json_body(&message(&deps, with_body(text)).await.unwrap());
+        let answer = answer_to(&deps, with_body(text)).await;
         assert_eq!(answer["error_code"], code, "{text}");
     }
 }
@@ -167,10 +172,10 @@ async fn past_its_limit_a_connection_gets_rate_limit_exceeded_with_the_wait() {
     let deps = message_deps(3);
     open(&deps).await;
     for _ in 0..3 {
-        let answer = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+        let answer = answer_to(&deps, event("ws-message", "unknown-connection")).await;
         assert_eq!(answer["message_type"], "heartbeat");
     }
-    let limited = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    let limited = answer_to(&deps, event("ws-message", "unknown-connection")).await;
     assert_eq!(limited["error_code"], "RATE_LIMIT_EXCEEDED");
     assert!(
         limited["details"]["retry_after_secs"].as_u64().unwrap() >= 1,
@@ -221,9 +226,9 @@ async fn a_subscription_to_a_task_of_the_tenant_is_kept_and_another_tenants_is_r
         )
     };
     // WHEN the connection subscribes to each
-    let mine = json_body(&message(&deps, ask("task_0000000000000000000000000001")).await.unwrap());
-    let theirs = json_body(&message(&deps, ask("task_0000000000000000000000000002")).await.unwrap());
-    let unknown = json_body(&message(&deps, ask("task_0000000000000000000000000003")).await.unwrap());
+    let mine = answer_to(&deps, ask("task_0000000000000000000000000001")).await;
+    let theirs = answer_to(&deps, ask("task_0000000000000000000000000002")).await;
+    let unknown = answer_to(&deps, ask("task_0000000000000000000000000003")).await;
     // THEN its own is subscribed, and the other tenant's is refused exactly as an unknown one
     assert_eq!(
         mine["result"]["subscribed"][0], "task:task_0000000000000000000000000001",
@@ -304,11 +309,7 @@ async fn events_since_answers_the_kept_events_of_subscribed_topics_after_the_giv
         .await
         .unwrap();
     // WHEN the connection asks for what came after the first
-    let answer = json_body(
-        &message(&deps, request("events/since", &serde_json::json!({"after": ids[0]})))
-            .await
-            .unwrap(),
-    );
+    let answer = answer_to(&deps, request("events/since", &serde_json::json!({"after": ids[0]}))).await;
     // THEN it gets the second and third, once each though kept under two topics, oldest first
     let got: Vec<&str> = answer["result"]["events"]
         .as_array()
@@ -326,18 +327,14 @@ async fn events_since_answers_the_kept_events_of_subscribed_topics_after_the_giv
     );
     // AND a topic it is not subscribed to, or a malformed id, is refused
     let foreign = serde_json::json!({"topics": ["task:t9"]});
-    let refused = json_body(&message(&deps, request("events/since", &foreign)).await.unwrap());
+    let refused = answer_to(&deps, request("events/since", &foreign)).await;
     assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
     let bad = serde_json::json!({"after": "evt_nothex"});
-    let refused = json_body(&message(&deps, request("events/since", &bad)).await.unwrap());
+    let refused = answer_to(&deps, request("events/since", &bad)).await;
     assert_eq!(refused["error_code"], "INVALID_MESSAGE_FORMAT", "{refused}");
     // AND an id older than the events kept says the answer may not be complete
     let old = format!("evt_{:012x}{}", 1_000_000_000_000_i64, "0".repeat(16));
-    let stale = json_body(
-        &message(&deps, request("events/since", &serde_json::json!({"after": old})))
-            .await
-            .unwrap(),
-    );
+    let stale = answer_to(&deps, request("events/since", &serde_json::json!({"after": old}))).await;
     assert_eq!(stale["result"]["complete"], false, "{stale}");
     assert_eq!(stale["result"]["events"].as_array().map(Vec::len), Some(3));
 }
@@ -355,7 +352,7 @@ async fn a_connection_is_closed_at_its_20th_violation_after_being_told_why() {
     let deps = message_deps(1000);
     open(&deps).await;
     for n in 1..=MAX_VIOLATIONS {
-        let answer = json_body(&message(&deps, with_body("not json")).await.unwrap());
+        let answer = answer_to(&deps, with_body("not json")).await;
         assert_eq!(answer["error_code"], "INVALID_MESSAGE_FORMAT");
         let closed = deps.pusher.closed.lock().unwrap().clone();
         assert_eq!(closed.is_empty(), n < MAX_VIOLATIONS, "after {n}");
@@ -373,7 +370,7 @@ async fn past_its_limit_a_connection_cools_down_and_every_refusal_counts_as_a_vi
     for _ in 0..2 {
         message(&deps, event("ws-message", "unknown-connection")).await.unwrap();
     }
-    let limited = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    let limited = answer_to(&deps, event("ws-message", "unknown-connection")).await;
     assert_eq!(
         (
             limited["error_code"].as_str(),
@@ -382,16 +379,12 @@ async fn past_its_limit_a_connection_cools_down_and_every_refusal_counts_as_a_vi
         (Some("RATE_LIMIT_EXCEEDED"), Some(1))
     );
     // Within the cool-down, refused without asking the bucket
-    let cooling = json_body(&message(&deps, event("ws-message", "unknown-connection")).await.unwrap());
+    let cooling = answer_to(&deps, event("ws-message", "unknown-connection")).await;
     assert!(
         cooling["error_message"].as_str().unwrap().contains("cooling down"),
         "{cooling}"
     );
-    let diagnosed = json_body(
-        &message(&deps, request("system/diagnostics", &serde_json::json!({})))
-            .await
-            .unwrap(),
-    );
+    let diagnosed = answer_to(&deps, request("system/diagnostics", &serde_json::json!({}))).await;
     assert_eq!(
         diagnosed["error_code"], "RATE_LIMIT_EXCEEDED",
         "diagnostics wait too: {diagnosed}"
@@ -411,11 +404,7 @@ async fn diagnostics_tell_the_connections_counts_violations_subscriptions_and_th
         .await
         .unwrap();
     message(&deps, event("ws-message", "unknown-connection")).await.unwrap();
-    let answer = json_body(
-        &message(&deps, request("system/diagnostics", &serde_json::json!({})))
-            .await
-            .unwrap(),
-    );
+    let answer = answer_to(&deps, request("system/diagnostics", &serde_json::json!({}))).await;
     let result = &answer["result"];
     assert_eq!(result["connection"]["messages_received"], 4, "{answer}");
     assert_eq!(
@@ -447,11 +436,7 @@ async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_f
     task.tenant = "acme".into();
     TaskStore::create(&deps.topics.tasks, &task).await.unwrap();
     // WHEN tools are listed, and stream/analyze asked for the task and for the last hour
-    let listed = json_body(
-        &message(&deps, request("tools/list", &serde_json::json!({})))
-            .await
-            .unwrap(),
-    );
+    let listed = answer_to(&deps, request("tools/list", &serde_json::json!({}))).await;
     let one = json_body(
         &message(
             &deps,
@@ -460,11 +445,7 @@ async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_f
         .await
         .unwrap(),
     );
-    let hour = json_body(
-        &message(&deps, call("stream/analyze", &serde_json::json!({})))
-            .await
-            .unwrap(),
-    );
+    let hour = answer_to(&deps, call("stream/analyze", &serde_json::json!({}))).await;
     // THEN the system tools are there, and the analyses carry the task's figures
     let names: Vec<&str> = listed["result"]["tools"]
         .as_array()
@@ -487,16 +468,8 @@ async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_f
     assert_eq!(summary["failed_by_code"]["PROVIDER_FAILED"], 1);
     assert_eq!(summary["first_chunk_ms"]["p50"], 40);
     // AND a bad argument is a tool error, an unknown tool a refusal
-    let bad = json_body(
-        &message(&deps, call("stream/analyze", &serde_json::json!({"minutes": 0})))
-            .await
-            .unwrap(),
-    );
+    let bad = answer_to(&deps, call("stream/analyze", &serde_json::json!({"minutes": 0}))).await;
     assert_eq!(bad["result"]["isError"], true, "{bad}");
-    let unknown = json_body(
-        &message(&deps, call("no_such_tool", &serde_json::json!({})))
-            .await
-            .unwrap(),
-    );
+    let unknown = answer_to(&deps, call("no_such_tool", &serde_json::json!({}))).await;
     assert_eq!(unknown["error_code"], "INVALID_MESSAGE_FORMAT", "{unknown}");
 }
