@@ -21,7 +21,7 @@ use shared::{telemetry, Config};
 use crate::api::App;
 use crate::audit::AuditDeps;
 use crate::registered::RegistryDeps;
-use crate::websocket::{ConnectDeps, MessageDeps, Stores};
+use crate::websocket::{ConnectDeps, HealthChecks, MessageDeps, Stores};
 use crate::worker::Pushes;
 
 /// The deployed conversation stores, queue and providers (REST, MCP, worker, outbox, dead letters).
@@ -209,7 +209,11 @@ pub async fn ws_message() -> Result<
             tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), config.table_name.clone()),
             contexts: DynamoDbContextStore::new(clients.dynamodb.clone(), config.table_name.clone()),
         },
-        health: Some((AwsDependencyProbe::new(&clients), Dependency::all(&config))),
+        health: Some(HealthChecks::new(
+            AwsDependencyProbe::new(&clients),
+            Dependency::all(&config),
+            config.health_check_timeout,
+        )),
         tools: crate::mcp::McpServer {
             state: std::sync::Arc::new(mcp_state(&config, &clients)?),
         },

@@ -37,9 +37,10 @@ fn message_deps(per_minute: u32) -> Deps {
             tasks: state.clone(),
             contexts: state,
         },
-        health: Some((
+        health: Some(HealthChecks::new(
             shared::health::InMemoryProbe::default(),
             vec![shared::health::Dependency::Table { name: "t".into() }],
+            std::time::Duration::from_secs(1),
         )),
         tools: (),
     }
@@ -49,6 +50,20 @@ const ID: &str = "JZ8g9cOFvHcCIhw=";
 
 fn json_body(response: &Response<Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).unwrap()
+}
+
+/// Task `task_0…01` of tenant `acme`, created now, pending, with `fields` over those.
+fn pending_task(fields: &Value) -> shared::tasks::model::Task {
+    let mut doc = serde_json::json!({"task_id": "task_0000000000000000000000000001", "type": "ai.completion",
+        "status": "pending", "priority": 5, "context_id": null, "user_id": null, "model_id": null,
+        "created_at": Utc::now().to_rfc3339(), "started_at": null, "finished_at": null, "attempts": 0,
+        "provider": null, "model": null, "usage": null, "output": null, "error": null});
+    if let (Some(doc), Some(fields)) = (doc.as_object_mut(), fields.as_object()) {
+        doc.extend(fields.clone());
+    }
+    let mut task: shared::tasks::model::Task = serde_json::from_value(doc).unwrap();
+    task.tenant = "acme".into();
+    task
 }
 
 /// The route response to `req`, as JSON.
@@ -207,13 +222,7 @@ async fn a_subscription_to_a_task_of_the_tenant_is_kept_and_another_tenants_is_r
     let deps = message_deps(100);
     open(&deps).await;
     // GIVEN a task of the connection's tenant and one of another tenant
-    let mut task: shared::tasks::model::Task = serde_json::from_value(serde_json::json!({
-        "task_id": "task_0000000000000000000000000001", "type": "ai.completion", "status": "pending",
-        "priority": 5, "context_id": null, "user_id": null, "model_id": null, "created_at": "2026-12-02T04:00:00.000Z",
-        "started_at": null, "finished_at": null, "attempts": 0, "provider": null, "model": null, "usage": null,
-        "output": null, "error": null}))
-    .unwrap();
-    task.tenant = "acme".into();
+    let mut task = pending_task(&serde_json::json!({}));
     TaskStore::create(&deps.topics.tasks, &task).await.unwrap();
     task.tenant = "other".into();
     task.task_id = "task_0000000000000000000000000002".into();
@@ -325,6 +334,29 @@ async fn events_since_answers_the_kept_events_of_subscribed_topics_after_the_giv
         ),
         (Some(false), Some(true))
     );
+    // AND after the second, the first is answered again (ids within 5 s may sort either way) but
+    // not one kept 10 s before it; a cursor continues exactly
+    let old_ms = Utc::now().timestamp_millis() - 10_000;
+    let old = KeptEvent {
+        event_id: format!("evt_{old_ms:012x}{}", "0".repeat(16)),
+        message: "{}".into(),
+    };
+    deps.connections
+        .keep("acme", &["task:t1".to_owned()], &old, i64::MAX)
+        .await
+        .unwrap();
+    let ids_of = |answer: &Value| -> Vec<String> {
+        answer["result"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message_id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let again = answer_to(&deps, request("events/since", &serde_json::json!({"after": ids[1]}))).await;
+    assert_eq!(ids_of(&again), [ids[0].clone(), ids[2].clone()], "{again}");
+    let exact = answer_to(&deps, request("events/since", &serde_json::json!({"cursor": ids[1]}))).await;
+    assert_eq!(ids_of(&exact), [ids[2].clone()], "{exact}");
     // AND a topic it is not subscribed to, or a malformed id, is refused
     let foreign = serde_json::json!({"topics": ["task:t9"]});
     let refused = answer_to(&deps, request("events/since", &foreign)).await;
@@ -333,10 +365,10 @@ async fn events_since_answers_the_kept_events_of_subscribed_topics_after_the_giv
     let refused = answer_to(&deps, request("events/since", &bad)).await;
     assert_eq!(refused["error_code"], "INVALID_MESSAGE_FORMAT", "{refused}");
     // AND an id older than the events kept says the answer may not be complete
-    let old = format!("evt_{:012x}{}", 1_000_000_000_000_i64, "0".repeat(16));
-    let stale = answer_to(&deps, request("events/since", &serde_json::json!({"after": old}))).await;
+    let ancient = format!("evt_{:012x}{}", 1_000_000_000_000_i64, "0".repeat(16));
+    let stale = answer_to(&deps, request("events/since", &serde_json::json!({"after": ancient}))).await;
     assert_eq!(stale["result"]["complete"], false, "{stale}");
-    assert_eq!(stale["result"]["events"].as_array().map(Vec::len), Some(3));
+    assert_eq!(stale["result"]["events"].as_array().map(Vec::len), Some(4));
 }
 
 #[test]
@@ -389,6 +421,30 @@ async fn past_its_limit_a_connection_cools_down_and_every_refusal_counts_as_a_vi
         diagnosed["error_code"], "RATE_LIMIT_EXCEEDED",
         "diagnostics wait too: {diagnosed}"
     );
+    // Each refusal is a violation, but only the bucket's own earns the next, doubled, cool-down
+    let after = deps.connections.received(ID, 0).await.unwrap().unwrap();
+    assert_eq!((after.violations["RATE_LIMIT_EXCEEDED"], after.times_exceeded), (3, 1));
+}
+
+#[tokio::test]
+async fn a_connection_holds_at_most_100_topics() {
+    let deps = message_deps(1000);
+    open(&deps).await;
+    for n in 0..MAX_TOPICS_PER_CONNECTION {
+        deps.connections
+            .subscribe("acme", &format!("task:t{n}"), ID, i64::MAX)
+            .await
+            .unwrap();
+    }
+    let task = pending_task(&serde_json::json!({}));
+    TaskStore::create(&deps.topics.tasks, &task).await.unwrap();
+    let params = serde_json::json!({"topics": [format!("task:{}", task.task_id)]});
+    let refused = answer_to(&deps, request("subscribe", &params)).await;
+    assert_eq!(refused["error_code"], "INVALID_MESSAGE_FORMAT", "{refused}");
+    assert!(
+        refused["error_message"].as_str().unwrap().contains("100 topics"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]
@@ -425,15 +481,10 @@ async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_f
     let deps = message_deps(100);
     open(&deps).await;
     // GIVEN a streamed task of the tenant that finished after restarting once
-    let mut task: shared::tasks::model::Task = serde_json::from_value(serde_json::json!({
-        "task_id": "task_0000000000000000000000000001", "type": "mcp.add_prompt", "status": "failed",
-        "priority": 5, "context_id": null, "user_id": null, "model_id": null, "created_at": Utc::now().to_rfc3339(),
-        "started_at": null, "finished_at": null, "attempts": 1, "provider": null, "model": null, "usage": null,
-        "output": null, "error": "broke", "error_code": "PROVIDER_FAILED", "stream": true,
+    let task = pending_task(&serde_json::json!({"type": "mcp.add_prompt", "status": "failed",
+        "error": "broke", "error_code": "PROVIDER_FAILED", "stream": true,
         "stream_stats": {"chunks": 6, "attempts": 3, "first_chunk_ms": 40, "gap_p50_ms": 50, "gap_p95_ms": 60,
-                         "gap_max_ms": 70, "total_ms": 900}}))
-    .unwrap();
-    task.tenant = "acme".into();
+                         "gap_max_ms": 70, "total_ms": 900}}));
     TaskStore::create(&deps.topics.tasks, &task).await.unwrap();
     // WHEN tools are listed, and stream/analyze asked for the task and for the last hour
     let listed = answer_to(&deps, request("tools/list", &serde_json::json!({}))).await;

@@ -97,10 +97,11 @@ impl ConnectionStore for DynamoDbConnections {
         code: &str,
         penalty_until_ms: Option<i64>,
     ) -> anyhow::Result<Option<u64>> {
-        let mut expression = "ADD violations :one, #code :one".to_owned();
-        if penalty_until_ms.is_some() {
-            expression.push_str(" SET penalty_until_ms = :until");
-        }
+        let expression = if penalty_until_ms.is_some() {
+            "ADD violations :one, #code :one, times_exceeded :one SET penalty_until_ms = :until"
+        } else {
+            "ADD violations :one, #code :one"
+        };
         let update = self
             .client
             .update_item()
@@ -195,6 +196,9 @@ impl ConnectionStore for DynamoDbConnections {
                     topics,
                     violations,
                     penalty_until_ms: number(item, "penalty_until_ms").unwrap_or(0),
+                    times_exceeded: number(item, "times_exceeded")
+                        .and_then(|t| u64::try_from(t).ok())
+                        .unwrap_or(0),
                 }))
             }
             Err(e) if crate::dynamodb::condition_failed(&e) => Ok(None),

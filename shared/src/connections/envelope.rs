@@ -107,15 +107,6 @@ pub enum Inbound {
     },
 }
 
-impl Inbound {
-    #[must_use]
-    pub fn message_id(&self) -> &str {
-        match self {
-            Self::Request { message_id, .. } | Self::Heartbeat { message_id } => message_id,
-        }
-    }
-}
-
 fn valid_id(id: &str) -> bool {
     (1..=MAX_MESSAGE_ID_CHARS).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))

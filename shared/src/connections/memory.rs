@@ -11,7 +11,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A connection's violations by code, and the end of its cool-down.
-type Violations = (std::collections::BTreeMap<String, u64>, i64);
+type Violations = (std::collections::BTreeMap<String, u64>, i64, u64);
 
 /// Connections with their received-message counts.
 #[derive(Debug, Default)]
@@ -47,6 +47,7 @@ impl ConnectionStore for InMemoryConnections {
                     topics: Vec::new(),
                     violations: std::collections::BTreeMap::new(),
                     penalty_until_ms: 0,
+                    times_exceeded: 0,
                 }
             });
         Ok(received.map(|mut r| {
@@ -57,8 +58,8 @@ impl ConnectionStore for InMemoryConnections {
                 .map(|((_, topic), _)| topic.clone())
                 .collect();
             r.topics.sort();
-            if let Some((violations, until)) = lock(&self.violations).get(connection_id) {
-                (r.violations, r.penalty_until_ms) = (violations.clone(), *until);
+            if let Some((violations, until, times)) = lock(&self.violations).get(connection_id) {
+                (r.violations, r.penalty_until_ms, r.times_exceeded) = (violations.clone(), *until, *times);
             }
             r
         }))
@@ -74,10 +75,10 @@ impl ConnectionStore for InMemoryConnections {
             return Ok(None);
         }
         let mut all = lock(&self.violations);
-        let (violations, until) = all.entry(connection_id.to_owned()).or_default();
+        let (violations, until, times) = all.entry(connection_id.to_owned()).or_default();
         *violations.entry(code.to_owned()).or_default() += 1;
         if let Some(u) = penalty_until_ms {
-            *until = u;
+            (*until, *times) = (u, *times + 1);
         }
         Ok(Some(violations.values().sum()))
     }

@@ -77,6 +77,8 @@ pub struct Received {
     pub violations: std::collections::BTreeMap<String, u64>,
     /// Unix milliseconds until which its messages are refused (a rate-limit cool-down); 0 for none.
     pub penalty_until_ms: i64,
+    /// How many cool-downs it has earned (messages refused during one do not count).
+    pub times_exceeded: u64,
 }
 
 impl Received {

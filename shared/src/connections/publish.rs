@@ -124,11 +124,15 @@ impl<S: ConnectionStore, P: Pusher> ChunkSink for ChunkPublisher<'_, S, P> {
             .as_ref()
             .is_none_or(|(read, _)| read.elapsed() >= SUBSCRIBERS_REFRESH)
         {
-            match subscribers(self.store, &task.tenant, &topics).await {
-                Ok(targets) => self.targets = Some((Instant::now(), targets)),
-                // The stream goes on; the stored reply and the task_update still tell the end.
-                Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "chunk subscribers not read"),
-            }
+            let read = subscribers(self.store, &task.tenant, &topics).await;
+            // A failed read is tried again after the same wait, not on the next chunk; the stream goes
+            // on, and the stored reply and the task_update still tell the end.
+            let known = self.targets.take().map(|(_, t)| t).unwrap_or_default();
+            let targets = read.unwrap_or_else(|e| {
+                tracing::warn!(task_id = %task.task_id, error = %e, "chunk subscribers not read");
+                known
+            });
+            self.targets = Some((Instant::now(), targets));
         }
         let Some((_, targets)) = &mut self.targets else {
             return;

@@ -17,7 +17,7 @@ pub trait ConnectionStore: Send + Sync {
         now_ms: i64,
     ) -> impl Future<Output = anyhow::Result<Option<Received>>> + Send;
     /// Records a violation of the connection (an answer with error `code`), and a cool-down until
-    /// `penalty_until_ms` when given; its violations in all after it, `None` when it is not stored.
+    /// `penalty_until_ms` when given (counted in its `times_exceeded`); its violations in all after it, `None` when it is not stored.
     fn violated(
         &self,
         connection_id: &str,

@@ -8,7 +8,7 @@
 
 mod stream;
 
-pub use stream::{Chunk, ChunkSink, MAX_CHUNK_BYTES};
+pub use stream::{percentile, Chunk, ChunkSink, MAX_CHUNK_BYTES};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};

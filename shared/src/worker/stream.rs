@@ -64,15 +64,7 @@ impl Tally {
 
     fn stats(mut self) -> StreamStats {
         self.gaps_ms.sort_unstable();
-        let at = |share: f64| {
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss
-            )]
-            let i = ((self.gaps_ms.len() as f64 * share).ceil() as usize).saturating_sub(1);
-            self.gaps_ms.get(i).copied()
-        };
+        let at = |share: f64| percentile(&self.gaps_ms, share);
         StreamStats {
             chunks: self.chunks,
             attempts: self.attempts,
@@ -83,6 +75,18 @@ impl Tally {
             total_ms: millis(self.started.elapsed()),
         }
     }
+}
+
+/// The value at or below which `share` (0 to 1) of the sorted `values` lie (nearest rank).
+#[must_use]
+pub fn percentile(sorted: &[u64], share: f64) -> Option<u64> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = (sorted.len() as f64 * share).ceil() as usize;
+    sorted.get(rank.saturating_sub(1)).copied()
 }
 
 fn millis(d: std::time::Duration) -> u64 {
