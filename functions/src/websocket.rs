@@ -22,7 +22,7 @@ use shared::contexts::store::ContextStore;
 use shared::health::{self, Dependency, DependencyProbe, InMemoryProbe};
 use shared::ids::IdKind;
 use shared::keys::KeyStore;
-use shared::ratelimit::{Admission, Bucket, Limit, RateLimiter};
+use shared::ratelimit::{Admission, Bucket, Limit, RateLimiter, RateLimits};
 use shared::tasks::listing::{TaskFilter, TaskListing};
 use shared::tasks::model::{StreamStats, Task};
 use shared::tasks::store::TaskStore;
@@ -46,6 +46,9 @@ pub struct MessageDeps<C, P, L, V, H = InMemoryProbe, M = ()> {
     pub health: Option<HealthChecks<H>>,
     /// The MCP endpoint's tools, for `tools/list` and `tools/call`.
     pub tools: M,
+    /// Each role's rate limit, which a `tools/call` of an MCP tool counts against as any request of
+    /// the principal does.
+    pub principal_limits: RateLimits,
 }
 
 /// Port: the MCP endpoint's tools (built-in and the tenant's registered ones), as `tools/list` and
@@ -54,12 +57,13 @@ pub trait McpTools: Send + Sync {
     /// The tools the principal sees, as MCP's `tools/list` gives them.
     fn list(&self, who: &Principal) -> impl std::future::Future<Output = anyhow::Result<Vec<Value>>> + Send;
     /// The tool's result as MCP's `tools/call` gives it (`isError` for a failure a caller can act on),
-    /// or why the call is refused (an unknown tool).
+    /// or why the call is refused (an unknown tool); `request_id` names the call in the audit log.
     fn call(
         &self,
         who: &Principal,
         name: &str,
         args: &Value,
+        request_id: &str,
     ) -> impl std::future::Future<Output = anyhow::Result<Result<Value, String>>> + Send;
 }
 
@@ -69,7 +73,7 @@ impl McpTools for () {
         Ok(Vec::new())
     }
 
-    async fn call(&self, _: &Principal, name: &str, _: &Value) -> anyhow::Result<Result<Value, String>> {
+    async fn call(&self, _: &Principal, name: &str, _: &Value, _: &str) -> anyhow::Result<Result<Value, String>> {
         Ok(Err(format!("unknown tool {name}")))
     }
 }
@@ -728,6 +732,7 @@ async fn tools_call<C, P, L, V, H, M>(
 ) -> anyhow::Result<Answer>
 where
     C: ConnectionStore,
+    L: RateLimiter,
     V: StreamTasks,
     H: DependencyProbe,
     M: McpTools,
@@ -755,14 +760,39 @@ where
     };
     let result = match system {
         Some(outcome) => tool_result(outcome)?,
-        None => match deps.tools.call(&received.connection.principal()?, name, &args).await? {
-            Ok(result) => result,
-            Err(refused) => {
-                return Ok(Err(ProtocolError::new(ErrorCode::InvalidMessageFormat, refused)
-                    .about(Some(message_id))
-                    .with_details(json!({"tool": name}))))
+        None => {
+            // The principal's own rate limit, the bucket its HTTP and MCP requests draw on too.
+            let who = received.connection.principal()?;
+            let bucket = Bucket {
+                tenant: who.tenant.as_str(),
+                subject: &who.subject,
+            };
+            let limit = deps.principal_limits.for_role(who.role);
+            if let Admission::Limited { retry_after_secs } =
+                deps.limiter.admit(bucket, limit, now.timestamp_millis()).await?
+            {
+                return Ok(Err(ProtocolError::new(
+                    ErrorCode::RateLimitExceeded,
+                    format!(
+                        "the {} role may make {} requests in {} s",
+                        who.role, limit.requests, limit.per_secs
+                    ),
+                )
+                .about(Some(message_id))
+                .with_details(
+                    json!({"retry_after_secs": retry_after_secs, "scope": "principal"}),
+                )));
             }
-        },
+            let request_id = format!("{}/{message_id}", received.connection.connection_id);
+            match deps.tools.call(&who, name, &args, &request_id).await? {
+                Ok(result) => result,
+                Err(refused) => {
+                    return Ok(Err(ProtocolError::new(ErrorCode::InvalidMessageFormat, refused)
+                        .about(Some(message_id))
+                        .with_details(json!({"tool": name}))))
+                }
+            }
+        }
     };
     let metrics = json!({"duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)});
     Ok(Ok(envelope::response(message_id, &result, &metrics)))

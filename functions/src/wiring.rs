@@ -192,7 +192,7 @@ pub async fn ws_message() -> Result<
         DynamoDbRateLimiter,
         Stores<DynamoDbTaskStore, DynamoDbContextStore>,
         AwsDependencyProbe,
-        crate::mcp::McpServer,
+        crate::mcp::socket::SocketTools<DynamoDbAuditLog>,
     >,
 > {
     let (config, clients) = start().await?;
@@ -214,9 +214,13 @@ pub async fn ws_message() -> Result<
             Dependency::all(&config),
             config.health_check_timeout,
         )),
-        tools: crate::mcp::McpServer {
-            state: std::sync::Arc::new(mcp_state(&config, &clients)?),
+        tools: crate::mcp::socket::SocketTools {
+            server: crate::mcp::McpServer {
+                state: std::sync::Arc::new(mcp_state(&config, &clients)?),
+            },
+            audit: audit(&config, &clients),
         },
+        principal_limits: config.rate_limits.clone(),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod legacy_tasks;
 pub mod prompts;
 pub mod registered;
 pub mod resources;
+pub mod socket;
 pub mod tools;
 pub mod views;
 mod work;

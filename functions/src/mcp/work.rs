@@ -13,32 +13,6 @@ use shared::tasks::stats::TaskStats;
 
 use super::{calls, internal, prompts, registered, tools, views, McpServer};
 
-/// The same tools over the WebSocket API (`tools/list`, `tools/call`).
-impl crate::websocket::McpTools for McpServer {
-    async fn list(&self, who: &Principal) -> anyhow::Result<Vec<Value>> {
-        let mut all: Vec<Value> = Vec::new();
-        for tool in self.state.tools.iter().map(|s| &s.tool) {
-            all.push(serde_json::to_value(tool)?);
-        }
-        let registered = registered::tools(&self.state, who)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
-        for tool in registered {
-            all.push(serde_json::to_value(tool)?);
-        }
-        Ok(all)
-    }
-
-    async fn call(&self, who: &Principal, name: &str, args: &Value) -> anyhow::Result<Result<Value, String>> {
-        match self.run_tool(who, name, args).await {
-            Ok(result) => Ok(Ok(serde_json::to_value(result)?)),
-            // The caller's mistake (an unknown tool); a failure inside is logged by `internal`.
-            Err(e) if e.code == rmcp::model::ErrorCode::INVALID_PARAMS => Ok(Err(e.message.to_string())),
-            Err(e) => Err(anyhow::anyhow!(e.message)),
-        }
-    }
-}
-
 impl McpServer {
     pub(super) fn spec(&self, name: &str) -> Result<&tools::ToolSpec, ErrorData> {
         self.state

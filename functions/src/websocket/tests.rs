@@ -43,6 +43,7 @@ fn message_deps(per_minute: u32) -> Deps {
             std::time::Duration::from_secs(1),
         )),
         tools: (),
+        principal_limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
     }
 }
 
@@ -523,4 +524,26 @@ async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_f
     assert_eq!(bad["result"]["isError"], true, "{bad}");
     let unknown = answer_to(&deps, call("no_such_tool", &serde_json::json!({}))).await;
     assert_eq!(unknown["error_code"], "INVALID_MESSAGE_FORMAT", "{unknown}");
+}
+
+#[tokio::test]
+async fn a_tool_call_counts_against_the_principals_own_rate_limit() {
+    let mut deps = message_deps(100);
+    deps.principal_limits = RateLimits::parse("admin=600/60,operator=300/60,agent=600/60,viewer=2/60").unwrap();
+    open(&deps).await;
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let answer = answer_to(&deps, call("create_task", &serde_json::json!({"prompt": "hi"}))).await;
+        codes.push((
+            answer["error_code"].as_str().unwrap_or_default().to_owned(),
+            answer["details"]["scope"].clone(),
+        ));
+    }
+    // The first two reach the tools (here none: unknown); the third is past the viewer's 2 a minute
+    assert_eq!(codes[0].0, "INVALID_MESSAGE_FORMAT");
+    assert_eq!(codes[1].0, "INVALID_MESSAGE_FORMAT");
+    assert_eq!(
+        (codes[2].0.as_str(), &codes[2].1),
+        ("RATE_LIMIT_EXCEEDED", &serde_json::json!("principal"))
+    );
 }

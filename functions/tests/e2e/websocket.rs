@@ -594,6 +594,28 @@ async fn tools_list_and_tools_call_reach_the_mcp_tools_with_the_connections_role
     viewer.send(request("call-2", "tools/call", &args)).await.unwrap();
     let refused = next(viewer).await;
     assert_eq!(refused["result"]["isError"], true, "{refused}");
+    // AND both calls are in the tenant's audit log, as over MCP: the operator's allowed, the viewer's denied
+    let admin = crate::auth_matrix::bearer(&jwt(&tenant, "admin", &json!({}), &secret()));
+    let (status, page) = crate::conversation::get(&admin, "/api/v1/audit").await;
+    assert_eq!(status, 200, "{page}");
+    let audited: Vec<(&str, &str, u64)> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"] == "tools/call create_task")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        audited,
+        [("$default", "denied", 403), ("$default", "succeeded", 200)],
+        "{page}"
+    );
     // AND workflow/analyze answers an empty analysis while pipelines do not exist
     let args = json!({"name": "workflow/analyze", "arguments": {"minutes": 30}});
     viewer.send(request("call-3", "tools/call", &args)).await.unwrap();
