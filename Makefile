@@ -1,6 +1,6 @@
 # The two commands: `make dev` runs mcpflow locally, `make test` checks everything.
 # Both install what they need (pinned, cached under ~/.cache/mcpflow) on a fresh machine.
-.PHONY: dev test stop chaos bench bench-prompts bench-mcp lint fmt
+.PHONY: dev test stop chaos bench bench-prompts bench-mcp bench-ws lint fmt
 
 dev: ## start emulators, functions and the local gateway on http://127.0.0.1:3000; Ctrl-C stops all
 	@bash infra/stack/dev.sh
@@ -19,6 +19,9 @@ bench: ## release sizes, cold start, warm invocation and peak RSS (health needs 
 
 bench-prompts: ## prompt accepted -> completed, p50/p95, 1 and 20 clients, on a stack of its own
 	@bash infra/bench/prompts.sh
+
+bench-ws: ## WebSocket push latency p50/p95 for 1 and 500 connections, gateway RSS, on a stack of its own
+	@bash infra/bench/websocket.sh
 
 bench-mcp: ## mcp function vs a Python FastMCP peer: cold start, warm p50/p99, peak RSS, on a stack of its own
 	@bash infra/bench/mcp.sh

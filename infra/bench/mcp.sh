@@ -14,26 +14,8 @@ unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOI
 source "$root/infra/stack/env.sh"
 cd "$root"
 
-BENCH_VENV="$MCPFLOW_CACHE/venv-bench"
-
-# venv-bench: fastmcp + mcp (infra/mcp/requirements.txt) and boto3, rebuilt when a pin file changes.
-install_bench_venv() {
-  local stamp="$MCPFLOW_CACHE/stamps/venv-bench" spec
-  spec="python=$(python3 -c 'import sys; print(sys.version.split()[0])') $(cat "$here/requirements.txt" \
-    "$root/infra/mcp/requirements.txt" | sha256sum | cut -d' ' -f1)"
-  if [[ -f $stamp && $(<"$stamp") == "$spec" && -x $BENCH_VENV/bin/python ]]; then
-    log "venv-bench up to date"
-    return 0
-  fi
-  log "installing venv-bench from infra/bench/requirements.txt"
-  rm -rf "${BENCH_VENV:?}" "$stamp"
-  mkdir -p "$(dirname "$stamp")"
-  python3 -m venv "$BENCH_VENV"
-  "$BENCH_VENV/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
-  "$BENCH_VENV/bin/python" -c 'import fastmcp, boto3' # fail now, not in the middle of the run
-  echo "$spec" >"$stamp"
-}
-
+# shellcheck source=infra/bench/venv.sh
+source "$here/venv.sh"
 install_bench_venv
 trap '"$root/infra/stack/stop.sh" all' EXIT
 "$root/infra/stack/dev.sh" --detach

@@ -8,7 +8,7 @@ root="$(cd "$here/../.." && pwd)"
 export DDB_PORT=8200 MOTO_PORT=5200 LAMBDA_PORT=9200 GATEWAY_PORT=3200 WS_PORT=3201 STACK_NAME=mcpflow-bench
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-bench"
 # The clients share one key; its rate limit must not be what is measured.
-export MCPFLOW_PARAMETERS="RateLimits=admin=100000/60,operator=300/60,agent=600/60,viewer=120/60"
+export MCPFLOW_PARAMETERS="RateLimits=admin=60000/60,operator=300/60,agent=600/60,viewer=120/60"
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 # shellcheck source=infra/stack/env.sh

@@ -622,3 +622,78 @@ async fn tools_list_and_tools_call_reach_the_mcp_tools_with_the_connections_role
     let analysis = next(viewer).await;
     assert_eq!(analysis["result"]["structuredContent"]["executions"], 0, "{analysis}");
 }
+
+/// Connections each tenant opens in the fan-out test.
+const PER_TENANT: usize = 250;
+
+/// A tenant's context and `PER_TENANT` connections subscribed to it, opened 50 at a time.
+async fn watchers(tenant: &str) -> (crate::helpers::Credential, String, Vec<Socket>) {
+    let token = jwt(tenant, "agent", &json!({}), &secret());
+    remember_secret(&token);
+    let caller = crate::auth_matrix::bearer(&token);
+    let (status, created) = crate::conversation::post(&caller, "/api/v1/mcp/contexts", &json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let context_id = created["context_id"].as_str().unwrap().to_owned();
+    let topic = format!("context:{context_id}");
+    let header = format!("Bearer {token}");
+    let open = |_| {
+        let (header, topic) = (header.clone(), topic.clone());
+        async move {
+            let mut socket = connect_with(Some(("authorization", &header)), "").await.unwrap();
+            let answer = first_subscribe(&mut socket, &topic).await;
+            assert_eq!(answer["message_type"], "response", "{answer}");
+            socket
+        }
+    };
+    let sockets = futures::stream::iter(0..PER_TENANT)
+        .map(open)
+        .buffer_unordered(50)
+        .collect::<Vec<_>>()
+        .await;
+    (caller, context_id, sockets)
+}
+
+/// The data of each socket's next event, and whether anything else came within 2 s after it.
+async fn each_next_event(sockets: Vec<Socket>) -> Vec<(Value, bool)> {
+    let read = sockets.into_iter().map(|mut socket| async move {
+        let event = next(&mut socket).await;
+        let more = tokio::time::timeout(Duration::from_secs(2), socket.next())
+            .await
+            .is_ok();
+        (event, more)
+    });
+    futures::future::join_all(read).await
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn five_hundred_connections_of_two_tenants_each_get_exactly_their_own_tenants_event() {
+    // GIVEN 250 connections of each of two tenants, each watching its tenant's context
+    let (caller_a, context_a, sockets_a) = watchers(&fresh_tenant("fana")).await;
+    let (caller_b, context_b, sockets_b) = watchers(&fresh_tenant("fanb")).await;
+    // WHEN each context is prompted once
+    let mut tasks = Vec::new();
+    for (caller, context) in [(&caller_a, &context_a), (&caller_b, &context_b)] {
+        let path = format!("/api/v1/mcp/contexts/{context}/prompt");
+        let (status, task) = crate::conversation::post(caller, &path, &json!({"prompt": "to all watchers"})).await;
+        assert_eq!(status, 202, "{task}");
+        tasks.push(task["task_id"].as_str().unwrap().to_owned());
+    }
+    let (got_a, got_b) = tokio::join!(each_next_event(sockets_a), each_next_event(sockets_b));
+    // THEN every connection got its own tenant's task_update, completed, and nothing more
+    for (got, task_id) in [(got_a, &tasks[0]), (got_b, &tasks[1])] {
+        assert_eq!(got.len(), PER_TENANT);
+        for (event, more) in got {
+            assert_eq!(
+                (
+                    event["event_type"].as_str(),
+                    event["data"]["task_id"].as_str(),
+                    event["data"]["status"].as_str()
+                ),
+                (Some("task_update"), Some(task_id.as_str()), Some("completed")),
+                "{event}"
+            );
+            assert!(!more, "a second event reached a connection after {event}");
+        }
+    }
+}
