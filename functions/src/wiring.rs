@@ -1,10 +1,13 @@
 //! Cold-start wiring shared by the bins: configuration, logging and the AWS-backed dependencies,
 //! built once per execution environment. A bin names one of these and its handler.
 
+use std::sync::Arc;
+
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
 use shared::connections::dynamodb::DynamoDbConnections;
+use shared::connections::publish::WebSocketPublisher;
 use shared::connections::push::ApiGatewayPusher;
 use shared::contexts::dynamodb::DynamoDbContextStore;
 use shared::conversation::service::Deps;
@@ -16,13 +19,13 @@ use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
 use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::tasks::dynamodb::DynamoDbTaskStore;
 use shared::tasks::sqs::SqsTaskQueue;
+use shared::tasks::updates::TaskUpdates;
 use shared::{telemetry, Config};
 
 use crate::api::App;
 use crate::audit::AuditDeps;
 use crate::registered::RegistryDeps;
 use crate::websocket::{ConnectDeps, HealthChecks, MessageDeps, Stores};
-use crate::worker::Pushes;
 
 /// The deployed conversation stores, queue and providers (REST, MCP, worker, outbox, dead letters).
 pub type AwsDeps = Deps<DynamoDbContextStore, DynamoDbTaskStore, SqsTaskQueue>;
@@ -78,6 +81,7 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
         )?,
         default_model: config.models.default_model.clone(),
         limits: config.limits,
+        updates: task_events(config, clients).map(|p| p as Arc<dyn TaskUpdates>),
     })
 }
 
@@ -224,15 +228,18 @@ pub async fn ws_message() -> Result<
     })
 }
 
-/// Where the worker publishes finished tasks: the WebSocket API's subscribers, when
+/// The WebSocket API's subscribers, where tasks' changes and streamed chunks are published, when
 /// `WEBSOCKET_ENDPOINT` is set.
 #[must_use]
-pub fn task_events(config: &Config, clients: &AwsClients) -> Option<Pushes<DynamoDbConnections, ApiGatewayPusher>> {
+pub fn task_events(
+    config: &Config,
+    clients: &AwsClients,
+) -> Option<Arc<WebSocketPublisher<DynamoDbConnections, ApiGatewayPusher>>> {
     let endpoint = config.websocket_endpoint.as_deref()?;
-    Some(Pushes {
+    Some(Arc::new(WebSocketPublisher {
         connections: DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
         pusher: ApiGatewayPusher::new(&clients.sdk, endpoint),
-    })
+    }))
 }
 
 /// The MCP endpoint's service: the conversation services, the built-in tools with schemas from the

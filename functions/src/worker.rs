@@ -4,17 +4,17 @@
 //! (`ReportBatchItemFailures`): after a message of a group fails, it and every later message of
 //! that group, as AWS requires for FIFO queues, so the order of a context holds.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
-use shared::connections::publish::{self, ChunkPublisher};
-use shared::connections::store::{ConnectionStore, EventLog, Pusher};
+
+use shared::connections::publish::{ChunkPublisher, WebSocketPublisher};
 use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
 use shared::providers::retry::RetryPolicy;
-use shared::tasks::model::Task;
 use shared::tasks::store::{TaskMessage, TaskQueue, TaskStore};
 use shared::worker::{Budget, ChunkSink, Processed};
 use tokio::time::Instant;
@@ -30,47 +30,32 @@ pub struct WorkerSettings {
     pub policy: RetryPolicy,
 }
 
-/// Where a finished task's `task_update` and a streamed task's chunks go: the WebSocket subscribers
-/// of the task and its context.
+/// Where a streamed task's chunks go (its changes of state go through `Deps::updates`).
 pub trait TaskEvents: Send + Sync {
     type Chunks<'a>: ChunkSink
     where
         Self: 'a;
-    fn task_update(&self, task: &Task) -> impl std::future::Future<Output = ()> + Send;
     /// Where one task's chunks go.
     fn chunks(&self) -> Self::Chunks<'_>;
 }
 
-/// No WebSocket API configured: nothing is published.
+/// No WebSocket API configured: the chunks go nowhere.
 impl TaskEvents for () {
     type Chunks<'a> = ();
-    async fn task_update(&self, _: &Task) {}
     fn chunks(&self) {}
 }
 
-/// Publishes through the WebSocket API's management endpoint.
-pub struct Pushes<S, P> {
-    pub connections: S,
-    pub pusher: P,
-}
-
-impl<S: ConnectionStore + EventLog, P: Pusher> TaskEvents for Pushes<S, P> {
+impl<S: Send + Sync, P: Send + Sync> TaskEvents for Arc<WebSocketPublisher<S, P>>
+where
+    for<'a> ChunkPublisher<'a, S, P>: ChunkSink,
+{
     type Chunks<'a>
         = ChunkPublisher<'a, S, P>
     where
         Self: 'a;
 
     fn chunks(&self) -> ChunkPublisher<'_, S, P> {
-        ChunkPublisher::new(&self.connections, &self.pusher)
-    }
-
-    async fn task_update(&self, task: &Task) {
-        // The task is done either way: a push that fails is logged, never retried with the task.
-        match publish::task_update(&self.connections, &self.pusher, task).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(task_id = %task.task_id, subscribers = n, "task_update pushed"),
-            Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "task_update not published"),
-        }
+        WebSocketPublisher::chunks(self)
     }
 }
 
@@ -82,12 +67,6 @@ impl<E: TaskEvents> TaskEvents for Option<E> {
 
     fn chunks(&self) -> Option<E::Chunks<'_>> {
         self.as_ref().map(E::chunks)
-    }
-
-    async fn task_update(&self, task: &Task) {
-        if let Some(events) = self {
-            events.task_update(task).await;
-        }
     }
 }
 
@@ -187,13 +166,6 @@ async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue, E: 
         }
         Ok(outcome) => {
             tracing::info!(task_id = %message.task_id, ?outcome, "task processed");
-            if matches!(outcome, Processed::Completed | Processed::Failed) {
-                match deps.tasks.get(&message.tenant, &message.task_id).await {
-                    Ok(Some(task)) => events.task_update(&task).await,
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(task_id = %message.task_id, error = %e, "finished task not read back"),
-                }
-            }
             true
         }
         Err(err) => {

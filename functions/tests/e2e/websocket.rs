@@ -697,3 +697,30 @@ async fn five_hundred_connections_of_two_tenants_each_get_exactly_their_own_tena
         }
     }
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_cancelled_task_is_pushed_to_its_subscribers_too() {
+    // GIVEN a connection watching a context whose prompt the stand-in answers only after 30 s
+    let caller = ("x-api-key", admin_key());
+    let (context_id, mut socket) = watched_standin_context(&caller).await;
+    let path = format!("/api/v1/mcp/contexts/{context_id}/prompt");
+    let (status, task) = crate::conversation::post(&caller, &path, &json!({"prompt": "[sleep 30] slow"})).await;
+    assert_eq!(status, 202, "{task}");
+    let task_id = task["task_id"].as_str().unwrap();
+    // WHEN a caller cancels it through the REST API
+    let (status, cancelled) =
+        crate::conversation::post(&caller, &format!("/api/v1/mcp/tasks/{task_id}/cancel"), &json!({})).await;
+    assert_eq!(status, 200, "{cancelled}");
+    // THEN the watcher gets its task_update, cancelled, without waiting for the provider
+    let update = next(&mut socket).await;
+    assert_eq!(
+        (
+            update["event_type"].as_str(),
+            update["data"]["task_id"].as_str(),
+            update["data"]["status"].as_str()
+        ),
+        (Some("task_update"), Some(task_id), Some("cancelled")),
+        "{update}"
+    );
+}

@@ -2,6 +2,8 @@
 //! pushed to concurrently (at most [`PUSH_CONCURRENCY`] at a time). A connection that is gone (`410`)
 //! loses its subscriptions and its item; any other failure is logged and the rest still get theirs.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
@@ -11,6 +13,7 @@ use super::envelope;
 use super::store::{ConnectionStore, EventLog, KeptEvent, PushError, Pusher};
 use super::EVENT_RETENTION_SECS;
 use crate::tasks::model::Task;
+use crate::tasks::updates::TaskUpdates;
 use crate::worker::{Chunk, ChunkSink};
 
 /// Pushes in flight at once for one event.
@@ -174,6 +177,34 @@ pub async fn task_update<S: ConnectionStore + EventLog, P: Pusher>(
         tracing::warn!(task_id = %task.task_id, error = %e, "task_update not kept for events/since");
     }
     publish(store, pusher, &task.tenant, &topics, &event.message).await
+}
+
+/// The WebSocket API as the place tasks' changes go: each change a `task_update` to the task's and
+/// its context's subscribers, a streamed task's chunks through [`ChunkPublisher`].
+pub struct WebSocketPublisher<S, P> {
+    pub connections: S,
+    pub pusher: P,
+}
+
+impl<S, P> WebSocketPublisher<S, P> {
+    /// Where one streamed task's chunks go.
+    #[must_use]
+    pub fn chunks(&self) -> ChunkPublisher<'_, S, P> {
+        ChunkPublisher::new(&self.connections, &self.pusher)
+    }
+}
+
+impl<S: ConnectionStore + EventLog, P: Pusher> TaskUpdates for WebSocketPublisher<S, P> {
+    fn published<'a>(&'a self, task: &'a Task) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            // The change has happened either way: a push that fails is logged, never retried with it.
+            match task_update(&self.connections, &self.pusher, task).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(task_id = %task.task_id, subscribers = n, "task_update pushed"),
+                Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "task_update not published"),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

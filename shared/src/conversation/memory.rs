@@ -304,6 +304,7 @@ impl super::service::Deps<InMemory, InMemory, InMemory> {
             providers: crate::providers::registry::Providers::new(&catalog, &BTreeMap::new(), timeout, None)?,
             default_model: "local-echo".into(),
             limits: crate::contexts::requests::Limits::default(),
+            updates: None,
         })
     }
 }

@@ -21,6 +21,17 @@ pub struct Deps<C, T, Q> {
     pub providers: Providers,
     pub default_model: String,
     pub limits: Limits,
+    /// Where a task's changes of state are published (`None`: nowhere).
+    pub updates: Option<std::sync::Arc<dyn crate::tasks::updates::TaskUpdates>>,
+}
+
+impl<C, T, Q> Deps<C, T, Q> {
+    /// Publishes the task's new state, if anything listens.
+    pub(crate) async fn publish(&self, task: &Task) {
+        if let Some(updates) = &self.updates {
+            updates.published(task).await;
+        }
+    }
 }
 
 /// A timestamp as tasks and contexts record it (RFC 3339, milliseconds, UTC).
@@ -55,6 +66,26 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
 
     /// Takes the task whatever its lease (SQS will not deliver it again, or never did); `None` when
     /// it had finished already.
+    /// Finishes the task as `finish` says and publishes its new state; `false` when the finish did not
+    /// take (the task was finished, cancelled or taken over meanwhile: whoever did that published).
+    pub(crate) async fn finish_and_publish(
+        &self,
+        mut task: Task,
+        at: &str,
+        finish: &Finish,
+    ) -> Result<bool, ConversationError> {
+        if !self
+            .tasks
+            .finish(&task.tenant, &task.task_id, task.attempts, at, finish)
+            .await?
+        {
+            return Ok(false);
+        }
+        crate::tasks::model::apply_finish(&mut task, at, finish);
+        self.publish(&task).await;
+        Ok(true)
+    }
+
     pub(crate) async fn take_over(&self, message: &TaskMessage, at: &str) -> Result<Option<Task>, ConversationError> {
         // A "now" past any lease: the take-over condition then holds for a running task too.
         let start = self.tasks.start(&message.tenant, &message.task_id, at, i64::MAX / 2, 0);
@@ -81,10 +112,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             error,
             stream: None,
         };
-        Ok(self
-            .tasks
-            .finish(&message.tenant, &message.task_id, task.attempts, at, &failed)
-            .await?)
+        self.finish_and_publish(task, at, &failed).await
     }
 }
 

@@ -9,6 +9,7 @@
 //! | `outbox.rs` | a queued task is written with its outbox entry, then sent; the sweep sends what a dead creator left |
 //! | `stats.rs` | the per-tenant counters |
 //! | `store.rs` | the ports (tasks, queue) |
+//! | `updates.rs` | the port its changes of state are published through |
 //! | `dynamodb/`, `sqs.rs` | the store on the table, the queues on SQS |
 
 pub mod completion;
@@ -20,3 +21,4 @@ pub mod service;
 pub mod sqs;
 pub mod stats;
 pub mod store;
+pub mod updates;

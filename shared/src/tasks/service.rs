@@ -43,7 +43,10 @@ impl<C: ContextStore, T: TaskStore + TaskCancel, Q: TaskQueue> Deps<C, T, Q> {
         let after = self.tasks.cancel(&principal.tenant, task_id, &stamp(now)).await?;
         let after = after.ok_or_else(|| ConversationError::TaskNotFound(task_id.to_owned()))?;
         match after.status {
-            TaskStatus::Cancelled => Ok(after),
+            TaskStatus::Cancelled => {
+                self.publish(&after).await;
+                Ok(after)
+            }
             other => Err(ConversationError::TaskFinished(task_id.to_owned(), other.as_str())),
         }
     }

@@ -130,12 +130,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let finish = self.answer(&task, now, budget, sink).await?;
         let done = matches!(finish, Finish::Completed { .. });
         let at = stamp(chrono::Utc::now());
-        if !self
-            .tasks
-            .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
-            .await?
-            && self.discard_if_cancelled(&task).await?
-        {
+        if !self.finish_and_publish(task.clone(), &at, &finish).await? && self.discard_if_cancelled(&task).await? {
             return Ok(Processed::AlreadyFinished);
         }
         Ok(if done { Processed::Completed } else { Processed::Failed })
@@ -165,10 +160,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 stream: None,
             },
         };
-        Ok(self
-            .tasks
-            .finish(&task.tenant, &task.task_id, task.attempts, &at, &finish)
-            .await?)
+        self.finish_and_publish(task, &at, &finish).await
     }
 
     /// The reply stored in a prompt's slot, if any.

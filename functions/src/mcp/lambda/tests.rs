@@ -46,6 +46,7 @@ fn endpoint() -> Endpoint<InMemoryAuditLog> {
         providers: Providers::new(&catalog, &BTreeMap::new(), Duration::from_secs(1), None).unwrap(),
         default_model: "local-echo".into(),
         limits: Limits::default(),
+        updates: None,
     };
     let tools = super::super::tools::specs(&deps.limits, &["local-echo".into()], "local-echo").unwrap();
     let state = McpState {

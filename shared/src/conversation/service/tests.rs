@@ -445,3 +445,53 @@ async fn a_context_refuses_content_past_its_size_limit_and_keeps_what_it_had() {
     let err = d.create_context(&alice("acme"), &too_big, now).await.unwrap_err();
     assert!(matches!(err, ConversationError::ContextTooLarge { .. }), "{err}");
 }
+
+/// Records each published change as `(task id, status)`.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<(String, TaskStatus)>>);
+
+impl crate::tasks::updates::TaskUpdates for Recorded {
+    fn published<'a>(
+        &'a self,
+        task: &'a crate::tasks::model::Task,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        self.0.lock().unwrap().push((task.task_id.clone(), task.status));
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test]
+async fn every_change_of_a_tasks_state_is_published_whoever_makes_it() {
+    // GIVEN three prompts, and a place their changes are published
+    let recorded = std::sync::Arc::new(Recorded::default());
+    let mut d = deps();
+    d.updates = Some(recorded.clone());
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    let mut ids = Vec::new();
+    for text in ["answered", "cancelled", "dead-lettered"] {
+        let task = d
+            .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": text}), now)
+            .await
+            .unwrap();
+        ids.push(task.task_id);
+    }
+    let message = |id: &str| TaskMessage {
+        tenant: "acme".into(),
+        task_id: id.to_owned(),
+    };
+    // WHEN the worker answers the first, a caller cancels the second, the third is dead-lettered
+    d.process(&message(&ids[0]), now, budget()).await.unwrap();
+    d.cancel_task(&alice("acme"), &ids[1], now).await.unwrap();
+    d.settle_dead_lettered(&message(&ids[2]), now).await.unwrap();
+    // THEN each change was published once, with the state it reached
+    let seen = recorded.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            (ids[0].clone(), TaskStatus::Completed),
+            (ids[1].clone(), TaskStatus::Cancelled),
+            (ids[2].clone(), TaskStatus::Failed)
+        ]
+    );
+}

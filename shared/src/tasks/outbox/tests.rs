@@ -47,6 +47,7 @@ fn with_queue<Q: TaskQueue>(d: &Deps<InMemory, InMemory, InMemory>, queue: Q) ->
         providers: d.providers.clone(),
         default_model: d.default_model.clone(),
         limits: d.limits,
+        updates: None,
     }
 }
 
