@@ -4,6 +4,8 @@
 use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::json;
+use shared::connections::publish;
+use shared::connections::store::{ConnectionStore, Pusher};
 use shared::keys::admin as key_admin;
 use shared::keys::KeyStore;
 use shared::ApiError;
@@ -54,14 +56,34 @@ pub async fn list<S: KeyStore>(store: &S, req: Authorized<NoInput>) -> Result<Re
     Ok(Reply::ok(&json!({ "keys": keys })))
 }
 
-/// Revokes a key of the tenant; effective on the next request (the authorizer does not cache).
+/// What revoking a key needs: the keys, and, with the WebSocket API, the connections opened with them
+/// and the way to close them.
+pub struct Revocation<S, C, P> {
+    pub keys: S,
+    pub sockets: Option<(C, P)>,
+}
+
+/// Revokes a key of the tenant; effective on the next request (the authorizer does not cache), and
+/// every WebSocket connection opened with it is told and closed.
 ///
 /// # Errors
 /// `KEY_NOT_FOUND` (also for another tenant's key), a store failure.
-pub async fn revoke<S: KeyStore>(store: &S, req: Authorized<Id<KeyPath>>) -> Result<Reply, ApiError> {
-    Ok(Reply::ok(
-        &key_admin::revoke_key(store, &req.principal, &req.request.id).await?,
-    ))
+pub async fn revoke<S: KeyStore, C: ConnectionStore, P: Pusher>(
+    deps: &Revocation<S, C, P>,
+    req: Authorized<Id<KeyPath>>,
+) -> Result<Reply, ApiError> {
+    let revoked = key_admin::revoke_key(&deps.keys, &req.principal, &req.request.id).await?;
+    if let Some((connections, pusher)) = &deps.sockets {
+        let tenant = req.principal.tenant.as_str();
+        // The key is revoked either way; a connection missed here is refused on its next message
+        // only if its item went too, so a failure is logged for the operator.
+        match publish::close_subject(connections, pusher, tenant, &req.request.id).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(key_id = %req.request.id, closed = n, "revoked key's connections closed"),
+            Err(e) => tracing::error!(key_id = %req.request.id, error = %e, "revoked key's connections not closed"),
+        }
+    }
+    Ok(Reply::ok(&revoked))
 }
 
 #[cfg(test)]

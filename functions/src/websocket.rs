@@ -13,8 +13,8 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 use shared::auth::authenticate::{Authenticator, Credentials};
-use shared::auth::AuthOutcome;
 use shared::auth::Principal;
+use shared::auth::{AuthMethod, AuthOutcome};
 use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
 use shared::connections::store::{ConnectionStore, EventLog, Pusher};
 use shared::connections::{Connection, Received, CONNECTION_TTL_SECS, EVENT_RETENTION_SECS};
@@ -566,6 +566,15 @@ pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter>(
     let id = connection_id(&req);
     let (status, code) = match deps.auth.decide(credentials, "$connect", now).await? {
         AuthOutcome::Allowed(principal) => {
+            // A connection opened with a JWT lasts no longer than the token.
+            let token_expiry = match principal.method {
+                AuthMethod::Jwt => credentials
+                    .authorization
+                    .and_then(|h| h.strip_prefix("Bearer "))
+                    .and_then(shared::auth::jwt::expiry),
+                AuthMethod::ApiKey => None,
+            };
+            let lifetime = now.timestamp() + CONNECTION_TTL_SECS;
             let connection = Connection {
                 connection_id: id.clone(),
                 tenant: principal.tenant.to_string(),
@@ -573,7 +582,7 @@ pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter>(
                 role: principal.role,
                 method: principal.method,
                 connected_at_ms: now.timestamp_millis(),
-                expires_at: now.timestamp() + CONNECTION_TTL_SECS,
+                expires_at: token_expiry.map_or(lifetime, |exp| exp.min(lifetime)),
             };
             deps.connections.put(&connection).await?;
             tracing::info!(connection = %id, tenant = %connection.tenant, "WebSocket connected");
@@ -626,6 +635,21 @@ where
         return Ok(answer(200, envelope::error(&refused)));
     };
     let connection = &received.connection;
+    if connection.expires_at <= now.timestamp() {
+        // Its JWT has expired (or its item outlived its TTL): nothing more is answered on it.
+        let expired = ProtocolError::new(
+            ErrorCode::UnauthorizedAccess,
+            "this connection's credentials have expired: reconnect with fresh ones",
+        );
+        tracing::info!(connection = %id, tenant = %connection.tenant, "WebSocket closed: credentials expired");
+        if let Err(e) = deps.pusher.push(&id, &envelope::error(&expired)).await {
+            tracing::warn!(connection = %id, error = %e, "expiry notice not pushed");
+        }
+        if let Err(e) = deps.pusher.close(&id).await {
+            tracing::warn!(connection = %id, error = %e, "connection not closed");
+        }
+        return Ok(answer(200, envelope::error(&expired)));
+    }
     let now_ms = now.timestamp_millis();
     if received.penalty_until_ms > now_ms {
         let wait = u64::try_from(received.penalty_until_ms - now_ms)

@@ -24,6 +24,7 @@ use shared::{telemetry, Config};
 
 use crate::api::App;
 use crate::audit::AuditDeps;
+use crate::keys::Revocation;
 use crate::registered::RegistryDeps;
 use crate::websocket::{ConnectDeps, HealthChecks, MessageDeps, Stores};
 
@@ -102,6 +103,25 @@ pub async fn keys() -> Result<App<DynamoDbKeyStore>> {
     let (config, clients) = start().await?;
     let store = DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone());
     Ok(App::new(store, audit(&config, &clients)))
+}
+
+/// The key revocation route: the keys, and the WebSocket connections a revoked key opened.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn keys_revoke() -> Result<App<Revocation<DynamoDbKeyStore, DynamoDbConnections, ApiGatewayPusher>>> {
+    let (config, clients) = start().await?;
+    let sockets = config.websocket_endpoint.as_deref().map(|endpoint| {
+        (
+            DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
+            ApiGatewayPusher::new(&clients.sdk, endpoint),
+        )
+    });
+    let revocation = Revocation {
+        keys: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+        sockets,
+    };
+    Ok(App::new(revocation, audit(&config, &clients)))
 }
 
 /// The audit listing route.

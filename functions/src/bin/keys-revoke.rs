@@ -4,5 +4,5 @@ use functions::{api, keys, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    api::run(wiring::keys().await?.audited(), keys::revoke).await
+    api::run(wiring::keys_revoke().await?.audited(), keys::revoke).await
 }

@@ -2,6 +2,8 @@
 
 use shared::audit::InMemoryAuditLog;
 use shared::auth::Role;
+use shared::connections::memory::{InMemoryConnections, InMemoryPusher};
+use shared::connections::store::ConnectionStore;
 use shared::keys::admin::issue_key;
 use shared::keys::InMemoryKeyStore;
 
@@ -41,15 +43,43 @@ async fn create_with_an_unknown_role_is_a_400_naming_the_roles() {
         .contains("admin, operator, agent, viewer"));
 }
 
+type RevokeApp = App<Revocation<InMemoryKeyStore, InMemoryConnections, InMemoryPusher>, InMemoryAuditLog>;
+
+/// The revoke route's app: the in-memory store and connections, audited.
+fn revoke_deps() -> RevokeApp {
+    let revocation = Revocation {
+        keys: InMemoryKeyStore::default(),
+        sockets: Some((InMemoryConnections::default(), InMemoryPusher::default())),
+    };
+    App::new(revocation, audit()).audited()
+}
+
 #[tokio::test]
-async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404() {
-    let deps = deps();
+async fn revoking_a_key_of_the_tenant_marks_it_revoked_closes_its_connections_and_an_unknown_one_is_404() {
+    let deps = revoke_deps();
     let response = serve(&deps, revoke, event("keys-revoke", "admin")).await;
     assert_eq!(response.status(), 404);
     assert_eq!(body_json(&response)["error"]["code"], "KEY_NOT_FOUND");
-    let created = issue_key(&deps.deps, &"local".try_into().unwrap(), "ci", Role::Viewer, "t")
+    let created = issue_key(&deps.deps.keys, &"local".try_into().unwrap(), "ci", Role::Viewer, "t")
         .await
         .unwrap();
+    // Two WebSocket connections of the tenant: one opened with the key, one with another
+    let (connections, pusher) = deps.deps.sockets.as_ref().unwrap();
+    for (id, subject) in [
+        ("with-key", created.record.key_id.as_str()),
+        ("other", "0000000000000000"),
+    ] {
+        let connection = shared::connections::Connection {
+            connection_id: id.into(),
+            tenant: "local".into(),
+            subject: subject.into(),
+            role: Role::Viewer,
+            method: shared::auth::AuthMethod::ApiKey,
+            connected_at_ms: 0,
+            expires_at: i64::MAX,
+        };
+        connections.put(&connection).await.unwrap();
+    }
     let mut req = event("keys-revoke", "admin");
     let params = std::collections::HashMap::from([("keyID".to_owned(), vec![created.record.key_id.clone()])]);
     req = req.with_path_parameters(lambda_http::aws_lambda_events::query_map::QueryMap::from(params));
@@ -58,6 +88,10 @@ async fn revoking_a_key_of_the_tenant_marks_it_revoked_and_an_unknown_one_is_404
     let response = serve(&deps, revoke, req).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["revoked"], true);
+    // The key's connection is told and closed, the other left open
+    assert_eq!(*pusher.closed.lock().unwrap(), ["with-key"]);
+    assert!(connections.get("with-key").await.unwrap().is_none());
+    assert!(connections.get("other").await.unwrap().is_some());
     let audit = entries(&deps).await;
     let outcomes: Vec<_> = audit
         .iter()
@@ -85,7 +119,7 @@ fn deps() -> App<InMemoryKeyStore, InMemoryAuditLog> {
 
 #[tokio::test]
 async fn revoking_a_malformed_key_id_is_404_without_a_lookup_or_an_echo() {
-    let deps = deps();
+    let deps = revoke_deps();
     let mut req = event("keys-revoke", "admin");
     let bad = "k#".repeat(500);
     let params = std::collections::HashMap::from([("keyID".to_owned(), vec![bad])]);

@@ -547,3 +547,26 @@ async fn a_tool_call_counts_against_the_principals_own_rate_limit() {
         ("RATE_LIMIT_EXCEEDED", &serde_json::json!("principal"))
     );
 }
+
+#[tokio::test]
+async fn a_connection_past_its_credentials_expiry_is_told_and_closed() {
+    let deps = message_deps(100);
+    let now = Utc::now();
+    let connection = Connection {
+        connection_id: ID.into(),
+        tenant: "acme".into(),
+        subject: "viewer@acme".into(),
+        role: Role::Viewer,
+        method: shared::auth::AuthMethod::Jwt,
+        connected_at_ms: now.timestamp_millis() - 60_000,
+        expires_at: now.timestamp() - 1,
+    };
+    deps.connections.put(&connection).await.unwrap();
+    let answer = answer_to(&deps, event("ws-message", "unknown-connection")).await;
+    assert_eq!(answer["error_code"], "UNAUTHORIZED_ACCESS", "{answer}");
+    assert!(
+        answer["error_message"].as_str().unwrap().contains("expired"),
+        "{answer}"
+    );
+    assert_eq!(*deps.pusher.closed.lock().unwrap(), [ID]);
+}

@@ -724,3 +724,56 @@ async fn a_cancelled_task_is_pushed_to_its_subscribers_too() {
         "{update}"
     );
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_connection_opened_with_a_jwt_ends_when_the_token_does() {
+    // GIVEN a connection opened with a JWT that expires in 3 s
+    let exp = chrono::Utc::now().timestamp() + 3;
+    let token = jwt(&fresh_tenant("wsexp"), "viewer", &json!({"exp": exp}), &secret());
+    let mut socket = connect_with(Some(("authorization", &format!("Bearer {token}"))), "")
+        .await
+        .unwrap();
+    socket.send(heartbeat("hb-0")).await.unwrap();
+    assert_eq!(next(&mut socket).await["event_type"], "welcome");
+    assert_eq!(next(&mut socket).await["message_type"], "heartbeat");
+    // WHEN it speaks after the token's expiry
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    socket.send(heartbeat("hb-1")).await.unwrap();
+    // THEN it is told its credentials expired, and closed
+    let told = next(&mut socket).await;
+    assert_eq!(told["error_code"], "UNAUTHORIZED_ACCESS", "{told}");
+    let mut end = next(&mut socket).await;
+    if end["error_code"] == "UNAUTHORIZED_ACCESS" {
+        end = next(&mut socket).await;
+    }
+    assert!(end.get("closed").is_some(), "{end}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn revoking_a_key_closes_the_connections_it_opened() {
+    // GIVEN a new viewer key of the local tenant, and a connection opened with it
+    let admin = ("x-api-key", admin_key());
+    let (status, created) =
+        crate::conversation::post(&admin, "/api/v1/keys", &json!({"name": "ws revoke", "role": "viewer"})).await;
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    remember_secret(&key);
+    let mut socket = connect_with(Some(("x-api-key", &key)), "").await.unwrap();
+    socket.send(heartbeat("hb-0")).await.unwrap();
+    assert_eq!(next(&mut socket).await["event_type"], "welcome");
+    assert_eq!(next(&mut socket).await["message_type"], "heartbeat");
+    // WHEN an admin revokes the key
+    let url = format!(
+        "{}/api/v1/keys/{}",
+        crate::helpers::gateway_url(),
+        created["key_id"].as_str().unwrap()
+    );
+    let (status, revoked) = crate::helpers::send_json(http().delete(url).header(admin.0, &admin.1)).await;
+    assert_eq!(status, 200, "{revoked}");
+    // THEN the connection is told why, then closed by the server
+    let told = next(&mut socket).await;
+    assert_eq!(told["error_code"], "INVALID_API_KEY", "{told}");
+    assert!(next(&mut socket).await.get("closed").is_some());
+}

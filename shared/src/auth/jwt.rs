@@ -32,6 +32,19 @@ pub struct JwtConfig {
 #[error("{0}")]
 pub struct TokenError(pub String);
 
+/// The `exp` claim (unix seconds) of a token [`verify`] has accepted: how long what it opened may
+/// last. `None` for a token that is not a JWT.
+#[must_use]
+pub fn expiry(token: &str) -> Option<i64> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Map<String, Value>>(&bytes)
+        .ok()?
+        .get("exp")?
+        .as_i64()
+}
+
 /// Verifies a token and reads its principal.
 ///
 /// # Errors

@@ -86,6 +86,7 @@ impl ConnectionStore for DynamoDbConnections {
             &connection.connection_id,
         );
         entry.insert("expires_at".to_owned(), n(connection.expires_at));
+        entry.insert("subject".to_owned(), s(&connection.subject));
         let put = self.client.put_item().table_name(&self.table).set_item(Some(entry));
         put.send().await.map(drop).map_err(sdk_error)
     }
@@ -126,6 +127,30 @@ impl ConnectionStore for DynamoDbConnections {
             Err(e) if crate::dynamodb::condition_failed(&e) => Ok(None),
             Err(e) => Err(sdk_error(e)),
         }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn subject_connections(&self, tenant: &str, subject: &str) -> anyhow::Result<Vec<String>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&table_keys::tenant_connections_partition(tenant)))
+            .filter_expression("expires_at > :now AND subject = :subject")
+            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()))
+            .expression_attribute_values(":subject", s(subject));
+        let items: Vec<Item> = query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(sdk_error)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
     }
 
     #[tracing::instrument(skip(self))]

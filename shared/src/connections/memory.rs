@@ -83,6 +83,14 @@ impl ConnectionStore for InMemoryConnections {
         Ok(Some(violations.values().sum()))
     }
 
+    async fn subject_connections(&self, tenant: &str, subject: &str) -> anyhow::Result<Vec<String>> {
+        Ok(lock(&self.connections)
+            .values()
+            .filter(|(c, _)| c.tenant == tenant && c.subject == subject)
+            .map(|(c, _)| c.connection_id.clone())
+            .collect())
+    }
+
     async fn tenant_connections(&self, tenant: &str) -> anyhow::Result<u64> {
         Ok(lock(&self.connections)
             .values()

@@ -96,6 +96,35 @@ pub async fn deliver<S: ConnectionStore, P: Pusher>(
     (delivered, gone)
 }
 
+/// Closes every connection `subject` of `tenant` has open (its key was revoked), telling each why
+/// first; how many were closed. A connection that is already gone is only forgotten.
+///
+/// # Errors
+/// When the connections cannot be read.
+pub async fn close_subject<S: ConnectionStore, P: Pusher>(
+    store: &S,
+    pusher: &P,
+    tenant: &str,
+    subject: &str,
+) -> anyhow::Result<usize> {
+    let notice = envelope::error(&envelope::ProtocolError::new(
+        envelope::ErrorCode::InvalidApiKey,
+        "the key this connection was opened with has been revoked",
+    ));
+    let mut closed = 0;
+    for id in store.subject_connections(tenant, subject).await? {
+        // Best effort each: the next message of a connection missed here is refused anyway.
+        let _ = pusher.push(&id, &notice).await;
+        match pusher.close(&id).await {
+            Ok(()) => closed += 1,
+            Err(PushError::Gone(_)) => {}
+            Err(PushError::Unknown(e)) => tracing::warn!(connection = %id, error = %e, "connection not closed"),
+        }
+        store.delete(&id).await?;
+    }
+    Ok(closed)
+}
+
 /// How long a streaming task keeps the subscribers it read before reading them again (a connection
 /// that subscribes meanwhile gets the chunks after that).
 pub const SUBSCRIBERS_REFRESH: Duration = Duration::from_secs(2);

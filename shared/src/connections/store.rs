@@ -24,6 +24,12 @@ pub trait ConnectionStore: Send + Sync {
         code: &str,
         penalty_until_ms: Option<i64>,
     ) -> impl Future<Output = anyhow::Result<Option<u64>>> + Send;
+    /// The tenant's unexpired connections opened by `subject` (an API key id, a JWT subject).
+    fn subject_connections(
+        &self,
+        tenant: &str,
+        subject: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
     /// How many unexpired connections the tenant has.
     fn tenant_connections(&self, tenant: &str) -> impl Future<Output = anyhow::Result<u64>> + Send;
     /// Forgets the connection and its subscriptions.

@@ -152,3 +152,13 @@ mod rs256 {
         );
     }
 }
+
+#[test]
+fn the_expiry_of_a_verified_token_is_its_exp_claim() {
+    let claims = claims();
+    let token = token(&claims, SECRET);
+    let principal = verify(&config(), &token);
+    assert!(principal.is_ok(), "{principal:?}");
+    assert_eq!(expiry(&token), claims["exp"].as_i64());
+    assert_eq!(expiry("mcpf_not_a_jwt"), None);
+}
