@@ -16,27 +16,31 @@ use shared::auth::authenticate::{Authenticator, Credentials};
 use shared::auth::Principal;
 use shared::auth::{AuthMethod, AuthOutcome};
 use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
-use shared::connections::store::{ConnectionStore, EventLog, Pusher};
+use shared::connections::pending::{AuthTimeouts, InMemoryAuthTimeouts, AUTH_WINDOW_MS, PENDING_TTL_SECS};
+use shared::connections::store::{ConnectionStore, EventLog, PushError, Pusher};
 use shared::connections::{Connection, Received, CONNECTION_TTL_SECS, EVENT_RETENTION_SECS};
 use shared::contexts::store::ContextStore;
 use shared::health::{self, Dependency, DependencyProbe, InMemoryProbe};
 use shared::ids::IdKind;
-use shared::keys::KeyStore;
-use shared::ratelimit::{Admission, Bucket, Limit, RateLimiter, RateLimits};
+use shared::keys::{InMemoryKeyStore, KeyStore};
+use shared::ratelimit::{Admission, Bucket, InMemoryRateLimiter, Limit, RateLimiter, RateLimits};
 use shared::tasks::listing::{TaskFilter, TaskListing};
 use shared::tasks::model::{StreamStats, Task};
 use shared::tasks::store::TaskStore;
 use shared::worker::percentile;
 
 /// What `$connect` needs: the connections, and the authenticator the HTTP API's authorizer uses.
-pub struct ConnectDeps<C, K, L> {
+pub struct ConnectDeps<C, K, L, T = InMemoryAuthTimeouts> {
     pub connections: C,
     pub auth: Authenticator<K, L>,
+    /// Where the check of a connection opened without credentials is queued (`None`: such a
+    /// handshake is refused).
+    pub timeouts: Option<T>,
 }
 
 /// What `$default` needs: the connections, the way to push, the per-connection message limit, and
 /// the tasks and contexts a subscription may name.
-pub struct MessageDeps<C, P, L, V, H = InMemoryProbe, M = ()> {
+pub struct MessageDeps<C, P, L, V, H = InMemoryProbe, M = (), K = InMemoryKeyStore, A = InMemoryRateLimiter> {
     pub connections: C,
     pub pusher: P,
     pub limiter: L,
@@ -49,6 +53,9 @@ pub struct MessageDeps<C, P, L, V, H = InMemoryProbe, M = ()> {
     /// Each role's rate limit, which a `tools/call` of an MCP tool counts against as any request of
     /// the principal does.
     pub principal_limits: RateLimits,
+    /// How the first message of a connection opened without credentials is authenticated (`None`:
+    /// such connections are not accepted).
+    pub auth: Option<Authenticator<K, A>>,
 }
 
 /// Port: the MCP endpoint's tools (built-in and the tenant's registered ones), as `tools/list` and
@@ -537,34 +544,44 @@ fn answer(status: u16, body: String) -> Response<Body> {
     response
 }
 
-/// `$connect`: the credentials of the handshake (`X-API-Key`, `Authorization: Bearer <JWT>`, or for
-/// browsers, which cannot set headers, a `token` query parameter holding either), checked as the HTTP
-/// API's authorizer checks them. `200` stores the connection; `401`, `403` or `429` refuse the handshake.
-///
-/// # Errors
-/// When the key store or the table cannot be reached (API Gateway then refuses the handshake).
-pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter>(
-    deps: &ConnectDeps<C, K, L>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    // A `token` query parameter is an API key (`mcpf_…`) or a JWT; headers win over it.
-    let token = req.query_string_parameters_ref().and_then(|q| q.first("token"));
-    let (key_token, jwt_token) = match token {
-        Some(t) if t.starts_with(shared::auth::apikey::PREFIX) => (Some(t), None),
-        Some(t) => (None, Some(format!("Bearer {t}"))),
-        None => (None, None),
-    };
-    let credentials = match (header("x-api-key"), header("authorization")) {
-        (None, None) => Credentials {
-            api_key: key_token,
-            authorization: jwt_token.as_deref(),
-        },
-        (api_key, authorization) => Credentials { api_key, authorization },
-    };
-    let now = Utc::now();
-    let id = connection_id(&req);
-    let (status, code) = match deps.auth.decide(credentials, "$connect", now).await? {
+/// A token as `?token=` or the first-message `auth` carries it: an API key (`mcpf_…`) or a JWT.
+struct Token {
+    api_key: Option<String>,
+    bearer: Option<String>,
+}
+
+impl Token {
+    fn of(token: &str) -> Self {
+        if token.starts_with(shared::auth::apikey::PREFIX) {
+            Self {
+                api_key: Some(token.to_owned()),
+                bearer: None,
+            }
+        } else {
+            Self {
+                api_key: None,
+                bearer: Some(format!("Bearer {token}")),
+            }
+        }
+    }
+
+    fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            api_key: self.api_key.as_deref(),
+            authorization: self.bearer.as_deref(),
+        }
+    }
+}
+
+/// Authenticates `credentials` as `$connect` does; the connection to store, or the refusal's status
+/// and code (`401`, `403`, `429`).
+async fn authenticate<K: KeyStore, L: RateLimiter>(
+    auth: &Authenticator<K, L>,
+    id: &str,
+    credentials: Credentials<'_>,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Result<Connection, (u16, ErrorCode)>> {
+    Ok(match auth.decide(credentials, "$connect", now).await? {
         AuthOutcome::Allowed(principal) => {
             // A connection opened with a JWT lasts no longer than the token.
             let token_expiry = match principal.method {
@@ -575,25 +592,163 @@ pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter>(
                 AuthMethod::ApiKey => None,
             };
             let lifetime = now.timestamp() + CONNECTION_TTL_SECS;
-            let connection = Connection {
-                connection_id: id.clone(),
+            Ok(Connection {
+                connection_id: id.to_owned(),
                 tenant: principal.tenant.to_string(),
                 subject: principal.subject,
                 role: principal.role,
                 method: principal.method,
                 connected_at_ms: now.timestamp_millis(),
                 expires_at: token_expiry.map_or(lifetime, |exp| exp.min(lifetime)),
-            };
+            })
+        }
+        AuthOutcome::Unauthenticated { .. } => Err((401, ErrorCode::InvalidApiKey)),
+        AuthOutcome::Forbidden { .. } => Err((403, ErrorCode::UnauthorizedAccess)),
+        AuthOutcome::RateLimited { .. } => Err((429, ErrorCode::RateLimitExceeded)),
+    })
+}
+
+/// `$connect`: the credentials of the handshake (`X-API-Key`, `Authorization: Bearer <JWT>`, or for
+/// browsers, which cannot set headers, a `token` query parameter holding either), checked as the HTTP
+/// API's authorizer checks them. `200` stores the connection; `401`, `403` or `429` refuse the handshake.
+/// A handshake with no credentials at all is accepted when first-message authentication is
+/// configured: the connection must then authenticate with its first message within
+/// [`AUTH_WINDOW_MS`] (see [`message`]).
+///
+/// # Errors
+/// When the key store or the table cannot be reached (API Gateway then refuses the handshake).
+pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter, T: AuthTimeouts>(
+    deps: &ConnectDeps<C, K, L, T>,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // A `token` query parameter is an API key (`mcpf_…`) or a JWT; headers win over it.
+    let token = req
+        .query_string_parameters_ref()
+        .and_then(|q| q.first("token"))
+        .map(Token::of);
+    let credentials = match (header("x-api-key"), header("authorization"), &token) {
+        (None, None, Some(token)) => token.credentials(),
+        (api_key, authorization, _) => Credentials { api_key, authorization },
+    };
+    let now = Utc::now();
+    let id = connection_id(&req);
+    if let (None, None, Some(timeouts)) = (credentials.api_key, credentials.authorization, &deps.timeouts) {
+        let deadline = now.timestamp_millis() + AUTH_WINDOW_MS;
+        deps.connections
+            .put_pending(&id, deadline, now.timestamp() + PENDING_TTL_SECS)
+            .await?;
+        timeouts.schedule(&id).await?;
+        tracing::info!(connection = %id, "WebSocket connected; waiting for its first-message authentication");
+        return Ok(answer(200, String::new()));
+    }
+    let (status, code) = match authenticate(&deps.auth, &id, credentials, now).await? {
+        Ok(connection) => {
             deps.connections.put(&connection).await?;
             tracing::info!(connection = %id, tenant = %connection.tenant, "WebSocket connected");
             return Ok(answer(200, String::new()));
         }
-        AuthOutcome::Unauthenticated { .. } => (401, ErrorCode::InvalidApiKey),
-        AuthOutcome::Forbidden { .. } => (403, ErrorCode::UnauthorizedAccess),
-        AuthOutcome::RateLimited { .. } => (429, ErrorCode::RateLimitExceeded),
+        Err(refused) => refused,
     };
     tracing::info!(connection = %id, status, "WebSocket handshake refused");
     Ok(answer(status, json!({"error_code": code.as_str()}).to_string()))
+}
+
+/// The first message of a connection opened without credentials: `{"type": "auth", "token": <API key
+/// or JWT>}` within its window, answered with the welcome. Anything else, or nothing in time, closes
+/// it, and nothing else is answered before it.
+async fn first_message<C, P, L, V, H, M, K, A>(
+    deps: &MessageDeps<C, P, L, V, H, M, K, A>,
+    id: &str,
+    body: &str,
+    deadline_ms: i64,
+    now: chrono::DateTime<Utc>,
+) -> Result<Response<Body>, lambda_http::Error>
+where
+    C: ConnectionStore,
+    P: Pusher,
+    K: KeyStore,
+    A: RateLimiter,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Auth {
+        #[serde(rename = "type")]
+        kind: String,
+        token: String,
+    }
+    let asked = serde_json::from_str::<Auth>(body)
+        .ok()
+        .filter(|a| a.kind == "auth" && now.timestamp_millis() <= deadline_ms);
+    let outcome = match (asked, &deps.auth) {
+        (Some(asked), Some(auth)) => Some(authenticate(auth, id, Token::of(&asked.token).credentials(), now).await?),
+        _ => None,
+    };
+    let (answer_text, open) = match outcome {
+        Some(Ok(connection)) => {
+            deps.connections.put(&connection).await?;
+            // This message counts as the connection's first: the welcome is its answer.
+            deps.connections.received(id, now.timestamp_millis()).await?;
+            tracing::info!(connection = %id, tenant = %connection.tenant, "WebSocket authenticated by its first message");
+            (envelope::welcome(id, deps.messages_per_minute), true)
+        }
+        Some(Err((_, code))) => {
+            let refused = ProtocolError::new(code, "the auth message's token was refused");
+            (envelope::error(&refused), false)
+        }
+        None => (String::new(), false),
+    };
+    if !open {
+        tracing::info!(connection = %id, "WebSocket closed: no valid first-message authentication");
+        if !answer_text.is_empty() {
+            let _ = deps.pusher.push(id, &answer_text).await;
+        }
+        if let Err(e) = deps.pusher.close(id).await {
+            tracing::warn!(connection = %id, error = %e, "connection not closed");
+        }
+        deps.connections.delete(id).await?;
+    }
+    Ok(answer(200, answer_text))
+}
+
+/// `ws-auth-timeout`: each message names a connection whose window to authenticate has passed; one
+/// that is still waiting is closed (one that authenticated, or went, is left alone).
+///
+/// # Errors
+/// Never: a connection that cannot be checked is reported for retry.
+pub async fn auth_timeout<C: ConnectionStore, P: Pusher>(
+    connections: &C,
+    pusher: &P,
+    event: lambda_runtime::LambdaEvent<aws_lambda_events::sqs::SqsEvent>,
+) -> Result<aws_lambda_events::sqs::SqsBatchResponse, lambda_runtime::Error> {
+    let mut failures = Vec::new();
+    for record in event.payload.records {
+        let id = record
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<Value>(b).ok())
+            .and_then(|b| b["connection_id"].as_str().map(str::to_owned));
+        let Some(id) = id else {
+            tracing::error!(message_id = ?record.message_id, "unreadable auth timeout dropped");
+            continue;
+        };
+        let checked = async {
+            if connections.pending(&id).await?.is_some() && connections.get(&id).await?.is_none() {
+                tracing::info!(connection = %id, "WebSocket closed: no authentication within its window");
+                match pusher.close(&id).await {
+                    Ok(()) | Err(PushError::Gone(_)) => {}
+                    Err(PushError::Unknown(e)) => return Err(e),
+                }
+                connections.delete(&id).await?;
+            }
+            anyhow::Ok(())
+        };
+        if let Err(e) = checked.await {
+            tracing::warn!(connection = %id, error = %e, "auth timeout not checked; will retry");
+            failures.push(record.message_id.unwrap_or_default());
+        }
+    }
+    Ok(crate::worker::response(failures))
 }
 
 /// `$disconnect`: forgets the connection (best effort: its item also expires).
@@ -614,8 +769,8 @@ pub async fn disconnect<C: ConnectionStore>(
 ///
 /// # Errors
 /// When the table cannot be reached (API Gateway then answers an internal error).
-pub async fn message<C, P, L, V, H, M>(
-    deps: &MessageDeps<C, P, L, V, H, M>,
+pub async fn message<C, P, L, V, H, M, K, A>(
+    deps: &MessageDeps<C, P, L, V, H, M, K, A>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
@@ -625,12 +780,17 @@ where
     V: TopicCheck + StreamTasks,
     H: DependencyProbe,
     M: McpTools,
+    K: KeyStore,
+    A: RateLimiter,
 {
     let id = connection_id(&req);
     let body = std::str::from_utf8(req.body().as_ref()).unwrap_or_default();
     let now = Utc::now();
     // One write counts the message and reads the connection back (limited messages count too).
     let Some(received) = deps.connections.received(&id, now.timestamp_millis()).await? else {
+        if let Some(deadline_ms) = deps.connections.pending(&id).await? {
+            return first_message(deps, &id, body, deadline_ms, now).await;
+        }
         let refused = ProtocolError::new(ErrorCode::UnauthorizedAccess, "this connection is not open");
         return Ok(answer(200, envelope::error(&refused)));
     };
@@ -747,8 +907,8 @@ pub const METHODS: [&str; 5] = [
 /// `tools/call` with `{"name", "arguments"}`: a system tool, or the MCP endpoint's tool of that name
 /// with the connection's principal (its role decides as it does over MCP). Answered with MCP's
 /// `CallToolResult`, and the call's duration in `metrics`.
-async fn tools_call<C, P, L, V, H, M>(
-    deps: &MessageDeps<C, P, L, V, H, M>,
+async fn tools_call<C, P, L, V, H, M, K, A>(
+    deps: &MessageDeps<C, P, L, V, H, M, K, A>,
     received: &Received,
     message_id: &str,
     params: &serde_json::Map<String, Value>,
@@ -838,8 +998,8 @@ pub fn cool_down(wait_secs: u64, times: u64) -> u64 {
 /// Answers `refused`, recorded as a violation of the connection (with a cool-down until
 /// `penalty_until_ms`, when given). At [`MAX_VIOLATIONS`] the connection is told why
 /// (`SECURITY_VIOLATION`) and closed.
-async fn refuse<C: ConnectionStore, P: Pusher, L, V, H, M>(
-    deps: &MessageDeps<C, P, L, V, H, M>,
+async fn refuse<C: ConnectionStore, P: Pusher, L, V, H, M, K, A>(
+    deps: &MessageDeps<C, P, L, V, H, M, K, A>,
     received: &Received,
     refused: ProtocolError,
     penalty_until_ms: Option<i64>,
@@ -874,8 +1034,8 @@ async fn refuse<C: ConnectionStore, P: Pusher, L, V, H, M>(
 /// `system/diagnostics`: this connection's figures (messages received, violations by code, cool-downs
 /// earned and one under way, subscriptions, uptime), the tenant's open connections, and whether each
 /// dependency answers, as `GET /health` checks them.
-async fn diagnostics<C: ConnectionStore, P, L, V, H: DependencyProbe, M>(
-    deps: &MessageDeps<C, P, L, V, H, M>,
+async fn diagnostics<C: ConnectionStore, P, L, V, H: DependencyProbe, M, K, A>(
+    deps: &MessageDeps<C, P, L, V, H, M, K, A>,
     received: &Received,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Value> {

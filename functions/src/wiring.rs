@@ -7,6 +7,7 @@ use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
 use shared::connections::dynamodb::DynamoDbConnections;
+use shared::connections::pending::SqsAuthTimeouts;
 use shared::connections::publish::WebSocketPublisher;
 use shared::connections::push::ApiGatewayPusher;
 use shared::contexts::dynamodb::DynamoDbContextStore;
@@ -185,12 +186,36 @@ pub fn authenticator(config: &Config, clients: &AwsClients) -> Authenticator<Dyn
 ///
 /// # Errors
 /// When the configuration is invalid or a secret cannot be read.
-pub async fn ws_connect() -> Result<ConnectDeps<DynamoDbConnections, DynamoDbKeyStore, DynamoDbRateLimiter>> {
+pub async fn ws_connect(
+) -> Result<ConnectDeps<DynamoDbConnections, DynamoDbKeyStore, DynamoDbRateLimiter, SqsAuthTimeouts>> {
     let (config, clients) = start_with_secrets().await?;
     Ok(ConnectDeps {
         connections: DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
         auth: authenticator(&config, &clients),
+        timeouts: config
+            .ws_auth_timeout_queue_url
+            .clone()
+            .map(|queue_url| SqsAuthTimeouts {
+                client: clients.sqs.clone(),
+                queue_url,
+            }),
     })
+}
+
+/// `ws-auth-timeout`: the connections, and the way to close one.
+///
+/// # Errors
+/// When the configuration is invalid or `WEBSOCKET_ENDPOINT` is not set.
+pub async fn ws_auth_timeout() -> Result<(DynamoDbConnections, ApiGatewayPusher)> {
+    let (config, clients) = start().await?;
+    let endpoint = config
+        .websocket_endpoint
+        .as_deref()
+        .ok_or("WEBSOCKET_ENDPOINT is not set")?;
+    Ok((
+        DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
+        ApiGatewayPusher::new(&clients.sdk, endpoint),
+    ))
 }
 
 /// The WebSocket API's `$disconnect`.
@@ -217,9 +242,11 @@ pub async fn ws_message() -> Result<
         Stores<DynamoDbTaskStore, DynamoDbContextStore>,
         AwsDependencyProbe,
         crate::mcp::socket::SocketTools<DynamoDbAuditLog>,
+        DynamoDbKeyStore,
+        DynamoDbRateLimiter,
     >,
 > {
-    let (config, clients) = start().await?;
+    let (config, clients) = start_with_secrets().await?;
     let endpoint = config
         .websocket_endpoint
         .as_deref()
@@ -245,6 +272,7 @@ pub async fn ws_message() -> Result<
             audit: audit(&config, &clients),
         },
         principal_limits: config.rate_limits.clone(),
+        auth: Some(authenticator(&config, &clients)),
     })
 }
 

@@ -50,6 +50,9 @@ pub struct Config {
     pub outbox_grace: Duration,
     /// The WebSocket API's management endpoint (`WEBSOCKET_ENDPOINT`), which functions push through.
     pub websocket_endpoint: Option<String>,
+    /// Where `$connect` queues the check of a connection opened without credentials
+    /// (`WS_AUTH_TIMEOUT_QUEUE_URL`); without it such a handshake is refused (`401`).
+    pub ws_auth_timeout_queue_url: Option<String>,
     /// Messages one WebSocket connection may send per minute, from `WS_MESSAGES_PER_MINUTE`
     /// (default 100).
     pub ws_messages_per_minute: u32,
@@ -116,6 +119,7 @@ impl Config {
             task_deadline: secs(&vars, "TASK_DEADLINE_SECS", 120)?,
             outbox_grace: secs(&vars, "OUTBOX_GRACE_SECONDS", 60)?,
             websocket_endpoint: vars.get("WEBSOCKET_ENDPOINT").cloned(),
+            ws_auth_timeout_queue_url: vars.get("WS_AUTH_TIMEOUT_QUEUE_URL").cloned(),
             ws_messages_per_minute: per_minute(
                 &vars,
                 "WS_MESSAGES_PER_MINUTE",

@@ -12,15 +12,20 @@ use shared::ratelimit::{InMemoryRateLimiter, RateLimits, DEFAULT_RATE_LIMITS};
 use super::*;
 use crate::http::test_support::{event, event_edited};
 
+fn authenticator() -> Authenticator<InMemoryKeyStore, InMemoryRateLimiter> {
+    Authenticator {
+        store: InMemoryKeyStore::default(),
+        limiter: InMemoryRateLimiter::default(),
+        limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
+        jwt: None,
+    }
+}
+
 fn connect_deps() -> ConnectDeps<InMemoryConnections, InMemoryKeyStore, InMemoryRateLimiter> {
     ConnectDeps {
         connections: InMemoryConnections::default(),
-        auth: Authenticator {
-            store: InMemoryKeyStore::default(),
-            limiter: InMemoryRateLimiter::default(),
-            limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
-            jwt: None,
-        },
+        auth: authenticator(),
+        timeouts: None,
     }
 }
 
@@ -44,6 +49,7 @@ fn message_deps(per_minute: u32) -> Deps {
         )),
         tools: (),
         principal_limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
+        auth: Some(authenticator()),
     }
 }
 
@@ -569,4 +575,101 @@ async fn a_connection_past_its_credentials_expiry_is_told_and_closed() {
         "{answer}"
     );
     assert_eq!(*deps.pusher.closed.lock().unwrap(), [ID]);
+}
+
+#[tokio::test]
+async fn a_handshake_without_credentials_waits_for_its_first_message_when_that_is_configured() {
+    let mut deps = connect_deps();
+    deps.timeouts = Some(shared::connections::pending::InMemoryAuthTimeouts::default());
+    let response = connect(&deps, event("ws-connect", "no-credentials")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        deps.connections.get(ID).await.unwrap().is_none(),
+        "not a connection yet"
+    );
+    let deadline = deps.connections.pending(ID).await.unwrap().unwrap();
+    assert!(deadline > Utc::now().timestamp_millis() + 9_000);
+    assert_eq!(*deps.timeouts.as_ref().unwrap().0.lock().unwrap(), [ID]);
+}
+
+/// A connection of `deps` waiting for its first-message authentication.
+async fn pending(deps: &Deps) {
+    let now = Utc::now();
+    deps.connections
+        .put_pending(ID, now.timestamp_millis() + 10_000, now.timestamp() + 60)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_first_message_with_a_valid_key_authenticates_the_connection_and_gets_the_welcome() {
+    let deps = message_deps(100);
+    pending(&deps).await;
+    let key = issue_key(
+        &deps.auth.as_ref().unwrap().store,
+        &"acme".try_into().unwrap(),
+        "ws",
+        Role::Viewer,
+        "t",
+    )
+    .await
+    .unwrap();
+    let auth = serde_json::json!({"type": "auth", "token": key.key.expose()}).to_string();
+    let welcome = answer_to(&deps, with_body(&auth)).await;
+    assert_eq!(
+        (welcome["event_type"].as_str(), welcome["data"]["client_id"].as_str()),
+        (Some("welcome"), Some(ID)),
+        "{welcome}"
+    );
+    let opened = deps.connections.get(ID).await.unwrap().unwrap();
+    assert_eq!((opened.tenant.as_str(), opened.role), ("acme", Role::Viewer));
+    // Its next message is answered as any connection's, without a second welcome
+    let beat = answer_to(&deps, event("ws-message", "unknown-connection")).await;
+    assert_eq!(beat["message_type"], "heartbeat", "{beat}");
+    assert!(deps.pusher.pushed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_first_message_that_is_not_a_valid_auth_closes_the_connection_unanswered_or_told_why() {
+    for (body, told) in [
+        (
+            serde_json::json!({"protocol_version": "2.0", "message_type": "heartbeat", "message_id": "hb"}),
+            None,
+        ),
+        (
+            serde_json::json!({"type": "auth", "token": "mcpf_0000000000000000_nope"}),
+            Some("INVALID_API_KEY"),
+        ),
+    ] {
+        let deps = message_deps(100);
+        pending(&deps).await;
+        let response = message(&deps, with_body(&body.to_string())).await.unwrap();
+        let text = std::str::from_utf8(response.body().as_ref()).unwrap().to_owned();
+        match told {
+            None => assert!(text.is_empty(), "{text}"),
+            Some(code) => assert!(text.contains(code), "{text}"),
+        }
+        assert_eq!(*deps.pusher.closed.lock().unwrap(), [ID], "{body}");
+        assert_eq!(deps.connections.pending(ID).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn the_timeout_closes_a_connection_still_waiting_and_leaves_an_authenticated_one() {
+    let deps = message_deps(100);
+    pending(&deps).await;
+    let record = |id: &str| serde_json::json!({"messageId": format!("m-{id}"), "body": serde_json::json!({"connection_id": id}).to_string()});
+    let sqs: aws_lambda_events::sqs::SqsEvent =
+        serde_json::from_value(serde_json::json!({"Records": [record(ID)]})).unwrap();
+    let event = lambda_runtime::LambdaEvent::new(sqs.clone(), lambda_runtime::Context::default());
+    let answered = auth_timeout(&deps.connections, &deps.pusher, event).await.unwrap();
+    assert!(answered.batch_item_failures.is_empty());
+    assert_eq!(*deps.pusher.closed.lock().unwrap(), [ID]);
+    // An authenticated connection (its pending item not yet expired) is left open
+    let deps = message_deps(100);
+    pending(&deps).await;
+    open(&deps).await;
+    let event = lambda_runtime::LambdaEvent::new(sqs, lambda_runtime::Context::default());
+    auth_timeout(&deps.connections, &deps.pusher, event).await.unwrap();
+    assert!(deps.pusher.closed.lock().unwrap().is_empty());
 }

@@ -89,9 +89,10 @@ async fn send_fragmented(socket: &mut Socket, text: &str) {
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn a_handshake_needs_a_valid_key_or_token_and_the_first_message_gets_the_welcome() {
-    // GIVEN no credentials, and a key that does not exist
-    assert_eq!(connect_with(None, "").await.err(), Some(401));
+    // GIVEN a key that does not exist, in the header or in the `token` query parameter
     let unknown = connect_with(Some(("x-api-key", "mcpf_0000000000000000_nope")), "").await;
+    assert_eq!(unknown.err(), Some(401));
+    let unknown = connect_with(None, "?token=mcpf_0000000000000000_nope").await;
     assert_eq!(unknown.err(), Some(401));
     // WHEN a JWT of a fresh tenant comes in the `token` query parameter (a browser cannot set headers)
     let token = jwt(&fresh_tenant("ws"), "viewer", &json!({}), &secret());
@@ -776,4 +777,36 @@ async fn revoking_a_key_closes_the_connections_it_opened() {
     let told = next(&mut socket).await;
     assert_eq!(told["error_code"], "INVALID_API_KEY", "{told}");
     assert!(next(&mut socket).await.get("closed").is_some());
+}
+
+/// The next message, or `{"closed": …}`, waiting at most `secs` seconds (`{"timeout": true}` past it).
+async fn next_within(socket: &mut Socket, secs: u64) -> Value {
+    match tokio::time::timeout(Duration::from_secs(secs), next(socket)).await {
+        Ok(message) => message,
+        Err(_) => json!({"timeout": true}),
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_browser_without_headers_authenticates_with_its_first_message_or_is_closed() {
+    // GIVEN a connection opened without credentials that sends {"type": "auth", "token": <key>}
+    let mut socket = connect_with(None, "").await.unwrap();
+    let auth = json!({"type": "auth", "token": admin_key()}).to_string();
+    socket.send(Message::Text(auth.into())).await.unwrap();
+    // THEN it is welcomed and then answered like any connection
+    let welcome = next(&mut socket).await;
+    assert_eq!(welcome["event_type"], "welcome", "{welcome}");
+    socket.send(heartbeat("hb-1")).await.unwrap();
+    assert_eq!(next(&mut socket).await["message_type"], "heartbeat");
+    // AND one whose first message is anything else is closed without an answer
+    let mut other = connect_with(None, "").await.unwrap();
+    other.send(heartbeat("hb-0")).await.unwrap();
+    assert!(next(&mut other).await.get("closed").is_some());
+    // AND one that says nothing is closed once its 10 s have passed (the delayed check runs)
+    let started = Instant::now();
+    let mut silent = connect_with(None, "").await.unwrap();
+    let end = next_within(&mut silent, 40).await;
+    assert!(end.get("closed").is_some(), "{end}");
+    assert!(started.elapsed() >= Duration::from_secs(10), "{:?}", started.elapsed());
 }

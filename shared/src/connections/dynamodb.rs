@@ -232,7 +232,35 @@ impl ConnectionStore for DynamoDbConnections {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn put_pending(&self, connection_id: &str, deadline_ms: i64, expires_at: i64) -> anyhow::Result<()> {
+        let mut item = key(
+            &table_keys::connection_partition(connection_id),
+            table_keys::CONNECTION_PENDING,
+        );
+        item.insert("deadline_ms".to_owned(), n(deadline_ms));
+        item.insert("expires_at".to_owned(), n(expires_at));
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        put.send().await.map(drop).map_err(sdk_error)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn pending(&self, connection_id: &str) -> anyhow::Result<Option<i64>> {
+        let got = self.client.get_item().table_name(&self.table).set_key(Some(key(
+            &table_keys::connection_partition(connection_id),
+            table_keys::CONNECTION_PENDING,
+        )));
+        let out = got.consistent_read(true).send().await.map_err(sdk_error)?;
+        Ok(out.item().and_then(|i| number(i, "deadline_ms")))
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {
+        let pending = key(
+            &table_keys::connection_partition(connection_id),
+            table_keys::CONNECTION_PENDING,
+        );
+        let forget = self.client.delete_item().table_name(&self.table).set_key(Some(pending));
+        forget.send().await.map_err(sdk_error)?;
         let delete = self
             .client
             .delete_item()

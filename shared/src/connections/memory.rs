@@ -17,6 +17,8 @@ type Violations = (std::collections::BTreeMap<String, u64>, i64, u64);
 #[derive(Debug, Default)]
 pub struct InMemoryConnections {
     connections: Mutex<HashMap<String, (Connection, u64)>>,
+    /// Connection id → the deadline of its first-message authentication.
+    pending: Mutex<HashMap<String, i64>>,
     /// Connection id → (violations by code, cool-down end).
     violations: Mutex<HashMap<String, Violations>>,
     /// (tenant, topic) → subscribed connection ids.
@@ -98,7 +100,17 @@ impl ConnectionStore for InMemoryConnections {
             .count() as u64)
     }
 
+    async fn put_pending(&self, connection_id: &str, deadline_ms: i64, _expires_at: i64) -> anyhow::Result<()> {
+        lock(&self.pending).insert(connection_id.to_owned(), deadline_ms);
+        Ok(())
+    }
+
+    async fn pending(&self, connection_id: &str) -> anyhow::Result<Option<i64>> {
+        Ok(lock(&self.pending).get(connection_id).copied())
+    }
+
     async fn delete(&self, connection_id: &str) -> anyhow::Result<()> {
+        lock(&self.pending).remove(connection_id);
         if let Some((connection, _)) = lock(&self.connections).remove(connection_id) {
             for ((tenant, _), ids) in lock(&self.subscriptions).iter_mut() {
                 if *tenant == connection.tenant {

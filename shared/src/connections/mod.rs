@@ -9,6 +9,7 @@
 //! | `envelope.rs` | the protocol 2.0 messages: what a client may send, what the server answers |
 //! | `store.rs` | the ports: connections, and pushing to one |
 //! | `memory.rs` | both in memory, for unit tests |
+//! | `pending.rs` | connections opened without credentials, authenticating with their first message |
 //! | `dynamodb.rs` | connections in the table (`WSCONN#<id>` / `META`, with a TTL), their subscriptions, kept events |
 //! | `publish.rs` | pushing an event to a topic's subscribers, keeping it for `events/since`; streamed chunks |
 //! | `push.rs` | pushing through API Gateway's management API (`aws-sdk-apigatewaymanagement`) |
@@ -16,6 +17,7 @@
 pub mod dynamodb;
 pub mod envelope;
 pub mod memory;
+pub mod pending;
 pub mod publish;
 pub mod push;
 pub mod store;

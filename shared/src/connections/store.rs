@@ -32,7 +32,18 @@ pub trait ConnectionStore: Send + Sync {
     ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
     /// How many unexpired connections the tenant has.
     fn tenant_connections(&self, tenant: &str) -> impl Future<Output = anyhow::Result<u64>> + Send;
-    /// Forgets the connection and its subscriptions.
+    /// Keeps a connection opened without credentials until it authenticates with its first message:
+    /// it must by `deadline_ms`, and the item goes by `expires_at` (unix seconds) either way.
+    fn put_pending(
+        &self,
+        connection_id: &str,
+        deadline_ms: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// The deadline of a connection waiting for its first-message authentication, `None` when it is
+    /// not waiting (authenticated, or gone).
+    fn pending(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<Option<i64>>> + Send;
+    /// Forgets the connection, its subscriptions, and its pending authentication.
     fn delete(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Subscribes the connection to a topic of its tenant until `expires_at` (unix seconds); the
     /// connection remembers its topics, so that deleting it removes them.

@@ -186,6 +186,10 @@ pub fn event_partition(tenant: &str, topic: &str) -> String {
     join(&["WSEVT", tenant, topic])
 }
 
+/// `PENDING`: the sort key of a connection waiting for its first-message authentication (in the
+/// connection's partition).
+pub const CONNECTION_PENDING: &str = "PENDING";
+
 /// `META`: the sort key of a connection's item.
 pub const CONNECTION_META: &str = "META";
 

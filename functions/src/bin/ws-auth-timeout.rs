@@ -1,0 +1,14 @@
+//! Lambda entry point of `ws-auth-timeout`: closes connections opened without credentials that did
+//! not authenticate with their first message in time.
+
+use functions::{websocket, wiring};
+use lambda_runtime::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let (connections, pusher) = wiring::ws_auth_timeout().await?;
+    run(service_fn(|event| {
+        websocket::auth_timeout(&connections, &pusher, event)
+    }))
+    .await
+}
