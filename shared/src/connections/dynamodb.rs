@@ -56,6 +56,32 @@ fn from_item(item: &Item) -> anyhow::Result<Connection> {
     })
 }
 
+impl DynamoDbConnections {
+    /// The sort keys of a partition's unexpired items (those of `subject` only, when given): a
+    /// topic's subscribers, a tenant's connections.
+    async fn live_sort_keys(&self, partition: &str, subject: Option<&str>) -> anyhow::Result<Vec<String>> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(partition))
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()));
+        if let Some(subject) = subject {
+            query = query
+                .filter_expression("expires_at > :now AND subject = :subject")
+                .expression_attribute_values(":subject", s(subject));
+        }
+        let pages = query.into_paginator().items().send();
+        let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(sdk_error)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
+    }
+}
+
 impl ConnectionStore for DynamoDbConnections {
     #[tracing::instrument(skip(self, connection), fields(connection = %connection.connection_id))]
     async fn put(&self, connection: &Connection) -> anyhow::Result<()> {
@@ -131,45 +157,14 @@ impl ConnectionStore for DynamoDbConnections {
 
     #[tracing::instrument(skip(self))]
     async fn subject_connections(&self, tenant: &str, subject: &str) -> anyhow::Result<Vec<String>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(&table_keys::tenant_connections_partition(tenant)))
-            .filter_expression("expires_at > :now AND subject = :subject")
-            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()))
-            .expression_attribute_values(":subject", s(subject));
-        let items: Vec<Item> = query
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(sdk_error)?;
-        Ok(items
-            .iter()
-            .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
-            .collect())
+        let partition = table_keys::tenant_connections_partition(tenant);
+        self.live_sort_keys(&partition, Some(subject)).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn tenant_connections(&self, tenant: &str) -> anyhow::Result<u64> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(&table_keys::tenant_connections_partition(tenant)))
-            .filter_expression("expires_at > :now")
-            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()))
-            .select(aws_sdk_dynamodb::types::Select::Count);
-        let mut pages = query.into_paginator().send();
-        let mut count = 0;
-        while let Some(page) = pages.next().await {
-            count += u64::try_from(page.map_err(sdk_error)?.count()).unwrap_or(0);
-        }
-        Ok(count)
+        let partition = table_keys::tenant_connections_partition(tenant);
+        Ok(self.live_sort_keys(&partition, None).await?.len() as u64)
     }
 
     #[tracing::instrument(skip(self))]
@@ -315,20 +310,8 @@ impl ConnectionStore for DynamoDbConnections {
 
     #[tracing::instrument(skip(self))]
     async fn subscribers(&self, tenant: &str, topic: &str) -> anyhow::Result<Vec<String>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(&table_keys::subscription_partition(tenant, topic)))
-            .filter_expression("expires_at > :now")
-            .expression_attribute_values(":now", n(chrono::Utc::now().timestamp()));
-        let pages = query.into_paginator().items().send();
-        let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(sdk_error)?;
-        Ok(items
-            .iter()
-            .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
-            .collect())
+        let partition = table_keys::subscription_partition(tenant, topic);
+        self.live_sort_keys(&partition, None).await
     }
 
     #[tracing::instrument(skip(self))]

@@ -26,7 +26,7 @@
 //! | registered item | `TENANT#<tenant>` | `TOOL#<name>`, `PROMPT#<name>`, `RESOURCE#<uri>` | | register and delete (with the counter, one transaction), get, list (`registered::dynamodb`) |
 //! | WebSocket connection | `WSCONN#<connection id>` | `META` | | `$connect` puts it, each message counts itself on it, `$disconnect` deletes it; TTL 2 h 10 min (`connections::dynamodb`) |
 //! | WebSocket connection waiting to authenticate | `WSCONN#<connection id>` | `PENDING` | | `$connect` without credentials puts it (`deadline_ms`); the first message's `auth` or the timeout deletes it; TTL 1 min (`connections::dynamodb`) |
-//! | a tenant's WebSocket connection | `WSTENANT#<tenant>` | `<connection id>` | | `$connect` puts it, `$disconnect` deletes it; `system/diagnostics` counts them (`Query`, `Select COUNT`); TTL of its connection (`connections::dynamodb`) |
+//! | a tenant's WebSocket connection | `WSTENANT#<tenant>` | `<connection id>` | | `$connect` puts it, `$disconnect` deletes it; `system/diagnostics` counts them, revoking a key finds its own (`Query`); TTL of its connection (`connections::dynamodb`) |
 //! | WebSocket subscription | `WSSUB#<tenant>#<topic>` | `<connection id>` | | `subscribe` puts it; a publisher (the worker) `Query`s a topic's subscribers and deletes those gone; TTL of its connection (`connections::dynamodb`) |
 //! | kept WebSocket event | `WSEVT#<tenant>#<topic>` | `<event id>` (time-ordered) | | a publisher puts it (one per topic, `BatchWriteItem`) before pushing; `events/since` `Query`s `sk > :after`; TTL 1 h (`connections::dynamodb`) |
 //! | registry counter | `TENANT#<tenant>` | `REGCOUNT#<TOOL\|PROMPT\|RESOURCE>` | | every register and delete |
