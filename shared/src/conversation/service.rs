@@ -64,8 +64,6 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let _ = self.force_fail(message, at, failure::NOT_QUEUED, error).await;
     }
 
-    /// Takes the task whatever its lease (SQS will not deliver it again, or never did); `None` when
-    /// it had finished already.
     /// Finishes the task as `finish` says and publishes its new state; `false` when the finish did not
     /// take (the task was finished, cancelled or taken over meanwhile: whoever did that published).
     pub(crate) async fn finish_and_publish(
@@ -86,6 +84,8 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(true)
     }
 
+    /// Takes the task whatever its lease (SQS will not deliver it again, or never did); `None` when
+    /// it had finished already.
     pub(crate) async fn take_over(&self, message: &TaskMessage, at: &str) -> Result<Option<Task>, ConversationError> {
         // A "now" past any lease: the take-over condition then holds for a running task too.
         let start = self.tasks.start(&message.tenant, &message.task_id, at, i64::MAX / 2, 0);
