@@ -121,9 +121,13 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             .await
         {
             Ok(Start::Started(task)) => task,
-            Ok(Start::Finished(_)) | Err(crate::conversation::store::StoreError::NotFound) => {
-                return Ok(Processed::AlreadyFinished)
+            Ok(Start::Finished(task)) => {
+                // A delivery that finished the task may have died before publishing it: publish again
+                // (a watcher may see the same state twice, never miss it).
+                self.publish(&task).await;
+                return Ok(Processed::AlreadyFinished);
             }
+            Err(crate::conversation::store::StoreError::NotFound) => return Ok(Processed::AlreadyFinished),
             Ok(Start::Leased) => return Ok(Processed::Busy),
             Err(e) => return Err(e.into()),
         };
