@@ -23,6 +23,8 @@ use shared::contexts::store::ContextStore;
 use shared::health::{self, Dependency, DependencyProbe, InMemoryProbe};
 use shared::ids::IdKind;
 use shared::keys::{InMemoryKeyStore, KeyStore};
+use shared::metrics::queues::QueueDepths;
+use shared::metrics::{self, Outcome, Recorder, Resolution};
 use shared::ratelimit::{Admission, Bucket, InMemoryRateLimiter, Limit, RateLimiter, RateLimits};
 use shared::tasks::listing::{TaskFilter, TaskListing};
 use shared::tasks::model::{StreamStats, Task};
@@ -56,6 +58,11 @@ pub struct MessageDeps<C, P, L, V, H = InMemoryProbe, M = (), K = InMemoryKeySto
     /// How the first message of a connection opened without credentials is authenticated (`None`:
     /// such connections are not accepted).
     pub auth: Option<Authenticator<K, A>>,
+    /// Where this function's invocations are counted, and `system/performance` reads the tenant's
+    /// figures (`None`: nowhere, and `system/performance` says so).
+    pub metrics: Option<Recorder>,
+    /// The queues' depths for `system/performance` (`None`: not reported).
+    pub queues: Option<std::sync::Arc<dyn QueueDepths>>,
 }
 
 /// Port: the MCP endpoint's tools (built-in and the tenant's registered ones), as `tools/list` and
@@ -127,6 +134,9 @@ pub fn system_tools() -> Vec<Value> {
     vec![
         json!({"name": "system/diagnostics", "description": "This connection's messages, violations and subscriptions, the tenant's open connections, and a check of every dependency",
                "inputSchema": {"type": "object", "additionalProperties": false, "properties": {}}}),
+        json!({"name": "system/performance", "description": "The tenant's figures over the last `minutes`, as the functions recorded them: invocations, client errors, errors and p50/p95/p99 latency per function; tasks started (with their queue wait), completed, failed and cancelled; and the depth of every queue",
+               "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                   "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_ANALYSIS_MINUTES, "default": 60}}}}),
         json!({"name": "stream/analyze", "description": "How streamed completions went: one task's stream, or every streamed task of the last `minutes` (chunks, time to first chunk, gaps between chunks, restarts, failures)",
                "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
                    "task_id": {"type": "string"},
@@ -226,6 +236,69 @@ async fn stream_analysis<V: StreamTasks>(
         "chunks": stats.iter().map(|s| s.chunks).sum::<u64>(),
         "first_chunk_ms": {"p50": percentile(&firsts, 0.5), "p95": percentile(&firsts, 0.95)},
         "gap_ms": {"p50_of_medians": percentile(&gaps, 0.5), "max": stats.iter().filter_map(|s| s.gap_max_ms).max()},
+    })))
+}
+
+/// `system/performance`: the tenant's series over the window, from minute buckets for up to an
+/// hour and hour buckets beyond (the window then starts at its first whole hour), and the queues'
+/// depths now.
+async fn performance(
+    recorder: Option<&Recorder>,
+    queues: Option<&dyn QueueDepths>,
+    tenant: &str,
+    args: &Value,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Result<Value, String>> {
+    let minutes = match minutes(args) {
+        Ok(m) => m,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let Some(recorder) = recorder else {
+        return Ok(Err("this deployment records no metrics".into()));
+    };
+    let resolution = Resolution::for_window(minutes);
+    let to_ms = now.timestamp_millis();
+    let from_ms = resolution.start_of(to_ms - minutes * 60_000);
+    let (buckets, depths) = tokio::join!(recorder.store.read(tenant, resolution, from_ms, to_ms), async {
+        match queues {
+            Some(q) => q.depths().await,
+            None => Vec::new(),
+        }
+    });
+    let (mut functions, mut tasks) = (Vec::new(), serde_json::Map::new());
+    let mut finished = 0;
+    for summary in metrics::summarize(&buckets?) {
+        match summary.series.strip_prefix("task:") {
+            Some(status) => {
+                if status != "started" {
+                    finished += summary.invocations;
+                }
+                tasks.insert(
+                    status.to_owned(),
+                    json!({"count": summary.invocations, "mean_ms": summary.mean_ms,
+                           "p50_ms": summary.p50_ms, "p95_ms": summary.p95_ms, "p99_ms": summary.p99_ms}),
+                );
+            }
+            None => functions.push(json!({"function": summary.series, "invocations": summary.invocations,
+                "client_errors": summary.client_errors, "errors": summary.errors, "error_rate": summary.error_rate,
+                "mean_ms": summary.mean_ms, "p50_ms": summary.p50_ms, "p95_ms": summary.p95_ms, "p99_ms": summary.p99_ms})),
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let per_minute = finished as f64 / minutes as f64;
+    let stamp = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    };
+    Ok(Ok(json!({
+        "window_minutes": minutes,
+        "from": stamp(from_ms),
+        "to": stamp(to_ms),
+        "resolution": resolution,
+        "functions": functions,
+        "tasks": tasks,
+        "tasks_finished_per_minute": per_minute,
+        "queues": depths,
+        "notes": "latency percentiles are the upper bound of the histogram bucket the rank falls in (bounds 1-2-3-5-7 per decade); a task's `started` latency is its queue wait, a finished task's is the time from its creation to its finish; queue depths are the system's, now",
     })))
 }
 
@@ -783,6 +856,34 @@ where
     K: KeyStore,
     A: RateLimiter,
 {
+    let started = std::time::Instant::now();
+    let mut tenant = None;
+    let answered = answer_message(deps, req, &mut tenant).await;
+    let outcome = match &answered {
+        Err(_) => Outcome::Failed,
+        Ok(response) if envelope::is_error(response.body().as_ref()) => Outcome::Refused,
+        Ok(_) => Outcome::Succeeded,
+    };
+    metrics::record_invocation(deps.metrics.as_ref(), tenant.as_deref(), started, outcome).await;
+    answered
+}
+
+/// [`message`]'s answer; `tenant` is set once the message is known to come from an open connection.
+async fn answer_message<C, P, L, V, H, M, K, A>(
+    deps: &MessageDeps<C, P, L, V, H, M, K, A>,
+    req: Request,
+    tenant: &mut Option<String>,
+) -> Result<Response<Body>, lambda_http::Error>
+where
+    C: ConnectionStore + EventLog,
+    P: Pusher,
+    L: RateLimiter,
+    V: TopicCheck + StreamTasks,
+    H: DependencyProbe,
+    M: McpTools,
+    K: KeyStore,
+    A: RateLimiter,
+{
     let id = connection_id(&req);
     let body = std::str::from_utf8(req.body().as_ref()).unwrap_or_default();
     let now = Utc::now();
@@ -795,6 +896,7 @@ where
         return Ok(answer(200, envelope::error(&refused)));
     };
     let connection = &received.connection;
+    *tenant = Some(connection.tenant.clone());
     if connection.expires_at <= now.timestamp() {
         // Its JWT has expired (or its item outlived its TTL): nothing more is answered on it.
         let expired = ProtocolError::new(
@@ -875,6 +977,22 @@ where
                 &diagnostics(deps, &received, now).await?,
                 &json!({}),
             )),
+            "system/performance" => {
+                let figures = performance(
+                    deps.metrics.as_ref(),
+                    deps.queues.as_deref(),
+                    &connection.tenant,
+                    &Value::Object(params.clone()),
+                    now,
+                )
+                .await?;
+                match figures {
+                    Ok(figures) => Ok(envelope::response(&message_id, &figures, &json!({}))),
+                    Err(refused) => {
+                        Err(ProtocolError::new(ErrorCode::InvalidMessageFormat, refused).about(Some(&message_id)))
+                    }
+                }
+            }
             "tools/list" => {
                 let mut tools = deps.tools.list(&connection.principal()?).await?;
                 tools.extend(system_tools());
@@ -896,12 +1014,13 @@ where
 }
 
 /// The methods a request may name.
-pub const METHODS: [&str; 5] = [
+pub const METHODS: [&str; 6] = [
     "subscribe",
     "events/since",
     "tools/list",
     "tools/call",
     "system/diagnostics",
+    "system/performance",
 ];
 
 /// `tools/call` with `{"name", "arguments"}`: a system tool, or the MCP endpoint's tool of that name
@@ -938,6 +1057,9 @@ where
     let tenant = &received.connection.tenant;
     let system = match name {
         "system/diagnostics" => Some(Ok(diagnostics(deps, received, now).await?)),
+        "system/performance" => {
+            Some(performance(deps.metrics.as_ref(), deps.queues.as_deref(), tenant, &args, now).await?)
+        }
         "stream/analyze" => Some(stream_analysis(&deps.topics, tenant, &args, now).await?),
         "workflow/analyze" => Some(workflow_analysis(&args)),
         _ => None,

@@ -15,6 +15,9 @@ use shared::conversation::service::Deps;
 use shared::health::aws::AwsDependencyProbe;
 use shared::health::Dependency;
 use shared::keys::dynamodb::DynamoDbKeyStore;
+use shared::metrics::dynamodb::DynamoDbMetrics;
+use shared::metrics::queues::SqsQueueDepths;
+use shared::metrics::Recorder;
 use shared::providers::registry::Providers;
 use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
 use shared::registered::dynamodb::DynamoDbRegistry;
@@ -53,6 +56,20 @@ pub fn audit(config: &Config, clients: &AwsClients) -> AuditDeps<DynamoDbAuditLo
     }
 }
 
+/// This function's recorder of its invocations, in the table.
+#[must_use]
+pub fn recorder(config: &Config, clients: &AwsClients) -> Recorder {
+    Recorder::for_this_function(Arc::new(DynamoDbMetrics::new(
+        clients.dynamodb.clone(),
+        config.table_name.clone(),
+    )))
+}
+
+/// A route's app: its dependencies, the audit log and the recorder of its invocations.
+fn app<D>(deps: D, config: &Config, clients: &AwsClients) -> App<D> {
+    App::new(deps, audit(config, clients)).measured(recorder(config, clients))
+}
+
 /// The deployed conversation dependencies.
 ///
 /// # Errors
@@ -84,6 +101,7 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
         default_model: config.models.default_model.clone(),
         limits: config.limits,
         updates: task_events(config, clients).map(|p| p as Arc<dyn TaskUpdates>),
+        metrics: Some(recorder(config, clients)),
     })
 }
 
@@ -93,7 +111,7 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
 /// When the configuration is invalid or a task queue is not configured.
 pub async fn conversation() -> Result<App<AwsDeps>> {
     let (config, clients) = start().await?;
-    Ok(App::new(aws_deps(&config, &clients)?, audit(&config, &clients)))
+    Ok(app(aws_deps(&config, &clients)?, &config, &clients))
 }
 
 /// A key management route.
@@ -103,7 +121,7 @@ pub async fn conversation() -> Result<App<AwsDeps>> {
 pub async fn keys() -> Result<App<DynamoDbKeyStore>> {
     let (config, clients) = start().await?;
     let store = DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone());
-    Ok(App::new(store, audit(&config, &clients)))
+    Ok(app(store, &config, &clients))
 }
 
 /// The key revocation route: the keys, and the WebSocket connections a revoked key opened.
@@ -122,7 +140,7 @@ pub async fn keys_revoke() -> Result<App<Revocation<DynamoDbKeyStore, DynamoDbCo
         keys: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
         sockets,
     };
-    Ok(App::new(revocation, audit(&config, &clients)))
+    Ok(app(revocation, &config, &clients))
 }
 
 /// The audit listing route.
@@ -132,7 +150,7 @@ pub async fn keys_revoke() -> Result<App<Revocation<DynamoDbKeyStore, DynamoDbCo
 pub async fn audit_log() -> Result<App<DynamoDbAuditLog>> {
     let (config, clients) = start().await?;
     let log = audit(&config, &clients);
-    Ok(App::new(log.log.clone(), log))
+    Ok(App::new(log.log.clone(), log).measured(recorder(&config, &clients)))
 }
 
 /// A registry route (tools, prompts, resources).
@@ -145,7 +163,7 @@ pub async fn registry() -> Result<App<RegistryDeps<DynamoDbRegistry>>> {
         store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
         policy: config.tool_endpoints,
     };
-    Ok(App::new(deps, audit(&config, &clients)))
+    Ok(app(deps, &config, &clients))
 }
 
 /// The models route: the catalog's view, computed once.
@@ -154,10 +172,7 @@ pub async fn registry() -> Result<App<RegistryDeps<DynamoDbRegistry>>> {
 /// When the configuration is invalid.
 pub async fn models() -> Result<App<shared::models::ModelsView>> {
     let (config, clients) = start().await?;
-    Ok(App::new(
-        config.models.view(&config.credentials),
-        audit(&config, &clients),
-    ))
+    Ok(app(config.models.view(&config.credentials), &config, &clients))
 }
 
 /// Reads the configuration with its secrets (the JWT secret), starts logging and loads the AWS clients.
@@ -273,6 +288,11 @@ pub async fn ws_message() -> Result<
         },
         principal_limits: config.rate_limits.clone(),
         auth: Some(authenticator(&config, &clients)),
+        metrics: Some(recorder(&config, &clients)),
+        queues: Some(Arc::new(SqsQueueDepths {
+            client: clients.sqs.clone(),
+            queues: config.queues.clone(),
+        })),
     })
 }
 

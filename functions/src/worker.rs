@@ -14,6 +14,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use shared::connections::publish::{ChunkPublisher, WebSocketPublisher};
 use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::service::Deps;
+use shared::metrics::{self, Outcome};
 use shared::providers::retry::RetryPolicy;
 use shared::tasks::store::{TaskMessage, TaskQueue, TaskStore};
 use shared::worker::{Budget, ChunkSink, Processed};
@@ -155,11 +156,19 @@ async fn run_one<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue, E: 
         policy: settings.policy,
     };
     tracing::info!(task_id = %message.task_id, message_id = %id(record), "task received");
+    let started = std::time::Instant::now();
     let mut chunks = events.chunks();
-    match deps
+    let processed = deps
         .process_streaming(&message, chrono::Utc::now(), budget, &mut chunks)
-        .await
-    {
+        .await;
+    // A task that failed was still processed: only an error of this delivery is a failed invocation.
+    let outcome = if processed.is_err() {
+        Outcome::Failed
+    } else {
+        Outcome::Succeeded
+    };
+    metrics::record_invocation(deps.metrics.as_ref(), Some(&message.tenant), started, outcome).await;
+    match processed {
         Ok(Processed::Busy) => {
             tracing::warn!(task_id = %message.task_id, "task leased by another delivery; will be retried");
             false

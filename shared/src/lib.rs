@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod ids;
 pub mod keys;
+pub mod metrics;
 pub mod models;
 pub mod providers;
 pub mod ratelimit;

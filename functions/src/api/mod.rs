@@ -11,7 +11,9 @@
 //!    parsed even for a refused caller, so the audit entry of a denial names its target);
 //! 4. the handler, whose errors become the envelope through `From<…> for ApiError`
 //!    (`shared::error`, one module);
-//! 5. for audited routes, the audit entry (principal, route, target, outcome).
+//! 5. for audited routes, the audit entry (principal, route, target, outcome);
+//! 6. the invocation's latency and outcome in the caller's tenant's metrics (`shared::metrics`), for
+//!    every caller with a principal.
 //!
 //! A bin names its dependencies and its handler and calls [`run`].
 
@@ -22,6 +24,7 @@ use serde::Serialize;
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::audit::AuditLog;
 use shared::auth::Principal;
+use shared::metrics::{self, Outcome, Recorder};
 use shared::ApiError;
 
 use crate::audit::{self, AuditDeps};
@@ -95,6 +98,8 @@ pub struct App<D, A = DynamoDbAuditLog> {
     pub audit: AuditDeps<A>,
     /// Whether answered requests are recorded (every mutating route).
     pub audited: bool,
+    /// Where each invocation's latency and outcome are counted (`None`: nowhere).
+    pub metrics: Option<Recorder>,
 }
 
 impl<D, A> App<D, A> {
@@ -104,7 +109,15 @@ impl<D, A> App<D, A> {
             deps,
             audit,
             audited: false,
+            metrics: None,
         }
+    }
+
+    /// The same route, its invocations counted by `recorder`.
+    #[must_use]
+    pub fn measured(mut self, recorder: Recorder) -> Self {
+        self.metrics = Some(recorder);
+        self
     }
 
     /// The same route, audited.
@@ -123,6 +136,7 @@ where
     F: FnOnce(&'a D, Authorized<R>) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
+    let started = std::time::Instant::now();
     let request_id = http::request_id(&req);
     // Parsing does no I/O; a refused caller's well-formed target is still what the audit names.
     let parsed = R::parse(&req);
@@ -130,7 +144,9 @@ where
         Ok(request) => request.target(),
         Err(_) => R::target_unparsed(&req),
     };
-    let outcome = match auth::principal(&req).and_then(|p| Ok((p, parsed?))) {
+    let principal = auth::principal(&req);
+    let tenant = principal.as_ref().ok().map(|p| p.tenant.clone());
+    let outcome = match principal.and_then(|p| Ok((p, parsed?))) {
         Ok((principal, request)) => {
             let authorized = Authorized {
                 principal,
@@ -154,8 +170,16 @@ where
         Ok((status, body)) => http::respond(status, body),
         Err(e) => http::error(&e, &request_id),
     };
+    let measured = metrics::record_invocation(
+        app.metrics.as_ref(),
+        tenant.as_deref(),
+        started,
+        Outcome::of_status(response.status().as_u16()),
+    );
     if app.audited {
-        audit::record(&app.audit, &req, target, &response).await;
+        tokio::join!(audit::record(&app.audit, &req, target, &response), measured);
+    } else {
+        measured.await;
     }
     response
 }

@@ -20,6 +20,7 @@ use super::{access, legacy_tasks, views, McpServer, McpState};
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::audit::AuditLog;
 use shared::auth::Principal;
+use shared::metrics;
 
 use crate::audit::{self, AuditDeps};
 use crate::{auth, http as api};
@@ -87,6 +88,7 @@ fn challenge(req: &Request, err: &ApiError, request_id: &str) -> Response<Body> 
 /// # Errors
 /// Never: every failure is an HTTP answer.
 pub async fn handle<A: AuditLog>(endpoint: &Endpoint<A>, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let started = std::time::Instant::now();
     let request_id = api::request_id(&req);
     let principal = match auth::principal(&req) {
         Ok(p) => p,
@@ -110,6 +112,9 @@ pub async fn handle<A: AuditLog>(endpoint: &Endpoint<A>, req: Request) -> Result
         let status = access::audited_status(&who, &mutation, response.status().as_u16(), &answer);
         audit::record_status(&endpoint.audit, &context, Some(mutation.target), status).await;
     }
+    let outcome = metrics::Outcome::of_status(response.status().as_u16());
+    let recorder = endpoint.server.state.deps.metrics.as_ref();
+    metrics::record_invocation(recorder, Some(&who.tenant), started, outcome).await;
     Ok(response)
 }
 

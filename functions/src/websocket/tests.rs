@@ -50,6 +50,11 @@ fn message_deps(per_minute: u32) -> Deps {
         tools: (),
         principal_limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
         auth: Some(authenticator()),
+        metrics: Some(Recorder {
+            store: std::sync::Arc::new(shared::metrics::memory::InMemoryMetrics::default()),
+            function: "ws-message".into(),
+        }),
+        queues: None,
     }
 }
 
@@ -511,7 +516,15 @@ async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_f
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["system/diagnostics", "stream/analyze", "workflow/analyze"]);
+    assert_eq!(
+        names,
+        [
+            "system/diagnostics",
+            "system/performance",
+            "stream/analyze",
+            "workflow/analyze"
+        ]
+    );
     assert_eq!(one["result"]["structuredContent"]["stream"]["chunks"], 6, "{one}");
     let summary = &hour["result"]["structuredContent"];
     assert_eq!(
@@ -530,6 +543,55 @@ async fn the_system_tools_are_listed_and_stream_analyze_reads_a_streamed_tasks_f
     assert_eq!(bad["result"]["isError"], true, "{bad}");
     let unknown = answer_to(&deps, call("no_such_tool", &serde_json::json!({}))).await;
     assert_eq!(unknown["error_code"], "INVALID_MESSAGE_FORMAT", "{unknown}");
+}
+
+#[tokio::test]
+async fn performance_counts_this_functions_messages_and_the_tenants_tasks_in_the_window() {
+    let deps = message_deps(100);
+    open(&deps).await;
+    let recorder = deps.metrics.clone().unwrap();
+    // GIVEN three messages (one refused) and a finished task of the tenant, and one of another tenant
+    message(&deps, request("system/diagnostics", &serde_json::json!({})))
+        .await
+        .unwrap();
+    message(&deps, with_body("not json")).await.unwrap();
+    recorder
+        .sample("acme", "task:completed", 1_200, Outcome::Succeeded)
+        .await;
+    recorder
+        .sample("globex", "task:completed", 10, Outcome::Succeeded)
+        .await;
+    recorder.sample("globex", "ws-message", 10, Outcome::Failed).await;
+    // WHEN the performance tool is called (the third message) and the method asked (the fourth)
+    let called = answer_to(&deps, call("system/performance", &serde_json::json!({"minutes": 5}))).await;
+    let asked = answer_to(&deps, request("system/performance", &serde_json::json!({}))).await;
+    // THEN the figures are the tenant's own: the messages before each, the refused one a client error
+    let figures = &called["result"]["structuredContent"];
+    assert_eq!(figures["window_minutes"], 5, "{called}");
+    assert_eq!(figures["resolution"], "minute");
+    let functions = figures["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), 1, "{figures}");
+    assert_eq!(
+        (
+            &functions[0]["function"],
+            &functions[0]["invocations"],
+            &functions[0]["client_errors"],
+            &functions[0]["errors"]
+        ),
+        (
+            &serde_json::json!("ws-message"),
+            &serde_json::json!(2),
+            &serde_json::json!(1),
+            &serde_json::json!(0)
+        )
+    );
+    assert_eq!(figures["tasks"]["completed"]["count"], 1);
+    assert_eq!(figures["tasks"]["completed"]["p50_ms"], 1_500);
+    assert_eq!(asked["result"]["functions"][0]["invocations"], 3, "{asked}");
+    assert_eq!(asked["result"]["window_minutes"], 60);
+    // AND a window past a day is refused
+    let bad = answer_to(&deps, call("system/performance", &serde_json::json!({"minutes": 1441}))).await;
+    assert_eq!(bad["result"]["isError"], true, "{bad}");
 }
 
 #[tokio::test]

@@ -51,6 +51,7 @@ async fn a_prompt_whose_creator_died_before_queueing_it_is_queued_by_the_outbox_
         default_model: base.default_model,
         limits: base.limits,
         updates: None,
+        metrics: None,
     };
     let principal = Principal {
         tenant: tenant.as_str().try_into().unwrap(),

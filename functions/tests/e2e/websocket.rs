@@ -810,3 +810,93 @@ async fn a_browser_without_headers_authenticates_with_its_first_message_or_is_cl
     assert!(end.get("closed").is_some(), "{end}");
     assert!(started.elapsed() >= Duration::from_secs(10), "{:?}", started.elapsed());
 }
+
+/// One function's figures in a `system/performance` answer.
+fn function_figures<'a>(figures: &'a Value, name: &str) -> &'a Value {
+    figures["functions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["function"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn system_performance_answers_the_figures_the_functions_recorded_for_the_tenant() {
+    // GIVEN a fresh tenant that listed its contexts three times, looked up an unknown one, and had
+    // one prompt answered
+    let token = jwt(&fresh_tenant("perf"), "admin", &json!({}), &secret());
+    remember_secret(&token);
+    let caller = ("authorization", format!("Bearer {token}"));
+    for _ in 0..3 {
+        assert_eq!(crate::conversation::get(&caller, "/api/v1/mcp/contexts").await.0, 200);
+    }
+    let unknown = "/api/v1/mcp/contexts/ctx_0000000000000000000000000000";
+    assert_eq!(crate::conversation::get(&caller, unknown).await.0, 404);
+    let (status, created) = crate::conversation::post(&caller, "/api/v1/mcp/contexts", &json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let path = format!(
+        "/api/v1/mcp/contexts/{}/prompt",
+        created["context_id"].as_str().unwrap()
+    );
+    let (status, task) = crate::conversation::post(&caller, &path, &json!({"prompt": "count me"})).await;
+    assert_eq!(status, 202, "{task}");
+    let done = crate::conversation::finished(&caller, task["task_id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    // WHEN it asks system/performance over a socket (the worker counts the task as it publishes it,
+    // so the ask is repeated for a few seconds until the task is counted)
+    let mut socket = connect_with(Some(("authorization", &format!("Bearer {token}"))), "")
+        .await
+        .unwrap();
+    let args = json!({"name": "system/performance", "arguments": {"minutes": 5}});
+    let mut figures = Value::Null;
+    for attempt in 0..20 {
+        socket
+            .send(request(&format!("perf-{attempt}"), "tools/call", &args))
+            .await
+            .unwrap();
+        let mut answer = next(&mut socket).await;
+        if answer["event_type"] == "welcome" {
+            answer = next(&mut socket).await;
+        }
+        figures = answer["result"]["structuredContent"].clone();
+        if figures["tasks"]["completed"]["count"] == 1 && !function_figures(&figures, "task-worker").is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // THEN it gets the tenant's own figures, exactly: each function's invocations and errors
+    let listed = function_figures(&figures, "contexts-list");
+    assert_eq!(
+        (&listed["invocations"], &listed["client_errors"], &listed["errors"]),
+        (&json!(3), &json!(0), &json!(0)),
+        "{figures}"
+    );
+    assert!(listed["p50_ms"].as_u64().is_some_and(|ms| ms >= 1), "{listed}");
+    let looked_up = function_figures(&figures, "contexts-get");
+    assert_eq!(
+        (&looked_up["invocations"], &looked_up["client_errors"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(
+        function_figures(&figures, "contexts-prompt")["invocations"],
+        1,
+        "{figures}"
+    );
+    assert_eq!(function_figures(&figures, "task-worker")["invocations"], 1, "{figures}");
+    // AND its task: started once after waiting in the queue, completed once
+    assert_eq!(figures["tasks"]["started"]["count"], 1, "{figures}");
+    assert_eq!(figures["tasks"]["completed"]["count"], 1, "{figures}");
+    assert!(figures["tasks_finished_per_minute"].as_f64().unwrap() > 0.0);
+    // AND the depth of every queue, as SQS counts it
+    let queues = figures["queues"].as_array().unwrap();
+    assert!(queues.len() >= 8, "{figures}");
+    assert!(
+        queues.iter().all(|q| q["waiting"].is_u64() && q["in_flight"].is_u64()),
+        "{queues:?}"
+    );
+    // AND no other tenant's invocations are in it: the socket's own messages are the only ws-message ones
+    let messages = function_figures(&figures, "ws-message")["invocations"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(messages <= 20, "{figures}");
+}

@@ -210,6 +210,17 @@ pub fn is_event_id(id: &str) -> bool {
     })
 }
 
+/// Whether `message` (as sent) is an `error` message.
+#[must_use]
+pub fn is_error(message: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow)]
+        message_type: Option<&'a str>,
+    }
+    serde_json::from_slice::<Kind<'_>>(message).is_ok_and(|k| k.message_type == Some("error"))
+}
+
 /// An `error` message.
 #[must_use]
 pub fn error(e: &ProtocolError) -> String {

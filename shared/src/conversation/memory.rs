@@ -305,6 +305,7 @@ impl super::service::Deps<InMemory, InMemory, InMemory> {
             default_model: "local-echo".into(),
             limits: crate::contexts::requests::Limits::default(),
             updates: None,
+            metrics: None,
         })
     }
 }

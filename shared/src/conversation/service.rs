@@ -23,6 +23,8 @@ pub struct Deps<C, T, Q> {
     pub limits: Limits,
     /// Where a task's changes of state are published (`None`: nowhere).
     pub updates: Option<std::sync::Arc<dyn crate::tasks::updates::TaskUpdates>>,
+    /// Where tasks' starts and finishes are counted (`None`: nowhere).
+    pub metrics: Option<crate::metrics::Recorder>,
 }
 
 impl<C, T, Q> Deps<C, T, Q> {
@@ -31,6 +33,46 @@ impl<C, T, Q> Deps<C, T, Q> {
         if let Some(updates) = &self.updates {
             updates.published(task).await;
         }
+    }
+
+    /// Publishes a task that has just finished, and counts it in its tenant's `task:<status>` series
+    /// with the time from its creation to its finish (the wait a caller sees).
+    pub(crate) async fn finished(&self, task: &Task) {
+        let counted = async {
+            let (Some(recorder), Some(finished)) = (&self.metrics, &task.finished_at) else {
+                return;
+            };
+            let series = crate::metrics::task_series(task.status.as_str());
+            let outcome = match task.status {
+                crate::tasks::model::TaskStatus::Failed => crate::metrics::Outcome::Failed,
+                _ => crate::metrics::Outcome::Succeeded,
+            };
+            recorder
+                .sample(&task.tenant, &series, between_ms(&task.created_at, finished), outcome)
+                .await;
+        };
+        tokio::join!(self.publish(task), counted);
+    }
+
+    /// Counts a task that has just started in its tenant's `task:started` series, with the time it
+    /// waited in its queue.
+    pub(crate) async fn started(&self, task: &Task, at: &str) {
+        if let Some(recorder) = &self.metrics {
+            let series = crate::metrics::task_series("started");
+            let waited = between_ms(&task.created_at, at);
+            recorder
+                .sample(&task.tenant, &series, waited, crate::metrics::Outcome::Succeeded)
+                .await;
+        }
+    }
+}
+
+/// Milliseconds from one timestamp to a later one (0 when either does not parse).
+fn between_ms(from: &str, to: &str) -> u64 {
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok();
+    match (parse(from), parse(to)) {
+        (Some(from), Some(to)) => u64::try_from((to - from).num_milliseconds()).unwrap_or(0),
+        _ => 0,
     }
 }
 
@@ -80,7 +122,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             return Ok(false);
         }
         crate::tasks::model::apply_finish(&mut task, at, finish);
-        self.publish(&task).await;
+        self.finished(&task).await;
         Ok(true)
     }
 

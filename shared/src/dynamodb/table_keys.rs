@@ -186,6 +186,25 @@ pub fn event_partition(tenant: &str, topic: &str) -> String {
     join(&["WSEVT", tenant, topic])
 }
 
+/// `METRICS#<tenant>`: the tenant's metric buckets (sort key [`metrics_sort`]).
+#[must_use]
+pub fn metrics_partition(tenant: &str) -> String {
+    join(&["METRICS", tenant])
+}
+
+/// `<M|H>#<bucket start ms:015>#<series>`: one series' bucket of a minute (`M`) or an hour (`H`).
+/// Buckets of one resolution sort by time, so a window is one `Query` between two of these keys.
+#[must_use]
+pub fn metrics_sort(resolution: &str, start_ms: i64, series: &str) -> String {
+    join(&[resolution, &format!("{start_ms:015}"), series])
+}
+
+/// `<M|H>#<ms:015>`: the sort key below every bucket of that resolution starting at or after `ms`.
+#[must_use]
+pub fn metrics_bound(resolution: &str, ms: i64) -> String {
+    join(&[resolution, &format!("{ms:015}")])
+}
+
 /// `PENDING`: the sort key of a connection waiting for its first-message authentication (in the
 /// connection's partition).
 pub const CONNECTION_PENDING: &str = "PENDING";
@@ -262,6 +281,24 @@ mod tests {
         assert_eq!(subscription_partition("acme", "task:t1"), "WSSUB#acme#task:t1");
         assert_eq!(event_partition("acme", "task:t1"), "WSEVT#acme#task:t1");
         assert_eq!(tenant_connections_partition("acme"), "WSTENANT#acme");
+        assert_eq!(metrics_partition("acme"), "METRICS#acme");
+        assert_eq!(metrics_sort("M", 60_000, "tasks-get"), "M#000000000060000#tasks-get");
+        assert_eq!(metrics_bound("H", 0), "H#000000000000000");
+    }
+
+    #[test]
+    fn a_window_of_metric_buckets_lies_between_its_bounds() {
+        let (low, high) = (metrics_bound("M", 60_000), metrics_bound("M", 120_001));
+        for inside in [metrics_sort("M", 60_000, "a"), metrics_sort("M", 120_000, "zz~")] {
+            assert!(low <= inside && inside <= high, "{inside}");
+        }
+        for outside in [
+            metrics_sort("M", 0, "a"),
+            metrics_sort("M", 180_000, "a"),
+            metrics_sort("H", 60_000, "a"),
+        ] {
+            assert!(outside < low || outside > high, "{outside}");
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl<C: ContextStore, T: TaskStore + TaskCancel, Q: TaskQueue> Deps<C, T, Q> {
         let after = after.ok_or_else(|| ConversationError::TaskNotFound(task_id.to_owned()))?;
         match after.status {
             TaskStatus::Cancelled => {
-                self.publish(&after).await;
+                self.finished(&after).await;
                 Ok(after)
             }
             other => Err(ConversationError::TaskFinished(task_id.to_owned(), other.as_str())),

@@ -131,7 +131,9 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Ok(Start::Leased) => return Ok(Processed::Busy),
             Err(e) => return Err(e.into()),
         };
-        let finish = self.answer(&task, now, budget, sink).await?;
+        // Counting the start goes alongside the answer, never before it.
+        let (finish, ()) = tokio::join!(self.answer(&task, now, budget, sink), self.started(&task, &at));
+        let finish = finish?;
         let done = matches!(finish, Finish::Completed { .. });
         let at = stamp(chrono::Utc::now());
         if !self.finish_and_publish(task.clone(), &at, &finish).await? && self.discard_if_cancelled(&task).await? {

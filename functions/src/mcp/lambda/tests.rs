@@ -47,6 +47,7 @@ fn endpoint() -> Endpoint<InMemoryAuditLog> {
         default_model: "local-echo".into(),
         limits: Limits::default(),
         updates: None,
+        metrics: None,
     };
     let tools = super::super::tools::specs(&deps.limits, &["local-echo".into()], "local-echo").unwrap();
     let state = McpState {

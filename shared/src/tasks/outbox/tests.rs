@@ -48,6 +48,7 @@ fn with_queue<Q: TaskQueue>(d: &Deps<InMemory, InMemory, InMemory>, queue: Q) ->
         default_model: d.default_model.clone(),
         limits: d.limits,
         updates: None,
+        metrics: None,
     }
 }
 

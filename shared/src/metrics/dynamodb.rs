@@ -1,0 +1,109 @@
+//! [`MetricsStore`] on DynamoDB: one item per tenant, series and bucket (the access-pattern table in
+//! [`crate::dynamodb`]), counted with `UpdateItem ADD` so that concurrent invocations never lose a
+//! count.
+
+use aws_sdk_dynamodb::Client;
+use futures::future::BoxFuture;
+
+use super::{bucket_of, Counts, MetricsStore, Outcome, Resolution, Sample, BUCKETS};
+use crate::dynamodb::{n, number, s, sdk_error, table_keys, Item};
+
+/// Metric buckets in the mcpflow table.
+#[derive(Debug, Clone)]
+pub struct DynamoDbMetrics {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbMetrics {
+    #[must_use]
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    async fn add(&self, sample: &Sample<'_>, resolution: Resolution) -> anyhow::Result<()> {
+        let start = resolution.start_of(sample.at_ms);
+        let tag = tag(resolution);
+        let flag = |o: Outcome| n(u8::from(sample.outcome == o));
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&table_keys::metrics_partition(sample.tenant)))
+            .key("sk", s(&table_keys::metrics_sort(tag, start, sample.series)))
+            .update_expression(
+                "SET series = :series, start_ms = :start, expires_at = :expires \
+                 ADD invocations :one, refused :refused, failed :failed, total_ms :ms, #h :one",
+            )
+            .expression_attribute_names("#h", histogram_attribute(bucket_of(sample.latency_ms)))
+            .expression_attribute_values(":series", s(sample.series))
+            .expression_attribute_values(":start", n(start))
+            .expression_attribute_values(":expires", n(start / 1000 + resolution.kept_secs()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":refused", flag(Outcome::Refused))
+            .expression_attribute_values(":failed", flag(Outcome::Failed))
+            .expression_attribute_values(":ms", n(sample.latency_ms))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+}
+
+fn tag(resolution: Resolution) -> &'static str {
+    match resolution {
+        Resolution::Minute => "M",
+        Resolution::Hour => "H",
+    }
+}
+
+/// `h00`…`h31`: the attribute counting one histogram bucket.
+fn histogram_attribute(bucket: usize) -> String {
+    format!("h{bucket:02}")
+}
+
+fn counts(item: &Item) -> Option<Counts> {
+    let count = |name: &str| number(item, name).and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    Some(Counts {
+        series: item.get("series")?.as_s().ok()?.clone(),
+        start_ms: number(item, "start_ms")?,
+        invocations: count("invocations"),
+        refused: count("refused"),
+        failed: count("failed"),
+        total_ms: count("total_ms"),
+        histogram: (0..BUCKETS).map(|b| count(&histogram_attribute(b))).collect(),
+    })
+}
+
+impl MetricsStore for DynamoDbMetrics {
+    fn record<'a>(&'a self, sample: &'a Sample<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let (minute, hour) = tokio::join!(self.add(sample, Resolution::Minute), self.add(sample, Resolution::Hour));
+            minute.and(hour)
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        tenant: &'a str,
+        resolution: Resolution,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<Counts>>> {
+        Box::pin(async move {
+            let tag = tag(resolution);
+            let pages = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+                .expression_attribute_values(":pk", s(&table_keys::metrics_partition(tenant)))
+                .expression_attribute_values(":low", s(&table_keys::metrics_bound(tag, from_ms)))
+                .expression_attribute_values(":high", s(&table_keys::metrics_bound(tag, to_ms.saturating_add(1))))
+                .into_paginator()
+                .items()
+                .send();
+            let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(sdk_error)?;
+            Ok(items.iter().filter_map(counts).collect())
+        })
+    }
+}

@@ -1,0 +1,84 @@
+use super::memory::InMemoryMetrics;
+use super::*;
+
+fn sample(series: &str, at_ms: i64, latency_ms: u64, outcome: Outcome) -> Sample<'_> {
+    Sample {
+        tenant: "acme",
+        series,
+        at_ms,
+        latency_ms,
+        outcome,
+    }
+}
+
+#[test]
+fn a_latency_counts_in_the_first_bucket_whose_bound_holds_it() {
+    assert_eq!(bucket_of(0), 0);
+    assert_eq!(bucket_of(1), 0);
+    assert_eq!(bucket_of(2), 1);
+    assert_eq!(bucket_of(101), 12);
+    assert_eq!(BOUNDS_MS[12], 150);
+    assert_eq!(bucket_of(900_000), BOUNDS_MS.len() - 1);
+    assert_eq!(bucket_of(900_001), BOUNDS_MS.len());
+}
+
+#[test]
+fn quantiles_are_the_upper_bound_of_the_bucket_the_rank_falls_in() {
+    let mut counts = Counts::empty("f", 0);
+    for ms in [4, 4, 4, 4, 4, 4, 4, 4, 4, 180] {
+        counts.add(&sample("f", 0, ms, Outcome::Succeeded));
+    }
+    assert_eq!(counts.quantile_ms(0.5), Some(5));
+    assert_eq!(counts.quantile_ms(0.9), Some(5));
+    assert_eq!(counts.quantile_ms(0.95), Some(200));
+    assert_eq!(Counts::empty("f", 0).quantile_ms(0.5), None);
+}
+
+#[test]
+fn outcomes_of_statuses() {
+    assert_eq!(Outcome::of_status(200), Outcome::Succeeded);
+    assert_eq!(Outcome::of_status(404), Outcome::Refused);
+    assert_eq!(Outcome::of_status(502), Outcome::Failed);
+}
+
+#[test]
+fn buckets_start_on_their_minute_and_hour() {
+    assert_eq!(Resolution::Minute.start_of(125_000), 120_000);
+    assert_eq!(Resolution::Hour.start_of(3_725_000), 3_600_000);
+    assert_eq!(Resolution::for_window(60), Resolution::Minute);
+    assert_eq!(Resolution::for_window(61), Resolution::Hour);
+}
+
+#[tokio::test]
+async fn a_window_sums_each_series_over_its_buckets_and_no_other_tenants() {
+    let store = InMemoryMetrics::default();
+    for (at, ms, outcome) in [
+        (1_000, 10, Outcome::Succeeded),
+        (61_000, 30, Outcome::Refused),
+        (62_000, 1_200, Outcome::Failed),
+    ] {
+        store.record(&sample("tasks-get", at, ms, outcome)).await.unwrap();
+    }
+    store
+        .record(&sample("task:completed", 5_000, 40, Outcome::Succeeded))
+        .await
+        .unwrap();
+    let other = Sample {
+        tenant: "globex",
+        ..sample("tasks-get", 1_000, 10, Outcome::Succeeded)
+    };
+    store.record(&other).await.unwrap();
+
+    let minutes = store.read("acme", Resolution::Minute, 0, 60_000).await.unwrap();
+    let summary = summarize(&minutes);
+    assert_eq!(summary.len(), 2);
+    let gets = summary.iter().find(|s| s.series == "tasks-get").unwrap();
+    assert_eq!((gets.invocations, gets.client_errors, gets.errors), (3, 1, 1));
+    assert_eq!((gets.p50_ms, gets.p95_ms), (Some(30), Some(1_500)));
+    assert!((gets.mean_ms - 1_240.0 / 3.0).abs() < 1e-9);
+
+    let only_first_minute = store.read("acme", Resolution::Minute, 0, 0).await.unwrap();
+    assert_eq!(summarize(&only_first_minute)[1].invocations, 1);
+    let hours = store.read("acme", Resolution::Hour, 0, 0).await.unwrap();
+    assert_eq!(summarize(&hours), summary);
+}
