@@ -3,20 +3,45 @@
 //! operation serves the three kinds, named by the route's path type (`ToolPath`, `PromptPath`,
 //! `ResourcePath`): bin `tools-get` runs `get::<ToolPath, _>`. Mutations and executions are audited.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
+use shared::connections::publish::TopicEvents;
+use shared::connections::store::ConnectionStore;
+use shared::connections::MAX_TOPICS_PER_CONNECTION;
 use shared::registered::endpoint::EndpointPolicy;
 use shared::registered::service;
 use shared::registered::store::RegistryStore;
 use shared::registered::Kind;
 use shared::ApiError;
 
-use crate::api::requests::{Id, IdWithBody, NewItem, NoInput, PromptPath, RegisteredPath, ToolPath};
+use crate::api::requests::{Id, IdWithBody, NewItem, NoInput, PromptPath, RegisteredPath, ResourcePath, ToolPath};
 use crate::api::{Authorized, Reply};
 
 /// What the handlers need.
 pub struct RegistryDeps<S> {
     pub store: S,
     pub policy: EndpointPolicy,
+    /// Where a resource's changes are published (`resource_update` to `resource:<uri>`; `None`:
+    /// nowhere).
+    pub events: Option<Arc<dyn TopicEvents>>,
+}
+
+impl<S> RegistryDeps<S> {
+    /// Tells the subscribers of a registered resource that it changed (`updated` or `deleted`).
+    async fn changed(&self, tenant: &str, kind: Kind, key: &str, change: &str) {
+        if let (Kind::Resource, Some(events)) = (kind, &self.events) {
+            let topics = [resource_topic(key)];
+            let data = json!({"uri": key, "change": change});
+            events.published(tenant, &topics, "resource_update", &data).await;
+        }
+    }
+}
+
+/// The WebSocket topic of a registered resource's changes.
+#[must_use]
+pub fn resource_topic(uri: &str) -> String {
+    format!("resource:{uri}")
 }
 
 fn plural(kind: Kind) -> &'static str {
@@ -63,7 +88,22 @@ pub async fn create<K: RegisteredPath, S: RegistryStore>(
     Ok(Reply::new(201, &doc))
 }
 
-/// `DELETE /api/v1/{kind}s/{key}`.
+/// `PUT /api/v1/{kind}s/{key}` (routed for resources): replaces the item with the body, checked as
+/// a registration is; the key cannot change. A resource's subscribers get its `resource_update`.
+///
+/// # Errors
+/// The document's field errors, another key in the body, not found, a store failure.
+pub async fn replace<K: RegisteredPath, S: RegistryStore>(
+    deps: &RegistryDeps<S>,
+    req: Authorized<IdWithBody<K>>,
+) -> Result<Reply, ApiError> {
+    let IdWithBody { id: key, body, .. } = &req.request;
+    let doc = service::replace(&deps.store, &req.principal, K::KIND, key, body, deps.policy).await?;
+    deps.changed(&req.principal.tenant, K::KIND, key, "updated").await;
+    Ok(Reply::ok(&doc))
+}
+
+/// `DELETE /api/v1/{kind}s/{key}`. A resource's subscribers get its `resource_update`.
 ///
 /// # Errors
 /// Not found, a store failure.
@@ -73,6 +113,7 @@ pub async fn delete<K: RegisteredPath, S: RegistryStore>(
 ) -> Result<Reply, ApiError> {
     let key = &req.request.id;
     service::delete(&deps.store, &req.principal, K::KIND, key).await?;
+    deps.changed(&req.principal.tenant, K::KIND, key, "deleted").await;
     Ok(Reply::ok(&json!({"deleted": key})))
 }
 
@@ -109,6 +150,79 @@ pub async fn generate<S: RegistryStore>(
     Ok(Reply::ok(
         &json!({"name": name, "description": prompt["description"], "messages": messages}),
     ))
+}
+
+/// What `POST /api/v1/resources/{uri}/subscribe` needs: the registry and the WebSocket connections.
+pub struct SubscribeDeps<S, C> {
+    pub store: S,
+    pub connections: C,
+}
+
+/// The longest connection id taken (API Gateway's are 16 characters).
+pub const MAX_CONNECTION_ID_BYTES: usize = 128;
+
+/// `POST /api/v1/resources/{uri}/subscribe` with `{"connection_id": …}`: the same subscription as a
+/// WebSocket `subscribe` to `resource:<uri>`, for an open connection of the caller's tenant (another
+/// tenant's connection is not found, exactly as an unknown one). The connection then gets the
+/// resource's `resource_update` events.
+///
+/// # Errors
+/// A body without a connection id, an unknown resource or connection, a connection that holds its
+/// most topics already, a store failure.
+pub async fn subscribe<S: RegistryStore, C: ConnectionStore>(
+    deps: &SubscribeDeps<S, C>,
+    req: Authorized<IdWithBody<ResourcePath>>,
+) -> Result<Reply, ApiError> {
+    let IdWithBody { id: uri, body, .. } = &req.request;
+    let connection_id = connection_id_of(body)?;
+    service::get(&deps.store, &req.principal, Kind::Resource, uri).await?;
+    let tenant = &req.principal.tenant;
+    let now = chrono::Utc::now().timestamp();
+    let stored = deps.connections.get(connection_id).await.map_err(connections_failed)?;
+    let connection = stored
+        .filter(|c| c.tenant == tenant.as_str() && c.expires_at > now)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "CONNECTION_NOT_FOUND",
+                format!("no open WebSocket connection {connection_id}"),
+            )
+        })?;
+    let topic = resource_topic(uri);
+    let subscribed = deps
+        .connections
+        .subscribe(tenant, &topic, connection_id, connection.expires_at)
+        .await
+        .map_err(connections_failed)?;
+    if !subscribed {
+        return Err(ApiError::new(
+            409,
+            "TOO_MANY_SUBSCRIPTIONS",
+            format!("a connection may hold {MAX_TOPICS_PER_CONNECTION} topics"),
+        ));
+    }
+    Ok(Reply::ok(&json!({"subscribed": topic, "connection_id": connection_id})))
+}
+
+fn connections_failed(e: anyhow::Error) -> ApiError {
+    ApiError::internal_because(format!("connection store failed: {e:#}"))
+}
+
+/// The body's `connection_id`: the only field, 1 to [`MAX_CONNECTION_ID_BYTES`] visible ASCII.
+fn connection_id_of(body: &Value) -> Result<&str, ApiError> {
+    let refuse = || {
+        ApiError::bad_request(
+            "INVALID_REQUEST",
+            format!(
+                "the body must be {{\"connection_id\": …}}: a WebSocket client id of 1 to {MAX_CONNECTION_ID_BYTES} visible ASCII characters"
+            ),
+        )
+        .with_details(json!({"field": "connection_id"}))
+    };
+    let only = body.as_object().filter(|o| o.len() == 1).ok_or_else(refuse)?;
+    only.get("connection_id")
+        .and_then(Value::as_str)
+        .filter(|id| (1..=MAX_CONNECTION_ID_BYTES).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(refuse)
 }
 
 #[cfg(test)]

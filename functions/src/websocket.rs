@@ -26,6 +26,8 @@ use shared::keys::{InMemoryKeyStore, KeyStore};
 use shared::metrics::queues::QueueDepths;
 use shared::metrics::{self, Outcome, Recorder, Resolution};
 use shared::ratelimit::{Admission, Bucket, InMemoryRateLimiter, Limit, RateLimiter, RateLimits};
+use shared::registered::store::RegistryStore;
+use shared::registered::Kind;
 use shared::tasks::listing::{TaskFilter, TaskListing};
 use shared::tasks::model::{StreamStats, Task};
 use shared::tasks::store::TaskStore;
@@ -108,7 +110,7 @@ pub trait StreamTasks: Send + Sync {
     ) -> impl std::future::Future<Output = anyhow::Result<(Vec<Task>, Option<String>)>> + Send;
 }
 
-impl<T: TaskStore + TaskListing, X: Send + Sync> StreamTasks for Stores<T, X> {
+impl<T: TaskStore + TaskListing, X: Send + Sync, R: Send + Sync> StreamTasks for Stores<T, X, R> {
     async fn task(&self, tenant: &str, task_id: &str) -> anyhow::Result<Option<Task>> {
         let now = Utc::now().timestamp();
         Ok(self.tasks.get(tenant, task_id).await?.filter(|t| !t.expired(now)))
@@ -356,8 +358,7 @@ type Answer = Result<String, ProtocolError>;
 /// Topics in one `subscribe` request, at most.
 pub const MAX_TOPICS_PER_REQUEST: usize = 20;
 
-/// Topics one connection may hold at most (its item keeps them, and `events/since` reads each).
-pub const MAX_TOPICS_PER_CONNECTION: usize = 100;
+pub use shared::connections::MAX_TOPICS_PER_CONNECTION;
 
 /// What a topic names in the tenant: `task:<id>` an unexpired task, `context:<id>` an unexpired
 /// context.
@@ -376,29 +377,40 @@ pub trait TopicCheck: Send + Sync {
 pub enum Topic {
     Task(String),
     Context(String),
+    /// A registered resource, by URI.
+    Resource(String),
 }
 
 impl Topic {
-    /// `task:<task id>` or `context:<context id>`, the id in its format.
+    /// `task:<task id>`, `context:<context id>` (the id in its format) or `resource:<uri>` (a URI as
+    /// a registered resource has one).
     fn parse(text: &str) -> Option<Self> {
         match text.split_once(':')? {
             ("task", id) if IdKind::Task.matches(id) => Some(Self::Task(id.to_owned())),
             ("context", id) if IdKind::Context.matches(id) => Some(Self::Context(id.to_owned())),
+            ("resource", uri) if shared::registered::validate::is_resource_uri(uri) => {
+                Some(Self::Resource(uri.to_owned()))
+            }
             _ => None,
         }
     }
 }
 
 /// [`TopicCheck`] against the stores.
-pub struct Stores<T, X> {
+pub struct Stores<T, X, R> {
     pub tasks: T,
     pub contexts: X,
+    pub registry: R,
 }
 
-impl<T: TaskStore, X: ContextStore> TopicCheck for Stores<T, X> {
+impl<T: TaskStore, X: ContextStore, R: RegistryStore> TopicCheck for Stores<T, X, R> {
     async fn read(&self, tenant: &str, topic: &Topic) -> anyhow::Result<Option<serde_json::Value>> {
         let now = Utc::now().timestamp();
         Ok(match topic {
+            Topic::Resource(uri) => {
+                let resource = self.registry.get(tenant, Kind::Resource, uri).await?;
+                resource.map(|_| serde_json::Value::Null)
+            }
             Topic::Task(id) => {
                 let task = self.tasks.get(tenant, id).await?.filter(|t| !t.expired(now));
                 task.map(serde_json::to_value).transpose()?
@@ -443,7 +455,7 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
         let Some(topic) = Topic::parse(name) else {
             return refuse(
                 ErrorCode::InvalidMessageFormat,
-                format!("{name:?} is not a topic: task:<task id> or context:<context id>"),
+                format!("{name:?} is not a topic: task:<task id>, context:<context id> or resource:<uri>"),
             );
         };
         let Some(state) = topics.read(&connection.tenant, &topic).await? else {
@@ -465,7 +477,7 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
         );
     }
     for (name, ..) in &read {
-        connections
+        let subscribed = connections
             .subscribe(
                 &connection.tenant,
                 name,
@@ -473,6 +485,13 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
                 connection.expires_at,
             )
             .await?;
+        if !subscribed {
+            // Filled meanwhile by another request (or closed).
+            return refuse(
+                ErrorCode::InvalidMessageFormat,
+                format!("a connection may hold {MAX_TOPICS_PER_CONNECTION} topics"),
+            );
+        }
     }
     let mut tasks = serde_json::Map::new();
     for (_, topic, mut state) in read {

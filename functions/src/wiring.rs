@@ -8,7 +8,7 @@ use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
 use shared::connections::dynamodb::DynamoDbConnections;
 use shared::connections::pending::SqsAuthTimeouts;
-use shared::connections::publish::WebSocketPublisher;
+use shared::connections::publish::{TopicEvents, WebSocketPublisher};
 use shared::connections::push::ApiGatewayPusher;
 use shared::contexts::dynamodb::DynamoDbContextStore;
 use shared::conversation::service::Deps;
@@ -29,7 +29,7 @@ use shared::{telemetry, Config};
 use crate::api::App;
 use crate::audit::AuditDeps;
 use crate::keys::Revocation;
-use crate::registered::RegistryDeps;
+use crate::registered::{RegistryDeps, SubscribeDeps};
 use crate::websocket::{ConnectDeps, HealthChecks, MessageDeps, Stores};
 
 /// The deployed conversation stores, queue and providers (REST, MCP, worker, outbox, dead letters).
@@ -162,6 +162,20 @@ pub async fn registry() -> Result<App<RegistryDeps<DynamoDbRegistry>>> {
     let deps = RegistryDeps {
         store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
         policy: config.tool_endpoints,
+        events: task_events(&config, &clients).map(|p| p as Arc<dyn TopicEvents>),
+    };
+    Ok(app(deps, &config, &clients))
+}
+
+/// `POST /api/v1/resources/{uri}/subscribe`: the registry and the WebSocket connections.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn resource_subscriptions() -> Result<App<SubscribeDeps<DynamoDbRegistry, DynamoDbConnections>>> {
+    let (config, clients) = start().await?;
+    let deps = SubscribeDeps {
+        store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+        connections: DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
     };
     Ok(app(deps, &config, &clients))
 }
@@ -254,7 +268,7 @@ pub async fn ws_message() -> Result<
         DynamoDbConnections,
         ApiGatewayPusher,
         DynamoDbRateLimiter,
-        Stores<DynamoDbTaskStore, DynamoDbContextStore>,
+        Stores<DynamoDbTaskStore, DynamoDbContextStore, DynamoDbRegistry>,
         AwsDependencyProbe,
         crate::mcp::socket::SocketTools<DynamoDbAuditLog>,
         DynamoDbKeyStore,
@@ -274,6 +288,7 @@ pub async fn ws_message() -> Result<
         topics: Stores {
             tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), config.table_name.clone()),
             contexts: DynamoDbContextStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+            registry: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
         },
         health: Some(HealthChecks::new(
             AwsDependencyProbe::new(&clients),

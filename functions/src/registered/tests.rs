@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use shared::audit::InMemoryAuditLog;
+use shared::connections::memory::InMemoryConnections;
 use shared::registered::memory::InMemoryRegistry;
 
 use super::*;
@@ -23,6 +24,7 @@ fn app() -> Registry {
             timeout: Duration::from_secs(1),
             allow_private: false,
         },
+        events: None,
     };
     App::new(deps, audit()).audited()
 }
@@ -75,6 +77,8 @@ async fn each_fixture_answers_its_documented_status_and_code() {
         answer(&serve(&app, list::<ToolPath, _>, event("tools-list", "operator")).await),
         answer(&serve(&app, list::<PromptPath, _>, event("prompts-list", "operator")).await),
         answer(&serve(&app, list::<ResourcePath, _>, event("resources-list", "operator")).await),
+        answer(&serve(&app, replace::<ResourcePath, _>, event("resources-replace", "unknown")).await),
+        answer(&serve(&subscriptions(), subscribe, event("resources-subscribe", "unknown")).await),
     ];
     let expected = [
         (400, "INVALID_REQUEST"),
@@ -91,6 +95,8 @@ async fn each_fixture_answers_its_documented_status_and_code() {
         (200, ""),
         (200, ""),
         (200, ""),
+        (404, "RESOURCE_NOT_FOUND"),
+        (404, "RESOURCE_NOT_FOUND"),
     ];
     let expected: Vec<(u16, String)> = expected.iter().map(|(s, c)| (*s, (*c).to_owned())).collect();
     assert_eq!(answers.to_vec(), expected);
@@ -124,4 +130,92 @@ async fn a_prompt_registered_from_the_fixture_is_listed_rendered_deleted_and_aud
     // Newest first: the delete, the generate (this app audits every route it serves), the create.
     assert_eq!(targets[0], (200, Some("summarize".to_owned())));
     assert_eq!(targets.last().unwrap(), &(201, Some("summarize".to_owned())));
+}
+
+type Subscriptions = App<SubscribeDeps<InMemoryRegistry, InMemoryConnections>, InMemoryAuditLog>;
+
+fn subscriptions() -> Subscriptions {
+    let deps = SubscribeDeps {
+        store: InMemoryRegistry::default(),
+        connections: InMemoryConnections::default(),
+    };
+    App::new(deps, audit()).audited()
+}
+
+/// An open connection `id` of `tenant`.
+async fn open(app: &Subscriptions, id: &str, tenant: &str) {
+    let connection = shared::connections::Connection {
+        connection_id: id.into(),
+        tenant: tenant.into(),
+        subject: "k1".into(),
+        role: shared::auth::Role::Viewer,
+        method: shared::auth::AuthMethod::ApiKey,
+        connected_at_ms: 0,
+        expires_at: chrono::Utc::now().timestamp() + 60,
+    };
+    app.deps.connections.put(&connection).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_of_the_tenant_is_subscribed_to_its_resource_and_no_other_tenants_connection() {
+    // GIVEN the fixture's resource of tenant `local`, its connection, and another tenant's connection
+    let app = subscriptions();
+    let doc = json!({"uri": "docs://readme", "name": "readme", "content": "v1"});
+    app.deps
+        .store
+        .put("local", Kind::Resource, "docs://readme", &doc)
+        .await
+        .unwrap();
+    open(&app, "JZ8g9cOFvHcCIhw=", "local").await;
+    open(&app, "theirs", "globex").await;
+    // WHEN the fixture subscribes its connection, then the other tenant's, then with no connection
+    let ours = serve(&app, subscribe, event("resources-subscribe", "unknown")).await;
+    let theirs = event_edited("resources-subscribe", "unknown", |e| {
+        e["body"] = json!({"connection_id": "theirs"}).to_string().into();
+    });
+    let theirs = serve(&app, subscribe, theirs).await;
+    let empty = event_edited("resources-subscribe", "unknown", |e| e["body"] = "{}".into());
+    let empty = serve(&app, subscribe, empty).await;
+    // THEN only the tenant's own connection is subscribed
+    assert_eq!(ours.status(), 200, "{}", body_json(&ours));
+    assert_eq!(body_json(&ours)["subscribed"], "resource:docs://readme");
+    assert_eq!(answer(&theirs), (404, "CONNECTION_NOT_FOUND".to_owned()));
+    assert_eq!(answer(&empty), (400, "INVALID_REQUEST".to_owned()));
+    let subscribers = app
+        .deps
+        .connections
+        .subscribers("local", "resource:docs://readme")
+        .await
+        .unwrap();
+    assert_eq!(subscribers, ["JZ8g9cOFvHcCIhw="]);
+    assert!(app
+        .deps
+        .connections
+        .subscribers("globex", "resource:docs://readme")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_holding_its_most_topics_gets_no_more() {
+    let app = subscriptions();
+    let doc = json!({"uri": "docs://readme", "name": "readme", "content": "v1"});
+    app.deps
+        .store
+        .put("local", Kind::Resource, "docs://readme", &doc)
+        .await
+        .unwrap();
+    open(&app, "JZ8g9cOFvHcCIhw=", "local").await;
+    for n in 0..MAX_TOPICS_PER_CONNECTION {
+        let topic = format!("task:t{n}");
+        assert!(app
+            .deps
+            .connections
+            .subscribe("local", &topic, "JZ8g9cOFvHcCIhw=", i64::MAX)
+            .await
+            .unwrap());
+    }
+    let full = serve(&app, subscribe, event("resources-subscribe", "unknown")).await;
+    assert_eq!(answer(&full), (409, "TOO_MANY_SUBSCRIPTIONS".to_owned()));
 }

@@ -29,7 +29,12 @@ fn connect_deps() -> ConnectDeps<InMemoryConnections, InMemoryKeyStore, InMemory
     }
 }
 
-type Deps = MessageDeps<InMemoryConnections, InMemoryPusher, InMemoryRateLimiter, Stores<InMemory, InMemory>>;
+type Deps = MessageDeps<
+    InMemoryConnections,
+    InMemoryPusher,
+    InMemoryRateLimiter,
+    Stores<InMemory, InMemory, shared::registered::memory::InMemoryRegistry>,
+>;
 
 fn message_deps(per_minute: u32) -> Deps {
     let state = InMemory::default();
@@ -41,6 +46,7 @@ fn message_deps(per_minute: u32) -> Deps {
         topics: Stores {
             tasks: state.clone(),
             contexts: state,
+            registry: shared::registered::memory::InMemoryRegistry::default(),
         },
         health: Some(HealthChecks::new(
             shared::health::InMemoryProbe::default(),

@@ -143,9 +143,15 @@ impl Targets {
     }
 }
 
-/// A valid body for each POST route.
-fn body_for(path: &str) -> Value {
+/// A valid body for each POST and PUT route on `targets`.
+fn body_for(path: &str, targets: &Targets) -> Value {
     match path {
+        // A replacement of the target resource, which keeps its URI.
+        "/api/v1/resources/{uri}" => {
+            json!({"uri": targets.resource, "name": "Matrix", "content": "replaced by the matrix"})
+        }
+        // A connection that is not open: a permitted caller gets past its role to the lookup.
+        p if p.ends_with("/subscribe") => json!({"connection_id": "notOpenAnyMore="}),
         "/api/v1/keys" => json!({"name": "matrix", "role": "viewer"}),
         // The quota is per principal: each route's callers have subjects of their own (see the matrix).
         "/api/v1/mcp/contexts" => {
@@ -177,6 +183,8 @@ pub(crate) fn success_status(route: &Route) -> u16 {
         "POST" if route.path == "/mcp" => 200,
         "POST" if route.path.ends_with("/prompt") => 202,
         "POST" if route.path.ends_with("/cancel") => 409,
+        // The body names no open connection (see `body_for`).
+        "POST" if route.path.ends_with("/subscribe") => 404,
         "POST" if route.path.ends_with("/execute") || route.path.ends_with("/generate") => 200,
         "POST" => 201,
         _ => 200,
@@ -201,8 +209,8 @@ pub(crate) async fn call(route: &Route, credential: Option<&Credential>, targets
         path.replace("{name}", &targets.tool)
     };
     let mut request = http().request(route.method.parse().unwrap(), format!("{}{path}", gateway_url()));
-    if route.method == "POST" {
-        request = request.json(&body_for(&route.path));
+    if route.method == "POST" || route.method == "PUT" {
+        request = request.json(&body_for(&route.path, targets));
     }
     if route.path == "/mcp" {
         request = request

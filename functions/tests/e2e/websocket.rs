@@ -900,3 +900,149 @@ async fn system_performance_answers_the_figures_the_functions_recorded_for_the_t
         .unwrap_or(0);
     assert!(messages <= 20, "{figures}");
 }
+
+/// The client id of a fresh connection: its first message's welcome names it.
+async fn client_id(socket: &mut Socket) -> String {
+    socket.send(heartbeat("hello")).await.unwrap();
+    let welcome = next(socket).await;
+    assert_eq!(welcome["event_type"], "welcome", "{welcome}");
+    assert_eq!(next(socket).await["request_id"], "hello");
+    welcome["data"]["client_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_resources_watchers_get_its_update_and_its_deletion_however_they_subscribed() {
+    // GIVEN a registered resource of a fresh tenant
+    let tenant = fresh_tenant("res");
+    let token = jwt(&tenant, "admin", &json!({}), &secret());
+    remember_secret(&token);
+    let caller = ("authorization", format!("Bearer {token}"));
+    let uri = format!("docs://guide-{tenant}");
+    let path = format!(
+        "/api/v1/resources/{}",
+        percent_encoding::utf8_percent_encode(&uri, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let (status, created) = crate::conversation::post(
+        &caller,
+        "/api/v1/resources",
+        &json!({"uri": uri, "name": "guide", "content": "v1"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    // AND a connection subscribed over the socket, and one through the REST API by its client id
+    let bearer = format!("Bearer {token}");
+    let mut by_socket = connect_with(Some(("authorization", &bearer)), "").await.unwrap();
+    let subscribed = first_subscribe(&mut by_socket, &format!("resource:{uri}")).await;
+    assert_eq!(
+        subscribed["result"]["subscribed"][0],
+        format!("resource:{uri}"),
+        "{subscribed}"
+    );
+    let mut by_rest = connect_with(Some(("authorization", &bearer)), "").await.unwrap();
+    let id = client_id(&mut by_rest).await;
+    let subscribe = format!("{path}/subscribe");
+    let (status, answer) = crate::conversation::post(&caller, &subscribe, &json!({"connection_id": id})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["subscribed"], format!("resource:{uri}"));
+    // WHEN the resource is replaced, then deleted
+    let replaced = crate::helpers::send_json(
+        http()
+            .put(format!("{}{path}", crate::helpers::gateway_url()))
+            .header("authorization", &bearer)
+            .json(&json!({"uri": uri, "name": "guide", "content": "v2"})),
+    )
+    .await;
+    assert_eq!(
+        (replaced.0, &replaced.1["content"]),
+        (200, &json!("v2")),
+        "{}",
+        replaced.1
+    );
+    let (_, read) = crate::conversation::get(&caller, &path).await;
+    assert_eq!(read["content"], "v2");
+    let deleted = crate::helpers::send_json(
+        http()
+            .delete(format!("{}{path}", crate::helpers::gateway_url()))
+            .header("authorization", &bearer),
+    )
+    .await;
+    assert_eq!(deleted.0, 200, "{}", deleted.1);
+    // THEN both connections get its resource_update `updated`, then `deleted`
+    for socket in [&mut by_socket, &mut by_rest] {
+        for change in ["updated", "deleted"] {
+            let event = next(socket).await;
+            assert_eq!(
+                (event["event_type"].as_str(), &event["data"]),
+                (Some("resource_update"), &json!({"uri": uri, "change": change})),
+                "{event}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn another_tenants_resource_or_connection_is_refused_as_an_unknown_one() {
+    // GIVEN a resource of one tenant and a connection of another
+    let owner = bearer_of(&fresh_tenant("resowner"));
+    let stranger = bearer_of(&fresh_tenant("resstranger"));
+    let uri = format!("docs://private-{}", fresh_tenant("r"));
+    let encoded = percent_encoding::utf8_percent_encode(&uri, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let body = json!({"uri": uri, "name": "private", "content": "secret plans"});
+    assert_eq!(
+        crate::conversation::post(&owner, "/api/v1/resources", &body).await.0,
+        201
+    );
+    let mut strangers = connect_with(Some(("authorization", &stranger.1)), "").await.unwrap();
+    let strangers_id = client_id(&mut strangers).await;
+    // WHEN the stranger subscribes to it over its socket and through REST
+    let topic = json!({"topics": [format!("resource:{uri}")]});
+    strangers.send(request("sub-x", "subscribe", &topic)).await.unwrap();
+    let refused = next(&mut strangers).await;
+    let subscribe = format!("/api/v1/resources/{encoded}/subscribe");
+    let by_rest = crate::conversation::post(&stranger, &subscribe, &json!({"connection_id": strangers_id})).await;
+    // AND the owner names the stranger's connection
+    let theirs = crate::conversation::post(&owner, &subscribe, &json!({"connection_id": strangers_id})).await;
+    // THEN each is refused exactly as an unknown resource or connection would be
+    assert_eq!(refused["error_code"], "UNAUTHORIZED_ACCESS", "{refused}");
+    let unknown = crate::conversation::post(
+        &stranger,
+        "/api/v1/resources/none%3A%2F%2Fthing/subscribe",
+        &json!({"connection_id": strangers_id}),
+    )
+    .await;
+    assert_eq!(
+        (by_rest.0, &by_rest.1["error"]["code"]),
+        (404, &unknown.1["error"]["code"]),
+        "{}",
+        by_rest.1
+    );
+    assert_eq!(theirs.0, 404, "{}", theirs.1);
+    assert_eq!(theirs.1["error"]["code"], "CONNECTION_NOT_FOUND");
+    // AND a body without a connection id, or a replacement naming another URI, is a 400
+    let empty = crate::conversation::post(&owner, &subscribe, &json!({})).await;
+    assert_eq!(
+        (empty.0, &empty.1["error"]["details"]["field"]),
+        (400, &json!("connection_id"))
+    );
+    let moved = crate::helpers::send_json(
+        http()
+            .put(format!("{}/api/v1/resources/{encoded}", crate::helpers::gateway_url()))
+            .header(owner.0, &owner.1)
+            .json(&json!({"uri": "docs://elsewhere", "name": "private", "content": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (moved.0, &moved.1["error"]["details"]["field"]),
+        (400, &json!("uri")),
+        "{}",
+        moved.1
+    );
+}
+
+fn bearer_of(tenant: &str) -> crate::helpers::Credential {
+    let token = jwt(tenant, "admin", &json!({}), &secret());
+    remember_secret(&token);
+    ("authorization", format!("Bearer {token}"))
+}

@@ -25,7 +25,13 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("GET /api/v1/resources", &[Admin, Operator, Agent, Viewer]),
     ("POST /api/v1/resources", &[Admin, Operator]),
     ("GET /api/v1/resources/{uri}", &[Admin, Operator, Agent, Viewer]),
+    ("PUT /api/v1/resources/{uri}", &[Admin, Operator]),
     ("DELETE /api/v1/resources/{uri}", &[Admin, Operator]),
+    // Any role that may read a resource may watch it (on a connection of its own tenant).
+    (
+        "POST /api/v1/resources/{uri}/subscribe",
+        &[Admin, Operator, Agent, Viewer],
+    ),
     // The MCP endpoint: every role may connect; each tool then needs its REST route's roles.
     ("POST /mcp", &[Admin, Operator, Agent, Viewer]),
     ("GET /mcp", &[Admin, Operator, Agent, Viewer]),

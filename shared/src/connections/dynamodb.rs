@@ -286,26 +286,30 @@ impl ConnectionStore for DynamoDbConnections {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn subscribe(&self, tenant: &str, topic: &str, connection_id: &str, expires_at: i64) -> anyhow::Result<()> {
+    async fn subscribe(&self, tenant: &str, topic: &str, connection_id: &str, expires_at: i64) -> anyhow::Result<bool> {
         // The connection keeps its topics first, so that `$disconnect` removes what follows; a
-        // connection closed meanwhile gets no subscription.
+        // connection closed meanwhile, or full, gets no subscription.
         let remember = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(item_key(connection_id)))
-            .update_expression("ADD topics :topic")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":topic", AttributeValue::Ss(vec![topic.to_owned()]));
+            .update_expression("ADD topics :topics")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(topics) OR size(topics) < :max OR contains(topics, :topic))",
+            )
+            .expression_attribute_values(":topics", AttributeValue::Ss(vec![topic.to_owned()]))
+            .expression_attribute_values(":topic", s(topic))
+            .expression_attribute_values(":max", n(super::MAX_TOPICS_PER_CONNECTION));
         match remember.send().await {
             Ok(_) => {}
-            Err(e) if crate::dynamodb::condition_failed(&e) => return Ok(()),
+            Err(e) if crate::dynamodb::condition_failed(&e) => return Ok(false),
             Err(e) => return Err(sdk_error(e)),
         }
         let mut item = key(&table_keys::subscription_partition(tenant, topic), connection_id);
         item.insert("expires_at".to_owned(), n(expires_at));
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        put.send().await.map(drop).map_err(sdk_error)
+        put.send().await.map(|_| true).map_err(sdk_error)
     }
 
     #[tracing::instrument(skip(self))]

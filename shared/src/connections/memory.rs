@@ -121,13 +121,26 @@ impl ConnectionStore for InMemoryConnections {
         Ok(())
     }
 
-    async fn subscribe(&self, tenant: &str, topic: &str, connection_id: &str, _expires_at: i64) -> anyhow::Result<()> {
+    async fn subscribe(
+        &self,
+        tenant: &str,
+        topic: &str,
+        connection_id: &str,
+        _expires_at: i64,
+    ) -> anyhow::Result<bool> {
         let mut subs = lock(&self.subscriptions);
+        let held = subs
+            .iter()
+            .filter(|((_, t), ids)| t != topic && ids.iter().any(|i| i == connection_id))
+            .count();
+        if held >= super::MAX_TOPICS_PER_CONNECTION {
+            return Ok(false);
+        }
         let ids = subs.entry((tenant.to_owned(), topic.to_owned())).or_default();
         if !ids.iter().any(|i| i == connection_id) {
             ids.push(connection_id.to_owned());
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn subscribers(&self, tenant: &str, topic: &str) -> anyhow::Result<Vec<String>> {

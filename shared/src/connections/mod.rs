@@ -33,6 +33,9 @@ pub const CONNECTION_TTL_SECS: i64 = 2 * 3600 + 600;
 /// How long published events are kept for `events/since`.
 pub const EVENT_RETENTION_SECS: i64 = 3600;
 
+/// Topics one connection may hold at most (its item keeps them, and `events/since` reads each).
+pub const MAX_TOPICS_PER_CONNECTION: usize = 100;
+
 /// Messages one connection may send per minute (`WS_MESSAGES_PER_MINUTE`).
 pub const DEFAULT_MESSAGES_PER_MINUTE: u32 = 100;
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::envelope;
 use super::store::{ConnectionStore, EventLog, KeptEvent, PushError, Pusher};
@@ -198,14 +198,42 @@ pub async fn task_update<S: ConnectionStore + EventLog, P: Pusher>(
     task: &Task,
 ) -> anyhow::Result<usize> {
     let data = serde_json::to_value(task)?;
-    let (event_id, message) = envelope::kept_event("task_update", &data);
-    let topics = task_topics(task);
+    publish_kept(store, pusher, &task.tenant, &task_topics(task), "task_update", &data).await
+}
+
+/// Publishes an event of `event_type` with `data` to the subscribers of `topics` of `tenant`, kept
+/// first under each topic for `events/since` (an event that cannot be kept is still pushed).
+///
+/// # Errors
+/// When the subscribers cannot be read.
+pub async fn publish_kept<S: ConnectionStore + EventLog, P: Pusher>(
+    store: &S,
+    pusher: &P,
+    tenant: &str,
+    topics: &[String],
+    event_type: &str,
+    data: &Value,
+) -> anyhow::Result<usize> {
+    let (event_id, message) = envelope::kept_event(event_type, data);
     let event = KeptEvent { event_id, message };
     let expires_at = chrono::Utc::now().timestamp() + EVENT_RETENTION_SECS;
-    if let Err(e) = store.keep(&task.tenant, &topics, &event, expires_at).await {
-        tracing::warn!(task_id = %task.task_id, error = %e, "task_update not kept for events/since");
+    if let Err(e) = store.keep(tenant, topics, &event, expires_at).await {
+        tracing::warn!(event_type, error = %e, "event not kept for events/since");
     }
-    publish(store, pusher, &task.tenant, &topics, &event.message).await
+    publish(store, pusher, tenant, topics, &event.message).await
+}
+
+/// Port: where changes other than tasks' are published (a registered resource's `resource_update`):
+/// an event to the subscribers of topics of a tenant, kept for `events/since`. A failure is the
+/// adapter's to log (the change has happened).
+pub trait TopicEvents: Send + Sync {
+    fn published<'a>(
+        &'a self,
+        tenant: &'a str,
+        topics: &'a [String],
+        event_type: &'a str,
+        data: &'a Value,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
 /// The WebSocket API as the place tasks' changes go: each change a `task_update` to the task's and
@@ -231,6 +259,24 @@ impl<S: ConnectionStore + EventLog, P: Pusher> TaskUpdates for WebSocketPublishe
                 Ok(0) => {}
                 Ok(n) => tracing::info!(task_id = %task.task_id, subscribers = n, "task_update pushed"),
                 Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "task_update not published"),
+            }
+        })
+    }
+}
+
+impl<S: ConnectionStore + EventLog, P: Pusher> TopicEvents for WebSocketPublisher<S, P> {
+    fn published<'a>(
+        &'a self,
+        tenant: &'a str,
+        topics: &'a [String],
+        event_type: &'a str,
+        data: &'a Value,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            match publish_kept(&self.connections, &self.pusher, tenant, topics, event_type, data).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(event_type, subscribers = n, "event pushed"),
+                Err(e) => tracing::warn!(event_type, error = %e, "event not published"),
             }
         })
     }

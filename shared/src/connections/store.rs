@@ -47,13 +47,15 @@ pub trait ConnectionStore: Send + Sync {
     fn delete(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Subscribes the connection to a topic of its tenant until `expires_at` (unix seconds); the
     /// connection remembers its topics, so that deleting it removes them.
+    /// `false` when the connection is not stored, or already holds
+    /// [`super::MAX_TOPICS_PER_CONNECTION`] other topics (nothing is subscribed then).
     fn subscribe(
         &self,
         tenant: &str,
         topic: &str,
         connection_id: &str,
         expires_at: i64,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    ) -> impl Future<Output = anyhow::Result<bool>> + Send;
     /// The connections subscribed to a topic of a tenant.
     fn subscribers(&self, tenant: &str, topic: &str) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
     fn unsubscribe(

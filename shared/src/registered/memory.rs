@@ -60,6 +60,14 @@ impl RegistryStore for InMemoryRegistry {
             .collect())
     }
 
+    async fn replace(&self, tenant: &str, kind: Kind, key: &str, doc: &Value) -> Result<bool, RegistryError> {
+        let mut items = self.items();
+        Ok(items
+            .get_mut(&(tenant.to_owned(), kind.prefix(), key.to_owned()))
+            .map(|stored| *stored = doc.clone())
+            .is_some())
+    }
+
     async fn delete(&self, tenant: &str, kind: Kind, key: &str) -> Result<bool, RegistryError> {
         Ok(self
             .items()

@@ -7,6 +7,15 @@ use super::store::RegistryStore;
 use super::{invalid, key_of, validate, Kind, RegistryError};
 use crate::auth::Principal;
 
+/// `body` checked as a document of `kind`, as it is stored.
+fn checked(kind: Kind, body: &Value, policy: EndpointPolicy) -> Result<Value, RegistryError> {
+    match kind {
+        Kind::Tool => validate::tool(body, policy.allow_private),
+        Kind::Prompt => validate::prompt(body),
+        Kind::Resource => validate::resource(body),
+    }
+}
+
 /// Checks and stores a new item of `kind`; the stored document.
 ///
 /// # Errors
@@ -18,13 +27,40 @@ pub async fn register<S: RegistryStore>(
     body: &Value,
     policy: EndpointPolicy,
 ) -> Result<Value, RegistryError> {
-    let doc = match kind {
-        Kind::Tool => validate::tool(body, policy.allow_private)?,
-        Kind::Prompt => validate::prompt(body)?,
-        Kind::Resource => validate::resource(body)?,
-    };
+    let doc = checked(kind, body, policy)?;
     store.put(&principal.tenant, kind, key_of(kind, &doc), &doc).await?;
     Ok(doc)
+}
+
+/// Checks `body` as a registration of `kind` and replaces the tenant's item `key` with it; the stored
+/// document. The key itself cannot change.
+///
+/// # Errors
+/// [`RegistryError`]: an invalid body or one naming another key, no such item, or a store failure.
+pub async fn replace<S: RegistryStore>(
+    store: &S,
+    principal: &Principal,
+    kind: Kind,
+    key: &str,
+    body: &Value,
+    policy: EndpointPolicy,
+) -> Result<Value, RegistryError> {
+    let doc = checked(kind, body, policy)?;
+    if key_of(kind, &doc) != key {
+        let field = kind.key_field();
+        return Err(invalid(
+            field,
+            format!("must be {key:?}, the {field} in the path: it cannot change"),
+        ));
+    }
+    if store.replace(&principal.tenant, kind, key, &doc).await? {
+        Ok(doc)
+    } else {
+        Err(RegistryError::NotFound {
+            kind,
+            key: key.to_owned(),
+        })
+    }
 }
 
 /// One of the tenant's items.

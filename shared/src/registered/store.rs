@@ -25,6 +25,14 @@ pub trait RegistryStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Value>, RegistryError>> + Send;
     /// The tenant's items of `kind`, by key.
     fn list(&self, tenant: &str, kind: Kind) -> impl Future<Output = Result<Vec<Value>, RegistryError>> + Send;
+    /// Replaces an item's document; `false` when there was none (nothing is stored then).
+    fn replace(
+        &self,
+        tenant: &str,
+        kind: Kind,
+        key: &str,
+        doc: &Value,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send;
     /// `false` when there was none.
     fn delete(&self, tenant: &str, kind: Kind, key: &str) -> impl Future<Output = Result<bool, RegistryError>> + Send;
 }

@@ -148,6 +148,19 @@ pub fn prompt(body: &Value) -> Result<Value, RegistryError> {
     Ok(json!({"name": name, "description": description, "template": template, "arguments": arguments}))
 }
 
+/// The longest URI a registered resource may have.
+pub const MAX_URI_BYTES: usize = 512;
+
+/// Whether `uri` may name a registered resource: `scheme://…` of at most [`MAX_URI_BYTES`] bytes, without
+/// whitespace, not under `data://` (built-in).
+#[must_use]
+pub fn is_resource_uri(uri: &str) -> bool {
+    let scheme_ok = uri.split_once("://").is_some_and(|(s, rest)| {
+        !s.is_empty() && !rest.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    scheme_ok && uri.len() <= MAX_URI_BYTES && !uri.starts_with("data://") && !uri.chars().any(char::is_whitespace)
+}
+
 /// A resource: `uri` (`scheme://…`, not under `data://`), `name`, `description`, `mime_type`
 /// (default `text/plain`), `content` (a string, or any JSON for `application/json`).
 ///
@@ -156,11 +169,8 @@ pub fn prompt(body: &Value) -> Result<Value, RegistryError> {
 pub fn resource(body: &Value) -> Result<Value, RegistryError> {
     let obj = object(body)?;
     known(obj, &["uri", "name", "description", "mime_type", "content"])?;
-    let uri = text(obj, "uri", 512, true)?.unwrap_or_default();
-    let scheme_ok = uri.split_once("://").is_some_and(|(s, rest)| {
-        !s.is_empty() && !rest.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
-    if !scheme_ok || uri.starts_with("data://") || uri.chars().any(char::is_whitespace) {
+    let uri = text(obj, "uri", MAX_URI_BYTES, true)?.unwrap_or_default();
+    if !is_resource_uri(&uri) {
         return Err(invalid(
             "uri",
             "must be scheme://… without spaces, and not under data:// (built-in)",

@@ -99,6 +99,19 @@ impl RegistryStore for DynamoDbRegistry {
         items.iter().map(doc).collect()
     }
 
+    /// A `PutItem` on the condition that the item exists (the counter does not change).
+    #[tracing::instrument(skip(self, value))]
+    async fn replace(&self, tenant: &str, kind: Kind, k: &str, value: &Value) -> Result<bool, RegistryError> {
+        let mut item = key(tenant, kind, k);
+        item.insert("doc".into(), s(&value.to_string()));
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        match put.condition_expression("attribute_exists(sk)").send().await {
+            Ok(_) => Ok(true),
+            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(false),
+            Err(e) => Err(fail(e)),
+        }
+    }
+
     /// One transaction: the item's `Delete` if it exists, and the counter's `ADD -1`.
     #[tracing::instrument(skip(self))]
     async fn delete(&self, tenant: &str, kind: Kind, k: &str) -> Result<bool, RegistryError> {
