@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use shared::connections::publish::TopicEvents;
+use shared::connections::publish::{resource_topic, TopicEvents};
 use shared::connections::store::ConnectionStore;
-use shared::connections::MAX_TOPICS_PER_CONNECTION;
+use shared::connections::subscribe;
 use shared::registered::endpoint::EndpointPolicy;
 use shared::registered::service;
 use shared::registered::store::RegistryStore;
-use shared::registered::Kind;
+use shared::registered::{key_of, Kind};
 use shared::ApiError;
 
 use crate::api::requests::{Id, IdWithBody, NewItem, NoInput, PromptPath, RegisteredPath, ResourcePath, ToolPath};
@@ -28,7 +28,8 @@ pub struct RegistryDeps<S> {
 }
 
 impl<S> RegistryDeps<S> {
-    /// Tells the subscribers of a registered resource that it changed (`updated` or `deleted`).
+    /// Tells the subscribers of a registered resource that it changed (`created`, `updated` or
+    /// `deleted`).
     async fn changed(&self, tenant: &str, kind: Kind, key: &str, change: &str) {
         if let (Kind::Resource, Some(events)) = (kind, &self.events) {
             let topics = [resource_topic(key)];
@@ -36,12 +37,6 @@ impl<S> RegistryDeps<S> {
             events.published(tenant, &topics, "resource_update", &data).await;
         }
     }
-}
-
-/// The WebSocket topic of a registered resource's changes.
-#[must_use]
-pub fn resource_topic(uri: &str) -> String {
-    format!("resource:{uri}")
 }
 
 fn plural(kind: Kind) -> &'static str {
@@ -85,6 +80,9 @@ pub async fn create<K: RegisteredPath, S: RegistryStore>(
     req: Authorized<NewItem<K>>,
 ) -> Result<Reply, ApiError> {
     let doc = service::register(&deps.store, &req.principal, K::KIND, &req.request.body, deps.policy).await?;
+    // Subscriptions outlive what they name: a URI deleted and registered again tells its watchers.
+    deps.changed(&req.principal.tenant, K::KIND, key_of(K::KIND, &doc), "created")
+        .await;
     Ok(Reply::new(201, &doc))
 }
 
@@ -162,8 +160,8 @@ pub struct SubscribeDeps<S, C> {
 pub const MAX_CONNECTION_ID_BYTES: usize = 128;
 
 /// `POST /api/v1/resources/{uri}/subscribe` with `{"connection_id": …}`: the same subscription as a
-/// WebSocket `subscribe` to `resource:<uri>`, for an open connection of the caller's tenant (another
-/// tenant's connection is not found, exactly as an unknown one). The connection then gets the
+/// WebSocket `subscribe` to `resource:<uri>`, for an open connection the caller opened (any other,
+/// another tenant's included, is not found, exactly as an unknown one). The connection then gets the
 /// resource's `resource_update` events.
 ///
 /// # Errors
@@ -176,35 +174,11 @@ pub async fn subscribe<S: RegistryStore, C: ConnectionStore>(
     let IdWithBody { id: uri, body, .. } = &req.request;
     let connection_id = connection_id_of(body)?;
     service::get(&deps.store, &req.principal, Kind::Resource, uri).await?;
-    let tenant = &req.principal.tenant;
     let now = chrono::Utc::now().timestamp();
-    let stored = deps.connections.get(connection_id).await.map_err(connections_failed)?;
-    let connection = stored
-        .filter(|c| c.tenant == tenant.as_str() && c.expires_at > now)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "CONNECTION_NOT_FOUND",
-                format!("no open WebSocket connection {connection_id}"),
-            )
-        })?;
+    let connection = subscribe::own_connection(&deps.connections, &req.principal, connection_id, now).await?;
     let topic = resource_topic(uri);
-    let subscribed = deps
-        .connections
-        .subscribe(tenant, &topic, connection_id, connection.expires_at)
-        .await
-        .map_err(connections_failed)?;
-    if !subscribed {
-        return Err(ApiError::new(
-            409,
-            "TOO_MANY_SUBSCRIPTIONS",
-            format!("a connection may hold {MAX_TOPICS_PER_CONNECTION} topics"),
-        ));
-    }
+    subscribe::subscribe(&deps.connections, &connection, &topic).await?;
     Ok(Reply::ok(&json!({"subscribed": topic, "connection_id": connection_id})))
-}
-
-fn connections_failed(e: anyhow::Error) -> ApiError {
-    ApiError::internal_because(format!("connection store failed: {e:#}"))
 }
 
 /// The body's `connection_id`: the only field, 1 to [`MAX_CONNECTION_ID_BYTES`] visible ASCII.

@@ -18,6 +18,7 @@ use shared::auth::{AuthMethod, AuthOutcome};
 use shared::connections::envelope::{self, ErrorCode, Inbound, ProtocolError};
 use shared::connections::pending::{AuthTimeouts, InMemoryAuthTimeouts, AUTH_WINDOW_MS, PENDING_TTL_SECS};
 use shared::connections::store::{ConnectionStore, EventLog, PushError, Pusher};
+use shared::connections::subscribe::{self as subscription, SubscribeError};
 use shared::connections::{Connection, Received, CONNECTION_TTL_SECS, EVENT_RETENTION_SECS};
 use shared::contexts::store::ContextStore;
 use shared::health::{self, Dependency, DependencyProbe, InMemoryProbe};
@@ -242,15 +243,16 @@ async fn stream_analysis<V: StreamTasks>(
 }
 
 /// `system/performance`: the tenant's series over the window, from minute buckets for up to an
-/// hour and hour buckets beyond (the window then starts at its first whole hour), and the queues'
-/// depths now.
+/// hour and hour buckets beyond (whole buckets: the window is widened to the start of the bucket it
+/// starts in, and says so in `from`), and for an admin the queues' depths now.
 async fn performance(
     recorder: Option<&Recorder>,
     queues: Option<&dyn QueueDepths>,
-    tenant: &str,
+    who: &Connection,
     args: &Value,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Result<Value, String>> {
+    let tenant = who.tenant.as_str();
     let minutes = match minutes(args) {
         Ok(m) => m,
         Err(refused) => return Ok(Err(refused)),
@@ -261,10 +263,12 @@ async fn performance(
     let resolution = Resolution::for_window(minutes);
     let to_ms = now.timestamp_millis();
     let from_ms = resolution.start_of(to_ms - minutes * 60_000);
+    // The queues are the system's: only a tenant's admin sees their depths.
+    let queues = queues.filter(|_| who.role == shared::auth::Role::Admin);
     let (buckets, depths) = tokio::join!(recorder.store.read(tenant, resolution, from_ms, to_ms), async {
         match queues {
-            Some(q) => q.depths().await,
-            None => Vec::new(),
+            Some(q) => Some(q.depths().await),
+            None => None,
         }
     });
     let (mut functions, mut tasks) = (Vec::new(), serde_json::Map::new());
@@ -287,11 +291,11 @@ async fn performance(
         }
     }
     #[allow(clippy::cast_precision_loss)]
-    let per_minute = finished as f64 / minutes as f64;
+    let per_minute = finished as f64 / ((to_ms - from_ms) as f64 / 60_000.0).max(1.0);
     let stamp = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
     };
-    Ok(Ok(json!({
+    let mut figures = json!({
         "window_minutes": minutes,
         "from": stamp(from_ms),
         "to": stamp(to_ms),
@@ -299,9 +303,12 @@ async fn performance(
         "functions": functions,
         "tasks": tasks,
         "tasks_finished_per_minute": per_minute,
-        "queues": depths,
-        "notes": "latency percentiles are the upper bound of the histogram bucket the rank falls in (bounds 1-2-3-5-7 per decade); a task's `started` latency is its queue wait, a finished task's is the time from its creation to its finish; queue depths are the system's, now",
-    })))
+        "notes": "latency percentiles are the upper bound of the histogram bucket the rank falls in (bounds 1-2-3-5-7 per decade up to a minute); a task's `started` latency is its queue wait, a finished task's is the time from its creation to its finish; queue depths (admins only) are the system's, now",
+    });
+    if let Some(depths) = depths {
+        figures["queues"] = serde_json::to_value(depths)?;
+    }
+    Ok(Ok(figures))
 }
 
 /// `workflow/analyze`: pipelines are not built yet, so no pipeline has executions to analyze.
@@ -388,7 +395,7 @@ impl Topic {
         match text.split_once(':')? {
             ("task", id) if IdKind::Task.matches(id) => Some(Self::Task(id.to_owned())),
             ("context", id) if IdKind::Context.matches(id) => Some(Self::Context(id.to_owned())),
-            ("resource", uri) if shared::registered::validate::is_resource_uri(uri) => {
+            ("resource", uri) if IdKind::Registered(Kind::Resource).matches(uri) => {
                 Some(Self::Resource(uri.to_owned()))
             }
             _ => None,
@@ -477,20 +484,16 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
         );
     }
     for (name, ..) in &read {
-        let subscribed = connections
-            .subscribe(
-                &connection.tenant,
-                name,
-                &connection.connection_id,
-                connection.expires_at,
-            )
-            .await?;
-        if !subscribed {
-            // Filled meanwhile by another request (or closed).
-            return refuse(
-                ErrorCode::InvalidMessageFormat,
-                format!("a connection may hold {MAX_TOPICS_PER_CONNECTION} topics"),
-            );
+        // Filled meanwhile by another request, or closed: refused, the topics before it kept.
+        match subscription::subscribe(connections, connection, name).await {
+            Ok(()) => {}
+            Err(SubscribeError::Full) => {
+                return refuse(ErrorCode::InvalidMessageFormat, SubscribeError::Full.to_string())
+            }
+            Err(SubscribeError::ConnectionNotFound(_)) => {
+                return refuse(ErrorCode::UnauthorizedAccess, "this connection is not open".into())
+            }
+            Err(SubscribeError::Unknown(e)) => return Err(e),
         }
     }
     let mut tasks = serde_json::Map::new();
@@ -1000,7 +1003,7 @@ where
                 let figures = performance(
                     deps.metrics.as_ref(),
                     deps.queues.as_deref(),
-                    &connection.tenant,
+                    connection,
                     &Value::Object(params.clone()),
                     now,
                 )
@@ -1076,9 +1079,16 @@ where
     let tenant = &received.connection.tenant;
     let system = match name {
         "system/diagnostics" => Some(Ok(diagnostics(deps, received, now).await?)),
-        "system/performance" => {
-            Some(performance(deps.metrics.as_ref(), deps.queues.as_deref(), tenant, &args, now).await?)
-        }
+        "system/performance" => Some(
+            performance(
+                deps.metrics.as_ref(),
+                deps.queues.as_deref(),
+                &received.connection,
+                &args,
+                now,
+            )
+            .await?,
+        ),
         "stream/analyze" => Some(stream_analysis(&deps.topics, tenant, &args, now).await?),
         "workflow/analyze" => Some(workflow_analysis(&args)),
         _ => None,

@@ -56,13 +56,11 @@ pub fn audit(config: &Config, clients: &AwsClients) -> AuditDeps<DynamoDbAuditLo
     }
 }
 
-/// This function's recorder of its invocations, in the table.
+/// This function's recorder of its invocations, in the table (see [`DynamoDbMetrics::unretried`]).
 #[must_use]
 pub fn recorder(config: &Config, clients: &AwsClients) -> Recorder {
-    Recorder::for_this_function(Arc::new(DynamoDbMetrics::new(
-        clients.dynamodb.clone(),
-        config.table_name.clone(),
-    )))
+    let store = DynamoDbMetrics::unretried(&clients.dynamodb, config.table_name.clone());
+    Recorder::for_this_function(Arc::new(store))
 }
 
 /// A route's app: its dependencies, the audit log and the recorder of its invocations.

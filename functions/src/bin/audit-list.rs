@@ -4,5 +4,6 @@ use functions::{api, audit, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     api::run(wiring::audit_log().await?, audit::list).await
 }

@@ -6,6 +6,7 @@ use lambda_runtime::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     let (config, clients) = start_with_secrets().await?;
     let deps = authenticator(&config, &clients);
     run(service_fn(|event| handle(&deps, event))).await

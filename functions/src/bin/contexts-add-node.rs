@@ -4,5 +4,6 @@ use functions::{api, contexts, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     api::run(wiring::conversation().await?.audited(), contexts::add_node).await
 }

@@ -6,6 +6,7 @@ use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     let endpoint = mcp().await?;
     run(service_fn(|req| handle(&endpoint, req))).await
 }

@@ -4,5 +4,6 @@ use functions::{api, models, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     api::run(wiring::models().await?, models::list).await
 }

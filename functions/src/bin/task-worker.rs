@@ -7,6 +7,7 @@ use shared::providers::retry::RetryPolicy;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     let (config, clients) = start_with_secrets().await?;
     let deps = aws_deps(&config, &clients)?;
     let events = task_events(&config, &clients);

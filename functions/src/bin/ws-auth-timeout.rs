@@ -6,6 +6,7 @@ use lambda_runtime::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     let (connections, pusher) = wiring::ws_auth_timeout().await?;
     run(service_fn(|event| {
         websocket::auth_timeout(&connections, &pusher, event)

@@ -142,12 +142,15 @@ fn subscriptions() -> Subscriptions {
     App::new(deps, audit()).audited()
 }
 
-/// An open connection `id` of `tenant`.
-async fn open(app: &Subscriptions, id: &str, tenant: &str) {
+/// The subject of the fixtures' principal.
+const FIXTURE_SUBJECT: &str = "0123456789abcdef";
+
+/// An open connection `id` of `tenant` opened by `subject`.
+async fn open(app: &Subscriptions, id: &str, tenant: &str, subject: &str) {
     let connection = shared::connections::Connection {
         connection_id: id.into(),
         tenant: tenant.into(),
-        subject: "k1".into(),
+        subject: subject.into(),
         role: shared::auth::Role::Viewer,
         method: shared::auth::AuthMethod::ApiKey,
         connected_at_ms: 0,
@@ -166,20 +169,25 @@ async fn a_connection_of_the_tenant_is_subscribed_to_its_resource_and_no_other_t
         .put("local", Kind::Resource, "docs://readme", &doc)
         .await
         .unwrap();
-    open(&app, "JZ8g9cOFvHcCIhw=", "local").await;
-    open(&app, "theirs", "globex").await;
-    // WHEN the fixture subscribes its connection, then the other tenant's, then with no connection
+    open(&app, "JZ8g9cOFvHcCIhw=", "local", FIXTURE_SUBJECT).await;
+    open(&app, "theirs", "globex", FIXTURE_SUBJECT).await;
+    open(&app, "colleagues", "local", "fedcba9876543210").await;
+    // WHEN the fixture subscribes its connection, the other tenant's, a colleague's, and none
     let ours = serve(&app, subscribe, event("resources-subscribe", "unknown")).await;
-    let theirs = event_edited("resources-subscribe", "unknown", |e| {
-        e["body"] = json!({"connection_id": "theirs"}).to_string().into();
-    });
-    let theirs = serve(&app, subscribe, theirs).await;
+    let naming = |id: &str| {
+        event_edited("resources-subscribe", "unknown", |e| {
+            e["body"] = json!({"connection_id": id}).to_string().into();
+        })
+    };
+    let theirs = serve(&app, subscribe, naming("theirs")).await;
+    let colleagues = serve(&app, subscribe, naming("colleagues")).await;
     let empty = event_edited("resources-subscribe", "unknown", |e| e["body"] = "{}".into());
     let empty = serve(&app, subscribe, empty).await;
     // THEN only the tenant's own connection is subscribed
     assert_eq!(ours.status(), 200, "{}", body_json(&ours));
     assert_eq!(body_json(&ours)["subscribed"], "resource:docs://readme");
     assert_eq!(answer(&theirs), (404, "CONNECTION_NOT_FOUND".to_owned()));
+    assert_eq!(answer(&colleagues), (404, "CONNECTION_NOT_FOUND".to_owned()));
     assert_eq!(answer(&empty), (400, "INVALID_REQUEST".to_owned()));
     let subscribers = app
         .deps
@@ -206,15 +214,17 @@ async fn a_connection_holding_its_most_topics_gets_no_more() {
         .put("local", Kind::Resource, "docs://readme", &doc)
         .await
         .unwrap();
-    open(&app, "JZ8g9cOFvHcCIhw=", "local").await;
-    for n in 0..MAX_TOPICS_PER_CONNECTION {
+    open(&app, "JZ8g9cOFvHcCIhw=", "local", FIXTURE_SUBJECT).await;
+    for n in 0..shared::connections::MAX_TOPICS_PER_CONNECTION {
         let topic = format!("task:t{n}");
-        assert!(app
+        let outcome = app
             .deps
             .connections
-            .subscribe("local", &topic, "JZ8g9cOFvHcCIhw=", i64::MAX)
-            .await
-            .unwrap());
+            .subscribe("local", &topic, "JZ8g9cOFvHcCIhw=", i64::MAX);
+        assert_eq!(
+            outcome.await.unwrap(),
+            shared::connections::store::Subscription::Subscribed
+        );
     }
     let full = serve(&app, subscribe, event("resources-subscribe", "unknown")).await;
     assert_eq!(answer(&full), (409, "TOO_MANY_SUBSCRIPTIONS".to_owned()));

@@ -824,7 +824,8 @@ fn function_figures<'a>(figures: &'a Value, name: &str) -> &'a Value {
 async fn system_performance_answers_the_figures_the_functions_recorded_for_the_tenant() {
     // GIVEN a fresh tenant that listed its contexts three times, looked up an unknown one, and had
     // one prompt answered
-    let token = jwt(&fresh_tenant("perf"), "admin", &json!({}), &secret());
+    let tenant = fresh_tenant("perf");
+    let token = jwt(&tenant, "admin", &json!({}), &secret());
     remember_secret(&token);
     let caller = ("authorization", format!("Bearer {token}"));
     for _ in 0..3 {
@@ -899,6 +900,18 @@ async fn system_performance_answers_the_figures_the_functions_recorded_for_the_t
         .as_u64()
         .unwrap_or(0);
     assert!(messages <= 20, "{figures}");
+    // AND a viewer of the tenant gets the same figures without the system's queues
+    let viewer = jwt(&tenant, "viewer", &json!({}), &secret());
+    remember_secret(&viewer);
+    let mut socket = connect_with(Some(("authorization", &format!("Bearer {viewer}"))), "")
+        .await
+        .unwrap();
+    socket.send(request("perf-viewer", "tools/call", &args)).await.unwrap();
+    assert_eq!(next(&mut socket).await["event_type"], "welcome");
+    let seen = next(&mut socket).await;
+    let seen = &seen["result"]["structuredContent"];
+    assert_eq!(function_figures(seen, "contexts-list")["invocations"], 3, "{seen}");
+    assert!(seen.get("queues").is_none(), "{seen}");
 }
 
 /// The client id of a fresh connection: its first message's welcome names it.

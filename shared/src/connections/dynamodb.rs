@@ -10,7 +10,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
-use super::store::{ConnectionStore, EventLog, KeptEvent};
+use super::store::{ConnectionStore, EventLog, KeptEvent, Subscription};
 use super::{Connection, Received};
 use crate::auth::AuthMethod;
 use crate::dynamodb::{key, n, number, s, sdk_error, table_keys, Item};
@@ -286,7 +286,13 @@ impl ConnectionStore for DynamoDbConnections {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn subscribe(&self, tenant: &str, topic: &str, connection_id: &str, expires_at: i64) -> anyhow::Result<bool> {
+    async fn subscribe(
+        &self,
+        tenant: &str,
+        topic: &str,
+        connection_id: &str,
+        expires_at: i64,
+    ) -> anyhow::Result<Subscription> {
         // The connection keeps its topics first, so that `$disconnect` removes what follows; a
         // connection closed meanwhile, or full, gets no subscription.
         let remember = self
@@ -303,13 +309,20 @@ impl ConnectionStore for DynamoDbConnections {
             .expression_attribute_values(":max", n(super::MAX_TOPICS_PER_CONNECTION));
         match remember.send().await {
             Ok(_) => {}
-            Err(e) if crate::dynamodb::condition_failed(&e) => return Ok(false),
+            // Refused: gone, or full (a rare case, told apart by reading it).
+            Err(e) if crate::dynamodb::condition_failed(&e) => {
+                return Ok(match self.get(connection_id).await? {
+                    Some(_) => Subscription::Full,
+                    None => Subscription::Gone,
+                })
+            }
             Err(e) => return Err(sdk_error(e)),
         }
         let mut item = key(&table_keys::subscription_partition(tenant, topic), connection_id);
         item.insert("expires_at".to_owned(), n(expires_at));
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        put.send().await.map(|_| true).map_err(sdk_error)
+        put.send().await.map_err(sdk_error)?;
+        Ok(Subscription::Subscribed)
     }
 
     #[tracing::instrument(skip(self))]

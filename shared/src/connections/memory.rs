@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::store::{ConnectionStore, EventLog, KeptEvent, PushError, Pusher};
+use super::store::{ConnectionStore, EventLog, KeptEvent, PushError, Pusher, Subscription};
 use super::{Connection, Received};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -127,20 +127,23 @@ impl ConnectionStore for InMemoryConnections {
         topic: &str,
         connection_id: &str,
         _expires_at: i64,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Subscription> {
+        if self.get(connection_id).await?.is_none() {
+            return Ok(Subscription::Gone);
+        }
         let mut subs = lock(&self.subscriptions);
         let held = subs
             .iter()
             .filter(|((_, t), ids)| t != topic && ids.iter().any(|i| i == connection_id))
             .count();
         if held >= super::MAX_TOPICS_PER_CONNECTION {
-            return Ok(false);
+            return Ok(Subscription::Full);
         }
         let ids = subs.entry((tenant.to_owned(), topic.to_owned())).or_default();
         if !ids.iter().any(|i| i == connection_id) {
             ids.push(connection_id.to_owned());
         }
-        Ok(true)
+        Ok(Subscription::Subscribed)
     }
 
     async fn subscribers(&self, tenant: &str, topic: &str) -> anyhow::Result<Vec<String>> {

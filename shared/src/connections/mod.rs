@@ -21,6 +21,7 @@ pub mod pending;
 pub mod publish;
 pub mod push;
 pub mod store;
+pub mod subscribe;
 
 use serde::{Deserialize, Serialize};
 

@@ -187,6 +187,12 @@ pub fn task_topics(task: &Task) -> Vec<String> {
     topics
 }
 
+/// The topic of a registered resource's changes.
+#[must_use]
+pub fn resource_topic(uri: &str) -> String {
+    format!("resource:{uri}")
+}
+
 /// Publishes a task's state as a `task_update` event to its task's and context's subscribers, kept
 /// first under both topics for `events/since` (an event that cannot be kept is still pushed).
 ///
@@ -292,6 +298,18 @@ mod tests {
         let store = InMemoryConnections::default();
         let pusher = InMemoryPusher::default();
         let topics = ["task:t1".to_owned(), "context:c1".to_owned()];
+        for (id, tenant) in [("a", "acme"), ("b", "acme"), ("gone", "acme"), ("c", "other")] {
+            let connection = crate::connections::Connection {
+                connection_id: id.into(),
+                tenant: tenant.into(),
+                subject: "k1".into(),
+                role: crate::auth::Role::Viewer,
+                method: crate::auth::AuthMethod::ApiKey,
+                connected_at_ms: 0,
+                expires_at: i64::MAX,
+            };
+            store.put(&connection).await.unwrap();
+        }
         store.subscribe("acme", "task:t1", "a", i64::MAX).await.unwrap();
         store.subscribe("acme", "context:c1", "a", i64::MAX).await.unwrap();
         store.subscribe("acme", "context:c1", "b", i64::MAX).await.unwrap();

@@ -4,6 +4,16 @@ use std::future::Future;
 
 use super::{Connection, Received};
 
+/// What a subscription came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    Subscribed,
+    /// The connection holds its most topics already.
+    Full,
+    /// The connection is not stored (it closed).
+    Gone,
+}
+
 /// Port: live connections, by id.
 pub trait ConnectionStore: Send + Sync {
     fn put(&self, connection: &Connection) -> impl Future<Output = anyhow::Result<()>> + Send;
@@ -47,15 +57,15 @@ pub trait ConnectionStore: Send + Sync {
     fn delete(&self, connection_id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Subscribes the connection to a topic of its tenant until `expires_at` (unix seconds); the
     /// connection remembers its topics, so that deleting it removes them.
-    /// `false` when the connection is not stored, or already holds
-    /// [`super::MAX_TOPICS_PER_CONNECTION`] other topics (nothing is subscribed then).
+    /// Subscribes the connection to `topic` until `expires_at`, unless it is not stored or already
+    /// holds [`super::MAX_TOPICS_PER_CONNECTION`] other topics (nothing is subscribed then).
     fn subscribe(
         &self,
         tenant: &str,
         topic: &str,
         connection_id: &str,
         expires_at: i64,
-    ) -> impl Future<Output = anyhow::Result<bool>> + Send;
+    ) -> impl Future<Output = anyhow::Result<Subscription>> + Send;
     /// The connections subscribed to a topic of a tenant.
     fn subscribers(&self, tenant: &str, topic: &str) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
     fn unsubscribe(

@@ -54,10 +54,10 @@ impl<C, T, Q> Deps<C, T, Q> {
         tokio::join!(self.publish(task), counted);
     }
 
-    /// Counts a task that has just started in its tenant's `task:started` series, with the time it
-    /// waited in its queue.
+    /// Counts a task that has just started for the first time in its tenant's `task:started` series,
+    /// with the time it waited in its queue (a delivery again after a crash is not a start).
     pub(crate) async fn started(&self, task: &Task, at: &str) {
-        if let Some(recorder) = &self.metrics {
+        if let (Some(recorder), 1) = (&self.metrics, task.attempts) {
             let series = crate::metrics::task_series("started");
             let waited = between_ms(&task.created_at, at);
             recorder

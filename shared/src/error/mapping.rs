@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::ApiError;
+use crate::connections::subscribe::SubscribeError;
 use crate::contexts::requests::Invalid;
 use crate::conversation::errors::ConversationError;
 use crate::keys::admin::{CreateKeyError, RevokeKeyError};
@@ -53,6 +54,18 @@ impl From<RegistryError> for ApiError {
             RegistryError::Exists { .. } => Self::new(409, "ALREADY_REGISTERED", message),
             RegistryError::LimitReached => Self::new(409, "REGISTRY_LIMIT_REACHED", message),
             RegistryError::Unknown(e) => Self::internal_because(format!("registry operation failed: {e:#}")),
+        }
+    }
+}
+
+impl From<SubscribeError> for ApiError {
+    fn from(err: SubscribeError) -> Self {
+        let message = err.to_string();
+        match err {
+            SubscribeError::ConnectionNotFound(_) => Self::not_found("CONNECTION_NOT_FOUND", message),
+            SubscribeError::Full => Self::new(409, "TOO_MANY_SUBSCRIPTIONS", message)
+                .with_details(json!({"limit": crate::connections::MAX_TOPICS_PER_CONNECTION})),
+            SubscribeError::Unknown(e) => Self::internal_because(format!("connection store failed: {e:#}")),
         }
     }
 }

@@ -15,10 +15,30 @@ pub struct DynamoDbMetrics {
     table: String,
 }
 
+/// How long one metrics write may take: the request it measures waits for it.
+pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1_000);
+
 impl DynamoDbMetrics {
     #[must_use]
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
+    }
+
+    /// On a client of its own, made from `client`'s configuration, that never retries and gives up
+    /// after [`WRITE_TIMEOUT`]: a lost sample is better than a slow answer (a throttled write is
+    /// not retried into the caller's latency).
+    #[must_use]
+    pub fn unretried(client: &Client, table: String) -> Self {
+        let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .operation_timeout(WRITE_TIMEOUT)
+            .build();
+        let conf = client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .timeout_config(timeouts)
+            .build();
+        Self::new(Client::from_conf(conf), table)
     }
 
     async fn add(&self, sample: &Sample<'_>, resolution: Resolution) -> anyhow::Result<()> {
@@ -56,7 +76,7 @@ fn tag(resolution: Resolution) -> &'static str {
     }
 }
 
-/// `h00`…`h31`: the attribute counting one histogram bucket.
+/// `h00`, `h01`, …: the attribute counting one histogram bucket.
 fn histogram_attribute(bucket: usize) -> String {
     format!("h{bucket:02}")
 }

@@ -14,8 +14,6 @@
 //! best-effort: a failed write is logged, the request it measured is answered anyway.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Instant;
 
 use futures::future::BoxFuture;
 use serde::Serialize;
@@ -23,12 +21,16 @@ use serde::Serialize;
 pub mod dynamodb;
 pub mod memory;
 pub mod queues;
+mod recorder;
 
-/// The upper bounds of the latency histogram's buckets, in milliseconds (1-2-3-5-7 per decade, up to
-/// Lambda's 15-minute limit). A latency above the last bound counts in one more bucket.
-pub const BOUNDS_MS: [u64; 31] = [
+pub use recorder::{record_invocation, set_function_name, Recorder};
+
+/// The upper bounds of the latency histogram's buckets, in milliseconds: 1-2-3-5-7 per decade up to a
+/// minute, then 2, 5, 15 and 30 minutes (Lambda's limit is 15), 1, 4 and 24 hours (a task's wait). A
+/// latency above the last bound counts in one more bucket, read back as the last bound.
+pub const BOUNDS_MS: [u64; 35] = [
     1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1_000, 1_500, 2_000, 3_000, 5_000, 7_000,
-    10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 900_000,
+    10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 900_000, 1_800_000, 3_600_000, 14_400_000, 86_400_000,
 ];
 
 /// Buckets of a histogram: one per bound and one above the last.
@@ -174,7 +176,8 @@ impl Counts {
         }
     }
 
-    /// The upper bound of the bucket the `q`-quantile falls in (`None` without invocations).
+    /// The upper bound of the bucket the `q`-quantile falls in (the last bound for one above it;
+    /// `None` without invocations).
     #[must_use]
     pub fn quantile_ms(&self, q: f64) -> Option<u64> {
         let total: u64 = self.histogram.iter().sum();
@@ -191,7 +194,7 @@ impl Counts {
         for (i, count) in self.histogram.iter().enumerate() {
             seen += count;
             if seen >= rank {
-                return Some(BOUNDS_MS.get(i).copied().unwrap_or(u64::MAX));
+                return Some(BOUNDS_MS[i.min(BOUNDS_MS.len() - 1)]);
             }
         }
         None
@@ -269,49 +272,6 @@ pub trait MetricsStore: Send + Sync {
 #[must_use]
 pub fn task_series(status: &str) -> String {
     format!("task:{status}")
-}
-
-/// A function's recorder: its store and its name.
-#[derive(Clone)]
-pub struct Recorder {
-    pub store: Arc<dyn MetricsStore>,
-    pub function: String,
-}
-
-impl Recorder {
-    /// A recorder for this function, named as Lambda names it (`AWS_LAMBDA_FUNCTION_NAME`).
-    #[must_use]
-    pub fn for_this_function(store: Arc<dyn MetricsStore>) -> Self {
-        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "unknown".into());
-        Self { store, function }
-    }
-
-    /// Records one invocation of this function for `tenant`, started at `started`.
-    pub async fn invocation(&self, tenant: &str, started: Instant, outcome: Outcome) {
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.sample(tenant, &self.function, latency_ms, outcome).await;
-    }
-
-    /// Records one sample of `series`; a failure is logged.
-    pub async fn sample(&self, tenant: &str, series: &str, latency_ms: u64, outcome: Outcome) {
-        let sample = Sample {
-            tenant,
-            series,
-            at_ms: chrono::Utc::now().timestamp_millis(),
-            latency_ms,
-            outcome,
-        };
-        if let Err(e) = self.store.record(&sample).await {
-            tracing::warn!(series, error = %e, "metrics sample not recorded");
-        }
-    }
-}
-
-/// Records when there is a recorder.
-pub async fn record_invocation(recorder: Option<&Recorder>, tenant: Option<&str>, started: Instant, outcome: Outcome) {
-    if let (Some(recorder), Some(tenant)) = (recorder, tenant) {
-        recorder.invocation(tenant, started, outcome).await;
-    }
 }
 
 #[cfg(test)]

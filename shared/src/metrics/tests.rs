@@ -18,8 +18,8 @@ fn a_latency_counts_in_the_first_bucket_whose_bound_holds_it() {
     assert_eq!(bucket_of(2), 1);
     assert_eq!(bucket_of(101), 12);
     assert_eq!(BOUNDS_MS[12], 150);
-    assert_eq!(bucket_of(900_000), BOUNDS_MS.len() - 1);
-    assert_eq!(bucket_of(900_001), BOUNDS_MS.len());
+    assert_eq!(bucket_of(86_400_000), BOUNDS_MS.len() - 1);
+    assert_eq!(bucket_of(86_400_001), BOUNDS_MS.len());
 }
 
 #[test]
@@ -32,6 +32,10 @@ fn quantiles_are_the_upper_bound_of_the_bucket_the_rank_falls_in() {
     assert_eq!(counts.quantile_ms(0.9), Some(5));
     assert_eq!(counts.quantile_ms(0.95), Some(200));
     assert_eq!(Counts::empty("f", 0).quantile_ms(0.5), None);
+    // Past the last bound reads as the last bound, never as an overflowed number.
+    let mut slow = Counts::empty("f", 0);
+    slow.add(&sample("f", 0, 100_000_000, Outcome::Succeeded));
+    assert_eq!(slow.quantile_ms(0.5), Some(86_400_000));
 }
 
 #[test]

@@ -154,7 +154,7 @@ pub const MAX_URI_BYTES: usize = 512;
 /// Whether `uri` may name a registered resource: `scheme://…` of at most [`MAX_URI_BYTES`] bytes, without
 /// whitespace, not under `data://` (built-in).
 #[must_use]
-pub fn is_resource_uri(uri: &str) -> bool {
+fn is_resource_uri(uri: &str) -> bool {
     let scheme_ok = uri.split_once("://").is_some_and(|(s, rest)| {
         !s.is_empty() && !rest.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     });
