@@ -2,6 +2,7 @@
 //! function in `template.yaml` and wires one handler of these to the runtime: an HTTP route's bin
 //! `<module>-<handler>` runs `<module>::<handler>` through [`api::run`].
 
+pub mod agents;
 pub mod api;
 pub mod audit;
 pub mod auth;

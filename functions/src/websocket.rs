@@ -386,12 +386,17 @@ pub enum Topic {
     Context(String),
     /// A registered resource, by URI.
     Resource(String),
+    /// The tenant's agents.
+    Agents,
 }
 
 impl Topic {
-    /// `task:<task id>`, `context:<context id>` (the id in its format) or `resource:<uri>` (a URI as
+    /// `agents`, `task:<task id>`, `context:<context id>` (the id in its format) or `resource:<uri>` (a URI as
     /// a registered resource has one).
     fn parse(text: &str) -> Option<Self> {
+        if text == crate::agents::AGENTS_TOPIC {
+            return Some(Self::Agents);
+        }
         match text.split_once(':')? {
             ("task", id) if IdKind::Task.matches(id) => Some(Self::Task(id.to_owned())),
             ("context", id) if IdKind::Context.matches(id) => Some(Self::Context(id.to_owned())),
@@ -414,6 +419,7 @@ impl<T: TaskStore, X: ContextStore, R: RegistryStore> TopicCheck for Stores<T, X
     async fn read(&self, tenant: &str, topic: &Topic) -> anyhow::Result<Option<serde_json::Value>> {
         let now = Utc::now().timestamp();
         Ok(match topic {
+            Topic::Agents => Some(serde_json::Value::Null),
             Topic::Resource(uri) => {
                 let resource = self.registry.get(tenant, Kind::Resource, uri).await?;
                 resource.map(|_| serde_json::Value::Null)
@@ -462,7 +468,7 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
         let Some(topic) = Topic::parse(name) else {
             return refuse(
                 ErrorCode::InvalidMessageFormat,
-                format!("{name:?} is not a topic: task:<task id>, context:<context id> or resource:<uri>"),
+                format!("{name:?} is not a topic: task:<task id>, context:<context id>, resource:<uri> or agents"),
             );
         };
         let Some(state) = topics.read(&connection.tenant, &topic).await? else {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use shared::agents::dynamodb::DynamoDbAgents;
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
@@ -26,6 +27,7 @@ use shared::tasks::sqs::SqsTaskQueue;
 use shared::tasks::updates::TaskUpdates;
 use shared::{telemetry, Config};
 
+use crate::agents::AgentDeps;
 use crate::api::App;
 use crate::audit::AuditDeps;
 use crate::keys::Revocation;
@@ -160,6 +162,21 @@ pub async fn registry() -> Result<App<RegistryDeps<DynamoDbRegistry>>> {
     let deps = RegistryDeps {
         store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
         policy: config.tool_endpoints,
+        events: task_events(&config, &clients).map(|p| p as Arc<dyn TopicEvents>),
+    };
+    Ok(app(deps, &config, &clients))
+}
+
+/// An agents route: the agents, the keys their tokens are, and the `agents` topic's subscribers.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn agents() -> Result<App<AgentDeps<DynamoDbAgents, DynamoDbKeyStore>>> {
+    let (config, clients) = start().await?;
+    let deps = AgentDeps {
+        agents: DynamoDbAgents::new(clients.dynamodb.clone(), config.table_name.clone()),
+        keys: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
+        timeouts: config.agent_timeouts,
         events: task_events(&config, &clients).map(|p| p as Arc<dyn TopicEvents>),
     };
     Ok(app(deps, &config, &clients))

@@ -40,7 +40,9 @@ TaskDeadlineSeconds=20
 ProviderTimeoutMs=30000
 WorkerTimeoutSeconds=110
 QueueVisibilityTimeout=660
-OutboxGraceSeconds=3"
+OutboxGraceSeconds=3
+AgentStaleSeconds=2
+AgentInactiveSeconds=4"
 # The outbox sweep (a rate(1 minute) schedule) every 2 s, so its test takes seconds.
 export MCPFLOW_SCHEDULE_PERIOD=2
 # The HTTP functions and the authorizer under the gateway's own host too, 4 instances each, so their

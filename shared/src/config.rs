@@ -56,6 +56,8 @@ pub struct Config {
     /// Messages one WebSocket connection may send per minute, from `WS_MESSAGES_PER_MINUTE`
     /// (default 100).
     pub ws_messages_per_minute: u32,
+    /// When a quiet agent is `stale` and `inactive` (`AGENT_STALE_SECS`, `AGENT_INACTIVE_SECS`).
+    pub agent_timeouts: crate::agents::AgentTimeouts,
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
@@ -125,6 +127,7 @@ impl Config {
                 "WS_MESSAGES_PER_MINUTE",
                 crate::connections::DEFAULT_MESSAGES_PER_MINUTE,
             )?,
+            agent_timeouts: agent_timeouts(&vars)?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
             tool_endpoints: EndpointPolicy {
@@ -281,6 +284,31 @@ fn queues_from(vars: &BTreeMap<String, String>) -> Vec<QueueRef> {
             Some(QueueRef { name, url: url.clone() })
         })
         .collect()
+}
+
+fn agent_timeouts(vars: &BTreeMap<String, String>) -> Result<crate::agents::AgentTimeouts, ConfigError> {
+    let defaults = crate::agents::AgentTimeouts::default();
+    let whole = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let stale = whole(secs(
+        vars,
+        "AGENT_STALE_SECS",
+        defaults.stale_after_secs.unsigned_abs(),
+    )?);
+    let inactive = whole(secs(
+        vars,
+        "AGENT_INACTIVE_SECS",
+        defaults.inactive_after_secs.unsigned_abs(),
+    )?);
+    if inactive < stale {
+        return Err(ConfigError::Invalid {
+            name: "AGENT_INACTIVE_SECS",
+            reason: format!("must be at least AGENT_STALE_SECS ({stale})"),
+        });
+    }
+    Ok(crate::agents::AgentTimeouts {
+        stale_after_secs: stale,
+        inactive_after_secs: inactive,
+    })
 }
 
 fn secs(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {

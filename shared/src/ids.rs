@@ -4,6 +4,7 @@
 //! | --- | --- | --- |
 //! | context | [`crate::ids::new_id`] | `ctx_` and 28 lowercase hex digits |
 //! | task | the same | `task_` and 28 lowercase hex digits |
+//! | agent | the same | `agt_` and 28 lowercase hex digits |
 //! | node | its context id and sequence number | `<context id>-<1 to 10 digits, no leading 0>` |
 //! | API key | [`crate::auth::apikey::generate`] | 16 lowercase hex digits |
 //! | registered tool or prompt | its registration | 1 to 64 letters, digits, `_` or `-` |
@@ -24,6 +25,7 @@ pub enum IdKind {
     Task,
     Node,
     Key,
+    Agent,
     Registered(Kind),
 }
 
@@ -53,6 +55,7 @@ impl IdKind {
             Self::Task => "taskID",
             Self::Node => "nodeID",
             Self::Key => "keyID",
+            Self::Agent => "agentID",
             Self::Registered(Kind::Resource) => "uri",
             Self::Registered(_) => "name",
         }
@@ -68,6 +71,7 @@ impl IdKind {
                 .rsplit_once('-')
                 .is_some_and(|(context, seq)| minted(context, "ctx_") && sequence(seq)),
             Self::Key => hex(id, 16),
+            Self::Agent => minted(id, "agt_"),
             Self::Registered(Kind::Resource) => {
                 (1..=512).contains(&id.len()) && !id.chars().any(|c| c.is_whitespace() || c.is_control())
             }
@@ -97,6 +101,7 @@ impl IdKind {
             Self::Task => "TASK_NOT_FOUND",
             Self::Node => "NODE_NOT_FOUND",
             Self::Key => "KEY_NOT_FOUND",
+            Self::Agent => "AGENT_NOT_FOUND",
             Self::Registered(kind) => kind.not_found_code(),
         }
     }
@@ -107,6 +112,7 @@ impl IdKind {
             Self::Task => "task",
             Self::Node => "node",
             Self::Key => "API key",
+            Self::Agent => "agent",
             Self::Registered(Kind::Tool) => "tool",
             Self::Registered(Kind::Prompt) => "prompt",
             Self::Registered(Kind::Resource) => "resource",
@@ -119,6 +125,7 @@ impl IdKind {
             Self::Task => "task ids are task_ and 28 lowercase hex digits",
             Self::Node => "node ids are <context id>-<sequence number>",
             Self::Key => "key ids are 16 lowercase hex digits",
+            Self::Agent => "agent ids are agt_ and 28 lowercase hex digits",
             Self::Registered(Kind::Resource) => {
                 "resource URIs are 1 to 512 bytes without blanks (percent-encoded in the path)"
             }

@@ -1,6 +1,7 @@
 //! mcpflow's shared library: one folder per capability (its model, port, in-memory and DynamoDB
 //! stores), the table's key encoding and SDK helpers (`dynamodb`), configuration, telemetry and errors.
 
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod aws;

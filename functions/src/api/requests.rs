@@ -35,6 +35,8 @@ pub struct ToolPath;
 pub struct PromptPath;
 /// `{uri}` of a resource.
 pub struct ResourcePath;
+/// `{agentID}`.
+pub struct AgentPath;
 
 impl PathKind for ContextPath {
     const ID: IdKind = IdKind::Context;
@@ -43,6 +45,11 @@ impl PathKind for ContextPath {
 impl PathKind for TaskPath {
     const ID: IdKind = IdKind::Task;
     const MAX_BODY_BYTES: usize = CONVERSATION_BODY_BYTES;
+}
+impl PathKind for AgentPath {
+    const ID: IdKind = IdKind::Agent;
+    /// A registration or a heartbeat.
+    const MAX_BODY_BYTES: usize = 16 * 1024;
 }
 impl PathKind for KeyPath {
     const ID: IdKind = IdKind::Key;

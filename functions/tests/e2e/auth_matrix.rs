@@ -89,6 +89,8 @@ pub(crate) struct Targets {
     pub(crate) tool: String,
     pub(crate) prompt: String,
     pub(crate) resource: String,
+    /// An agent of the tenant (registered on demand: its token counts among the tenant's keys).
+    pub(crate) agent_id: String,
 }
 
 impl Targets {
@@ -125,7 +127,19 @@ impl Targets {
             resource: registered.pop().unwrap(),
             prompt: registered.pop().unwrap(),
             tool: registered.pop().unwrap(),
+            agent_id: "agt_0000000000000000000000000000".into(),
         }
+    }
+
+    /// The same targets with an agent of `tenant` registered by its admin.
+    pub(crate) async fn with_agent(mut self, tenant: &str) -> Self {
+        let admin = bearer(&jwt(tenant, "admin", &json!({"sub": fresh_tenant("admin")}), &secret()));
+        let route = guarded_route("POST", "/api/v1/agents/register");
+        let (status, agent) = call(&route, Some(&admin), &self).await;
+        assert_eq!(status, 201, "{agent}");
+        crate::helpers::remember_secret(agent["token"].as_str().unwrap());
+        self.agent_id = agent["agent_id"].as_str().unwrap().to_owned();
+        self
     }
 
     /// A key id, and ids that name nothing for the other parameters.
@@ -139,6 +153,7 @@ impl Targets {
             tool: none("no_tool"),
             prompt: none("no_prompt"),
             resource: none("none://nothing"),
+            agent_id: none("agt_none"),
         }
     }
 }
@@ -150,6 +165,8 @@ fn body_for(path: &str, targets: &Targets) -> Value {
         "/api/v1/resources/{uri}" => {
             json!({"uri": targets.resource, "name": "Matrix", "content": "replaced by the matrix"})
         }
+        "/api/v1/agents/register" => json!({"name": "matrix", "type": "worker", "capabilities": ["analysis"]}),
+        p if p.ends_with("/heartbeat") => json!({"status": "idle", "current_load": 0.1}),
         // A connection that is not open: a permitted caller gets past its role to the lookup.
         p if p.ends_with("/subscribe") => json!({"connection_id": "notOpenAnyMore="}),
         "/api/v1/keys" => json!({"name": "matrix", "role": "viewer"}),
@@ -183,6 +200,8 @@ pub(crate) fn success_status(route: &Route) -> u16 {
         "POST" if route.path == "/mcp" => 200,
         "POST" if route.path.ends_with("/prompt") => 202,
         "POST" if route.path.ends_with("/cancel") => 409,
+        // An agent's JWT is not the target agent's own token.
+        "POST" if route.path.ends_with("/heartbeat") => 403,
         // The body names no open connection (see `body_for`).
         "POST" if route.path.ends_with("/subscribe") => 404,
         "POST" if route.path.ends_with("/execute") || route.path.ends_with("/generate") => 200,
@@ -199,6 +218,7 @@ pub(crate) async fn call(route: &Route, credential: Option<&Credential>, targets
         .replace("{contextID}", &targets.context_id)
         .replace("{taskID}", &targets.task_id)
         .replace("{nodeID}", &targets.node_id)
+        .replace("{agentID}", &targets.agent_id)
         .replace(
             "{uri}",
             &utf8_percent_encode(&targets.resource, NON_ALPHANUMERIC).to_string(),
@@ -258,7 +278,10 @@ async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_40
     let own = fresh_tenant("own");
     let other = fresh_tenant("other");
     // One set of targets per tenant, except for the routes that destroy theirs.
-    let (own_targets, other_targets) = (Targets::of(&own).await, Targets::of(&other).await);
+    let (own_targets, other_targets) = (
+        Targets::of(&own).await.with_agent(&own).await,
+        Targets::of(&other).await.with_agent(&other).await,
+    );
     for (n, route) in routes().into_iter().filter(|r| r.guarded).enumerate() {
         for role in Role::ALL {
             // A subject per route keeps each caller far inside its role's rate limit.
@@ -266,6 +289,9 @@ async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_40
             let caller = bearer(&jwt(&own, role.as_str(), &subject, &secret()));
             for target in [&own, &other] {
                 let targets = match (route.method.as_str(), target == &own) {
+                    ("DELETE", _) if route.path.contains("{agentID}") => {
+                        Targets::of(target).await.with_agent(target).await
+                    }
                     ("DELETE", _) => Targets::of(target).await,
                     (_, true) => own_targets.clone(),
                     (_, false) => other_targets.clone(),

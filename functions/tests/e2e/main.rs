@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents;
 mod audit;
 mod auth_matrix;
 mod bad_credentials;

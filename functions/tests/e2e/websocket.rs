@@ -16,7 +16,7 @@ use shared::connections::store::ConnectionStore;
 use crate::auth_matrix::{jwt, secret};
 use crate::helpers::{admin_key, fresh_tenant, http, remember_secret};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// `WS_URL`, else `ws://127.0.0.1:$WS_PORT/v1`.
 fn ws_url() -> String {
@@ -28,7 +28,7 @@ fn ws_url() -> String {
     })
 }
 
-async fn connect_with(header: Option<(&str, &str)>, query: &str) -> Result<Socket, u16> {
+pub(crate) async fn connect_with(header: Option<(&str, &str)>, query: &str) -> Result<Socket, u16> {
     let mut request = format!("{}{query}", ws_url()).into_client_request().unwrap();
     if let Some((name, value)) = header {
         request.headers_mut().insert(http_name(name), value.parse().unwrap());
@@ -49,7 +49,7 @@ async fn connect() -> Socket {
 }
 
 /// The next text message as JSON, or `{"closed": code}`.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), socket.next())
             .await
@@ -221,7 +221,7 @@ fn request(id: &str, method: &str, params: &Value) -> Message {
 }
 
 /// A connection's first message, a `subscribe` to `topic`: after the welcome, its answer.
-async fn first_subscribe(socket: &mut Socket, topic: &str) -> Value {
+pub(crate) async fn first_subscribe(socket: &mut Socket, topic: &str) -> Value {
     let params = json!({"topics": [topic]});
     socket.send(request("sub-1", "subscribe", &params)).await.unwrap();
     assert_eq!(next(socket).await["event_type"], "welcome");

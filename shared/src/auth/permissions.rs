@@ -32,6 +32,12 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
         "POST /api/v1/resources/{uri}/subscribe",
         &[Admin, Operator, Agent, Viewer],
     ),
+    // Agents: admins and operators register and delete them; an agent heartbeats with its own token.
+    ("POST /api/v1/agents/register", &[Admin, Operator]),
+    ("GET /api/v1/agents", &[Admin, Operator, Agent, Viewer]),
+    ("GET /api/v1/agents/{agentID}", &[Admin, Operator, Agent, Viewer]),
+    ("DELETE /api/v1/agents/{agentID}", &[Admin, Operator]),
+    ("POST /api/v1/agents/{agentID}/heartbeat", &[Agent]),
     // The MCP endpoint: every role may connect; each tool then needs its REST route's roles.
     ("POST /mcp", &[Admin, Operator, Agent, Viewer]),
     ("GET /mcp", &[Admin, Operator, Agent, Viewer]),

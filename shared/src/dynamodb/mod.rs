@@ -29,6 +29,7 @@
 //! | a tenant's WebSocket connection | `WSTENANT#<tenant>` | `<connection id>` | | `$connect` puts it, `$disconnect` deletes it; `system/diagnostics` counts them, revoking a key finds its own (`Query`); TTL of its connection (`connections::dynamodb`) |
 //! | WebSocket subscription | `WSSUB#<tenant>#<topic>` | `<connection id>` | | `subscribe` puts it; a publisher (the worker) `Query`s a topic's subscribers and deletes those gone; TTL of its connection (`connections::dynamodb`) |
 //! | kept WebSocket event | `WSEVT#<tenant>#<topic>` | `<event id>` (time-ordered) | | a publisher puts it (one per topic, `BatchWriteItem`) before pushing; `events/since` `Query`s `sk > :after`; TTL 1 h (`connections::dynamodb`) |
+//! | agent | `TENANT#<tenant>` | `AGENT#<agent id>` | | register (`PutItem`), heartbeat (`UpdateItem`), get, list (`Query`), delete (`agents::dynamodb`) |
 //! | metric bucket | `METRICS#<tenant>` | `<M\|H>#<start ms:015>#<series>` | | every measured invocation adds to its minute and hour bucket (`UpdateItem ADD`); `system/performance` `Query`s a window; TTL 2 h (minute) or 8 days (hour) (`metrics::dynamodb`) |
 //! | registry counter | `TENANT#<tenant>` | `REGCOUNT#<TOOL\|PROMPT\|RESOURCE>` | | every register and delete |
 

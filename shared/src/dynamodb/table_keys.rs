@@ -186,6 +186,12 @@ pub fn event_partition(tenant: &str, topic: &str) -> String {
     join(&["WSEVT", tenant, topic])
 }
 
+/// `AGENT#<agent id>`: an agent in the tenant partition.
+#[must_use]
+pub fn agent_sort(agent_id: &str) -> String {
+    join(&["AGENT", agent_id])
+}
+
 /// `METRICS#<tenant>`: the tenant's metric buckets (sort key [`metrics_sort`]).
 #[must_use]
 pub fn metrics_partition(tenant: &str) -> String {
@@ -282,6 +288,7 @@ mod tests {
         assert_eq!(event_partition("acme", "task:t1"), "WSEVT#acme#task:t1");
         assert_eq!(tenant_connections_partition("acme"), "WSTENANT#acme");
         assert_eq!(metrics_partition("acme"), "METRICS#acme");
+        assert_eq!(agent_sort("agt_1"), "AGENT#agt_1");
         assert_eq!(metrics_sort("M", 60_000, "tasks-get"), "M#000000000060000#tasks-get");
         assert_eq!(metrics_bound("H", 0), "H#000000000000000");
     }

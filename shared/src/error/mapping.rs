@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::ApiError;
+use crate::agents::AgentError;
 use crate::connections::subscribe::SubscribeError;
 use crate::contexts::requests::Invalid;
 use crate::conversation::errors::ConversationError;
@@ -54,6 +55,22 @@ impl From<RegistryError> for ApiError {
             RegistryError::Exists { .. } => Self::new(409, "ALREADY_REGISTERED", message),
             RegistryError::LimitReached => Self::new(409, "REGISTRY_LIMIT_REACHED", message),
             RegistryError::Unknown(e) => Self::internal_because(format!("registry operation failed: {e:#}")),
+        }
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(err: AgentError) -> Self {
+        let message = err.to_string();
+        match err {
+            AgentError::Invalid { field, .. } => {
+                Self::bad_request("INVALID_REQUEST", message).with_details(json!({"field": field}))
+            }
+            AgentError::NotFound(_) => Self::not_found("AGENT_NOT_FOUND", message),
+            AgentError::NotThisAgent(_) => Self::new(403, "NOT_THIS_AGENT", message),
+            AgentError::KeysExhausted => Self::new(409, "KEY_LIMIT_REACHED", message)
+                .with_details(json!({"limit": crate::keys::MAX_KEYS_PER_TENANT})),
+            AgentError::Unknown(e) => Self::internal_because(format!("agent operation failed: {e:#}")),
         }
     }
 }

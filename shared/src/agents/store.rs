@@ -1,0 +1,25 @@
+//! Port: where a tenant's agents are kept.
+
+use std::future::Future;
+
+use super::requests::Heartbeat;
+use super::{Agent, AgentError};
+
+/// Port: the agents of every tenant; each method takes the tenant.
+pub trait AgentStore: Send + Sync {
+    fn put(&self, agent: &Agent) -> impl Future<Output = Result<(), AgentError>> + Send;
+    fn get(&self, tenant: &str, agent_id: &str) -> impl Future<Output = Result<Option<Agent>, AgentError>> + Send;
+    /// Every agent of the tenant (at most one per API key it holds).
+    fn list(&self, tenant: &str) -> impl Future<Output = Result<Vec<Agent>, AgentError>> + Send;
+    /// Records a heartbeat at `at` (`at_ms`); the agent after it, `None` when there is none.
+    fn heartbeat(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        beat: &Heartbeat,
+        at: &str,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<Option<Agent>, AgentError>> + Send;
+    /// `false` when there was none.
+    fn delete(&self, tenant: &str, agent_id: &str) -> impl Future<Output = Result<bool, AgentError>> + Send;
+}

@@ -1,0 +1,163 @@
+use serde_json::json;
+
+use super::memory::InMemoryAgents;
+use super::requests::{filter, heartbeat, registration};
+use super::*;
+use crate::auth::{AuthMethod, Principal, Role};
+use crate::keys::{InMemoryKeyStore, KeyStore};
+
+fn admin() -> Principal {
+    Principal {
+        tenant: "acme".try_into().unwrap(),
+        subject: "k-admin".into(),
+        role: Role::Admin,
+        method: AuthMethod::ApiKey,
+    }
+}
+
+fn brief_registration() -> serde_json::Value {
+    json!({"name": "agent-name", "type": "worker", "capabilities": ["task-execution", "data-processing"],
+           "endpoints": {"task": "http://agent:8080/task", "status": "http://agent:8080/status", "health": "http://agent:8080/health"},
+           "resources": {"cpu": 4, "memory": "8GB", "gpu": true}})
+}
+
+#[test]
+fn the_briefs_registration_is_accepted_as_written() {
+    let r = registration(&brief_registration()).unwrap();
+    assert_eq!((r.name.as_str(), r.agent_type), ("agent-name", AgentType::Worker));
+    assert_eq!(r.capabilities, ["task-execution", "data-processing"]);
+    assert_eq!(r.resources["memory"], "8GB");
+}
+
+#[test]
+fn each_wrong_field_is_named() {
+    let cases = [
+        (json!({"type": "worker", "capabilities": []}), "name"),
+        (json!({"name": "a", "type": "boss", "capabilities": []}), "type"),
+        (
+            json!({"name": "a", "type": "worker", "capabilities": "x"}),
+            "capabilities",
+        ),
+        (
+            json!({"name": "a", "type": "worker", "capabilities": ["ok", ""]}),
+            "capabilities[1]",
+        ),
+        (
+            json!({"name": "a", "type": "worker", "capabilities": [], "endpoints": {"task": "ftp://x"}}),
+            "endpoints.task",
+        ),
+        (
+            json!({"name": "a", "type": "worker", "capabilities": [], "resources": {"cpu": -1}}),
+            "resources.cpu",
+        ),
+        (
+            json!({"name": "a", "type": "worker", "capabilities": [], "owner": "me"}),
+            "owner",
+        ),
+    ];
+    for (body, field) in cases {
+        match registration(&body) {
+            Err(AgentError::Invalid { field: f, .. }) => assert_eq!(f, field, "{body}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    assert!(
+        matches!(heartbeat(&json!({"current_load": 1.5})), Err(AgentError::Invalid { field, .. }) if field == "current_load")
+    );
+    assert!(
+        matches!(heartbeat(&json!({"status": "asleep", "current_load": 0.1})), Err(AgentError::Invalid { field, .. }) if field == "status")
+    );
+    assert!(filter(Some("dead"), None, None).is_err());
+}
+
+#[test]
+fn an_agent_is_active_then_stale_then_inactive_as_it_stays_quiet() {
+    let timeouts = AgentTimeouts {
+        stale_after_secs: 60,
+        inactive_after_secs: 300,
+    };
+    let agent = Agent {
+        agent_id: "agt_1".into(),
+        tenant: "acme".into(),
+        name: "a".into(),
+        agent_type: AgentType::Worker,
+        capabilities: vec![],
+        endpoints: json!({}),
+        resources: json!({}),
+        reported_status: "idle".into(),
+        current_load: 0.0,
+        registered_at: String::new(),
+        last_heartbeat: String::new(),
+        last_heartbeat_ms: 0,
+        key_id: "k".into(),
+    };
+    assert_eq!(agent.liveness(timeouts, 60_000), Liveness::Active);
+    assert_eq!(agent.liveness(timeouts, 60_001), Liveness::Stale);
+    assert_eq!(agent.liveness(timeouts, 300_001), Liveness::Inactive);
+    assert_eq!(agent.view(timeouts, 61_000)["status"], "stale");
+}
+
+#[tokio::test]
+async fn a_registered_agent_heartbeats_with_its_own_token_only_and_its_token_goes_with_it() {
+    let (agents, keys) = (InMemoryAgents::default(), InMemoryKeyStore::default());
+    let now = chrono::Utc::now();
+    // GIVEN an agent registered by an admin
+    let registered = service::register(
+        &agents,
+        &keys,
+        &admin(),
+        registration(&brief_registration()).unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
+    let agent = &registered.agent;
+    assert!(crate::ids::IdKind::Agent.matches(&agent.agent_id), "{}", agent.agent_id);
+    let key = keys
+        .find_by_hash(&crate::auth::apikey::hash(registered.token.expose()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((key.role, key.key_id.as_str()), (Role::Agent, agent.key_id.as_str()));
+    // WHEN the admin sends its heartbeat, then the agent itself
+    let beat = heartbeat(&json!({"status": "busy", "current_load": 0.5})).unwrap();
+    let refused = service::heartbeat(&agents, &admin(), &agent.agent_id, &beat, now).await;
+    let own = Principal {
+        subject: agent.key_id.clone(),
+        role: Role::Agent,
+        ..admin()
+    };
+    let (_, after) = service::heartbeat(&agents, &own, &agent.agent_id, &beat, now)
+        .await
+        .unwrap();
+    // THEN only the agent's own beat counts
+    assert!(matches!(refused, Err(AgentError::NotThisAgent(_))));
+    assert_eq!((after.reported_status.as_str(), after.current_load), ("busy", 0.5));
+    // AND listing filters by capability and type; deleting revokes its token
+    let admin = admin();
+    let by_capability = filter(None, None, Some("data-processing")).unwrap();
+    let listed = service::list(
+        &agents,
+        &admin,
+        &by_capability,
+        AgentTimeouts::default(),
+        now.timestamp_millis(),
+    );
+    assert_eq!(listed.await.unwrap().len(), 1);
+    let validators = filter(None, Some("validator"), None).unwrap();
+    let listed = service::list(
+        &agents,
+        &admin,
+        &validators,
+        AgentTimeouts::default(),
+        now.timestamp_millis(),
+    );
+    assert!(listed.await.unwrap().is_empty());
+    service::delete(&agents, &keys, &admin, &agent.agent_id).await.unwrap();
+    let revoked = keys.list("acme").await.unwrap();
+    assert!(revoked.iter().all(|k| k.revoked), "{revoked:?}");
+    assert!(matches!(
+        service::get(&agents, &admin, &agent.agent_id).await,
+        Err(AgentError::NotFound(_))
+    ));
+}
