@@ -10,7 +10,9 @@ use serde_json::json;
 use shared::agents::requests::{self, AgentFilter};
 use shared::agents::store::AgentStore;
 use shared::agents::{service, Agent, AgentTimeouts, Liveness};
-use shared::connections::publish::TopicEvents;
+use shared::connections::memory::{InMemoryConnections, InMemoryPusher};
+use shared::connections::publish::{self, TopicEvents};
+use shared::connections::store::{ConnectionStore, Pusher};
 use shared::keys::KeyStore;
 use shared::ApiError;
 
@@ -21,16 +23,19 @@ use crate::api::{ApiRequest, Authorized, Reply};
 pub const AGENTS_TOPIC: &str = "agents";
 
 /// What the handlers need.
-pub struct AgentDeps<S, K> {
+pub struct AgentDeps<S, K, C = InMemoryConnections, P = InMemoryPusher> {
     pub agents: S,
-    /// Where agents' tokens are issued and revoked.
+    /// Where agents' tokens are issued and deleted.
     pub keys: K,
     pub timeouts: AgentTimeouts,
     /// Where `agent_update` events go (`None`: nowhere).
     pub events: Option<Arc<dyn TopicEvents>>,
+    /// The WebSocket connections, and the way to close those a deleted agent's token opened (`None`:
+    /// no WebSocket API).
+    pub sockets: Option<(C, P)>,
 }
 
-impl<S, K> AgentDeps<S, K> {
+impl<S, K, C, P> AgentDeps<S, K, C, P> {
     /// Tells the tenant's `agents` subscribers what became of `agent` (`registered`, `heartbeat`,
     /// `deleted`).
     async fn changed(&self, agent: &Agent, change: &str, now_ms: i64) {
@@ -64,8 +69,8 @@ impl ApiRequest for ListAgents {
 ///
 /// # Errors
 /// A field the registration gets wrong, the tenant's keys exhausted, a store failure.
-pub async fn register<S: AgentStore, K: KeyStore>(
-    deps: &AgentDeps<S, K>,
+pub async fn register<S: AgentStore, K: KeyStore, C, P>(
+    deps: &AgentDeps<S, K, C, P>,
     req: Authorized<NewItem<AgentPath>>,
 ) -> Result<Reply, ApiError> {
     let registration = requests::registration(&req.request.body)?;
@@ -83,7 +88,10 @@ pub async fn register<S: AgentStore, K: KeyStore>(
 ///
 /// # Errors
 /// A store failure.
-pub async fn list<S: AgentStore, K>(deps: &AgentDeps<S, K>, req: Authorized<ListAgents>) -> Result<Reply, ApiError> {
+pub async fn list<S: AgentStore, K, C, P>(
+    deps: &AgentDeps<S, K, C, P>,
+    req: Authorized<ListAgents>,
+) -> Result<Reply, ApiError> {
     let now_ms = Utc::now().timestamp_millis();
     let agents = service::list(&deps.agents, &req.principal, &req.request.filter, deps.timeouts, now_ms).await?;
     let views: Vec<_> = agents.iter().map(|a| a.view(deps.timeouts, now_ms)).collect();
@@ -94,7 +102,10 @@ pub async fn list<S: AgentStore, K>(deps: &AgentDeps<S, K>, req: Authorized<List
 ///
 /// # Errors
 /// `AGENT_NOT_FOUND` (another tenant's too), a store failure.
-pub async fn get<S: AgentStore, K>(deps: &AgentDeps<S, K>, req: Authorized<Id<AgentPath>>) -> Result<Reply, ApiError> {
+pub async fn get<S: AgentStore, K, C, P>(
+    deps: &AgentDeps<S, K, C, P>,
+    req: Authorized<Id<AgentPath>>,
+) -> Result<Reply, ApiError> {
     let agent = service::get(&deps.agents, &req.principal, &req.request.id).await?;
     Ok(Reply::ok(&agent.view(deps.timeouts, Utc::now().timestamp_millis())))
 }
@@ -104,8 +115,8 @@ pub async fn get<S: AgentStore, K>(deps: &AgentDeps<S, K>, req: Authorized<Id<Ag
 ///
 /// # Errors
 /// A wrong field, `AGENT_NOT_FOUND`, `NOT_THIS_AGENT` (403) for other credentials, a store failure.
-pub async fn heartbeat<S: AgentStore, K>(
-    deps: &AgentDeps<S, K>,
+pub async fn heartbeat<S: AgentStore, K, C, P>(
+    deps: &AgentDeps<S, K, C, P>,
     req: Authorized<IdWithBody<AgentPath>>,
 ) -> Result<Reply, ApiError> {
     let beat = requests::heartbeat(&req.request.body)?;
@@ -122,15 +133,23 @@ pub async fn heartbeat<S: AgentStore, K>(
     Ok(Reply::ok(&after.view(deps.timeouts, now_ms)))
 }
 
-/// `DELETE /api/v1/agents/{agentID}`: removes it and revokes its token.
+/// `DELETE /api/v1/agents/{agentID}`: removes it and its token, and closes the WebSocket connections
+/// that token opened.
 ///
 /// # Errors
 /// `AGENT_NOT_FOUND`, a store failure.
-pub async fn delete<S: AgentStore, K: KeyStore>(
-    deps: &AgentDeps<S, K>,
+pub async fn delete<S: AgentStore, K: KeyStore, C: ConnectionStore, P: Pusher>(
+    deps: &AgentDeps<S, K, C, P>,
     req: Authorized<Id<AgentPath>>,
 ) -> Result<Reply, ApiError> {
     let agent = service::delete(&deps.agents, &deps.keys, &req.principal, &req.request.id).await?;
+    if let Some((connections, pusher)) = &deps.sockets {
+        // Its token is gone either way: a connection missed here is refused nothing until it
+        // expires, so a failure is logged for the operator.
+        if let Err(e) = publish::close_subject(connections, pusher, &agent.tenant, &agent.key_id).await {
+            tracing::error!(agent_id = %agent.agent_id, error = %e, "deleted agent's connections not closed");
+        }
+    }
     deps.changed(&agent, "deleted", Utc::now().timestamp_millis()).await;
     Ok(Reply::ok(&json!({"deleted": agent.agent_id})))
 }

@@ -171,13 +171,20 @@ pub async fn registry() -> Result<App<RegistryDeps<DynamoDbRegistry>>> {
 ///
 /// # Errors
 /// When the configuration is invalid.
-pub async fn agents() -> Result<App<AgentDeps<DynamoDbAgents, DynamoDbKeyStore>>> {
+pub async fn agents() -> Result<App<AgentDeps<DynamoDbAgents, DynamoDbKeyStore, DynamoDbConnections, ApiGatewayPusher>>>
+{
     let (config, clients) = start().await?;
     let deps = AgentDeps {
         agents: DynamoDbAgents::new(clients.dynamodb.clone(), config.table_name.clone()),
         keys: DynamoDbKeyStore::new(clients.dynamodb.clone(), config.table_name.clone()),
         timeouts: config.agent_timeouts,
         events: task_events(&config, &clients).map(|p| p as Arc<dyn TopicEvents>),
+        sockets: config.websocket_endpoint.as_deref().map(|endpoint| {
+            (
+                DynamoDbConnections::new(clients.dynamodb.clone(), config.table_name.clone()),
+                ApiGatewayPusher::new(&clients.sdk, endpoint),
+            )
+        }),
     };
     Ok(app(deps, &config, &clients))
 }

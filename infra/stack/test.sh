@@ -41,8 +41,8 @@ ProviderTimeoutMs=30000
 WorkerTimeoutSeconds=110
 QueueVisibilityTimeout=660
 OutboxGraceSeconds=3
-AgentStaleSeconds=2
-AgentInactiveSeconds=4"
+AgentStaleSeconds=3
+AgentInactiveSeconds=6"
 # The outbox sweep (a rate(1 minute) schedule) every 2 s, so its test takes seconds.
 export MCPFLOW_SCHEDULE_PERIOD=2
 # The HTTP functions and the authorizer under the gateway's own host too, 4 instances each, so their
@@ -112,6 +112,7 @@ step "no secret in any log: the admin key, the JWT secret, and every key and tok
 jwt_secret=$(sed -n "s/^JWT_HS256_SECRET='\(.*\)'$/\1/p" "$MCPFLOW_RUN/functions.env")
 printf '%s\n%s\n' "$MCPFLOW_ADMIN_KEY" "$jwt_secret" >>"$MCPFLOW_TEST_SECRETS_FILE"
 sort -u -o "$MCPFLOW_TEST_SECRETS_FILE" "$MCPFLOW_TEST_SECRETS_FILE"
+sed -i "/^$/d" "$MCPFLOW_TEST_SECRETS_FILE"
 log "$(wc -l <"$MCPFLOW_TEST_SECRETS_FILE") secrets checked"
 if grep -lF -f "$MCPFLOW_TEST_SECRETS_FILE" "$MCPFLOW_RUN"/*.log; then
   log "a secret appears in the logs above"; exit 1

@@ -299,15 +299,11 @@ fn agent_timeouts(vars: &BTreeMap<String, String>) -> Result<crate::agents::Agen
         "AGENT_INACTIVE_SECS",
         defaults.inactive_after_secs.unsigned_abs(),
     )?);
-    if inactive < stale {
-        return Err(ConfigError::Invalid {
-            name: "AGENT_INACTIVE_SECS",
-            reason: format!("must be at least AGENT_STALE_SECS ({stale})"),
-        });
-    }
+    // Every function reads these, so a wrong order is not worth stopping them all: an agent is
+    // inactive no sooner than stale.
     Ok(crate::agents::AgentTimeouts {
         stale_after_secs: stale,
-        inactive_after_secs: inactive,
+        inactive_after_secs: inactive.max(stale),
     })
 }
 

@@ -2,7 +2,7 @@
 //! with that token, liveness that follows the heartbeats, filters, another tenant's agent unknown,
 //! deletion revoking the token, and `agent_update` events to the `agents` topic.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -86,6 +86,7 @@ async fn an_agent_registers_heartbeats_with_its_own_token_goes_stale_when_quiet_
         "{refused}"
     );
     let (status, after) = call("POST", &own, &heartbeat, Some(&beat)).await;
+    let beat_at = Instant::now();
     assert_eq!(
         (
             status,
@@ -122,22 +123,29 @@ async fn an_agent_registers_heartbeats_with_its_own_token_goes_stale_when_quiet_
     )
     .await;
     assert_eq!(status, 404);
-    // AND quiet past AgentStaleSeconds (2 s on the test stack) it is stale, past AgentInactiveSeconds (4 s) inactive
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // AND quiet past AgentStaleSeconds (3 s on the test stack) it is stale, past AgentInactiveSeconds
+    // (6 s) inactive: each read halfway into its state's window
+    tokio::time::sleep_until((beat_at + Duration::from_millis(4_500)).into()).await;
     let (_, stale) = call("GET", &admin, "/api/v1/agents?status=stale", None).await;
     assert!(names(&stale).contains(&"agent-name".to_owned()), "{stale}");
-    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    tokio::time::sleep_until((beat_at + Duration::from_millis(7_000)).into()).await;
     let (_, quiet) = call("GET", &admin, &format!("/api/v1/agents/{id}"), None).await;
     assert_eq!(quiet["status"], "inactive", "{quiet}");
-    // AND its next heartbeat makes it active again, which the watcher hears
+    // AND the same heartbeat again makes it active, which the watcher hears for that reason alone
     let (_, back) = call("POST", &own, &heartbeat, Some(&beat)).await;
     assert_eq!(back["status"], "active", "{back}");
-    let mut changes = Vec::new();
-    while changes.last().map(String::as_str) != Some("heartbeat") {
+    loop {
         let event = next(&mut watcher).await;
-        changes.push(event["data"]["change"].as_str().unwrap_or_default().to_owned());
+        if event["data"]["last_heartbeat"] == back["last_heartbeat"] {
+            assert_eq!(
+                (event["data"]["change"].as_str(), event["data"]["status"].as_str()),
+                (Some("heartbeat"), Some("active")),
+                "{event}"
+            );
+            break;
+        }
     }
-    // AND deleting it revokes its token and tells the watcher
+    // AND deleting it deletes its token and tells the watcher
     let (status, _) = call("DELETE", &admin, &format!("/api/v1/agents/{id}"), None).await;
     assert_eq!(status, 200);
     let (status, _) = call("POST", &own, &heartbeat, Some(&beat)).await;

@@ -103,6 +103,9 @@ pub fn remember_secret(secret: &str) {
     };
     let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
     if let Ok(mut file) = file {
-        let _ = writeln!(file, "{secret}");
+        // One write of the whole line: tests run in parallel, and `writeln!` may write the secret and
+        // its newline separately, interleaving two lines into one and an empty one (which matches
+        // every log).
+        let _ = file.write_all(format!("{secret}\n").as_bytes());
     }
 }

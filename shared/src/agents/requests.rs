@@ -97,19 +97,26 @@ fn endpoints(value: Option<&Value>) -> Result<Value, AgentError> {
     let obj = object(value, "endpoints")?;
     known(obj, &["task", "status", "health"], "endpoints.")?;
     for (k, v) in obj {
-        let ok = v.as_str().is_some_and(|u| {
-            u.len() <= MAX_URL_BYTES
-                && (u.starts_with("http://") || u.starts_with("https://"))
-                && !u.chars().any(|c| c.is_whitespace() || c.is_control())
-        });
-        if !ok {
+        if !v.as_str().is_some_and(endpoint_url) {
             return Err(invalid(
                 &format!("endpoints.{k}"),
-                format!("must be an http(s) URL of at most {MAX_URL_BYTES} bytes"),
+                format!("must be an http(s) URL with a host and no user info, of at most {MAX_URL_BYTES} bytes"),
             ));
         }
     }
     Ok(value.clone())
+}
+
+/// `http(s)://host…`: a host, no `user:pass@` (a credential would be shown to every reader), no blanks.
+fn endpoint_url(u: &str) -> bool {
+    let Some(rest) = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://")) else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    u.len() <= MAX_URL_BYTES
+        && !authority.is_empty()
+        && !authority.contains('@')
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn resources(value: Option<&Value>) -> Result<Value, AgentError> {
@@ -119,7 +126,10 @@ fn resources(value: Option<&Value>) -> Result<Value, AgentError> {
     let obj = object(value, "resources")?;
     known(obj, &["cpu", "memory", "gpu"], "resources.")?;
     let count = |v: &Value| v.as_f64().is_some_and(|n| n >= 0.0);
-    let short = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 32);
+    let short = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| !s.is_empty() && s.len() <= 32 && !s.chars().any(char::is_control))
+    };
     for (k, v) in obj {
         let ok = match k.as_str() {
             "cpu" => count(v),
@@ -165,6 +175,8 @@ pub fn heartbeat(body: &Value) -> Result<Heartbeat, AgentError> {
         .and_then(Value::as_f64)
         .filter(|l| (0.0..=1.0).contains(l))
         .ok_or_else(|| invalid("current_load", "must be a number from 0 to 1"))?;
+    // Kept to 4 decimals: a number DynamoDB takes, whatever digits were sent.
+    let current_load = (current_load * 10_000.0).round() / 10_000.0;
     Ok(Heartbeat { status, current_load })
 }
 

@@ -57,8 +57,8 @@ pub async fn register<S: AgentStore, K: KeyStore>(
     };
     if let Err(e) = agents.put(&agent).await {
         // No agent without its token, no token without its agent.
-        if let Err(revoked) = keys.revoke(&agent.tenant, &agent.key_id).await {
-            tracing::error!(key_id = %agent.key_id, error = %revoked, "the token of an agent not stored was not revoked");
+        if let Err(deleted) = keys.delete(&agent.tenant, &agent.key_id).await {
+            tracing::error!(key_id = %agent.key_id, error = %deleted, "the token of an agent not stored was not deleted");
         }
         return Err(e);
     }
@@ -110,7 +110,8 @@ pub async fn heartbeat<S: AgentStore>(
     now: DateTime<Utc>,
 ) -> Result<(Agent, Agent), AgentError> {
     let before = get(agents, principal, agent_id).await?;
-    if principal.subject != before.key_id {
+    // The agent's own API key: a JWT whose subject happens to spell its key id is not it.
+    if principal.method != crate::auth::AuthMethod::ApiKey || principal.subject != before.key_id {
         return Err(AgentError::NotThisAgent(agent_id.to_owned()));
     }
     let after = agents
@@ -120,7 +121,8 @@ pub async fn heartbeat<S: AgentStore>(
     Ok((before, after))
 }
 
-/// Removes one of the tenant's agents and revokes its token.
+/// Removes one of the tenant's agents and its token: the token first (so a failure leaves the agent
+/// to delete again, never a token without its agent), which frees its place among the tenant's keys.
 ///
 /// # Errors
 /// [`AgentError::NotFound`], or a store failure.
@@ -131,11 +133,11 @@ pub async fn delete<S: AgentStore, K: KeyStore>(
     agent_id: &str,
 ) -> Result<Agent, AgentError> {
     let agent = get(agents, principal, agent_id).await?;
+    keys.delete(&agent.tenant, &agent.key_id)
+        .await
+        .map_err(|e| AgentError::Unknown(anyhow::anyhow!("agent token not deleted: {e}")))?;
     if !agents.delete(&principal.tenant, agent_id).await? {
         return Err(AgentError::NotFound(agent_id.to_owned()));
-    }
-    if let Err(e) = keys.revoke(&agent.tenant, &agent.key_id).await {
-        tracing::warn!(agent_id, key_id = %agent.key_id, error = %e, "deleted agent's token not revoked");
     }
     Ok(agent)
 }

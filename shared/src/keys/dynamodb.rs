@@ -175,6 +175,40 @@ impl KeyStore for DynamoDbKeyStore {
         Ok(record)
     }
 
+    /// One transaction deletes its lookup and listing items.
+    #[tracing::instrument(skip(self))]
+    async fn delete(&self, tenant: &str, key_id: &str) -> Result<bool, KeyStoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(listing_key(tenant, key_id)));
+        let Some(item) = got.consistent_read(true).send().await.map_err(unknown)?.item else {
+            return Ok(false);
+        };
+        let record = from_item(&item)?;
+        let delete = |key| {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .build()
+                .map_err(|e| KeyStoreError::Unknown(e.into()))?;
+            Ok::<_, KeyStoreError>(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .delete(delete)
+                    .build(),
+            )
+        };
+        let writes = vec![delete(lookup_key(&record.hash))?, delete(listing_key(tenant, key_id))?];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(unknown)?;
+        Ok(true)
+    }
+
     #[tracing::instrument(skip(self))]
     async fn touch(&self, tenant: &str, key_id: &str, at: &str) -> Result<(), KeyStoreError> {
         let update = self

@@ -58,6 +58,9 @@ pub trait KeyStore: Send + Sync {
     /// Marks the tenant's key revoked; another tenant's key is `NotFound`.
     fn revoke(&self, tenant: &str, key_id: &str) -> impl Future<Output = Result<ApiKeyRecord, KeyStoreError>> + Send;
     fn touch(&self, tenant: &str, key_id: &str, at: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send;
+    /// Removes the tenant's key altogether (an agent's token goes with its agent, freeing its place
+    /// among the tenant's keys); `false` when there was none.
+    fn delete(&self, tenant: &str, key_id: &str) -> impl Future<Output = Result<bool, KeyStoreError>> + Send;
 }
 
 /// In-memory [`KeyStore`] for unit tests.
@@ -102,6 +105,14 @@ impl KeyStore for InMemoryKeyStore {
             key.revoked = true;
             Ok(key.clone())
         })
+    }
+
+    async fn delete(&self, tenant: &str, key_id: &str) -> Result<bool, KeyStoreError> {
+        Ok(self.with(|keys| {
+            let before = keys.len();
+            keys.retain(|_, k| !(k.tenant == tenant && k.key_id == key_id));
+            keys.len() < before
+        }))
     }
 
     async fn touch(&self, tenant: &str, key_id: &str, at: &str) -> Result<(), KeyStoreError> {
