@@ -94,6 +94,30 @@ impl DynamoDbKeyStore {
     }
 }
 
+impl DynamoDbKeyStore {
+    /// The tenant's key as its listing item holds it (the lookup item is keyed by the hash it holds).
+    async fn listed(&self, tenant: &str, key_id: &str) -> Result<Option<ApiKeyRecord>, KeyStoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(listing_key(tenant, key_id)));
+        let item = got.consistent_read(true).send().await.map_err(unknown)?.item;
+        item.as_ref().map(from_item).transpose()
+    }
+
+    /// Both items of a key, changed together.
+    async fn transact(&self, writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>) -> Result<(), KeyStoreError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map(drop)
+            .map_err(unknown)
+    }
+}
+
 impl KeyStore for DynamoDbKeyStore {
     #[tracing::instrument(skip(self, record), fields(tenant = %record.tenant, key_id = %record.key_id))]
     async fn create(&self, record: &ApiKeyRecord) -> Result<(), KeyStoreError> {
@@ -154,23 +178,15 @@ impl KeyStore for DynamoDbKeyStore {
 
     #[tracing::instrument(skip(self))]
     async fn revoke(&self, tenant: &str, key_id: &str) -> Result<ApiKeyRecord, KeyStoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(listing_key(tenant, key_id)));
-        let item = got.consistent_read(true).send().await.map_err(unknown)?.item;
-        let mut record = from_item(&item.ok_or_else(|| KeyStoreError::NotFound(key_id.to_owned()))?)?;
+        let mut record = self
+            .listed(tenant, key_id)
+            .await?
+            .ok_or_else(|| KeyStoreError::NotFound(key_id.to_owned()))?;
         let writes = vec![
             self.revoke_update(lookup_key(&record.hash))?,
             self.revoke_update(listing_key(tenant, key_id))?,
         ];
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(unknown)?;
+        self.transact(writes).await?;
         record.revoked = true;
         Ok(record)
     }
@@ -178,15 +194,9 @@ impl KeyStore for DynamoDbKeyStore {
     /// One transaction deletes its lookup and listing items.
     #[tracing::instrument(skip(self))]
     async fn delete(&self, tenant: &str, key_id: &str) -> Result<bool, KeyStoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(listing_key(tenant, key_id)));
-        let Some(item) = got.consistent_read(true).send().await.map_err(unknown)?.item else {
+        let Some(record) = self.listed(tenant, key_id).await? else {
             return Ok(false);
         };
-        let record = from_item(&item)?;
         let delete = |key| {
             let delete = aws_sdk_dynamodb::types::Delete::builder()
                 .table_name(&self.table)
@@ -200,12 +210,7 @@ impl KeyStore for DynamoDbKeyStore {
             )
         };
         let writes = vec![delete(lookup_key(&record.hash))?, delete(listing_key(tenant, key_id))?];
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(unknown)?;
+        self.transact(writes).await?;
         Ok(true)
     }
 
