@@ -15,6 +15,7 @@ pub mod keys;
 pub mod mcp;
 pub mod models;
 pub mod outbox;
+pub mod pipelines;
 pub mod registered;
 pub mod tasks;
 pub mod websocket;

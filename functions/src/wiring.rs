@@ -19,6 +19,7 @@ use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::metrics::dynamodb::DynamoDbMetrics;
 use shared::metrics::queues::SqsQueueDepths;
 use shared::metrics::Recorder;
+use shared::pipelines::dynamodb::DynamoDbPipelines;
 use shared::providers::registry::Providers;
 use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
 use shared::registered::dynamodb::DynamoDbRegistry;
@@ -187,6 +188,16 @@ pub async fn agents() -> Result<App<AgentDeps<DynamoDbAgents, DynamoDbKeyStore, 
         }),
     };
     Ok(app(deps, &config, &clients))
+}
+
+/// A pipelines route.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn pipelines() -> Result<App<DynamoDbPipelines>> {
+    let (config, clients) = start().await?;
+    let store = DynamoDbPipelines::new(clients.dynamodb.clone(), config.table_name.clone());
+    Ok(app(store, &config, &clients))
 }
 
 /// `POST /api/v1/resources/{uri}/subscribe`: the registry and the WebSocket connections.

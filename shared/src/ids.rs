@@ -5,6 +5,7 @@
 //! | context | [`crate::ids::new_id`] | `ctx_` and 28 lowercase hex digits |
 //! | task | the same | `task_` and 28 lowercase hex digits |
 //! | agent | the same | `agt_` and 28 lowercase hex digits |
+//! | pipeline | the same | `pln_` and 28 lowercase hex digits |
 //! | node | its context id and sequence number | `<context id>-<1 to 10 digits, no leading 0>` |
 //! | API key | [`crate::auth::apikey::generate`] | 16 lowercase hex digits |
 //! | registered tool or prompt | its registration | 1 to 64 letters, digits, `_` or `-` |
@@ -26,6 +27,7 @@ pub enum IdKind {
     Node,
     Key,
     Agent,
+    Pipeline,
     Registered(Kind),
 }
 
@@ -56,6 +58,7 @@ impl IdKind {
             Self::Node => "nodeID",
             Self::Key => "keyID",
             Self::Agent => "agentID",
+            Self::Pipeline => "pipelineID",
             Self::Registered(Kind::Resource) => "uri",
             Self::Registered(_) => "name",
         }
@@ -72,6 +75,7 @@ impl IdKind {
                 .is_some_and(|(context, seq)| minted(context, "ctx_") && sequence(seq)),
             Self::Key => hex(id, 16),
             Self::Agent => minted(id, "agt_"),
+            Self::Pipeline => minted(id, "pln_"),
             Self::Registered(Kind::Resource) => {
                 (1..=512).contains(&id.len()) && !id.chars().any(|c| c.is_whitespace() || c.is_control())
             }
@@ -102,6 +106,7 @@ impl IdKind {
             Self::Node => "NODE_NOT_FOUND",
             Self::Key => "KEY_NOT_FOUND",
             Self::Agent => "AGENT_NOT_FOUND",
+            Self::Pipeline => "PIPELINE_NOT_FOUND",
             Self::Registered(kind) => kind.not_found_code(),
         }
     }
@@ -113,6 +118,7 @@ impl IdKind {
             Self::Node => "node",
             Self::Key => "API key",
             Self::Agent => "agent",
+            Self::Pipeline => "pipeline",
             Self::Registered(Kind::Tool) => "tool",
             Self::Registered(Kind::Prompt) => "prompt",
             Self::Registered(Kind::Resource) => "resource",
@@ -126,6 +132,7 @@ impl IdKind {
             Self::Node => "node ids are <context id>-<sequence number>",
             Self::Key => "key ids are 16 lowercase hex digits",
             Self::Agent => "agent ids are agt_ and 28 lowercase hex digits",
+            Self::Pipeline => "pipeline ids are pln_ and 28 lowercase hex digits",
             Self::Registered(Kind::Resource) => {
                 "resource URIs are 1 to 512 bytes without blanks (percent-encoded in the path)"
             }

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod keys;
 pub mod metrics;
 pub mod models;
+pub mod pipelines;
 pub mod providers;
 pub mod ratelimit;
 pub mod registered;

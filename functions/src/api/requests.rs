@@ -37,6 +37,8 @@ pub struct PromptPath;
 pub struct ResourcePath;
 /// `{agentID}`.
 pub struct AgentPath;
+/// `{pipelineID}`.
+pub struct PipelinePath;
 
 impl PathKind for ContextPath {
     const ID: IdKind = IdKind::Context;
@@ -50,6 +52,11 @@ impl PathKind for AgentPath {
     const ID: IdKind = IdKind::Agent;
     /// A registration or a heartbeat.
     const MAX_BODY_BYTES: usize = 16 * 1024;
+}
+impl PathKind for PipelinePath {
+    const ID: IdKind = IdKind::Pipeline;
+    /// A definition of up to 20 stages, with room to spare.
+    const MAX_BODY_BYTES: usize = 64 * 1024;
 }
 impl PathKind for KeyPath {
     const ID: IdKind = IdKind::Key;

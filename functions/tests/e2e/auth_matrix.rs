@@ -91,6 +91,8 @@ pub(crate) struct Targets {
     pub(crate) resource: String,
     /// An agent of the tenant (registered on demand: its token counts among the tenant's keys).
     pub(crate) agent_id: String,
+    /// A pipeline of the tenant (defined on demand).
+    pub(crate) pipeline_id: String,
 }
 
 impl Targets {
@@ -128,7 +130,17 @@ impl Targets {
             prompt: registered.pop().unwrap(),
             tool: registered.pop().unwrap(),
             agent_id: "agt_0000000000000000000000000000".into(),
+            pipeline_id: "pln_0000000000000000000000000000".into(),
         }
+    }
+
+    /// The same targets with a pipeline of `tenant` defined by its admin.
+    pub(crate) async fn with_pipeline(mut self, tenant: &str) -> Self {
+        let admin = bearer(&jwt(tenant, "admin", &json!({"sub": fresh_tenant("admin")}), &secret()));
+        let (status, pipeline) = call(&guarded_route("POST", "/api/v1/pipelines"), Some(&admin), &self).await;
+        assert_eq!(status, 201, "{pipeline}");
+        self.pipeline_id = pipeline["pipeline_id"].as_str().unwrap().to_owned();
+        self
     }
 
     /// The same targets with an agent of `tenant` registered by its admin.
@@ -154,6 +166,7 @@ impl Targets {
             prompt: none("no_prompt"),
             resource: none("none://nothing"),
             agent_id: none("agt_none"),
+            pipeline_id: none("pln_none"),
         }
     }
 }
@@ -165,6 +178,8 @@ fn body_for(path: &str, targets: &Targets) -> Value {
         "/api/v1/resources/{uri}" => {
             json!({"uri": targets.resource, "name": "Matrix", "content": "replaced by the matrix"})
         }
+        "/api/v1/pipelines" => json!({"name": "matrix", "stages": [{"name": "in", "type": "data-ingestion"},
+            {"name": "out", "type": "output"}], "dependencies": [{"from": "in", "to": "out"}]}),
         "/api/v1/agents/register" => json!({"name": "matrix", "type": "worker", "capabilities": ["analysis"]}),
         p if p.ends_with("/heartbeat") => json!({"status": "idle", "current_load": 0.1}),
         // A connection that is not open: a permitted caller gets past its role to the lookup.
@@ -219,6 +234,7 @@ pub(crate) async fn call(route: &Route, credential: Option<&Credential>, targets
         .replace("{taskID}", &targets.task_id)
         .replace("{nodeID}", &targets.node_id)
         .replace("{agentID}", &targets.agent_id)
+        .replace("{pipelineID}", &targets.pipeline_id)
         .replace(
             "{uri}",
             &utf8_percent_encode(&targets.resource, NON_ALPHANUMERIC).to_string(),
@@ -279,8 +295,13 @@ async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_40
     let other = fresh_tenant("other");
     // One set of targets per tenant, except for the routes that destroy theirs.
     let (own_targets, other_targets) = (
-        Targets::of(&own).await.with_agent(&own).await,
-        Targets::of(&other).await.with_agent(&other).await,
+        Targets::of(&own).await.with_agent(&own).await.with_pipeline(&own).await,
+        Targets::of(&other)
+            .await
+            .with_agent(&other)
+            .await
+            .with_pipeline(&other)
+            .await,
     );
     for (n, route) in routes().into_iter().filter(|r| r.guarded).enumerate() {
         for role in Role::ALL {

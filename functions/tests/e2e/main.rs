@@ -16,6 +16,7 @@ mod mcp;
 mod mcp_client;
 mod mcp_roles;
 mod outbox;
+mod pipelines;
 mod rate_limit;
 mod redelivery;
 mod registered;

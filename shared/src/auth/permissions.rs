@@ -38,6 +38,10 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("GET /api/v1/agents/{agentID}", &[Admin, Operator, Agent, Viewer]),
     ("DELETE /api/v1/agents/{agentID}", &[Admin, Operator]),
     ("POST /api/v1/agents/{agentID}/heartbeat", &[Agent]),
+    // Pipelines: admins and operators define them; every role reads them.
+    ("POST /api/v1/pipelines", &[Admin, Operator]),
+    ("GET /api/v1/pipelines", &[Admin, Operator, Agent, Viewer]),
+    ("GET /api/v1/pipelines/{pipelineID}", &[Admin, Operator, Agent, Viewer]),
     // The MCP endpoint: every role may connect; each tool then needs its REST route's roles.
     ("POST /mcp", &[Admin, Operator, Agent, Viewer]),
     ("GET /mcp", &[Admin, Operator, Agent, Viewer]),

@@ -30,6 +30,8 @@
 //! | WebSocket subscription | `WSSUB#<tenant>#<topic>` | `<connection id>` | | `subscribe` puts it; a publisher (the worker) `Query`s a topic's subscribers and deletes those gone; TTL of its connection (`connections::dynamodb`) |
 //! | kept WebSocket event | `WSEVT#<tenant>#<topic>` | `<event id>` (time-ordered) | | a publisher puts it (one per topic, `BatchWriteItem`) before pushing; `events/since` `Query`s `sk > :after`; TTL 1 h (`connections::dynamodb`) |
 //! | agent | `TENANT#<tenant>` | `AGENT#<agent id>` | | register (`PutItem`), heartbeat (`UpdateItem`), get, list (`Query`), delete (`agents::dynamodb`) |
+//! | pipeline | `TENANT#<tenant>` | `PIPELINE#<pipeline id>` | | create (`Put` with the count's `ADD`, one transaction), get, list (`Query`) (`pipelines::dynamodb`) |
+//! | pipeline count | `TENANT#<tenant>` | `PIPECOUNT` | | every pipeline create, in its transaction (at most 100) |
 //! | metric bucket | `METRICS#<tenant>` | `<M\|H>#<start ms:015>#<series>` | | every measured invocation adds to its minute and hour bucket (`UpdateItem ADD`); `system/performance` `Query`s a window; TTL 2 h (minute) or 8 days (hour) (`metrics::dynamodb`) |
 //! | registry counter | `TENANT#<tenant>` | `REGCOUNT#<TOOL\|PROMPT\|RESOURCE>` | | every register and delete |
 

@@ -192,6 +192,15 @@ pub fn agent_sort(agent_id: &str) -> String {
     join(&["AGENT", agent_id])
 }
 
+/// `PIPELINE#<pipeline id>`: a pipeline in the tenant partition.
+#[must_use]
+pub fn pipeline_sort(pipeline_id: &str) -> String {
+    join(&["PIPELINE", pipeline_id])
+}
+
+/// `PIPECOUNT`: the sort key of a tenant's pipeline count (in the tenant partition).
+pub const PIPELINE_COUNT: &str = "PIPECOUNT";
+
 /// `METRICS#<tenant>`: the tenant's metric buckets (sort key [`metrics_sort`]).
 #[must_use]
 pub fn metrics_partition(tenant: &str) -> String {
@@ -289,6 +298,7 @@ mod tests {
         assert_eq!(tenant_connections_partition("acme"), "WSTENANT#acme");
         assert_eq!(metrics_partition("acme"), "METRICS#acme");
         assert_eq!(agent_sort("agt_1"), "AGENT#agt_1");
+        assert_eq!(pipeline_sort("pln_1"), "PIPELINE#pln_1");
         assert_eq!(metrics_sort("M", 60_000, "tasks-get"), "M#000000000060000#tasks-get");
         assert_eq!(metrics_bound("H", 0), "H#000000000000000");
     }

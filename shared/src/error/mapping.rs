@@ -10,6 +10,7 @@ use crate::connections::subscribe::SubscribeError;
 use crate::contexts::requests::Invalid;
 use crate::conversation::errors::ConversationError;
 use crate::keys::admin::{CreateKeyError, RevokeKeyError};
+use crate::pipelines::PipelineError;
 use crate::registered::RegistryError;
 
 impl From<Invalid> for ApiError {
@@ -71,6 +72,21 @@ impl From<AgentError> for ApiError {
             AgentError::KeysExhausted => Self::new(409, "KEY_LIMIT_REACHED", message)
                 .with_details(json!({"limit": crate::keys::MAX_KEYS_PER_TENANT})),
             AgentError::Unknown(e) => Self::internal_because(format!("agent operation failed: {e:#}")),
+        }
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(err: PipelineError) -> Self {
+        let message = err.to_string();
+        match err {
+            PipelineError::Invalid { field, .. } => {
+                Self::bad_request("INVALID_REQUEST", message).with_details(json!({"field": field}))
+            }
+            PipelineError::NotFound(_) => Self::not_found("PIPELINE_NOT_FOUND", message),
+            PipelineError::LimitReached => Self::new(409, "PIPELINE_LIMIT_REACHED", message)
+                .with_details(json!({"limit": crate::pipelines::MAX_PIPELINES_PER_TENANT})),
+            PipelineError::Unknown(e) => Self::internal_because(format!("pipeline operation failed: {e:#}")),
         }
     }
 }

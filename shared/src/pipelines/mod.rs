@@ -1,0 +1,91 @@
+//! Pipelines: a tenant's definitions of stages and their dependencies, which Step Functions will run
+//! with agents executing the stages (issue 13). What exists now is the definition: checked, stored
+//! and read back. The item is `TENANT#<tenant>` / `PIPELINE#<pipeline id>`, and the tenant's count
+//! `TENANT#<tenant>` / `PIPECOUNT`, written in one transaction (see [`crate::dynamodb`]).
+
+use serde::{Deserialize, Serialize};
+
+pub mod definition;
+pub mod dynamodb;
+pub mod memory;
+pub mod store;
+
+use definition::Definition;
+
+/// Pipelines a tenant may define.
+pub const MAX_PIPELINES_PER_TENANT: usize = 100;
+
+/// A stored pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub pipeline_id: String,
+    #[serde(skip)]
+    pub tenant: String,
+    #[serde(flatten)]
+    pub definition: Definition,
+    pub created_at: String,
+    /// The subject (key id or JWT `sub`) that defined it.
+    pub created_by: String,
+}
+
+/// Why a pipeline operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("pipeline {0} not found")]
+    NotFound(String),
+    #[error("the tenant already has {MAX_PIPELINES_PER_TENANT} pipelines")]
+    LimitReached,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PipelineError {
+    PipelineError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Checks `body` and stores it as a new pipeline of the caller's tenant.
+///
+/// # Errors
+/// [`PipelineError::Invalid`] naming what is wrong, [`PipelineError::LimitReached`], a store failure.
+pub async fn create<S: store::PipelineStore>(
+    store: &S,
+    who: &crate::auth::Principal,
+    body: &serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Pipeline, PipelineError> {
+    let definition = definition::parse(body)?;
+    let pipeline_id = crate::ids::new_id("pln", now.timestamp_millis())
+        .map_err(|e| PipelineError::Unknown(anyhow::anyhow!("random source: {e}")))?;
+    let pipeline = Pipeline {
+        pipeline_id,
+        tenant: who.tenant.to_string(),
+        definition,
+        created_at: crate::conversation::service::stamp(now),
+        created_by: who.subject.clone(),
+    };
+    store.put(&pipeline).await?;
+    Ok(pipeline)
+}
+
+/// One of the tenant's pipelines.
+///
+/// # Errors
+/// [`PipelineError::NotFound`] (another tenant's too), a store failure.
+pub async fn get<S: store::PipelineStore>(
+    store: &S,
+    who: &crate::auth::Principal,
+    pipeline_id: &str,
+) -> Result<Pipeline, PipelineError> {
+    store
+        .get(&who.tenant, pipeline_id)
+        .await?
+        .ok_or_else(|| PipelineError::NotFound(pipeline_id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests;
