@@ -121,6 +121,7 @@ impl AgentStore for DynamoDbAgents {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .consistent_read(true)
             .expression_attribute_values(":pk", s(&table_keys::tenant_partition(tenant)))
             .expression_attribute_values(":prefix", s(&table_keys::prefix(&["AGENT"])))
             .into_paginator()

@@ -206,9 +206,13 @@ fn stage_of(value: Option<&Value>, stages: &[Stage], field: &str) -> Result<usiz
         _ => None,
     };
     found.ok_or_else(|| {
+        let sent = value.map_or_else(|| "nothing".to_owned(), Value::to_string);
         invalid(
             field,
-            format!("must name a stage: its index (0 to {}) or its name", stages.len() - 1),
+            format!(
+                "no stage {sent}: name a stage by its index (0 to {}) or its name",
+                stages.len() - 1
+            ),
         )
     })
 }
@@ -255,6 +259,9 @@ fn cycle(stages: &[Stage]) -> Option<Vec<usize>> {
                     // reversed, it is the order the stages would run in, back to where it began.
                     let start = path.iter().position(|&p| p == before).unwrap_or(0);
                     let mut cycle: Vec<usize> = path[start..].iter().rev().copied().collect();
+                    // Told from its first stage, whatever order the search met it in.
+                    let first = cycle.iter().enumerate().min_by_key(|(_, &s)| s).map_or(0, |(at, _)| at);
+                    cycle.rotate_left(first);
                     cycle.push(cycle[0]);
                     return Some(cycle);
                 }
