@@ -12,16 +12,10 @@ fn admin_of(tenant: &str) -> Credential {
     ("authorization", format!("Bearer {token}"))
 }
 
+/// The brief's six-stage pipeline, as the `pipelines-create` fixture sends it.
 fn brief() -> Value {
-    json!({"name": "data-processing-pipeline", "description": "6-stage data processing pipeline",
-        "stages": [
-            {"name": "data-ingestion", "type": "data-ingestion", "required": true, "timeout": 300},
-            {"name": "data-transformation", "type": "transformation", "required": true, "timeout": 600},
-            {"name": "data-analysis", "type": "analysis", "required": true, "timeout": 900},
-            {"name": "data-validation", "type": "validation", "required": true, "timeout": 300},
-            {"name": "data-processing", "type": "processing", "required": true, "timeout": 1200},
-            {"name": "output-generation", "type": "output", "required": true, "timeout": 300}],
-        "dependencies": [{"from": 0, "to": 1}, {"from": 1, "to": 2}, {"from": 2, "to": 3}, {"from": 3, "to": 4}, {"from": 4, "to": 5}]})
+    let event: Value = serde_json::from_str(include_str!("../../../events/pipelines-create/brief.json")).unwrap();
+    serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
 }
 
 #[tokio::test]

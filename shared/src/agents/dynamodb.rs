@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::requests::Heartbeat;
 use super::store::AgentStore;
 use super::{Agent, AgentError, AgentType};
+use crate::dynamodb::pages::all_of_kind;
 use crate::dynamodb::{condition_failed, key, n, number, s, sdk_error, table_keys, Item};
 
 /// Agents in the mcpflow table.
@@ -116,18 +117,7 @@ impl AgentStore for DynamoDbAgents {
 
     #[tracing::instrument(skip(self))]
     async fn list(&self, tenant: &str) -> Result<Vec<Agent>, AgentError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .consistent_read(true)
-            .expression_attribute_values(":pk", s(&table_keys::tenant_partition(tenant)))
-            .expression_attribute_values(":prefix", s(&table_keys::prefix(&["AGENT"])))
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(fail)?;
+        let items = all_of_kind(&self.client, &self.table, tenant, table_keys::AGENT).await?;
         items.iter().map(from_item).collect()
     }
 

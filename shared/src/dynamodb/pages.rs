@@ -19,6 +19,19 @@ pub fn partition_query(client: &Client, table: &str, tenant: &str, kind: &str) -
         .scan_index_forward(false)
 }
 
+/// Every item of the tenant partition whose sort key starts `<kind>#`, oldest first, read
+/// consistently (for small kinds with a per-tenant limit: agents, pipelines).
+///
+/// # Errors
+/// A failed page.
+pub async fn all_of_kind(client: &Client, table: &str, tenant: &str, kind: &str) -> anyhow::Result<Vec<Item>> {
+    let query = partition_query(client, table, tenant, kind)
+        .scan_index_forward(true)
+        .consistent_read(true);
+    let pages = query.into_paginator().items().send();
+    pages.collect::<Result<_, _>>().await.map_err(super::sdk_error)
+}
+
 /// The table key of the tenant's item `<kind>#<id>`, where a page after that item starts.
 #[must_use]
 pub fn start_after(tenant: &str, kind: &str, id: &str) -> Item {

@@ -186,16 +186,22 @@ pub fn event_partition(tenant: &str, topic: &str) -> String {
     join(&["WSEVT", tenant, topic])
 }
 
+/// The first component of an agent's sort key.
+pub const AGENT: &str = "AGENT";
+
 /// `AGENT#<agent id>`: an agent in the tenant partition.
 #[must_use]
 pub fn agent_sort(agent_id: &str) -> String {
-    join(&["AGENT", agent_id])
+    join(&[AGENT, agent_id])
 }
+
+/// The first component of a pipeline's sort key.
+pub const PIPELINE: &str = "PIPELINE";
 
 /// `PIPELINE#<pipeline id>`: a pipeline in the tenant partition.
 #[must_use]
 pub fn pipeline_sort(pipeline_id: &str) -> String {
-    join(&["PIPELINE", pipeline_id])
+    join(&[PIPELINE, pipeline_id])
 }
 
 /// `PIPECOUNT`: the sort key of a tenant's pipeline count (in the tenant partition).

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::store::PipelineStore;
 use super::{Pipeline, PipelineError, MAX_PIPELINES_PER_TENANT};
+use crate::dynamodb::pages::all_of_kind;
 use crate::dynamodb::transactions::{transact, Transacted};
 use crate::dynamodb::{key, n, s, sdk_error, table_keys, Item};
 
@@ -93,21 +94,7 @@ impl PipelineStore for DynamoDbPipelines {
 
     #[tracing::instrument(skip(self))]
     async fn list(&self, tenant: &str) -> Result<Vec<Pipeline>, PipelineError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .consistent_read(true)
-            .expression_attribute_values(":pk", s(&table_keys::tenant_partition(tenant)))
-            .expression_attribute_values(":prefix", s(&table_keys::prefix(&["PIPELINE"])))
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<Item> = pages
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| unknown(sdk_error(e)))?;
+        let items = all_of_kind(&self.client, &self.table, tenant, table_keys::PIPELINE).await?;
         items.iter().map(|i| from_item(tenant, i)).collect()
     }
 }
