@@ -121,6 +121,15 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// Whether `principal` is this agent: its own API key (a JWT whose subject happens to spell the
+    /// key id is not it).
+    #[must_use]
+    pub fn is(&self, principal: &crate::auth::Principal) -> bool {
+        principal.method == crate::auth::AuthMethod::ApiKey
+            && principal.subject == self.key_id
+            && principal.tenant.as_ref() == self.tenant
+    }
+
     /// Its liveness at `now_ms`.
     #[must_use]
     pub fn liveness(&self, timeouts: AgentTimeouts, now_ms: i64) -> Liveness {

@@ -110,8 +110,7 @@ pub async fn heartbeat<S: AgentStore>(
     now: DateTime<Utc>,
 ) -> Result<(Agent, Agent), AgentError> {
     let before = get(agents, principal, agent_id).await?;
-    // The agent's own API key: a JWT whose subject happens to spell its key id is not it.
-    if principal.method != crate::auth::AuthMethod::ApiKey || principal.subject != before.key_id {
+    if !before.is(principal) {
         return Err(AgentError::NotThisAgent(agent_id.to_owned()));
     }
     let after = agents

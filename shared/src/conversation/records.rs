@@ -45,6 +45,7 @@ impl<C, T, Q> Deps<C, T, Q> {
             expires_at: Some(now.timestamp() + self.limits.task_retention_secs),
             stream: false,
             stream_stats: None,
+            stage: None,
             reply_seq: None,
             lease_until: None,
         })

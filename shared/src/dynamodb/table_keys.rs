@@ -204,6 +204,25 @@ pub fn pipeline_sort(pipeline_id: &str) -> String {
     join(&[PIPELINE, pipeline_id])
 }
 
+/// `EXEC#<execution id>`: a pipeline execution in the tenant partition.
+#[must_use]
+pub fn execution_sort(execution_id: &str) -> String {
+    join(&["EXEC", execution_id])
+}
+
+/// `INBOX#<agent id>#<task id>`: a stage task assigned to an agent and not claimed yet (in the tenant
+/// partition); task ids sort by creation, so an agent's inbox reads oldest first.
+#[must_use]
+pub fn inbox_sort(agent_id: &str, task_id: &str) -> String {
+    join(&["INBOX", agent_id, task_id])
+}
+
+/// `INBOX#<agent id>#`: the prefix of an agent's inbox entries.
+#[must_use]
+pub fn inbox_prefix(agent_id: &str) -> String {
+    prefix(&["INBOX", agent_id])
+}
+
 /// `PIPECOUNT`: the sort key of a tenant's pipeline count (in the tenant partition).
 pub const PIPELINE_COUNT: &str = "PIPECOUNT";
 

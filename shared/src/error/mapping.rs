@@ -86,6 +86,14 @@ impl From<PipelineError> for ApiError {
             PipelineError::NotFound(_) => Self::not_found("PIPELINE_NOT_FOUND", message),
             PipelineError::LimitReached => Self::new(409, "PIPELINE_LIMIT_REACHED", message)
                 .with_details(json!({"limit": crate::pipelines::MAX_PIPELINES_PER_TENANT})),
+            PipelineError::ExecutionNotFound(_) => Self::not_found("EXECUTION_NOT_FOUND", message),
+            PipelineError::ExecutionFinished(_, status) => {
+                Self::new(409, "EXECUTION_FINISHED", message).with_details(json!({"status": status}))
+            }
+            PipelineError::TaskNotFound(_) => Self::not_found("TASK_NOT_FOUND", message),
+            PipelineError::NotYourTask(_) => Self::new(403, "NOT_YOUR_TASK", message),
+            PipelineError::TaskOver { code, .. } => Self::new(409, code, message),
+            PipelineError::Agent(e) => e.into(),
             PipelineError::Unknown(e) => Self::internal_because(format!("pipeline operation failed: {e:#}")),
         }
     }

@@ -22,6 +22,8 @@ pub const STAGE_TYPES: [&str; 6] = [
 pub const MAX_STAGES: usize = 20;
 /// The longest a stage may run before it times out: a day.
 pub const MAX_STAGE_TIMEOUT_SECS: u64 = 86_400;
+/// A stage's heartbeat when the definition names none.
+pub const DEFAULT_HEARTBEAT_SECS: u64 = 60;
 /// Retries of a failed stage at most.
 pub const MAX_RETRIES: u64 = 5;
 /// The longest pipeline or stage name.
@@ -38,6 +40,10 @@ pub struct Stage {
     /// A stage that is not required may fail without failing the pipeline.
     pub required: bool,
     pub timeout: u64,
+    /// Seconds an agent may go without reporting progress before the attempt times out (at most
+    /// `timeout`; by default the smaller of `timeout` and [`DEFAULT_HEARTBEAT_SECS`]).
+    #[serde(default)]
+    pub heartbeat: u64,
     pub retry_count: u64,
     /// The indexes of the stages it waits for.
     pub depends_on: Vec<usize>,
@@ -136,7 +142,7 @@ pub fn parse(body: &Value) -> Result<Definition, PipelineError> {
         let s = object(value, &at)?;
         known(
             s,
-            &["name", "type", "required", "timeout", "retry_count"],
+            &["name", "type", "required", "timeout", "heartbeat", "retry_count"],
             &format!("{at}."),
         )?;
         let stage_name = name(s.get("name"), &format!("{at}.name"))?;
@@ -162,15 +168,22 @@ pub fn parse(body: &Value) -> Result<Definition, PipelineError> {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(invalid(&format!("{at}.required"), "must be true or false")),
         };
+        let timeout = count(
+            s.get("timeout"),
+            &format!("{at}.timeout"),
+            300,
+            1..=MAX_STAGE_TIMEOUT_SECS,
+        )?;
         stages.push(Stage {
             name: stage_name,
             stage_type,
             required,
-            timeout: count(
-                s.get("timeout"),
-                &format!("{at}.timeout"),
-                300,
-                1..=MAX_STAGE_TIMEOUT_SECS,
+            timeout,
+            heartbeat: count(
+                s.get("heartbeat"),
+                &format!("{at}.heartbeat"),
+                timeout.min(DEFAULT_HEARTBEAT_SECS),
+                1..=timeout,
             )?,
             retry_count: count(s.get("retry_count"), &format!("{at}.retry_count"), 0, 0..=MAX_RETRIES)?,
             depends_on: Vec::new(),

@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 
 pub mod definition;
 pub mod dynamodb;
+pub mod engine;
+pub mod executions;
 pub mod memory;
+pub mod runs;
 pub mod store;
+pub mod webhook;
+pub mod work;
 
 use definition::Definition;
 
@@ -37,6 +42,19 @@ pub enum PipelineError {
     NotFound(String),
     #[error("the tenant already has {MAX_PIPELINES_PER_TENANT} pipelines")]
     LimitReached,
+    #[error("execution {0} not found")]
+    ExecutionNotFound(String),
+    #[error("execution {0} has ended ({1:?})")]
+    ExecutionFinished(String, executions::ExecutionStatus),
+    #[error("task {0} not found")]
+    TaskNotFound(String),
+    #[error("task {0} is assigned to another agent")]
+    NotYourTask(String),
+    #[error(transparent)]
+    Agent(#[from] crate::agents::AgentError),
+    /// The attempt is over: cancelled, timed out, or reported already.
+    #[error("{message}")]
+    TaskOver { code: &'static str, message: String },
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

@@ -9,6 +9,7 @@
 //! | `outbox.rs` | a queued task is written with its outbox entry, then sent; the sweep sends what a dead creator left |
 //! | `stats.rs` | the per-tenant counters |
 //! | `store.rs` | the ports (tasks, queue) |
+//! | `stages.rs` | the port of pipeline stage tasks (assigned to an agent, claimed, reported on) |
 //! | `updates.rs` | the port its changes of state are published through |
 //! | `dynamodb/`, `sqs.rs` | the store on the table, the queues on SQS |
 
@@ -19,6 +20,7 @@ pub mod model;
 pub mod outbox;
 pub mod service;
 pub mod sqs;
+pub mod stages;
 pub mod stats;
 pub mod store;
 pub mod updates;

@@ -46,6 +46,9 @@ pub enum TaskType {
     /// A prompt with no context (MCP `create_task`), answered by the worker.
     #[serde(rename = "ai.completion")]
     Completion,
+    /// One attempt at a pipeline stage, run by an agent.
+    #[serde(rename = "pipeline.stage")]
+    PipelineStage,
 }
 
 impl TaskType {
@@ -59,6 +62,7 @@ impl TaskType {
             Self::DeleteNode => "mcp.delete_node",
             Self::DeleteContext => "mcp.delete_context",
             Self::Completion => "ai.completion",
+            Self::PipelineStage => "pipeline.stage",
         }
     }
 }
@@ -151,6 +155,9 @@ pub struct Task {
     /// For a streamed task, once it has run: how its stream went.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_stats: Option<StreamStats>,
+    /// For a pipeline stage: what it is part of, what it was given and what its agent reported.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Box<StageWork>>,
     /// For a prompt: the sequence number reserved for its reply.
     #[serde(skip)]
     pub reply_seq: Option<u64>,
@@ -179,6 +186,37 @@ impl Task {
         t.tenant = "acme".into();
         t
     }
+}
+
+/// A pipeline stage's side of a task: the brief's `pipeline_id`, `stage`, `payload`, `progress`,
+/// `assigned_agent` and `logs`, with the agent's `result`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageWork {
+    pub pipeline_id: String,
+    pub execution_id: String,
+    /// The stage's name, and its index in the pipeline.
+    pub stage: String,
+    pub stage_index: usize,
+    pub stage_type: String,
+    /// What the agent works on: `input` (the pipeline's `input_data`, or what the stages it depends
+    /// on returned) and the execution's `parameters`.
+    pub payload: Value,
+    pub timeout: u64,
+    pub retry_count: u64,
+    pub assigned_agent: String,
+    /// 0–1, as the agent last reported it.
+    pub progress: f64,
+    pub logs: Vec<LogLine>,
+    /// What the agent returned on completion.
+    pub result: Option<Value>,
+    pub updated_at: String,
+}
+
+/// A line an agent reported with its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub at: String,
+    pub message: String,
 }
 
 /// How a streamed completion went, as the worker saw the provider's pieces arrive.
@@ -250,6 +288,33 @@ mod tests {
     }
 
     #[test]
+    fn a_task_without_stage_fields_reads_back_without_a_stage_and_a_stage_task_keeps_them() {
+        let plain = Task::example("task_1");
+        let text = serde_json::to_value(&plain).unwrap();
+        assert!(text.get("pipeline_id").is_none(), "{text}");
+        assert_eq!(serde_json::from_value::<Task>(text).unwrap().stage, None);
+        let mut staged = plain;
+        staged.stage = Some(Box::new(StageWork {
+            pipeline_id: "pln_1".into(),
+            execution_id: "exe_1".into(),
+            stage: "ingest".into(),
+            stage_index: 0,
+            stage_type: "data-ingestion".into(),
+            payload: json!({"input": {"rows": 3}}),
+            timeout: 30,
+            retry_count: 1,
+            assigned_agent: "agt_1".into(),
+            progress: 0.5,
+            logs: vec![],
+            result: None,
+            updated_at: "2026-12-02T10:00:00.000Z".into(),
+        }));
+        let text = serde_json::to_value(&staged).unwrap();
+        assert_eq!((&text["pipeline_id"], &text["progress"]), (&json!("pln_1"), &json!(0.5)));
+        assert_eq!(serde_json::from_value::<Task>(text).unwrap().stage, staged.stage);
+    }
+
+    #[test]
     fn task_type_names_are_the_names_the_api_reads_and_writes() {
         let all = [
             TaskType::CreateContext,
@@ -258,6 +323,7 @@ mod tests {
             TaskType::DeleteNode,
             TaskType::DeleteContext,
             TaskType::Completion,
+            TaskType::PipelineStage,
         ];
         for kind in all {
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));

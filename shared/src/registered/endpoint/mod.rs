@@ -184,11 +184,32 @@ fn transport(e: &reqwest::Error, timeout: Duration, other: fn(String) -> CallErr
 /// [`CallError`]: refused, unresolved, unreachable, timed out, redirected, a non-2xx answer, or an
 /// answer over [`MAX_ANSWER_BYTES`].
 pub async fn call(raw: &str, args: &Value, policy: EndpointPolicy) -> Result<Value, CallError> {
+    post(raw, args.to_string().into_bytes(), &[], policy).await
+}
+
+/// `POST`s `body` as JSON with `headers` to `raw`, under the same checks as [`call`]; the answer as
+/// JSON (or as a string when it is not JSON).
+///
+/// # Errors
+/// As [`call`].
+pub async fn post(
+    raw: &str,
+    body: Vec<u8>,
+    headers: &[(&str, String)],
+    policy: EndpointPolicy,
+) -> Result<Value, CallError> {
     let started = Instant::now();
     let url = check_url(raw, policy.allow_private).map_err(CallError::Refused)?;
     let addr = address(&url, policy).await?;
     let client = client(&url, addr, policy.timeout.saturating_sub(started.elapsed()))?;
-    let sent = client.post(url).json(args).send().await;
+    let mut request = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let sent = request.send().await;
     let response = sent.map_err(|e| transport(&e, policy.timeout, CallError::Unreachable))?;
     if !response.status().is_success() {
         return Err(refusal(response).await);

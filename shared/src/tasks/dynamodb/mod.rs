@@ -24,6 +24,7 @@ use crate::tasks::store::{Finish, Start, TaskCancel, TaskStore, Unsent};
 pub mod index;
 mod listing;
 mod outbox;
+mod stages;
 pub(crate) mod stats;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,53 @@
+//! Port: where executions are kept.
+
+use std::future::Future;
+
+use super::Execution;
+use crate::pipelines::PipelineError;
+
+/// Port: the executions of every tenant. A write names the version it read.
+pub trait ExecutionStore: Send + Sync {
+    /// Stores a new execution (version 1); `false` when its id is taken.
+    fn create(&self, execution: &Execution) -> impl Future<Output = Result<bool, PipelineError>> + Send;
+    fn get(
+        &self,
+        tenant: &str,
+        execution_id: &str,
+    ) -> impl Future<Output = Result<Option<Execution>, PipelineError>> + Send;
+    /// Replaces the execution if it is still at `execution.version`, and moves it to the next
+    /// version; `false` when another write came first.
+    fn replace(&self, execution: &Execution) -> impl Future<Output = Result<bool, PipelineError>> + Send;
+}
+
+/// Writes attempted before an update gives up: each retry reads the execution again.
+pub const UPDATE_ATTEMPTS: usize = 20;
+
+/// Reads the execution, applies `change` and writes it back, again from a fresh read whenever another
+/// write came first. `change` returns what the caller needs and whether anything changed (nothing is
+/// written otherwise); `None` when there is no such execution.
+///
+/// # Errors
+/// A store failure, or [`UPDATE_ATTEMPTS`] lost races.
+pub async fn update<S: ExecutionStore, T>(
+    store: &S,
+    tenant: &str,
+    execution_id: &str,
+    mut change: impl FnMut(&mut Execution) -> (T, bool) + Send,
+) -> Result<Option<(Execution, T)>, PipelineError> {
+    for _ in 0..UPDATE_ATTEMPTS {
+        let Some(mut execution) = store.get(tenant, execution_id).await? else {
+            return Ok(None);
+        };
+        let (out, changed) = change(&mut execution);
+        if !changed {
+            return Ok(Some((execution, out)));
+        }
+        if store.replace(&execution).await? {
+            execution.version += 1;
+            return Ok(Some((execution, out)));
+        }
+    }
+    Err(PipelineError::Unknown(anyhow::anyhow!(
+        "execution {execution_id} kept changing under {UPDATE_ATTEMPTS} updates"
+    )))
+}

@@ -1,0 +1,88 @@
+use serde_json::json;
+
+use super::*;
+use crate::pipelines::definition::parse;
+
+fn pipeline(body: Value) -> Pipeline {
+    Pipeline {
+        pipeline_id: "pln_1".into(),
+        tenant: "acme".into(),
+        definition: parse(&body).unwrap(),
+        created_at: "2026-12-02T10:00:00.000Z".into(),
+        created_by: "k1".into(),
+    }
+}
+
+fn diamond() -> Execution {
+    let p = pipeline(json!({"name": "d", "stages": [
+        {"name": "a", "type": "data-ingestion"}, {"name": "b", "type": "analysis", "required": false},
+        {"name": "c", "type": "transformation"}, {"name": "d", "type": "output", "timeout": 10}],
+        "dependencies": [{"from": "a", "to": "b"}, {"from": "a", "to": "c"}, {"from": "b", "to": "d"}, {"from": "c", "to": "d"}]}));
+    let request = execute_request(&json!({"input_data": {"rows": 3}}), false).unwrap();
+    Execution::new(&p, "exe_1".into(), request, "k1", "2026-12-02T10:00:00.000Z")
+}
+
+#[test]
+fn the_machine_input_carries_ids_and_timings_only() {
+    let e = diamond();
+    let input = e.machine_input();
+    assert_eq!(input["stages"][3], json!({"index": 3, "name": "d", "deps": 2, "required": true, "timeout": 10,
+        "heartbeat": 10, "retry_count": 0, "gate_timeout": e.gate_timeout()}));
+    assert!(input.get("input_data").is_none());
+    assert_eq!(e.stages[0].status, StageStatus::Pending);
+    assert_eq!(e.stages[3].status, StageStatus::Waiting);
+}
+
+#[test]
+fn a_gate_opens_once_every_dependency_is_done_and_an_optional_failure_counts_as_done() {
+    let mut e = diamond();
+    e.gates.insert(3, "tok-d".into());
+    e.gates.insert(1, "tok-b".into());
+    assert!(e.take_open_gates().is_empty());
+    e.stages[0].status = StageStatus::Completed;
+    e.stages[0].output = Some(json!({"rows": 3, "clean": true}));
+    assert_eq!(e.take_open_gates(), ["tok-b"]);
+    assert_eq!(e.input_of(1), json!({"rows": 3, "clean": true}));
+    e.stages[2].status = StageStatus::Completed;
+    e.stages[2].output = Some(json!("c-out"));
+    assert!(e.take_open_gates().is_empty(), "b is not done");
+    e.stages[1].status = StageStatus::Failed;
+    assert_eq!(e.take_open_gates(), ["tok-d"]);
+    assert_eq!(e.input_of(3), json!({"b": null, "c": "c-out"}));
+    assert_eq!(e.input_of(0), json!({"rows": 3}));
+}
+
+#[test]
+fn a_required_failure_keeps_its_dependents_waiting() {
+    let mut e = diamond();
+    e.stages[0].status = StageStatus::Failed;
+    assert!(!e.ready(1) && !e.ready(2));
+}
+
+#[test]
+fn the_view_hides_tokens_and_the_secret_and_counts_progress() {
+    let mut e = diamond();
+    e.gates.insert(3, "tok".into());
+    e.notification.secret = Some("whsec_x".into());
+    e.stages[0].status = StageStatus::Completed;
+    e.stages[1].status = StageStatus::Running;
+    let v = e.view();
+    assert!(v.get("gates").is_none() && v["notification"].get("secret").is_none(), "{v}");
+    assert_eq!(v["progress"], json!(0.25));
+    assert_eq!(v["current_stages"], json!(["b"]), "c waits at its gate until the dispatcher opens it");
+    assert_eq!(v["completed_stages"], json!(["a"]));
+}
+
+#[test]
+fn execute_bodies_are_checked_field_by_field() {
+    let bad = |body: Value| execute_request(&body, false).unwrap_err().0;
+    assert_eq!(bad(json!({"input": 1})), "input");
+    assert_eq!(bad(json!({"parameters": [1]})), "parameters");
+    assert_eq!(bad(json!({"notification": {"webhook": "ftp://x"}})), "notification.webhook");
+    assert_eq!(bad(json!({"notification": {"webhook": "http://127.0.0.1:9/x"}})), "notification.webhook");
+    assert_eq!(bad(json!({"notification": {"email": "nobody"}})), "notification.email");
+    assert_eq!(bad(json!({"input_data": "x".repeat(MAX_INPUT_BYTES)})), "input_data");
+    let ok = execute_request(&json!({"notification": {"webhook": "http://127.0.0.1:9/x"}}), true).unwrap();
+    assert!(ok.notification.secret.unwrap().starts_with("whsec_"));
+    assert_eq!(ok.parameters, json!({}));
+}

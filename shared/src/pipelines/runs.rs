@@ -1,0 +1,576 @@
+//! Running pipelines: execute, read and cancel an execution (REST), and what stage-dispatcher does
+//! with each message the state machine sends (a gate to open, a stage attempt to assign, a stage
+//! done or lost, the execution finished).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::engine::Engine;
+use super::executions::store::{update, ExecutionStore};
+use super::executions::{execute_request, Execution, ExecutionError, ExecutionStatus, StageStatus};
+use super::store::PipelineStore;
+use super::webhook::{self, Webhooks};
+use super::{invalid, PipelineError};
+use crate::agents::store::AgentStore;
+use crate::agents::{Agent, AgentTimeouts, Liveness};
+use crate::auth::Principal;
+use crate::connections::publish::TopicEvents;
+use crate::conversation::service::stamp;
+use crate::tasks::model::{StageWork, Task, TaskStatus, TaskType};
+use crate::tasks::stages::StageTasks;
+use crate::tasks::updates::TaskUpdates;
+
+/// What running pipelines needs.
+pub struct Runs<P, X, E, A, T> {
+    pub pipelines: P,
+    pub executions: X,
+    pub engine: E,
+    pub agents: A,
+    pub tasks: T,
+    pub timeouts: AgentTimeouts,
+    /// Where notifications go, and how they may be reached.
+    pub webhooks: Webhooks,
+    /// How long a stage task is kept (DynamoDB TTL), in seconds.
+    pub task_retention_secs: i64,
+    /// `pipeline_progress` to `pipeline:<id>` subscribers (`None`: nowhere).
+    pub events: Option<Arc<dyn TopicEvents>>,
+    /// `task_update` of stage tasks (`None`: nowhere).
+    pub updates: Option<Arc<dyn TaskUpdates>>,
+}
+
+/// The WebSocket topic of a pipeline's executions.
+#[must_use]
+pub fn pipeline_topic(pipeline_id: &str) -> String {
+    format!("pipeline:{pipeline_id}")
+}
+
+fn unknown(e: impl Into<anyhow::Error>) -> PipelineError {
+    PipelineError::Unknown(e.into())
+}
+
+impl<P, X, E, A, T> Runs<P, X, E, A, T> {
+    pub(crate) async fn progressed(&self, execution: &Execution, stage: Option<usize>) {
+        if let Some(events) = &self.events {
+            let topics = [pipeline_topic(&execution.pipeline_id)];
+            let data = execution.progress_event(stage);
+            events.published(&execution.tenant, &topics, "pipeline_progress", &data).await;
+        }
+    }
+
+    pub(crate) async fn task_changed(&self, task: &Task) {
+        if let Some(updates) = &self.updates {
+            updates.published(task).await;
+        }
+    }
+}
+
+impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
+    /// `POST /pipelines/{id}/execute`: stores the execution, then starts its state machine (named by
+    /// the execution id, so a retried start starts nothing new).
+    ///
+    /// # Errors
+    /// A wrong field, [`PipelineError::NotFound`], a store or engine failure (the execution is then
+    /// recorded as failed).
+    pub async fn execute(
+        &self,
+        who: &Principal,
+        pipeline_id: &str,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Execution, PipelineError> {
+        let request = execute_request(body, self.webhooks.policy.allow_private).map_err(|(f, m)| invalid(&f, m))?;
+        let pipeline = super::get(&self.pipelines, who, pipeline_id).await?;
+        let id = crate::ids::new_id("exe", now.timestamp_millis()).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        let mut execution = Execution::new(&pipeline, id, request, &who.subject, &stamp(now));
+        if !self.executions.create(&execution).await? {
+            return Err(unknown(anyhow::anyhow!("execution id {} taken", execution.execution_id)));
+        }
+        execution.version = 1;
+        let started = self.engine.start(&execution.execution_id, &execution.machine_input()).await;
+        let outcome = update(&self.executions, &who.tenant, &execution.execution_id, |e| {
+            match &started {
+                Ok(arn) => e.execution_arn = Some(arn.clone()),
+                Err(_) => {
+                    e.status = ExecutionStatus::Failed;
+                    e.error = Some(ExecutionError {
+                        stage: None,
+                        message: "the workflow engine did not start the execution".into(),
+                    });
+                    e.finished_at = Some(e.updated_at.clone());
+                    e.cancel_unfinished(&stamp(now));
+                }
+            }
+            ((), true)
+        })
+        .await?;
+        if let Err(e) = started {
+            return Err(unknown(e.context("StartExecution")));
+        }
+        let (execution, ()) = outcome.ok_or_else(|| unknown(anyhow::anyhow!("execution vanished")))?;
+        self.progressed(&execution, None).await;
+        Ok(execution)
+    }
+
+}
+
+impl<P, X: ExecutionStore, E, A, T> Runs<P, X, E, A, T> {
+    /// One execution of one of the tenant's pipelines.
+    ///
+    /// # Errors
+    /// [`PipelineError::ExecutionNotFound`] (of another pipeline or tenant too), a store failure.
+    pub async fn execution(&self, who: &Principal, pipeline_id: &str, execution_id: &str) -> Result<Execution, PipelineError> {
+        self.executions
+            .get(&who.tenant, execution_id)
+            .await?
+            .filter(|e| e.pipeline_id == pipeline_id)
+            .ok_or_else(|| PipelineError::ExecutionNotFound(execution_id.to_owned()))
+    }
+}
+
+impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
+    /// `POST …/executions/{id}/cancel`: stops the state machine, then records every unfinished stage
+    /// and its task as cancelled; an agent hears of it on its next progress report.
+    ///
+    /// # Errors
+    /// [`PipelineError::ExecutionNotFound`], [`PipelineError::ExecutionFinished`], a store or engine
+    /// failure.
+    pub async fn cancel(&self, who: &Principal, pipeline_id: &str, execution_id: &str, now: DateTime<Utc>) -> Result<Execution, PipelineError> {
+        let execution = self.execution(who, pipeline_id, execution_id).await?;
+        if execution.status.is_finished() {
+            return Err(PipelineError::ExecutionFinished(execution_id.to_owned(), execution.status));
+        }
+        if let Some(arn) = &execution.execution_arn {
+            self.engine.stop(arn, &format!("cancelled by {}", who.subject)).await.map_err(unknown)?;
+        }
+        let at = stamp(now);
+        let outcome = update(&self.executions, &who.tenant, execution_id, |e| {
+            if e.status.is_finished() {
+                return (Vec::new(), false);
+            }
+            e.status = ExecutionStatus::Cancelled;
+            e.finished_at = Some(at.clone());
+            e.updated_at.clone_from(&at);
+            (e.cancel_unfinished(&at), true)
+        })
+        .await?;
+        let (execution, tasks) = outcome.ok_or_else(|| PipelineError::ExecutionNotFound(execution_id.to_owned()))?;
+        for task_id in tasks {
+            self.end_task(&who.tenant, &task_id, TaskStatus::Cancelled, "the execution was cancelled", &at)
+                .await;
+        }
+        self.progressed(&execution, None).await;
+        Ok(execution)
+    }
+
+}
+
+impl<P, X, E, A, T: StageTasks> Runs<P, X, E, A, T> {
+    /// Ends a stage task that is not finished yet (cancelled, or failed when its attempt timed out);
+    /// a failure is logged, as the execution's record already tells.
+    pub(crate) async fn end_task(&self, tenant: &str, task_id: &str, status: TaskStatus, why: &str, now: &str) {
+        for _ in 0..5 {
+            let found = match self.tasks.with_token(tenant, task_id).await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(%task_id, error = %e, "stage task not ended");
+                    return;
+                }
+            };
+            let Some((before, token)) = found else { return };
+            if before.status.is_finished() {
+                return;
+            }
+            let mut after = before.clone();
+            after.status = status;
+            after.finished_at = Some(now.to_owned());
+            after.error = Some(why.to_owned());
+            if let Some(stage) = after.stage.as_mut() {
+                now.clone_into(&mut stage.updated_at);
+            }
+            match self.tasks.replace(&before, &after, &token).await {
+                Ok(true) => {
+                    self.task_changed(&after).await;
+                    return;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(%task_id, error = %e, "stage task not ended");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A message of the state machine on the stage queue.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StageMessage {
+    /// A stage waits for its dependencies: keep its gate's token, or open it now.
+    Gate {
+        tenant: String,
+        execution_id: String,
+        stage: usize,
+        token: String,
+    },
+    /// A stage attempt to assign to an agent.
+    Stage {
+        tenant: String,
+        execution_id: String,
+        stage: usize,
+        attempt: u32,
+        timeout: u64,
+        token: String,
+    },
+    /// An attempt succeeded: the stage is done.
+    StageDone {
+        tenant: String,
+        execution_id: String,
+        stage: usize,
+        attempt: u32,
+    },
+    /// The last attempt failed.
+    StageFailed {
+        tenant: String,
+        execution_id: String,
+        stage: usize,
+        attempt: u32,
+        failure: Value,
+    },
+    /// The execution is over.
+    Finished {
+        tenant: String,
+        execution_id: String,
+        status: String,
+        #[serde(default)]
+        failure: Option<Value>,
+    },
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatched {
+    /// Done with: delete it.
+    Handled,
+    /// No capable active agent: try again after this many seconds.
+    NoAgent(u64),
+}
+
+/// The error name and cause of a Step Functions failure object (`{"Error", "Cause"}`).
+fn failure_text(failure: &Value) -> String {
+    let error = failure["Error"].as_str().unwrap_or("Failed");
+    match failure["Cause"].as_str().filter(|c| !c.is_empty()) {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_owned(),
+    }
+}
+
+/// The agent that gets a stage of `stage_type` at `now_ms`: active, capable of it, least loaded
+/// (then the one heard from last).
+#[must_use]
+pub fn choose_agent<'a>(agents: &'a [Agent], stage_type: &str, timeouts: AgentTimeouts, now_ms: i64) -> Option<&'a Agent> {
+    agents
+        .iter()
+        .filter(|a| a.liveness(timeouts, now_ms) == Liveness::Active)
+        .filter(|a| a.capabilities.iter().any(|c| c == stage_type))
+        .min_by(|a, b| {
+            a.current_load
+                .total_cmp(&b.current_load)
+                .then(b.last_heartbeat_ms.cmp(&a.last_heartbeat_ms))
+        })
+}
+
+/// Seconds before a stage with no capable agent is looked at again: doubling from 1 to 60 with
+/// each receive.
+#[must_use]
+pub fn no_agent_delay(receives: u32) -> u64 {
+    1u64 << receives.min(6).saturating_sub(1).min(6)
+}
+
+impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E, A, T> {
+    /// Handles one message. `first_sent_ms` and `receives` are the message's SQS attributes.
+    ///
+    /// # Errors
+    /// A store or engine failure: the message comes back.
+    pub async fn dispatch(&self, message: StageMessage, first_sent_ms: i64, receives: u32, now: DateTime<Utc>) -> Result<Dispatched, PipelineError> {
+        match message {
+            StageMessage::Gate { tenant, execution_id, stage, token } => {
+                self.gate(&tenant, &execution_id, stage, token).await?;
+            }
+            StageMessage::Stage { tenant, execution_id, stage, attempt, timeout, token } => {
+                let deadline_ms = first_sent_ms + i64::try_from(timeout.saturating_mul(1000)).unwrap_or(i64::MAX);
+                return self.assign(&tenant, &execution_id, stage, attempt, &token, deadline_ms, receives, now).await;
+            }
+            StageMessage::StageDone { tenant, execution_id, stage, attempt } => {
+                self.stage_over(&tenant, &execution_id, stage, attempt, None, now).await?;
+            }
+            StageMessage::StageFailed { tenant, execution_id, stage, attempt, failure } => {
+                self.stage_over(&tenant, &execution_id, stage, attempt, Some(failure_text(&failure)), now).await?;
+            }
+            StageMessage::Finished { tenant, execution_id, status, failure } => {
+                self.finished(&tenant, &execution_id, status == "succeeded", failure.as_ref(), now).await?;
+            }
+        }
+        Ok(Dispatched::Handled)
+    }
+
+    async fn open(&self, gates: Vec<String>) -> Result<(), PipelineError> {
+        for token in gates {
+            match self.engine.succeed(&token, &json!({})).await {
+                // Opened already, or the execution is over: nothing waits on it.
+                Ok(()) | Err(super::engine::TokenError::Over(_)) => {}
+                Err(super::engine::TokenError::Unknown(e)) => return Err(unknown(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn gate(&self, tenant: &str, execution_id: &str, stage: usize, token: String) -> Result<(), PipelineError> {
+        let outcome = update(&self.executions, tenant, execution_id, |e| {
+            if e.status.is_finished() || stage >= e.stages.len() || e.stages[stage].status.is_finished() {
+                return (Vec::new(), false);
+            }
+            e.gates.insert(stage, token.clone());
+            let open = e.take_open_gates();
+            (open, true)
+        })
+        .await?;
+        if let Some((_, open)) = outcome {
+            self.open(open).await?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn assign(
+        &self,
+        tenant: &str,
+        execution_id: &str,
+        stage: usize,
+        attempt: u32,
+        token: &str,
+        deadline_ms: i64,
+        receives: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, PipelineError> {
+        let Some(execution) = self.executions.get(tenant, execution_id).await? else {
+            return Ok(Dispatched::Handled);
+        };
+        let Some(run) = execution.stages.get(stage) else {
+            return Ok(Dispatched::Handled);
+        };
+        if execution.status.is_finished() || run.status.is_finished() || run.attempts > attempt {
+            return Ok(Dispatched::Handled);
+        }
+        if run.attempts == attempt {
+            if let Some(task_id) = &run.task_id {
+                if self.tasks.with_token(tenant, task_id).await.map_err(|e| unknown(anyhow::anyhow!("{e}")))?.is_some() {
+                    return Ok(Dispatched::Handled);
+                }
+            }
+        }
+        let now_ms = now.timestamp_millis();
+        let agents = self.agents.list(tenant).await.map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        let Some(agent) = choose_agent(&agents, &run.stage_type, self.timeouts, now_ms) else {
+            if now_ms >= deadline_ms {
+                // The attempt has timed out in the state machine by now: nothing to keep.
+                return Ok(Dispatched::Handled);
+            }
+            if run.status != StageStatus::Pending {
+                update(&self.executions, tenant, execution_id, |e| {
+                    let changed = e.stages[stage].status != StageStatus::Pending && !e.stages[stage].status.is_finished();
+                    e.stages[stage].status = StageStatus::Pending;
+                    ((), changed)
+                })
+                .await?;
+            }
+            return Ok(Dispatched::NoAgent(no_agent_delay(receives)));
+        };
+        let at = stamp(now);
+        let fresh_id = crate::ids::new_id("task", now_ms).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        let agent_id = agent.agent_id.clone();
+        let outcome = update(&self.executions, tenant, execution_id, |e| {
+            let run = &mut e.stages[stage];
+            if e.status.is_finished() || run.status.is_finished() || run.attempts > attempt {
+                return (None, false);
+            }
+            let previous = run.task_id.clone().filter(|_| run.attempts < attempt);
+            if run.attempts == attempt {
+                // Recorded by an earlier delivery that did not write the task.
+                let recorded = run.task_id.clone().zip(run.agent_id.clone());
+                return (recorded.map(|(t, a)| (t, a, None)), false);
+            }
+            run.attempts = attempt;
+            run.task_id = Some(fresh_id.clone());
+            run.agent_id = Some(agent_id.clone());
+            run.status = StageStatus::Assigned;
+            run.error = None;
+            if run.started_at.is_none() {
+                run.started_at = Some(at.clone());
+            }
+            e.updated_at.clone_from(&at);
+            (Some((fresh_id.clone(), agent_id.clone(), previous)), true)
+        })
+        .await?;
+        let Some((execution, Some((task_id, agent_id, previous)))) = outcome else {
+            return Ok(Dispatched::Handled);
+        };
+        if let Some(previous) = previous {
+            self.end_task(tenant, &previous, TaskStatus::Failed, "the attempt timed out or failed", &at)
+                .await;
+        }
+        let task = self.stage_task(&execution, stage, attempt, &task_id, &agent_id, now);
+        self.tasks.assign(&task, token).await.map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        self.task_changed(&task).await;
+        self.progressed(&execution, Some(stage)).await;
+        Ok(Dispatched::Handled)
+    }
+
+    fn stage_task(&self, execution: &Execution, stage: usize, attempt: u32, task_id: &str, agent_id: &str, now: DateTime<Utc>) -> Task {
+        let run = &execution.stages[stage];
+        let at = stamp(now);
+        Task {
+            task_id: task_id.to_owned(),
+            tenant: execution.tenant.clone(),
+            task_type: TaskType::PipelineStage,
+            status: TaskStatus::Pending,
+            priority: 5,
+            context_id: None,
+            user_id: Some(execution.created_by.clone()),
+            model_id: None,
+            created_at: at.clone(),
+            started_at: None,
+            finished_at: None,
+            attempts: attempt,
+            provider: None,
+            model: None,
+            usage: None,
+            output: None,
+            error: None,
+            error_code: None,
+            input: None,
+            requested_provider: None,
+            expires_at: Some(now.timestamp() + self.task_retention_secs),
+            stream: false,
+            stream_stats: None,
+            stage: Some(Box::new(StageWork {
+                pipeline_id: execution.pipeline_id.clone(),
+                execution_id: execution.execution_id.clone(),
+                stage: run.name.clone(),
+                stage_index: stage,
+                stage_type: run.stage_type.clone(),
+                payload: json!({"input": execution.input_of(stage), "parameters": execution.parameters}),
+                timeout: run.timeout,
+                retry_count: run.retry_count,
+                assigned_agent: agent_id.to_owned(),
+                progress: 0.0,
+                logs: Vec::new(),
+                result: None,
+                updated_at: at,
+            })),
+            reply_seq: None,
+            lease_until: None,
+        }
+    }
+
+    /// A stage's last attempt is over: completed (`error` `None`) or failed. Opens the gates of the
+    /// stages that may start now.
+    async fn stage_over(&self, tenant: &str, execution_id: &str, stage: usize, attempt: u32, error: Option<String>, now: DateTime<Utc>) -> Result<(), PipelineError> {
+        let at = stamp(now);
+        let outcome = update(&self.executions, tenant, execution_id, |e| {
+            if e.status.is_finished() || stage >= e.stages.len() || e.stages[stage].status.is_finished() {
+                return ((Vec::new(), None), false);
+            }
+            let run = &mut e.stages[stage];
+            run.status = if error.is_some() { StageStatus::Failed } else { StageStatus::Completed };
+            run.attempts = run.attempts.max(attempt);
+            run.finished_at = Some(at.clone());
+            if let Some(error) = &error {
+                // The agent's own report, when it made one, says more than the engine's error name.
+                if run.error.is_none() {
+                    run.error = Some(error.clone());
+                }
+            }
+            let task = run.task_id.clone();
+            e.updated_at.clone_from(&at);
+            ((e.take_open_gates(), task), true)
+        })
+        .await?;
+        let Some((execution, (open, task))) = outcome else {
+            return Ok(());
+        };
+        if error.is_some() {
+            if let Some(task) = task {
+                self.end_task(tenant, &task, TaskStatus::Failed, "the stage's last attempt timed out", &at)
+                    .await;
+            }
+        }
+        self.open(open).await?;
+        self.progressed(&execution, Some(stage)).await;
+        Ok(())
+    }
+
+    /// The execution is over: records how, cancels what still runs, and notifies the webhook.
+    async fn finished(&self, tenant: &str, execution_id: &str, succeeded: bool, failure: Option<&Value>, now: DateTime<Utc>) -> Result<(), PipelineError> {
+        let at = stamp(now);
+        // The failed stage, from the cause its iteration failed with (its state, as JSON).
+        let cause: Option<Value> = failure
+            .and_then(|f| f["Cause"].as_str())
+            .and_then(|c| serde_json::from_str(c).ok());
+        let outcome = update(&self.executions, tenant, execution_id, |e| {
+            if e.status.is_finished() {
+                return (None, false);
+            }
+            e.finished_at = Some(at.clone());
+            e.updated_at.clone_from(&at);
+            if succeeded {
+                e.status = ExecutionStatus::Succeeded;
+            } else {
+                e.status = ExecutionStatus::Failed;
+                let failed = cause.as_ref().and_then(|c| c["stage"]["index"].as_u64()).and_then(|i| usize::try_from(i).ok());
+                let stage = failed.and_then(|i| e.stages.get_mut(i));
+                let message = match stage {
+                    Some(run) => {
+                        let why = run.error.clone().or_else(|| cause.as_ref().map(|c| failure_text(&c["failure"]))).unwrap_or_default();
+                        if !run.status.is_finished() {
+                            run.status = StageStatus::Failed;
+                            run.finished_at = Some(at.clone());
+                            run.error = Some(why.clone());
+                        }
+                        format!("stage {:?} failed after {} attempt(s): {why}", run.name, run.attempts)
+                    }
+                    None => failure.map(failure_text).unwrap_or_else(|| "the execution failed".into()),
+                };
+                e.error = Some(ExecutionError {
+                    stage: failed.and_then(|i| e.stages.get(i)).map(|s| s.name.clone()),
+                    message,
+                });
+            }
+            (Some(e.cancel_unfinished(&at)), true)
+        })
+        .await?;
+        // Ended by an earlier delivery of this message (or a cancel): told already.
+        let Some((execution, Some(cancelled))) = outcome else {
+            return Ok(());
+        };
+        for task_id in cancelled {
+            self.end_task(tenant, &task_id, TaskStatus::Cancelled, "the execution ended", &at).await;
+        }
+        self.progressed(&execution, None).await;
+        if let Some(url) = &execution.notification.webhook {
+            let delivery = webhook::notify(&self.webhooks, url, &execution).await;
+            update(&self.executions, tenant, execution_id, |e| {
+                e.webhook_delivery = Some(delivery.clone());
+                ((), true)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,354 @@
+//! The agent protocol: an agent claims the next stage task assigned to it (long-polling), reports
+//! progress (which is the attempt's heartbeat), and completes or fails it. Only the agent a task is
+//! assigned to may touch it, with its own token.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::engine::{Engine, TokenError};
+use super::executions::store::{update, ExecutionStore};
+use super::executions::{StageStatus, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES};
+use super::runs::Runs;
+use super::{invalid, PipelineError};
+use crate::agents::store::AgentStore;
+use crate::agents::AgentError;
+use crate::auth::Principal;
+use crate::conversation::service::stamp;
+use crate::tasks::model::{LogLine, Task, TaskStatus};
+use crate::tasks::stages::StageTasks;
+
+/// The longest a claim waits for work.
+pub const MAX_WAIT: Duration = Duration::from_secs(20);
+/// How often a waiting claim looks again.
+pub const POLL_EVERY: Duration = Duration::from_millis(250);
+/// Log lines one progress report may carry, and a task keeps (the latest).
+pub const MAX_LOG_LINES_PER_REPORT: usize = 20;
+pub const MAX_LOG_LINES_KEPT: usize = 100;
+/// The longest log line.
+pub const MAX_LOG_LINE_CHARS: usize = 1000;
+
+/// A checked progress report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub progress: Option<f64>,
+    pub logs: Vec<String>,
+}
+
+fn over(code: &'static str, message: String) -> PipelineError {
+    PipelineError::TaskOver { code, message }
+}
+
+fn store(e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Unknown(anyhow::anyhow!("{e}"))
+}
+
+fn object<'a>(body: &'a Value, fields: &[&str]) -> Result<&'a serde_json::Map<String, Value>, PipelineError> {
+    let obj = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    match obj.keys().find(|k| !fields.contains(&k.as_str())) {
+        Some(k) => Err(invalid(k, format!("unknown field; expected {}", fields.join(", ")))),
+        None => Ok(obj),
+    }
+}
+
+/// `{"progress": 0–1, "logs": ["…"]}`, both optional.
+///
+/// # Errors
+/// [`PipelineError::Invalid`] naming the wrong field.
+pub fn progress_report(body: &Value) -> Result<Progress, PipelineError> {
+    let obj = object(body, &["progress", "logs"])?;
+    let progress = match obj.get("progress") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| invalid("progress", "must be a number from 0 to 1"))?,
+        ),
+    };
+    let logs = match obj.get("logs") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(lines)) if lines.len() <= MAX_LOG_LINES_PER_REPORT => lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match l.as_str() {
+                Some(s) if s.chars().count() <= MAX_LOG_LINE_CHARS => Ok(s.to_owned()),
+                _ => Err(invalid(&format!("logs[{i}]"), format!("must be a string of at most {MAX_LOG_LINE_CHARS} characters"))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(invalid("logs", format!("must be a list of at most {MAX_LOG_LINES_PER_REPORT} strings")))
+        }
+    };
+    Ok(Progress { progress, logs })
+}
+
+/// `{"output": …}`: any JSON up to [`MAX_OUTPUT_BYTES`].
+///
+/// # Errors
+/// [`PipelineError::Invalid`] when it is missing or too large.
+pub fn completion(body: &Value) -> Result<Value, PipelineError> {
+    let obj = object(body, &["output"])?;
+    let output = obj.get("output").cloned().ok_or_else(|| invalid("output", "is required"))?;
+    if output.to_string().len() > MAX_OUTPUT_BYTES {
+        return Err(invalid(
+            "output",
+            format!("is larger than {MAX_OUTPUT_BYTES} bytes; put large data in S3 and return its s3:// URL"),
+        ));
+    }
+    Ok(output)
+}
+
+/// `{"error": "…"}`.
+///
+/// # Errors
+/// [`PipelineError::Invalid`] when it is missing or too long.
+pub fn failure(body: &Value) -> Result<String, PipelineError> {
+    let obj = object(body, &["error"])?;
+    match obj.get("error").and_then(Value::as_str) {
+        Some(e) if !e.is_empty() && e.chars().count() <= MAX_ERROR_CHARS => Ok(e.to_owned()),
+        _ => Err(invalid("error", format!("must be a string of 1 to {MAX_ERROR_CHARS} characters"))),
+    }
+}
+
+impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E, A, T> {
+    /// Checks that `who` is agent `agent_id` itself.
+    async fn own_agent(&self, who: &Principal, agent_id: &str) -> Result<(), PipelineError> {
+        let agent = self.agents.get(&who.tenant, agent_id).await.map_err(store)?;
+        match agent {
+            Some(agent) if agent.is(who) => Ok(()),
+            Some(_) => Err(PipelineError::Agent(AgentError::NotThisAgent(agent_id.to_owned()))),
+            None => Err(PipelineError::Agent(AgentError::NotFound(agent_id.to_owned()))),
+        }
+    }
+
+    /// `GET /agents/{id}/tasks/next?wait=`: the agent's oldest assigned task, claimed (`running`),
+    /// waiting up to `wait` for one; `None` when none came.
+    ///
+    /// # Errors
+    /// Not this agent's token, an unknown agent, a store failure.
+    pub async fn next(&self, who: &Principal, agent_id: &str, wait: Duration) -> Result<Option<Task>, PipelineError> {
+        self.own_agent(who, agent_id).await?;
+        let until = tokio::time::Instant::now() + wait.min(MAX_WAIT);
+        loop {
+            let now = Utc::now();
+            if let Some(task) = self.tasks.claim_next(&who.tenant, agent_id, &stamp(now)).await.map_err(store)? {
+                self.claimed(&task, now).await?;
+                return Ok(Some(task));
+            }
+            if tokio::time::Instant::now() + POLL_EVERY > until {
+                return Ok(None);
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    async fn claimed(&self, task: &Task, now: DateTime<Utc>) -> Result<(), PipelineError> {
+        self.task_changed(task).await;
+        let Some(work) = &task.stage else { return Ok(()) };
+        let at = stamp(now);
+        let outcome = update(&self.executions, &task.tenant, &work.execution_id, |e| {
+            let Some(run) = e.stages.get_mut(work.stage_index) else { return ((), false) };
+            if run.task_id.as_deref() != Some(task.task_id.as_str()) || run.status.is_finished() {
+                return ((), false);
+            }
+            run.status = StageStatus::Running;
+            e.updated_at.clone_from(&at);
+            ((), true)
+        })
+        .await?;
+        if let Some((execution, ())) = outcome {
+            self.progressed(&execution, Some(work.stage_index)).await;
+        }
+        Ok(())
+    }
+
+    /// The task `who` reports on, with its token: it must be a stage task assigned to `who`.
+    async fn reported(&self, who: &Principal, task_id: &str) -> Result<(Task, String), PipelineError> {
+        let found = self.tasks.with_token(&who.tenant, task_id).await.map_err(store)?;
+        let (task, token) = found.ok_or_else(|| PipelineError::TaskNotFound(task_id.to_owned()))?;
+        let agent_id = task.stage.as_ref().map(|s| s.assigned_agent.clone()).unwrap_or_default();
+        match self.own_agent(who, &agent_id).await {
+            Ok(()) => Ok((task, token)),
+            Err(PipelineError::Agent(AgentError::NotThisAgent(_) | AgentError::NotFound(_))) => {
+                Err(PipelineError::NotYourTask(task_id.to_owned()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Why a task that is not running takes no report.
+    fn not_running(task: &Task) -> PipelineError {
+        let id = &task.task_id;
+        match task.status {
+            TaskStatus::Cancelled => over("TASK_CANCELLED", format!("task {id} was cancelled: stop working on it")),
+            TaskStatus::Failed => over(
+                "TASK_TIMED_OUT",
+                format!("task {id} is over ({}): stop working on it", task.error.as_deref().unwrap_or("failed")),
+            ),
+            TaskStatus::Completed => over("TASK_FINISHED", format!("task {id} is completed already")),
+            TaskStatus::Pending | TaskStatus::Running => over("TASK_NOT_CLAIMED", format!("task {id} is not claimed yet")),
+        }
+    }
+
+    /// The attempt timed out in the engine: the task fails, and the agent is told to stop.
+    async fn timed_out(&self, task: &Task, why: &str) -> PipelineError {
+        let at = stamp(Utc::now());
+        self.end_task(&task.tenant, &task.task_id, TaskStatus::Failed, &format!("the attempt is over: {why}"), &at)
+            .await;
+        over(
+            "TASK_TIMED_OUT",
+            format!("task {} timed out ({why}): stop working on it", task.task_id),
+        )
+    }
+
+    /// Replaces the task with `change` applied, again from a fresh read when it changed meanwhile.
+    async fn change_task(
+        &self,
+        who: &Principal,
+        task_id: &str,
+        mut change: impl FnMut(&mut Task) -> Result<(), PipelineError>,
+    ) -> Result<Task, PipelineError> {
+        for _ in 0..10 {
+            let (before, token) = self.reported(who, task_id).await?;
+            if before.status != TaskStatus::Running {
+                return Err(Self::not_running(&before));
+            }
+            let mut after = before.clone();
+            change(&mut after)?;
+            if self.tasks.replace(&before, &after, &token).await.map_err(store)? {
+                self.task_changed(&after).await;
+                return Ok(after);
+            }
+        }
+        Err(store(format!("task {task_id} kept changing")))
+    }
+
+    /// `POST /tasks/{id}/progress`: the attempt's heartbeat, and the progress and log lines kept on
+    /// the task.
+    ///
+    /// # Errors
+    /// A wrong field, `TASK_NOT_FOUND`, `NOT_YOUR_TASK`, `TASK_CANCELLED` / `TASK_TIMED_OUT` (stop
+    /// working), a store or engine failure.
+    pub async fn progress(&self, who: &Principal, task_id: &str, report: Progress) -> Result<Task, PipelineError> {
+        let (task, token) = self.reported(who, task_id).await?;
+        if task.status != TaskStatus::Running {
+            return Err(Self::not_running(&task));
+        }
+        match self.engine.heartbeat(&token).await {
+            Ok(()) => {}
+            Err(TokenError::Over(why)) => return Err(self.timed_out(&task, &why).await),
+            Err(TokenError::Unknown(e)) => return Err(PipelineError::Unknown(e)),
+        }
+        let at = stamp(Utc::now());
+        self.change_task(who, task_id, |t| {
+            if let Some(work) = t.stage.as_mut() {
+                if let Some(p) = report.progress {
+                    work.progress = p;
+                }
+                work.logs.extend(report.logs.iter().map(|m| LogLine {
+                    at: at.clone(),
+                    message: m.clone(),
+                }));
+                let extra = work.logs.len().saturating_sub(MAX_LOG_LINES_KEPT);
+                work.logs.drain(..extra);
+                work.updated_at.clone_from(&at);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// `POST /tasks/{id}/complete`: the output goes on the task and the execution (the next stages'
+    /// input), then the attempt succeeds.
+    ///
+    /// # Errors
+    /// As [`Self::progress`].
+    pub async fn complete(&self, who: &Principal, task_id: &str, output: Value) -> Result<Task, PipelineError> {
+        let (task, token) = self.reported(who, task_id).await?;
+        if task.status != TaskStatus::Running {
+            return Err(Self::not_running(&task));
+        }
+        // A timed-out attempt must not leave its output for the stages after it.
+        if let Err(TokenError::Over(why)) = self.engine.heartbeat(&token).await {
+            return Err(self.timed_out(&task, &why).await);
+        }
+        let work = task.stage.clone().ok_or_else(|| PipelineError::TaskNotFound(task_id.to_owned()))?;
+        let at = stamp(Utc::now());
+        update(&self.executions, &task.tenant, &work.execution_id, |e| {
+            let Some(run) = e.stages.get_mut(work.stage_index) else { return ((), false) };
+            if run.task_id.as_deref() != Some(task_id) || run.status.is_finished() {
+                return ((), false);
+            }
+            run.output = Some(output.clone());
+            run.error = None;
+            e.updated_at.clone_from(&at);
+            ((), true)
+        })
+        .await?;
+        let done = self
+            .change_task(who, task_id, |t| {
+                t.status = TaskStatus::Completed;
+                t.finished_at = Some(at.clone());
+                if let Some(w) = t.stage.as_mut() {
+                    w.result = Some(output.clone());
+                    w.progress = 1.0;
+                    w.updated_at.clone_from(&at);
+                }
+                Ok(())
+            })
+            .await?;
+        match self.engine.succeed(&token, &serde_json::json!({})).await {
+            Ok(()) => Ok(done),
+            Err(TokenError::Over(why)) => {
+                tracing::warn!(%task_id, %why, "completed task's attempt was over in the engine");
+                Ok(done)
+            }
+            Err(TokenError::Unknown(e)) => Err(PipelineError::Unknown(e)),
+        }
+    }
+
+    /// `POST /tasks/{id}/fail`: the task fails with `error`, and so does the attempt (retried while
+    /// the stage has retries left).
+    ///
+    /// # Errors
+    /// As [`Self::progress`].
+    pub async fn fail(&self, who: &Principal, task_id: &str, error: String) -> Result<Task, PipelineError> {
+        let at = stamp(Utc::now());
+        let (_, token) = self.reported(who, task_id).await?;
+        let failed = self
+            .change_task(who, task_id, |t| {
+                t.status = TaskStatus::Failed;
+                t.finished_at = Some(at.clone());
+                t.error = Some(error.clone());
+                t.error_code = Some("AGENT_FAILED".into());
+                if let Some(w) = t.stage.as_mut() {
+                    w.updated_at.clone_from(&at);
+                }
+                Ok(())
+            })
+            .await?;
+        if let Some(work) = &failed.stage {
+            let outcome = update(&self.executions, &failed.tenant, &work.execution_id, |e| {
+                let Some(run) = e.stages.get_mut(work.stage_index) else { return ((), false) };
+                if run.task_id.as_deref() != Some(task_id) || run.status.is_finished() {
+                    return ((), false);
+                }
+                run.error = Some(error.clone());
+                if u64::from(run.attempts) <= run.retry_count {
+                    run.status = StageStatus::Retrying;
+                }
+                e.updated_at.clone_from(&at);
+                ((), true)
+            })
+            .await?;
+            if let Some((execution, ())) = outcome {
+                self.progressed(&execution, Some(work.stage_index)).await;
+            }
+        }
+        match self.engine.fail(&token, "AgentFailed", &error).await {
+            Ok(()) | Err(TokenError::Over(_)) => Ok(failed),
+            Err(TokenError::Unknown(e)) => Err(PipelineError::Unknown(e)),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Port: the tasks of pipeline stages. A stage attempt is a task like any other (`type`
+//! `pipeline.stage`, read by `GET /api/v1/tasks/{id}`), written already assigned to an agent, with
+//! the Step Functions task token its agent's reports answer, and an entry in that agent's inbox.
+
+use std::future::Future;
+
+use super::model::Task;
+use crate::conversation::store::StoreError;
+
+/// Port: stage tasks, always within a tenant.
+pub trait StageTasks: Send + Sync {
+    /// Writes a pending stage task, its token and its entry in its agent's inbox, in one transaction;
+    /// `false` when the task exists already.
+    fn assign(&self, task: &Task, token: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Claims the agent's oldest assigned task, `pending → running`, removing its inbox entry in the
+    /// same transaction. Entries of tasks that are no longer pending (cancelled) are removed on the way.
+    fn claim_next(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        now: &str,
+    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// The task and its token.
+    fn with_token(
+        &self,
+        tenant: &str,
+        task_id: &str,
+    ) -> impl Future<Output = Result<Option<(Task, String)>, StoreError>> + Send;
+    /// Replaces `before` (as read) by `after`; `false` when the task changed in between.
+    fn replace(&self, before: &Task, after: &Task, token: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
