@@ -20,6 +20,11 @@ use shared::metrics::dynamodb::DynamoDbMetrics;
 use shared::metrics::queues::SqsQueueDepths;
 use shared::metrics::Recorder;
 use shared::pipelines::dynamodb::DynamoDbPipelines;
+use shared::pipelines::engine::StepFunctions;
+use shared::pipelines::executions::dynamodb::DynamoDbExecutions;
+use shared::pipelines::redelivery::SqsRedelivery;
+use shared::pipelines::runs::Runs;
+use shared::pipelines::webhook::Webhooks;
 use shared::providers::registry::Providers;
 use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
 use shared::registered::dynamodb::DynamoDbRegistry;
@@ -198,6 +203,59 @@ pub async fn pipelines() -> Result<App<DynamoDbPipelines>> {
     let (config, clients) = start().await?;
     let store = DynamoDbPipelines::new(clients.dynamodb.clone(), config.table_name.clone());
     Ok(app(store, &config, &clients))
+}
+
+/// The deployed pipeline runs: executions, Step Functions, agents and stage tasks in the table.
+pub type AwsRuns = Runs<DynamoDbPipelines, DynamoDbExecutions, StepFunctions, DynamoDbAgents, DynamoDbTaskStore>;
+
+/// What running pipelines needs, on AWS.
+#[must_use]
+pub fn runs(config: &Config, clients: &AwsClients) -> AwsRuns {
+    let table = || config.table_name.clone();
+    let events = task_events(config, clients);
+    Runs {
+        pipelines: DynamoDbPipelines::new(clients.dynamodb.clone(), table()),
+        executions: DynamoDbExecutions::new(clients.dynamodb.clone(), table()),
+        engine: StepFunctions::new(clients.sfn.clone(), config.pipeline_state_machine_arn.clone()),
+        agents: DynamoDbAgents::new(clients.dynamodb.clone(), table()),
+        tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), table()),
+        timeouts: config.agent_timeouts,
+        webhooks: Webhooks {
+            policy: config.tool_endpoints,
+            backoff: std::time::Duration::from_secs(1),
+        },
+        task_retention_secs: config.limits.task_retention_secs,
+        events: events.clone().map(|p| p as Arc<dyn TopicEvents>),
+        updates: events.map(|p| p as Arc<dyn TaskUpdates>),
+    }
+}
+
+/// An executions or agent-protocol route.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn pipeline_runs() -> Result<App<AwsRuns>> {
+    let (config, clients) = start().await?;
+    Ok(app(runs(&config, &clients), &config, &clients))
+}
+
+/// `stage-dispatcher`: the pipeline runs and the stage queue its messages come back to.
+///
+/// # Errors
+/// When the configuration is invalid or the stage queue is not configured.
+pub async fn dispatcher() -> Result<(AwsRuns, SqsRedelivery)> {
+    let (config, clients) = start().await?;
+    let queue_url = config
+        .queues
+        .iter()
+        .find(|q| q.name == "stage")
+        .map(|q| q.url.clone())
+        .ok_or("QUEUE_URL_STAGE is not set")?;
+    let redelivery = SqsRedelivery {
+        sqs: clients.sqs.clone(),
+        queue_url,
+    };
+    Ok((runs(&config, &clients), redelivery))
 }
 
 /// `POST /api/v1/resources/{uri}/subscribe`: the registry and the WebSocket connections.

@@ -39,11 +39,12 @@ if port_busy "$LAMBDA_PORT" && ! pid_alive "$MCPFLOW_RUN/lambda.pid"; then
   log "port $LAMBDA_PORT is busy (cargo lambda watch): stop what uses it or set LAMBDA_PORT"; exit 1
 fi
 # --ignore-changes in detached runs: a test run must not rebuild under its own feet. Each HTTP
-# function runs up to MCPFLOW_HTTP_CONCURRENCY (4) instances at once, as Lambda runs several.
+# function runs up to MCPFLOW_HTTP_CONCURRENCY (16) instances at once, as Lambda runs several (an
+# agent's long-poll for its next task holds one for up to 20 s).
 reload=()
 $detach && reload=(--ignore-changes)
 (cd "$root" && start_service lambda "$MCPFLOW_RUN/lambda.log" -- \
-  cargo lambda watch --quiet "${reload[@]}" --concurrency "${MCPFLOW_HTTP_CONCURRENCY:-4}" \
+  cargo lambda watch --quiet "${reload[@]}" --concurrency "${MCPFLOW_HTTP_CONCURRENCY:-16}" \
   -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$env_file")
 wait_http "http://127.0.0.1:$LAMBDA_PORT/" 60 || { log "cargo lambda watch did not start; see $MCPFLOW_RUN/lambda.log"; exit 1; }
 

@@ -45,9 +45,10 @@ AgentStaleSeconds=3
 AgentInactiveSeconds=6"
 # The outbox sweep (a rate(1 minute) schedule) every 2 s, so its test takes seconds.
 export MCPFLOW_SCHEDULE_PERIOD=2
-# The HTTP functions and the authorizer under the gateway's own host too, 4 instances each, so their
+# The HTTP functions and the authorizer under the gateway's own host too, 16 instances each (agents
+# long-poll their next task for up to 20 s, each poll holding one), so their
 # Timeout kills as on Lambda (make dev leaves them to cargo lambda watch, which reloads on edits).
-export MCPFLOW_HOST_HTTP=4
+export MCPFLOW_HOST_HTTP=16
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"

@@ -6,6 +6,7 @@
 //! | task | the same | `task_` and 28 lowercase hex digits |
 //! | agent | the same | `agt_` and 28 lowercase hex digits |
 //! | pipeline | the same | `pln_` and 28 lowercase hex digits |
+//! | pipeline execution | the same | `exe_` and 28 lowercase hex digits |
 //! | node | its context id and sequence number | `<context id>-<1 to 10 digits, no leading 0>` |
 //! | API key | [`crate::auth::apikey::generate`] | 16 lowercase hex digits |
 //! | registered tool or prompt | its registration | 1 to 64 letters, digits, `_` or `-` |
@@ -28,6 +29,7 @@ pub enum IdKind {
     Key,
     Agent,
     Pipeline,
+    Execution,
     Registered(Kind),
 }
 
@@ -59,6 +61,7 @@ impl IdKind {
             Self::Key => "keyID",
             Self::Agent => "agentID",
             Self::Pipeline => "pipelineID",
+            Self::Execution => "executionID",
             Self::Registered(Kind::Resource) => "uri",
             Self::Registered(_) => "name",
         }
@@ -76,6 +79,7 @@ impl IdKind {
             Self::Key => hex(id, 16),
             Self::Agent => minted(id, "agt_"),
             Self::Pipeline => minted(id, "pln_"),
+            Self::Execution => minted(id, "exe_"),
             Self::Registered(Kind::Resource) => {
                 (1..=512).contains(&id.len()) && !id.chars().any(|c| c.is_whitespace() || c.is_control())
             }
@@ -107,6 +111,7 @@ impl IdKind {
             Self::Key => "KEY_NOT_FOUND",
             Self::Agent => "AGENT_NOT_FOUND",
             Self::Pipeline => "PIPELINE_NOT_FOUND",
+            Self::Execution => "EXECUTION_NOT_FOUND",
             Self::Registered(kind) => kind.not_found_code(),
         }
     }
@@ -119,6 +124,7 @@ impl IdKind {
             Self::Key => "API key",
             Self::Agent => "agent",
             Self::Pipeline => "pipeline",
+            Self::Execution => "execution",
             Self::Registered(Kind::Tool) => "tool",
             Self::Registered(Kind::Prompt) => "prompt",
             Self::Registered(Kind::Resource) => "resource",
@@ -133,6 +139,7 @@ impl IdKind {
             Self::Key => "key ids are 16 lowercase hex digits",
             Self::Agent => "agent ids are agt_ and 28 lowercase hex digits",
             Self::Pipeline => "pipeline ids are pln_ and 28 lowercase hex digits",
+            Self::Execution => "execution ids are exe_ and 28 lowercase hex digits",
             Self::Registered(Kind::Resource) => {
                 "resource URIs are 1 to 512 bytes without blanks (percent-encoded in the path)"
             }

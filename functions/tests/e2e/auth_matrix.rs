@@ -93,6 +93,8 @@ pub(crate) struct Targets {
     pub(crate) agent_id: String,
     /// A pipeline of the tenant (defined on demand).
     pub(crate) pipeline_id: String,
+    /// An execution of that pipeline, cancelled (so any cancel of it is a 409).
+    pub(crate) execution_id: String,
 }
 
 impl Targets {
@@ -131,6 +133,7 @@ impl Targets {
             tool: registered.pop().unwrap(),
             agent_id: "agt_0000000000000000000000000000".into(),
             pipeline_id: "pln_0000000000000000000000000000".into(),
+            execution_id: "exe_0000000000000000000000000000".into(),
         }
     }
 
@@ -140,6 +143,17 @@ impl Targets {
         let (status, pipeline) = call(&guarded_route("POST", "/api/v1/pipelines"), Some(&admin), &self).await;
         assert_eq!(status, 201, "{pipeline}");
         self.pipeline_id = pipeline["pipeline_id"].as_str().unwrap().to_owned();
+        let (status, run) = call(
+            &guarded_route("POST", "/api/v1/pipelines/{pipelineID}/execute"),
+            Some(&admin),
+            &self,
+        )
+        .await;
+        assert_eq!(status, 202, "{run}");
+        self.execution_id = run["execution_id"].as_str().unwrap().to_owned();
+        let cancel = guarded_route("POST", "/api/v1/pipelines/{pipelineID}/executions/{executionID}/cancel");
+        let (status, cancelled) = call(&cancel, Some(&admin), &self).await;
+        assert_eq!(status, 200, "{cancelled}");
         self
     }
 
@@ -167,6 +181,7 @@ impl Targets {
             resource: none("none://nothing"),
             agent_id: none("agt_none"),
             pipeline_id: none("pln_none"),
+            execution_id: none("exe_none"),
         }
     }
 }
@@ -178,8 +193,14 @@ fn body_for(path: &str, targets: &Targets) -> Value {
         "/api/v1/resources/{uri}" => {
             json!({"uri": targets.resource, "name": "Matrix", "content": "replaced by the matrix"})
         }
-        "/api/v1/pipelines" => json!({"name": "matrix", "stages": [{"name": "in", "type": "data-ingestion"},
-            {"name": "out", "type": "output"}], "dependencies": [{"from": "in", "to": "out"}]}),
+        // Short timeouts: the executions the matrix starts end within seconds.
+        "/api/v1/pipelines" => {
+            json!({"name": "matrix", "stages": [{"name": "in", "type": "data-ingestion", "timeout": 5},
+            {"name": "out", "type": "output", "timeout": 5}], "dependencies": [{"from": "in", "to": "out"}]})
+        }
+        "/api/v1/pipelines/{pipelineID}/execute" => json!({"input_data": {"records": []}}),
+        p if p.ends_with("/complete") => json!({"output": {"matrix": true}}),
+        p if p.ends_with("/fail") => json!({"error": "failed by the matrix"}),
         "/api/v1/agents/register" => json!({"name": "matrix", "type": "worker", "capabilities": ["analysis"]}),
         p if p.ends_with("/heartbeat") => json!({"status": "idle", "current_load": 0.1}),
         // A connection that is not open: a permitted caller gets past its role to the lookup.
@@ -215,6 +236,11 @@ pub(crate) fn success_status(route: &Route) -> u16 {
         "POST" if route.path == "/mcp" => 200,
         "POST" if route.path.ends_with("/prompt") => 202,
         "POST" if route.path.ends_with("/cancel") => 409,
+        "POST" if route.path.ends_with("/execute") && route.path.starts_with("/api/v1/pipelines/") => 202,
+        // The target task is a create-context task, not a stage task an agent could report on.
+        "POST" if route.path.starts_with("/api/v1/tasks/") => 404,
+        // An agent's JWT is not the target agent's own token.
+        "GET" if route.path.ends_with("/tasks/next") => 403,
         // An agent's JWT is not the target agent's own token.
         "POST" if route.path.ends_with("/heartbeat") => 403,
         // The body names no open connection (see `body_for`).
@@ -235,6 +261,7 @@ pub(crate) async fn call(route: &Route, credential: Option<&Credential>, targets
         .replace("{nodeID}", &targets.node_id)
         .replace("{agentID}", &targets.agent_id)
         .replace("{pipelineID}", &targets.pipeline_id)
+        .replace("{executionID}", &targets.execution_id)
         .replace(
             "{uri}",
             &utf8_percent_encode(&targets.resource, NON_ALPHANUMERIC).to_string(),

@@ -9,6 +9,7 @@ mod auth_matrix;
 mod bad_credentials;
 mod context_size;
 mod conversation;
+mod executions;
 mod helpers;
 mod http_api;
 mod limits_and_load;

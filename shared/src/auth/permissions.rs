@@ -42,6 +42,21 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("POST /api/v1/pipelines", &[Admin, Operator]),
     ("GET /api/v1/pipelines", &[Admin, Operator, Agent, Viewer]),
     ("GET /api/v1/pipelines/{pipelineID}", &[Admin, Operator, Agent, Viewer]),
+    // Executions: admins and operators start and cancel them; every role reads them.
+    ("POST /api/v1/pipelines/{pipelineID}/execute", &[Admin, Operator]),
+    (
+        "GET /api/v1/pipelines/{pipelineID}/executions/{executionID}",
+        &[Admin, Operator, Agent, Viewer],
+    ),
+    (
+        "POST /api/v1/pipelines/{pipelineID}/executions/{executionID}/cancel",
+        &[Admin, Operator],
+    ),
+    // The agent protocol: an agent's own token only (each handler checks it is that agent).
+    ("GET /api/v1/agents/{agentID}/tasks/next", &[Agent]),
+    ("POST /api/v1/tasks/{taskID}/progress", &[Agent]),
+    ("POST /api/v1/tasks/{taskID}/complete", &[Agent]),
+    ("POST /api/v1/tasks/{taskID}/fail", &[Agent]),
     // The MCP endpoint: every role may connect; each tool then needs its REST route's roles.
     ("POST /mcp", &[Admin, Operator, Agent, Viewer]),
     ("GET /mcp", &[Admin, Operator, Agent, Viewer]),
@@ -62,6 +77,7 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
         &[Admin, Operator, Agent],
     ),
     ("GET /api/v1/mcp/tasks/{taskID}", &[Admin, Operator, Agent, Viewer]),
+    ("GET /api/v1/tasks/{taskID}", &[Admin, Operator, Agent, Viewer]),
     ("POST /api/v1/mcp/contexts/{contextID}/nodes", &[Admin, Operator, Agent]),
     (
         "DELETE /api/v1/mcp/contexts/{contextID}/nodes/{nodeID}",

@@ -10,6 +10,7 @@ pub mod dynamodb;
 pub mod engine;
 pub mod executions;
 pub mod memory;
+pub mod redelivery;
 pub mod runs;
 pub mod store;
 pub mod webhook;

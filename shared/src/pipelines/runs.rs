@@ -56,7 +56,9 @@ impl<P, X, E, A, T> Runs<P, X, E, A, T> {
         if let Some(events) = &self.events {
             let topics = [pipeline_topic(&execution.pipeline_id)];
             let data = execution.progress_event(stage);
-            events.published(&execution.tenant, &topics, "pipeline_progress", &data).await;
+            events
+                .published(&execution.tenant, &topics, "pipeline_progress", &data)
+                .await;
         }
     }
 
@@ -86,10 +88,16 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
         let id = crate::ids::new_id("exe", now.timestamp_millis()).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
         let mut execution = Execution::new(&pipeline, id, request, &who.subject, &stamp(now));
         if !self.executions.create(&execution).await? {
-            return Err(unknown(anyhow::anyhow!("execution id {} taken", execution.execution_id)));
+            return Err(unknown(anyhow::anyhow!(
+                "execution id {} taken",
+                execution.execution_id
+            )));
         }
         execution.version = 1;
-        let started = self.engine.start(&execution.execution_id, &execution.machine_input()).await;
+        let started = self
+            .engine
+            .start(&execution.execution_id, &execution.machine_input())
+            .await;
         let outcome = update(&self.executions, &who.tenant, &execution.execution_id, |e| {
             match &started {
                 Ok(arn) => e.execution_arn = Some(arn.clone()),
@@ -113,7 +121,6 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
         self.progressed(&execution, None).await;
         Ok(execution)
     }
-
 }
 
 impl<P, X: ExecutionStore, E, A, T> Runs<P, X, E, A, T> {
@@ -121,7 +128,12 @@ impl<P, X: ExecutionStore, E, A, T> Runs<P, X, E, A, T> {
     ///
     /// # Errors
     /// [`PipelineError::ExecutionNotFound`] (of another pipeline or tenant too), a store failure.
-    pub async fn execution(&self, who: &Principal, pipeline_id: &str, execution_id: &str) -> Result<Execution, PipelineError> {
+    pub async fn execution(
+        &self,
+        who: &Principal,
+        pipeline_id: &str,
+        execution_id: &str,
+    ) -> Result<Execution, PipelineError> {
         self.executions
             .get(&who.tenant, execution_id)
             .await?
@@ -137,13 +149,25 @@ impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
     /// # Errors
     /// [`PipelineError::ExecutionNotFound`], [`PipelineError::ExecutionFinished`], a store or engine
     /// failure.
-    pub async fn cancel(&self, who: &Principal, pipeline_id: &str, execution_id: &str, now: DateTime<Utc>) -> Result<Execution, PipelineError> {
+    pub async fn cancel(
+        &self,
+        who: &Principal,
+        pipeline_id: &str,
+        execution_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Execution, PipelineError> {
         let execution = self.execution(who, pipeline_id, execution_id).await?;
         if execution.status.is_finished() {
-            return Err(PipelineError::ExecutionFinished(execution_id.to_owned(), execution.status));
+            return Err(PipelineError::ExecutionFinished(
+                execution_id.to_owned(),
+                execution.status,
+            ));
         }
         if let Some(arn) = &execution.execution_arn {
-            self.engine.stop(arn, &format!("cancelled by {}", who.subject)).await.map_err(unknown)?;
+            self.engine
+                .stop(arn, &format!("cancelled by {}", who.subject))
+                .await
+                .map_err(unknown)?;
         }
         let at = stamp(now);
         let outcome = update(&self.executions, &who.tenant, execution_id, |e| {
@@ -158,13 +182,18 @@ impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
         .await?;
         let (execution, tasks) = outcome.ok_or_else(|| PipelineError::ExecutionNotFound(execution_id.to_owned()))?;
         for task_id in tasks {
-            self.end_task(&who.tenant, &task_id, TaskStatus::Cancelled, "the execution was cancelled", &at)
-                .await;
+            self.end_task(
+                &who.tenant,
+                &task_id,
+                TaskStatus::Cancelled,
+                "the execution was cancelled",
+                &at,
+            )
+            .await;
         }
         self.progressed(&execution, None).await;
         Ok(execution)
     }
-
 }
 
 impl<P, X, E, A, T: StageTasks> Runs<P, X, E, A, T> {
@@ -271,7 +300,12 @@ fn failure_text(failure: &Value) -> String {
 /// The agent that gets a stage of `stage_type` at `now_ms`: active, capable of it, least loaded
 /// (then the one heard from last).
 #[must_use]
-pub fn choose_agent<'a>(agents: &'a [Agent], stage_type: &str, timeouts: AgentTimeouts, now_ms: i64) -> Option<&'a Agent> {
+pub fn choose_agent<'a>(
+    agents: &'a [Agent],
+    stage_type: &str,
+    timeouts: AgentTimeouts,
+    now_ms: i64,
+) -> Option<&'a Agent> {
     agents
         .iter()
         .filter(|a| a.liveness(timeouts, now_ms) == Liveness::Active)
@@ -295,23 +329,78 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
     ///
     /// # Errors
     /// A store or engine failure: the message comes back.
-    pub async fn dispatch(&self, message: StageMessage, first_sent_ms: i64, receives: u32, now: DateTime<Utc>) -> Result<Dispatched, PipelineError> {
+    pub async fn dispatch(
+        &self,
+        message: StageMessage,
+        first_sent_ms: i64,
+        receives: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, PipelineError> {
         match message {
-            StageMessage::Gate { tenant, execution_id, stage, token } => {
+            StageMessage::Gate {
+                tenant,
+                execution_id,
+                stage,
+                token,
+            } => {
                 self.gate(&tenant, &execution_id, stage, token).await?;
             }
-            StageMessage::Stage { tenant, execution_id, stage, attempt, timeout, token } => {
+            StageMessage::Stage {
+                tenant,
+                execution_id,
+                stage,
+                attempt,
+                timeout,
+                token,
+            } => {
                 let deadline_ms = first_sent_ms + i64::try_from(timeout.saturating_mul(1000)).unwrap_or(i64::MAX);
-                return self.assign(&tenant, &execution_id, stage, attempt, &token, deadline_ms, receives, now).await;
+                return self
+                    .assign(
+                        &tenant,
+                        &execution_id,
+                        stage,
+                        attempt,
+                        &token,
+                        deadline_ms,
+                        receives,
+                        now,
+                    )
+                    .await;
             }
-            StageMessage::StageDone { tenant, execution_id, stage, attempt } => {
-                self.stage_over(&tenant, &execution_id, stage, attempt, None, now).await?;
+            StageMessage::StageDone {
+                tenant,
+                execution_id,
+                stage,
+                attempt,
+            } => {
+                self.stage_over(&tenant, &execution_id, stage, attempt, None, now)
+                    .await?;
             }
-            StageMessage::StageFailed { tenant, execution_id, stage, attempt, failure } => {
-                self.stage_over(&tenant, &execution_id, stage, attempt, Some(failure_text(&failure)), now).await?;
+            StageMessage::StageFailed {
+                tenant,
+                execution_id,
+                stage,
+                attempt,
+                failure,
+            } => {
+                self.stage_over(
+                    &tenant,
+                    &execution_id,
+                    stage,
+                    attempt,
+                    Some(failure_text(&failure)),
+                    now,
+                )
+                .await?;
             }
-            StageMessage::Finished { tenant, execution_id, status, failure } => {
-                self.finished(&tenant, &execution_id, status == "succeeded", failure.as_ref(), now).await?;
+            StageMessage::Finished {
+                tenant,
+                execution_id,
+                status,
+                failure,
+            } => {
+                self.finished(&tenant, &execution_id, status == "succeeded", failure.as_ref(), now)
+                    .await?;
             }
         }
         Ok(Dispatched::Handled)
@@ -367,13 +456,23 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         }
         if run.attempts == attempt {
             if let Some(task_id) = &run.task_id {
-                if self.tasks.with_token(tenant, task_id).await.map_err(|e| unknown(anyhow::anyhow!("{e}")))?.is_some() {
+                if self
+                    .tasks
+                    .with_token(tenant, task_id)
+                    .await
+                    .map_err(|e| unknown(anyhow::anyhow!("{e}")))?
+                    .is_some()
+                {
                     return Ok(Dispatched::Handled);
                 }
             }
         }
         let now_ms = now.timestamp_millis();
-        let agents = self.agents.list(tenant).await.map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        let agents = self
+            .agents
+            .list(tenant)
+            .await
+            .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
         let Some(agent) = choose_agent(&agents, &run.stage_type, self.timeouts, now_ms) else {
             if now_ms >= deadline_ms {
                 // The attempt has timed out in the state machine by now: nothing to keep.
@@ -381,7 +480,8 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             }
             if run.status != StageStatus::Pending {
                 update(&self.executions, tenant, execution_id, |e| {
-                    let changed = e.stages[stage].status != StageStatus::Pending && !e.stages[stage].status.is_finished();
+                    let changed =
+                        e.stages[stage].status != StageStatus::Pending && !e.stages[stage].status.is_finished();
                     e.stages[stage].status = StageStatus::Pending;
                     ((), changed)
                 })
@@ -419,17 +519,34 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             return Ok(Dispatched::Handled);
         };
         if let Some(previous) = previous {
-            self.end_task(tenant, &previous, TaskStatus::Failed, "the attempt timed out or failed", &at)
-                .await;
+            self.end_task(
+                tenant,
+                &previous,
+                TaskStatus::Failed,
+                "the attempt timed out or failed",
+                &at,
+            )
+            .await;
         }
         let task = self.stage_task(&execution, stage, attempt, &task_id, &agent_id, now);
-        self.tasks.assign(&task, token).await.map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        self.tasks
+            .assign(&task, token)
+            .await
+            .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
         self.task_changed(&task).await;
         self.progressed(&execution, Some(stage)).await;
         Ok(Dispatched::Handled)
     }
 
-    fn stage_task(&self, execution: &Execution, stage: usize, attempt: u32, task_id: &str, agent_id: &str, now: DateTime<Utc>) -> Task {
+    fn stage_task(
+        &self,
+        execution: &Execution,
+        stage: usize,
+        attempt: u32,
+        task_id: &str,
+        agent_id: &str,
+        now: DateTime<Utc>,
+    ) -> Task {
         let run = &execution.stages[stage];
         let at = stamp(now);
         Task {
@@ -478,14 +595,26 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
 
     /// A stage's last attempt is over: completed (`error` `None`) or failed. Opens the gates of the
     /// stages that may start now.
-    async fn stage_over(&self, tenant: &str, execution_id: &str, stage: usize, attempt: u32, error: Option<String>, now: DateTime<Utc>) -> Result<(), PipelineError> {
+    async fn stage_over(
+        &self,
+        tenant: &str,
+        execution_id: &str,
+        stage: usize,
+        attempt: u32,
+        error: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PipelineError> {
         let at = stamp(now);
         let outcome = update(&self.executions, tenant, execution_id, |e| {
             if e.status.is_finished() || stage >= e.stages.len() || e.stages[stage].status.is_finished() {
                 return ((Vec::new(), None), false);
             }
             let run = &mut e.stages[stage];
-            run.status = if error.is_some() { StageStatus::Failed } else { StageStatus::Completed };
+            run.status = if error.is_some() {
+                StageStatus::Failed
+            } else {
+                StageStatus::Completed
+            };
             run.attempts = run.attempts.max(attempt);
             run.finished_at = Some(at.clone());
             if let Some(error) = &error {
@@ -504,8 +633,14 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         };
         if error.is_some() {
             if let Some(task) = task {
-                self.end_task(tenant, &task, TaskStatus::Failed, "the stage's last attempt timed out", &at)
-                    .await;
+                self.end_task(
+                    tenant,
+                    &task,
+                    TaskStatus::Failed,
+                    "the stage's last attempt timed out",
+                    &at,
+                )
+                .await;
             }
         }
         self.open(open).await?;
@@ -514,7 +649,14 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
     }
 
     /// The execution is over: records how, cancels what still runs, and notifies the webhook.
-    async fn finished(&self, tenant: &str, execution_id: &str, succeeded: bool, failure: Option<&Value>, now: DateTime<Utc>) -> Result<(), PipelineError> {
+    async fn finished(
+        &self,
+        tenant: &str,
+        execution_id: &str,
+        succeeded: bool,
+        failure: Option<&Value>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PipelineError> {
         let at = stamp(now);
         // The failed stage, from the cause its iteration failed with (its state, as JSON).
         let cause: Option<Value> = failure
@@ -528,13 +670,30 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             e.updated_at.clone_from(&at);
             if succeeded {
                 e.status = ExecutionStatus::Succeeded;
+                // The state machine ended only after every stage did; a stage's own message may
+                // still be on its way. An optional stage without output is one that failed.
+                for run in e.stages.iter_mut().filter(|s| !s.status.is_finished()) {
+                    run.status = if run.required || run.output.is_some() {
+                        StageStatus::Completed
+                    } else {
+                        StageStatus::Failed
+                    };
+                    run.finished_at = Some(at.clone());
+                }
             } else {
                 e.status = ExecutionStatus::Failed;
-                let failed = cause.as_ref().and_then(|c| c["stage"]["index"].as_u64()).and_then(|i| usize::try_from(i).ok());
+                let failed = cause
+                    .as_ref()
+                    .and_then(|c| c["stage"]["index"].as_u64())
+                    .and_then(|i| usize::try_from(i).ok());
                 let stage = failed.and_then(|i| e.stages.get_mut(i));
                 let message = match stage {
                     Some(run) => {
-                        let why = run.error.clone().or_else(|| cause.as_ref().map(|c| failure_text(&c["failure"]))).unwrap_or_default();
+                        let why = run
+                            .error
+                            .clone()
+                            .or_else(|| cause.as_ref().map(|c| failure_text(&c["failure"])))
+                            .unwrap_or_default();
                         if !run.status.is_finished() {
                             run.status = StageStatus::Failed;
                             run.finished_at = Some(at.clone());
@@ -542,7 +701,9 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                         }
                         format!("stage {:?} failed after {} attempt(s): {why}", run.name, run.attempts)
                     }
-                    None => failure.map(failure_text).unwrap_or_else(|| "the execution failed".into()),
+                    None => failure
+                        .map(failure_text)
+                        .unwrap_or_else(|| "the execution failed".into()),
                 };
                 e.error = Some(ExecutionError {
                     stage: failed.and_then(|i| e.stages.get(i)).map(|s| s.name.clone()),
@@ -557,7 +718,8 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             return Ok(());
         };
         for task_id in cancelled {
-            self.end_task(tenant, &task_id, TaskStatus::Cancelled, "the execution ended", &at).await;
+            self.end_task(tenant, &task_id, TaskStatus::Cancelled, "the execution ended", &at)
+                .await;
         }
         self.progressed(&execution, None).await;
         if let Some(url) = &execution.notification.webhook {

@@ -45,7 +45,9 @@ fn store(e: impl std::fmt::Display) -> PipelineError {
 }
 
 fn object<'a>(body: &'a Value, fields: &[&str]) -> Result<&'a serde_json::Map<String, Value>, PipelineError> {
-    let obj = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| invalid("body", "must be a JSON object"))?;
     match obj.keys().find(|k| !fields.contains(&k.as_str())) {
         Some(k) => Err(invalid(k, format!("unknown field; expected {}", fields.join(", ")))),
         None => Ok(obj),
@@ -73,11 +75,17 @@ pub fn progress_report(body: &Value) -> Result<Progress, PipelineError> {
             .enumerate()
             .map(|(i, l)| match l.as_str() {
                 Some(s) if s.chars().count() <= MAX_LOG_LINE_CHARS => Ok(s.to_owned()),
-                _ => Err(invalid(&format!("logs[{i}]"), format!("must be a string of at most {MAX_LOG_LINE_CHARS} characters"))),
+                _ => Err(invalid(
+                    &format!("logs[{i}]"),
+                    format!("must be a string of at most {MAX_LOG_LINE_CHARS} characters"),
+                )),
             })
             .collect::<Result<_, _>>()?,
         Some(_) => {
-            return Err(invalid("logs", format!("must be a list of at most {MAX_LOG_LINES_PER_REPORT} strings")))
+            return Err(invalid(
+                "logs",
+                format!("must be a list of at most {MAX_LOG_LINES_PER_REPORT} strings"),
+            ))
         }
     };
     Ok(Progress { progress, logs })
@@ -89,7 +97,10 @@ pub fn progress_report(body: &Value) -> Result<Progress, PipelineError> {
 /// [`PipelineError::Invalid`] when it is missing or too large.
 pub fn completion(body: &Value) -> Result<Value, PipelineError> {
     let obj = object(body, &["output"])?;
-    let output = obj.get("output").cloned().ok_or_else(|| invalid("output", "is required"))?;
+    let output = obj
+        .get("output")
+        .cloned()
+        .ok_or_else(|| invalid("output", "is required"))?;
     if output.to_string().len() > MAX_OUTPUT_BYTES {
         return Err(invalid(
             "output",
@@ -107,7 +118,10 @@ pub fn failure(body: &Value) -> Result<String, PipelineError> {
     let obj = object(body, &["error"])?;
     match obj.get("error").and_then(Value::as_str) {
         Some(e) if !e.is_empty() && e.chars().count() <= MAX_ERROR_CHARS => Ok(e.to_owned()),
-        _ => Err(invalid("error", format!("must be a string of 1 to {MAX_ERROR_CHARS} characters"))),
+        _ => Err(invalid(
+            "error",
+            format!("must be a string of 1 to {MAX_ERROR_CHARS} characters"),
+        )),
     }
 }
 
@@ -132,7 +146,12 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         let until = tokio::time::Instant::now() + wait.min(MAX_WAIT);
         loop {
             let now = Utc::now();
-            if let Some(task) = self.tasks.claim_next(&who.tenant, agent_id, &stamp(now)).await.map_err(store)? {
+            if let Some(task) = self
+                .tasks
+                .claim_next(&who.tenant, agent_id, &stamp(now))
+                .await
+                .map_err(store)?
+            {
                 self.claimed(&task, now).await?;
                 return Ok(Some(task));
             }
@@ -148,7 +167,9 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         let Some(work) = &task.stage else { return Ok(()) };
         let at = stamp(now);
         let outcome = update(&self.executions, &task.tenant, &work.execution_id, |e| {
-            let Some(run) = e.stages.get_mut(work.stage_index) else { return ((), false) };
+            let Some(run) = e.stages.get_mut(work.stage_index) else {
+                return ((), false);
+            };
             if run.task_id.as_deref() != Some(task.task_id.as_str()) || run.status.is_finished() {
                 return ((), false);
             }
@@ -167,7 +188,11 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
     async fn reported(&self, who: &Principal, task_id: &str) -> Result<(Task, String), PipelineError> {
         let found = self.tasks.with_token(&who.tenant, task_id).await.map_err(store)?;
         let (task, token) = found.ok_or_else(|| PipelineError::TaskNotFound(task_id.to_owned()))?;
-        let agent_id = task.stage.as_ref().map(|s| s.assigned_agent.clone()).unwrap_or_default();
+        let agent_id = task
+            .stage
+            .as_ref()
+            .map(|s| s.assigned_agent.clone())
+            .unwrap_or_default();
         match self.own_agent(who, &agent_id).await {
             Ok(()) => Ok((task, token)),
             Err(PipelineError::Agent(AgentError::NotThisAgent(_) | AgentError::NotFound(_))) => {
@@ -184,18 +209,29 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             TaskStatus::Cancelled => over("TASK_CANCELLED", format!("task {id} was cancelled: stop working on it")),
             TaskStatus::Failed => over(
                 "TASK_TIMED_OUT",
-                format!("task {id} is over ({}): stop working on it", task.error.as_deref().unwrap_or("failed")),
+                format!(
+                    "task {id} is over ({}): stop working on it",
+                    task.error.as_deref().unwrap_or("failed")
+                ),
             ),
             TaskStatus::Completed => over("TASK_FINISHED", format!("task {id} is completed already")),
-            TaskStatus::Pending | TaskStatus::Running => over("TASK_NOT_CLAIMED", format!("task {id} is not claimed yet")),
+            TaskStatus::Pending | TaskStatus::Running => {
+                over("TASK_NOT_CLAIMED", format!("task {id} is not claimed yet"))
+            }
         }
     }
 
     /// The attempt timed out in the engine: the task fails, and the agent is told to stop.
     async fn timed_out(&self, task: &Task, why: &str) -> PipelineError {
         let at = stamp(Utc::now());
-        self.end_task(&task.tenant, &task.task_id, TaskStatus::Failed, &format!("the attempt is over: {why}"), &at)
-            .await;
+        self.end_task(
+            &task.tenant,
+            &task.task_id,
+            TaskStatus::Failed,
+            &format!("the attempt is over: {why}"),
+            &at,
+        )
+        .await;
         over(
             "TASK_TIMED_OUT",
             format!("task {} timed out ({why}): stop working on it", task.task_id),
@@ -273,10 +309,15 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         if let Err(TokenError::Over(why)) = self.engine.heartbeat(&token).await {
             return Err(self.timed_out(&task, &why).await);
         }
-        let work = task.stage.clone().ok_or_else(|| PipelineError::TaskNotFound(task_id.to_owned()))?;
+        let work = task
+            .stage
+            .clone()
+            .ok_or_else(|| PipelineError::TaskNotFound(task_id.to_owned()))?;
         let at = stamp(Utc::now());
         update(&self.executions, &task.tenant, &work.execution_id, |e| {
-            let Some(run) = e.stages.get_mut(work.stage_index) else { return ((), false) };
+            let Some(run) = e.stages.get_mut(work.stage_index) else {
+                return ((), false);
+            };
             if run.task_id.as_deref() != Some(task_id) || run.status.is_finished() {
                 return ((), false);
             }
@@ -330,7 +371,9 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             .await?;
         if let Some(work) = &failed.stage {
             let outcome = update(&self.executions, &failed.tenant, &work.execution_id, |e| {
-                let Some(run) = e.stages.get_mut(work.stage_index) else { return ((), false) };
+                let Some(run) = e.stages.get_mut(work.stage_index) else {
+                    return ((), false);
+                };
                 if run.task_id.as_deref() != Some(task_id) || run.status.is_finished() {
                     return ((), false);
                 }

@@ -310,7 +310,10 @@ mod tests {
             updated_at: "2026-12-02T10:00:00.000Z".into(),
         }));
         let text = serde_json::to_value(&staged).unwrap();
-        assert_eq!((&text["pipeline_id"], &text["progress"]), (&json!("pln_1"), &json!(0.5)));
+        assert_eq!(
+            (&text["pipeline_id"], &text["progress"]),
+            (&json!("pln_1"), &json!(0.5))
+        );
         assert_eq!(serde_json::from_value::<Task>(text).unwrap().stage, staged.stage);
     }
 

@@ -27,5 +27,10 @@ pub trait StageTasks: Send + Sync {
         task_id: &str,
     ) -> impl Future<Output = Result<Option<(Task, String)>, StoreError>> + Send;
     /// Replaces `before` (as read) by `after`; `false` when the task changed in between.
-    fn replace(&self, before: &Task, after: &Task, token: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn replace(
+        &self,
+        before: &Task,
+        after: &Task,
+        token: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -75,7 +75,9 @@ impl ExecutionStore for DynamoDbExecutions {
             .ok_or_else(|| unknown(anyhow::anyhow!("execution item without doc")))?;
         let mut execution: Execution = serde_json::from_str(doc).map_err(unknown)?;
         tenant.clone_into(&mut execution.tenant);
-        execution.version = number(&item, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+        execution.version = number(&item, "version")
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0);
         Ok(Some(execution))
     }
 

@@ -162,7 +162,10 @@ pub struct ExecuteRequest {
 pub fn execute_request(body: &Value, allow_http: bool) -> Result<ExecuteRequest, (String, String)> {
     let bad = |f: &str, m: &str| (f.to_owned(), m.to_owned());
     let obj = body.as_object().ok_or_else(|| bad("body", "must be a JSON object"))?;
-    if let Some(k) = obj.keys().find(|k| !["input_data", "parameters", "notification"].contains(&k.as_str())) {
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["input_data", "parameters", "notification"].contains(&k.as_str()))
+    {
         return Err(bad(k, "unknown field; expected input_data, parameters or notification"));
     }
     let input_data = obj.get("input_data").cloned().unwrap_or(Value::Null);
@@ -173,7 +176,10 @@ pub fn execute_request(body: &Value, allow_http: bool) -> Result<ExecuteRequest,
         None | Some(Value::Null) => json!({}),
         Some(p @ Value::Object(_)) if p.to_string().len() <= MAX_PARAMETERS_BYTES => p.clone(),
         Some(Value::Object(_)) => {
-            return Err(bad("parameters", &format!("is larger than {MAX_PARAMETERS_BYTES} bytes")))
+            return Err(bad(
+                "parameters",
+                &format!("is larger than {MAX_PARAMETERS_BYTES} bytes"),
+            ))
         }
         Some(_) => return Err(bad("parameters", "must be a JSON object")),
     };
@@ -192,12 +198,18 @@ pub fn execute_request(body: &Value, allow_http: bool) -> Result<ExecuteRequest,
 fn notification(n: &Map<String, Value>, allow_http: bool) -> Result<Notification, (String, String)> {
     let bad = |f: &str, m: String| (f.to_owned(), m);
     if let Some(k) = n.keys().find(|k| !["webhook", "email", "secret"].contains(&k.as_str())) {
-        return Err(bad(&format!("notification.{k}"), "unknown field; expected webhook, email or secret".into()));
+        return Err(bad(
+            &format!("notification.{k}"),
+            "unknown field; expected webhook, email or secret".into(),
+        ));
     }
     let text = |k: &str, max: usize| match n.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() && s.len() <= max => Ok(Some(s.clone())),
-        Some(_) => Err(bad(&format!("notification.{k}"), format!("must be a string of 1 to {max} bytes"))),
+        Some(_) => Err(bad(
+            &format!("notification.{k}"),
+            format!("must be a string of 1 to {max} bytes"),
+        )),
     };
     let webhook = text("webhook", 2048)?;
     if let Some(url) = &webhook {
@@ -212,7 +224,9 @@ fn notification(n: &Map<String, Value>, allow_http: bool) -> Result<Notification
         return Err(bad("notification.secret", "must be at least 16 bytes".into()));
     }
     if webhook.is_some() && secret.is_none() {
-        secret = Some(super::webhook::new_secret().map_err(|e| bad("notification", format!("no secret could be made: {e}")))?);
+        secret = Some(
+            super::webhook::new_secret().map_err(|e| bad("notification", format!("no secret could be made: {e}")))?,
+        );
     }
     Ok(Notification { webhook, email, secret })
 }
@@ -299,7 +313,12 @@ impl Execution {
             [one] => self.stages[*one].output.clone().unwrap_or(Value::Null),
             many => Value::Object(
                 many.iter()
-                    .map(|&d| (self.stages[d].name.clone(), self.stages[d].output.clone().unwrap_or(Value::Null)))
+                    .map(|&d| {
+                        (
+                            self.stages[d].name.clone(),
+                            self.stages[d].output.clone().unwrap_or(Value::Null),
+                        )
+                    })
                     .collect(),
             ),
         }
@@ -331,7 +350,10 @@ impl Execution {
                 "current_stages".into(),
                 json!(names(&|s| !s.status.is_finished() && s.status != StageStatus::Waiting)),
             );
-            o.insert("completed_stages".into(), json!(names(&|s| s.status == StageStatus::Completed)));
+            o.insert(
+                "completed_stages".into(),
+                json!(names(&|s| s.status == StageStatus::Completed)),
+            );
         }
         v
     }
@@ -371,9 +393,17 @@ fn stage_run(s: &Stage) -> StageRun {
         required: s.required,
         depends_on: s.depends_on.clone(),
         timeout: s.timeout,
-        heartbeat: if s.heartbeat == 0 { s.timeout.min(super::definition::DEFAULT_HEARTBEAT_SECS) } else { s.heartbeat },
+        heartbeat: if s.heartbeat == 0 {
+            s.timeout.min(super::definition::DEFAULT_HEARTBEAT_SECS)
+        } else {
+            s.heartbeat
+        },
         retry_count: s.retry_count,
-        status: if s.depends_on.is_empty() { StageStatus::Pending } else { StageStatus::Waiting },
+        status: if s.depends_on.is_empty() {
+            StageStatus::Pending
+        } else {
+            StageStatus::Waiting
+        },
         attempts: 0,
         task_id: None,
         agent_id: None,

@@ -26,8 +26,11 @@ fn diamond() -> Execution {
 fn the_machine_input_carries_ids_and_timings_only() {
     let e = diamond();
     let input = e.machine_input();
-    assert_eq!(input["stages"][3], json!({"index": 3, "name": "d", "deps": 2, "required": true, "timeout": 10,
-        "heartbeat": 10, "retry_count": 0, "gate_timeout": e.gate_timeout()}));
+    assert_eq!(
+        input["stages"][3],
+        json!({"index": 3, "name": "d", "deps": 2, "required": true, "timeout": 10,
+        "heartbeat": 10, "retry_count": 0, "gate_timeout": e.gate_timeout()})
+    );
     assert!(input.get("input_data").is_none());
     assert_eq!(e.stages[0].status, StageStatus::Pending);
     assert_eq!(e.stages[3].status, StageStatus::Waiting);
@@ -67,9 +70,16 @@ fn the_view_hides_tokens_and_the_secret_and_counts_progress() {
     e.stages[0].status = StageStatus::Completed;
     e.stages[1].status = StageStatus::Running;
     let v = e.view();
-    assert!(v.get("gates").is_none() && v["notification"].get("secret").is_none(), "{v}");
+    assert!(
+        v.get("gates").is_none() && v["notification"].get("secret").is_none(),
+        "{v}"
+    );
     assert_eq!(v["progress"], json!(0.25));
-    assert_eq!(v["current_stages"], json!(["b"]), "c waits at its gate until the dispatcher opens it");
+    assert_eq!(
+        v["current_stages"],
+        json!(["b"]),
+        "c waits at its gate until the dispatcher opens it"
+    );
     assert_eq!(v["completed_stages"], json!(["a"]));
 }
 
@@ -78,8 +88,14 @@ fn execute_bodies_are_checked_field_by_field() {
     let bad = |body: Value| execute_request(&body, false).unwrap_err().0;
     assert_eq!(bad(json!({"input": 1})), "input");
     assert_eq!(bad(json!({"parameters": [1]})), "parameters");
-    assert_eq!(bad(json!({"notification": {"webhook": "ftp://x"}})), "notification.webhook");
-    assert_eq!(bad(json!({"notification": {"webhook": "http://127.0.0.1:9/x"}})), "notification.webhook");
+    assert_eq!(
+        bad(json!({"notification": {"webhook": "ftp://x"}})),
+        "notification.webhook"
+    );
+    assert_eq!(
+        bad(json!({"notification": {"webhook": "http://127.0.0.1:9/x"}})),
+        "notification.webhook"
+    );
     assert_eq!(bad(json!({"notification": {"email": "nobody"}})), "notification.email");
     assert_eq!(bad(json!({"input_data": "x".repeat(MAX_INPUT_BYTES)})), "input_data");
     let ok = execute_request(&json!({"notification": {"webhook": "http://127.0.0.1:9/x"}}), true).unwrap();

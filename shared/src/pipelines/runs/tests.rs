@@ -24,7 +24,10 @@ fn the_least_loaded_active_capable_agent_gets_the_stage() {
         agent("other-type", &["output"], 0.0, now),
         agent("light", &["analysis", "gpu"], 0.2, now),
     ];
-    assert_eq!(choose_agent(&agents, "analysis", timeouts, now).map(|a| a.agent_id.as_str()), Some("light"));
+    assert_eq!(
+        choose_agent(&agents, "analysis", timeouts, now).map(|a| a.agent_id.as_str()),
+        Some("light")
+    );
     assert!(choose_agent(&agents, "validation", timeouts, now).is_none());
 }
 
@@ -39,10 +42,20 @@ fn state_machine_messages_read_as_the_asl_writes_them() {
     let m: StageMessage = serde_json::from_value(json!({"kind": "stage", "tenant": "acme", "execution_id": "exe_1",
         "stage": 2, "attempt": 1, "timeout": 30, "token": "t"}))
     .unwrap();
-    assert!(matches!(m, StageMessage::Stage { stage: 2, attempt: 1, .. }));
+    assert!(matches!(
+        m,
+        StageMessage::Stage {
+            stage: 2,
+            attempt: 1,
+            ..
+        }
+    ));
     let f: StageMessage = serde_json::from_value(json!({"kind": "finished", "tenant": "acme", "execution_id": "exe_1",
         "status": "failed", "failure": {"Error": "StageFailed", "Cause": "{}"}}))
     .unwrap();
     assert!(matches!(f, StageMessage::Finished { .. }));
-    assert_eq!(failure_text(&json!({"Error": "States.Timeout", "Cause": null})), "States.Timeout");
+    assert_eq!(
+        failure_text(&json!({"Error": "States.Timeout", "Cause": null})),
+        "States.Timeout"
+    );
 }

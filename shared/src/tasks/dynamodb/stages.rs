@@ -87,8 +87,14 @@ impl StageTasks for DynamoDbTaskStore {
         let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
         let ids = (task.tenant.as_str(), task.task_id.as_str());
         let with = vec![TransactWriteItem::builder().put(entry).build()];
-        self.put_counted(Self::stage_item(task, token)?, condition, ids, &counters::on_create(task), with)
-            .await
+        self.put_counted(
+            Self::stage_item(task, token)?,
+            condition,
+            ids,
+            &counters::on_create(task),
+            with,
+        )
+        .await
     }
 
     #[tracing::instrument(skip(self))]
@@ -160,20 +166,39 @@ impl StageTasks for DynamoDbTaskStore {
         let old_doc = to_item(before)?
             .remove("doc")
             .ok_or_else(|| unknown(anyhow::anyhow!("task without doc")))?;
-        let condition = Put::builder()
-            .condition_expression("#s = :status AND doc = :doc")
+        let item = Self::stage_item(after, token)?;
+        let condition = "#s = :status AND doc = :doc";
+        let status = s(before.status.as_str());
+        if after.status == before.status {
+            // Progress: the status stays, so the counters do too.
+            let sent = self
+                .client()
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":status", status)
+                .expression_attribute_values(":doc", old_doc)
+                .send()
+                .await;
+            return match sent {
+                Ok(_) => Ok(true),
+                Err(e) if crate::dynamodb::condition_failed(&e) => Ok(false),
+                Err(e) => Err(unknown(sdk_error(e))),
+            };
+        }
+        let put = Put::builder()
+            .condition_expression(condition)
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":status", s(before.status.as_str()))
+            .expression_attribute_values(":status", status)
             .expression_attribute_values(":doc", old_doc);
-        let adds = if after.status == before.status {
-            vec![]
-        } else if after.status == TaskStatus::Cancelled {
+        let adds = if after.status == TaskStatus::Cancelled {
             counters::on_cancel(before.status)
         } else {
             counters::on_finish(after)
         };
         let ids = (after.tenant.as_str(), after.task_id.as_str());
-        self.put_counted(Self::stage_item(after, token)?, condition, ids, &adds, vec![])
-            .await
+        self.put_counted(item, put, ids, &adds, vec![]).await
     }
 }

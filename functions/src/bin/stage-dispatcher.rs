@@ -1,0 +1,12 @@
+//! Lambda entry point of `stage-dispatcher`: the pipeline state machine's messages on the stage queue.
+
+use functions::dispatcher::handle;
+use functions::wiring;
+use lambda_runtime::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
+    let (runs, redelivery) = wiring::dispatcher().await?;
+    run(service_fn(|event| handle(&runs, &redelivery, event))).await
+}

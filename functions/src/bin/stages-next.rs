@@ -1,0 +1,9 @@
+//! Lambda entry point of `stages-next`: `GET /api/v1/agents/{agentID}/tasks/next`.
+
+use functions::{api, stages, wiring};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
+    api::run(wiring::pipeline_runs().await?, stages::next).await
+}

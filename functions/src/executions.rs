@@ -1,0 +1,84 @@
+//! `/api/v1/pipelines/{pipelineID}/execute` and `…/executions/{executionID}`: start a pipeline, read an
+//! execution, cancel it. Starting and cancelling are audited.
+
+use chrono::Utc;
+use lambda_http::Request;
+use serde_json::json;
+use shared::ids::IdKind;
+use shared::pipelines::engine::Engine;
+use shared::pipelines::executions::store::ExecutionStore;
+use shared::pipelines::runs::Runs;
+use shared::pipelines::store::PipelineStore;
+use shared::tasks::stages::StageTasks;
+use shared::ApiError;
+
+use crate::api::requests::{IdWithBody, PipelinePath};
+use crate::api::{ApiRequest, Authorized, Reply};
+use crate::http;
+
+/// A route on one execution of one pipeline.
+pub struct ExecutionPath {
+    pub pipeline_id: String,
+    pub execution_id: String,
+}
+
+impl ApiRequest for ExecutionPath {
+    fn parse(req: &Request) -> Result<Self, ApiError> {
+        Ok(Self {
+            pipeline_id: http::path_id(req, IdKind::Pipeline)?,
+            execution_id: http::path_id(req, IdKind::Execution)?,
+        })
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.execution_id.clone())
+    }
+}
+
+/// `POST /api/v1/pipelines/{pipelineID}/execute` with `input_data`, `parameters`, `notification`:
+/// the execution (`202`), running; with a webhook, the signing secret shown this once.
+///
+/// # Errors
+/// A wrong field, `PIPELINE_NOT_FOUND`, a store or Step Functions failure.
+pub async fn start<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks>(
+    runs: &Runs<P, X, E, A, T>,
+    req: Authorized<IdWithBody<PipelinePath>>,
+) -> Result<Reply, ApiError> {
+    let execution = runs
+        .execute(&req.principal, &req.request.id, &req.request.body, Utc::now())
+        .await?;
+    let mut body = execution.view();
+    if let Some(secret) = &execution.notification.secret {
+        body["notification"]["signing_secret"] = json!(secret);
+    }
+    Ok(Reply::new(202, &body).about(execution.execution_id.clone()))
+}
+
+/// `GET /api/v1/pipelines/{pipelineID}/executions/{executionID}`.
+///
+/// # Errors
+/// `EXECUTION_NOT_FOUND` (of another pipeline or tenant too), a store failure.
+pub async fn get<P, X: ExecutionStore, E, A, T>(
+    runs: &Runs<P, X, E, A, T>,
+    req: Authorized<ExecutionPath>,
+) -> Result<Reply, ApiError> {
+    let r = &req.request;
+    let execution = runs.execution(&req.principal, &r.pipeline_id, &r.execution_id).await?;
+    Ok(Reply::ok(&execution.view()))
+}
+
+/// `POST /api/v1/pipelines/{pipelineID}/executions/{executionID}/cancel`: stops it; every stage not
+/// finished ends cancelled.
+///
+/// # Errors
+/// `EXECUTION_NOT_FOUND`, `EXECUTION_FINISHED` (409), a store or Step Functions failure.
+pub async fn cancel<P, X: ExecutionStore, E: Engine, A, T: StageTasks>(
+    runs: &Runs<P, X, E, A, T>,
+    req: Authorized<ExecutionPath>,
+) -> Result<Reply, ApiError> {
+    let r = &req.request;
+    let execution = runs
+        .cancel(&req.principal, &r.pipeline_id, &r.execution_id, Utc::now())
+        .await?;
+    Ok(Reply::ok(&execution.view()))
+}

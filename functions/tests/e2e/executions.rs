@@ -1,0 +1,464 @@
+//! Pipeline executions on the local stack: Step Functions (moto's interpreter) runs the generic
+//! pipeline state machine, stage-dispatcher hands stages to agents, and agents speak the agent
+//! protocol over real HTTP. Reference agents (`clients/agent`) run the brief's pipeline; hand-driven
+//! agents fail once, go quiet, or are cancelled under.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mcpflow_agent::run::{serve, Options};
+use mcpflow_agent::{Agent, Report};
+use serde_json::{json, Value};
+
+use crate::auth_matrix::{jwt, secret};
+use crate::helpers::{fresh_tenant, gateway_url, remember_secret, Credential};
+
+fn admin_of(tenant: &str) -> Credential {
+    let token = jwt(tenant, "admin", &json!({}), &secret());
+    remember_secret(&token);
+    ("authorization", format!("Bearer {token}"))
+}
+
+async fn agent(admin: &Credential, name: &str, capabilities: &[&str]) -> Agent {
+    let caps: Vec<String> = capabilities.iter().map(|c| (*c).to_owned()).collect();
+    Agent::register(&gateway_url(), (admin.0, &admin.1), name, &caps)
+        .await
+        .unwrap()
+}
+
+/// Reference agents, one per stage type, serving until the test ends.
+fn reference_agents(agents: Vec<Agent>) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = Options {
+        heartbeat_every: Duration::from_secs(1),
+        claim_wait_secs: 20,
+        progress_every: Duration::from_secs(1),
+    };
+    for a in agents {
+        tokio::spawn(serve(a, options, stop.clone()));
+    }
+    stop
+}
+
+async fn define(admin: &Credential, body: &Value) -> String {
+    let (status, made) = crate::conversation::post(admin, "/api/v1/pipelines", body).await;
+    assert_eq!(status, 201, "{made}");
+    made["pipeline_id"].as_str().unwrap().to_owned()
+}
+
+async fn execute(admin: &Credential, pipeline: &str, body: &Value) -> Value {
+    let (status, started) =
+        crate::conversation::post(admin, &format!("/api/v1/pipelines/{pipeline}/execute"), body).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["status"], "running", "{started}");
+    started
+}
+
+/// Polls the execution until `done` holds for it, for at most `limit`.
+async fn until(
+    admin: &Credential,
+    pipeline: &str,
+    execution: &str,
+    limit: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let path = format!("/api/v1/pipelines/{pipeline}/executions/{execution}");
+    let started = Instant::now();
+    loop {
+        let (status, read) = crate::conversation::get(admin, &path).await;
+        assert_eq!(status, 200, "{read}");
+        if done(&read) {
+            return read;
+        }
+        assert!(started.elapsed() < limit, "not there after {limit:?}: {read}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn ended(e: &Value) -> bool {
+    e["status"] != "running"
+}
+
+/// A listener for webhooks: every request's headers and body.
+async fn webhook_listener() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, String)>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let hook = move |headers: axum::http::HeaderMap, body: String| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send((headers, body));
+            "ok"
+        }
+    };
+    let app = axum::Router::new().route("/hook", axum::routing::post(hook));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
+fn brief() -> Value {
+    let event: Value = serde_json::from_str(include_str!("../../../events/pipelines-create/brief.json")).unwrap();
+    serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn six_reference_agents_run_the_briefs_pipeline_and_the_webhook_gets_a_signed_notification() {
+    // GIVEN the brief's six-stage pipeline and one reference agent per stage type
+    let admin = admin_of(&fresh_tenant("runs"));
+    let pipeline = define(&admin, &brief()).await;
+    let types = [
+        "data-ingestion",
+        "transformation",
+        "analysis",
+        "validation",
+        "processing",
+        "output",
+    ];
+    let mut agents = Vec::new();
+    for t in types {
+        agents.push(agent(&admin, &format!("ref-{t}"), &[t]).await);
+    }
+    let stop = reference_agents(agents);
+    // AND a listener for the notification
+    let (hook, mut notifications) = webhook_listener().await;
+    // WHEN it runs, with records inline and a webhook
+    let started = Instant::now();
+    let body = json!({"input_data": {"source": "inline", "records": [{" Name ": " ada ", "Qty": 2}, {"name": "bob", "qty": 3}]},
+        "parameters": {"batch_size": 100, "parallel_workers": 2}, "notification": {"webhook": hook, "email": "ops@example.com"}});
+    let run = execute(&admin, &pipeline, &body).await;
+    let secret = run["notification"]["signing_secret"].as_str().unwrap().to_owned();
+    remember_secret(&secret);
+    let id = run["execution_id"].as_str().unwrap();
+    // THEN it succeeds, every stage completed once, progress 1.0
+    let done = until(&admin, &pipeline, id, Duration::from_secs(90), ended).await;
+    let wall = started.elapsed();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["progress"], json!(1.0));
+    assert_eq!(done["completed_stages"].as_array().unwrap().len(), 6, "{done}");
+    assert!(done["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["attempts"] == 1 && s["agent_id"].is_string()));
+    // AND the outputs are chained: each stage's input was the one before's output
+    let out = |i: usize| done["stages"][i]["output"].clone();
+    assert_eq!(out(0)["count"], 2, "{done}");
+    assert_eq!(
+        out(1)["records"][0],
+        json!({" name ": "ada", "qty": 2}),
+        "transformation ran on what ingestion returned"
+    );
+    assert!(
+        out(2)["summary"].as_str().unwrap().contains("2 record"),
+        "analysis asked the LLM about 2 records: {}",
+        out(2)
+    );
+    assert_eq!(out(4)["totals"]["qty"], json!(5.0));
+    assert_eq!(out(5)["written"], 2);
+    assert_eq!(
+        out(5)["result"]["summary"],
+        out(2)["summary"],
+        "output carries what analysis found"
+    );
+    // AND a stage's task is a task like any other, read by the brief's path
+    let task_id = done["stages"][3]["task_id"].as_str().unwrap();
+    let (status, task) = crate::conversation::get(&admin, &format!("/api/v1/tasks/{task_id}")).await;
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(
+        (
+            task["type"].as_str(),
+            task["status"].as_str(),
+            task["pipeline_id"].as_str(),
+            task["stage"].as_str()
+        ),
+        (
+            Some("pipeline.stage"),
+            Some("completed"),
+            Some(pipeline.as_str()),
+            Some("data-validation")
+        )
+    );
+    assert_eq!(task["assigned_agent"], done["stages"][3]["agent_id"]);
+    // AND the webhook got the ended execution, signed over its timestamp and body with the secret
+    let (headers, notified) = tokio::time::timeout(Duration::from_secs(15), notifications.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let timestamp: i64 = headers["x-mcpflow-timestamp"].to_str().unwrap().parse().unwrap();
+    let signature = headers["x-mcpflow-signature"].to_str().unwrap();
+    assert_eq!(
+        signature,
+        shared::pipelines::webhook::signature(&secret, timestamp, notified.as_bytes())
+    );
+    assert_ne!(
+        signature,
+        shared::pipelines::webhook::signature("another secret", timestamp, notified.as_bytes())
+    );
+    let notified: Value = serde_json::from_str(&notified).unwrap();
+    assert_eq!(
+        (notified["execution_id"].as_str(), notified["status"].as_str()),
+        (Some(id), Some("succeeded"))
+    );
+    assert!(
+        notified["notification"].get("secret").is_none(),
+        "the secret is never sent: {notified}"
+    );
+    let delivered = until(&admin, &pipeline, id, Duration::from_secs(10), |e| {
+        e["webhook_delivery"].is_object()
+    })
+    .await;
+    assert_eq!(delivered["webhook_delivery"]["delivered"], true, "{delivered}");
+    println!("six-stage pipeline with reference agents: {wall:?} from execute to succeeded seen");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A pipeline of `stages` (name, type) in a chain, each with `extra` fields.
+fn chain(name: &str, stages: &[(&str, &str)], extra: &Value) -> Value {
+    let stages: Vec<Value> = stages
+        .iter()
+        .map(|(n, t)| {
+            let mut s = json!({"name": n, "type": t});
+            s.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            s
+        })
+        .collect();
+    let deps: Vec<Value> = (1..stages.len()).map(|i| json!({"from": i - 1, "to": i})).collect();
+    json!({"name": name, "stages": stages, "dependencies": deps})
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_stage_that_fails_once_succeeds_on_its_retry() {
+    // GIVEN a one-stage pipeline with one retry, and an agent that fails its first attempt
+    let admin = admin_of(&fresh_tenant("retry"));
+    let pipeline = define(
+        &admin,
+        &chain(
+            "retry",
+            &[("flaky", "processing")],
+            &json!({"retry_count": 1, "timeout": 60}),
+        ),
+    )
+    .await;
+    let worker = agent(&admin, "flaky", &["processing"]).await;
+    let run = execute(&admin, &pipeline, &json!({"input_data": {"n": 1}})).await;
+    let id = run["execution_id"].as_str().unwrap();
+    let first = worker.next(20).await.unwrap().expect("the first attempt");
+    assert_eq!((first.attempts, first.payload["input"].clone()), (1, json!({"n": 1})));
+    assert_eq!(
+        worker.fail(&first.task_id, "the source was busy").await.unwrap(),
+        Report::Accepted
+    );
+    // WHEN the retry comes (after the backoff) and succeeds
+    let second = worker.next(20).await.unwrap().expect("the retry");
+    assert_eq!(second.attempts, 2);
+    assert_ne!(second.task_id, first.task_id, "each attempt is a task of its own");
+    worker.heartbeat(0.0).await.unwrap();
+    assert_eq!(
+        worker.complete(&second.task_id, &json!({"ok": true})).await.unwrap(),
+        Report::Accepted
+    );
+    // THEN the execution succeeds after 2 attempts, and the first attempt's task says why it failed
+    let done = until(&admin, &pipeline, id, Duration::from_secs(30), ended).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        (
+            done["stages"][0]["attempts"].as_u64(),
+            done["stages"][0]["output"].clone()
+        ),
+        (Some(2), json!({"ok": true}))
+    );
+    let (_, failed) = crate::conversation::get(&admin, &format!("/api/v1/tasks/{}", first.task_id)).await;
+    assert_eq!(
+        (failed["status"].as_str(), failed["error"].as_str()),
+        (Some("failed"), Some("the source was busy"))
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn an_agent_that_goes_quiet_times_out_and_the_retry_goes_to_another_agent() {
+    // GIVEN a stage with a 3 s heartbeat and one retry, and an agent that claims it and goes quiet
+    let admin = admin_of(&fresh_tenant("quiet"));
+    let body = chain(
+        "quiet",
+        &[("crunch", "analysis")],
+        &json!({"retry_count": 1, "timeout": 60, "heartbeat": 3}),
+    );
+    let pipeline = define(&admin, &body).await;
+    let quiet = agent(&admin, "quiet", &["analysis"]).await;
+    let run = execute(&admin, &pipeline, &json!({"input_data": {"records": []}})).await;
+    let id = run["execution_id"].as_str().unwrap();
+    let claimed = quiet.next(20).await.unwrap().expect("the first attempt");
+    // AND a second capable agent that keeps heartbeating (the test stack makes an agent stale after 3 s)
+    let standby = agent(&admin, "standby", &["analysis"]).await;
+    let beating = mcpflow_agent::run::heartbeats(
+        standby.clone(),
+        Arc::new(AtomicBool::new(false)),
+        Duration::from_secs(1),
+    );
+    // WHEN no progress comes for the heartbeat's 3 s, the attempt times out and is retried
+    let retry = standby.next(20).await.unwrap().expect("the retry, on the other agent");
+    assert_eq!(retry.attempts, 2);
+    // THEN the quiet agent is told to stop, and the other one completes the stage
+    let told = quiet.progress(&claimed.task_id, 0.5, &[]).await.unwrap();
+    assert_eq!(told, Report::Stop("TASK_TIMED_OUT".into()));
+    assert_eq!(
+        standby
+            .complete(&retry.task_id, &json!({"summary": "none"}))
+            .await
+            .unwrap(),
+        Report::Accepted
+    );
+    let done = until(&admin, &pipeline, id, Duration::from_secs(30), ended).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["stages"][0]["agent_id"].as_str(), Some(standby.agent_id.as_str()));
+    beating.abort();
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_stage_no_agent_can_run_times_out_and_fails_the_execution_naming_it() {
+    // GIVEN a pipeline whose second stage no agent of the tenant can run (3 s timeout)
+    let admin = admin_of(&fresh_tenant("orphan"));
+    let body = chain(
+        "orphan",
+        &[("ingest", "data-ingestion"), ("check", "validation")],
+        &json!({"timeout": 3}),
+    );
+    let pipeline = define(&admin, &body).await;
+    let stop = reference_agents(vec![agent(&admin, "ingest", &["data-ingestion"]).await]);
+    // WHEN it runs
+    let run = execute(&admin, &pipeline, &json!({"input_data": {"records": [{"a": 1}]}})).await;
+    let id = run["execution_id"].as_str().unwrap();
+    // THEN the stage waits for a capable agent until its timeout, and the execution fails naming it
+    let done = until(&admin, &pipeline, id, Duration::from_secs(40), ended).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["stage"], "check", "{done}");
+    assert!(
+        done["error"]["message"].as_str().unwrap().contains("States.Timeout"),
+        "{done}"
+    );
+    assert_eq!(
+        (
+            done["stages"][0]["status"].as_str(),
+            done["stages"][1]["status"].as_str()
+        ),
+        (Some("completed"), Some("failed"))
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_cancelled_execution_ends_every_stage_cancelled_and_its_agent_is_told_to_stop() {
+    // GIVEN a two-stage pipeline whose first stage an agent is working on
+    let admin = admin_of(&fresh_tenant("cancel"));
+    let pipeline = define(
+        &admin,
+        &chain(
+            "cancel",
+            &[("long", "processing"), ("after", "output")],
+            &json!({"timeout": 120}),
+        ),
+    )
+    .await;
+    let worker = agent(&admin, "worker", &["processing"]).await;
+    let run = execute(&admin, &pipeline, &json!({})).await;
+    let id = run["execution_id"].as_str().unwrap();
+    let task = worker.next(20).await.unwrap().expect("the first stage");
+    assert_eq!(
+        worker.progress(&task.task_id, 0.2, &["working".into()]).await.unwrap(),
+        Report::Accepted
+    );
+    // WHEN the execution is cancelled mid-run
+    let path = format!("/api/v1/pipelines/{pipeline}/executions/{id}/cancel");
+    let (status, cancelled) = crate::conversation::post(&admin, &path, &json!({})).await;
+    assert_eq!(status, 200, "{cancelled}");
+    // THEN it and every stage end cancelled, the running task too, and the agent is told to stop
+    assert_eq!(cancelled["status"], "cancelled");
+    let statuses: Vec<&str> = cancelled["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["cancelled", "cancelled"]);
+    assert_eq!(
+        worker.progress(&task.task_id, 0.4, &[]).await.unwrap(),
+        Report::Stop("TASK_CANCELLED".into())
+    );
+    let (_, read) = crate::conversation::get(&admin, &format!("/api/v1/tasks/{}", task.task_id)).await;
+    assert_eq!(read["status"], "cancelled", "{read}");
+    // AND cancelling again is a conflict, and the execution stays cancelled
+    let (status, again) = crate::conversation::post(&admin, &path, &json!({})).await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("EXECUTION_FINISHED"))
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, read) = crate::conversation::get(&admin, &format!("/api/v1/pipelines/{pipeline}/executions/{id}")).await;
+    assert_eq!(read["status"], "cancelled", "{read}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn only_the_assigned_agent_touches_a_task_and_another_tenant_sees_no_execution() {
+    // GIVEN a running execution whose stage an agent claimed
+    let tenant = fresh_tenant("owner");
+    let admin = admin_of(&tenant);
+    let pipeline = define(&admin, &chain("own", &[("only", "analysis")], &json!({"timeout": 60}))).await;
+    let owner = agent(&admin, "owner", &["analysis"]).await;
+    let other = agent(&admin, "other", &["output"]).await;
+    let run = execute(&admin, &pipeline, &json!({})).await;
+    let id = run["execution_id"].as_str().unwrap();
+    let task = owner.next(20).await.unwrap().expect("the stage");
+    // WHEN another agent of the tenant, the admin, or another tenant's admin reports on it
+    let (status, refused) = crate::helpers::send_json(
+        other
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/v1/tasks/{}/complete", task.task_id),
+            )
+            .json(&json!({"output": 1})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (403, Some("NOT_YOUR_TASK")),
+        "{refused}"
+    );
+    let (status, _) = crate::conversation::post(
+        &admin,
+        &format!("/api/v1/tasks/{}/complete", task.task_id),
+        &json!({"output": 1}),
+    )
+    .await;
+    assert_eq!(status, 403, "only an agent's token reports");
+    let stranger = admin_of(&fresh_tenant("stranger"));
+    let (status, unknown) =
+        crate::conversation::get(&stranger, &format!("/api/v1/pipelines/{pipeline}/executions/{id}")).await;
+    assert_eq!(
+        (status, unknown["error"]["code"].as_str()),
+        (404, Some("EXECUTION_NOT_FOUND"))
+    );
+    // AND an agent cannot claim as another agent
+    let (status, _) = crate::helpers::send_json(other.request(
+        reqwest::Method::GET,
+        &format!("/api/v1/agents/{}/tasks/next?wait=0", owner.agent_id),
+    ))
+    .await;
+    assert_eq!(status, 403);
+    // THEN the owner still completes it
+    assert_eq!(
+        owner.complete(&task.task_id, &json!("fine")).await.unwrap(),
+        Report::Accepted
+    );
+    let done = until(&admin, &pipeline, id, Duration::from_secs(30), ended).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+}
