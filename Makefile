@@ -1,9 +1,12 @@
 # The two commands: `make dev` runs mcpflow locally, `make test` checks everything.
 # Both install what they need (pinned, cached under ~/.cache/mcpflow) on a fresh machine.
-.PHONY: dev test stop chaos bench bench-prompts bench-mcp bench-ws lint fmt
+.PHONY: dev agents test stop chaos bench bench-prompts bench-mcp bench-ws bench-pipelines lint fmt
 
 dev: ## start emulators, functions and the local gateway on http://127.0.0.1:3000; Ctrl-C stops all
 	@bash infra/stack/dev.sh
+
+agents: ## one reference pipeline agent per stage type against `make dev` (run it in a second terminal); Ctrl-C stops them
+	@bash infra/stack/agents.sh
 
 test: ## install what is missing, run every check and test, stop what was started
 	@bash infra/stack/test.sh
@@ -19,6 +22,9 @@ bench: ## release sizes, cold start, warm invocation and peak RSS (health needs 
 
 bench-prompts: ## prompt accepted -> completed, p50/p95, 1 and 20 clients, on a stack of its own
 	@bash infra/bench/prompts.sh
+
+bench-pipelines: ## the six-stage pipeline vs a one-stage peer with instant agents: wall p50, overhead per stage, state transitions per run, on a stack of its own
+	@bash infra/bench/pipelines.sh
 
 bench-ws: ## WebSocket push latency p50/p95 for 1 and 500 connections, gateway RSS, on a stack of its own
 	@bash infra/bench/websocket.sh

@@ -26,6 +26,8 @@ use shared::ids::IdKind;
 use shared::keys::{InMemoryKeyStore, KeyStore};
 use shared::metrics::queues::QueueDepths;
 use shared::metrics::{self, Outcome, Recorder, Resolution};
+use shared::pipelines::memory::InMemoryPipelines;
+use shared::pipelines::store::PipelineStore;
 use shared::ratelimit::{Admission, Bucket, InMemoryRateLimiter, Limit, RateLimiter, RateLimits};
 use shared::registered::store::RegistryStore;
 use shared::registered::Kind;
@@ -111,7 +113,7 @@ pub trait StreamTasks: Send + Sync {
     ) -> impl std::future::Future<Output = anyhow::Result<(Vec<Task>, Option<String>)>> + Send;
 }
 
-impl<T: TaskStore + TaskListing, X: Send + Sync, R: Send + Sync> StreamTasks for Stores<T, X, R> {
+impl<T: TaskStore + TaskListing, X: Send + Sync, R: Send + Sync, P: Send + Sync> StreamTasks for Stores<T, X, R, P> {
     async fn task(&self, tenant: &str, task_id: &str) -> anyhow::Result<Option<Task>> {
         let now = Utc::now().timestamp();
         Ok(self.tasks.get(tenant, task_id).await?.filter(|t| !t.expired(now)))
@@ -388,11 +390,13 @@ pub enum Topic {
     Resource(String),
     /// The tenant's agents.
     Agents,
+    /// A pipeline's executions (`pipeline_progress`).
+    Pipeline(String),
 }
 
 impl Topic {
-    /// `agents`, `task:<task id>`, `context:<context id>` (the id in its format) or `resource:<uri>` (a URI as
-    /// a registered resource has one).
+    /// `agents`, `task:<task id>`, `context:<context id>`, `pipeline:<pipeline id>` (the id in its
+    /// format) or `resource:<uri>` (a URI as a registered resource has one).
     fn parse(text: &str) -> Option<Self> {
         if text == crate::agents::AGENTS_TOPIC {
             return Some(Self::Agents);
@@ -400,6 +404,7 @@ impl Topic {
         match text.split_once(':')? {
             ("task", id) if IdKind::Task.matches(id) => Some(Self::Task(id.to_owned())),
             ("context", id) if IdKind::Context.matches(id) => Some(Self::Context(id.to_owned())),
+            ("pipeline", id) if IdKind::Pipeline.matches(id) => Some(Self::Pipeline(id.to_owned())),
             ("resource", uri) if IdKind::Registered(Kind::Resource).matches(uri) => {
                 Some(Self::Resource(uri.to_owned()))
             }
@@ -409,13 +414,14 @@ impl Topic {
 }
 
 /// [`TopicCheck`] against the stores.
-pub struct Stores<T, X, R> {
+pub struct Stores<T, X, R, P = InMemoryPipelines> {
     pub tasks: T,
     pub contexts: X,
     pub registry: R,
+    pub pipelines: P,
 }
 
-impl<T: TaskStore, X: ContextStore, R: RegistryStore> TopicCheck for Stores<T, X, R> {
+impl<T: TaskStore, X: ContextStore, R: RegistryStore, P: PipelineStore> TopicCheck for Stores<T, X, R, P> {
     async fn read(&self, tenant: &str, topic: &Topic) -> anyhow::Result<Option<serde_json::Value>> {
         let now = Utc::now().timestamp();
         Ok(match topic {
@@ -431,6 +437,14 @@ impl<T: TaskStore, X: ContextStore, R: RegistryStore> TopicCheck for Stores<T, X
             Topic::Context(id) => {
                 let context = self.contexts.get(tenant, id).await?;
                 context.filter(|c| c.expires_at > now).map(|_| serde_json::Value::Null)
+            }
+            Topic::Pipeline(id) => {
+                let pipeline = self
+                    .pipelines
+                    .get(tenant, id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                pipeline.map(|_| serde_json::Value::Null)
             }
         })
     }
@@ -468,7 +482,7 @@ async fn subscribe<C: ConnectionStore, V: TopicCheck>(
         let Some(topic) = Topic::parse(name) else {
             return refuse(
                 ErrorCode::InvalidMessageFormat,
-                format!("{name:?} is not a topic: task:<task id>, context:<context id>, resource:<uri> or agents"),
+                format!("{name:?} is not a topic: task:<task id>, context:<context id>, pipeline:<pipeline id>, resource:<uri> or agents"),
             );
         };
         let Some(state) = topics.read(&connection.tenant, &topic).await? else {

@@ -359,7 +359,7 @@ pub async fn ws_message() -> Result<
         DynamoDbConnections,
         ApiGatewayPusher,
         DynamoDbRateLimiter,
-        Stores<DynamoDbTaskStore, DynamoDbContextStore, DynamoDbRegistry>,
+        Stores<DynamoDbTaskStore, DynamoDbContextStore, DynamoDbRegistry, DynamoDbPipelines>,
         AwsDependencyProbe,
         crate::mcp::socket::SocketTools<DynamoDbAuditLog>,
         DynamoDbKeyStore,
@@ -380,6 +380,7 @@ pub async fn ws_message() -> Result<
             tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), config.table_name.clone()),
             contexts: DynamoDbContextStore::new(clients.dynamodb.clone(), config.table_name.clone()),
             registry: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+            pipelines: DynamoDbPipelines::new(clients.dynamodb.clone(), config.table_name.clone()),
         },
         health: Some(HealthChecks::new(
             AwsDependencyProbe::new(&clients),

@@ -47,6 +47,7 @@ fn message_deps(per_minute: u32) -> Deps {
             tasks: state.clone(),
             contexts: state,
             registry: shared::registered::memory::InMemoryRegistry::default(),
+            pipelines: shared::pipelines::memory::InMemoryPipelines::default(),
         },
         health: Some(HealthChecks::new(
             shared::health::InMemoryProbe::default(),

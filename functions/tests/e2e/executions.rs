@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::auth_matrix::{jwt, secret};
 use crate::helpers::{fresh_tenant, gateway_url, remember_secret, Credential};
+use crate::websocket::{connect_with, first_subscribe, next};
 
 fn admin_of(tenant: &str) -> Credential {
     let token = jwt(tenant, "admin", &json!({}), &secret());
@@ -124,8 +125,11 @@ async fn six_reference_agents_run_the_briefs_pipeline_and_the_webhook_gets_a_sig
         agents.push(agent(&admin, &format!("ref-{t}"), &[t]).await);
     }
     let stop = reference_agents(agents);
-    // AND a listener for the notification
+    // AND a listener for the notification, and a WebSocket subscriber to the pipeline
     let (hook, mut notifications) = webhook_listener().await;
+    let mut watcher = connect_with(Some((admin.0, &admin.1)), "").await.unwrap();
+    let subscribed = first_subscribe(&mut watcher, &format!("pipeline:{pipeline}")).await;
+    assert!(subscribed["result"]["subscribed"].is_array(), "{subscribed}");
     // WHEN it runs, with records inline and a webhook
     let started = Instant::now();
     let body = json!({"input_data": {"source": "inline", "records": [{" Name ": " ada ", "Qty": 2}, {"name": "bob", "qty": 3}]},
@@ -213,6 +217,23 @@ async fn six_reference_agents_run_the_briefs_pipeline_and_the_webhook_gets_a_sig
     })
     .await;
     assert_eq!(delivered["webhook_delivery"]["delivered"], true, "{delivered}");
+    // AND the subscriber heard each stage's progress, ending with the execution's success
+    let mut heard = Vec::new();
+    loop {
+        let event = next(&mut watcher).await;
+        assert_eq!(event["event_type"], "pipeline_progress", "{event}");
+        assert_eq!(event["data"]["execution_id"], id);
+        heard.push(event["data"]["progress"].as_f64().unwrap());
+        if event["data"]["status"] == "succeeded" {
+            break;
+        }
+    }
+    // (Events of one execution come from several functions at once, so they may arrive out of order.)
+    assert_eq!(heard.last(), Some(&1.0), "{heard:?}");
+    assert!(
+        heard.len() >= 2 && heard.iter().all(|p| (0.0..=1.0).contains(p)),
+        "{heard:?}"
+    );
     println!("six-stage pipeline with reference agents: {wall:?} from execute to succeeded seen");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
 }

@@ -21,6 +21,8 @@ pub enum ConversationError {
     NodeNotFound(String),
     #[error("task {0} is already {1}")]
     TaskFinished(String, &'static str),
+    #[error("task {0} is a pipeline stage: cancel its execution (POST /api/v1/pipelines/{{pipelineID}}/executions/{{executionID}}/cancel)")]
+    StageTask(String),
     /// `owner` is the principal's subject: the quota is per API key or JWT subject.
     #[error(
         "this API key or JWT subject already has {max} live contexts, the most allowed; delete one or let one expire"

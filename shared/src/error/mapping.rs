@@ -31,6 +31,7 @@ impl From<ConversationError> for ApiError {
             ConversationError::TaskNotFound(_) => Self::not_found("TASK_NOT_FOUND", message),
             ConversationError::NodeNotFound(_) => Self::not_found("NODE_NOT_FOUND", message),
             ConversationError::TaskFinished(..) => Self::new(409, "TASK_ALREADY_FINISHED", message),
+            ConversationError::StageTask(_) => Self::new(409, "TASK_IS_A_STAGE", message),
             ConversationError::ContextLimit { max, .. } => {
                 Self::new(409, "CONTEXT_LIMIT_REACHED", message).with_details(json!({"limit": max}))
             }

@@ -40,8 +40,9 @@ pub struct Stage {
     /// A stage that is not required may fail without failing the pipeline.
     pub required: bool,
     pub timeout: u64,
-    /// Seconds an agent may go without reporting progress before the attempt times out (at most
-    /// `timeout`; by default the smaller of `timeout` and [`DEFAULT_HEARTBEAT_SECS`]).
+    /// Seconds an attempt may go without a heartbeat (its agent's progress report, or the dispatcher's
+    /// while no agent has claimed it) before it times out: less than `timeout`; by default the
+    /// smaller of `timeout - 1` and [`DEFAULT_HEARTBEAT_SECS`].
     #[serde(default)]
     pub heartbeat: u64,
     pub retry_count: u64,
@@ -172,18 +173,19 @@ pub fn parse(body: &Value) -> Result<Definition, PipelineError> {
             s.get("timeout"),
             &format!("{at}.timeout"),
             300,
-            1..=MAX_STAGE_TIMEOUT_SECS,
+            2..=MAX_STAGE_TIMEOUT_SECS,
         )?;
         stages.push(Stage {
             name: stage_name,
             stage_type,
             required,
             timeout,
+            // Step Functions wants a heartbeat shorter than the timeout.
             heartbeat: count(
                 s.get("heartbeat"),
                 &format!("{at}.heartbeat"),
-                timeout.min(DEFAULT_HEARTBEAT_SECS),
-                1..=timeout,
+                (timeout - 1).min(DEFAULT_HEARTBEAT_SECS),
+                1..=timeout - 1,
             )?,
             retry_count: count(s.get("retry_count"), &format!("{at}.retry_count"), 0, 0..=MAX_RETRIES)?,
             depends_on: Vec::new(),

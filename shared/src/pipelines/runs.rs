@@ -101,6 +101,7 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
         let outcome = update(&self.executions, &who.tenant, &execution.execution_id, |e| {
             match &started {
                 Ok(arn) => e.execution_arn = Some(arn.clone()),
+                Err(_) if e.status.is_finished() => {}
                 Err(_) => {
                     e.status = ExecutionStatus::Failed;
                     e.error = Some(ExecutionError {
@@ -118,6 +119,15 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
             return Err(unknown(e.context("StartExecution")));
         }
         let (execution, ()) = outcome.ok_or_else(|| unknown(anyhow::anyhow!("execution vanished")))?;
+        if execution.status == ExecutionStatus::Cancelled {
+            // Cancelled before its state machine was known: stopped now.
+            if let Some(arn) = &execution.execution_arn {
+                self.engine
+                    .stop(arn, "cancelled while starting")
+                    .await
+                    .map_err(unknown)?;
+            }
+        }
         self.progressed(&execution, None).await;
         Ok(execution)
     }
@@ -157,17 +167,25 @@ impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
         now: DateTime<Utc>,
     ) -> Result<Execution, PipelineError> {
         let execution = self.execution(who, pipeline_id, execution_id).await?;
+        let stop = |arn: Option<String>| async move {
+            match arn {
+                Some(arn) => self
+                    .engine
+                    .stop(&arn, &format!("cancelled by {}", who.subject))
+                    .await
+                    .map_err(unknown),
+                None => Ok(()),
+            }
+        };
         if execution.status.is_finished() {
+            // A cancel whose stop failed is finished only once the state machine is stopped too.
+            if execution.status == ExecutionStatus::Cancelled {
+                stop(execution.execution_arn.clone()).await?;
+            }
             return Err(PipelineError::ExecutionFinished(
                 execution_id.to_owned(),
                 execution.status,
             ));
-        }
-        if let Some(arn) = &execution.execution_arn {
-            self.engine
-                .stop(arn, &format!("cancelled by {}", who.subject))
-                .await
-                .map_err(unknown)?;
         }
         let at = stamp(now);
         let outcome = update(&self.executions, &who.tenant, execution_id, |e| {
@@ -181,6 +199,13 @@ impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
         })
         .await?;
         let (execution, tasks) = outcome.ok_or_else(|| PipelineError::ExecutionNotFound(execution_id.to_owned()))?;
+        if execution.status != ExecutionStatus::Cancelled {
+            // It ended on its own meanwhile.
+            return Err(PipelineError::ExecutionFinished(
+                execution_id.to_owned(),
+                execution.status,
+            ));
+        }
         for task_id in tasks {
             self.end_task(
                 &who.tenant,
@@ -192,6 +217,9 @@ impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
             .await;
         }
         self.progressed(&execution, None).await;
+        // Recorded first, so the record never says running after the state machine stopped; a stop
+        // that fails here is tried again by the next cancel.
+        stop(execution.execution_arn.clone()).await?;
         Ok(execution)
     }
 }
@@ -252,6 +280,8 @@ pub enum StageMessage {
         stage: usize,
         attempt: u32,
         timeout: u64,
+        /// The attempt's heartbeat: while no agent has claimed it, the dispatcher keeps it alive.
+        heartbeat: u64,
         token: String,
     },
     /// An attempt succeeded: the stage is done.
@@ -277,6 +307,16 @@ pub enum StageMessage {
         #[serde(default)]
         failure: Option<Value>,
     },
+}
+
+/// How long a stage attempt may wait for an agent.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    /// When its timeout ends (from the message's first sending).
+    deadline_ms: i64,
+    /// Times the message was received.
+    receives: u32,
+    heartbeat: u64,
 }
 
 /// What became of a message.
@@ -351,20 +391,17 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 stage,
                 attempt,
                 timeout,
+                heartbeat,
                 token,
             } => {
                 let deadline_ms = first_sent_ms + i64::try_from(timeout.saturating_mul(1000)).unwrap_or(i64::MAX);
+                let waiting = Waiting {
+                    deadline_ms,
+                    receives,
+                    heartbeat,
+                };
                 return self
-                    .assign(
-                        &tenant,
-                        &execution_id,
-                        stage,
-                        attempt,
-                        &token,
-                        deadline_ms,
-                        receives,
-                        now,
-                    )
+                    .assign(&tenant, &execution_id, stage, attempt, &token, waiting, now)
                     .await;
             }
             StageMessage::StageDone {
@@ -406,31 +443,44 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         Ok(Dispatched::Handled)
     }
 
-    async fn open(&self, gates: Vec<String>) -> Result<(), PipelineError> {
-        for token in gates {
+    /// Opens every gate whose stage may start now, then forgets the tokens that were answered. A
+    /// gate opened twice is harmless (the second answer is refused as over), so any delivery may
+    /// call this.
+    async fn open_ready(&self, tenant: &str, execution_id: &str) -> Result<(), PipelineError> {
+        let Some(execution) = self.executions.get(tenant, execution_id).await? else {
+            return Ok(());
+        };
+        let mut opened = Vec::new();
+        let mut failed = None;
+        for (stage, token) in execution.ready_gates() {
             match self.engine.succeed(&token, &json!({})).await {
-                // Opened already, or the execution is over: nothing waits on it.
-                Ok(()) | Err(super::engine::TokenError::Over(_)) => {}
-                Err(super::engine::TokenError::Unknown(e)) => return Err(unknown(e)),
+                // Open now, or already: nothing waits on it any more.
+                Ok(()) | Err(super::engine::TokenError::Over(_)) => opened.push(stage),
+                Err(super::engine::TokenError::Unknown(e)) => failed = Some(e),
             }
         }
-        Ok(())
+        if !opened.is_empty() {
+            update(&self.executions, tenant, execution_id, |e| {
+                let before = e.gates.len();
+                e.gates.retain(|stage, _| !opened.contains(stage));
+                ((), e.gates.len() != before)
+            })
+            .await?;
+        }
+        failed.map_or(Ok(()), |e| Err(unknown(e)))
     }
 
     async fn gate(&self, tenant: &str, execution_id: &str, stage: usize, token: String) -> Result<(), PipelineError> {
-        let outcome = update(&self.executions, tenant, execution_id, |e| {
+        update(&self.executions, tenant, execution_id, |e| {
             if e.status.is_finished() || stage >= e.stages.len() || e.stages[stage].status.is_finished() {
-                return (Vec::new(), false);
+                return ((), false);
             }
+            let changed = e.gates.get(&stage) != Some(&token);
             e.gates.insert(stage, token.clone());
-            let open = e.take_open_gates();
-            (open, true)
+            ((), changed)
         })
         .await?;
-        if let Some((_, open)) = outcome {
-            self.open(open).await?;
-        }
-        Ok(())
+        self.open_ready(tenant, execution_id).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -441,8 +491,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         stage: usize,
         attempt: u32,
         token: &str,
-        deadline_ms: i64,
-        receives: u32,
+        waiting: Waiting,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, PipelineError> {
         let Some(execution) = self.executions.get(tenant, execution_id).await? else {
@@ -474,9 +523,15 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             .await
             .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
         let Some(agent) = choose_agent(&agents, &run.stage_type, self.timeouts, now_ms) else {
-            if now_ms >= deadline_ms {
+            if now_ms >= waiting.deadline_ms {
                 // The attempt has timed out in the state machine by now: nothing to keep.
                 return Ok(Dispatched::Handled);
+            }
+            // Waiting for an agent is not an agent's silence: the attempt's heartbeat goes on.
+            match self.engine.heartbeat(token).await {
+                Ok(()) => {}
+                Err(super::engine::TokenError::Over(_)) => return Ok(Dispatched::Handled),
+                Err(super::engine::TokenError::Unknown(e)) => return Err(unknown(e)),
             }
             if run.status != StageStatus::Pending {
                 update(&self.executions, tenant, execution_id, |e| {
@@ -487,7 +542,10 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 })
                 .await?;
             }
-            return Ok(Dispatched::NoAgent(no_agent_delay(receives)));
+            let within_heartbeat = (waiting.heartbeat / 2).max(1);
+            return Ok(Dispatched::NoAgent(
+                no_agent_delay(waiting.receives).min(within_heartbeat),
+            ));
         };
         let at = stamp(now);
         let fresh_id = crate::ids::new_id("task", now_ms).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
@@ -504,6 +562,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 return (recorded.map(|(t, a)| (t, a, None)), false);
             }
             run.attempts = attempt;
+            run.output = None;
             run.task_id = Some(fresh_id.clone());
             run.agent_id = Some(agent_id.clone());
             run.status = StageStatus::Assigned;
@@ -607,7 +666,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         let at = stamp(now);
         let outcome = update(&self.executions, tenant, execution_id, |e| {
             if e.status.is_finished() || stage >= e.stages.len() || e.stages[stage].status.is_finished() {
-                return ((Vec::new(), None), false);
+                return (None, false);
             }
             let run = &mut e.stages[stage];
             run.status = if error.is_some() {
@@ -618,6 +677,8 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             run.attempts = run.attempts.max(attempt);
             run.finished_at = Some(at.clone());
             if let Some(error) = &error {
+                // What a timed-out attempt left must not reach the stages after it.
+                run.output = None;
                 // The agent's own report, when it made one, says more than the engine's error name.
                 if run.error.is_none() {
                     run.error = Some(error.clone());
@@ -625,10 +686,12 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             }
             let task = run.task_id.clone();
             e.updated_at.clone_from(&at);
-            ((e.take_open_gates(), task), true)
+            (Some(task), true)
         })
         .await?;
-        let Some((execution, (open, task))) = outcome else {
+        // A repeated delivery changes nothing, but opens what an earlier one may have left shut.
+        self.open_ready(tenant, execution_id).await?;
+        let Some((execution, Some(task))) = outcome else {
             return Ok(());
         };
         if error.is_some() {
@@ -643,7 +706,6 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 .await;
             }
         }
-        self.open(open).await?;
         self.progressed(&execution, Some(stage)).await;
         Ok(())
     }
@@ -713,16 +775,22 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             (Some(e.cancel_unfinished(&at)), true)
         })
         .await?;
-        // Ended by an earlier delivery of this message (or a cancel): told already.
-        let Some((execution, Some(cancelled))) = outcome else {
+        let Some((execution, cancelled)) = outcome else {
             return Ok(());
         };
-        for task_id in cancelled {
-            self.end_task(tenant, &task_id, TaskStatus::Cancelled, "the execution ended", &at)
-                .await;
+        // `None`: ended by an earlier delivery of this message, or by a cancel.
+        if let Some(cancelled) = cancelled {
+            for task_id in cancelled {
+                self.end_task(tenant, &task_id, TaskStatus::Cancelled, "the execution ended", &at)
+                    .await;
+            }
+            self.progressed(&execution, None).await;
         }
-        self.progressed(&execution, None).await;
-        if let Some(url) = &execution.notification.webhook {
+        // Until a delivery is recorded, every delivery of this message tries: a notification is sent
+        // at least once (receivers tell repeats by `X-Mcpflow-Execution`). A cancelled execution's
+        // state machine sends no `finished`, so it notifies no one.
+        let ended_here = matches!(execution.status, ExecutionStatus::Succeeded | ExecutionStatus::Failed);
+        if let (Some(url), None, true) = (&execution.notification.webhook, &execution.webhook_delivery, ended_here) {
             let delivery = webhook::notify(&self.webhooks, url, &execution).await;
             update(&self.executions, tenant, execution_id, |e| {
                 e.webhook_delivery = Some(delivery.clone());

@@ -8,8 +8,10 @@
 //! - `X-Mcpflow-Execution`: the execution id (the same on every retry).
 //!
 //! The URL passes the checks of registered tool endpoints (`AllowPrivateToolEndpoints`). A delivery
-//! is tried [`ATTEMPTS`] times, 1, 2 then 4 s apart, on a failure to connect, a timeout, `429` or a
-//! `5xx`; any other answer ends it. How it went is kept on the execution (`webhook_delivery`).
+//! is tried [`ATTEMPTS`] times, 1, 2 then 4 s apart, each attempt at most [`ATTEMPT_TIMEOUT`], on a
+//! failure to connect, a timeout, `429` or a `5xx`; any other answer ends it. How it went is kept on
+//! the execution (`webhook_delivery`). A dispatcher that dies before recording it sends it again, so
+//! a receiver may get one notification twice.
 
 use std::time::Duration;
 
@@ -22,12 +24,27 @@ use crate::registered::endpoint::{post, CallError, EndpointPolicy};
 /// Deliveries of one notification at most.
 pub const ATTEMPTS: u32 = 4;
 
+/// The longest one delivery attempt may take: four of them and the waits fit well inside the
+/// dispatcher's 60 s.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How notifications are sent.
 #[derive(Debug, Clone, Copy)]
 pub struct Webhooks {
     pub policy: EndpointPolicy,
     /// The first wait between attempts; each next one is twice as long.
     pub backoff: Duration,
+}
+
+impl Webhooks {
+    /// The endpoint policy with each attempt held to [`ATTEMPT_TIMEOUT`].
+    #[must_use]
+    pub fn policy(&self) -> EndpointPolicy {
+        EndpointPolicy {
+            timeout: self.policy.timeout.min(ATTEMPT_TIMEOUT),
+            ..self.policy
+        }
+    }
 }
 
 /// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
@@ -84,7 +101,7 @@ pub async fn notify(webhooks: &Webhooks, url: &str, execution: &Execution) -> De
             ("x-mcpflow-signature", signature(&secret, timestamp, &body)),
             ("x-mcpflow-execution", execution.execution_id.clone()),
         ];
-        let sent = post(url, body.clone(), &headers, webhooks.policy).await;
+        let sent = post(url, body.clone(), &headers, webhooks.policy()).await;
         let at = crate::conversation::service::stamp(now);
         match sent {
             Ok(_) => {

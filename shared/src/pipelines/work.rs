@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::engine::{Engine, TokenError};
 use super::executions::store::{update, ExecutionStore};
-use super::executions::{StageStatus, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES};
+use super::executions::{StageStatus, MAX_ERROR_BYTES, MAX_OUTPUT_BYTES};
 use super::runs::Runs;
 use super::{invalid, PipelineError};
 use crate::agents::store::AgentStore;
@@ -23,11 +23,12 @@ use crate::tasks::stages::StageTasks;
 pub const MAX_WAIT: Duration = Duration::from_secs(20);
 /// How often a waiting claim looks again.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
-/// Log lines one progress report may carry, and a task keeps (the latest).
+/// Log lines one progress report may carry.
 pub const MAX_LOG_LINES_PER_REPORT: usize = 20;
-pub const MAX_LOG_LINES_KEPT: usize = 100;
-/// The longest log line.
-pub const MAX_LOG_LINE_CHARS: usize = 1000;
+/// Bytes of log lines a task keeps: the latest lines that fit.
+pub const MAX_LOG_BYTES_KEPT: usize = 32 * 1024;
+/// The longest log line, in bytes.
+pub const MAX_LOG_LINE_BYTES: usize = 1000;
 
 /// A checked progress report.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,10 +75,10 @@ pub fn progress_report(body: &Value) -> Result<Progress, PipelineError> {
             .iter()
             .enumerate()
             .map(|(i, l)| match l.as_str() {
-                Some(s) if s.chars().count() <= MAX_LOG_LINE_CHARS => Ok(s.to_owned()),
+                Some(s) if s.len() <= MAX_LOG_LINE_BYTES => Ok(s.to_owned()),
                 _ => Err(invalid(
                     &format!("logs[{i}]"),
-                    format!("must be a string of at most {MAX_LOG_LINE_CHARS} characters"),
+                    format!("must be a string of at most {MAX_LOG_LINE_BYTES} bytes"),
                 )),
             })
             .collect::<Result<_, _>>()?,
@@ -117,10 +118,10 @@ pub fn completion(body: &Value) -> Result<Value, PipelineError> {
 pub fn failure(body: &Value) -> Result<String, PipelineError> {
     let obj = object(body, &["error"])?;
     match obj.get("error").and_then(Value::as_str) {
-        Some(e) if !e.is_empty() && e.chars().count() <= MAX_ERROR_CHARS => Ok(e.to_owned()),
+        Some(e) if !e.is_empty() && e.len() <= MAX_ERROR_BYTES => Ok(e.to_owned()),
         _ => Err(invalid(
             "error",
-            format!("must be a string of 1 to {MAX_ERROR_CHARS} characters"),
+            format!("must be a string of 1 to {MAX_ERROR_BYTES} bytes"),
         )),
     }
 }
@@ -146,13 +147,22 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         let until = tokio::time::Instant::now() + wait.min(MAX_WAIT);
         loop {
             let now = Utc::now();
-            if let Some(task) = self
+            let claimed = self
                 .tasks
                 .claim_next(&who.tenant, agent_id, &stamp(now))
                 .await
-                .map_err(store)?
-            {
-                self.claimed(&task, now).await?;
+                .map_err(store)?;
+            if let Some((task, token)) = claimed {
+                // Its heartbeat ran while it waited in the inbox: a fresh one now, and an attempt that
+                // timed out meanwhile is no work to hand out.
+                if let Err(TokenError::Over(why)) = self.engine.heartbeat(&token).await {
+                    let _ = self.timed_out(&task, &why).await;
+                    continue;
+                }
+                // The task is the agent's now: a record that misses "running" is only less precise.
+                if let Err(e) = self.claimed(&task, now).await {
+                    tracing::warn!(task_id = %task.task_id, error = %e, "claim not recorded on the execution");
+                }
                 return Ok(Some(task));
             }
             if tokio::time::Instant::now() + POLL_EVERY > until {
@@ -286,8 +296,16 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
                     at: at.clone(),
                     message: m.clone(),
                 }));
-                let extra = work.logs.len().saturating_sub(MAX_LOG_LINES_KEPT);
-                work.logs.drain(..extra);
+                let mut kept = 0;
+                let keep_from = work
+                    .logs
+                    .iter()
+                    .rposition(|l| {
+                        kept += l.message.len();
+                        kept > MAX_LOG_BYTES_KEPT
+                    })
+                    .map_or(0, |i| i + 1);
+                work.logs.drain(..keep_from);
                 work.updated_at.clone_from(&at);
             }
             Ok(())
@@ -302,6 +320,13 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
     /// As [`Self::progress`].
     pub async fn complete(&self, who: &Principal, task_id: &str, output: Value) -> Result<Task, PipelineError> {
         let (task, token) = self.reported(who, task_id).await?;
+        if task.status == TaskStatus::Completed {
+            // A retried report whose first try got no answer: the attempt is told again.
+            return match self.engine.succeed(&token, &serde_json::json!({})).await {
+                Ok(()) | Err(TokenError::Over(_)) => Ok(task),
+                Err(TokenError::Unknown(e)) => Err(PipelineError::Unknown(e)),
+            };
+        }
         if task.status != TaskStatus::Running {
             return Err(Self::not_running(&task));
         }
@@ -356,7 +381,18 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
     /// As [`Self::progress`].
     pub async fn fail(&self, who: &Principal, task_id: &str, error: String) -> Result<Task, PipelineError> {
         let at = stamp(Utc::now());
-        let (_, token) = self.reported(who, task_id).await?;
+        let (task, token) = self.reported(who, task_id).await?;
+        if task.status == TaskStatus::Failed && task.error_code.as_deref() == Some("AGENT_FAILED") {
+            // A retried report whose first try got no answer: the attempt is told again.
+            return match self
+                .engine
+                .fail(&token, "AgentFailed", task.error.as_deref().unwrap_or_default())
+                .await
+            {
+                Ok(()) | Err(TokenError::Over(_)) => Ok(task),
+                Err(TokenError::Unknown(e)) => Err(PipelineError::Unknown(e)),
+            };
+        }
         let failed = self
             .change_task(who, task_id, |t| {
                 t.status = TaskStatus::Failed;

@@ -34,6 +34,11 @@ impl<C: ContextStore, T: TaskStore + TaskCancel, Q: TaskQueue> Deps<C, T, Q> {
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
         let before = self.task(principal, task_id, now).await?;
+        if before.task_type == crate::tasks::model::TaskType::PipelineStage {
+            // Its token, its agent and its execution's record go with it: only the execution's cancel
+            // ends all three.
+            return Err(ConversationError::StageTask(task_id.to_owned()));
+        }
         if before.status.is_finished() {
             return Err(ConversationError::TaskFinished(
                 task_id.to_owned(),

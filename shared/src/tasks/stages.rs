@@ -13,13 +13,14 @@ pub trait StageTasks: Send + Sync {
     /// `false` when the task exists already.
     fn assign(&self, task: &Task, token: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Claims the agent's oldest assigned task, `pending → running`, removing its inbox entry in the
-    /// same transaction. Entries of tasks that are no longer pending (cancelled) are removed on the way.
+    /// same transaction; the task and its token. Entries of tasks that are no longer pending
+    /// (cancelled) are removed on the way.
     fn claim_next(
         &self,
         tenant: &str,
         agent_id: &str,
         now: &str,
-    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(Task, String)>, StoreError>> + Send;
     /// The task and its token.
     fn with_token(
         &self,

@@ -19,11 +19,12 @@ pub mod store;
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 /// Largest `parameters`, serialized.
 pub const MAX_PARAMETERS_BYTES: usize = 8 * 1024;
-/// Largest output a stage may return, serialized: 20 stages fit in one record with the input. Larger
-/// data goes to S3 and the output names it.
-pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
-/// Largest error message an agent may report.
-pub const MAX_ERROR_CHARS: usize = 2048;
+/// Largest output a stage may return, serialized: the record of 20 stages (their outputs, errors and
+/// gate tokens) with the input and parameters stays under DynamoDB's 400 KB item. Larger data goes to
+/// S3 and the output names it.
+pub const MAX_OUTPUT_BYTES: usize = 12 * 1024;
+/// Largest error message an agent may report, in bytes.
+pub const MAX_ERROR_BYTES: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -297,10 +298,18 @@ impl Execution {
         })
     }
 
-    /// Takes the gates that may open now.
-    pub fn take_open_gates(&mut self) -> Vec<String> {
-        let open: Vec<usize> = self.gates.keys().copied().filter(|&i| self.ready(i)).collect();
-        open.iter().filter_map(|i| self.gates.remove(i)).collect()
+    /// The gates that may open now: their stages and tokens. A token stays in the record until its
+    /// gate is known to be open, so a failed or repeated delivery opens it again.
+    #[must_use]
+    pub fn ready_gates(&self) -> Vec<(usize, String)> {
+        if self.status.is_finished() {
+            return Vec::new();
+        }
+        self.gates
+            .iter()
+            .filter(|(&i, _)| self.ready(i))
+            .map(|(&i, t)| (i, t.clone()))
+            .collect()
     }
 
     /// What stage `index` works on: the execution's `input_data` when it depends on nothing, the
@@ -394,7 +403,9 @@ fn stage_run(s: &Stage) -> StageRun {
         depends_on: s.depends_on.clone(),
         timeout: s.timeout,
         heartbeat: if s.heartbeat == 0 {
-            s.timeout.min(super::definition::DEFAULT_HEARTBEAT_SECS)
+            s.timeout
+                .saturating_sub(1)
+                .clamp(1, super::definition::DEFAULT_HEARTBEAT_SECS)
         } else {
             s.heartbeat
         },

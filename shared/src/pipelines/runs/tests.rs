@@ -40,7 +40,7 @@ fn a_stage_without_an_agent_is_looked_at_again_later_and_later() {
 #[test]
 fn state_machine_messages_read_as_the_asl_writes_them() {
     let m: StageMessage = serde_json::from_value(json!({"kind": "stage", "tenant": "acme", "execution_id": "exe_1",
-        "stage": 2, "attempt": 1, "timeout": 30, "token": "t"}))
+        "stage": 2, "attempt": 1, "timeout": 30, "heartbeat": 10, "token": "t"}))
     .unwrap();
     assert!(matches!(
         m,

@@ -98,7 +98,7 @@ impl StageTasks for DynamoDbTaskStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn claim_next(&self, tenant: &str, agent_id: &str, now: &str) -> Result<Option<Task>, StoreError> {
+    async fn claim_next(&self, tenant: &str, agent_id: &str, now: &str) -> Result<Option<(Task, String)>, StoreError> {
         for task_id in self.inbox(tenant, agent_id).await? {
             let Some((task, token)) = self.with_token(tenant, &task_id).await? else {
                 self.drop_entry(tenant, agent_id, &task_id).await?;
@@ -134,7 +134,7 @@ impl StageTasks for DynamoDbTaskStore {
             match transact(self.client(), writes).await.map_err(StoreError::Unknown)? {
                 Transacted::Written => {
                     self.bump(tenant, &task_id, &counters::on_first_start()).await;
-                    return Ok(Some(claimed));
+                    return Ok(Some((claimed, token)));
                 }
                 // Cancelled between the read and the claim: its entry goes on the next pass.
                 Transacted::Refused { .. } => continue,
