@@ -397,6 +397,14 @@ async fn a_cancelled_execution_ends_every_stage_cancelled_and_its_agent_is_told_
         worker.progress(&task.task_id, 0.2, &["working".into()]).await.unwrap(),
         Report::Accepted
     );
+    // AND the stage's task cannot be cancelled on its own, only with its execution
+    let path = format!("/api/v1/mcp/tasks/{}/cancel", task.task_id);
+    let (status, refused) = crate::conversation::post(&admin, &path, &json!({})).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("TASK_IS_A_STAGE")),
+        "{refused}"
+    );
     // WHEN the execution is cancelled mid-run
     let path = format!("/api/v1/pipelines/{pipeline}/executions/{id}/cancel");
     let (status, cancelled) = crate::conversation::post(&admin, &path, &json!({})).await;
