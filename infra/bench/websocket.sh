@@ -9,7 +9,7 @@ export DDB_PORT=8400 MOTO_PORT=5400 LAMBDA_PORT=9400 GATEWAY_PORT=3400 WS_PORT=3
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-bench-ws"
 # Every connection's handshake counts against the one key; its limit must not be what is measured.
 export MCPFLOW_PARAMETERS="RateLimits=admin=60000/60,operator=300/60,agent=600/60,viewer=120/60"
-unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
+unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 # shellcheck source=infra/stack/env.sh
 source "$root/infra/stack/env.sh"

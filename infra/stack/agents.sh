@@ -18,7 +18,7 @@ agent="$CARGO_TARGET_DIR/debug/mcpflow-agent"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
 for type in data-ingestion transformation analysis validation processing output; do
-  MCPFLOW_API_KEY=$(<"$key_file") "$agent" --url "$url" --name "ref-$type" --capabilities "$type" &
+  MCPFLOW_API_KEY=$(<"$key_file") "$agent" --url "$url" --name "ref-$type" --capabilities "$type" --s3-path-style &
   pids+=($!)
 done
 log "${#pids[@]} reference agents serving $url; Ctrl-C stops them"

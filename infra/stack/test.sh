@@ -49,7 +49,7 @@ export MCPFLOW_SCHEDULE_PERIOD=2
 # long-poll their next task for up to 20 s, each poll holding one), so their
 # Timeout kills as on Lambda (make dev leaves them to cargo lambda watch, which reloads on edits).
 export MCPFLOW_HOST_HTTP=16
-unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_LAMBDA \
+unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"
 # shellcheck source=infra/stack/env.sh

@@ -7,6 +7,19 @@ use anyhow::{bail, Context as _};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// The longest error mcpflow takes from an agent, in bytes.
+pub const MAX_ERROR_BYTES: usize = 1024;
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+#[must_use]
+pub fn clip(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// A stage task as `GET /agents/{id}/tasks/next` hands it out.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StageTask {
@@ -180,6 +193,17 @@ impl Agent {
     /// # Errors
     /// When mcpflow cannot be reached or refuses it.
     pub async fn fail(&self, task_id: &str, error: &str) -> anyhow::Result<Report> {
-        self.report(task_id, "fail", json!({ "error": error })).await
+        self.report(task_id, "fail", json!({ "error": clip(error, MAX_ERROR_BYTES) }))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_are_clipped_on_a_character_boundary() {
+        assert_eq!(super::clip("héllo", 2), "h");
+        assert_eq!(super::clip("héllo", 3), "hé");
+        assert_eq!(super::clip("ok", 1024), "ok");
     }
 }

@@ -4,5 +4,6 @@
 pub mod client;
 pub mod run;
 pub mod stages;
+pub mod storage;
 
 pub use client::{Agent, Report, StageTask};

@@ -1,5 +1,7 @@
 //! `mcpflow-agent`: the reference pipeline agent. It registers with `--key` (an admin's or an
 //! operator's API key), then heartbeats and runs the stages of the types it was given until stopped.
+//! `s3://` input and output use the standard AWS configuration (credentials, region,
+//! `AWS_ENDPOINT_URL_S3`).
 //!
 //! ```text
 //! mcpflow-agent --url http://127.0.0.1:3000 --key "$MCPFLOW_ADMIN_KEY" --name ingest-1 --capabilities data-ingestion
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use mcpflow_agent::run::{serve, Options};
+use mcpflow_agent::storage::Storage;
 use mcpflow_agent::Agent;
 
 #[derive(Debug, Parser)]
@@ -30,6 +33,9 @@ struct Cli {
     /// Seconds between heartbeats.
     #[arg(long, default_value_t = 5)]
     heartbeat_secs: u64,
+    /// Path-style S3 addresses (`http://host/bucket/key`), for S3 emulators such as moto.
+    #[arg(long, env = "MCPFLOW_S3_PATH_STYLE")]
+    s3_path_style: bool,
 }
 
 #[tokio::main]
@@ -50,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         heartbeat_every: Duration::from_secs(cli.heartbeat_secs.max(1)),
         ..Options::default()
     };
-    serve(agent, options, stop).await;
+    let storage = Storage::from_env(cli.s3_path_style).await;
+    serve(agent, Some(storage), options, stop).await;
     Ok(())
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::client::{Agent, Report, StageTask};
 use crate::stages;
+use crate::storage::Storage;
 
 /// How the loop runs.
 #[derive(Debug, Clone, Copy)]
@@ -45,9 +46,14 @@ pub fn heartbeats(agent: Agent, busy: Arc<AtomicBool>, every: Duration) -> tokio
 }
 
 /// Runs one claimed task to its report; what was reported.
-pub async fn run_task(agent: &Agent, task: &StageTask, options: Options) -> anyhow::Result<Report> {
+pub async fn run_task(
+    agent: &Agent,
+    storage: Option<&Storage>,
+    task: &StageTask,
+    options: Options,
+) -> anyhow::Result<Report> {
     tracing::info!(task_id = %task.task_id, stage = %task.stage, attempt = task.attempts, "running");
-    let work = stages::run(agent, &task.stage_type, &task.payload);
+    let work = stages::run(agent, storage, &task.stage_type, &task.payload);
     tokio::pin!(work);
     let mut ticks = tokio::time::interval(options.progress_every);
     ticks.tick().await;
@@ -64,20 +70,28 @@ pub async fn run_task(agent: &Agent, task: &StageTask, options: Options) -> anyh
         }
     };
     match outcome {
-        Ok(output) => agent.complete(&task.task_id, &output).await,
+        Ok(output) => match agent.complete(&task.task_id, &output).await {
+            // Refused (too large, say): the stage fails saying why, rather than timing out.
+            Err(e) => {
+                agent
+                    .fail(&task.task_id, &format!("the output was refused: {e:#}"))
+                    .await
+            }
+            reported => reported,
+        },
         Err(error) => agent.fail(&task.task_id, &error).await,
     }
 }
 
-/// Claims and runs stages until `stop` is set.
-pub async fn serve(agent: Agent, options: Options, stop: Arc<AtomicBool>) {
+/// Claims and runs stages until `stop` is set; `storage` for `s3://` input and output.
+pub async fn serve(agent: Agent, storage: Option<Storage>, options: Options, stop: Arc<AtomicBool>) {
     let busy = Arc::new(AtomicBool::new(false));
     let beating = heartbeats(agent.clone(), busy.clone(), options.heartbeat_every);
     while !stop.load(Ordering::Relaxed) {
         match agent.next(options.claim_wait_secs).await {
             Ok(Some(task)) => {
                 busy.store(true, Ordering::Relaxed);
-                match run_task(&agent, &task, options).await {
+                match run_task(&agent, storage.as_ref(), &task, options).await {
                     Ok(report) => tracing::info!(task_id = %task.task_id, ?report, "reported"),
                     Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "report failed"),
                 }

@@ -3,18 +3,19 @@
 //!
 //! | type | reads | returns |
 //! | --- | --- | --- |
-//! | `data-ingestion` | `input.records` (inline data) | `{records, count, source}` |
+//! | `data-ingestion` | `input.source` as an `s3://` URL (a JSON list of records or `{"records": […]}`, JSON Lines for `.jsonl`, else CSV with a header row, `parameters.delimiter` or `,`), or `input.records` (inline data) | `{records, count, source}` |
 //! | `transformation` | `records` | the records with their keys lower-cased and string values trimmed |
 //! | `analysis` | `records` | `{records, count, summary, model}`: `summary` is an LLM's answer to a prompt about the records, through mcpflow's own task API (a context and a prompt) |
 //! | `validation` | `records` | `{records, count, valid, problems}`: every record must be a JSON object; a failed check fails the stage |
 //! | `processing` | `records` | `{records, count, totals}`: the sum of each numeric field |
-//! | `output` | `records` | `{written, destination, result}`: the records and what the stages before found, returned as the pipeline's result |
+//! | `output` | `records` | `{written, destination, result}`: what the stages before found, returned as the pipeline's result; with `parameters.destination` an `s3://` URL, the records and the result are written there as JSON |
 
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
 use crate::client::Agent;
+use crate::storage::Storage;
 
 /// How long `analysis` waits for its prompt's answer.
 pub const ANALYSIS_WAIT: Duration = Duration::from_secs(120);
@@ -27,26 +28,86 @@ fn records(input: &Value) -> Vec<Value> {
 ///
 /// # Errors
 /// A message for the stage's error.
-pub async fn run(agent: &Agent, stage_type: &str, payload: &Value) -> Result<Value, String> {
+pub async fn run(agent: &Agent, storage: Option<&Storage>, stage_type: &str, payload: &Value) -> Result<Value, String> {
     let input = &payload["input"];
+    let parameters = &payload["parameters"];
     match stage_type {
-        "data-ingestion" => ingest(input),
+        "data-ingestion" => ingest(storage, input, parameters).await,
         "transformation" => Ok(transform(input)),
-        "analysis" => analyse(agent, input, &payload["parameters"]).await,
+        "analysis" => analyse(agent, input, parameters).await,
         "validation" => validate(input),
         "processing" => Ok(process(input)),
-        "output" => Ok(output(input, &payload["parameters"])),
+        "output" => output(storage, input, parameters).await,
         other => Err(format!("this agent does not run {other} stages")),
     }
 }
 
-fn ingest(input: &Value) -> Result<Value, String> {
-    match &input["records"] {
-        Value::Array(rows) => {
-            Ok(json!({"records": rows, "count": rows.len(), "source": input["source"].as_str().unwrap_or("inline")}))
-        }
-        _ => Err("input_data.records must be a list of records".into()),
+fn no_storage() -> String {
+    "this agent has no S3 access configured".into()
+}
+
+async fn ingest(storage: Option<&Storage>, input: &Value, parameters: &Value) -> Result<Value, String> {
+    let source = input["source"].as_str().unwrap_or("inline");
+    if source.starts_with("s3://") {
+        let bytes = storage
+            .ok_or_else(no_storage)?
+            .get(source)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let delimiter = parameters["delimiter"]
+            .as_str()
+            .and_then(|d| d.chars().next())
+            .unwrap_or(',');
+        let rows = parse_records(source, &bytes, delimiter)?;
+        return Ok(json!({"count": rows.len(), "records": rows, "source": source}));
     }
+    match &input["records"] {
+        Value::Array(rows) => Ok(json!({"records": rows, "count": rows.len(), "source": source})),
+        _ => Err("input_data.records must be a list of records, or input_data.source an s3:// URL".into()),
+    }
+}
+
+/// Records from an object's bytes: JSON (a list, or `{"records": […]}`), JSON Lines (`.jsonl`), or CSV
+/// with a header row (numbers read as numbers).
+fn parse_records(source: &str, bytes: &[u8], delimiter: char) -> Result<Vec<Value>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| format!("{source} is not UTF-8 text"))?;
+    let trimmed = text.trim_start();
+    if source.ends_with(".jsonl") {
+        return text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{source} line {}: {e}", i + 1)))
+            .collect();
+    }
+    if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("{source}: {e}"))?;
+        return match value {
+            Value::Array(rows) => Ok(rows),
+            Value::Object(mut o) => match o.remove("records") {
+                Some(Value::Array(rows)) => Ok(rows),
+                _ => Err(format!("{source}: a JSON object needs a records list")),
+            },
+            _ => Err(format!("{source}: not a list of records")),
+        };
+    }
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .ok_or(format!("{source} is empty"))?
+        .split(delimiter)
+        .map(|h| h.trim().to_owned())
+        .collect();
+    Ok(lines
+        .map(|line| {
+            let fields = header.iter().zip(line.split(delimiter)).map(|(h, v)| {
+                let v = v.trim();
+                let number = v.parse::<f64>().ok().and_then(serde_json::Number::from_f64);
+                (h.clone(), number.map_or_else(|| json!(v), Value::Number))
+            });
+            Value::Object(fields.collect())
+        })
+        .collect())
 }
 
 fn transform(input: &Value) -> Value {
@@ -176,35 +237,65 @@ fn process(input: &Value) -> Value {
     out
 }
 
-fn output(input: &Value, parameters: &Value) -> Value {
+async fn output(storage: Option<&Storage>, input: &Value, parameters: &Value) -> Result<Value, String> {
     let rows = records(input);
     let mut result = input.clone();
     if let Some(o) = result.as_object_mut() {
         o.remove("records");
     }
-    json!({"written": rows.len(), "destination": parameters["destination"].as_str().unwrap_or("inline"),
-        "result": result, "records": rows})
+    let destination = parameters["destination"].as_str().unwrap_or("inline");
+    if destination.starts_with("s3://") {
+        let body = json!({"records": rows, "result": result}).to_string().into_bytes();
+        storage
+            .ok_or_else(no_storage)?
+            .put(destination, body)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        // What was written is in S3: the output names it instead of repeating it.
+        return Ok(json!({"written": rows.len(), "destination": destination, "result": result}));
+    }
+    Ok(json!({"written": rows.len(), "destination": destination, "result": result, "records": rows}))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn records_flow_through_transformation_validation_processing_and_output() {
-        let ingested = ingest(&json!({"records": [{" Name ": " a ", "Qty": 2}, {"name": "b", "qty": 3}]})).unwrap();
-        assert_eq!(ingested["count"], 2);
+    #[tokio::test]
+    async fn records_flow_through_ingestion_transformation_validation_processing_and_output() {
+        let input = json!({"records": [{" Name ": " a ", "Qty": 2}, {"name": "b", "qty": 3}]});
+        let ingested = ingest(None, &input, &json!({})).await.unwrap();
+        assert_eq!((&ingested["count"], &ingested["source"]), (&json!(2), &json!("inline")));
         let t = transform(&ingested);
         assert_eq!(t["records"][0], json!({" name ": "a", "qty": 2}));
         let v = validate(&t).unwrap();
         let p = process(&v);
         assert_eq!(p["totals"]["qty"], json!(5.0));
-        let o = output(&p, &json!({}));
-        assert_eq!(
-            (o["written"].clone(), o["result"]["totals"]["qty"].clone()),
-            (json!(2), json!(5.0))
-        );
+        let o = output(None, &p, &json!({})).await.unwrap();
+        assert_eq!((&o["written"], &o["result"]["totals"]["qty"]), (&json!(2), &json!(5.0)));
         assert!(validate(&json!({"records": [1]})).is_err());
-        assert!(ingest(&json!({"rows": 1})).is_err());
+        assert!(ingest(None, &json!({"rows": 1}), &json!({})).await.is_err());
+        let no_s3 = ingest(None, &json!({"source": "s3://b/k.csv"}), &json!({})).await;
+        assert_eq!(no_s3, Err(no_storage()));
+    }
+
+    #[test]
+    fn objects_are_read_as_json_json_lines_or_csv() {
+        let json = parse_records("s3://b/a.json", br#"{"records": [{"a": 1}]}"#, ',').unwrap();
+        assert_eq!(json, [json!({"a": 1})]);
+        let lines = parse_records("s3://b/a.jsonl", b"{\"a\": 1}\n\n{\"a\": 2}\n", ',').unwrap();
+        assert_eq!(lines.len(), 2);
+        let csv = parse_records("s3://b/a.csv", b"name;qty\nada; 2\nbob;3.5\n", ';').unwrap();
+        assert_eq!(
+            csv,
+            [json!({"name": "ada", "qty": 2.0}), json!({"name": "bob", "qty": 3.5})]
+        );
+        assert!(parse_records("s3://b/a.json", b"[1", ',').is_err());
+    }
+
+    #[test]
+    fn s3_urls_name_a_bucket_and_a_key() {
+        assert_eq!(crate::storage::parse("s3://b/k/x.csv").unwrap(), ("b", "k/x.csv"));
+        assert!(crate::storage::parse("s3://b").is_err() && crate::storage::parse("https://b/k").is_err());
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcpflow_agent::run::{serve, Options};
+use mcpflow_agent::storage::Storage;
 use mcpflow_agent::{Agent, Report};
 use serde_json::{json, Value};
 
@@ -28,8 +29,14 @@ async fn agent(admin: &Credential, name: &str, capabilities: &[&str]) -> Agent {
         .unwrap()
 }
 
+/// S3 on the local stack (moto, path-style addresses).
+async fn storage() -> Storage {
+    Storage::from_env(true).await
+}
+
 /// Reference agents, one per stage type, serving until the test ends.
-fn reference_agents(agents: Vec<Agent>) -> Arc<AtomicBool> {
+async fn reference_agents(agents: Vec<Agent>) -> Arc<AtomicBool> {
+    let storage = storage().await;
     let stop = Arc::new(AtomicBool::new(false));
     let options = Options {
         heartbeat_every: Duration::from_secs(1),
@@ -37,7 +44,7 @@ fn reference_agents(agents: Vec<Agent>) -> Arc<AtomicBool> {
         progress_every: Duration::from_secs(1),
     };
     for a in agents {
-        tokio::spawn(serve(a, options, stop.clone()));
+        tokio::spawn(serve(a, Some(storage.clone()), options, stop.clone()));
     }
     stop
 }
@@ -124,7 +131,7 @@ async fn six_reference_agents_run_the_briefs_pipeline_and_the_webhook_gets_a_sig
     for t in types {
         agents.push(agent(&admin, &format!("ref-{t}"), &[t]).await);
     }
-    let stop = reference_agents(agents);
+    let stop = reference_agents(agents).await;
     // AND a listener for the notification, and a WebSocket subscriber to the pipeline
     let (hook, mut notifications) = webhook_listener().await;
     let mut watcher = connect_with(Some((admin.0, &admin.1)), "").await.unwrap();
@@ -353,7 +360,7 @@ async fn a_stage_no_agent_can_run_times_out_and_fails_the_execution_naming_it() 
         &json!({"timeout": 3}),
     );
     let pipeline = define(&admin, &body).await;
-    let stop = reference_agents(vec![agent(&admin, "ingest", &["data-ingestion"]).await]);
+    let stop = reference_agents(vec![agent(&admin, "ingest", &["data-ingestion"]).await]).await;
     // WHEN it runs
     let run = execute(&admin, &pipeline, &json!({"input_data": {"records": [{"a": 1}]}})).await;
     let id = run["execution_id"].as_str().unwrap();
@@ -490,4 +497,63 @@ async fn only_the_assigned_agent_touches_a_task_and_another_tenant_sees_no_execu
     );
     let done = until(&admin, &pipeline, id, Duration::from_secs(30), ended).await;
     assert_eq!(done["status"], "succeeded", "{done}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn reference_agents_read_their_input_from_s3_and_write_the_result_there() {
+    // GIVEN a CSV object in S3 (moto locally) and a pipeline that ingests it and writes its output
+    let admin = admin_of(&fresh_tenant("s3run"));
+    let bucket = fresh_tenant("data").replace('_', "-");
+    let s3 = storage().await;
+    s3.client().create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put(
+        &format!("s3://{bucket}/in/orders.csv"),
+        b"name;qty\nada;2\nbob;3\ncy;5\n".to_vec(),
+    )
+    .await
+    .unwrap();
+    let body = chain(
+        "s3",
+        &[("ingest", "data-ingestion"), ("write", "output")],
+        &json!({"timeout": 60}),
+    );
+    let pipeline = define(&admin, &body).await;
+    let stop = reference_agents(vec![
+        agent(&admin, "ingest", &["data-ingestion"]).await,
+        agent(&admin, "write", &["output"]).await,
+    ])
+    .await;
+    // WHEN it runs with the object as its source and a destination in the same bucket
+    let destination = format!("s3://{bucket}/out/result.json");
+    let run = execute(
+        &admin,
+        &pipeline,
+        &json!({"input_data": {"source": format!("s3://{bucket}/in/orders.csv")},
+        "parameters": {"delimiter": ";", "destination": destination}}),
+    )
+    .await;
+    let id = run["execution_id"].as_str().unwrap();
+    let done = until(&admin, &pipeline, id, Duration::from_secs(60), ended).await;
+    // THEN the records came from the object, and the result is in S3
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["stages"][0]["output"]["count"], 3, "{done}");
+    assert_eq!(done["stages"][1]["output"]["destination"], destination.as_str());
+    let written: Value = serde_json::from_slice(&s3.get(&destination).await.unwrap()).unwrap();
+    assert_eq!(written["records"][2], json!({"name": "cy", "qty": 5.0}), "{written}");
+    // AND a source that does not exist fails the ingestion with its name
+    let missing = format!("s3://{bucket}/in/missing.csv");
+    let run = execute(&admin, &pipeline, &json!({"input_data": {"source": missing}})).await;
+    let id = run["execution_id"].as_str().unwrap();
+    let failed = until(&admin, &pipeline, id, Duration::from_secs(60), ended).await;
+    assert_eq!(
+        (failed["status"].as_str(), failed["error"]["stage"].as_str()),
+        (Some("failed"), Some("ingest")),
+        "{failed}"
+    );
+    assert!(
+        failed["error"]["message"].as_str().unwrap().contains("missing.csv"),
+        "{failed}"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
 }
