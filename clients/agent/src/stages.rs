@@ -151,44 +151,37 @@ async fn analyse(agent: &Agent, input: &Value, parameters: &Value) -> Result<Val
     )
 }
 
+/// A call of mcpflow's API with the agent's token; the answer's JSON.
+async fn call(agent: &Agent, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    let fail = |e: reqwest::Error| format!("mcpflow could not be reached: {e}");
+    let mut request = agent.request(method, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.map_err(fail)?.json().await.map_err(fail)
+}
+
 /// A prompt through mcpflow's task API: a context with `model`, the prompt, and its task polled until
 /// it ends. The finished task.
 async fn prompt_llm(agent: &Agent, model: &str, prompt: &str) -> Result<Value, String> {
-    let fail = |e: reqwest::Error| format!("mcpflow could not be reached: {e}");
-    let created: Value = agent
-        .request(reqwest::Method::POST, "/api/v1/mcp/contexts")
-        .json(&json!({"model_id": model}))
-        .send()
-        .await
-        .map_err(fail)?
-        .json()
-        .await
-        .map_err(fail)?;
+    let created = call(
+        agent,
+        reqwest::Method::POST,
+        "/api/v1/mcp/contexts",
+        Some(json!({"model_id": model})),
+    )
+    .await?;
     let context = created["context_id"]
         .as_str()
         .ok_or(format!("no context was created: {created}"))?;
-    let asked: Value = agent
-        .request(reqwest::Method::POST, &format!("/api/v1/mcp/contexts/{context}/prompt"))
-        .json(&json!({"prompt": prompt}))
-        .send()
-        .await
-        .map_err(fail)?
-        .json()
-        .await
-        .map_err(fail)?;
+    let path = format!("/api/v1/mcp/contexts/{context}/prompt");
+    let asked = call(agent, reqwest::Method::POST, &path, Some(json!({"prompt": prompt}))).await?;
     let task = asked["task_id"]
         .as_str()
         .ok_or(format!("the prompt was refused: {asked}"))?;
     let until = tokio::time::Instant::now() + ANALYSIS_WAIT;
     while tokio::time::Instant::now() < until {
-        let got: Value = agent
-            .request(reqwest::Method::GET, &format!("/api/v1/mcp/tasks/{task}"))
-            .send()
-            .await
-            .map_err(fail)?
-            .json()
-            .await
-            .map_err(fail)?;
+        let got = call(agent, reqwest::Method::GET, &format!("/api/v1/mcp/tasks/{task}"), None).await?;
         match got["status"].as_str() {
             Some("completed") => return Ok(got),
             Some("failed" | "cancelled") => {

@@ -119,14 +119,7 @@ async fn six_reference_agents_run_the_briefs_pipeline_and_the_webhook_gets_a_sig
     // GIVEN the brief's six-stage pipeline and one reference agent per stage type
     let admin = admin_of(&fresh_tenant("runs"));
     let pipeline = define(&admin, &brief()).await;
-    let types = [
-        "data-ingestion",
-        "transformation",
-        "analysis",
-        "validation",
-        "processing",
-        "output",
-    ];
+    let types = shared::pipelines::definition::STAGE_TYPES;
     let mut agents = Vec::new();
     for t in types {
         agents.push(agent(&admin, &format!("ref-{t}"), &[t]).await);

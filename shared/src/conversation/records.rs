@@ -10,7 +10,7 @@ use crate::contexts::requests as input;
 use crate::conversation::errors::ConversationError;
 use crate::conversation::service::{stamp, unknown, Deps};
 use crate::ids::new_id;
-use crate::tasks::model::{Task, TaskStatus, TaskType};
+use crate::tasks::model::{Task, TaskType};
 
 impl<C, T, Q> Deps<C, T, Q> {
     /// A new pending task of `kind`, with a fresh id, created `now` and kept for the task retention.
@@ -21,34 +21,14 @@ impl<C, T, Q> Deps<C, T, Q> {
         now: DateTime<Utc>,
         priority: u8,
     ) -> Result<Task, ConversationError> {
-        Ok(Task {
-            task_id: new_id("task", now.timestamp_millis()).map_err(unknown)?,
-            tenant: principal.tenant.to_string(),
-            task_type: kind,
-            status: TaskStatus::Pending,
+        Ok(Task::pending(
+            new_id("task", now.timestamp_millis()).map_err(unknown)?,
+            principal.tenant.to_string(),
+            kind,
             priority,
-            context_id: None,
-            user_id: None,
-            model_id: None,
-            created_at: stamp(now),
-            started_at: None,
-            finished_at: None,
-            attempts: 0,
-            provider: None,
-            model: None,
-            usage: None,
-            output: None,
-            error: None,
-            error_code: None,
-            input: None,
-            requested_provider: None,
-            expires_at: Some(now.timestamp() + self.limits.task_retention_secs),
-            stream: false,
-            stream_stats: None,
-            stage: None,
-            reply_seq: None,
-            lease_until: None,
-        })
+            stamp(now),
+            now.timestamp() + self.limits.task_retention_secs,
+        ))
     }
 }
 

@@ -609,29 +609,8 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         let run = &execution.stages[stage];
         let at = stamp(now);
         Task {
-            task_id: task_id.to_owned(),
-            tenant: execution.tenant.clone(),
-            task_type: TaskType::PipelineStage,
-            status: TaskStatus::Pending,
-            priority: 5,
-            context_id: None,
             user_id: Some(execution.created_by.clone()),
-            model_id: None,
-            created_at: at.clone(),
-            started_at: None,
-            finished_at: None,
             attempts: attempt,
-            provider: None,
-            model: None,
-            usage: None,
-            output: None,
-            error: None,
-            error_code: None,
-            input: None,
-            requested_provider: None,
-            expires_at: Some(now.timestamp() + self.task_retention_secs),
-            stream: false,
-            stream_stats: None,
             stage: Some(Box::new(StageWork {
                 pipeline_id: execution.pipeline_id.clone(),
                 execution_id: execution.execution_id.clone(),
@@ -645,10 +624,16 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 progress: 0.0,
                 logs: Vec::new(),
                 result: None,
-                updated_at: at,
+                updated_at: at.clone(),
             })),
-            reply_seq: None,
-            lease_until: None,
+            ..Task::pending(
+                task_id.to_owned(),
+                execution.tenant.clone(),
+                TaskType::PipelineStage,
+                5,
+                at,
+                now.timestamp() + self.task_retention_secs,
+            )
         }
     }
 

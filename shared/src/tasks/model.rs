@@ -167,6 +167,47 @@ pub struct Task {
 }
 
 impl Task {
+    /// A new pending task of `kind`, created at `created_at` and kept until `expires_at` (Unix
+    /// seconds), with nothing else set yet.
+    #[must_use]
+    pub fn pending(
+        task_id: String,
+        tenant: String,
+        kind: TaskType,
+        priority: u8,
+        created_at: String,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            task_id,
+            tenant,
+            task_type: kind,
+            status: TaskStatus::Pending,
+            priority,
+            context_id: None,
+            user_id: None,
+            model_id: None,
+            created_at,
+            started_at: None,
+            finished_at: None,
+            attempts: 0,
+            provider: None,
+            model: None,
+            usage: None,
+            output: None,
+            error: None,
+            error_code: None,
+            input: None,
+            requested_provider: None,
+            expires_at: Some(expires_at),
+            stream: false,
+            stream_stats: None,
+            stage: None,
+            reply_seq: None,
+            lease_until: None,
+        }
+    }
+
     /// Whether the task's retention has run out at `now_secs` (DynamoDB's TTL deletes it later).
     #[must_use]
     pub fn expired(&self, now_secs: i64) -> bool {
