@@ -83,6 +83,12 @@ pub async fn run_task(
     }
 }
 
+async fn say_load(agent: &Agent, load: f64) {
+    if let Err(e) = agent.heartbeat(load).await {
+        tracing::warn!(error = %e, "heartbeat failed");
+    }
+}
+
 /// Claims and runs stages until `stop` is set; `storage` for `s3://` input and output.
 pub async fn serve(agent: Agent, storage: Option<Storage>, options: Options, stop: Arc<AtomicBool>) {
     let busy = Arc::new(AtomicBool::new(false));
@@ -90,12 +96,16 @@ pub async fn serve(agent: Agent, storage: Option<Storage>, options: Options, sto
     while !stop.load(Ordering::Relaxed) {
         match agent.next(options.claim_wait_secs).await {
             Ok(Some(task)) => {
+                // Said at once, not at the next heartbeat: mcpflow gives a full agent no new stage,
+                // and an idle one the next.
                 busy.store(true, Ordering::Relaxed);
+                say_load(&agent, 1.0).await;
                 match run_task(&agent, storage.as_ref(), &task, options).await {
                     Ok(report) => tracing::info!(task_id = %task.task_id, ?report, "reported"),
                     Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "report failed"),
                 }
                 busy.store(false, Ordering::Relaxed);
+                say_load(&agent, 0.0).await;
             }
             Ok(None) => {}
             Err(e) => {

@@ -550,3 +550,45 @@ async fn reference_agents_read_their_input_from_s3_and_write_the_result_there() 
     );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_stage_waits_for_a_full_agent_with_its_heartbeat_kept_and_then_runs_on_it() {
+    // GIVEN two independent stages of one type (4 s heartbeat) and a single agent for them
+    let admin = admin_of(&fresh_tenant("full"));
+    let body = json!({"name": "pair", "stages": [{"name": "left", "type": "processing", "timeout": 60, "heartbeat": 4},
+        {"name": "right", "type": "processing", "timeout": 60, "heartbeat": 4}]});
+    let pipeline = define(&admin, &body).await;
+    let worker = agent(&admin, "only", &["processing"]).await;
+    let run = execute(&admin, &pipeline, &json!({"input_data": {"n": 1}})).await;
+    let id = run["execution_id"].as_str().unwrap();
+    // WHEN the agent claims one, says it is full, and works on it for longer than a heartbeat
+    let first = worker.next(20).await.unwrap().expect("one of the two stages");
+    worker.heartbeat(1.0).await.unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            worker.progress(&first.task_id, 0.5, &[]).await.unwrap(),
+            Report::Accepted
+        );
+    }
+    // THEN the other stage waited for an agent (not in the full agent's inbox), its attempt alive
+    let (_, read) = crate::conversation::get(&admin, &format!("/api/v1/pipelines/{pipeline}/executions/{id}")).await;
+    let other = if first.stage == "left" { 1 } else { 0 };
+    assert_eq!(read["stages"][other]["status"], "pending", "{read}");
+    // AND once the agent is free it runs it as the same, first attempt
+    assert_eq!(
+        worker.complete(&first.task_id, &json!(1)).await.unwrap(),
+        Report::Accepted
+    );
+    worker.heartbeat(0.0).await.unwrap();
+    let second = worker.next(20).await.unwrap().expect("the other stage");
+    assert_ne!(second.stage, first.stage);
+    assert_eq!(second.attempts, 1, "its wait did not time it out");
+    assert_eq!(
+        worker.complete(&second.task_id, &json!(2)).await.unwrap(),
+        Report::Accepted
+    );
+    let done = until(&admin, &pipeline, id, Duration::from_secs(30), ended).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+}

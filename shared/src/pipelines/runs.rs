@@ -153,8 +153,8 @@ impl<P, X: ExecutionStore, E, A, T> Runs<P, X, E, A, T> {
 }
 
 impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
-    /// `POST …/executions/{id}/cancel`: stops the state machine, then records every unfinished stage
-    /// and its task as cancelled; an agent hears of it on its next progress report.
+    /// `POST …/executions/{id}/cancel`: records the execution, every unfinished stage and its task as
+    /// cancelled, then stops the state machine; an agent hears of it on its next progress report.
     ///
     /// # Errors
     /// [`PipelineError::ExecutionNotFound`], [`PipelineError::ExecutionFinished`], a store or engine
@@ -337,27 +337,30 @@ fn failure_text(failure: &Value) -> String {
     }
 }
 
-/// The agent that gets a stage of `stage_type` at `now_ms`: active, capable of it, least loaded
-/// (then the one heard from last).
+/// The agents that may get a stage of `stage_type` at `now_ms`, the first choice first: active,
+/// capable of it, with room (`current_load` below 1), least loaded (then the one heard from last).
 #[must_use]
-pub fn choose_agent<'a>(
+pub fn capable_agents<'a>(
     agents: &'a [Agent],
     stage_type: &str,
     timeouts: AgentTimeouts,
     now_ms: i64,
-) -> Option<&'a Agent> {
-    agents
+) -> Vec<&'a Agent> {
+    let mut capable: Vec<&Agent> = agents
         .iter()
         .filter(|a| a.liveness(timeouts, now_ms) == Liveness::Active)
+        .filter(|a| a.current_load < 1.0)
         .filter(|a| a.capabilities.iter().any(|c| c == stage_type))
-        .min_by(|a, b| {
-            a.current_load
-                .total_cmp(&b.current_load)
-                .then(b.last_heartbeat_ms.cmp(&a.last_heartbeat_ms))
-        })
+        .collect();
+    capable.sort_by(|a, b| {
+        a.current_load
+            .total_cmp(&b.current_load)
+            .then(b.last_heartbeat_ms.cmp(&a.last_heartbeat_ms))
+    });
+    capable
 }
 
-/// Seconds before a stage with no capable agent is looked at again: doubling from 1 to 60 with
+/// Seconds before a stage with no capable agent is looked at again: doubling from 1 to 32 with
 /// each receive.
 #[must_use]
 pub fn no_agent_delay(receives: u32) -> u64 {
@@ -522,7 +525,17 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             .list(tenant)
             .await
             .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
-        let Some(agent) = choose_agent(&agents, &run.stage_type, self.timeouts, now_ms) else {
+        // An agent with a task it has not claimed yet gets no other: a task waiting in an inbox has no
+        // heartbeat, while one waiting here has the dispatcher's.
+        let mut chosen = None;
+        for agent in capable_agents(&agents, &run.stage_type, self.timeouts, now_ms) {
+            let waiting_work = self.tasks.unclaimed(tenant, &agent.agent_id).await;
+            if !waiting_work.map_err(|e| unknown(anyhow::anyhow!("{e}")))? {
+                chosen = Some(agent);
+                break;
+            }
+        }
+        let Some(agent) = chosen else {
             if now_ms >= waiting.deadline_ms {
                 // The attempt has timed out in the state machine by now: nothing to keep.
                 return Ok(Dispatched::Handled);

@@ -21,6 +21,8 @@ pub trait StageTasks: Send + Sync {
         agent_id: &str,
         now: &str,
     ) -> impl Future<Output = Result<Option<(Task, String)>, StoreError>> + Send;
+    /// Whether the agent has an assigned task it has not claimed yet.
+    fn unclaimed(&self, tenant: &str, agent_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The task and its token.
     fn with_token(
         &self,

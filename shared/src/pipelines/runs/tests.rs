@@ -12,7 +12,7 @@ fn agent(id: &str, caps: &[&str], load: f64, heard_ms: i64) -> Agent {
 }
 
 #[test]
-fn the_least_loaded_active_capable_agent_gets_the_stage() {
+fn the_least_loaded_active_capable_agent_with_room_gets_the_stage() {
     let timeouts = AgentTimeouts {
         stale_after_secs: 30,
         inactive_after_secs: 300,
@@ -23,12 +23,20 @@ fn the_least_loaded_active_capable_agent_gets_the_stage() {
         agent("idle-but-stale", &["analysis"], 0.0, now - 31_000),
         agent("other-type", &["output"], 0.0, now),
         agent("light", &["analysis", "gpu"], 0.2, now),
+        agent("full", &["analysis"], 1.0, now),
     ];
+    let ids = |stage: &str| -> Vec<String> {
+        capable_agents(&agents, stage, timeouts, now)
+            .iter()
+            .map(|a| a.agent_id.clone())
+            .collect()
+    };
     assert_eq!(
-        choose_agent(&agents, "analysis", timeouts, now).map(|a| a.agent_id.as_str()),
-        Some("light")
+        ids("analysis"),
+        ["light", "busy"],
+        "the full and the stale one get nothing"
     );
-    assert!(choose_agent(&agents, "validation", timeouts, now).is_none());
+    assert!(ids("validation").is_empty());
 }
 
 #[test]

@@ -144,6 +144,12 @@ impl StageTasks for DynamoDbTaskStore {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn unclaimed(&self, tenant: &str, agent_id: &str) -> Result<bool, StoreError> {
+        // An entry whose task was cancelled before its claim counts until a claim removes it.
+        Ok(!self.inbox(tenant, agent_id).await?.is_empty())
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn with_token(&self, tenant: &str, task_id: &str) -> Result<Option<(Task, String)>, StoreError> {
         let got = self
             .client()
