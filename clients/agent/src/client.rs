@@ -42,6 +42,8 @@ pub enum Report {
     Accepted,
     /// The task was cancelled or timed out (the code says which): stop working on it.
     Stop(String),
+    /// The report itself was refused (`400`: an output too large, say); the message says why.
+    Refused(String),
 }
 
 /// A registered agent: its id and its own token.
@@ -166,6 +168,9 @@ impl Agent {
             200 => Ok(Report::Accepted),
             409 => Ok(Report::Stop(
                 body["error"]["code"].as_str().unwrap_or("CONFLICT").to_owned(),
+            )),
+            400 => Ok(Report::Refused(
+                body["error"]["message"].as_str().unwrap_or("refused").to_owned(),
             )),
             _ => bail!("{what} refused ({code}): {body}"),
         }

@@ -70,17 +70,32 @@ pub async fn run_task(
         }
     };
     match outcome {
-        Ok(output) => match agent.complete(&task.task_id, &output).await {
+        Ok(output) => match complete(agent, &task.task_id, &output).await? {
             // Refused (too large, say): the stage fails saying why, rather than timing out.
-            Err(e) => {
+            Report::Refused(why) => {
                 agent
-                    .fail(&task.task_id, &format!("the output was refused: {e:#}"))
+                    .fail(&task.task_id, &format!("the output was refused: {why}"))
                     .await
             }
-            reported => reported,
+            reported => Ok(reported),
         },
         Err(error) => agent.fail(&task.task_id, &error).await,
     }
+}
+
+/// Completes the task, trying again after 1, 2 and 4 s when mcpflow cannot be reached or fails (a
+/// repeated completion is answered as the first was).
+async fn complete(agent: &Agent, task_id: &str, output: &serde_json::Value) -> anyhow::Result<Report> {
+    let mut wait = Duration::from_secs(1);
+    for _ in 0..3 {
+        match agent.complete(task_id, output).await {
+            Ok(report) => return Ok(report),
+            Err(e) => tracing::warn!(%task_id, error = %e, "completion not taken; trying again"),
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
+    agent.complete(task_id, output).await
 }
 
 async fn say_load(agent: &Agent, load: f64) {

@@ -217,6 +217,13 @@ pub fn inbox_sort(agent_id: &str, task_id: &str) -> String {
     join(&["INBOX", agent_id, task_id])
 }
 
+/// `AGENTTASK#<agent id>`: the stage task an agent holds (assigned and not finished), so it is given
+/// no other (in the tenant partition).
+#[must_use]
+pub fn agent_task_sort(agent_id: &str) -> String {
+    join(&["AGENTTASK", agent_id])
+}
+
 /// `INBOX#<agent id>#`: the prefix of an agent's inbox entries.
 #[must_use]
 pub fn inbox_prefix(agent_id: &str) -> String {

@@ -458,14 +458,16 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         for (stage, token) in execution.ready_gates() {
             match self.engine.succeed(&token, &json!({})).await {
                 // Open now, or already: nothing waits on it any more.
-                Ok(()) | Err(super::engine::TokenError::Over(_)) => opened.push(stage),
+                Ok(()) | Err(super::engine::TokenError::Over(_)) => opened.push((stage, token)),
                 Err(super::engine::TokenError::Unknown(e)) => failed = Some(e),
             }
         }
         if !opened.is_empty() {
             update(&self.executions, tenant, execution_id, |e| {
                 let before = e.gates.len();
-                e.gates.retain(|stage, _| !opened.contains(stage));
+                // By token: a gate sent again (its send retried) has a new one, still to open.
+                e.gates
+                    .retain(|stage, token| !opened.iter().any(|(s, t)| s == stage && t == token));
                 ((), e.gates.len() != before)
             })
             .await?;
@@ -506,31 +508,31 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         if execution.status.is_finished() || run.status.is_finished() || run.attempts > attempt {
             return Ok(Dispatched::Handled);
         }
-        if run.attempts == attempt {
-            if let Some(task_id) = &run.task_id {
-                if self
-                    .tasks
-                    .with_token(tenant, task_id)
-                    .await
-                    .map_err(|e| unknown(anyhow::anyhow!("{e}")))?
-                    .is_some()
-                {
-                    return Ok(Dispatched::Handled);
-                }
-            }
-        }
         let now_ms = now.timestamp_millis();
+        if run.attempts == attempt {
+            // Recorded by an earlier delivery: its task is written, or it is written now.
+            return self.assign_recorded(&execution, stage, attempt, token, now).await;
+        }
+        if let Some(previous) = &run.task_id {
+            // The state machine has moved on to this attempt: the one before is over, and its agent
+            // (released with it) may take this one.
+            let why = "the attempt timed out or failed";
+            self.end_task(tenant, previous, TaskStatus::Failed, why, &stamp(now))
+                .await;
+        }
         let agents = self
             .agents
             .list(tenant)
             .await
             .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
-        // An agent with a task it has not claimed yet gets no other: a task waiting in an inbox has no
-        // heartbeat, while one waiting here has the dispatcher's.
+        // An agent holding a task gets no other (a task would wait in its inbox without a heartbeat,
+        // while here it has the dispatcher's). The reservation is a conditional write, so concurrent
+        // dispatches cannot both give one agent a task.
+        let fresh_id = crate::ids::new_id("task", now_ms).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
         let mut chosen = None;
         for agent in capable_agents(&agents, &run.stage_type, self.timeouts, now_ms) {
-            let waiting_work = self.tasks.unclaimed(tenant, &agent.agent_id).await;
-            if !waiting_work.map_err(|e| unknown(anyhow::anyhow!("{e}")))? {
+            let reserved = self.tasks.reserve(tenant, &agent.agent_id, &fresh_id, now_ms).await;
+            if reserved.map_err(|e| unknown(anyhow::anyhow!("{e}")))? {
                 chosen = Some(agent);
                 break;
             }
@@ -548,9 +550,12 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             }
             if run.status != StageStatus::Pending {
                 update(&self.executions, tenant, execution_id, |e| {
-                    let changed =
-                        e.stages[stage].status != StageStatus::Pending && !e.stages[stage].status.is_finished();
-                    e.stages[stage].status = StageStatus::Pending;
+                    // Only while no delivery has handed this attempt out: never back from its assignment.
+                    let run = &mut e.stages[stage];
+                    let changed = run.attempts < attempt && !run.status.is_finished();
+                    if changed {
+                        run.status = StageStatus::Pending;
+                    }
                     ((), changed)
                 })
                 .await?;
@@ -561,18 +566,15 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             ));
         };
         let at = stamp(now);
-        let fresh_id = crate::ids::new_id("task", now_ms).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
         let agent_id = agent.agent_id.clone();
         let outcome = update(&self.executions, tenant, execution_id, |e| {
             let run = &mut e.stages[stage];
             if e.status.is_finished() || run.status.is_finished() || run.attempts > attempt {
                 return (None, false);
             }
-            let previous = run.task_id.clone().filter(|_| run.attempts < attempt);
             if run.attempts == attempt {
-                // Recorded by an earlier delivery that did not write the task.
-                let recorded = run.task_id.clone().zip(run.agent_id.clone());
-                return (recorded.map(|(t, a)| (t, a, None)), false);
+                // Another delivery of this message came first.
+                return (None, false);
             }
             run.attempts = attempt;
             run.output = None;
@@ -584,29 +586,72 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 run.started_at = Some(at.clone());
             }
             e.updated_at.clone_from(&at);
-            (Some((fresh_id.clone(), agent_id.clone(), previous)), true)
+            (Some(()), true)
         })
         .await?;
-        let Some((execution, Some((task_id, agent_id, previous)))) = outcome else {
+        let Some((execution, Some(()))) = outcome else {
+            // Not this delivery's to hand out: the agent stays free.
+            self.tasks
+                .release(tenant, &agent_id, &fresh_id)
+                .await
+                .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
             return Ok(Dispatched::Handled);
         };
-        if let Some(previous) = previous {
-            self.end_task(
-                tenant,
-                &previous,
-                TaskStatus::Failed,
-                "the attempt timed out or failed",
-                &at,
-            )
-            .await;
+        self.write_task(&execution, stage, attempt, token, now).await
+    }
+
+    /// Writes the task the record names for this attempt, unless it is written already (its agent
+    /// reserved for it again: a reservation a dead delivery left is taken back after a minute).
+    async fn assign_recorded(
+        &self,
+        execution: &Execution,
+        stage: usize,
+        attempt: u32,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, PipelineError> {
+        let run = &execution.stages[stage];
+        let (Some(task_id), Some(agent_id)) = (&run.task_id, &run.agent_id) else {
+            return Ok(Dispatched::Handled);
+        };
+        let fail = |e: crate::conversation::store::StoreError| unknown(anyhow::anyhow!("{e}"));
+        if self
+            .tasks
+            .with_token(&execution.tenant, task_id)
+            .await
+            .map_err(fail)?
+            .is_some()
+        {
+            return Ok(Dispatched::Handled);
         }
-        let task = self.stage_task(&execution, stage, attempt, &task_id, &agent_id, now);
+        let now_ms = now.timestamp_millis();
+        self.tasks
+            .reserve(&execution.tenant, agent_id, task_id, now_ms)
+            .await
+            .map_err(fail)?;
+        self.write_task(execution, stage, attempt, token, now).await
+    }
+
+    /// Writes the recorded task of this attempt, assigned to the recorded agent, and tells of it.
+    async fn write_task(
+        &self,
+        execution: &Execution,
+        stage: usize,
+        attempt: u32,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, PipelineError> {
+        let run = &execution.stages[stage];
+        let (Some(task_id), Some(agent_id)) = (&run.task_id, &run.agent_id) else {
+            return Ok(Dispatched::Handled);
+        };
+        let task = self.stage_task(execution, stage, attempt, task_id, agent_id, now);
         self.tasks
             .assign(&task, token)
             .await
             .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
         self.task_changed(&task).await;
-        self.progressed(&execution, Some(stage)).await;
+        self.progressed(execution, Some(stage)).await;
         Ok(Dispatched::Handled)
     }
 

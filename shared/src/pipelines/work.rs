@@ -301,7 +301,8 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
                     .logs
                     .iter()
                     .rposition(|l| {
-                        kept += l.message.len();
+                        // The line as stored: its text, its time and the JSON around them.
+                        kept += serde_json::to_string(l).map_or(l.message.len(), |j| j.len());
                         kept > MAX_LOG_BYTES_KEPT
                     })
                     .map_or(0, |i| i + 1);

@@ -21,15 +21,31 @@ pub trait StageTasks: Send + Sync {
         agent_id: &str,
         now: &str,
     ) -> impl Future<Output = Result<Option<(Task, String)>, StoreError>> + Send;
-    /// Whether the agent has an assigned task it has not claimed yet.
-    fn unclaimed(&self, tenant: &str, agent_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Reserves the agent for `task_id`: `false` when it holds another task that has not ended (a
+    /// reservation whose task has ended, or never came within a minute, is taken over). Reserving
+    /// again for the same task is `true`.
+    fn reserve(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        task_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Frees the agent, if it is reserved for `task_id`.
+    fn release(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        task_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The task and its token.
     fn with_token(
         &self,
         tenant: &str,
         task_id: &str,
     ) -> impl Future<Output = Result<Option<(Task, String)>, StoreError>> + Send;
-    /// Replaces `before` (as read) by `after`; `false` when the task changed in between.
+    /// Replaces `before` (as read) by `after`; `false` when the task changed in between. A task that
+    /// ends frees its agent.
     fn replace(
         &self,
         before: &Task,

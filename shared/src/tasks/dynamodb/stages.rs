@@ -23,6 +23,18 @@ fn inbox_key(tenant: &str, agent_id: &str, task_id: &str) -> Item {
     )
 }
 
+/// How long a reservation is kept at most (DynamoDB TTL): a task's end frees it long before.
+const HELD_TTL_SECS: i64 = 7 * 24 * 3600;
+/// A reservation whose task was never written is taken over after this.
+const RESERVATION_GRACE_MS: i64 = 60_000;
+
+fn held_key(tenant: &str, agent_id: &str) -> Item {
+    crate::dynamodb::key(
+        &table_keys::tenant_partition(tenant),
+        &table_keys::agent_task_sort(agent_id),
+    )
+}
+
 fn agent_of(task: &Task) -> Result<&str, StoreError> {
     task.stage
         .as_ref()
@@ -144,9 +156,68 @@ impl StageTasks for DynamoDbTaskStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn unclaimed(&self, tenant: &str, agent_id: &str) -> Result<bool, StoreError> {
-        // An entry whose task was cancelled before its claim counts until a claim removes it.
-        Ok(!self.inbox(tenant, agent_id).await?.is_empty())
+    async fn reserve(&self, tenant: &str, agent_id: &str, task_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        for _ in 0..2 {
+            let mut item = held_key(tenant, agent_id);
+            item.insert("task_id".into(), s(task_id));
+            item.insert("reserved_ms".into(), AttributeValue::N(now_ms.to_string()));
+            item.insert(
+                "expires_at".into(),
+                AttributeValue::N((now_ms / 1000 + HELD_TTL_SECS).to_string()),
+            );
+            let put = self
+                .client()
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR task_id = :task")
+                .expression_attribute_values(":task", s(task_id))
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            let held = match put.send().await {
+                Ok(_) => return Ok(true),
+                Err(e) => match e.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                        c.item().cloned().unwrap_or_default()
+                    }
+                    _ => return Err(unknown(sdk_error(e))),
+                },
+            };
+            let Some(other) = held.get("task_id").and_then(|v| v.as_s().ok()).cloned() else {
+                return Ok(false);
+            };
+            let since = crate::dynamodb::number(&held, "reserved_ms").unwrap_or(0);
+            let stale = match self.with_token(tenant, &other).await? {
+                Some((task, _)) => task.status.is_finished(),
+                // Reserved by a dispatch that died before writing its task.
+                None => now_ms - since > RESERVATION_GRACE_MS,
+            };
+            if !stale {
+                return Ok(false);
+            }
+            self.release(tenant, agent_id, &other).await?;
+        }
+        Ok(false)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn release(&self, tenant: &str, agent_id: &str, task_id: &str) -> Result<(), StoreError> {
+        let deleted = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(held_key(tenant, agent_id)))
+            .condition_expression("task_id = :task")
+            .expression_attribute_values(":task", s(task_id))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            // Held for another task by now, or free already.
+            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(()),
+            Err(e) => Err(unknown(sdk_error(e))),
+        }
     }
 
     #[tracing::instrument(skip(self))]
@@ -205,6 +276,13 @@ impl StageTasks for DynamoDbTaskStore {
             counters::on_finish(after)
         };
         let ids = (after.tenant.as_str(), after.task_id.as_str());
-        self.put_counted(item, put, ids, &adds, vec![]).await
+        let replaced = self.put_counted(item, put, ids, &adds, vec![]).await?;
+        if replaced && after.status.is_finished() {
+            // Its agent may take another task now; a release that fails is taken back later.
+            if let Err(e) = self.release(&after.tenant, agent_of(after)?, &after.task_id).await {
+                tracing::warn!(task_id = %after.task_id, error = %e, "agent not released");
+            }
+        }
+        Ok(replaced)
     }
 }
