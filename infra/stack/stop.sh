@@ -14,6 +14,8 @@ case $what in
     for pidfile in "$MCPFLOW_RUN"/*.pid; do
       stop_service "$(basename "$pidfile" .pid)"
     done
+    # The gateway's snapshot of the bins: hard links that would keep every replaced build on disk.
+    rm -rf "${MCPFLOW_RUN:?}/functions"
     ;;
   *) echo "usage: $0 [dynamodb|moto|all]" >&2; exit 2 ;;
 esac

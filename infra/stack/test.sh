@@ -49,6 +49,8 @@ export MCPFLOW_SCHEDULE_PERIOD=2
 # long-poll their next task for up to 20 s, each poll holding one), so their
 # Timeout kills as on Lambda (make dev leaves them to cargo lambda watch, which reloads on edits).
 export MCPFLOW_HOST_HTTP=16
+# No incremental compilation caches: a test run builds once, and they take gigabytes per checkout.
+export CARGO_INCREMENTAL=0
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-test"
