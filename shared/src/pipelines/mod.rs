@@ -60,6 +60,18 @@ pub enum PipelineError {
     Unknown(#[from] anyhow::Error),
 }
 
+impl From<crate::conversation::store::StoreError> for PipelineError {
+    fn from(e: crate::conversation::store::StoreError) -> Self {
+        Self::Unknown(anyhow::anyhow!("task store: {e}"))
+    }
+}
+
+impl From<getrandom::Error> for PipelineError {
+    fn from(e: getrandom::Error) -> Self {
+        Self::Unknown(anyhow::anyhow!("random source: {e}"))
+    }
+}
+
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PipelineError {
     PipelineError::Invalid {
         field: field.to_owned(),
@@ -78,8 +90,7 @@ pub async fn create<S: store::PipelineStore>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Pipeline, PipelineError> {
     let definition = definition::parse(body)?;
-    let pipeline_id = crate::ids::new_id("pln", now.timestamp_millis())
-        .map_err(|e| PipelineError::Unknown(anyhow::anyhow!("random source: {e}")))?;
+    let pipeline_id = crate::ids::new_id("pln", now.timestamp_millis())?;
     let pipeline = Pipeline {
         pipeline_id,
         tenant: who.tenant.to_string(),

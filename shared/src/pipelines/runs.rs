@@ -85,7 +85,7 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
     ) -> Result<Execution, PipelineError> {
         let request = execute_request(body, self.webhooks.policy.allow_private).map_err(|(f, m)| invalid(&f, m))?;
         let pipeline = super::get(&self.pipelines, who, pipeline_id).await?;
-        let id = crate::ids::new_id("exe", now.timestamp_millis()).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        let id = crate::ids::new_id("exe", now.timestamp_millis())?;
         let mut execution = Execution::new(&pipeline, id, request, &who.subject, &stamp(now));
         if !self.executions.create(&execution).await? {
             return Err(unknown(anyhow::anyhow!(
@@ -520,19 +520,15 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             self.end_task(tenant, previous, TaskStatus::Failed, why, &stamp(now))
                 .await;
         }
-        let agents = self
-            .agents
-            .list(tenant)
-            .await
-            .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        let agents = self.agents.list(tenant).await?;
         // An agent holding a task gets no other (a task would wait in its inbox without a heartbeat,
         // while here it has the dispatcher's). The reservation is a conditional write, so concurrent
         // dispatches cannot both give one agent a task.
-        let fresh_id = crate::ids::new_id("task", now_ms).map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        let fresh_id = crate::ids::new_id("task", now_ms)?;
         let mut chosen = None;
         for agent in capable_agents(&agents, &run.stage_type, self.timeouts, now_ms) {
             let reserved = self.tasks.reserve(tenant, &agent.agent_id, &fresh_id, now_ms).await;
-            if reserved.map_err(|e| unknown(anyhow::anyhow!("{e}")))? {
+            if reserved? {
                 chosen = Some(agent);
                 break;
             }
@@ -591,13 +587,11 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         .await?;
         let Some((execution, Some(()))) = outcome else {
             // Not this delivery's to hand out: the agent stays free.
-            self.tasks
-                .release(tenant, &agent_id, &fresh_id)
-                .await
-                .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+            self.tasks.release(tenant, &agent_id, &fresh_id).await?;
             return Ok(Dispatched::Handled);
         };
-        self.write_task(&execution, stage, attempt, token, now).await
+        self.write_task(&execution, stage, attempt, token, (&fresh_id, &agent_id), now)
+            .await
     }
 
     /// Writes the task the record names for this attempt, unless it is written already (its agent
@@ -614,42 +608,27 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         let (Some(task_id), Some(agent_id)) = (&run.task_id, &run.agent_id) else {
             return Ok(Dispatched::Handled);
         };
-        let fail = |e: crate::conversation::store::StoreError| unknown(anyhow::anyhow!("{e}"));
-        if self
-            .tasks
-            .with_token(&execution.tenant, task_id)
-            .await
-            .map_err(fail)?
-            .is_some()
-        {
+        if self.tasks.with_token(&execution.tenant, task_id).await?.is_some() {
             return Ok(Dispatched::Handled);
         }
         let now_ms = now.timestamp_millis();
-        self.tasks
-            .reserve(&execution.tenant, agent_id, task_id, now_ms)
+        self.tasks.reserve(&execution.tenant, agent_id, task_id, now_ms).await?;
+        self.write_task(execution, stage, attempt, token, (task_id, agent_id), now)
             .await
-            .map_err(fail)?;
-        self.write_task(execution, stage, attempt, token, now).await
     }
 
-    /// Writes the recorded task of this attempt, assigned to the recorded agent, and tells of it.
+    /// Writes the task of this attempt, assigned to its agent, and tells of it.
     async fn write_task(
         &self,
         execution: &Execution,
         stage: usize,
         attempt: u32,
         token: &str,
+        (task_id, agent_id): (&str, &str),
         now: DateTime<Utc>,
     ) -> Result<Dispatched, PipelineError> {
-        let run = &execution.stages[stage];
-        let (Some(task_id), Some(agent_id)) = (&run.task_id, &run.agent_id) else {
-            return Ok(Dispatched::Handled);
-        };
         let task = self.stage_task(execution, stage, attempt, task_id, agent_id, now);
-        self.tasks
-            .assign(&task, token)
-            .await
-            .map_err(|e| unknown(anyhow::anyhow!("{e}")))?;
+        self.tasks.assign(&task, token).await?;
         self.task_changed(&task).await;
         self.progressed(execution, Some(stage)).await;
         Ok(Dispatched::Handled)

@@ -41,10 +41,6 @@ fn over(code: &'static str, message: String) -> PipelineError {
     PipelineError::TaskOver { code, message }
 }
 
-fn store(e: impl std::fmt::Display) -> PipelineError {
-    PipelineError::Unknown(anyhow::anyhow!("{e}"))
-}
-
 fn object<'a>(body: &'a Value, fields: &[&str]) -> Result<&'a serde_json::Map<String, Value>, PipelineError> {
     let obj = body
         .as_object()
@@ -129,7 +125,7 @@ pub fn failure(body: &Value) -> Result<String, PipelineError> {
 impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E, A, T> {
     /// Checks that `who` is agent `agent_id` itself.
     async fn own_agent(&self, who: &Principal, agent_id: &str) -> Result<(), PipelineError> {
-        let agent = self.agents.get(&who.tenant, agent_id).await.map_err(store)?;
+        let agent = self.agents.get(&who.tenant, agent_id).await?;
         match agent {
             Some(agent) if agent.is(who) => Ok(()),
             Some(_) => Err(PipelineError::Agent(AgentError::NotThisAgent(agent_id.to_owned()))),
@@ -147,11 +143,7 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         let until = tokio::time::Instant::now() + wait.min(MAX_WAIT);
         loop {
             let now = Utc::now();
-            let claimed = self
-                .tasks
-                .claim_next(&who.tenant, agent_id, &stamp(now))
-                .await
-                .map_err(store)?;
+            let claimed = self.tasks.claim_next(&who.tenant, agent_id, &stamp(now)).await?;
             if let Some((task, token)) = claimed {
                 // Its heartbeat ran while it waited in the inbox: a fresh one now, and an attempt that
                 // timed out meanwhile is no work to hand out.
@@ -196,7 +188,7 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
 
     /// The task `who` reports on, with its token: it must be a stage task assigned to `who`.
     async fn reported(&self, who: &Principal, task_id: &str) -> Result<(Task, String), PipelineError> {
-        let found = self.tasks.with_token(&who.tenant, task_id).await.map_err(store)?;
+        let found = self.tasks.with_token(&who.tenant, task_id).await?;
         let (task, token) = found.ok_or_else(|| PipelineError::TaskNotFound(task_id.to_owned()))?;
         let agent_id = task
             .stage
@@ -262,12 +254,12 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             }
             let mut after = before.clone();
             change(&mut after)?;
-            if self.tasks.replace(&before, &after, &token).await.map_err(store)? {
+            if self.tasks.replace(&before, &after, &token).await? {
                 self.task_changed(&after).await;
                 return Ok(after);
             }
         }
-        Err(store(format!("task {task_id} kept changing")))
+        Err(PipelineError::Unknown(anyhow::anyhow!("task {task_id} kept changing")))
     }
 
     /// `POST /tasks/{id}/progress`: the attempt's heartbeat, and the progress and log lines kept on
