@@ -1,5 +1,6 @@
 //! `/api/v1/pipelines/{pipelineID}/execute` and `…/executions/{executionID}`: start a pipeline, read an
-//! execution, cancel it. Starting and cancelling are audited.
+//! execution, cancel it; `POST /api/v1/tasks`: run one stage of a pipeline on its own. Starting,
+//! submitting and cancelling are audited.
 
 use chrono::Utc;
 use lambda_http::Request;
@@ -12,7 +13,7 @@ use shared::pipelines::store::PipelineStore;
 use shared::tasks::stages::StageTasks;
 use shared::ApiError;
 
-use crate::api::requests::{IdWithBody, PipelinePath};
+use crate::api::requests::{IdWithBody, NewItem, PipelinePath, TaskPath};
 use crate::api::{ApiRequest, Authorized, Reply};
 use crate::http;
 
@@ -52,6 +53,19 @@ pub async fn start<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTa
         body["notification"]["signing_secret"] = json!(secret);
     }
     Ok(Reply::new(202, &body).about(execution.execution_id.clone()))
+}
+
+/// `POST /api/v1/tasks` with `pipeline_id`, `stage`, `type`, `payload`, `priority`, `timeout`,
+/// `retry_count`: the stage's task (`202`), pending, run as a one-stage execution it names.
+///
+/// # Errors
+/// A wrong field, `PIPELINE_NOT_FOUND`, a store or Step Functions failure.
+pub async fn submit<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks>(
+    runs: &Runs<P, X, E, A, T>,
+    req: Authorized<NewItem<TaskPath>>,
+) -> Result<Reply, ApiError> {
+    let task = runs.submit(&req.principal, &req.request.body, Utc::now()).await?;
+    Ok(Reply::new(202, &task).about(task.task_id.clone()))
 }
 
 /// `GET /api/v1/pipelines/{pipelineID}/executions/{executionID}`.

@@ -160,8 +160,11 @@ impl Agent {
         }
     }
 
-    async fn report(&self, task_id: &str, what: &str, body: Value) -> anyhow::Result<Report> {
-        let path = format!("/api/v1/tasks/{task_id}/{what}");
+    /// Reports on `task`'s attempt: a report that comes late, after the attempt is over, is refused
+    /// rather than taken as the next attempt's.
+    async fn report(&self, task: &StageTask, what: &str, mut body: Value) -> anyhow::Result<Report> {
+        let path = format!("/api/v1/tasks/{}/{what}", task.task_id);
+        body["attempt"] = json!(task.attempts);
         let sent = self.request(reqwest::Method::POST, &path).json(&body).send().await?;
         let (code, body) = answer(sent).await?;
         match code {
@@ -180,8 +183,8 @@ impl Agent {
     ///
     /// # Errors
     /// When mcpflow cannot be reached or refuses it.
-    pub async fn progress(&self, task_id: &str, progress: f64, logs: &[String]) -> anyhow::Result<Report> {
-        self.report(task_id, "progress", json!({"progress": progress, "logs": logs}))
+    pub async fn progress(&self, task: &StageTask, progress: f64, logs: &[String]) -> anyhow::Result<Report> {
+        self.report(task, "progress", json!({"progress": progress, "logs": logs}))
             .await
     }
 
@@ -189,16 +192,16 @@ impl Agent {
     ///
     /// # Errors
     /// When mcpflow cannot be reached or refuses it.
-    pub async fn complete(&self, task_id: &str, output: &Value) -> anyhow::Result<Report> {
-        self.report(task_id, "complete", json!({ "output": output })).await
+    pub async fn complete(&self, task: &StageTask, output: &Value) -> anyhow::Result<Report> {
+        self.report(task, "complete", json!({ "output": output })).await
     }
 
     /// Fails the task with `error`.
     ///
     /// # Errors
     /// When mcpflow cannot be reached or refuses it.
-    pub async fn fail(&self, task_id: &str, error: &str) -> anyhow::Result<Report> {
-        self.report(task_id, "fail", json!({ "error": clip(error, MAX_ERROR_BYTES) }))
+    pub async fn fail(&self, task: &StageTask, error: &str) -> anyhow::Result<Report> {
+        self.report(task, "fail", json!({ "error": clip(error, MAX_ERROR_BYTES) }))
             .await
     }
 }

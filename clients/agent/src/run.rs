@@ -62,7 +62,7 @@ pub async fn run_task(
             done = &mut work => break done,
             _ = ticks.tick() => {
                 let line = format!("{} still running", task.stage);
-                if let Report::Stop(why) = agent.progress(&task.task_id, 0.5, &[line]).await? {
+                if let Report::Stop(why) = agent.progress(task, 0.5, &[line]).await? {
                     tracing::info!(task_id = %task.task_id, %why, "stopped by the server");
                     return Ok(Report::Stop(why));
                 }
@@ -70,32 +70,28 @@ pub async fn run_task(
         }
     };
     match outcome {
-        Ok(output) => match complete(agent, &task.task_id, &output).await? {
+        Ok(output) => match complete(agent, task, &output).await? {
             // Refused (too large, say): the stage fails saying why, rather than timing out.
-            Report::Refused(why) => {
-                agent
-                    .fail(&task.task_id, &format!("the output was refused: {why}"))
-                    .await
-            }
+            Report::Refused(why) => agent.fail(task, &format!("the output was refused: {why}")).await,
             reported => Ok(reported),
         },
-        Err(error) => agent.fail(&task.task_id, &error).await,
+        Err(error) => agent.fail(task, &error).await,
     }
 }
 
 /// Completes the task, trying again after 1, 2 and 4 s when mcpflow cannot be reached or fails (a
 /// repeated completion is answered as the first was).
-async fn complete(agent: &Agent, task_id: &str, output: &serde_json::Value) -> anyhow::Result<Report> {
+async fn complete(agent: &Agent, task: &StageTask, output: &serde_json::Value) -> anyhow::Result<Report> {
     let mut wait = Duration::from_secs(1);
     for _ in 0..3 {
-        match agent.complete(task_id, output).await {
+        match agent.complete(task, output).await {
             Ok(report) => return Ok(report),
-            Err(e) => tracing::warn!(%task_id, error = %e, "completion not taken; trying again"),
+            Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "completion not taken; trying again"),
         }
         tokio::time::sleep(wait).await;
         wait *= 2;
     }
-    agent.complete(task_id, output).await
+    agent.complete(task, output).await
 }
 
 async fn say_load(agent: &Agent, load: f64) {

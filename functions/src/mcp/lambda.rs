@@ -201,7 +201,7 @@ fn in_envelope(response: Response<Body>, request_id: &str) -> Response<Body> {
 #[must_use]
 pub fn mcp_task(task: &Task) -> rmcp::model::Task {
     let status = match task.status {
-        TaskStatus::Pending | TaskStatus::Running => McpStatus::Working,
+        TaskStatus::Pending | TaskStatus::Running | TaskStatus::Retrying => McpStatus::Working,
         TaskStatus::Completed => McpStatus::Completed,
         TaskStatus::Failed => McpStatus::Failed,
         TaskStatus::Cancelled => McpStatus::Cancelled,
@@ -240,7 +240,7 @@ pub fn completed_result(task: &Task) -> Value {
 pub fn detailed_task(task: &Task) -> DetailedTask {
     let object = |v: Value| v.as_object().cloned().unwrap_or_default();
     let payload = match task.status {
-        TaskStatus::Pending | TaskStatus::Running => TaskPayload::Working,
+        TaskStatus::Pending | TaskStatus::Running | TaskStatus::Retrying => TaskPayload::Working,
         TaskStatus::Cancelled => TaskPayload::Cancelled,
         TaskStatus::Completed => TaskPayload::Completed {
             result: object(completed_result(task)),

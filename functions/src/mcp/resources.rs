@@ -68,8 +68,10 @@ pub fn statuses() -> Value {
     let status = |name: &str, tool: &str, meaning: &str, next: &[&str]| json!({"status": name, "tool_status": tool, "meaning": meaning, "transitions": next, "final": next.is_empty()});
     json!({"statuses": [
         status("pending", "PENDING", "accepted and queued; no worker has taken it", &["running", "cancelled"]),
-        status("running", "PROCESSING", "a worker holds it under a lease and is calling the provider chain",
-            &["completed", "failed", "cancelled", "running"]),
+        status("running", "PROCESSING", "a worker holds it under a lease and is calling the provider chain (a pipeline stage: its agent works on it)",
+            &["completed", "failed", "cancelled", "running", "retrying"]),
+        status("retrying", "RETRYING", "a pipeline stage's attempt failed or timed out; the next attempt starts after the backoff",
+            &["pending", "failed", "cancelled"]),
         status("completed", "COMPLETED", "the provider answered; the result is on the task", &[]),
         status("failed", "FAILED", "every provider of the chain failed; the error names each and why", &[]),
         status("cancelled", "CANCELLED", "cancelled by a caller; a late result is discarded", &[]),
@@ -85,8 +87,8 @@ pub fn task_schema() -> Value {
         "properties": {
             "task_id": {"type": "string"},
             "type": {"enum": ["mcp.create_context", "mcp.add_prompt", "mcp.add_node", "mcp.delete_node",
-                "mcp.delete_context", "ai.completion"]},
-            "status": {"enum": ["pending", "running", "completed", "failed", "cancelled"]},
+                "mcp.delete_context", "ai.completion", "pipeline.stage"]},
+            "status": {"enum": ["pending", "running", "retrying", "completed", "failed", "cancelled"]},
             "priority": {"type": "integer", "minimum": 1, "maximum": 10},
             "context_id": text, "user_id": text, "model_id": text,
             "created_at": {"type": "string", "format": "date-time"},

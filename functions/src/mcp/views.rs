@@ -12,6 +12,7 @@ pub fn status_name(status: TaskStatus) -> &'static str {
     match status {
         TaskStatus::Pending => "PENDING",
         TaskStatus::Running => "PROCESSING",
+        TaskStatus::Retrying => "RETRYING",
         TaskStatus::Completed => "COMPLETED",
         TaskStatus::Failed => "FAILED",
         TaskStatus::Cancelled => "CANCELLED",
@@ -24,6 +25,7 @@ pub fn status_from_name(name: &str) -> Option<TaskStatus> {
     [
         TaskStatus::Pending,
         TaskStatus::Running,
+        TaskStatus::Retrying,
         TaskStatus::Completed,
         TaskStatus::Failed,
         TaskStatus::Cancelled,
@@ -87,6 +89,7 @@ mod tests {
         for s in [
             TaskStatus::Pending,
             TaskStatus::Running,
+            TaskStatus::Retrying,
             TaskStatus::Completed,
             TaskStatus::Failed,
             TaskStatus::Cancelled,

@@ -199,6 +199,9 @@ fn body_for(path: &str, targets: &Targets) -> Value {
             {"name": "out", "type": "output", "timeout": 5}], "dependencies": [{"from": "in", "to": "out"}]})
         }
         "/api/v1/pipelines/{pipelineID}/execute" => json!({"input_data": {"records": []}}),
+        // The target pipeline's first stage, run on its own for up to 5 s.
+        "/api/v1/tasks" => json!({"pipeline_id": targets.pipeline_id, "stage": 0, "payload": {"records": []},
+            "timeout": 5}),
         p if p.ends_with("/complete") => json!({"output": {"matrix": true}}),
         p if p.ends_with("/fail") => json!({"error": "failed by the matrix"}),
         "/api/v1/agents/register" => json!({"name": "matrix", "type": "worker", "capabilities": ["analysis"]}),
@@ -237,6 +240,7 @@ pub(crate) fn success_status(route: &Route) -> u16 {
         "POST" if route.path.ends_with("/prompt") => 202,
         "POST" if route.path.ends_with("/cancel") => 409,
         "POST" if route.path.ends_with("/execute") && route.path.starts_with("/api/v1/pipelines/") => 202,
+        "POST" if route.path == "/api/v1/tasks" => 202,
         // The target task is a create-context task, not a stage task an agent could report on.
         "POST" if route.path.starts_with("/api/v1/tasks/") => 404,
         // An agent's JWT is not the target agent's own token.

@@ -52,6 +52,8 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
         "POST /api/v1/pipelines/{pipelineID}/executions/{executionID}/cancel",
         &[Admin, Operator],
     ),
+    // A stage submitted on its own runs as a one-stage execution: as executing a pipeline.
+    ("POST /api/v1/tasks", &[Admin, Operator]),
     // The agent protocol: an agent's own token only (each handler checks it is that agent).
     ("GET /api/v1/agents/{agentID}/tasks/next", &[Agent]),
     ("POST /api/v1/tasks/{taskID}/progress", &[Agent]),

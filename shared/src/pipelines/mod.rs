@@ -13,6 +13,7 @@ pub mod memory;
 pub mod redelivery;
 pub mod runs;
 pub mod store;
+pub mod submit;
 pub mod webhook;
 pub mod work;
 

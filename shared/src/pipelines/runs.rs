@@ -86,7 +86,18 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
         let request = execute_request(body, self.webhooks.policy.allow_private).map_err(|(f, m)| invalid(&f, m))?;
         let pipeline = super::get(&self.pipelines, who, pipeline_id).await?;
         let id = crate::ids::new_id("exe", now.timestamp_millis())?;
-        let mut execution = Execution::new(&pipeline, id, request, &who.subject, &stamp(now));
+        let execution = Execution::new(&pipeline, id, request, &who.subject, &stamp(now));
+        self.start(who, execution, now).await
+    }
+
+    /// Stores a new execution, then starts its state machine (named by the execution id, so a
+    /// retried start starts nothing new).
+    pub(crate) async fn start(
+        &self,
+        who: &Principal,
+        mut execution: Execution,
+        now: DateTime<Utc>,
+    ) -> Result<Execution, PipelineError> {
         if !self.executions.create(&execution).await? {
             return Err(unknown(anyhow::anyhow!(
                 "execution id {} taken",
@@ -209,7 +220,7 @@ impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
         for task_id in tasks {
             self.end_task(
                 &who.tenant,
-                &task_id,
+                (&task_id, None),
                 TaskStatus::Cancelled,
                 "the execution was cancelled",
                 &at,
@@ -225,9 +236,17 @@ impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
 }
 
 impl<P, X, E, A, T: StageTasks> Runs<P, X, E, A, T> {
-    /// Ends a stage task that is not finished yet (cancelled, or failed when its attempt timed out);
-    /// a failure is logged, as the execution's record already tells.
-    pub(crate) async fn end_task(&self, tenant: &str, task_id: &str, status: TaskStatus, why: &str, now: &str) {
+    /// Ends a stage task that is not finished yet (cancelled, or failed when its last attempt timed
+    /// out), or its attempt (`Retrying`: the next one follows). With `attempt`, only while the task is
+    /// still on that attempt. A failure is logged, as the execution's record already tells.
+    pub(crate) async fn end_task(
+        &self,
+        tenant: &str,
+        (task_id, attempt): (&str, Option<u32>),
+        status: TaskStatus,
+        why: &str,
+        now: &str,
+    ) {
         for _ in 0..5 {
             let found = match self.tasks.with_token(tenant, task_id).await {
                 Ok(found) => found,
@@ -237,13 +256,19 @@ impl<P, X, E, A, T: StageTasks> Runs<P, X, E, A, T> {
                 }
             };
             let Some((before, token)) = found else { return };
-            if before.status.is_finished() {
+            let other_attempt = attempt.is_some_and(|a| a != before.attempts);
+            if before.status.is_finished() || before.status == status || other_attempt {
                 return;
             }
             let mut after = before.clone();
             after.status = status;
-            after.finished_at = Some(now.to_owned());
+            if status.is_finished() {
+                after.finished_at = Some(now.to_owned());
+            }
             after.error = Some(why.to_owned());
+            if status == TaskStatus::Retrying {
+                after.error_code = Some("ATTEMPT_TIMED_OUT".into());
+            }
             if let Some(stage) = after.stage.as_mut() {
                 now.clone_into(&mut stage.updated_at);
             }
@@ -513,21 +538,30 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             // Recorded by an earlier delivery: its task is written, or it is written now.
             return self.assign_recorded(&execution, stage, attempt, token, now).await;
         }
-        if let Some(previous) = &run.task_id {
+        // One task for all of the stage's attempts: the one an earlier attempt (or the submission)
+        // wrote, or a new one.
+        let task_id = match &run.task_id {
+            Some(id) => id.clone(),
+            None => crate::ids::new_id("task", now_ms)?,
+        };
+        if run.task_id.is_some() && attempt > 1 {
             // The state machine has moved on to this attempt: the one before is over, and its agent
             // (released with it) may take this one.
             let why = "the attempt timed out or failed";
-            self.end_task(tenant, previous, TaskStatus::Failed, why, &stamp(now))
+            let previous = (task_id.as_str(), Some(attempt - 1));
+            self.end_task(tenant, previous, TaskStatus::Retrying, why, &stamp(now))
                 .await;
         }
         let agents = self.agents.list(tenant).await?;
         // An agent holding a task gets no other (a task would wait in its inbox without a heartbeat,
         // while here it has the dispatcher's). The reservation is a conditional write, so concurrent
         // dispatches cannot both give one agent a task.
-        let fresh_id = crate::ids::new_id("task", now_ms)?;
         let mut chosen = None;
         for agent in capable_agents(&agents, &run.stage_type, self.timeouts, now_ms) {
-            let reserved = self.tasks.reserve(tenant, &agent.agent_id, &fresh_id, now_ms).await;
+            let reserved = self
+                .tasks
+                .reserve(tenant, &agent.agent_id, (&task_id, attempt), now_ms)
+                .await;
             if reserved? {
                 chosen = Some(agent);
                 break;
@@ -574,7 +608,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             }
             run.attempts = attempt;
             run.output = None;
-            run.task_id = Some(fresh_id.clone());
+            run.task_id = Some(task_id.clone());
             run.agent_id = Some(agent_id.clone());
             run.status = StageStatus::Assigned;
             run.error = None;
@@ -587,15 +621,15 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         .await?;
         let Some((execution, Some(()))) = outcome else {
             // Not this delivery's to hand out: the agent stays free.
-            self.tasks.release(tenant, &agent_id, &fresh_id).await?;
+            self.tasks.release(tenant, &agent_id, (&task_id, attempt)).await?;
             return Ok(Dispatched::Handled);
         };
-        self.write_task(&execution, stage, attempt, token, (&fresh_id, &agent_id), now)
+        self.write_task(&execution, stage, attempt, token, (&task_id, &agent_id), now)
             .await
     }
 
-    /// Writes the task the record names for this attempt, unless it is written already (its agent
-    /// reserved for it again: a reservation a dead delivery left is taken back after a minute).
+    /// Writes the attempt the record names, unless it is written already (its agent reserved for it
+    /// again: a reservation a dead delivery left is taken back after a minute).
     async fn assign_recorded(
         &self,
         execution: &Execution,
@@ -608,16 +642,20 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         let (Some(task_id), Some(agent_id)) = (&run.task_id, &run.agent_id) else {
             return Ok(Dispatched::Handled);
         };
-        if self.tasks.with_token(&execution.tenant, task_id).await?.is_some() {
+        let found = self.tasks.with_token(&execution.tenant, task_id).await?;
+        if found.is_some_and(|(t, _)| t.attempts >= attempt) {
             return Ok(Dispatched::Handled);
         }
         let now_ms = now.timestamp_millis();
-        self.tasks.reserve(&execution.tenant, agent_id, task_id, now_ms).await?;
+        self.tasks
+            .reserve(&execution.tenant, agent_id, (task_id, attempt), now_ms)
+            .await?;
         self.write_task(execution, stage, attempt, token, (task_id, agent_id), now)
             .await
     }
 
-    /// Writes the task of this attempt, assigned to its agent, and tells of it.
+    /// Writes this attempt of the stage's task, assigned to its agent (the task itself when it is
+    /// the first, or its earlier attempt replaced), and tells of it.
     async fn write_task(
         &self,
         execution: &Execution,
@@ -627,51 +665,71 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         (task_id, agent_id): (&str, &str),
         now: DateTime<Utc>,
     ) -> Result<Dispatched, PipelineError> {
-        let task = self.stage_task(execution, stage, attempt, task_id, agent_id, now);
-        self.tasks.assign(&task, token).await?;
-        self.task_changed(&task).await;
-        self.progressed(execution, Some(stage)).await;
-        Ok(Dispatched::Handled)
+        for _ in 0..5 {
+            let previous = self.tasks.with_token(&execution.tenant, task_id).await?.map(|(t, _)| t);
+            if let Some(p) = &previous {
+                if p.attempts >= attempt || p.status.is_finished() {
+                    // Written by another delivery, or ended (cancelled) meanwhile.
+                    return Ok(Dispatched::Handled);
+                }
+            }
+            let task = self.stage_task(execution, stage, attempt, (task_id, agent_id), previous.as_ref(), now);
+            if self.tasks.assign(&task, token, previous.as_ref()).await? {
+                self.task_changed(&task).await;
+                self.progressed(execution, Some(stage)).await;
+                return Ok(Dispatched::Handled);
+            }
+        }
+        Err(unknown(anyhow::anyhow!("task {task_id} kept changing")))
     }
 
+    /// The stage's task on `attempt`, pending for its agent: what its earlier attempts kept (its
+    /// creation, first start and log lines) with the rest afresh.
     fn stage_task(
         &self,
         execution: &Execution,
         stage: usize,
         attempt: u32,
-        task_id: &str,
-        agent_id: &str,
+        (task_id, agent_id): (&str, &str),
+        previous: Option<&Task>,
         now: DateTime<Utc>,
     ) -> Task {
         let run = &execution.stages[stage];
         let at = stamp(now);
-        Task {
-            user_id: Some(execution.created_by.clone()),
-            attempts: attempt,
-            stage: Some(Box::new(StageWork {
-                pipeline_id: execution.pipeline_id.clone(),
-                execution_id: execution.execution_id.clone(),
-                stage: run.name.clone(),
-                stage_index: stage,
-                stage_type: run.stage_type.clone(),
-                payload: json!({"input": execution.input_of(stage), "parameters": execution.parameters}),
-                timeout: run.timeout,
-                retry_count: run.retry_count,
-                assigned_agent: agent_id.to_owned(),
-                progress: 0.0,
-                logs: Vec::new(),
-                result: None,
-                updated_at: at.clone(),
-            })),
-            ..Task::pending(
+        let fresh = || {
+            Task::pending(
                 task_id.to_owned(),
                 execution.tenant.clone(),
                 TaskType::PipelineStage,
                 5,
-                at,
+                at.clone(),
                 now.timestamp() + self.task_retention_secs,
             )
-        }
+        };
+        let mut task = previous.cloned().unwrap_or_else(fresh);
+        task.status = TaskStatus::Pending;
+        task.attempts = attempt;
+        task.finished_at = None;
+        task.error = None;
+        task.error_code = None;
+        task.user_id = Some(execution.created_by.clone());
+        let logs = task.stage.take().map(|w| w.logs).unwrap_or_default();
+        task.stage = Some(Box::new(StageWork {
+            pipeline_id: execution.pipeline_id.clone(),
+            execution_id: execution.execution_id.clone(),
+            stage: run.name.clone(),
+            stage_index: stage,
+            stage_type: run.stage_type.clone(),
+            payload: json!({"input": execution.input_of(stage), "parameters": execution.parameters}),
+            timeout: run.timeout,
+            retry_count: run.retry_count,
+            assigned_agent: Some(agent_id.to_owned()),
+            progress: 0.0,
+            logs,
+            result: None,
+            updated_at: at,
+        }));
+        task
     }
 
     /// A stage's last attempt is over: completed (`error` `None`) or failed. Opens the gates of the
@@ -720,7 +778,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             if let Some(task) = task {
                 self.end_task(
                     tenant,
-                    &task,
+                    (&task, None),
                     TaskStatus::Failed,
                     "the stage's last attempt timed out",
                     &at,
@@ -803,8 +861,14 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         // `None`: ended by an earlier delivery of this message, or by a cancel.
         if let Some(cancelled) = cancelled {
             for task_id in cancelled {
-                self.end_task(tenant, &task_id, TaskStatus::Cancelled, "the execution ended", &at)
-                    .await;
+                self.end_task(
+                    tenant,
+                    (&task_id, None),
+                    TaskStatus::Cancelled,
+                    "the execution ended",
+                    &at,
+                )
+                .await;
             }
             self.progressed(&execution, None).await;
         }

@@ -30,7 +30,14 @@ pub const MAX_LOG_BYTES_KEPT: usize = 32 * 1024;
 /// The longest log line, in bytes.
 pub const MAX_LOG_LINE_BYTES: usize = 1000;
 
-/// A checked progress report.
+/// A checked report on a task: what it says, and the attempt it is about (`None`: the current one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report<T> {
+    pub attempt: Option<u32>,
+    pub says: T,
+}
+
+/// What a progress report says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub progress: Option<f64>,
@@ -41,22 +48,39 @@ fn over(code: &'static str, message: String) -> PipelineError {
     PipelineError::TaskOver { code, message }
 }
 
-fn object<'a>(body: &'a Value, fields: &[&str]) -> Result<&'a serde_json::Map<String, Value>, PipelineError> {
+/// The report's object, with only `fields` and `attempt` (the attempt the report is about: a report
+/// on an attempt that is over is refused, so a late report never lands on the next attempt).
+fn object<'a>(
+    body: &'a Value,
+    fields: &[&str],
+) -> Result<(&'a serde_json::Map<String, Value>, Option<u32>), PipelineError> {
     let obj = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    match obj.keys().find(|k| !fields.contains(&k.as_str())) {
-        Some(k) => Err(invalid(k, format!("unknown field; expected {}", fields.join(", ")))),
-        None => Ok(obj),
+    if let Some(k) = obj.keys().find(|k| !fields.contains(&k.as_str()) && *k != "attempt") {
+        return Err(invalid(
+            k,
+            format!("unknown field; expected {} or attempt", fields.join(", ")),
+        ));
     }
+    let attempt = match obj.get("attempt") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|a| *a >= 1)
+                .and_then(|a| u32::try_from(a).ok())
+                .ok_or_else(|| invalid("attempt", "must be the task's attempt number (1 or more)"))?,
+        ),
+    };
+    Ok((obj, attempt))
 }
 
-/// `{"progress": 0–1, "logs": ["…"]}`, both optional.
+/// `{"progress": 0–1, "logs": ["…"], "attempt": n}`, all optional.
 ///
 /// # Errors
 /// [`PipelineError::Invalid`] naming the wrong field.
-pub fn progress_report(body: &Value) -> Result<Progress, PipelineError> {
-    let obj = object(body, &["progress", "logs"])?;
+pub fn progress_report(body: &Value) -> Result<Report<Progress>, PipelineError> {
+    let (obj, attempt) = object(body, &["progress", "logs"])?;
     let progress = match obj.get("progress") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -85,15 +109,18 @@ pub fn progress_report(body: &Value) -> Result<Progress, PipelineError> {
             ))
         }
     };
-    Ok(Progress { progress, logs })
+    Ok(Report {
+        attempt,
+        says: Progress { progress, logs },
+    })
 }
 
-/// `{"output": …}`: any JSON up to [`MAX_OUTPUT_BYTES`].
+/// `{"output": …, "attempt": n}`: any JSON up to [`MAX_OUTPUT_BYTES`].
 ///
 /// # Errors
 /// [`PipelineError::Invalid`] when it is missing or too large.
-pub fn completion(body: &Value) -> Result<Value, PipelineError> {
-    let obj = object(body, &["output"])?;
+pub fn completion(body: &Value) -> Result<Report<Value>, PipelineError> {
+    let (obj, attempt) = object(body, &["output"])?;
     let output = obj
         .get("output")
         .cloned()
@@ -104,17 +131,20 @@ pub fn completion(body: &Value) -> Result<Value, PipelineError> {
             format!("is larger than {MAX_OUTPUT_BYTES} bytes; put large data in S3 and return its s3:// URL"),
         ));
     }
-    Ok(output)
+    Ok(Report { attempt, says: output })
 }
 
-/// `{"error": "…"}`.
+/// `{"error": "…", "attempt": n}`.
 ///
 /// # Errors
 /// [`PipelineError::Invalid`] when it is missing or too long.
-pub fn failure(body: &Value) -> Result<String, PipelineError> {
-    let obj = object(body, &["error"])?;
+pub fn failure(body: &Value) -> Result<Report<String>, PipelineError> {
+    let (obj, attempt) = object(body, &["error"])?;
     match obj.get("error").and_then(Value::as_str) {
-        Some(e) if !e.is_empty() && e.len() <= MAX_ERROR_BYTES => Ok(e.to_owned()),
+        Some(e) if !e.is_empty() && e.len() <= MAX_ERROR_BYTES => Ok(Report {
+            attempt,
+            says: e.to_owned(),
+        }),
         _ => Err(invalid(
             "error",
             format!("must be a string of 1 to {MAX_ERROR_BYTES} bytes"),
@@ -172,7 +202,8 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             let Some(run) = e.stages.get_mut(work.stage_index) else {
                 return ((), false);
             };
-            if run.task_id.as_deref() != Some(task.task_id.as_str()) || run.status.is_finished() {
+            let this_attempt = run.task_id.as_deref() == Some(task.task_id.as_str()) && run.attempts == task.attempts;
+            if !this_attempt || run.status.is_finished() {
                 return ((), false);
             }
             run.status = StageStatus::Running;
@@ -186,14 +217,29 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         Ok(())
     }
 
-    /// The task `who` reports on, with its token: it must be a stage task assigned to `who`.
-    async fn reported(&self, who: &Principal, task_id: &str) -> Result<(Task, String), PipelineError> {
+    /// The task `who` reports on, with its token: it must be a stage task assigned to `who`, on the
+    /// attempt the report names (if it names one).
+    async fn reported(
+        &self,
+        who: &Principal,
+        task_id: &str,
+        attempt: Option<u32>,
+    ) -> Result<(Task, String), PipelineError> {
         let found = self.tasks.with_token(&who.tenant, task_id).await?;
         let (task, token) = found.ok_or_else(|| PipelineError::TaskNotFound(task_id.to_owned()))?;
+        if let Some(a) = attempt.filter(|a| *a != task.attempts) {
+            return Err(over(
+                "TASK_ATTEMPT_OVER",
+                format!(
+                    "attempt {a} of task {task_id} is over (the task is on attempt {}): stop working on it",
+                    task.attempts
+                ),
+            ));
+        }
         let agent_id = task
             .stage
             .as_ref()
-            .map(|s| s.assigned_agent.clone())
+            .and_then(|s| s.assigned_agent.clone())
             .unwrap_or_default();
         match self.own_agent(who, &agent_id).await {
             Ok(()) => Ok((task, token)),
@@ -216,6 +262,14 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
                     task.error.as_deref().unwrap_or("failed")
                 ),
             ),
+            TaskStatus::Retrying => over(
+                "TASK_ATTEMPT_OVER",
+                format!(
+                    "attempt {} of task {id} is over ({}); the next one follows: stop working on it",
+                    task.attempts,
+                    task.error.as_deref().unwrap_or("failed")
+                ),
+            ),
             TaskStatus::Completed => over("TASK_FINISHED", format!("task {id} is completed already")),
             TaskStatus::Pending | TaskStatus::Running => {
                 over("TASK_NOT_CLAIMED", format!("task {id} is not claimed yet"))
@@ -223,20 +277,29 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         }
     }
 
-    /// The attempt timed out in the engine: the task fails, and the agent is told to stop.
+    /// The attempt timed out in the engine: the task waits for its next attempt, or fails after its
+    /// last, and the agent is told to stop.
     async fn timed_out(&self, task: &Task, why: &str) -> PipelineError {
         let at = stamp(Utc::now());
+        let (status, code) = if task.retries_left() {
+            (TaskStatus::Retrying, "TASK_ATTEMPT_OVER")
+        } else {
+            (TaskStatus::Failed, "TASK_TIMED_OUT")
+        };
         self.end_task(
             &task.tenant,
-            &task.task_id,
-            TaskStatus::Failed,
+            (&task.task_id, Some(task.attempts)),
+            status,
             &format!("the attempt is over: {why}"),
             &at,
         )
         .await;
         over(
-            "TASK_TIMED_OUT",
-            format!("task {} timed out ({why}): stop working on it", task.task_id),
+            code,
+            format!(
+                "attempt {} of task {} timed out ({why}): stop working on it",
+                task.attempts, task.task_id
+            ),
         )
     }
 
@@ -244,11 +307,11 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
     async fn change_task(
         &self,
         who: &Principal,
-        task_id: &str,
+        (task_id, attempt): (&str, Option<u32>),
         mut change: impl FnMut(&mut Task) -> Result<(), PipelineError>,
     ) -> Result<Task, PipelineError> {
         for _ in 0..10 {
-            let (before, token) = self.reported(who, task_id).await?;
+            let (before, token) = self.reported(who, task_id, attempt).await?;
             if before.status != TaskStatus::Running {
                 return Err(Self::not_running(&before));
             }
@@ -268,8 +331,15 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
     /// # Errors
     /// A wrong field, `TASK_NOT_FOUND`, `NOT_YOUR_TASK`, `TASK_CANCELLED` / `TASK_TIMED_OUT` (stop
     /// working), a store or engine failure.
-    pub async fn progress(&self, who: &Principal, task_id: &str, report: Progress) -> Result<Task, PipelineError> {
-        let (task, token) = self.reported(who, task_id).await?;
+    pub async fn progress(
+        &self,
+        who: &Principal,
+        task_id: &str,
+        Report { attempt, says: report }: Report<Progress>,
+    ) -> Result<Task, PipelineError> {
+        let (task, token) = self.reported(who, task_id, attempt).await?;
+        // Every change below is on this attempt.
+        let attempt = Some(task.attempts);
         if task.status != TaskStatus::Running {
             return Err(Self::not_running(&task));
         }
@@ -279,7 +349,7 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             Err(TokenError::Unknown(e)) => return Err(PipelineError::Unknown(e)),
         }
         let at = stamp(Utc::now());
-        self.change_task(who, task_id, |t| {
+        self.change_task(who, (task_id, attempt), |t| {
             if let Some(work) = t.stage.as_mut() {
                 if let Some(p) = report.progress {
                     work.progress = p;
@@ -311,8 +381,14 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
     ///
     /// # Errors
     /// As [`Self::progress`].
-    pub async fn complete(&self, who: &Principal, task_id: &str, output: Value) -> Result<Task, PipelineError> {
-        let (task, token) = self.reported(who, task_id).await?;
+    pub async fn complete(
+        &self,
+        who: &Principal,
+        task_id: &str,
+        Report { attempt, says: output }: Report<Value>,
+    ) -> Result<Task, PipelineError> {
+        let (task, token) = self.reported(who, task_id, attempt).await?;
+        let attempt = Some(task.attempts);
         if task.status == TaskStatus::Completed {
             // A retried report whose first try got no answer: the attempt is told again.
             return match self.engine.succeed(&token, &serde_json::json!({})).await {
@@ -336,7 +412,8 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             let Some(run) = e.stages.get_mut(work.stage_index) else {
                 return ((), false);
             };
-            if run.task_id.as_deref() != Some(task_id) || run.status.is_finished() {
+            let this_attempt = run.task_id.as_deref() == Some(task_id) && run.attempts == task.attempts;
+            if !this_attempt || run.status.is_finished() {
                 return ((), false);
             }
             run.output = Some(output.clone());
@@ -346,7 +423,7 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         })
         .await?;
         let done = self
-            .change_task(who, task_id, |t| {
+            .change_task(who, (task_id, attempt), |t| {
                 t.status = TaskStatus::Completed;
                 t.finished_at = Some(at.clone());
                 if let Some(w) = t.stage.as_mut() {
@@ -367,15 +444,22 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
         }
     }
 
-    /// `POST /tasks/{id}/fail`: the task fails with `error`, and so does the attempt (retried while
-    /// the stage has retries left).
+    /// `POST /tasks/{id}/fail`: the attempt fails with `error`, and the task with it after its last
+    /// attempt (`retrying` before that).
     ///
     /// # Errors
     /// As [`Self::progress`].
-    pub async fn fail(&self, who: &Principal, task_id: &str, error: String) -> Result<Task, PipelineError> {
+    pub async fn fail(
+        &self,
+        who: &Principal,
+        task_id: &str,
+        Report { attempt, says: error }: Report<String>,
+    ) -> Result<Task, PipelineError> {
         let at = stamp(Utc::now());
-        let (task, token) = self.reported(who, task_id).await?;
-        if task.status == TaskStatus::Failed && task.error_code.as_deref() == Some("AGENT_FAILED") {
+        let (task, token) = self.reported(who, task_id, attempt).await?;
+        let attempt = Some(task.attempts);
+        let reported_before = matches!(task.status, TaskStatus::Failed | TaskStatus::Retrying);
+        if reported_before && task.error_code.as_deref() == Some("AGENT_FAILED") {
             // A retried report whose first try got no answer: the attempt is told again.
             return match self
                 .engine
@@ -387,9 +471,13 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             };
         }
         let failed = self
-            .change_task(who, task_id, |t| {
-                t.status = TaskStatus::Failed;
-                t.finished_at = Some(at.clone());
+            .change_task(who, (task_id, attempt), |t| {
+                if t.retries_left() {
+                    t.status = TaskStatus::Retrying;
+                } else {
+                    t.status = TaskStatus::Failed;
+                    t.finished_at = Some(at.clone());
+                }
                 t.error = Some(error.clone());
                 t.error_code = Some("AGENT_FAILED".into());
                 if let Some(w) = t.stage.as_mut() {
@@ -403,7 +491,8 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
                 let Some(run) = e.stages.get_mut(work.stage_index) else {
                     return ((), false);
                 };
-                if run.task_id.as_deref() != Some(task_id) || run.status.is_finished() {
+                let this_attempt = run.task_id.as_deref() == Some(task_id) && run.attempts == failed.attempts;
+                if !this_attempt || run.status.is_finished() {
                     return ((), false);
                 }
                 run.error = Some(error.clone());

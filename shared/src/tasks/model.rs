@@ -8,6 +8,8 @@ use serde_json::Value;
 pub enum TaskStatus {
     Pending,
     Running,
+    /// A pipeline stage's attempt failed or timed out; its next attempt starts after the backoff.
+    Retrying,
     Completed,
     Failed,
     Cancelled,
@@ -24,6 +26,7 @@ impl TaskStatus {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",
+            Self::Retrying => "retrying",
             Self::Completed => "completed",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
@@ -208,6 +211,14 @@ impl Task {
         }
     }
 
+    /// Whether a pipeline stage's task has attempts left after its current one.
+    #[must_use]
+    pub fn retries_left(&self) -> bool {
+        self.stage
+            .as_ref()
+            .is_some_and(|w| u64::from(self.attempts) <= w.retry_count)
+    }
+
     /// Whether the task's retention has run out at `now_secs` (DynamoDB's TTL deletes it later).
     #[must_use]
     pub fn expired(&self, now_secs: i64) -> bool {
@@ -244,7 +255,8 @@ pub struct StageWork {
     pub payload: Value,
     pub timeout: u64,
     pub retry_count: u64,
-    pub assigned_agent: String,
+    /// The agent of the current attempt; `None` before the first is assigned.
+    pub assigned_agent: Option<String>,
     /// 0–1, as the agent last reported it.
     pub progress: f64,
     pub logs: Vec<LogLine>,
@@ -344,7 +356,7 @@ mod tests {
             payload: json!({"input": {"rows": 3}}),
             timeout: 30,
             retry_count: 1,
-            assigned_agent: "agt_1".into(),
+            assigned_agent: Some("agt_1".into()),
             progress: 0.5,
             logs: vec![],
             result: None,

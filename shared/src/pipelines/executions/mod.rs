@@ -142,6 +142,10 @@ pub struct Execution {
     #[serde(default)]
     pub gates: BTreeMap<usize, String>,
     pub webhook_delivery: Option<Delivery>,
+    /// For a task submitted on its own (`POST /api/v1/tasks`): its id. Such an execution has that
+    /// one stage only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_task: Option<String>,
     /// The record's version: each write expects the one it read.
     #[serde(skip)]
     pub version: u64,
@@ -255,6 +259,7 @@ impl Execution {
             execution_arn: None,
             gates: BTreeMap::new(),
             webhook_delivery: None,
+            submitted_task: None,
             version: 0,
         }
     }

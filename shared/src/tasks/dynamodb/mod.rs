@@ -125,6 +125,7 @@ pub fn task_from_item(tenant: &str, item: &Item) -> Result<Task, StoreError> {
     task.expires_at = n("expires_at").or(task.expires_at);
     task.status = match item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) {
         Some("running") => TaskStatus::Running,
+        Some("retrying") => TaskStatus::Retrying,
         Some("completed") => TaskStatus::Completed,
         Some("failed") => TaskStatus::Failed,
         Some("cancelled") => TaskStatus::Cancelled,

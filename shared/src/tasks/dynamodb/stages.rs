@@ -1,7 +1,9 @@
 //! [`StageTasks`] on DynamoDB: a stage task is a task item (see [`super::index`]) with a `task_token`
-//! attribute; its agent's inbox entry is `TENANT#<tenant>` / `INBOX#<agent id>#<task id>`. A change
+//! attribute (its current attempt's); its agent's inbox entry is `TENANT#<tenant>` /
+//! `INBOX#<agent id>#<task id>`, and the attempt an agent holds is `AGENTTASK#<agent id>`. A change
 //! replaces the item on the condition that its `doc` is the one read.
 
+use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 use super::{key, task_from_item, to_item, DynamoDbTaskStore};
@@ -35,11 +37,23 @@ fn held_key(tenant: &str, agent_id: &str) -> Item {
     )
 }
 
+/// The condition that the item is still `before` as read (status and document).
+fn unchanged(before: &Task) -> Result<PutBuilder, StoreError> {
+    let old_doc = to_item(before)?
+        .remove("doc")
+        .ok_or_else(|| unknown(anyhow::anyhow!("task without doc")))?;
+    Ok(Put::builder()
+        .condition_expression("#s = :status AND doc = :doc")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":status", s(before.status.as_str()))
+        .expression_attribute_values(":doc", old_doc))
+}
+
 fn agent_of(task: &Task) -> Result<&str, StoreError> {
     task.stage
         .as_ref()
-        .map(|s| s.assigned_agent.as_str())
-        .ok_or_else(|| unknown(anyhow::anyhow!("task {} is not a stage task", task.task_id)))
+        .and_then(|s| s.assigned_agent.as_deref())
+        .ok_or_else(|| unknown(anyhow::anyhow!("task {} is not assigned to an agent", task.task_id)))
 }
 
 impl DynamoDbTaskStore {
@@ -83,8 +97,8 @@ impl DynamoDbTaskStore {
 }
 
 impl StageTasks for DynamoDbTaskStore {
-    #[tracing::instrument(skip(self, task, token), fields(task_id = %task.task_id))]
-    async fn assign(&self, task: &Task, token: &str) -> Result<bool, StoreError> {
+    #[tracing::instrument(skip(self, task, token, previous), fields(task_id = %task.task_id))]
+    async fn assign(&self, task: &Task, token: &str, previous: Option<&Task>) -> Result<bool, StoreError> {
         let agent = agent_of(task)?;
         let mut entry = inbox_key(&task.tenant, agent, &task.task_id);
         entry.insert("task_id".into(), s(&task.task_id));
@@ -96,17 +110,35 @@ impl StageTasks for DynamoDbTaskStore {
             .set_item(Some(entry))
             .build()
             .map_err(unknown)?;
+        let with = vec![TransactWriteItem::builder().put(entry).build()];
+        let item = Self::stage_item(task, token)?;
+        let ids = (task.tenant.as_str(), task.task_id.as_str());
+        let Some(previous) = previous else {
+            let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
+            return self
+                .put_counted(item, condition, ids, &counters::on_create(task), with)
+                .await;
+        };
+        // The next attempt of a task already counted: its counters stay.
+        let put = unchanged(previous)?
+            .table_name(self.table())
+            .set_item(Some(item))
+            .build()
+            .map_err(unknown)?;
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        writes.extend(with);
+        match transact(self.client(), writes).await.map_err(StoreError::Unknown)? {
+            Transacted::Written => Ok(true),
+            Transacted::Refused { .. } => Ok(false),
+        }
+    }
+
+    #[tracing::instrument(skip(self, task), fields(task_id = %task.task_id))]
+    async fn add(&self, task: &Task) -> Result<bool, StoreError> {
         let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
         let ids = (task.tenant.as_str(), task.task_id.as_str());
-        let with = vec![TransactWriteItem::builder().put(entry).build()];
-        self.put_counted(
-            Self::stage_item(task, token)?,
-            condition,
-            ids,
-            &counters::on_create(task),
-            with,
-        )
-        .await
+        self.put_counted(to_item(task)?, condition, ids, &counters::on_create(task), vec![])
+            .await
     }
 
     #[tracing::instrument(skip(self))]
@@ -116,22 +148,27 @@ impl StageTasks for DynamoDbTaskStore {
                 self.drop_entry(tenant, agent_id, &task_id).await?;
                 continue;
             };
-            if task.status != TaskStatus::Pending {
+            let assigned_here = task
+                .stage
+                .as_ref()
+                .is_some_and(|w| w.assigned_agent.as_deref() == Some(agent_id));
+            if task.status != TaskStatus::Pending || !assigned_here {
                 self.drop_entry(tenant, agent_id, &task_id).await?;
                 continue;
             }
             let mut claimed = task.clone();
             claimed.status = TaskStatus::Running;
-            claimed.started_at = Some(now.to_owned());
+            // The task's start is its first attempt's.
+            let first_start = claimed.started_at.is_none();
+            if first_start {
+                claimed.started_at = Some(now.to_owned());
+            }
             if let Some(stage) = claimed.stage.as_mut() {
                 now.clone_into(&mut stage.updated_at);
             }
-            let put = Put::builder()
+            let put = unchanged(&task)?
                 .table_name(self.table())
                 .set_item(Some(Self::stage_item(&claimed, &token)?))
-                .condition_expression("#s = :pending")
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":pending", s("pending"))
                 .build()
                 .map_err(unknown)?;
             let delete = Delete::builder()
@@ -145,10 +182,12 @@ impl StageTasks for DynamoDbTaskStore {
             ];
             match transact(self.client(), writes).await.map_err(StoreError::Unknown)? {
                 Transacted::Written => {
-                    self.bump(tenant, &task_id, &counters::on_first_start()).await;
+                    if first_start {
+                        self.bump(tenant, &task_id, &counters::on_first_start()).await;
+                    }
                     return Ok(Some((claimed, token)));
                 }
-                // Cancelled between the read and the claim: its entry goes on the next pass.
+                // Cancelled or changed between the read and the claim: its entry goes on the next pass.
                 Transacted::Refused { .. } => continue,
             }
         }
@@ -156,10 +195,17 @@ impl StageTasks for DynamoDbTaskStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn reserve(&self, tenant: &str, agent_id: &str, task_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+    async fn reserve(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        (task_id, attempt): (&str, u32),
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         for _ in 0..2 {
             let mut item = held_key(tenant, agent_id);
             item.insert("task_id".into(), s(task_id));
+            item.insert("attempt".into(), AttributeValue::N(attempt.to_string()));
             item.insert("reserved_ms".into(), AttributeValue::N(now_ms.to_string()));
             item.insert(
                 "expires_at".into(),
@@ -170,8 +216,9 @@ impl StageTasks for DynamoDbTaskStore {
                 .put_item()
                 .table_name(self.table())
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk) OR task_id = :task")
+                .condition_expression("attribute_not_exists(pk) OR (task_id = :task AND attempt = :attempt)")
                 .expression_attribute_values(":task", s(task_id))
+                .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
                 .return_values_on_condition_check_failure(
                     aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
                 );
@@ -187,34 +234,44 @@ impl StageTasks for DynamoDbTaskStore {
             let Some(other) = held.get("task_id").and_then(|v| v.as_s().ok()).cloned() else {
                 return Ok(false);
             };
+            let other_attempt = crate::dynamodb::number(&held, "attempt")
+                .and_then(|a| u32::try_from(a).ok())
+                .unwrap_or(0);
             let since = crate::dynamodb::number(&held, "reserved_ms").unwrap_or(0);
             let stale = match self.with_token(tenant, &other).await? {
-                Some((task, _)) => task.status.is_finished(),
+                // That attempt is over: the task ended, waits for its next attempt, or is on it.
+                Some((task, _)) => {
+                    task.status.is_finished()
+                        || task.status == TaskStatus::Retrying
+                        || task.attempts > other_attempt
+                        || (task.attempts < other_attempt && now_ms - since > RESERVATION_GRACE_MS)
+                }
                 // Reserved by a dispatch that died before writing its task.
                 None => now_ms - since > RESERVATION_GRACE_MS,
             };
             if !stale {
                 return Ok(false);
             }
-            self.release(tenant, agent_id, &other).await?;
+            self.release(tenant, agent_id, (&other, other_attempt)).await?;
         }
         Ok(false)
     }
 
     #[tracing::instrument(skip(self))]
-    async fn release(&self, tenant: &str, agent_id: &str, task_id: &str) -> Result<(), StoreError> {
+    async fn release(&self, tenant: &str, agent_id: &str, (task_id, attempt): (&str, u32)) -> Result<(), StoreError> {
         let deleted = self
             .client()
             .delete_item()
             .table_name(self.table())
             .set_key(Some(held_key(tenant, agent_id)))
-            .condition_expression("task_id = :task")
+            .condition_expression("task_id = :task AND (attempt = :attempt OR attribute_not_exists(attempt))")
             .expression_attribute_values(":task", s(task_id))
+            .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()))
             .send()
             .await;
         match deleted {
             Ok(_) => Ok(()),
-            // Held for another task by now, or free already.
+            // Held for another attempt by now, or free already.
             Err(e) if crate::dynamodb::condition_failed(&e) => Ok(()),
             Err(e) => Err(unknown(sdk_error(e))),
         }
@@ -232,57 +289,78 @@ impl StageTasks for DynamoDbTaskStore {
             .await
             .map_err(|e| unknown(sdk_error(e)))?;
         let Some(item) = got.item else { return Ok(None) };
-        let Some(token) = item.get("task_token").and_then(|v| v.as_s().ok()).cloned() else {
+        let task = task_from_item(tenant, &item)?;
+        if task.stage.is_none() {
             return Ok(None);
-        };
-        Ok(Some((task_from_item(tenant, &item)?, token)))
+        }
+        let token = item
+            .get("task_token")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        Ok(Some((task, token)))
     }
 
     #[tracing::instrument(skip(self, before, after, token), fields(task_id = %after.task_id))]
     async fn replace(&self, before: &Task, after: &Task, token: &str) -> Result<bool, StoreError> {
-        let old_doc = to_item(before)?
-            .remove("doc")
-            .ok_or_else(|| unknown(anyhow::anyhow!("task without doc")))?;
         let item = Self::stage_item(after, token)?;
-        let condition = "#s = :status AND doc = :doc";
-        let status = s(before.status.as_str());
-        if after.status == before.status {
-            // Progress: the status stays, so the counters do too.
+        if !after.status.is_finished() {
+            // Progress, or an attempt over: the counters stay (a retried task counts as running).
+            let old_doc = to_item(before)?
+                .remove("doc")
+                .ok_or_else(|| unknown(anyhow::anyhow!("task without doc")))?;
             let sent = self
                 .client()
                 .put_item()
                 .table_name(self.table())
                 .set_item(Some(item))
-                .condition_expression(condition)
+                .condition_expression("#s = :status AND doc = :doc")
                 .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":status", status)
+                .expression_attribute_values(":status", s(before.status.as_str()))
                 .expression_attribute_values(":doc", old_doc)
                 .send()
                 .await;
-            return match sent {
-                Ok(_) => Ok(true),
-                Err(e) if crate::dynamodb::condition_failed(&e) => Ok(false),
-                Err(e) => Err(unknown(sdk_error(e))),
+            let replaced = match sent {
+                Ok(_) => true,
+                Err(e) if crate::dynamodb::condition_failed(&e) => false,
+                Err(e) => return Err(unknown(sdk_error(e))),
             };
+            if replaced && after.status == TaskStatus::Retrying && before.status != TaskStatus::Retrying {
+                self.freed(after).await;
+            }
+            return Ok(replaced);
         }
-        let put = Put::builder()
-            .condition_expression(condition)
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":status", status)
-            .expression_attribute_values(":doc", old_doc);
-        let adds = if after.status == TaskStatus::Cancelled {
-            counters::on_cancel(before.status)
+        let started = before.started_at.is_some();
+        let mut adds = if after.status == TaskStatus::Cancelled {
+            counters::on_cancel(if started {
+                TaskStatus::Running
+            } else {
+                TaskStatus::Pending
+            })
         } else {
             counters::on_finish(after)
         };
+        if !started && after.status != TaskStatus::Cancelled {
+            // Ended before any agent claimed it (its attempts timed out): counted as started too,
+            // so it leaves the pending count.
+            adds.extend(counters::on_first_start());
+        }
         let ids = (after.tenant.as_str(), after.task_id.as_str());
-        let replaced = self.put_counted(item, put, ids, &adds, vec![]).await?;
-        if replaced && after.status.is_finished() {
-            // Its agent may take another task now; a release that fails is taken back later.
-            if let Err(e) = self.release(&after.tenant, agent_of(after)?, &after.task_id).await {
-                tracing::warn!(task_id = %after.task_id, error = %e, "agent not released");
-            }
+        let replaced = self.put_counted(item, unchanged(before)?, ids, &adds, vec![]).await?;
+        if replaced {
+            self.freed(after).await;
         }
         Ok(replaced)
+    }
+}
+
+impl DynamoDbTaskStore {
+    /// The task's attempt is over: its agent may take another one. A release that fails is taken
+    /// back by the next reservation.
+    async fn freed(&self, task: &Task) {
+        let Ok(agent) = agent_of(task) else { return };
+        if let Err(e) = self.release(&task.tenant, agent, (&task.task_id, task.attempts)).await {
+            tracing::warn!(task_id = %task.task_id, error = %e, "agent not released");
+        }
     }
 }
