@@ -658,7 +658,12 @@ async fn a_submitted_task_runs_one_stage_on_its_own_and_keeps_its_id_over_its_re
         (running["status"].as_str(), running["assigned_agent"].as_str()),
         (Some("running"), Some(worker.agent_id.as_str()))
     );
-    // AND its failed first attempt is retried as the same task, which then completes
+    // AND its failed first attempt is retried as the same task, which then completes, keeping the
+    // first attempt's log line
+    assert_eq!(
+        worker.progress(&first, 0.3, &["reading".into()]).await.unwrap(),
+        Report::Accepted
+    );
     assert_eq!(worker.fail(&first, "busy").await.unwrap(), Report::Accepted);
     let second = worker.next(20).await.unwrap().expect("the retry");
     assert_eq!((second.task_id.as_str(), second.attempts), (id, 2));
@@ -676,6 +681,12 @@ async fn a_submitted_task_runs_one_stage_on_its_own_and_keeps_its_id_over_its_re
         (Some("completed"), Some(2), output, Some(1.0)),
         "{done}"
     );
+    assert_eq!(
+        (done["logs"][0]["level"].as_str(), done["logs"][0]["message"].as_str()),
+        (Some("info"), Some("reading")),
+        "{done}"
+    );
+    assert!(done["logs"][0]["timestamp"].is_string(), "{done}");
     // AND its execution ran that one stage and succeeded
     let exe = done["execution_id"].as_str().unwrap();
     let run = until(&admin, &pipeline, exe, Duration::from_secs(30), ended).await;

@@ -790,6 +790,26 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         Ok(())
     }
 
+    /// The tasks of the execution's unfinished optional stages that completed.
+    async fn completed_tasks(&self, tenant: &str, execution_id: &str) -> Result<Vec<String>, PipelineError> {
+        let Some(execution) = self.executions.get(tenant, execution_id).await? else {
+            return Ok(Vec::new());
+        };
+        let mut completed = Vec::new();
+        let open = execution
+            .stages
+            .iter()
+            .filter(|s| !s.required && !s.status.is_finished());
+        for task_id in open.filter_map(|s| s.task_id.as_ref()) {
+            if let Some((task, _)) = self.tasks.with_token(tenant, task_id).await? {
+                if task.status == TaskStatus::Completed {
+                    completed.push(task_id.clone());
+                }
+            }
+        }
+        Ok(completed)
+    }
+
     /// The execution is over: records how, cancels what still runs, and notifies the webhook.
     async fn finished(
         &self,
@@ -804,6 +824,11 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         let cause: Option<Value> = failure
             .and_then(|f| f["Cause"].as_str())
             .and_then(|c| serde_json::from_str(c).ok());
+        let completed = if succeeded {
+            self.completed_tasks(tenant, execution_id).await?
+        } else {
+            Vec::new()
+        };
         let outcome = update(&self.executions, tenant, execution_id, |e| {
             if e.status.is_finished() {
                 return (None, false);
@@ -813,9 +838,11 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             if succeeded {
                 e.status = ExecutionStatus::Succeeded;
                 // The state machine ended only after every stage did; a stage's own message may
-                // still be on its way. An optional stage without output is one that failed.
+                // still be on its way. An optional stage whose task did not complete is one that
+                // failed (its output may be `null`, so the task says, not the output).
                 for run in e.stages.iter_mut().filter(|s| !s.status.is_finished()) {
-                    run.status = if run.required || run.output.is_some() {
+                    let done = run.task_id.as_ref().is_some_and(|t| completed.contains(t));
+                    run.status = if run.required || done {
                         StageStatus::Completed
                     } else {
                         StageStatus::Failed

@@ -37,11 +37,37 @@ pub struct Report<T> {
     pub says: T,
 }
 
-/// What a progress report says.
+/// What a progress report says: its lines as `(level, message)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub progress: Option<f64>,
-    pub logs: Vec<String>,
+    pub logs: Vec<(String, String)>,
+}
+
+/// A reported log line: a string (level `info`), or `{"level", "message"}`.
+fn log_line(i: usize, line: &Value) -> Result<(String, String), PipelineError> {
+    let bad = |what: &str| invalid(&format!("logs[{i}]"), what.to_owned());
+    let (level, message) = match line {
+        Value::String(s) => ("info", s.as_str()),
+        Value::Object(o) => {
+            if let Some(k) = o.keys().find(|k| !["level", "message"].contains(&k.as_str())) {
+                return Err(bad(&format!("has an unknown field {k:?}; expected level and message")));
+            }
+            let level = match o.get("level") {
+                None | Some(Value::Null) => "info",
+                Some(Value::String(l)) if LogLine::LEVELS.contains(&l.as_str()) => l.as_str(),
+                Some(_) => return Err(bad(&format!("level must be one of {}", LogLine::LEVELS.join(", ")))),
+            };
+            (level, o.get("message").and_then(Value::as_str).unwrap_or_default())
+        }
+        _ => ("", ""),
+    };
+    if message.is_empty() || message.len() > MAX_LOG_LINE_BYTES {
+        return Err(bad(&format!(
+            "must be a message of 1 to {MAX_LOG_LINE_BYTES} bytes, as a string or {{\"level\", \"message\"}}"
+        )));
+    }
+    Ok((level.to_owned(), message.to_owned()))
 }
 
 fn over(code: &'static str, message: String) -> PipelineError {
@@ -94,18 +120,12 @@ pub fn progress_report(body: &Value) -> Result<Report<Progress>, PipelineError> 
         Some(Value::Array(lines)) if lines.len() <= MAX_LOG_LINES_PER_REPORT => lines
             .iter()
             .enumerate()
-            .map(|(i, l)| match l.as_str() {
-                Some(s) if s.len() <= MAX_LOG_LINE_BYTES => Ok(s.to_owned()),
-                _ => Err(invalid(
-                    &format!("logs[{i}]"),
-                    format!("must be a string of at most {MAX_LOG_LINE_BYTES} bytes"),
-                )),
-            })
+            .map(|(i, l)| log_line(i, l))
             .collect::<Result<_, _>>()?,
         Some(_) => {
             return Err(invalid(
                 "logs",
-                format!("must be a list of at most {MAX_LOG_LINES_PER_REPORT} strings"),
+                format!("must be a list of at most {MAX_LOG_LINES_PER_REPORT} lines"),
             ))
         }
     };
@@ -354,9 +374,10 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
                 if let Some(p) = report.progress {
                     work.progress = p;
                 }
-                work.logs.extend(report.logs.iter().map(|m| LogLine {
-                    at: at.clone(),
-                    message: m.clone(),
+                work.logs.extend(report.logs.iter().map(|(level, message)| LogLine {
+                    timestamp: at.clone(),
+                    level: level.clone(),
+                    message: message.clone(),
                 }));
                 let mut kept = 0;
                 let keep_from = work
@@ -511,5 +532,43 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
             Ok(()) | Err(TokenError::Over(_)) => Ok(failed),
             Err(TokenError::Unknown(e)) => Err(PipelineError::Unknown(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn field_of(e: PipelineError) -> String {
+        match e {
+            PipelineError::Invalid { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn log_lines_are_strings_or_leveled_objects_and_a_report_may_name_its_attempt() {
+        let report = progress_report(&json!({"progress": 0.5, "attempt": 2,
+            "logs": ["plain", {"level": "warn", "message": "slow source"}, {"message": "no level"}]}))
+        .unwrap();
+        assert_eq!(report.attempt, Some(2));
+        assert_eq!(
+            report.says.logs,
+            [("info", "plain"), ("warn", "slow source"), ("info", "no level")]
+                .map(|(l, m)| (l.to_owned(), m.to_owned()))
+        );
+        for (bad, field) in [
+            (json!({"logs": [{"level": "loud", "message": "x"}]}), "logs[0]"),
+            (json!({"logs": ["ok", ""]}), "logs[1]"),
+            (json!({"logs": [{"message": "x", "at": "now"}]}), "logs[0]"),
+            (json!({"attempt": 0}), "attempt"),
+            (json!({"progress": 2}), "progress"),
+        ] {
+            assert_eq!(field_of(progress_report(&bad).unwrap_err()), field, "{bad}");
+        }
+        assert_eq!(completion(&json!({"output": 1})).unwrap().attempt, None);
+        assert_eq!(field_of(failure(&json!({"error": "x", "why": 1})).unwrap_err()), "why");
     }
 }

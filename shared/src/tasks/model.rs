@@ -265,11 +265,23 @@ pub struct StageWork {
     pub updated_at: String,
 }
 
-/// A line an agent reported with its progress.
+/// A line an agent reported with its progress, as the brief shows it: `timestamp`, `level`, `message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
-    pub at: String,
+    #[serde(alias = "at")]
+    pub timestamp: String,
+    #[serde(default = "LogLine::default_level")]
+    pub level: String,
     pub message: String,
+}
+
+impl LogLine {
+    /// The levels a line may have.
+    pub const LEVELS: [&'static str; 4] = ["debug", "info", "warn", "error"];
+
+    fn default_level() -> String {
+        "info".into()
+    }
 }
 
 /// How a streamed completion went, as the worker saw the provider's pieces arrive.
