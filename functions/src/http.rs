@@ -48,10 +48,21 @@ pub fn json(status: u16, value: &impl Serialize) -> Response<Body> {
     }
 }
 
-/// The request body as JSON of type `T`, at most `max_bytes` long.
+/// Whether the request says its body is JSON: `Content-Type: application/json`, with or without
+/// parameters (`; charset=utf-8`).
+#[must_use]
+pub fn sends_json(req: &Request) -> bool {
+    req.headers()
+        .get(lambda_http::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The request body as JSON of type `T`, at most `max_bytes` long, sent as `application/json`.
 ///
 /// # Errors
-/// 413 `BODY_TOO_LARGE` or 400 `INVALID_BODY` naming what is wrong.
+/// 413 `BODY_TOO_LARGE`, 415 `UNSUPPORTED_MEDIA_TYPE` or 400 `INVALID_BODY` naming what is wrong.
 pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max_bytes: usize) -> Result<T, ApiError> {
     let bytes = req.body().as_ref();
     if bytes.len() > max_bytes {
@@ -59,6 +70,13 @@ pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max_bytes: usize
             413,
             "BODY_TOO_LARGE",
             format!("the body must be at most {max_bytes} bytes"),
+        ));
+    }
+    if !sends_json(req) {
+        return Err(ApiError::new(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the body as JSON, with Content-Type: application/json",
         ));
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("INVALID_BODY", format!("invalid JSON body: {e}")))

@@ -127,10 +127,33 @@ async fn with_body(_: &(), _: Authorized<requests::IdWithBody<TaskPath>>) -> Res
 #[tokio::test]
 async fn a_bad_body_beside_a_good_path_id_is_a_400_audited_with_that_id_as_its_target() {
     let app = app(true);
-    let req = event_edited("tasks-cancel", "operator", |e| e["body"] = "{not json".into());
+    let req = event_edited("tasks-cancel", "operator", |e| {
+        e["body"] = "{not json".into();
+        e["headers"]["content-type"] = "application/json; charset=utf-8".into();
+    });
     let response = serve(&app, with_body, req).await;
     assert_eq!(response.status(), 400);
     assert_eq!(body_json(&response)["error"]["code"], "INVALID_BODY");
     let targets: Vec<_> = entries(&app).await.into_iter().map(|e| e.target).collect();
     assert_eq!(targets, [Some("task_0000000000000000000000000000".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_json_body_not_sent_as_json_is_a_415_and_the_handler_never_runs() {
+    for media in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/jsonp"),
+    ] {
+        let req = event_edited("tasks-cancel", "operator", |e| {
+            e["body"] = r#"{"output": 1}"#.into();
+            if let Some(m) = media {
+                e["headers"]["content-type"] = m.into();
+            }
+        });
+        let response = serve(&app(false), with_body, req).await;
+        assert_eq!(response.status(), 415, "{media:?}");
+        assert_eq!(body_json(&response)["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    }
 }

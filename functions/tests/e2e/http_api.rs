@@ -94,3 +94,66 @@ async fn degraded_health_is_503_naming_sqs_when_moto_is_down() {
     assert_eq!(table["status"], "ok", "DynamoDB is still up and must say so");
     assert!(body["request_id"].as_str().is_some_and(|r| !r.is_empty()));
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_body_not_sent_as_json_is_415_on_every_route_that_takes_one() {
+    use crate::auth_matrix::{bearer, body_for, jwt, request_for, routes, secret, Targets};
+    use serde_json::json;
+    use shared::auth::permissions::allows;
+    use shared::auth::Role;
+    // GIVEN an admin of a tenant with a context, a task, an agent and a pipeline to aim at
+    let tenant = crate::helpers::fresh_tenant("media");
+    let targets = Targets::of(&tenant)
+        .await
+        .with_agent(&tenant)
+        .await
+        .with_pipeline(&tenant)
+        .await;
+    let admin = bearer(&jwt(
+        &tenant,
+        "admin",
+        &json!({"sub": format!("media@{tenant}")}),
+        &secret(),
+    ));
+    let with_body = |r: &crate::auth_matrix::Route| {
+        r.guarded && (r.method == "POST" || r.method == "PUT") && r.path != "/mcp" && allows(&r.key, Role::Admin)
+    };
+    for route in routes().into_iter().filter(with_body) {
+        // A cancel takes no body, so it reads none.
+        let takes_a_body = !route.path.ends_with("/cancel");
+        let body = body_for(&route.path, &targets).to_string();
+        // WHEN a valid JSON body comes as text or as a form
+        for media in ["text/plain", "application/x-www-form-urlencoded"] {
+            let sent = request_for(&route, Some(&admin), &targets)
+                .header("content-type", media)
+                .body(body.clone());
+            let (status, answer) = crate::helpers::send_json(sent).await;
+            // THEN it is refused as such before anything is read or written, with no 5xx anywhere
+            if takes_a_body {
+                assert_eq!(
+                    (status, answer["error"]["code"].as_str()),
+                    (415, Some("UNSUPPORTED_MEDIA_TYPE")),
+                    "{} as {media}: {answer}",
+                    route.key
+                );
+            } else {
+                assert!(
+                    status != 415 && status < 500,
+                    "{} as {media}: {status} {answer}",
+                    route.key
+                );
+            }
+        }
+        // AND JSON with a charset is JSON
+        let sent = request_for(&route, Some(&admin), &targets)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body);
+        let (status, answer) = crate::helpers::send_json(sent).await;
+        assert!(
+            status != 415 && status < 500,
+            "{} as JSON: {status} {answer}",
+            route.key
+        );
+    }
+}
