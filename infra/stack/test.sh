@@ -102,6 +102,7 @@ done
 step "end-to-end tests"
 cargo test --locked -p local-gateway --test emulator -- --ignored
 cargo test --locked -p mcpflow-functions --test e2e -- --ignored --skip degraded
+cargo test --locked -p mcpflow-cli --test e2e -- --ignored
 
 step "MCP clients: Python SDK, conformance suite, Inspector CLI, mcp-remote"
 MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 \

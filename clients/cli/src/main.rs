@@ -1,28 +1,117 @@
 //! `mcpflow`: the command line for a deployed mcpflow.
 //!
-//! `mcpflow admin create-key` is the one-off bootstrap of a tenant's first admin key, straight into the
-//! table (`make dev` runs it against DynamoDB Local; in AWS run it once with credentials that may write
-//! the table). The key is printed once and never stored.
+//! `mcpflow login` saves where mcpflow is and the key to call it with; `agents`, `pipelines` and
+//! `tasks` call the REST API, and `pipelines run --watch` follows an execution live over the
+//! WebSocket API. `mcpflow admin create-key` is the one-off bootstrap of a tenant's first admin key,
+//! straight into the table (`make dev` runs it against DynamoDB Local; in AWS run it once with
+//! credentials that may write the table). The key is printed once and never stored.
 
+mod api;
+mod config;
+mod table;
+mod watch;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
 use shared::auth::Role;
 use shared::aws::AwsClients;
 use shared::keys::admin::issue_key;
 use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::tenant::TenantId;
 
+use crate::api::Api;
+
 #[derive(Debug, Parser)]
-#[command(name = "mcpflow", about = "The mcpflow command line")]
+#[command(name = "mcpflow", about = "The mcpflow command line", version)]
 struct Cli {
+    /// The HTTP API (default: MCPFLOW_URL, then the saved login).
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// The WebSocket API (default: MCPFLOW_WS_URL, the saved login, or a local stack's next port).
+    #[arg(long, global = true)]
+    ws_url: Option<String>,
+    /// An API key or a JWT (default: MCPFLOW_KEY, then the saved login).
+    #[arg(long, global = true)]
+    key: Option<String>,
+    /// Print JSON, for scripts, instead of tables and lines.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Checks a URL and key against mcpflow and saves them (readable by you only).
+    Login,
+    /// The tenant's agents.
+    #[command(subcommand)]
+    Agents(Agents),
+    /// Pipelines: define, list, run and watch them.
+    #[command(subcommand)]
+    Pipelines(Pipelines),
+    /// Tasks: AI tasks and pipeline stages alike.
+    #[command(subcommand)]
+    Tasks(Tasks),
     /// Operations that go straight to the stack's resources, with AWS credentials.
     #[command(subcommand)]
     Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+enum Agents {
+    /// A table of the agents: status, load, seconds since their last heartbeat, capabilities.
+    List(ListAgents),
+}
+
+#[derive(Debug, Args)]
+struct ListAgents {
+    /// active, stale or inactive.
+    #[arg(long)]
+    status: Option<String>,
+    /// A stage type or tag the agents must have.
+    #[arg(long)]
+    capability: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Pipelines {
+    /// Defines a pipeline from a JSON file (the body of POST /api/v1/pipelines).
+    Create {
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// The tenant's pipelines.
+    List,
+    /// One pipeline's definition.
+    Get { pipeline_id: String },
+    /// Starts an execution; with --watch, follows it to the end (exit 0 succeeded, 1 failed, 2 cancelled).
+    Run(Run),
+    /// Where an execution stands.
+    Execution { pipeline_id: String, execution_id: String },
+}
+
+#[derive(Debug, Args)]
+struct Run {
+    pipeline_id: String,
+    /// A JSON file: the execution's input_data.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// A JSON file: the execution's parameters (an object).
+    #[arg(long)]
+    params: Option<PathBuf>,
+    /// Follow the execution stage by stage until it ends.
+    #[arg(long)]
+    watch: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Tasks {
+    /// One task: its status, progress, agent, logs, result or error.
+    Get { task_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,10 +146,108 @@ fn role_arg(value: &str) -> Result<Role, String> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Admin(Admin::CreateKey(args)) => create_key(args).await,
+async fn main() {
+    watch::choose_tls_provider();
+    let cli = Cli::parse();
+    match dispatch(cli).await {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("mcpflow: {e:#}");
+            std::process::exit(1);
+        }
     }
+}
+
+fn read_json(file: &PathBuf) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
+}
+
+/// Prints `value` as JSON, or as `render` shows it to people.
+fn show(json_out: bool, value: &Value, render: impl FnOnce(&Value)) {
+    if json_out {
+        println!("{value}");
+    } else {
+        render(value);
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    if let Command::Admin(Admin::CreateKey(args)) = cli.command {
+        create_key(args).await?;
+        return Ok(0);
+    }
+    let target = config::resolve(cli.url, cli.ws_url, cli.key)?;
+    let api = Api::new(target)?;
+    let json_out = cli.json;
+    let pretty = |v: &Value| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    match cli.command {
+        Command::Admin(_) => {}
+        Command::Login => {
+            // Any role may list the models: a key that answers is a key that works.
+            api.get("/api/v1/mcp/models").await?;
+            let file = config::save(&api.target)?;
+            eprintln!("logged in to {}; saved in {}", api.target.url, file.display());
+        }
+        Command::Agents(Agents::List(filter)) => {
+            let mut query = Vec::new();
+            if let Some(s) = &filter.status {
+                query.push(format!("status={s}"));
+            }
+            if let Some(c) = &filter.capability {
+                query.push(format!("capability={c}"));
+            }
+            let path = format!("/api/v1/agents?{}", query.join("&"));
+            let found = api.get(&path).await?;
+            show(json_out, &found, |v| table::agents(v, chrono::Utc::now()));
+        }
+        Command::Pipelines(Pipelines::Create { file }) => {
+            let made = api.post("/api/v1/pipelines", &read_json(&file)?).await?;
+            show(json_out, &made, |v| {
+                println!("{}", v["pipeline_id"].as_str().unwrap_or_default());
+            });
+        }
+        Command::Pipelines(Pipelines::List) => {
+            let found = api.get("/api/v1/pipelines").await?;
+            show(json_out, &found, table::pipelines);
+        }
+        Command::Pipelines(Pipelines::Get { pipeline_id }) => {
+            show(
+                json_out,
+                &api.get(&format!("/api/v1/pipelines/{pipeline_id}")).await?,
+                pretty,
+            );
+        }
+        Command::Pipelines(Pipelines::Execution {
+            pipeline_id,
+            execution_id,
+        }) => {
+            let path = format!("/api/v1/pipelines/{pipeline_id}/executions/{execution_id}");
+            show(json_out, &api.get(&path).await?, pretty);
+        }
+        Command::Pipelines(Pipelines::Run(run)) => {
+            let mut body = json!({});
+            if let Some(file) = &run.input {
+                body["input_data"] = read_json(file)?;
+            }
+            if let Some(file) = &run.params {
+                body["parameters"] = read_json(file)?;
+            }
+            if run.watch {
+                return watch::run(&api, &run.pipeline_id, &body, json_out).await;
+            }
+            let started = api
+                .post(&format!("/api/v1/pipelines/{}/execute", run.pipeline_id), &body)
+                .await?;
+            show(json_out, &started, |v| {
+                println!("{}", v["execution_id"].as_str().unwrap_or_default());
+            });
+        }
+        Command::Tasks(Tasks::Get { task_id }) => {
+            show(json_out, &api.get(&format!("/api/v1/tasks/{task_id}")).await?, pretty);
+        }
+    }
+    Ok(0)
 }
 
 async fn create_key(args: CreateKey) -> anyhow::Result<()> {
@@ -89,7 +276,9 @@ mod tests {
     fn create_key_reads_its_flags_with_admin_and_bootstrap_by_default() {
         let cli =
             Cli::try_parse_from(["mcpflow", "admin", "create-key", "--table", "t", "--tenant", "acme-eu"]).unwrap();
-        let Command::Admin(Admin::CreateKey(args)) = cli.command;
+        let Command::Admin(Admin::CreateKey(args)) = cli.command else {
+            panic!("not create-key")
+        };
         assert_eq!((args.table.as_str(), args.tenant.as_str()), ("t", "acme-eu"));
         assert_eq!((args.role, args.name.as_str()), (Role::Admin, "bootstrap"));
     }

@@ -1,0 +1,293 @@
+//! `mcpflow pipelines run … --watch`: subscribes to the pipeline's `pipeline_progress` events over
+//! the WebSocket API before starting the execution (so no event is missed), shows one line per stage
+//! as the events come, reads the execution again every few seconds in case an event was lost, and
+//! ends with the execution's outcome as the exit code.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use futures::{SinkExt, StreamExt};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::api::{is_jwt, Api};
+
+/// How often the execution is read again, whatever the events said.
+const READ_AGAIN_EVERY: Duration = Duration::from_secs(5);
+/// How often the connection says it is alive (the API closes one idle for 10 minutes).
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How an execution ended, as an exit code: 0 succeeded, 1 failed, 2 cancelled.
+#[must_use]
+pub fn exit_code(status: &str) -> i32 {
+    match status {
+        "succeeded" => 0,
+        "cancelled" => 2,
+        _ => 1,
+    }
+}
+
+fn envelope(id: &str, method: &str, params: &Value) -> String {
+    json!({"protocol_version": "2.0", "message_type": "request", "message_id": id, "method": method,
+        "params": params})
+    .to_string()
+}
+
+/// Makes rustls's ring provider the process's: tungstenite builds its `wss://` client configuration
+/// from the process default, and this build has two providers to choose from.
+pub fn choose_tls_provider() {
+    // Already installed (a second call) is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Opens the WebSocket with the target's credential and subscribes to `topic`.
+async fn subscribe(api: &Api, topic: &str) -> anyhow::Result<Socket> {
+    let url = api.target.websocket()?;
+    let mut request = url.as_str().into_client_request()?;
+    let key = &api.target.key;
+    let (name, value) = if is_jwt(key) {
+        ("authorization", format!("Bearer {key}"))
+    } else {
+        ("x-api-key", key.clone())
+    };
+    request.headers_mut().insert(name, value.parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .with_context(|| format!("cannot open the WebSocket at {url}"))?;
+    socket
+        .send(Message::text(envelope(
+            "subscribe-1",
+            "subscribe",
+            &json!({"topics": [topic]}),
+        )))
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .context("no answer to the subscription within 10 s")?;
+        let Some(message) = next else {
+            bail!("the WebSocket closed before the subscription was answered")
+        };
+        let Message::Text(text) = message? else { continue };
+        let answer: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+        match answer["message_type"].as_str() {
+            Some("response") if answer["request_id"] == "subscribe-1" => return Ok(socket),
+            Some("error") => bail!(
+                "subscription refused: {} {}",
+                answer["error_code"].as_str().unwrap_or("ERROR"),
+                answer["error_message"].as_str().unwrap_or_default()
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// One line per stage: a bar on a terminal, plain lines otherwise (a log, a pipe, a test).
+struct Board {
+    bars: MultiProgress,
+    stages: Vec<(String, ProgressBar)>,
+    shown: BTreeMap<usize, String>,
+    plain: bool,
+    json: bool,
+}
+
+impl Board {
+    fn new(stage_names: &[String], json: bool) -> Self {
+        let plain = !std::io::stderr().is_terminal();
+        let target = if plain || json {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        let bars = MultiProgress::with_draw_target(target);
+        let width = stage_names.iter().map(String::len).max().unwrap_or(8);
+        let style = ProgressStyle::with_template(&format!("{{prefix:>{width}}} [{{bar:24}}] {{msg}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let stages = stage_names
+            .iter()
+            .map(|name| {
+                let bar = bars.add(ProgressBar::new(100));
+                bar.set_style(style.clone());
+                bar.set_prefix(name.clone());
+                bar.set_message("waiting");
+                (name.clone(), bar)
+            })
+            .collect();
+        Self {
+            bars,
+            stages,
+            shown: BTreeMap::new(),
+            plain,
+            json,
+        }
+    }
+
+    /// Shows a stage as the execution record or an event has it.
+    fn stage(&mut self, index: usize, stage: &Value) {
+        let Some((name, bar)) = self.stages.get(index) else {
+            return;
+        };
+        let status = stage["status"].as_str().unwrap_or("unknown");
+        let mut line = status.to_owned();
+        if let Some(attempts) = stage["attempts"].as_u64().filter(|a| *a > 0) {
+            line.push_str(&format!(", attempt {attempts}"));
+        }
+        if let Some(agent) = stage["agent_id"].as_str() {
+            line.push_str(&format!(", agent {agent}"));
+        }
+        if let Some(error) = stage["error"].as_str() {
+            line.push_str(&format!(": {error}"));
+        }
+        if self.shown.get(&index) == Some(&line) {
+            return;
+        }
+        bar.set_position(match status {
+            "completed" | "failed" | "cancelled" => 100,
+            "running" => 50,
+            "assigned" | "retrying" => 10,
+            _ => 0,
+        });
+        bar.set_message(line.clone());
+        if matches!(status, "completed" | "failed" | "cancelled") {
+            bar.finish();
+        }
+        if self.plain && !self.json {
+            println!("stage {name}: {line}");
+        }
+        self.shown.insert(index, line);
+    }
+
+    /// Shows every stage of an execution record.
+    fn execution(&mut self, execution: &Value) {
+        for (i, stage) in execution["stages"].as_array().into_iter().flatten().enumerate() {
+            self.stage(i, stage);
+        }
+    }
+
+    fn clear(&self) {
+        let _ = self.bars.clear();
+    }
+}
+
+/// Starts the pipeline and watches its execution to the end; the exit code.
+///
+/// # Errors
+/// When mcpflow cannot be reached, refuses the start, or the WebSocket cannot be opened.
+pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> anyhow::Result<i32> {
+    let pipeline = api.get(&format!("/api/v1/pipelines/{pipeline_id}")).await?;
+    let names: Vec<String> = pipeline["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["name"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    let mut socket = subscribe(api, &format!("pipeline:{pipeline_id}")).await?;
+    let started = api
+        .post(&format!("/api/v1/pipelines/{pipeline_id}/execute"), body)
+        .await?;
+    let execution_id = started["execution_id"]
+        .as_str()
+        .context("the start answered no execution_id")?
+        .to_owned();
+    if json_out {
+        println!("{}", json!({"event": "started", "execution": started}));
+    } else {
+        eprintln!(
+            "execution {execution_id} of {} started",
+            pipeline["name"].as_str().unwrap_or(pipeline_id)
+        );
+    }
+    let mut board = Board::new(&names, json_out);
+    let path = format!("/api/v1/pipelines/{pipeline_id}/executions/{execution_id}");
+    let mut read_again = tokio::time::interval(READ_AGAIN_EVERY);
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+    heartbeat.tick().await;
+    let mut beats = 0u64;
+    let execution = loop {
+        tokio::select! {
+            _ = read_again.tick() => {
+                let execution = api.get(&path).await?;
+                board.execution(&execution);
+                if execution["status"] != "running" {
+                    break execution;
+                }
+            }
+            _ = heartbeat.tick() => {
+                beats += 1;
+                let beat = json!({"protocol_version": "2.0", "message_type": "heartbeat",
+                    "message_id": format!("hb-{beats}")});
+                // A connection that broke leaves the reads above to finish the watch.
+                let _ = socket.send(Message::text(beat.to_string())).await;
+            }
+            message = socket.next() => {
+                let Some(Ok(Message::Text(text))) = message else {
+                    // Closed or broken: the reads go on alone.
+                    if message.is_none() {
+                        tokio::time::sleep(READ_AGAIN_EVERY).await;
+                    }
+                    continue;
+                };
+                let event: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+                let data = &event["data"];
+                if event["event_type"] != "pipeline_progress" || data["execution_id"] != execution_id.as_str() {
+                    continue;
+                }
+                if json_out {
+                    println!("{}", json!({"event": "pipeline_progress", "data": data}));
+                }
+                if let Some(i) = data["stage"]["index"].as_u64().and_then(|i| usize::try_from(i).ok()) {
+                    board.stage(i, &data["stage"]);
+                }
+                if data["status"] != "running" {
+                    // The record is the whole truth: events may come out of order.
+                    let execution = api.get(&path).await?;
+                    if execution["status"] != "running" {
+                        break execution;
+                    }
+                }
+            }
+        }
+    };
+    board.execution(&execution);
+    board.clear();
+    let _ = socket.close(None).await;
+    let status = execution["status"].as_str().unwrap_or("unknown");
+    if json_out {
+        println!("{}", json!({"event": "finished", "execution": execution}));
+    } else {
+        println!("execution {execution_id} {status}");
+        if let Some(message) = execution["error"]["message"].as_str() {
+            eprintln!("{message}");
+        }
+    }
+    Ok(exit_code(status))
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_wss_handshake_builds_its_tls_client_and_fails_cleanly_on_a_peer_that_speaks_no_tls() {
+        super::choose_tls_provider();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            // Accepts, then hangs up before any TLS.
+            let _ = listener.accept().await;
+        });
+        let url = format!("wss://127.0.0.1:{port}/v1");
+        assert!(tokio_tungstenite::connect_async(url).await.is_err());
+    }
+
+    #[test]
+    fn only_a_succeeded_execution_exits_zero() {
+        assert_eq!(["succeeded", "failed", "cancelled"].map(super::exit_code), [0, 1, 2]);
+    }
+}

@@ -1,0 +1,247 @@
+//! The `mcpflow` binary against the local stack, as a person or a script runs it: `make test` runs
+//! these with `--ignored`, with reference agents serving in this process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcpflow_agent::run::{serve, Options};
+use mcpflow_agent::storage::Storage;
+use mcpflow_agent::Agent;
+use serde_json::{json, Value};
+
+const NEEDS_STACK: &str = "needs the local stack: run `make test`";
+
+fn gateway_url() -> String {
+    let port = std::env::var("GATEWAY_PORT").unwrap_or_else(|_| "3000".into());
+    std::env::var("GATEWAY_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"))
+}
+
+/// An admin JWT of a tenant no other run has used, signed with the test stack's secret.
+fn fresh_admin() -> String {
+    let secret = std::env::var("MCPFLOW_TEST_JWT_SECRET").unwrap_or_else(|_| panic!("{NEEDS_STACK}"));
+    let tenant = format!("cli-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let claims = json!({"sub": format!("admin@{tenant}"), "iss": std::env::var("MCPFLOW_TEST_JWT_ISSUER").unwrap_or_default(),
+        "aud": "mcpflow", "exp": chrono_now() + 600, "tenant": tenant, "role": "admin"});
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    // `make test` checks that no token its tests made shows up in a log.
+    if let Ok(file) = std::env::var("MCPFLOW_TEST_SECRETS_FILE") {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().append(true).open(file).unwrap();
+        f.write_all(format!("{token}\n").as_bytes()).unwrap();
+    }
+    token
+}
+
+fn chrono_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// A directory of this test's own: its saved login and its files.
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mcpflow-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What a run of the binary printed and how it exited.
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `mcpflow args…` with the key in the environment and its login file in `dir`.
+async fn mcpflow(dir: &Path, key: &str, args: &[&str]) -> Ran {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpflow"))
+        .args(args)
+        .env("MCPFLOW_URL", gateway_url())
+        .env("MCPFLOW_KEY", key)
+        .env("MCPFLOW_CONFIG", dir.join("config.json"))
+        .env_remove("MCPFLOW_WS_URL")
+        .output()
+        .await
+        .unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// One reference agent per stage type of the tenant, serving until the test ends.
+async fn reference_agents(admin: &str) -> Vec<Agent> {
+    let storage = Storage::from_env(true).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = Options {
+        heartbeat_every: Duration::from_secs(1),
+        claim_wait_secs: 20,
+        progress_every: Duration::from_secs(1),
+    };
+    let bearer = format!("Bearer {admin}");
+    let mut agents = Vec::new();
+    for kind in [
+        "data-ingestion",
+        "transformation",
+        "analysis",
+        "validation",
+        "processing",
+        "output",
+    ] {
+        let agent = Agent::register(
+            &gateway_url(),
+            ("authorization", &bearer),
+            &format!("ref-{kind}"),
+            &[kind.into()],
+        )
+        .await
+        .unwrap();
+        tokio::spawn(serve(agent.clone(), Some(storage.clone()), options, stop.clone()));
+        agents.push(agent);
+    }
+    agents
+}
+
+fn write(dir: &Path, name: &str, value: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, value.to_string()).unwrap();
+    path.display().to_string()
+}
+
+/// The brief's six-stage pipeline, as `events/` has it.
+fn brief() -> Value {
+    let event: Value = serde_json::from_str(include_str!("../../../events/pipelines-create/brief.json")).unwrap();
+    serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_person_defines_the_briefs_pipeline_runs_it_and_watches_every_stage_complete() {
+    // GIVEN a fresh tenant with one reference agent per stage type
+    let (dir, admin) = (scratch(), fresh_admin());
+    let agents = reference_agents(&admin).await;
+    // WHEN the brief's pipeline is defined from a file and run with --watch
+    let made = mcpflow(
+        &dir,
+        &admin,
+        &["pipelines", "create", "-f", &write(&dir, "p.json", &brief())],
+    )
+    .await;
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let pipeline = made.stdout.trim().to_owned();
+    assert!(pipeline.starts_with("pln_"), "{}", made.stdout);
+    let input = write(
+        &dir,
+        "in.json",
+        &json!({"source": "inline", "records": [{"name": "ada", "qty": 2}]}),
+    );
+    let run = mcpflow(
+        &dir,
+        &admin,
+        &["pipelines", "run", &pipeline, "--input", &input, "--watch"],
+    )
+    .await;
+    // THEN it exits 0 once the execution succeeded, having shown each stage completed
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    for stage in brief()["stages"].as_array().unwrap() {
+        let name = stage["name"].as_str().unwrap();
+        assert!(
+            run.stdout.contains(&format!("stage {name}: completed")),
+            "{name} not shown completed:\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout.lines().last().unwrap().ends_with("succeeded"),
+        "{}",
+        run.stdout
+    );
+    // AND the agents table lists each agent, active
+    let listed = mcpflow(&dir, &admin, &["agents", "list"]).await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(listed.stdout.starts_with("ID "), "{}", listed.stdout);
+    for agent in &agents {
+        let row = listed.stdout.lines().find(|l| l.starts_with(&agent.agent_id));
+        assert!(row.is_some_and(|r| r.contains(" active ")), "{}", listed.stdout);
+    }
+    // AND --json gives scripts the same as the API
+    let json = mcpflow(&dir, &admin, &["--json", "pipelines", "list"]).await;
+    let listed: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(listed["pipelines"][0]["pipeline_id"], pipeline.as_str());
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_failing_execution_exits_non_zero_naming_its_stage_and_a_refusal_shows_its_request_id() {
+    // GIVEN a one-stage pipeline whose ingestion reads an object that does not exist
+    let (dir, admin) = (scratch(), fresh_admin());
+    let _agents = reference_agents(&admin).await;
+    let body = json!({"name": "missing", "stages": [{"name": "ingest", "type": "data-ingestion", "timeout": 30}]});
+    let made = mcpflow(
+        &dir,
+        &admin,
+        &["pipelines", "create", "-f", &write(&dir, "p.json", &body)],
+    )
+    .await;
+    let pipeline = made.stdout.trim().to_owned();
+    let input = write(
+        &dir,
+        "in.json",
+        &json!({"source": "s3://no-such-bucket-mcpflow/none.csv"}),
+    );
+    // WHEN it is run with --watch
+    let run = mcpflow(
+        &dir,
+        &admin,
+        &["pipelines", "run", &pipeline, "--input", &input, "--watch"],
+    )
+    .await;
+    // THEN it exits 1, the stage shown failed and the error naming it
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("stage ingest: failed"), "{}", run.stdout);
+    assert!(run.stderr.contains("stage \"ingest\" failed"), "{}", run.stderr);
+    // AND a refused call prints the envelope's code, message and request id, exiting 1
+    let unknown = mcpflow(&dir, &admin, &["pipelines", "get", "pln_0000000000000000000000000000"]).await;
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("404 PIPELINE_NOT_FOUND") && unknown.stderr.contains("request id"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn login_checks_the_key_and_saves_it_for_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, admin) = (scratch(), fresh_admin());
+    // WHEN a wrong key logs in THEN nothing is saved
+    let refused = mcpflow(&dir, "mcpf_0000000000000000_wrong", &["login"]).await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(!dir.join("config.json").exists());
+    // WHEN a valid one does THEN it is saved 0600, and later commands need no key
+    let ok = mcpflow(&dir, &admin, &["login"]).await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let mode = std::fs::metadata(dir.join("config.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpflow"))
+        .args(["pipelines", "list"])
+        .env("MCPFLOW_CONFIG", dir.join("config.json"))
+        .env_remove("MCPFLOW_URL")
+        .env_remove("MCPFLOW_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
