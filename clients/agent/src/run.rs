@@ -53,6 +53,11 @@ pub async fn run_task(
     options: Options,
 ) -> anyhow::Result<Report> {
     tracing::info!(task_id = %task.task_id, stage = %task.stage, attempt = task.attempts, "running");
+    // Said at once, so whoever watches the task sees it taken (and a cancelled one is not started).
+    let started = format!("started {} (attempt {})", task.stage_type, task.attempts);
+    if let Report::Stop(why) = agent.progress(task, 0.0, &[started]).await? {
+        return Ok(Report::Stop(why));
+    }
     let work = stages::run(agent, storage, &task.stage_type, &task.payload);
     tokio::pin!(work);
     let mut ticks = tokio::time::interval(options.progress_every);

@@ -1,9 +1,10 @@
 //! `mcpflow pipelines run … --watch`: subscribes to the pipeline's `pipeline_progress` events over
 //! the WebSocket API before starting the execution (so no event is missed), shows one line per stage
-//! as the events come, reads the execution again every few seconds in case an event was lost, and
-//! ends with the execution's outcome as the exit code.
+//! as the events come, and each stage task's log lines (subscribing to the task as soon as a stage is
+//! assigned one), reads the execution again every few seconds in case an event was lost, and ends
+//! with the execution's outcome as the exit code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -94,6 +95,8 @@ struct Board {
     bars: MultiProgress,
     stages: Vec<(String, ProgressBar)>,
     shown: BTreeMap<usize, String>,
+    /// Per task: the last log line shown (its time and text).
+    logged: HashMap<String, (String, String)>,
     plain: bool,
     json: bool,
 }
@@ -125,8 +128,44 @@ impl Board {
             bars,
             stages,
             shown: BTreeMap::new(),
+            logged: HashMap::new(),
             plain,
             json,
+        }
+    }
+
+    /// Shows the log lines of a stage task that were not shown yet, under the stage's name.
+    fn task(&mut self, task: &Value) {
+        let (Some(id), Some(index)) = (task["task_id"].as_str(), task["stage_index"].as_u64()) else {
+            return;
+        };
+        let Some((name, _)) = usize::try_from(index).ok().and_then(|i| self.stages.get(i)) else {
+            return;
+        };
+        let lines: Vec<(String, String, String)> = task["logs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| {
+                let field = |k: &str| l[k].as_str().unwrap_or_default().to_owned();
+                (field("timestamp"), field("level"), field("message"))
+            })
+            .collect();
+        // The task keeps its latest lines only: start after the last one shown, if it is still there.
+        let from = self.logged.get(id).map_or(0, |(at, message)| {
+            lines
+                .iter()
+                .rposition(|(t, _, m)| t == at && m == message)
+                .map_or(0, |i| i + 1)
+        });
+        for (at, level, message) in &lines[from..] {
+            let line = format!("  {name} [{level}] {message}");
+            if self.plain && !self.json {
+                println!("{line}");
+            } else if !self.json {
+                let _ = self.bars.println(line);
+            }
+            self.logged.insert(id.to_owned(), (at.clone(), message.clone()));
         }
     }
 
@@ -211,6 +250,7 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
     heartbeat.tick().await;
     let mut beats = 0u64;
+    let mut watched: HashSet<String> = HashSet::new();
     let execution = loop {
         tokio::select! {
             _ = read_again.tick() => {
@@ -237,6 +277,17 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                 };
                 let event: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
                 let data = &event["data"];
+                if event["message_type"] == "response" {
+                    // A task subscription's answer carries the task as it is now.
+                    for task in event["result"]["tasks"].as_object().into_iter().flat_map(|t| t.values()) {
+                        board.task(task);
+                    }
+                    continue;
+                }
+                if event["event_type"] == "task_update" && data["execution_id"] == execution_id.as_str() {
+                    board.task(data);
+                    continue;
+                }
                 if event["event_type"] != "pipeline_progress" || data["execution_id"] != execution_id.as_str() {
                     continue;
                 }
@@ -245,6 +296,14 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                 }
                 if let Some(i) = data["stage"]["index"].as_u64().and_then(|i| usize::try_from(i).ok()) {
                     board.stage(i, &data["stage"]);
+                }
+                if let Some(task_id) = data["stage"]["task_id"].as_str() {
+                    if watched.insert(task_id.to_owned()) {
+                        let id = format!("subscribe-{}", watched.len() + 1);
+                        let topics = json!({"topics": [format!("task:{task_id}")]});
+                        // Logs are a bonus: a subscription that fails leaves the stages shown.
+                        let _ = socket.send(Message::text(envelope(&id, "subscribe", &topics))).await;
+                    }
                 }
                 if data["status"] != "running" {
                     // The record is the whole truth: events may come out of order.

@@ -167,6 +167,12 @@ async fn a_person_defines_the_briefs_pipeline_runs_it_and_watches_every_stage_co
         "{}",
         run.stdout
     );
+    // AND each stage task's log lines, under the stage's name
+    for stage in brief()["stages"].as_array().unwrap() {
+        let (name, kind) = (stage["name"].as_str().unwrap(), stage["type"].as_str().unwrap());
+        let line = format!("  {name} [info] started {kind} (attempt 1)");
+        assert!(run.stdout.contains(&line), "no {line:?} in:\n{}", run.stdout);
+    }
     // AND the agents table lists each agent, active
     let listed = mcpflow(&dir, &admin, &["agents", "list"]).await;
     assert_eq!(listed.code, 0, "{}", listed.stderr);

@@ -380,7 +380,7 @@ impl Execution {
         if let Some(i) = stage {
             let s = &self.stages[i];
             v["stage"] = json!({"index": i, "name": s.name, "status": s.status, "attempts": s.attempts,
-                "agent_id": s.agent_id, "error": s.error});
+                "agent_id": s.agent_id, "task_id": s.task_id, "error": s.error});
         }
         v
     }
