@@ -55,6 +55,8 @@ install_ddb() {
 
 ensure_apt curl curl
 ensure_apt java openjdk-17-jre-headless
+# The CLI's progress bars are tested on a real terminal: a tmux pane.
+ensure_apt tmux tmux
 
 if [[ $what != sam ]]; then
   # ziglang and cfn-lint pinned here too: cargo-lambda and moto[server] pull

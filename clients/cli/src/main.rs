@@ -59,6 +59,8 @@ enum Command {
     /// Operations that go straight to the stack's resources, with AWS credentials.
     #[command(subcommand)]
     Admin(Admin),
+    /// Prints a shell's completion script: `mcpflow completions bash > ~/.local/share/bash-completion/completions/mcpflow`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,16 +175,24 @@ fn show(json_out: bool, value: &Value, render: impl FnOnce(&Value)) {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    if let Command::Admin(Admin::CreateKey(args)) = cli.command {
-        create_key(args).await?;
-        return Ok(0);
+    match cli.command {
+        Command::Admin(Admin::CreateKey(args)) => {
+            create_key(args).await?;
+            return Ok(0);
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "mcpflow", &mut std::io::stdout());
+            return Ok(0);
+        }
+        _ => {}
     }
     let target = config::resolve(cli.url, cli.ws_url, cli.key)?;
     let api = Api::new(target)?;
     let json_out = cli.json;
     let pretty = |v: &Value| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     match cli.command {
-        Command::Admin(_) => {}
+        Command::Admin(_) | Command::Completions { .. } => {}
         Command::Login => {
             // Any role may list the models: a key that answers is a key that works.
             api.get("/api/v1/mcp/models").await?;
@@ -270,6 +280,14 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bash_completion_script_offers_the_commands() {
+        let mut script = Vec::new();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut Cli::command(), "mcpflow", &mut script);
+        let script = String::from_utf8(script).unwrap();
+        assert!(script.contains("pipelines") && script.contains("--watch"), "{script}");
     }
 
     #[test]

@@ -210,10 +210,6 @@ impl Board {
             self.stage(i, stage);
         }
     }
-
-    fn clear(&self) {
-        let _ = self.bars.clear();
-    }
 }
 
 /// Starts the pipeline and watches its execution to the end; the exit code.
@@ -315,8 +311,8 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
             }
         }
     };
+    // The bars stay on the terminal, each at its stage's end.
     board.execution(&execution);
-    board.clear();
     let _ = socket.close(None).await;
     let status = execution["status"].as_str().unwrap_or("unknown");
     if json_out {

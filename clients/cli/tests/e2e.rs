@@ -251,3 +251,58 @@ async fn login_checks_the_key_and_saves_it_for_its_owner_only() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack and tmux"]
+async fn on_a_terminal_the_watch_draws_one_bar_per_stage_and_leaves_them_at_their_end() {
+    // GIVEN the brief's pipeline, its agents, and a 120×24 tmux pane
+    let (dir, admin) = (scratch(), fresh_admin());
+    let _agents = reference_agents(&admin).await;
+    let made = mcpflow(
+        &dir,
+        &admin,
+        &["pipelines", "create", "-f", &write(&dir, "p.json", &brief())],
+    )
+    .await;
+    let pipeline = made.stdout.trim().to_owned();
+    let input = write(
+        &dir,
+        "in.json",
+        &json!({"source": "inline", "records": [{"name": "ada", "qty": 2}]}),
+    );
+    let session = format!("mcpflow-cli-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let command = format!(
+        "env MCPFLOW_URL={} MCPFLOW_KEY={admin} MCPFLOW_CONFIG={} {} pipelines run {pipeline} --input {input} --watch; echo \"exit $?\"; sleep 120",
+        gateway_url(),
+        dir.join("config.json").display(),
+        env!("CARGO_BIN_EXE_mcpflow"),
+    );
+    let tmux = |args: &[&str]| std::process::Command::new("tmux").args(args).output().unwrap();
+    let started = tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "24", &command]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    // WHEN it runs to the end
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let screen = loop {
+        let shown = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned();
+        if shown.contains("exit ") || tokio::time::Instant::now() > deadline {
+            break shown;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    tmux(&["kill-session", "-t", &session]);
+    let capture = dir.join("watch-screen.txt");
+    std::fs::write(&capture, &screen).unwrap();
+    // THEN the screen shows each stage's full bar, completed, and the exit code 0 (kept in `capture`)
+    assert!(screen.contains("exit 0"), "{}:\n{screen}", capture.display());
+    for stage in brief()["stages"].as_array().unwrap() {
+        let name = stage["name"].as_str().unwrap();
+        let bar = format!("{name} [========================] completed");
+        assert!(
+            screen.lines().any(|l| l.trim_start().starts_with(&bar)),
+            "no completed bar for {name} in {}:\n{screen}",
+            capture.display()
+        );
+    }
+    // AND no line-by-line output is mixed into the bars on a terminal
+    assert!(!screen.contains(&format!("stage {}: ", brief()["stages"][0]["name"].as_str().unwrap())));
+}
