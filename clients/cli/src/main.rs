@@ -7,7 +7,9 @@
 //! credentials that may write the table). The key is printed once and never stored.
 
 mod api;
+mod chat;
 mod config;
+mod socket;
 mod table;
 mod watch;
 
@@ -47,6 +49,8 @@ struct Cli {
 enum Command {
     /// Checks a URL and key against mcpflow and saves them (readable by you only).
     Login,
+    /// A conversation: each line you type is a prompt, and the reply streams in as the model writes it.
+    Chat(ChatArgs),
     /// The tenant's agents.
     #[command(subcommand)]
     Agents(Agents),
@@ -61,6 +65,19 @@ enum Command {
     Admin(Admin),
     /// Prints a shell's completion script: `mcpflow completions bash > ~/.local/share/bash-completion/completions/mcpflow`.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args)]
+struct ChatArgs {
+    /// Go on with this context (default: a new one).
+    #[arg(long)]
+    context: Option<String>,
+    /// The model of a new context (`GET /api/v1/mcp/models` lists them).
+    #[arg(long, default_value = "local-echo")]
+    model: String,
+    /// A system message for a new context.
+    #[arg(long)]
+    system: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,7 +166,7 @@ fn role_arg(value: &str) -> Result<Role, String> {
 
 #[tokio::main]
 async fn main() {
-    watch::choose_tls_provider();
+    socket::choose_tls_provider();
     let cli = Cli::parse();
     match dispatch(cli).await {
         Ok(code) => std::process::exit(code),
@@ -198,6 +215,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             api.get("/api/v1/mcp/models").await?;
             let file = config::save(&api.target)?;
             eprintln!("logged in to {}; saved in {}", api.target.url, file.display());
+        }
+        Command::Chat(args) => {
+            let start = chat::Start {
+                context_id: args.context,
+                model_id: args.model,
+                system: args.system,
+            };
+            return chat::run(&api, start).await;
         }
         Command::Agents(Agents::List(filter)) => {
             let mut query = Vec::new();

@@ -8,21 +8,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::api::{is_jwt, Api};
+use crate::api::Api;
+use crate::socket::{connect, envelope, heartbeat, HEARTBEAT_EVERY};
 
 /// How often the execution is read again, whatever the events said.
 const READ_AGAIN_EVERY: Duration = Duration::from_secs(5);
-/// How often the connection says it is alive (the API closes one idle for 10 minutes).
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How an execution ended, as an exit code: 0 succeeded, 1 failed, 2 cancelled.
 #[must_use]
@@ -31,62 +27,6 @@ pub fn exit_code(status: &str) -> i32 {
         "succeeded" => 0,
         "cancelled" => 2,
         _ => 1,
-    }
-}
-
-fn envelope(id: &str, method: &str, params: &Value) -> String {
-    json!({"protocol_version": "2.0", "message_type": "request", "message_id": id, "method": method,
-        "params": params})
-    .to_string()
-}
-
-/// Makes rustls's ring provider the process's: tungstenite builds its `wss://` client configuration
-/// from the process default, and this build has two providers to choose from.
-pub fn choose_tls_provider() {
-    // Already installed (a second call) is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// Opens the WebSocket with the target's credential and subscribes to `topic`.
-async fn subscribe(api: &Api, topic: &str) -> anyhow::Result<Socket> {
-    let url = api.target.websocket()?;
-    let mut request = url.as_str().into_client_request()?;
-    let key = &api.target.key;
-    let (name, value) = if is_jwt(key) {
-        ("authorization", format!("Bearer {key}"))
-    } else {
-        ("x-api-key", key.clone())
-    };
-    request.headers_mut().insert(name, value.parse()?);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .with_context(|| format!("cannot open the WebSocket at {url}"))?;
-    socket
-        .send(Message::text(envelope(
-            "subscribe-1",
-            "subscribe",
-            &json!({"topics": [topic]}),
-        )))
-        .await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let next = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .context("no answer to the subscription within 10 s")?;
-        let Some(message) = next else {
-            bail!("the WebSocket closed before the subscription was answered")
-        };
-        let Message::Text(text) = message? else { continue };
-        let answer: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
-        match answer["message_type"].as_str() {
-            Some("response") if answer["request_id"] == "subscribe-1" => return Ok(socket),
-            Some("error") => bail!(
-                "subscription refused: {} {}",
-                answer["error_code"].as_str().unwrap_or("ERROR"),
-                answer["error_message"].as_str().unwrap_or_default()
-            ),
-            _ => {}
-        }
     }
 }
 
@@ -224,7 +164,7 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
         .flatten()
         .map(|s| s["name"].as_str().unwrap_or("?").to_owned())
         .collect();
-    let mut socket = subscribe(api, &format!("pipeline:{pipeline_id}")).await?;
+    let mut socket = connect(api, &format!("pipeline:{pipeline_id}")).await?;
     let started = api
         .post(&format!("/api/v1/pipelines/{pipeline_id}/execute"), body)
         .await?;
@@ -243,8 +183,8 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
     let mut board = Board::new(&names, json_out);
     let path = format!("/api/v1/pipelines/{pipeline_id}/executions/{execution_id}");
     let mut read_again = tokio::time::interval(READ_AGAIN_EVERY);
-    let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
-    heartbeat.tick().await;
+    let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
+    beat.tick().await;
     let mut beats = 0u64;
     let mut watched: HashSet<String> = HashSet::new();
     let execution = loop {
@@ -256,12 +196,10 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                     break execution;
                 }
             }
-            _ = heartbeat.tick() => {
+            _ = beat.tick() => {
                 beats += 1;
-                let beat = json!({"protocol_version": "2.0", "message_type": "heartbeat",
-                    "message_id": format!("hb-{beats}")});
                 // A connection that broke leaves the reads above to finish the watch.
-                let _ = socket.send(Message::text(beat.to_string())).await;
+                let _ = socket.send(heartbeat(beats)).await;
             }
             message = socket.next() => {
                 let Some(Ok(Message::Text(text))) = message else {
@@ -298,7 +236,7 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                         let id = format!("subscribe-{}", watched.len() + 1);
                         let topics = json!({"topics": [format!("task:{task_id}")]});
                         // Logs are a bonus: a subscription that fails leaves the stages shown.
-                        let _ = socket.send(Message::text(envelope(&id, "subscribe", &topics))).await;
+                        let _ = socket.send(envelope(&id, "subscribe", &topics)).await;
                     }
                 }
                 if data["status"] != "running" {
@@ -328,19 +266,6 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
 
 #[cfg(test)]
 mod tests {
-    #[tokio::test]
-    async fn a_wss_handshake_builds_its_tls_client_and_fails_cleanly_on_a_peer_that_speaks_no_tls() {
-        super::choose_tls_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            // Accepts, then hangs up before any TLS.
-            let _ = listener.accept().await;
-        });
-        let url = format!("wss://127.0.0.1:{port}/v1");
-        assert!(tokio_tungstenite::connect_async(url).await.is_err());
-    }
-
     #[test]
     fn only_a_succeeded_execution_exits_zero() {
         assert_eq!(["succeeded", "failed", "cancelled"].map(super::exit_code), [0, 1, 2]);

@@ -306,3 +306,121 @@ async fn on_a_terminal_the_watch_draws_one_bar_per_stage_and_leaves_them_at_thei
     // AND no line-by-line output is mixed into the bars on a terminal
     assert!(!screen.contains(&format!("stage {}: ", brief()["stages"][0]["name"].as_str().unwrap())));
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_chat_answers_each_line_on_one_context_and_ends_with_its_input() {
+    use tokio::io::AsyncWriteExt;
+    // GIVEN a chat on a new local-echo context
+    let (dir, admin) = (scratch(), fresh_admin());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpflow"))
+        .arg("chat")
+        .env("MCPFLOW_URL", gateway_url())
+        .env("MCPFLOW_KEY", &admin)
+        .env("MCPFLOW_CONFIG", dir.join("config.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // WHEN two lines are typed and the input ends
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"What is the capital of France?\nAnd of Italy?\n")
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // THEN each line got its reply, the second one computed from the whole conversation, and it exits 0
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let replies: Vec<&str> = stdout.lines().filter(|l| l.starts_with("[local stand-in")).collect();
+    assert_eq!(replies.len(), 2, "{stdout}");
+    assert!(replies[0].ends_with("What is the capital of France?"), "{stdout}");
+    assert!(
+        replies[1].contains("3 message(s) received") && replies[1].ends_with("And of Italy?"),
+        "{stdout}"
+    );
+    assert!(stderr.starts_with("context ctx_"), "{stderr}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn ctrl_c_during_a_streamed_reply_cancels_its_task_and_the_chat_goes_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // GIVEN a chat on the slow stand-in, whose reply streams a word every 0.5 s
+    let (dir, admin) = (scratch(), fresh_admin());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpflow"))
+        .args(["chat", "--model", "standin"])
+        .env("MCPFLOW_URL", gateway_url())
+        .env("MCPFLOW_KEY", &admin)
+        .env("MCPFLOW_CONFIG", dir.join("config.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+    stdin
+        .write_all(format!("[chunk-delay 0.5] {words}\n").as_bytes())
+        .await
+        .unwrap();
+    // WHEN the first words of the reply have arrived (so it streams: the task is still running)
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.contains("standin:") {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout_at(deadline, stdout.read(&mut buf))
+            .await
+            .expect("no words streamed within 30 s")
+            .unwrap();
+        assert!(n > 0, "stdout closed before any word: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    // AND Ctrl-C is pressed
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // THEN its task is cancelled, not the chat (it ends with its input, exit 0), and the reply stopped
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let task_id = stderr
+        .split("(task ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap_or_else(|| panic!("no task in {stderr}"))
+        .to_owned();
+    assert!(stderr.contains(&format!("(task {task_id} cancelled)")), "{stderr}");
+    let task: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/mcp/tasks/{task_id}", gateway_url()))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(task["status"], "cancelled", "{task}");
+    let rest = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !format!("{seen}{rest}").contains("fourteen"),
+        "the reply went on: {seen}{rest}"
+    );
+}
