@@ -6,13 +6,11 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Context;
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::AsyncBufReadExt;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::Api;
-use crate::socket::{connect, heartbeat, Socket, HEARTBEAT_EVERY};
+use crate::socket::{connect, Follow};
 
 /// How often a running reply's task is read again, in case an event was lost.
 const READ_AGAIN_EVERY: Duration = Duration::from_secs(5);
@@ -81,13 +79,10 @@ async fn context(api: &Api, start: &Start) -> anyhow::Result<String> {
 }
 
 /// Streams the reply of `task_id` until its task ends (or Ctrl-C cancels it).
-async fn reply(api: &Api, socket: &mut Socket, task_id: &str) -> anyhow::Result<()> {
+async fn reply(api: &Api, follow: &mut Follow, task_id: &str) -> anyhow::Result<()> {
     let mut reply = Reply::default();
     let mut read_again = tokio::time::interval(READ_AGAIN_EVERY);
     read_again.tick().await;
-    let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
-    beat.tick().await;
-    let mut beats = 0;
     let finished = |task: &Value| matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled"));
     let task = loop {
         tokio::select! {
@@ -106,19 +101,8 @@ async fn reply(api: &Api, socket: &mut Socket, task_id: &str) -> anyhow::Result<
                     break task;
                 }
             }
-            _ = beat.tick() => {
-                beats += 1;
-                let _ = socket.send(heartbeat(beats)).await;
-            }
-            message = socket.next() => {
-                let Some(Ok(Message::Text(text))) = message else {
-                    if message.is_none() {
-                        // Closed: the reads above finish the reply.
-                        tokio::time::sleep(READ_AGAIN_EVERY).await;
-                    }
-                    continue;
-                };
-                let event: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+            // A connection that broke leaves the reads above to finish the reply.
+            event = follow.next() => {
                 let data = &event["data"];
                 if data["task_id"] != task_id {
                     continue;
@@ -157,7 +141,7 @@ async fn reply(api: &Api, socket: &mut Socket, task_id: &str) -> anyhow::Result<
 /// When mcpflow cannot be reached, refuses the context, or the WebSocket cannot be opened.
 pub async fn run(api: &Api, start: Start) -> anyhow::Result<i32> {
     let context_id = context(api, &start).await?;
-    let mut socket = connect(api, &format!("context:{context_id}")).await?;
+    let mut follow = Follow::new(connect(api, &format!("context:{context_id}")).await?);
     let interactive = std::io::stdin().is_terminal();
     eprintln!("context {context_id}; a line is a prompt, Ctrl-C cancels a reply, Ctrl-D ends");
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -181,7 +165,7 @@ pub async fn run(api: &Api, start: Start) -> anyhow::Result<i32> {
             .await?;
         let task_id = asked["task_id"].as_str().context("no task_id")?.to_owned();
         eprintln!("(task {task_id})");
-        reply(api, &mut socket, &task_id).await?;
+        reply(api, &mut follow, &task_id).await?;
     }
 }
 

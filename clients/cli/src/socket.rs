@@ -16,7 +16,7 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 
 /// The `n`th heartbeat.
 #[must_use]
-pub fn heartbeat(n: u64) -> Message {
+fn heartbeat(n: u64) -> Message {
     let beat = json!({"protocol_version": "2.0", "message_type": "heartbeat", "message_id": format!("hb-{n}")});
     Message::text(beat.to_string())
 }
@@ -32,6 +32,64 @@ pub fn envelope(id: &str, method: &str, params: &Value) -> Message {
         "params": params})
         .to_string(),
     )
+}
+
+/// A subscribed connection read event by event, heartbeating on its own.
+pub struct Follow {
+    pub socket: Socket,
+    beat: tokio::time::Interval,
+    beats: u64,
+    closed: bool,
+}
+
+impl Follow {
+    #[must_use]
+    pub fn new(socket: Socket) -> Self {
+        let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
+        beat.reset();
+        Self {
+            socket,
+            beat,
+            beats: 0,
+            closed: false,
+        }
+    }
+
+    /// The next message the server pushes, as JSON. A connection that broke or closed gives nothing
+    /// more (the caller's own reads carry on).
+    pub async fn next(&mut self) -> Value {
+        loop {
+            if self.closed {
+                std::future::pending::<()>().await;
+            }
+            tokio::select! {
+                _ = self.beat.tick() => {
+                    self.beats += 1;
+                    if self.socket.send(heartbeat(self.beats)).await.is_err() {
+                        self.closed = true;
+                    }
+                }
+                message = self.socket.next() => match message {
+                    Some(Ok(Message::Text(text))) => {
+                        return serde_json::from_str(text.as_str()).unwrap_or_default();
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => self.closed = true,
+                },
+            }
+        }
+    }
+
+    /// Sends a request; one that cannot be sent is dropped (what it asked for is a bonus).
+    pub async fn request(&mut self, id: &str, method: &str, params: &Value) {
+        if self.socket.send(envelope(id, method, params)).await.is_err() {
+            self.closed = true;
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
 }
 
 /// Makes rustls's ring provider the process's: tungstenite builds its `wss://` client configuration

@@ -9,13 +9,11 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Context;
-use futures::{SinkExt, StreamExt};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::Api;
-use crate::socket::{connect, envelope, heartbeat, HEARTBEAT_EVERY};
+use crate::socket::{connect, Follow};
 
 /// How often the execution is read again, whatever the events said.
 const READ_AGAIN_EVERY: Duration = Duration::from_secs(5);
@@ -164,7 +162,7 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
         .flatten()
         .map(|s| s["name"].as_str().unwrap_or("?").to_owned())
         .collect();
-    let mut socket = connect(api, &format!("pipeline:{pipeline_id}")).await?;
+    let mut follow = Follow::new(connect(api, &format!("pipeline:{pipeline_id}")).await?);
     let started = api
         .post(&format!("/api/v1/pipelines/{pipeline_id}/execute"), body)
         .await?;
@@ -183,9 +181,6 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
     let mut board = Board::new(&names, json_out);
     let path = format!("/api/v1/pipelines/{pipeline_id}/executions/{execution_id}");
     let mut read_again = tokio::time::interval(READ_AGAIN_EVERY);
-    let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
-    beat.tick().await;
-    let mut beats = 0u64;
     let mut watched: HashSet<String> = HashSet::new();
     let execution = loop {
         tokio::select! {
@@ -196,20 +191,8 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                     break execution;
                 }
             }
-            _ = beat.tick() => {
-                beats += 1;
-                // A connection that broke leaves the reads above to finish the watch.
-                let _ = socket.send(heartbeat(beats)).await;
-            }
-            message = socket.next() => {
-                let Some(Ok(Message::Text(text))) = message else {
-                    // Closed or broken: the reads go on alone.
-                    if message.is_none() {
-                        tokio::time::sleep(READ_AGAIN_EVERY).await;
-                    }
-                    continue;
-                };
-                let event: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+            // A connection that broke leaves the reads above to finish the watch.
+            event = follow.next() => {
                 let data = &event["data"];
                 if event["message_type"] == "response" {
                     // A task subscription's answer carries the task as it is now.
@@ -236,7 +219,7 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                         let id = format!("subscribe-{}", watched.len() + 1);
                         let topics = json!({"topics": [format!("task:{task_id}")]});
                         // Logs are a bonus: a subscription that fails leaves the stages shown.
-                        let _ = socket.send(envelope(&id, "subscribe", &topics)).await;
+                        follow.request(&id, "subscribe", &topics).await;
                     }
                 }
                 if data["status"] != "running" {
@@ -251,7 +234,7 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
     };
     // The bars stay on the terminal, each at its stage's end.
     board.execution(&execution);
-    let _ = socket.close(None).await;
+    follow.close().await;
     let status = execution["status"].as_str().unwrap_or("unknown");
     if json_out {
         println!("{}", json!({"event": "finished", "execution": execution}));

@@ -91,14 +91,7 @@ async fn reference_agents(admin: &str) -> Vec<Agent> {
     };
     let bearer = format!("Bearer {admin}");
     let mut agents = Vec::new();
-    for kind in [
-        "data-ingestion",
-        "transformation",
-        "analysis",
-        "validation",
-        "processing",
-        "output",
-    ] {
+    for kind in shared::pipelines::definition::STAGE_TYPES {
         let agent = Agent::register(
             &gateway_url(),
             ("authorization", &bearer),
@@ -125,6 +118,37 @@ fn brief() -> Value {
     serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
 }
 
+/// The brief's pipeline defined through `mcpflow pipelines create -f`, and an input file for it:
+/// the pipeline's id and the file.
+async fn briefs_pipeline(dir: &Path, admin: &str) -> (String, String) {
+    let made = mcpflow(
+        dir,
+        admin,
+        &["pipelines", "create", "-f", &write(dir, "p.json", &brief())],
+    )
+    .await;
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let pipeline = made.stdout.trim().to_owned();
+    assert!(pipeline.starts_with("pln_"), "{}", made.stdout);
+    let input = json!({"source": "inline", "records": [{"name": "ada", "qty": 2}]});
+    (pipeline, write(dir, "in.json", &input))
+}
+
+/// `mcpflow chat args…` started with its input, output and errors piped.
+fn chat(dir: &Path, admin: &str, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpflow"))
+        .arg("chat")
+        .args(args)
+        .env("MCPFLOW_URL", gateway_url())
+        .env("MCPFLOW_KEY", admin)
+        .env("MCPFLOW_CONFIG", dir.join("config.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn a_person_defines_the_briefs_pipeline_runs_it_and_watches_every_stage_complete() {
@@ -132,20 +156,7 @@ async fn a_person_defines_the_briefs_pipeline_runs_it_and_watches_every_stage_co
     let (dir, admin) = (scratch(), fresh_admin());
     let agents = reference_agents(&admin).await;
     // WHEN the brief's pipeline is defined from a file and run with --watch
-    let made = mcpflow(
-        &dir,
-        &admin,
-        &["pipelines", "create", "-f", &write(&dir, "p.json", &brief())],
-    )
-    .await;
-    assert_eq!(made.code, 0, "{}", made.stderr);
-    let pipeline = made.stdout.trim().to_owned();
-    assert!(pipeline.starts_with("pln_"), "{}", made.stdout);
-    let input = write(
-        &dir,
-        "in.json",
-        &json!({"source": "inline", "records": [{"name": "ada", "qty": 2}]}),
-    );
+    let (pipeline, input) = briefs_pipeline(&dir, &admin).await;
     let run = mcpflow(
         &dir,
         &admin,
@@ -258,18 +269,7 @@ async fn on_a_terminal_the_watch_draws_one_bar_per_stage_and_leaves_them_at_thei
     // GIVEN the brief's pipeline, its agents, and a 120×24 tmux pane
     let (dir, admin) = (scratch(), fresh_admin());
     let _agents = reference_agents(&admin).await;
-    let made = mcpflow(
-        &dir,
-        &admin,
-        &["pipelines", "create", "-f", &write(&dir, "p.json", &brief())],
-    )
-    .await;
-    let pipeline = made.stdout.trim().to_owned();
-    let input = write(
-        &dir,
-        "in.json",
-        &json!({"source": "inline", "records": [{"name": "ada", "qty": 2}]}),
-    );
+    let (pipeline, input) = briefs_pipeline(&dir, &admin).await;
     let session = format!("mcpflow-cli-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let command = format!(
         "env MCPFLOW_URL={} MCPFLOW_KEY={admin} MCPFLOW_CONFIG={} {} pipelines run {pipeline} --input {input} --watch; echo \"exit $?\"; sleep 120",
@@ -313,16 +313,7 @@ async fn a_chat_answers_each_line_on_one_context_and_ends_with_its_input() {
     use tokio::io::AsyncWriteExt;
     // GIVEN a chat on a new local-echo context
     let (dir, admin) = (scratch(), fresh_admin());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpflow"))
-        .arg("chat")
-        .env("MCPFLOW_URL", gateway_url())
-        .env("MCPFLOW_KEY", &admin)
-        .env("MCPFLOW_CONFIG", dir.join("config.json"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = chat(&dir, &admin, &[]);
     // WHEN two lines are typed and the input ends
     let mut stdin = child.stdin.take().unwrap();
     stdin
@@ -356,16 +347,7 @@ async fn ctrl_c_during_a_streamed_reply_cancels_its_task_and_the_chat_goes_on() 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // GIVEN a chat on the slow stand-in, whose reply streams a word every 0.5 s
     let (dir, admin) = (scratch(), fresh_admin());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpflow"))
-        .args(["chat", "--model", "standin"])
-        .env("MCPFLOW_URL", gateway_url())
-        .env("MCPFLOW_KEY", &admin)
-        .env("MCPFLOW_CONFIG", dir.join("config.json"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = chat(&dir, &admin, &["--model", "standin"]);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
