@@ -74,6 +74,15 @@ impl Api {
             .await
     }
 
+    /// `GET path?query` (each pair encoded).
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    pub async fn get_query(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        let request = self.request(reqwest::Method::GET, path).query(query);
+        self.send(request, &format!("GET {path}")).await
+    }
+
     /// `POST path` with a JSON body.
     ///
     /// # Errors

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{json, Value};
 use tokio::io::AsyncBufReadExt;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::api::Api;
 use crate::socket::{connect, Follow};
@@ -79,14 +80,14 @@ async fn context(api: &Api, start: &Start) -> anyhow::Result<String> {
 }
 
 /// Streams the reply of `task_id` until its task ends (or Ctrl-C cancels it).
-async fn reply(api: &Api, follow: &mut Follow, task_id: &str) -> anyhow::Result<()> {
+async fn reply(api: &Api, follow: &mut Follow, interrupts: &mut Signal, task_id: &str) -> anyhow::Result<()> {
     let mut reply = Reply::default();
     let mut read_again = tokio::time::interval(READ_AGAIN_EVERY);
     read_again.tick().await;
     let finished = |task: &Value| matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled"));
     let task = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
+            _ = interrupts.recv() => {
                 let cancelled = api.post(&format!("/api/v1/mcp/tasks/{task_id}/cancel"), &json!({})).await;
                 print("\n");
                 match cancelled {
@@ -142,6 +143,8 @@ async fn reply(api: &Api, follow: &mut Follow, task_id: &str) -> anyhow::Result<
 pub async fn run(api: &Api, start: Start) -> anyhow::Result<i32> {
     let context_id = context(api, &start).await?;
     let mut follow = Follow::new(connect(api, &format!("context:{context_id}")).await?);
+    // One listener for the whole chat: a Ctrl-C between two waits is kept for the next one.
+    let mut interrupts = signal(SignalKind::interrupt())?;
     let interactive = std::io::stdin().is_terminal();
     eprintln!("context {context_id}; a line is a prompt, Ctrl-C cancels a reply, Ctrl-D ends");
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -149,9 +152,13 @@ pub async fn run(api: &Api, start: Start) -> anyhow::Result<i32> {
         if interactive {
             eprint!("> ");
         }
-        let line = tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(130),
-            line = lines.next_line() => line?,
+        let line = loop {
+            tokio::select! {
+                _ = interrupts.recv() => return Ok(130),
+                line = lines.next_line() => break line?,
+                // Read while the person types, so the connection heartbeats and stays open.
+                _ = follow.next() => {}
+            }
         };
         let Some(line) = line else { return Ok(0) };
         if line.trim().is_empty() {
@@ -165,7 +172,7 @@ pub async fn run(api: &Api, start: Start) -> anyhow::Result<i32> {
             .await?;
         let task_id = asked["task_id"].as_str().context("no task_id")?.to_owned();
         eprintln!("(task {task_id})");
-        reply(api, &mut follow, &task_id).await?;
+        reply(api, &mut follow, &mut interrupts, &task_id).await?;
     }
 }
 

@@ -225,15 +225,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             return chat::run(&api, start).await;
         }
         Command::Agents(Agents::List(filter)) => {
-            let mut query = Vec::new();
-            if let Some(s) = &filter.status {
-                query.push(format!("status={s}"));
-            }
-            if let Some(c) = &filter.capability {
-                query.push(format!("capability={c}"));
-            }
-            let path = format!("/api/v1/agents?{}", query.join("&"));
-            let found = api.get(&path).await?;
+            let query: Vec<(&str, String)> = [("status", filter.status), ("capability", filter.capability)]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?)))
+                .collect();
+            let found = api.get_query("/api/v1/agents", &query).await?;
             show(json_out, &found, |v| table::agents(v, chrono::Utc::now()));
         }
         Command::Pipelines(Pipelines::Create { file }) => {
@@ -269,7 +265,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 body["parameters"] = read_json(file)?;
             }
             if run.watch {
-                return watch::run(&api, &run.pipeline_id, &body, json_out).await;
+                return match watch::run(&api, &run.pipeline_id, &body, json_out).await {
+                    Ok(code) => Ok(code),
+                    // Not the execution's failure: the watch's own.
+                    Err(e) => {
+                        eprintln!("mcpflow: {e:#}");
+                        Ok(watch::LOST)
+                    }
+                };
             }
             let started = api
                 .post(&format!("/api/v1/pipelines/{}/execute", run.pipeline_id), &body)

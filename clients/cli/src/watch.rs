@@ -15,8 +15,13 @@ use serde_json::{json, Value};
 use crate::api::Api;
 use crate::socket::{connect, Follow};
 
+/// Reads of the execution that may fail in a row (a minute of them) before the watch gives up.
+const MAX_FAILED_READS: u32 = 12;
 /// How often the execution is read again, whatever the events said.
 const READ_AGAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// The exit code of a watch that could not follow its execution to the end.
+pub const LOST: i32 = 3;
 
 /// How an execution ended, as an exit code: 0 succeeded, 1 failed, 2 cancelled.
 #[must_use]
@@ -182,10 +187,21 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
     let path = format!("/api/v1/pipelines/{pipeline_id}/executions/{execution_id}");
     let mut read_again = tokio::time::interval(READ_AGAIN_EVERY);
     let mut watched: HashSet<String> = HashSet::new();
+    let mut failed_reads = 0;
     let execution = loop {
         tokio::select! {
             _ = read_again.tick() => {
-                let execution = api.get(&path).await?;
+                // A read that fails is tried again at the next tick, for a minute.
+                let execution = match api.get(&path).await {
+                    Ok(execution) => execution,
+                    Err(e) if failed_reads < MAX_FAILED_READS => {
+                        failed_reads += 1;
+                        eprintln!("(reading the execution failed, trying again: {e:#})");
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                failed_reads = 0;
                 board.execution(&execution);
                 if execution["status"] != "running" {
                     break execution;
@@ -197,11 +213,17 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                 if event["message_type"] == "response" {
                     // A task subscription's answer carries the task as it is now.
                     for task in event["result"]["tasks"].as_object().into_iter().flat_map(|t| t.values()) {
+                        if json_out {
+                            println!("{}", json!({"event": "task_update", "data": task}));
+                        }
                         board.task(task);
                     }
                     continue;
                 }
                 if event["event_type"] == "task_update" && data["execution_id"] == execution_id.as_str() {
+                    if json_out {
+                        println!("{}", json!({"event": "task_update", "data": data}));
+                    }
                     board.task(data);
                     continue;
                 }
@@ -223,10 +245,12 @@ pub async fn run(api: &Api, pipeline_id: &str, body: &Value, json_out: bool) -> 
                     }
                 }
                 if data["status"] != "running" {
-                    // The record is the whole truth: events may come out of order.
-                    let execution = api.get(&path).await?;
-                    if execution["status"] != "running" {
-                        break execution;
+                    // The record is the whole truth: events may come out of order (a read that
+                    // fails leaves it to the next tick).
+                    if let Ok(execution) = api.get(&path).await {
+                        if execution["status"] != "running" {
+                            break execution;
+                        }
                     }
                 }
             }

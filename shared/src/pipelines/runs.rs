@@ -619,10 +619,20 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             (Some(()), true)
         })
         .await?;
-        let Some((execution, Some(()))) = outcome else {
-            // Not this delivery's to hand out: the agent stays free.
-            self.tasks.release(tenant, &agent_id, (&task_id, attempt)).await?;
-            return Ok(Dispatched::Handled);
+        let execution = match outcome {
+            Some((execution, Some(()))) => execution,
+            lost => {
+                // Not this delivery's to hand out. Every delivery of one message reserves the same
+                // (task, attempt), so the agent stays reserved when the delivery that won picked it.
+                let winner_took_it = lost.is_some_and(|(e, _)| {
+                    let run = &e.stages[stage];
+                    run.attempts == attempt && run.agent_id.as_deref() == Some(agent_id.as_str())
+                });
+                if !winner_took_it {
+                    self.tasks.release(tenant, &agent_id, (&task_id, attempt)).await?;
+                }
+                return Ok(Dispatched::Handled);
+            }
         };
         self.write_task(&execution, stage, attempt, token, (&task_id, &agent_id), now)
             .await
@@ -668,6 +678,13 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
         for _ in 0..5 {
             let previous = self.tasks.with_token(&execution.tenant, task_id).await?.map(|(t, _)| t);
             if let Some(p) = &previous {
+                if p.status == TaskStatus::Completed && p.attempts < attempt {
+                    // An earlier attempt completed, but the engine never heard it (its success was
+                    // lost, or came after its timeout): this attempt is that one's success.
+                    return self
+                        .completed_before(execution, (stage, attempt), token, p, agent_id)
+                        .await;
+                }
                 if p.attempts >= attempt || p.status.is_finished() {
                     // Written by another delivery, or ended (cancelled) meanwhile.
                     return Ok(Dispatched::Handled);
@@ -681,6 +698,36 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             }
         }
         Err(unknown(anyhow::anyhow!("task {task_id} kept changing")))
+    }
+
+    /// Answers attempt `attempt` with the output an earlier attempt of the stage's task completed with,
+    /// and frees the agent reserved for it.
+    async fn completed_before(
+        &self,
+        execution: &Execution,
+        (stage, attempt): (usize, u32),
+        token: &str,
+        task: &Task,
+        agent_id: &str,
+    ) -> Result<Dispatched, PipelineError> {
+        let output = task.stage.as_ref().and_then(|w| w.result.clone());
+        update(&self.executions, &execution.tenant, &execution.execution_id, |e| {
+            let run = &mut e.stages[stage];
+            if run.attempts != attempt || run.status.is_finished() {
+                return ((), false);
+            }
+            run.output.clone_from(&output);
+            run.error = None;
+            ((), true)
+        })
+        .await?;
+        self.tasks
+            .release(&execution.tenant, agent_id, (&task.task_id, attempt))
+            .await?;
+        match self.engine.succeed(token, &json!({})).await {
+            Ok(()) | Err(super::engine::TokenError::Over(_)) => Ok(Dispatched::Handled),
+            Err(super::engine::TokenError::Unknown(e)) => Err(unknown(e)),
+        }
     }
 
     /// The stage's task on `attempt`, pending for its agent: what its earlier attempts kept (its
@@ -835,6 +882,9 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             }
             e.finished_at = Some(at.clone());
             e.updated_at.clone_from(&at);
+            // The tasks of the stages failed here, whose own message (which would end them) may still
+            // be on its way, and is then ignored.
+            let mut failed_here = Vec::new();
             if succeeded {
                 e.status = ExecutionStatus::Succeeded;
                 // The state machine ended only after every stage did; a stage's own message may
@@ -845,6 +895,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                     run.status = if run.required || done {
                         StageStatus::Completed
                     } else {
+                        failed_here.extend(run.task_id.clone());
                         StageStatus::Failed
                     };
                     run.finished_at = Some(at.clone());
@@ -867,6 +918,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                             run.status = StageStatus::Failed;
                             run.finished_at = Some(at.clone());
                             run.error = Some(why.clone());
+                            failed_here.extend(run.task_id.clone());
                         }
                         format!("stage {:?} failed after {} attempt(s): {why}", run.name, run.attempts)
                     }
@@ -879,14 +931,19 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                     message,
                 });
             }
-            (Some(e.cancel_unfinished(&at)), true)
+            (Some((failed_here, e.cancel_unfinished(&at))), true)
         })
         .await?;
-        let Some((execution, cancelled)) = outcome else {
+        let Some((execution, ended)) = outcome else {
             return Ok(());
         };
         // `None`: ended by an earlier delivery of this message, or by a cancel.
-        if let Some(cancelled) = cancelled {
+        if let Some((failed, cancelled)) = ended {
+            for task_id in failed {
+                let why = "the stage's last attempt failed or timed out";
+                self.end_task(tenant, (&task_id, None), TaskStatus::Failed, why, &at)
+                    .await;
+            }
             for task_id in cancelled {
                 self.end_task(
                     tenant,

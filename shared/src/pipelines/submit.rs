@@ -170,6 +170,8 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
         let mut run = execution.stages.swap_remove(index);
         run.depends_on.clear();
         run.status = StageStatus::Pending;
+        // Its one stage is the whole run: an optional stage that fails must fail the run too.
+        run.required = true;
         if let Some(timeout) = request.timeout {
             run.timeout = timeout;
             run.heartbeat = run.heartbeat.min(timeout - 1);

@@ -96,6 +96,19 @@ impl DynamoDbTaskStore {
     }
 }
 
+/// Whether a reservation for attempt `attempt` of `task`, made `age_ms` ago, may be taken over: its
+/// task ended, failed that attempt (and waits for the next), or is on a later one. A reservation for
+/// an attempt not written yet (or a task never written: its dispatch died) is kept a minute.
+fn reservation_over(task: Option<&Task>, attempt: u32, age_ms: i64) -> bool {
+    let Some(task) = task else {
+        return age_ms > RESERVATION_GRACE_MS;
+    };
+    task.status.is_finished()
+        || (task.status == TaskStatus::Retrying && task.attempts >= attempt)
+        || task.attempts > attempt
+        || (task.attempts < attempt && age_ms > RESERVATION_GRACE_MS)
+}
+
 impl StageTasks for DynamoDbTaskStore {
     #[tracing::instrument(skip(self, task, token, previous), fields(task_id = %task.task_id))]
     async fn assign(&self, task: &Task, token: &str, previous: Option<&Task>) -> Result<bool, StoreError> {
@@ -238,18 +251,8 @@ impl StageTasks for DynamoDbTaskStore {
                 .and_then(|a| u32::try_from(a).ok())
                 .unwrap_or(0);
             let since = crate::dynamodb::number(&held, "reserved_ms").unwrap_or(0);
-            let stale = match self.with_token(tenant, &other).await? {
-                // That attempt is over: the task ended, waits for its next attempt, or is on it.
-                Some((task, _)) => {
-                    task.status.is_finished()
-                        || task.status == TaskStatus::Retrying
-                        || task.attempts > other_attempt
-                        || (task.attempts < other_attempt && now_ms - since > RESERVATION_GRACE_MS)
-                }
-                // Reserved by a dispatch that died before writing its task.
-                None => now_ms - since > RESERVATION_GRACE_MS,
-            };
-            if !stale {
+            let task = self.with_token(tenant, &other).await?.map(|(t, _)| t);
+            if !reservation_over(task.as_ref(), other_attempt, now_ms - since) {
                 return Ok(false);
             }
             self.release(tenant, agent_id, (&other, other_attempt)).await?;
@@ -362,5 +365,38 @@ impl DynamoDbTaskStore {
         if let Err(e) = self.release(&task.tenant, agent, (&task.task_id, task.attempts)).await {
             tracing::warn!(task_id = %task.task_id, error = %e, "agent not released");
         }
+    }
+}
+
+#[cfg(test)]
+mod reservation_tests {
+    use super::*;
+
+    fn on(status: TaskStatus, attempts: u32) -> Task {
+        let mut t = Task::example("task_1");
+        (t.status, t.attempts) = (status, attempts);
+        t
+    }
+
+    #[test]
+    fn a_reservation_is_over_when_its_attempt_is_and_kept_while_its_attempt_is_being_written() {
+        let young = 1_000;
+        // Its attempt runs, or waits in the inbox: kept.
+        assert!(!reservation_over(Some(&on(TaskStatus::Running, 2)), 2, young));
+        assert!(!reservation_over(Some(&on(TaskStatus::Pending, 2)), 2, young));
+        // Its attempt failed, the task ended, or moved on: over.
+        assert!(reservation_over(Some(&on(TaskStatus::Retrying, 2)), 2, young));
+        assert!(reservation_over(Some(&on(TaskStatus::Completed, 2)), 2, young));
+        assert!(reservation_over(Some(&on(TaskStatus::Pending, 3)), 2, young));
+        // Made for the next attempt while the task still says the last one failed: kept, a minute.
+        assert!(!reservation_over(Some(&on(TaskStatus::Retrying, 1)), 2, young));
+        assert!(reservation_over(
+            Some(&on(TaskStatus::Retrying, 1)),
+            2,
+            RESERVATION_GRACE_MS + 1
+        ));
+        // A task never written: kept a minute.
+        assert!(!reservation_over(None, 1, young));
+        assert!(reservation_over(None, 1, RESERVATION_GRACE_MS + 1));
     }
 }
