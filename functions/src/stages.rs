@@ -1,7 +1,7 @@
 //! The agent protocol: `GET /api/v1/agents/{agentID}/tasks/next` (claim, long-polling),
 //! `POST /api/v1/tasks/{taskID}/progress|complete|fail`. Each takes the agent's own token; a report
-//! is answered with the task as it is now, or `409` (`TASK_CANCELLED`, `TASK_TIMED_OUT`) when the
-//! agent should stop.
+//! is answered with the task as it is now, or `409` (`TASK_CANCELLED`, `TASK_ATTEMPT_OVER`,
+//! `TASK_TIMED_OUT`) when the agent should stop.
 
 use std::time::Duration;
 
@@ -64,7 +64,7 @@ pub async fn next<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T
 /// `POST /tasks/{taskID}/progress` with `progress` (0–1) and `logs`.
 ///
 /// # Errors
-/// A wrong field, `TASK_NOT_FOUND`, `NOT_YOUR_TASK` (403), `TASK_CANCELLED` / `TASK_TIMED_OUT` (409).
+/// A wrong field, `TASK_NOT_FOUND`, `NOT_YOUR_TASK` (403), `TASK_CANCELLED` / `TASK_ATTEMPT_OVER` / `TASK_TIMED_OUT` (409).
 pub async fn progress<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>(
     runs: &Runs<P, X, E, A, T>,
     req: Authorized<IdWithBody<TaskPath>>,

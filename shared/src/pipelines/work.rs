@@ -349,8 +349,8 @@ impl<P: Send + Sync, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks>
     /// the task.
     ///
     /// # Errors
-    /// A wrong field, `TASK_NOT_FOUND`, `NOT_YOUR_TASK`, `TASK_CANCELLED` / `TASK_TIMED_OUT` (stop
-    /// working), a store or engine failure.
+    /// A wrong field, `TASK_NOT_FOUND`, `NOT_YOUR_TASK`, `TASK_CANCELLED` / `TASK_ATTEMPT_OVER` /
+    /// `TASK_TIMED_OUT` (stop working), a store or engine failure.
     pub async fn progress(
         &self,
         who: &Principal,

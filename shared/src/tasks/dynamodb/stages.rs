@@ -37,16 +37,25 @@ fn held_key(tenant: &str, agent_id: &str) -> Item {
     )
 }
 
-/// The condition that the item is still `before` as read (status and document).
-fn unchanged(before: &Task) -> Result<PutBuilder, StoreError> {
+/// The condition that the item is still as read: its status (`:status`) and document (`:doc`).
+const UNCHANGED: &str = "#s = :status AND doc = :doc";
+
+/// The values of [`UNCHANGED`] for `before`: its status and its document.
+fn as_read(before: &Task) -> Result<(AttributeValue, AttributeValue), StoreError> {
     let old_doc = to_item(before)?
         .remove("doc")
         .ok_or_else(|| unknown(anyhow::anyhow!("task without doc")))?;
+    Ok((s(before.status.as_str()), old_doc))
+}
+
+/// A transaction's put on the condition that the item is still `before` as read.
+fn unchanged(before: &Task) -> Result<PutBuilder, StoreError> {
+    let (status, doc) = as_read(before)?;
     Ok(Put::builder()
-        .condition_expression("#s = :status AND doc = :doc")
+        .condition_expression(UNCHANGED)
         .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":status", s(before.status.as_str()))
-        .expression_attribute_values(":doc", old_doc))
+        .expression_attribute_values(":status", status)
+        .expression_attribute_values(":doc", doc))
 }
 
 fn agent_of(task: &Task) -> Result<&str, StoreError> {
@@ -308,19 +317,18 @@ impl StageTasks for DynamoDbTaskStore {
     async fn replace(&self, before: &Task, after: &Task, token: &str) -> Result<bool, StoreError> {
         let item = Self::stage_item(after, token)?;
         if !after.status.is_finished() {
-            // Progress, or an attempt over: the counters stay (a retried task counts as running).
-            let old_doc = to_item(before)?
-                .remove("doc")
-                .ok_or_else(|| unknown(anyhow::anyhow!("task without doc")))?;
+            // Progress, or an attempt over: the counters stay (a retried task counts as running), so
+            // one put, not a transaction.
+            let (status, doc) = as_read(before)?;
             let sent = self
                 .client()
                 .put_item()
                 .table_name(self.table())
                 .set_item(Some(item))
-                .condition_expression("#s = :status AND doc = :doc")
+                .condition_expression(UNCHANGED)
                 .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":status", s(before.status.as_str()))
-                .expression_attribute_values(":doc", old_doc)
+                .expression_attribute_values(":status", status)
+                .expression_attribute_values(":doc", doc)
                 .send()
                 .await;
             let replaced = match sent {
