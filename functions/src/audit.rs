@@ -92,7 +92,7 @@ pub async fn list<A: AuditLog>(log: &A, req: Authorized<AuditPageRequest>) -> Re
     let page = log
         .list(&req.principal.tenant, *limit, after.as_deref())
         .await
-        .map_err(|e| ApiError::internal_because(format!("audit list failed: {e:#}")))?;
+        .map_err(|e| ApiError::unknown("audit list failed", &e))?;
     Ok(Reply::ok(&page))
 }
 

@@ -52,7 +52,7 @@ pub async fn create<S: KeyStore>(store: &S, req: Authorized<CreateKey>) -> Resul
 pub async fn list<S: KeyStore>(store: &S, req: Authorized<NoInput>) -> Result<Reply, ApiError> {
     let keys = key_admin::list_keys(store, &req.principal)
         .await
-        .map_err(|e| ApiError::internal_because(format!("key store failed: {e:#}")))?;
+        .map_err(|e| ApiError::unknown("key store failed", &e))?;
     Ok(Reply::ok(&json!({ "keys": keys })))
 }
 

@@ -101,6 +101,9 @@ pub async fn handle<A: AuditLog>(endpoint: &Endpoint<A>, req: Request) -> Result
         let message = format!("an MCP request may be at most {MAX_REQUEST_BYTES} bytes");
         return Ok(api::error(&ApiError::new(413, "BODY_TOO_LARGE", message), &request_id));
     }
+    if let Some(refusal) = jsonrpc_refusal(&req) {
+        return Ok(jsonrpc_error(400, refusal, &request_id));
+    }
     let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
     let mutation = access::mutation(&endpoint.server.state.tools, &body);
     let mut context = Request::new(Body::Empty);
@@ -146,10 +149,16 @@ async fn serve<A>(
             return api::json(200, &answer);
         }
     }
+    let sent_json = api::sends_json(&req);
     let (parts, raw) = req.into_parts();
     let mut request = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(&raw)));
     request.extensions_mut().insert(principal);
     let (parts, answer) = endpoint.service.handle(request).await.into_parts();
+    if parts.status == http::StatusCode::UNSUPPORTED_MEDIA_TYPE && sent_json {
+        // rmcp says 415 for a JSON-RPC message it cannot read into a typed one: params of the wrong
+        // shape. The body was checked to be a JSON-RPC message, so answer as JSON-RPC says.
+        return unreadable_params(body, request_id);
+    }
     let bytes = answer
         .collect()
         .await
@@ -159,18 +168,133 @@ async fn serve<A>(
     in_envelope(Response::from_parts(parts, Body::from(bytes)), request_id)
 }
 
-/// rmcp's answer, with what 2025-11-25 clients need added to `initialize` and `tools/list`.
+/// The MCP methods rmcp reads into typed requests: when their params do not fit, rmcp answers
+/// `-32601` naming the method, where JSON-RPC says `-32602`.
+const TYPED_METHODS: [&str; 17] = [
+    "initialize",
+    "ping",
+    "completion/complete",
+    "logging/setLevel",
+    "prompts/get",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "tools/call",
+    "tools/list",
+    "tasks/get",
+    "tasks/list",
+    "tasks/result",
+    "tasks/cancel",
+];
+
+fn params_misfit(method: &str) -> String {
+    format!("the params of {method} do not have its shape (see the MCP schema)")
+}
+
+/// rmcp's answer, with what 2025-11-25 clients need added to `initialize` and `tools/list`, and
+/// params that did not fit a method answered `-32602`.
 fn amended(method: &str, legacy: bool, bytes: &[u8]) -> Vec<u8> {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(json) if matches!(method, "initialize" | "tools/list") => {
+        Ok(json) if matches!(method, "initialize" | "tools/list") && json.get("error").is_none() => {
             serde_json::to_vec(&legacy_tasks::amend(method, legacy, json)).unwrap_or_default()
+        }
+        Ok(mut json)
+            if json["error"]["code"] == -32601
+                && json["error"]["message"] == method
+                && TYPED_METHODS.contains(&method) =>
+        {
+            json["error"] = json!({"code": -32602, "message": params_misfit(method)});
+            serde_json::to_vec(&json).unwrap_or_default()
         }
         _ => bytes.to_vec(),
     }
 }
 
+/// JSON-RPC 2.0's own refusals of a `POST` whose body is declared JSON, before rmcp reads it: a
+/// body that is not JSON is `-32700`; a batch (MCP has not accepted batches since 2025-06-18, and
+/// this endpoint serves no era that did) or a value that is neither a request, a notification nor a
+/// response is `-32600`. The transport answers both with HTTP `400`; a body sent as anything but
+/// JSON stays rmcp's `415`.
+fn jsonrpc_refusal(req: &Request) -> Option<JsonRpcRefusal> {
+    if req.method() != http::Method::POST || !api::sends_json(req) {
+        return None;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(req.body().as_ref()) else {
+        return Some(JsonRpcRefusal::Parse);
+    };
+    let message = match &body {
+        Value::Array(_) => "a JSON-RPC batch is not accepted: send one message per request",
+        Value::Object(o) if o.get("jsonrpc").and_then(Value::as_str) != Some("2.0") => {
+            "a JSON-RPC message needs \"jsonrpc\": \"2.0\""
+        }
+        Value::Object(o) => {
+            let id = o.get("id");
+            let id_ok = id.is_none_or(|id| id.is_string() || id.is_i64() || id.is_u64());
+            let request = o.get("method").is_some_and(Value::is_string) && id_ok;
+            // A response to a request whose id could not be read carries a null id.
+            let response =
+                id.is_some_and(|id| id_ok || id.is_null()) && (o.contains_key("result") || o.contains_key("error"));
+            if request || response {
+                return None;
+            }
+            "a JSON-RPC message is a request or notification (a string \"method\") or a response \
+             (\"id\" with \"result\" or \"error\"); an id is a string or an integer"
+        }
+        _ => "a JSON-RPC message is a JSON object",
+    };
+    Some(JsonRpcRefusal::Invalid(message))
+}
+
+/// Why a body is not a JSON-RPC message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonRpcRefusal {
+    /// `-32700`.
+    Parse,
+    /// `-32600`, with what is wrong.
+    Invalid(&'static str),
+}
+
+/// A JSON-RPC error response with no `id` (it could not be read, or the message was refused before
+/// it was), at HTTP `status`, carrying the request id in `data` as the REST envelope does.
+fn jsonrpc_error(status: u16, refusal: JsonRpcRefusal, request_id: &str) -> Response<Body> {
+    let (code, message) = match refusal {
+        JsonRpcRefusal::Parse => (-32700, "Parse error: the body is not JSON"),
+        JsonRpcRefusal::Invalid(why) => (-32600, why),
+    };
+    rpc_error(status, code, message, request_id)
+}
+
+/// A JSON-RPC message whose params do not fit its method (`-32602`) or that names no method rmcp
+/// knows (`-32600`): a request is answered with its id at HTTP `200`, anything else at `400`.
+fn unreadable_params(body: &Value, request_id: &str) -> Response<Body> {
+    let method = body["method"].as_str().unwrap_or_default();
+    let (code, message) = if TYPED_METHODS.contains(&method) {
+        (-32602, params_misfit(method))
+    } else {
+        (-32600, "the message could not be read as an MCP request".to_owned())
+    };
+    match body.get("id").filter(|_| !method.is_empty()) {
+        Some(id) => api::json(
+            200,
+            &json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
+        ),
+        None => rpc_error(400, code, &message, request_id),
+    }
+}
+
+fn rpc_error(status: u16, code: i32, message: &str, request_id: &str) -> Response<Body> {
+    let body = json!({"jsonrpc": "2.0", "id": null,
+        "error": {"code": code, "message": message, "data": {"request_id": request_id}}});
+    api::json(status, &body)
+}
+
 /// rmcp answers transport refusals (405, 403 for a foreign Origin, 406, 415, …) in plain text; they
-/// get the error envelope, keeping their `Allow` header. JSON-RPC answers pass unchanged.
+/// get the error envelope, keeping their `Allow` header, except a `400` (an unsupported or malformed
+/// `MCP-Protocol-Version`, a request rmcp cannot read), which is a JSON-RPC `-32600` as the MCP
+/// transport has it. JSON-RPC answers pass unchanged.
 fn in_envelope(response: Response<Body>, request_id: &str) -> Response<Body> {
     let status = response.status().as_u16();
     let is_json = response
@@ -180,6 +304,12 @@ fn in_envelope(response: Response<Body>, request_id: &str) -> Response<Body> {
         .is_some_and(|v| v.starts_with("application/json"));
     if status < 400 || is_json {
         return response;
+    }
+    if status == 400 {
+        // rmcp's reason may quote a header: bounded, never the whole of it.
+        let text = String::from_utf8_lossy(response.body().as_ref());
+        let message: String = text.trim().chars().take(200).collect();
+        return rpc_error(400, -32600, &message, request_id);
     }
     let code = match status {
         403 => "FORBIDDEN_ORIGIN",

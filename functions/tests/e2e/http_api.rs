@@ -95,6 +95,62 @@ async fn degraded_health_is_503_naming_sqs_when_moto_is_down() {
     assert!(body["request_id"].as_str().is_some_and(|r| !r.is_empty()));
 }
 
+/// Run by `make test` after it stops moto: the queue is down, DynamoDB is up.
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack with moto stopped"]
+async fn degraded_a_prompt_with_the_queue_down_is_503_and_leaves_nothing_behind() {
+    use crate::auth_matrix::{bearer, jwt, secret};
+    use crate::conversation::{get, post};
+    use serde_json::json;
+    // GIVEN a context (DynamoDB only) with one node
+    let caller = bearer(&jwt(&crate::helpers::fresh_tenant("down"), "operator", &json!({}), &secret()));
+    let body = json!({"model_id": "local-echo", "nodes": [{"role": "system", "content": "Be brief."}]});
+    let (status, created) = post(&caller, "/api/v1/mcp/contexts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["context_id"].as_str().unwrap().to_owned();
+    let (_, before) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
+    // WHEN a prompt is sent while SQS cannot be reached
+    let url = format!("{}/api/v1/mcp/contexts/{id}/prompt", crate::helpers::gateway_url());
+    let response = http()
+        .post(url)
+        .header(caller.0, &caller.1)
+        .json(&json!({"prompt": "Are you there?"}))
+        .send()
+        .await
+        .unwrap();
+    // THEN it is a 503 with Retry-After, in the envelope
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        (status, answer["error"]["code"].as_str(), retry_after.as_deref()),
+        (503, Some("DEPENDENCY_UNAVAILABLE"), Some("2")),
+        "{answer}"
+    );
+    assert!(!answer.to_string().contains("dispatch"), "no internals: {answer}");
+    // AND nothing is left: the context is as it was, and the tenant has no task
+    let (_, after) = get(&caller, &format!("/api/v1/mcp/contexts/{id}")).await;
+    assert_eq!(after["nodes"], before["nodes"], "{after}");
+    let (_, tasks) = get(&caller, "/api/v1/mcp/tasks").await;
+    assert_eq!(tasks["tasks"], json!([]), "{tasks}");
+    // AND over MCP the same outage is a JSON-RPC error naming it, with nothing written either
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "create_task", "arguments": {"prompt": "hello"}}});
+    let (status, answer) = crate::helpers::send_json(
+        http()
+            .post(format!("{}/mcp", crate::helpers::gateway_url()))
+            .header(caller.0, &caller.1)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .json(&call),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["error"]["data"]["code"], "DEPENDENCY_UNAVAILABLE", "{answer}");
+    let (_, tasks) = get(&caller, "/api/v1/mcp/tasks").await;
+    assert_eq!(tasks["tasks"], json!([]), "{tasks}");
+}
+
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
 async fn a_body_not_sent_as_json_is_415_on_every_route_that_takes_one() {

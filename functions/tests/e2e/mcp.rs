@@ -107,6 +107,95 @@ async fn bad_mcp_requests_get_the_specs_errors_and_write_nothing() {
 
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
+async fn jsonrpc_errors_carry_the_specs_codes_and_statuses_in_both_eras() {
+    let caller = bearer(&jwt(&fresh_tenant("mcprpc"), "operator", &json!({}), &secret()));
+    let long_task = "task_".to_owned() + &"7".repeat(3000);
+    // (body, HTTP status, JSON-RPC code, id answered)
+    let cases: [(String, u16, i64, Value); 8] = [
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 1, \"meth".into(),
+            400,
+            -32700,
+            Value::Null,
+        ),
+        (
+            r#"[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]"#.into(),
+            400,
+            -32600,
+            Value::Null,
+        ),
+        (r#"{"id": 1, "method": "ping"}"#.into(), 400, -32600, Value::Null),
+        (
+            r#"{"jsonrpc": "2.0", "id": 2, "method": "no/such/method"}"#.into(),
+            200,
+            -32601,
+            json!(2),
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": 5}}"#.into(),
+            200,
+            -32602,
+            json!(3),
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": 4, "method": "prompts/get", "params": []}"#.into(),
+            200,
+            -32602,
+            json!(4),
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 5, "method": "tasks/get", "params": {"taskId": long_task}}).to_string(),
+            200,
+            -32602,
+            json!(5),
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tasks/cancel", "params": {"taskId": long_task}}).to_string(),
+            200,
+            -32602,
+            json!(6),
+        ),
+    ];
+    for era in ["2025-06-18", "2025-11-25"] {
+        for (body, status, code, id) in &cases {
+            let (got, _, answer) = post_mcp(&caller, body, &[("mcp-protocol-version", era)]).await;
+            let shown = &body[..body.len().min(80)];
+            assert_eq!(
+                (
+                    got,
+                    answer["jsonrpc"].as_str(),
+                    answer["error"]["code"].as_i64(),
+                    &answer["id"]
+                ),
+                (*status, Some("2.0"), Some(*code), id),
+                "{era} {shown}: {answer}"
+            );
+            let text = answer.to_string();
+            // No internals and no echo of unbounded input.
+            for leak in ["777777777777", "aws_sdk", "RequestId", "x-amz", "dispatch"] {
+                assert!(!text.contains(leak), "{era} {shown}: {text}");
+            }
+        }
+    }
+    // An unsupported protocol version: HTTP 400 with a JSON-RPC error, not the REST envelope.
+    let ping = json!({"jsonrpc": "2.0", "id": 10, "method": "ping"}).to_string();
+    let (status, _, answer) = post_mcp(&caller, &ping, &[("mcp-protocol-version", "1999-01-01")]).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_i64()),
+        (400, Some(-32600)),
+        "{answer}"
+    );
+    // A body not sent as JSON is the only 415.
+    let (status, _, answer) = post_mcp(&caller, &ping, &[("content-type", "text/plain")]).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (415, Some("UNSUPPORTED_MEDIA_TYPE")),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
 async fn a_viewer_may_read_but_not_create_and_get_and_delete_are_405() {
     let viewer = bearer(&jwt(&fresh_tenant("mcpview"), "viewer", &json!({}), &secret()));
     let (status, _, body) = post_mcp(&viewer, &call("create_task", &json!({"prompt": "hi"})), &[]).await;

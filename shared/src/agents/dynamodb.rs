@@ -28,7 +28,7 @@ fn item_key(tenant: &str, agent_id: &str) -> Item {
     key(&table_keys::tenant_partition(tenant), &table_keys::agent_sort(agent_id))
 }
 
-fn fail<E: std::error::Error + Send + Sync + 'static>(e: E) -> AgentError {
+fn fail<E: std::error::Error + crate::dynamodb::Reachability + Send + Sync + 'static>(e: E) -> AgentError {
     AgentError::Unknown(sdk_error(e))
 }
 

@@ -114,7 +114,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         (record.reply_seq, record.stream) = (Some(seq + 1), input.stream);
         let user = user_node(seq, input.prompt, input.metadata, &task_id, &at, context_id);
         // The task, its prompt and its outbox entry in one write, then the message.
-        self.create_and_queue(&record, Some((&user, context.expires_at)), context_id, now)
+        self.create_and_queue(&record, Some((&user, context.expires_at, bytes)), context_id, now)
             .await?;
         Ok(record)
     }

@@ -28,7 +28,7 @@ pub struct State {
     contexts: Mutex<BTreeMap<(String, String), (Context, u64)>>,
     /// Each context's quota owner.
     owners: Mutex<BTreeMap<(String, String), String>>,
-    tasks: Mutex<BTreeMap<(String, String), Task>>,
+    pub(crate) tasks: Mutex<BTreeMap<(String, String), Task>>,
     /// Queued messages with their band and group.
     pub queued: Mutex<Vec<(Band, TaskMessage)>>,
     pub groups: Mutex<Vec<String>>,
@@ -131,6 +131,28 @@ impl TaskStore for InMemory {
         TaskStore::create(self, task).await?;
         lock(&self.unsent).push(unsent.clone());
         Ok(())
+    }
+
+    async fn withdraw(&self, task: &Task, prompt: Option<(&Node, u64)>, unsent: &Unsent) -> Result<bool, StoreError> {
+        let key = (task.tenant.clone(), task.task_id.clone());
+        {
+            let mut tasks = lock(&self.tasks);
+            if tasks.get(&key).is_none_or(|t| t.status != TaskStatus::Pending) {
+                return Ok(false);
+            }
+            tasks.remove(&key);
+        }
+        lock(&self.unsent).retain(|u| u.message != unsent.message);
+        if let (Some((node, bytes)), Some(context)) = (prompt, task.context_id.as_deref()) {
+            let context = (task.tenant.clone(), context.to_owned());
+            if let Some((c, _)) = lock(&self.contexts).get_mut(&context) {
+                c.nodes.retain(|n| n.seq != node.seq);
+            }
+            if let Some(used) = lock(&self.bytes).get_mut(&context) {
+                *used = used.saturating_sub(bytes);
+            }
+        }
+        Ok(true)
     }
 
     async fn sent(&self, unsent: &Unsent) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ pub use crate::conversation::errors::ConversationError;
 use crate::conversation::store::StoreError;
 use crate::providers::registry::Providers;
 use crate::tasks::model::Task;
-use crate::tasks::store::{failure, Finish, Start, TaskMessage, TaskQueue, TaskStore};
+use crate::tasks::store::{Finish, Start, TaskMessage, TaskQueue, TaskStore};
 
 /// Everything the operations need.
 pub struct Deps<C, T, Q> {
@@ -99,13 +99,6 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         })
     }
 
-    /// Fails a task that could not be queued, best effort.
-    pub(crate) async fn fail_unqueued(&self, message: &TaskMessage, at: &str) {
-        // Never leave a task pending that nothing will run.
-        let error = "the prompt could not be stored or queued".to_owned();
-        let _ = self.force_fail(message, at, failure::NOT_QUEUED, error).await;
-    }
-
     /// Finishes the task as `finish` says and publishes its new state; `false` when the finish did not
     /// take (the task was finished, cancelled or taken over meanwhile: whoever did that published).
     pub(crate) async fn finish_and_publish(
@@ -136,25 +129,6 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Ok(_) | Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Takes the task whatever its lease and fails it; `false` when it had finished already.
-    async fn force_fail(
-        &self,
-        message: &TaskMessage,
-        at: &str,
-        code: &'static str,
-        error: String,
-    ) -> Result<bool, ConversationError> {
-        let Some(task) = self.take_over(message, at).await? else {
-            return Ok(false);
-        };
-        let failed = Finish::Failed {
-            code,
-            error,
-            stream: None,
-        };
-        self.finish_and_publish(task, at, &failed).await
     }
 }
 

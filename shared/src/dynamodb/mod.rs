@@ -84,13 +84,58 @@ where
 }
 
 /// An AWS SDK error as an `anyhow` error carrying its whole cause chain (for logs; never shown to a
-/// client).
-pub(crate) fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Error {
-    anyhow::anyhow!(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
+/// client). One that says the service could not be reached or could not answer now is an
+/// [`Unavailable`](crate::error::Unavailable), which the error envelope answers `503`.
+pub(crate) fn sdk_error<E: std::error::Error + Reachability + Send + Sync + 'static>(err: E) -> anyhow::Error {
+    let unreachable = err.unreachable();
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string();
+    if unreachable {
+        anyhow::Error::new(crate::error::Unavailable { detail })
+    } else {
+        anyhow::anyhow!(detail)
+    }
 }
 
+/// Whether an error says its service could not be reached or could not answer now (a retry later
+/// may succeed), rather than that the request was wrong.
+pub(crate) trait Reachability {
+    fn unreachable(&self) -> bool {
+        false
+    }
+}
+
+/// Service error codes that mean "not now": throttled, or failing inside.
+const NOT_NOW: [&str; 8] = [
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
+impl<E: aws_sdk_dynamodb::error::ProvideErrorMetadata> Reachability
+    for aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>
+{
+    fn unreachable(&self) -> bool {
+        use aws_sdk_dynamodb::error::SdkError;
+        match self {
+            // No connection, no answer in time, or an answer that could not be read.
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(ctx) => {
+                ctx.raw().status().is_server_error() || ctx.err().code().is_some_and(|c| NOT_NOW.contains(&c))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Reachability for aws_sdk_dynamodb::error::BuildError {}
+
 /// An AWS SDK error as the conversation stores' unknown error.
-pub(crate) fn store_error<E: std::error::Error + Send + Sync + 'static>(
+pub(crate) fn store_error<E: std::error::Error + Reachability + Send + Sync + 'static>(
     err: E,
 ) -> crate::conversation::store::StoreError {
     crate::conversation::store::StoreError::Unknown(sdk_error(err))

@@ -40,7 +40,7 @@ impl From<ConversationError> for ApiError {
             }
             ConversationError::ContextTooLarge { max, allowance, .. } => Self::new(422, "CONTEXT_TOO_LARGE", message)
                 .with_details(json!({"limit_bytes": max, "reply_allowance_bytes": allowance})),
-            ConversationError::Unknown(e) => Self::internal_because(format!("conversation operation failed: {e:#}")),
+            ConversationError::Unknown(e) => Self::unknown("conversation operation failed", &e),
         }
     }
 }
@@ -56,7 +56,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound { kind, .. } => Self::not_found(kind.not_found_code(), message),
             RegistryError::Exists { .. } => Self::new(409, "ALREADY_REGISTERED", message),
             RegistryError::LimitReached => Self::new(409, "REGISTRY_LIMIT_REACHED", message),
-            RegistryError::Unknown(e) => Self::internal_because(format!("registry operation failed: {e:#}")),
+            RegistryError::Unknown(e) => Self::unknown("registry operation failed", &e),
         }
     }
 }
@@ -72,7 +72,7 @@ impl From<AgentError> for ApiError {
             AgentError::NotThisAgent(_) => Self::new(403, "NOT_THIS_AGENT", message),
             AgentError::KeysExhausted => Self::new(409, "KEY_LIMIT_REACHED", message)
                 .with_details(json!({"limit": crate::keys::MAX_KEYS_PER_TENANT})),
-            AgentError::Unknown(e) => Self::internal_because(format!("agent operation failed: {e:#}")),
+            AgentError::Unknown(e) => Self::unknown("agent operation failed", &e),
         }
     }
 }
@@ -95,7 +95,7 @@ impl From<PipelineError> for ApiError {
             PipelineError::NotYourTask(_) => Self::new(403, "NOT_YOUR_TASK", message),
             PipelineError::TaskOver { code, .. } => Self::new(409, code, message),
             PipelineError::Agent(e) => e.into(),
-            PipelineError::Unknown(e) => Self::internal_because(format!("pipeline operation failed: {e:#}")),
+            PipelineError::Unknown(e) => Self::unknown("pipeline operation failed", &e),
         }
     }
 }
@@ -107,7 +107,7 @@ impl From<SubscribeError> for ApiError {
             SubscribeError::ConnectionNotFound(_) => Self::not_found("CONNECTION_NOT_FOUND", message),
             SubscribeError::Full => Self::new(409, "TOO_MANY_SUBSCRIPTIONS", message)
                 .with_details(json!({"limit": crate::connections::MAX_TOPICS_PER_CONNECTION})),
-            SubscribeError::Unknown(e) => Self::internal_because(format!("connection store failed: {e:#}")),
+            SubscribeError::Unknown(e) => Self::unknown("connection store failed", &e),
         }
     }
 }
@@ -119,7 +119,7 @@ impl From<CreateKeyError> for ApiError {
                 Self::bad_request("INVALID_KEY_REQUEST", err.to_string())
             }
             CreateKeyError::LimitReached => Self::new(409, "KEY_LIMIT_REACHED", err.to_string()),
-            CreateKeyError::Unknown(e) => Self::internal_because(format!("key store failed: {e:#}")),
+            CreateKeyError::Unknown(e) => Self::unknown("key store failed", &e),
         }
     }
 }
@@ -128,7 +128,7 @@ impl From<RevokeKeyError> for ApiError {
     fn from(err: RevokeKeyError) -> Self {
         match err {
             RevokeKeyError::NotFound(_) => Self::not_found("KEY_NOT_FOUND", err.to_string()),
-            RevokeKeyError::Unknown(e) => Self::internal_because(format!("key store failed: {e:#}")),
+            RevokeKeyError::Unknown(e) => Self::unknown("key store failed", &e),
         }
     }
 }

@@ -20,6 +20,18 @@ pub struct ApiError {
     pub cause: Option<String>,
 }
 
+/// A dependency (DynamoDB, SQS, Step Functions, …) could not be reached or could not answer now:
+/// the marker an AWS SDK error carries into a capability's `Unknown` error, answered `503
+/// DEPENDENCY_UNAVAILABLE` with `Retry-After` instead of `500`.
+#[derive(Debug, thiserror::Error)]
+#[error("dependency unavailable: {detail}")]
+pub struct Unavailable {
+    pub detail: String,
+}
+
+/// Seconds a client is asked to wait after a `503 DEPENDENCY_UNAVAILABLE`.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 #[derive(Serialize)]
 struct Envelope<'a> {
     error: Body<'a>,
@@ -86,6 +98,22 @@ impl ApiError {
             cause: Some(cause.to_string()),
             ..Self::internal()
         }
+    }
+
+    /// A capability's unknown failure: `503 DEPENDENCY_UNAVAILABLE` (with `Retry-After`) when it
+    /// comes from a dependency that could not be reached, else a `500`; the cause, prefixed with
+    /// `what`, goes to the log line either way, never to the client.
+    #[must_use]
+    pub fn unknown(what: &str, err: &anyhow::Error) -> Self {
+        let cause = format!("{what}: {err:#}");
+        if err.chain().any(|e| e.is::<Unavailable>()) {
+            let message = "a service mcpflow depends on could not be reached; try again shortly";
+            return Self {
+                cause: Some(cause),
+                ..Self::new(503, "DEPENDENCY_UNAVAILABLE", message).with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
+            };
+        }
+        Self::internal_because(cause)
     }
 
     /// The JSON body of the envelope.

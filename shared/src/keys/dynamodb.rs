@@ -66,7 +66,9 @@ fn from_item(item: &Item) -> Result<ApiKeyRecord, KeyStoreError> {
     })
 }
 
-fn unknown<E: std::error::Error + Send + Sync + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> KeyStoreError {
+fn unknown<E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static>(
+    e: aws_sdk_dynamodb::error::SdkError<E>,
+) -> KeyStoreError {
     KeyStoreError::Unknown(crate::dynamodb::sdk_error(e))
 }
 

@@ -48,10 +48,9 @@ impl StepFunctions {
 }
 
 /// An error of a token call: the codes that mean the attempt is over, or something else.
-fn token_error<E, R>(err: aws_sdk_sfn::error::SdkError<E, R>) -> TokenError
+fn token_error<E>(err: aws_sdk_sfn::error::SdkError<E, aws_sdk_sfn::config::http::HttpResponse>) -> TokenError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let code = err.as_service_error().and_then(|e| e.code()).map(str::to_owned);
     match code.as_deref() {

@@ -13,20 +13,29 @@ use crate::contexts::model::Node;
 
 use crate::contexts::store::ContextStore;
 use crate::conversation::errors::ConversationError;
-use crate::conversation::service::{stamp, Deps};
+use crate::conversation::service::Deps;
 use crate::tasks::model::{band, Task, TaskStatus};
 use crate::tasks::store::{TaskMessage, TaskQueue, TaskStore, Unsent};
 impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     /// Writes the pending task (with the user node it answers, if any) and its outbox entry in one
-    /// transaction, sends its message to `group`, and removes the entry. A send that fails fails the
-    /// task (`NOT_QUEUED`), so the caller's error and the task agree.
+    /// transaction, sends its message to `group`, and removes the entry.
+    ///
+    /// A send that fails takes the whole write back ([`TaskStore::withdraw`]: the task, its entry,
+    /// its prompt and the prompt's reserved `bytes`), so the caller's error (`503` when the queue
+    /// could not be reached) leaves nothing behind and a retry starts afresh. Should taking it back
+    /// fail too, the task stays pending with its entry, and the outbox sweep sends it once the queue
+    /// answers: the task runs exactly once, and the caller is told it was accepted.
     pub(crate) async fn create_and_queue(
         &self,
         task: &Task,
-        node: Option<(&Node, i64)>,
+        node: Option<(&Node, i64, u64)>,
         group: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ConversationError> {
+        let (prompt, node) = (
+            node.map(|(n, _, bytes)| (n, bytes)),
+            node.map(|(n, expires, _)| (n, expires)),
+        );
         let unsent = Unsent {
             band: band(task.priority),
             group: group.to_owned(),
@@ -38,9 +47,18 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         };
         self.tasks.create_queued(task, node, &unsent).await?;
         if let Err(err) = self.queue.enqueue(unsent.band, group, &unsent.message).await {
-            // The entry stays: should failing the task fail too, the sweep still sends it.
-            self.fail_unqueued(&unsent.message, &stamp(now)).await;
-            return Err(ConversationError::Unknown(err));
+            let task_id = &task.task_id;
+            return match self.tasks.withdraw(task, prompt, &unsent).await {
+                Ok(true) => Err(ConversationError::Unknown(err)),
+                Ok(false) => {
+                    tracing::warn!(%task_id, error = %err, "the send failed, yet the task was taken: it is queued");
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(%task_id, error = %err, withdraw = %e, "not queued and not taken back: the outbox sweep sends it");
+                    Ok(())
+                }
+            };
         }
         // Left behind, the entry only costs the sweep a read and a repeat the queue drops.
         if let Err(e) = self.tasks.sent(&unsent).await {

@@ -46,8 +46,6 @@ pub mod failure {
     pub const PROVIDER_FAILED: &str = "PROVIDER_FAILED";
     /// The task could not be run: its context, prompt or reply slot is gone.
     pub const INVALID_TASK: &str = "INVALID_TASK";
-    /// The prompt could not be stored or queued.
-    pub const NOT_QUEUED: &str = "NOT_QUEUED";
     /// Its message was received `maxReceiveCount` times without finishing and was dead-lettered.
     pub const DEAD_LETTERED: &str = "DEAD_LETTERED";
 }
@@ -78,6 +76,16 @@ pub trait TaskStore: Send + Sync {
         node: Option<(&Node, i64)>,
         unsent: &Unsent,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes back a pending task whose message could not be sent, in one transaction: the task (only
+    /// while it is still `pending`), its counters, its outbox entry and the user node it answers,
+    /// giving the context back the `bytes` reserved for the prompt. `false`, with nothing removed,
+    /// when the task is no longer pending: its message got through after all.
+    fn withdraw(
+        &self,
+        task: &Task,
+        prompt: Option<(&Node, u64)>,
+        unsent: &Unsent,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Removes the outbox entry: the message was sent, or its task no longer needs one.
     fn sent(&self, unsent: &Unsent) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Outbox entries created before `before_ms`, at most `limit` of them, oldest first.

@@ -90,6 +90,104 @@ async fn post(
     (response.status().as_u16(), body_json(&response))
 }
 
+/// `POST /mcp` as an admin with `body` sent as is, and `headers` added.
+async fn post_raw(endpoint: &Endpoint<InMemoryAuditLog>, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let req = event_edited("mcp", "initialize", |event| {
+        for (name, value) in headers {
+            event["headers"][*name] = json!(value);
+        }
+        event["headers"].as_object_mut().unwrap().remove("content-length");
+        event["body"] = json!(body);
+    });
+    let response = handle(endpoint, req).await.unwrap();
+    (response.status().as_u16(), body_json(&response))
+}
+
+/// The JSON-RPC error's code, and whether the answer is a JSON-RPC error response with a null id.
+fn rpc_code(answer: &Value) -> (i64, bool) {
+    let shaped = answer["jsonrpc"] == "2.0" && answer["id"].is_null() && answer["error"]["message"].is_string();
+    (answer["error"]["code"].as_i64().unwrap_or_default(), shaped)
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_parse_error_at_http_400() {
+    let (status, answer) = post_raw(&endpoint(), &[], "{\"jsonrpc\": \"2.0\", \"id\": 1,").await;
+    assert_eq!((status, rpc_code(&answer)), (400, (-32700, true)), "{answer}");
+    assert!(answer["error"]["data"]["request_id"].is_string(), "{answer}");
+}
+
+#[tokio::test]
+async fn a_batch_or_a_value_that_is_no_jsonrpc_message_is_an_invalid_request_at_http_400() {
+    let endpoint = endpoint();
+    for body in [
+        r#"[{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}]"#,
+        r#"{"id": 1, "method": "tools/list"}"#,
+        r#"{"jsonrpc": "1.0", "id": 1, "method": "tools/list"}"#,
+        r#"{"jsonrpc": "2.0", "id": 1}"#,
+        r#"{"jsonrpc": "2.0", "id": {"a": 1}, "method": "tools/list"}"#,
+        r#"{"jsonrpc": "2.0", "id": null, "method": "tools/list"}"#,
+        r#"{"jsonrpc": "2.0", "id": 1, "method": 7}"#,
+        "42",
+        "null",
+    ] {
+        let (status, answer) = post_raw(&endpoint, &[], body).await;
+        assert_eq!((status, rpc_code(&answer)), (400, (-32600, true)), "{body}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_sent_as_anything_but_json_is_415_whatever_it_holds() {
+    let headers = [("content-type", "text/plain")];
+    let (status, answer) = post_raw(&endpoint(), &headers, "not json either").await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (415, &json!("UNSUPPORTED_MEDIA_TYPE")),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_method_is_32601_in_both_eras() {
+    let endpoint = endpoint();
+    let body = r#"{"jsonrpc": "2.0", "id": 5, "method": "no/such/method"}"#;
+    for version in ["2025-06-18", legacy_tasks::VERSION] {
+        let (status, answer) = post_raw(&endpoint, &[("mcp-protocol-version", version)], body).await;
+        assert_eq!(
+            (status, &answer["error"]["code"], &answer["id"]),
+            (200, &json!(-32601), &json!(5)),
+            "{version}: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn params_of_the_wrong_shape_are_32602_in_both_eras() {
+    let endpoint = endpoint();
+    let bodies = [
+        r#"{"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": 12}}"#,
+        r#"{"jsonrpc": "2.0", "id": 8, "method": "prompts/get", "params": []}"#,
+        r#"{"jsonrpc": "2.0", "id": 8, "method": "initialize", "params": {"protocolVersion": 7}}"#,
+    ];
+    for version in ["2025-06-18", legacy_tasks::VERSION] {
+        for body in bodies {
+            let (status, answer) = post_raw(&endpoint, &[("mcp-protocol-version", version)], body).await;
+            assert_eq!(
+                (status, &answer["error"]["code"], &answer["id"]),
+                (200, &json!(-32602), &json!(8)),
+                "{version} {body}: {answer}"
+            );
+            assert!(answer.get("result").is_none(), "{answer}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unsupported_protocol_version_is_http_400_with_a_jsonrpc_error() {
+    let body = r#"{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}"#;
+    let (status, answer) = post_raw(&endpoint(), &[("mcp-protocol-version", "1999-01-01")], body).await;
+    assert_eq!((status, rpc_code(&answer)), (400, (-32600, true)), "{answer}");
+}
+
 async fn audited(endpoint: &Endpoint<InMemoryAuditLog>) -> Vec<AuditEntry> {
     endpoint.audit.log.list("local", 10, None).await.unwrap().entries
 }

@@ -36,7 +36,7 @@ fn key(tenant: &str, kind: Kind, k: &str) -> Item {
     )
 }
 
-fn fail<E: std::error::Error + Send + Sync + 'static>(e: E) -> RegistryError {
+fn fail<E: std::error::Error + crate::dynamodb::Reachability + Send + Sync + 'static>(e: E) -> RegistryError {
     RegistryError::Unknown(sdk_error(e))
 }
 

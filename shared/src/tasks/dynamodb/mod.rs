@@ -164,6 +164,11 @@ impl TaskStore for DynamoDbTaskStore {
         self.put_queued(task, node, unsent).await
     }
 
+    #[tracing::instrument(skip(self, task, prompt, unsent), fields(task_id = %task.task_id))]
+    async fn withdraw(&self, task: &Task, prompt: Option<(&Node, u64)>, unsent: &Unsent) -> Result<bool, StoreError> {
+        self.take_back(task, prompt, unsent).await
+    }
+
     #[tracing::instrument(skip(self, unsent), fields(task_id = %unsent.message.task_id))]
     async fn sent(&self, unsent: &Unsent) -> Result<(), StoreError> {
         self.delete_entry(unsent).await

@@ -2,14 +2,17 @@
 //! the message's band and group. Entries spread over [`SHARDS`] partitions by task id, so a busy
 //! system does not write one partition; the sweep reads each shard's oldest entries with one Query.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::builders::DeleteBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::{DynamoDbTaskStore, Item};
 use crate::contexts::dynamodb::node_item;
 use crate::contexts::model::Node;
 use crate::conversation::store::StoreError;
+use crate::dynamodb::transactions::{transact, Transacted};
 use crate::dynamodb::{store_error as fail, table_keys};
-use crate::tasks::model::{Band, Task};
+use crate::tasks::model::{Band, Task, TaskStatus};
+use crate::tasks::stats::on_create;
 use crate::tasks::store::{TaskMessage, Unsent};
 
 /// Partitions of the outbox.
@@ -65,6 +68,11 @@ fn from_entry(item: &Item) -> Option<Unsent> {
     entry
 }
 
+fn delete(delete: DeleteBuilder) -> Result<TransactWriteItem, StoreError> {
+    let delete = delete.build().map_err(|e| StoreError::Unknown(e.into()))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
 fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
@@ -88,6 +96,61 @@ impl DynamoDbTaskStore {
             with.push(put(self.table(), node_item(&task.tenant, context, node, expires_at)?)?);
         }
         self.create_with(task, with).await
+    }
+
+    /// [`TaskStore::withdraw`](crate::tasks::store::TaskStore::withdraw): the task's delete first,
+    /// so its refusal is the answer; the context's bytes last, and left out when the context is gone.
+    pub(super) async fn take_back(
+        &self,
+        task: &Task,
+        prompt: Option<(&Node, u64)>,
+        unsent: &Unsent,
+    ) -> Result<bool, StoreError> {
+        let pending = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(super::key(&task.tenant, &task.task_id)))
+            .condition_expression("#s = :pending")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":pending", AttributeValue::S(TaskStatus::Pending.as_str().into()));
+        let adds: Vec<(String, i64)> = on_create(task).into_iter().map(|(k, v)| (k, -v)).collect();
+        let mut writes = vec![
+            delete(pending)?,
+            self.stats_update(&task.tenant, &task.task_id, &adds)?,
+            delete(Delete::builder().table_name(self.table()).set_key(Some(key(unsent))))?,
+        ];
+        let context = task.context_id.as_deref();
+        if let (Some((node, bytes)), Some(context)) = (prompt, context) {
+            let mut node_key = node_item(&task.tenant, context, node, 0)?;
+            node_key.retain(|k, _| k == "pk" || k == "sk");
+            writes.push(delete(
+                Delete::builder().table_name(self.table()).set_key(Some(node_key)),
+            )?);
+            let meta = crate::dynamodb::key(
+                &table_keys::context_partition(&task.tenant, context),
+                table_keys::CONTEXT_META,
+            );
+            let release = Update::builder()
+                .table_name(self.table())
+                .set_key(Some(meta))
+                .update_expression("ADD content_bytes :minus")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":minus", AttributeValue::N(format!("-{bytes}")))
+                .build()
+                .map_err(|e| StoreError::Unknown(e.into()))?;
+            writes.push(TransactWriteItem::builder().update(release).build());
+        }
+        let mut releases = writes.len() == 5;
+        loop {
+            match transact(self.client(), writes.clone()).await? {
+                Transacted::Written => return Ok(true),
+                // The context went meanwhile (with its nodes): take the rest back without it.
+                Transacted::Refused { item: 4 } if releases => {
+                    writes.pop();
+                    releases = false;
+                }
+                Transacted::Refused { .. } => return Ok(false),
+            }
+        }
     }
 
     pub(super) async fn delete_entry(&self, unsent: &Unsent) -> Result<(), StoreError> {

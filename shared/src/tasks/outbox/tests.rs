@@ -132,26 +132,42 @@ async fn a_sent_prompt_leaves_no_entry_and_an_entry_of_a_finished_task_is_remove
 }
 
 #[tokio::test]
-async fn a_refused_send_fails_the_task_and_leaves_its_entry_which_the_sweep_removes_unsent() {
+async fn a_refused_send_takes_the_whole_prompt_back_so_a_retry_starts_afresh() {
     let d = Deps::in_memory().unwrap();
     let (context, _) = d
         .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
         .await
         .unwrap();
+    let before = d.context(&alice(), &context.context_id, Utc::now()).await.unwrap();
+    let tasks_before = d.tasks.tasks.lock().unwrap().len();
     let refusing = with_queue(&d, Refusing);
     let body = json!({"prompt": "Hello?"});
+    // WHEN the queue refuses the prompt's message
     assert!(refusing
         .add_prompt(&alice(), &context.context_id, &body, Utc::now())
         .await
         .is_err());
-    let entry = d.tasks.unsent.lock().unwrap()[0].clone();
-    let task = d.task(&alice(), &entry.message.task_id, Utc::now()).await.unwrap();
-    assert_eq!(
-        (task.status, task.error_code.as_deref()),
-        (TaskStatus::Failed, Some("NOT_QUEUED"))
-    );
+    // THEN no task, no outbox entry and no prompt node is left
+    assert_eq!(d.tasks.tasks.lock().unwrap().len(), tasks_before);
+    assert!(d.tasks.unsent.lock().unwrap().is_empty());
+    let after = d.context(&alice(), &context.context_id, Utc::now()).await.unwrap();
+    assert_eq!(after.nodes, before.nodes);
+    let charged = d.tasks.bytes.lock().unwrap()[&("acme".to_owned(), context.context_id.clone())];
+    assert_eq!(charged, before.content_bytes(), "the prompt's bytes are given back");
+    // AND a retry once the queue answers is one prompt, queued once
+    let task = d
+        .add_prompt(&alice(), &context.context_id, &body, Utc::now())
+        .await
+        .unwrap();
+    let queued: Vec<String> = d
+        .queue
+        .queued
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.task_id.clone())
+        .collect();
+    assert_eq!(queued, vec![task.task_id]);
     let later = Utc::now() + chrono::Duration::seconds(61);
     assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 0);
-    assert!(d.tasks.unsent.lock().unwrap().is_empty());
-    assert!(d.queue.queued.lock().unwrap().is_empty());
 }
