@@ -24,16 +24,22 @@ pub fn request_id(req: &Request) -> String {
 /// checked against its format before any I/O: every handler takes its path ids from here.
 ///
 /// # Errors
-/// `404` with the kind's not-found code (`CONTEXT_NOT_FOUND`, …) when the id breaks its format (or is
-/// missing); the message states the format and does not repeat the id, however long it is.
+/// `404` with the kind's not-found code (`CONTEXT_NOT_FOUND`, …) when an id the system minted breaks
+/// its format (or is missing), so nothing can be probed; `400 INVALID_REQUEST` when a name the caller
+/// chose (a registered tool's or prompt's name, a resource's URI) breaks the format registering it
+/// would have refused. The message states the format and never repeats what was sent.
 pub fn path_id(req: &Request, kind: IdKind) -> Result<String, ApiError> {
     let raw = req
         .path_parameters_ref()
         .and_then(|p| p.first(kind.param()))
         .unwrap_or_default();
-    kind.check(raw)
-        .map(str::to_owned)
-        .map_err(|e| ApiError::not_found(kind.not_found_code(), e.to_string()))
+    kind.check(raw).map(str::to_owned).map_err(|e| match kind {
+        IdKind::Registered(_) => {
+            let message = format!("the {} in the path is malformed: {}", kind.param(), kind.shape());
+            ApiError::bad_request("INVALID_REQUEST", message).with_details(serde_json::json!({"field": kind.param()}))
+        }
+        _ => ApiError::not_found(kind.not_found_code(), e.to_string()),
+    })
 }
 
 /// A JSON response with the given status.
@@ -79,8 +85,15 @@ pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request, max_bytes: usize
             "send the body as JSON, with Content-Type: application/json",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("INVALID_BODY", format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde names an unknown field or variant by what was sent: bounded, never all of it.
+        let why: String = e.to_string().chars().take(MAX_REASON_CHARS).collect();
+        ApiError::bad_request("INVALID_BODY", format!("invalid JSON body: {why}"))
+    })
 }
+
+/// The most of a parser's reason an error message carries.
+const MAX_REASON_CHARS: usize = 200;
 
 /// The error envelope as a response; an internal cause the error carries is logged here, with the
 /// request id the client is shown.

@@ -35,6 +35,7 @@ MaxContextsPerUser=$MCPFLOW_TEST_MAX_CONTEXTS
 MaxContextBytes=3000000
 ModelCatalog=$MCPFLOW_TEST_MODELS
 McpAllowedOrigins=http://127.0.0.1:*,http://localhost:*
+CorsAllowedOrigins=https://console.mcpflow.test
 AllowPrivateToolEndpoints=true
 TaskDeadlineSeconds=20
 ProviderTimeoutMs=30000

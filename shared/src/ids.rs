@@ -14,6 +14,8 @@
 //!
 //! An id that breaks its format cannot name anything, so it is answered like an unknown one — `404`
 //! with the normal not-found code — but without repeating it: the message states the format instead.
+//! A name the caller chose (a registered tool's, prompt's or resource's) that breaks its format is the
+//! caller's mistake, as it would be when registering it: `400`, again without repeating it.
 
 use crate::registered::Kind;
 
@@ -131,7 +133,9 @@ impl IdKind {
         }
     }
 
-    fn shape(self) -> &'static str {
+    /// What the format is, in words.
+    #[must_use]
+    pub fn shape(self) -> &'static str {
         match self {
             Self::Context => "context ids are ctx_ and 28 lowercase hex digits",
             Self::Task => "task ids are task_ and 28 lowercase hex digits",

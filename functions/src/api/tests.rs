@@ -157,3 +157,94 @@ async fn a_json_body_not_sent_as_json_is_a_415_and_the_handler_never_runs() {
         assert_eq!(body_json(&response)["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
     }
 }
+
+/// Every `SCREAMING_SNAKE` code on a line (or the line after one) that builds an HTTP error, in the
+/// source of `shared` and `functions` outside tests; the WebSocket protocol's own codes
+/// (`shared/src/connections`) are documented with it instead.
+fn error_codes_in_source() -> std::collections::BTreeMap<String, String> {
+    fn visit(dir: &std::path::Path, found: &mut std::collections::BTreeMap<String, String>) {
+        let builds = [
+            "ApiError::new(",
+            "Self::new(",
+            "bad_request(",
+            "not_found(",
+            "rejected(",
+            "over(",
+            "code: \"",
+            "=> \"",
+        ];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "tests" | "bin" | "connections") {
+                    visit(&path, found);
+                }
+                continue;
+            }
+            if !name.ends_with(".rs") || name == "tests.rs" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !builds.iter().any(|b| line.contains(b)) {
+                    continue;
+                }
+                let next = lines.get(i + 1).copied().unwrap_or_default();
+                for part in [*line, next].iter().flat_map(|l| l.split('"').skip(1).step_by(2)) {
+                    let code = part.len() > 3
+                        && part.contains('_')
+                        && part.starts_with(|c: char| c.is_ascii_uppercase())
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                    if code {
+                        found.insert(part.to_owned(), path.display().to_string());
+                    }
+                }
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = std::collections::BTreeMap::new();
+    visit(&root.join("shared/src"), &mut found);
+    visit(&root.join("functions/src"), &mut found);
+    found
+}
+
+#[test]
+fn every_error_code_the_functions_answer_is_in_the_readme() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table = readme
+        .split("\n## Errors\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README has an Errors section");
+    let codes = error_codes_in_source();
+    // The scan sees the codes it must: one of each kind of construction.
+    for known in [
+        "INVALID_TOKEN",
+        "TASK_ATTEMPT_OVER",
+        "DEPENDENCY_UNAVAILABLE",
+        "TOOL_NOT_FOUND",
+        "INVALID_CURSOR",
+    ] {
+        assert!(codes.contains_key(known), "the scan missed {known}: {codes:?}");
+    }
+    let missing: Vec<String> = codes
+        .iter()
+        .filter(|(code, _)| {
+            !table
+                .lines()
+                .any(|l| l.starts_with('|') && l.contains(&format!("`{code}`")))
+        })
+        .map(|(code, file)| format!("{code} ({file})"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes missing from the README's error table: {missing:?}"
+    );
+}

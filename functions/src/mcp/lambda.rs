@@ -317,7 +317,7 @@ fn in_envelope(response: Response<Body>, request_id: &str) -> Response<Body> {
         406 => "NOT_ACCEPTABLE",
         413 => "BODY_TOO_LARGE",
         415 => "UNSUPPORTED_MEDIA_TYPE",
-        _ => "BAD_REQUEST",
+        _ => "INVALID_REQUEST",
     };
     let message = String::from_utf8_lossy(response.body().as_ref()).trim().to_owned();
     let mut answer = api::error(&ApiError::new(status, code, message), request_id);

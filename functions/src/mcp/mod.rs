@@ -65,7 +65,10 @@ pub(crate) fn conversation_error(e: ConversationError) -> ErrorData {
         ConversationError::Unknown(ref cause) if cause.chain().any(|c| c.is::<shared::error::Unavailable>()) => {
             tracing::error!(error = %e, "mcp request failed: a dependency is unavailable");
             let retry = json!({"code": "DEPENDENCY_UNAVAILABLE", "retry_after_secs": shared::error::UNAVAILABLE_RETRY_AFTER_SECS});
-            ErrorData::internal_error("a service mcpflow depends on could not be reached; try again shortly", Some(retry))
+            ErrorData::internal_error(
+                "a service mcpflow depends on could not be reached; try again shortly",
+                Some(retry),
+            )
         }
         ConversationError::Unknown(_) => internal(e),
         other => ErrorData::invalid_params(other.to_string(), None),

@@ -103,7 +103,12 @@ async fn degraded_a_prompt_with_the_queue_down_is_503_and_leaves_nothing_behind(
     use crate::conversation::{get, post};
     use serde_json::json;
     // GIVEN a context (DynamoDB only) with one node
-    let caller = bearer(&jwt(&crate::helpers::fresh_tenant("down"), "operator", &json!({}), &secret()));
+    let caller = bearer(&jwt(
+        &crate::helpers::fresh_tenant("down"),
+        "operator",
+        &json!({}),
+        &secret(),
+    ));
     let body = json!({"model_id": "local-echo", "nodes": [{"role": "system", "content": "Be brief."}]});
     let (status, created) = post(&caller, "/api/v1/mcp/contexts", &body).await;
     assert_eq!(status, 201, "{created}");
@@ -120,7 +125,10 @@ async fn degraded_a_prompt_with_the_queue_down_is_503_and_leaves_nothing_behind(
         .unwrap();
     // THEN it is a 503 with Retry-After, in the envelope
     let status = response.status().as_u16();
-    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
     let answer: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
         (status, answer["error"]["code"].as_str(), retry_after.as_deref()),
@@ -212,4 +220,133 @@ async fn a_body_not_sent_as_json_is_415_on_every_route_that_takes_one() {
             route.key
         );
     }
+}
+
+/// The browser origin the test stack's `CorsAllowedOrigins` allows (`infra/stack/test.sh`).
+const CONSOLE_ORIGIN: &str = "https://console.mcpflow.test";
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn every_route_takes_over_long_ids_wrong_media_head_and_preflights_without_a_5xx() {
+    use crate::auth_matrix::{bearer, body_for, jwt, request_for, routes, secret, Targets};
+    use serde_json::json;
+    // GIVEN a tenant with something of every kind to aim at, and the same targets named by ids
+    // far over any format (DynamoDB refuses keys over 2,048 bytes)
+    let tenant = crate::helpers::fresh_tenant("walk");
+    let targets = Targets::of(&tenant)
+        .await
+        .with_agent(&tenant)
+        .await
+        .with_pipeline(&tenant)
+        .await;
+    let long = |prefix: &str| format!("{prefix}{}", "z".repeat(3000));
+    let too_long = Targets {
+        key_id: long(""),
+        context_id: long("ctx_"),
+        task_id: long("task_"),
+        node_id: long("ctx_0-"),
+        tool: long("t"),
+        prompt: long("p"),
+        resource: long("data://"),
+        agent_id: long("agt_"),
+        pipeline_id: long("pln_"),
+        execution_id: long("exe_"),
+    };
+    let echo = "z".repeat(64);
+    for (n, route) in routes().into_iter().enumerate() {
+        let subject = json!({"sub": format!("walk-{n}@{tenant}")});
+        let admin = bearer(&jwt(&tenant, "admin", &subject, &secret()));
+        let key = &route.key;
+        let takes_body = route.method == "POST" || route.method == "PUT";
+        // WHEN its path ids are over-long: THEN 400, 403 or 404 before any I/O, never echoing them
+        if route.path.contains('{') {
+            let mut sent = request_for(&route, Some(&admin), &too_long);
+            if takes_body {
+                sent = sent.json(&body_for(&route.path, &targets));
+            }
+            let response = sent.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            assert!(
+                matches!(status, 400 | 403 | 404),
+                "{key} with long ids: {status} {text}"
+            );
+            assert!(!text.contains(&echo), "{key} echoed a long id: {text}");
+        }
+        // WHEN a body comes as text: THEN never a 5xx
+        if takes_body {
+            let sent = request_for(&route, Some(&admin), &targets)
+                .header("content-type", "text/plain")
+                .body(body_for(&route.path, &targets).to_string());
+            let status = sent.send().await.unwrap().status().as_u16();
+            assert!(status < 500, "{key} as text/plain: {status}");
+        }
+        // WHEN it is asked with HEAD: THEN a GET route answers as GET would, without a body; any
+        // other route's path answers without a 5xx
+        let head = request_for(&route, Some(&admin), &targets).build().unwrap();
+        let head = crate::helpers::http()
+            .head(head.url().clone())
+            .headers(head.headers().clone())
+            .send()
+            .await
+            .unwrap();
+        let head_status = head.status().as_u16();
+        assert!(head.bytes().await.unwrap().is_empty(), "{key}: HEAD answered a body");
+        assert!(head_status < 500, "{key}: HEAD {head_status}");
+        if route.method == "GET" {
+            let get = request_for(&route, Some(&admin), &targets).send().await.unwrap();
+            assert_eq!(head_status, get.status().as_u16(), "HEAD and GET of {key} differ");
+        }
+        // WHEN a browser on the console's origin preflights it: THEN API Gateway's answer, allowing it
+        let path = request_for(&route, None, &targets).build().unwrap().url().clone();
+        for (origin, allowed) in [(CONSOLE_ORIGIN, true), ("https://evil.example", false)] {
+            let preflight = crate::helpers::http()
+                .request(reqwest::Method::OPTIONS, path.clone())
+                .header("origin", origin)
+                .header("access-control-request-method", route.method.as_str())
+                .header("access-control-request-headers", "authorization,content-type")
+                .send()
+                .await
+                .unwrap();
+            let status = preflight.status().as_u16();
+            let allow = preflight.headers().get("access-control-allow-origin").cloned();
+            assert_eq!(status, 204, "{key}: preflight from {origin}");
+            assert_eq!(
+                allow.as_ref().map(|v| v.to_str().unwrap()),
+                allowed.then_some(origin),
+                "{key}: preflight from {origin}"
+            );
+            if allowed {
+                let methods = preflight.headers()["access-control-allow-methods"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                assert!(methods.contains(&route.method), "{key}: {methods}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_cross_origin_answer_names_the_allowed_origin_and_what_a_page_may_read() {
+    // GIVEN the console's origin, allowed by CorsAllowedOrigins
+    let answer = http()
+        .get(format!("{}/api/v1/mcp/health", gateway_url()))
+        .header("origin", CONSOLE_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    // THEN the function's answer carries the CORS headers API Gateway adds
+    let header = |name: &str| answer.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header("access-control-allow-origin").as_deref(), Some(CONSOLE_ORIGIN));
+    assert!(header("access-control-expose-headers").is_some_and(|h| h.contains("retry-after")));
+    // AND another origin gets none of them
+    let other = http()
+        .get(format!("{}/api/v1/mcp/health", gateway_url()))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
 }

@@ -1,5 +1,9 @@
-//! CloudFormation intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`) in both the short (`!Ref X`) and
-//! long (`{Ref: X}`) forms, resolved against local physical ids.
+//! CloudFormation intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Split`, `Fn::If` with
+//! `AWS::NoValue`, and the condition functions `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`,
+//! `Condition`) in both the short (`!Ref X`) and long (`{Ref: X}`) forms, resolved against local
+//! physical ids.
+
+use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping, Value};
 
@@ -9,7 +13,35 @@ pub trait Resolve {
     fn reference(&self, name: &str) -> Option<String>;
     /// `Fn::GetAtt`: a resource attribute.
     fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String>;
+    /// A condition of the template's `Conditions`, unevaluated (for `Fn::If` and `Condition`).
+    fn condition(&self, _name: &str) -> Option<&Value> {
+        None
+    }
 }
+
+/// Resolves parameters and conditions alone: enough for a property that names no resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Parameters<'a> {
+    /// Every parameter's value (defaults with overrides applied).
+    pub values: &'a BTreeMap<String, String>,
+    /// The template's `Conditions`.
+    pub conditions: &'a Mapping,
+}
+
+impl Resolve for Parameters<'_> {
+    fn reference(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+    fn attribute(&self, _logical_id: &str, _attribute: &str) -> Option<String> {
+        None
+    }
+    fn condition(&self, name: &str) -> Option<&Value> {
+        self.conditions.get(name)
+    }
+}
+
+/// How deep conditions may refer to conditions: past it, a condition refers to itself.
+const MAX_CONDITION_DEPTH: usize = 32;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IntrinsicError {
@@ -48,27 +80,38 @@ fn reference_of(name: &str, arg: &Value) -> Option<Reference> {
     }
 }
 
-/// Replaces every intrinsic inside `value` by the string it resolves to.
+/// Replaces every intrinsic inside `value` by what it resolves to; a key or list item that resolves
+/// to `AWS::NoValue` is removed, and `value` itself resolving to it gives `Null`.
 ///
 /// # Errors
 /// [`IntrinsicError`] for a name the resolver does not know or an intrinsic this module does not support.
 pub fn resolve(value: &Value, resolver: &impl Resolve) -> Result<Value, IntrinsicError> {
+    Ok(resolve_present(value, resolver)?.unwrap_or(Value::Null))
+}
+
+/// [`resolve`], with `None` for `AWS::NoValue`.
+fn resolve_present(value: &Value, resolver: &impl Resolve) -> Result<Option<Value>, IntrinsicError> {
     if let Some((name, arg)) = split(value) {
-        return resolve_function(&name, arg, resolver).map(Value::String);
+        return resolve_function(&name, arg, resolver);
     }
-    Ok(match value {
-        Value::Sequence(items) => {
-            Value::Sequence(items.iter().map(|v| resolve(v, resolver)).collect::<Result<_, _>>()?)
-        }
+    Ok(Some(match value {
+        Value::Sequence(items) => Value::Sequence(
+            items
+                .iter()
+                .filter_map(|v| resolve_present(v, resolver).transpose())
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Mapping(map) => {
             let mut out = Mapping::new();
             for (k, v) in map {
-                out.insert(k.clone(), resolve(v, resolver)?);
+                if let Some(v) = resolve_present(v, resolver)? {
+                    out.insert(k.clone(), v);
+                }
             }
             Value::Mapping(out)
         }
         other => other.clone(),
-    })
+    }))
 }
 
 /// A string from an intrinsic or a plain scalar.
@@ -103,17 +146,99 @@ fn split(value: &Value) -> Option<(String, &Value)> {
     }
 }
 
-fn resolve_function(name: &str, arg: &Value, resolver: &impl Resolve) -> Result<String, IntrinsicError> {
-    if let ("Sub", Value::String(text)) = (name, arg) {
-        return substitute(text, resolver);
+fn resolve_function(name: &str, arg: &Value, resolver: &impl Resolve) -> Result<Option<Value>, IntrinsicError> {
+    let text = match (name, arg) {
+        ("Ref", Value::String(id)) if id == "AWS::NoValue" => return Ok(None),
+        ("If", Value::Sequence(args)) => return choose(args, resolver),
+        ("Split", Value::Sequence(args)) => return split_text(args, resolver).map(Some),
+        ("Sub", Value::String(text)) => substitute(text, resolver)?,
+        _ => match reference_of(name, arg) {
+            Some(Reference::Ref(id)) => resolver.reference(&id).ok_or(IntrinsicError::Unresolved(id))?,
+            Some(Reference::GetAtt(id, attr)) => resolver
+                .attribute(&id, &attr)
+                .ok_or_else(|| IntrinsicError::Unresolved(format!("{id}.{attr}")))?,
+            None => return Err(IntrinsicError::Unsupported(format!("Fn::{name}"))),
+        },
+    };
+    Ok(Some(Value::String(text)))
+}
+
+/// `Fn::If: [Condition, IfTrue, IfFalse]`: the branch the named condition picks, resolved.
+fn choose(args: &[Value], resolver: &impl Resolve) -> Result<Option<Value>, IntrinsicError> {
+    let [Value::String(name), if_true, if_false] = args else {
+        return Err(IntrinsicError::Unsupported(
+            "Fn::If other than [Condition, IfTrue, IfFalse]".into(),
+        ));
+    };
+    let branch = if named_condition(name, resolver, 0)? {
+        if_true
+    } else {
+        if_false
+    };
+    resolve_present(branch, resolver)
+}
+
+/// `Fn::Split: [Delimiter, Source]`: the source string's pieces.
+fn split_text(args: &[Value], resolver: &impl Resolve) -> Result<Value, IntrinsicError> {
+    let [Value::String(delimiter), source] = args else {
+        return Err(IntrinsicError::Unsupported(
+            "Fn::Split other than [Delimiter, Source]".into(),
+        ));
+    };
+    let source = resolve_string(source, resolver)?;
+    Ok(Value::Sequence(
+        source.split(delimiter.as_str()).map(Value::from).collect(),
+    ))
+}
+
+/// Evaluates a condition: `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, or `Condition` naming
+/// another one of the template's `Conditions`.
+///
+/// # Errors
+/// [`IntrinsicError`] for an unknown condition or value, a function that is not a condition
+/// function, or a condition that refers to itself.
+pub fn evaluate(condition: &Value, resolver: &impl Resolve) -> Result<bool, IntrinsicError> {
+    evaluate_at(condition, resolver, 0)
+}
+
+fn evaluate_at(condition: &Value, resolver: &impl Resolve, depth: usize) -> Result<bool, IntrinsicError> {
+    let (name, arg) = condition_parts(condition)
+        .ok_or_else(|| IntrinsicError::Unsupported(format!("{condition:?} where a condition was expected")))?;
+    let each = |args: &[Value]| -> Result<Vec<bool>, IntrinsicError> {
+        args.iter().map(|c| evaluate_at(c, resolver, depth)).collect()
+    };
+    match (name.as_str(), arg) {
+        ("Condition", Value::String(other)) => named_condition(other, resolver, depth + 1),
+        ("Equals", Value::Sequence(pair)) if pair.len() == 2 => {
+            Ok(resolve_string(&pair[0], resolver)? == resolve_string(&pair[1], resolver)?)
+        }
+        ("Not", Value::Sequence(one)) if one.len() == 1 => Ok(!evaluate_at(&one[0], resolver, depth)?),
+        ("And", Value::Sequence(all)) => Ok(each(all)?.into_iter().all(|b| b)),
+        ("Or", Value::Sequence(any)) => Ok(each(any)?.into_iter().any(|b| b)),
+        _ => Err(IntrinsicError::Unsupported(format!("Fn::{name} as a condition"))),
     }
-    match reference_of(name, arg) {
-        Some(Reference::Ref(id)) => resolver.reference(&id).ok_or(IntrinsicError::Unresolved(id)),
-        Some(Reference::GetAtt(id, attr)) => resolver
-            .attribute(&id, &attr)
-            .ok_or_else(|| IntrinsicError::Unresolved(format!("{id}.{attr}"))),
-        None => Err(IntrinsicError::Unsupported(format!("Fn::{name}"))),
+}
+
+/// A condition function's name and argument; `{Condition: X}` is one too.
+fn condition_parts(condition: &Value) -> Option<(String, &Value)> {
+    if let Value::Mapping(map) = condition {
+        if let Some(name) = map.get("Condition").filter(|_| map.len() == 1) {
+            return Some(("Condition".to_owned(), name));
+        }
     }
+    split(condition)
+}
+
+fn named_condition(name: &str, resolver: &impl Resolve, depth: usize) -> Result<bool, IntrinsicError> {
+    if depth > MAX_CONDITION_DEPTH {
+        return Err(IntrinsicError::Unsupported(format!(
+            "condition {name} refers to itself"
+        )));
+    }
+    let condition = resolver
+        .condition(name)
+        .ok_or_else(|| IntrinsicError::Unresolved(format!("condition {name}")))?;
+    evaluate_at(condition, resolver, depth)
 }
 
 /// `Fn::Sub` with `${Name}` and `${Logical.Attr}`; `${!Literal}` stays literal.
@@ -144,68 +269,4 @@ fn substitute(text: &str, resolver: &impl Resolve) -> Result<String, IntrinsicEr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Fixed;
-    impl Resolve for Fixed {
-        fn reference(&self, name: &str) -> Option<String> {
-            match name {
-                "Queue" => Some("http://127.0.0.1:5000/123/q".into()),
-                "AWS::Region" => Some("us-east-1".into()),
-                _ => None,
-            }
-        }
-        fn attribute(&self, id: &str, attr: &str) -> Option<String> {
-            (id == "Queue" && attr == "Arn").then(|| "arn:aws:sqs:us-east-1:123:q".into())
-        }
-    }
-
-    fn yaml(text: &str) -> Value {
-        serde_yaml::from_str(text).unwrap()
-    }
-
-    #[test]
-    fn short_and_long_forms_resolve_alike() {
-        for text in ["!Ref Queue", "{Ref: Queue}"] {
-            assert_eq!(
-                resolve_string(&yaml(text), &Fixed).unwrap(),
-                "http://127.0.0.1:5000/123/q"
-            );
-        }
-        for text in ["!GetAtt Queue.Arn", "{'Fn::GetAtt': [Queue, Arn]}"] {
-            assert_eq!(
-                resolve_string(&yaml(text), &Fixed).unwrap(),
-                "arn:aws:sqs:us-east-1:123:q"
-            );
-        }
-    }
-
-    #[test]
-    fn sub_replaces_refs_attributes_and_keeps_literals() {
-        let v = yaml(r#"!Sub "${Queue.Arn} in ${AWS::Region} ${!Literal}""#);
-        assert_eq!(
-            resolve_string(&v, &Fixed).unwrap(),
-            "arn:aws:sqs:us-east-1:123:q in us-east-1 ${Literal}"
-        );
-    }
-
-    #[test]
-    fn unknown_references_are_errors_not_blanks() {
-        assert_eq!(
-            resolve(&yaml("!Ref Nope"), &Fixed),
-            Err(IntrinsicError::Unresolved("Nope".into()))
-        );
-    }
-
-    #[test]
-    fn nested_values_are_resolved_in_place() {
-        let v = resolve(
-            &yaml("{deadLetterTargetArn: !GetAtt Queue.Arn, maxReceiveCount: 3}"),
-            &Fixed,
-        )
-        .unwrap();
-        assert_eq!(v["deadLetterTargetArn"], Value::from("arn:aws:sqs:us-east-1:123:q"));
-        assert_eq!(v["maxReceiveCount"], Value::from(3));
-    }
-}
+mod tests;

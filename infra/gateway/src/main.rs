@@ -10,7 +10,6 @@ use aws_config::SdkConfig;
 use gateway::host::FunctionHost;
 use gateway::invoke::{Invoker, LambdaInvoker};
 use gateway::provision::{provision_with, Stack};
-use gateway::routes::RouteTable;
 use gateway::server::{router, HttpApi};
 use gateway::template::Template;
 use gateway::websocket::routes::WsRoutes;
@@ -124,16 +123,13 @@ async fn serve_apis<I: Invoker + Clone>(template: &Template, invoker: I, args: &
 
 /// Serves the HTTP API on `--port` until Ctrl-C or SIGTERM.
 async fn serve_http<I: Invoker>(template: &Template, invoker: I, args: &local::Args) -> anyhow::Result<()> {
-    let functions = template.functions()?;
-    let auth = gateway::authorizers::http_auth(template, &functions)?;
-    let routes = RouteTable::new(&functions, auth.default.as_deref());
+    let parameters = gateway::provision::parameter_values(template, &args.parameters)?;
     let timeout = Duration::from_secs(args.invoke_timeout);
-    let api = Arc::new(HttpApi {
-        routes,
-        auth,
-        invoker,
-        timeout,
-    });
+    let api = HttpApi::from_template(template, &parameters, invoker, timeout)?;
+    if let Some(cors) = &api.cors {
+        tracing::info!(origins = ?cors.allow_origins, "CORS on");
+    }
+    let api = Arc::new(api);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| format!("port {} is busy: stop what uses it or set GATEWAY_PORT", args.port))?;

@@ -110,14 +110,9 @@ pub async fn provision_with(
     stack: &Stack,
     overrides: &BTreeMap<String, String>,
 ) -> anyhow::Result<Provisioned> {
-    let mut parameters = parameter_defaults(template);
-    for (name, value) in overrides {
-        anyhow::ensure!(parameters.contains_key(name), "the template has no parameter {name}");
-        parameters.insert(name.clone(), value.clone());
-    }
     let mut out = Provisioned {
         stack: stack.clone(),
-        parameters,
+        parameters: parameter_values(template, overrides)?,
         resources: BTreeMap::new(),
     };
     create_tables(template, clients, &mut out).await?;
@@ -153,6 +148,23 @@ fn register_websocket_apis(template: &Template, out: &mut Provisioned) {
             },
         );
     }
+}
+
+/// Every parameter's value as `Ref` gives it: its default, or its override (as
+/// `sam deploy --parameter-overrides` gives them).
+///
+/// # Errors
+/// For an override of a parameter the template does not declare.
+pub fn parameter_values(
+    template: &Template,
+    overrides: &BTreeMap<String, String>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut parameters = parameter_defaults(template);
+    for (name, value) in overrides {
+        anyhow::ensure!(parameters.contains_key(name), "the template has no parameter {name}");
+        parameters.insert(name.clone(), value.clone());
+    }
+    Ok(parameters)
 }
 
 /// Parameter defaults as `Ref` gives them: strings as they are, other values as their YAML text.

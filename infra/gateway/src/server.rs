@@ -1,5 +1,6 @@
 //! The HTTP side of the gateway: route, build the event, invoke, translate — or answer as API Gateway would.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +13,12 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde_json::Value;
 use shared::ApiError;
 
-use crate::authorizers::{authorizer_event, decide, AuthorizerDef, Decision, HttpAuth};
+use crate::authorizers::{authorizer_event, decide, http_auth, AuthorizerDef, Decision, HttpAuth};
+use crate::cors::{is_preflight, CorsConfig};
 use crate::event::{build_event, translate_response, IncomingRequest};
 use crate::invoke::Invoker;
 use crate::routes::{RouteMatch, RouteTable};
+use crate::template::{Template, TemplateError};
 
 /// HTTP API's payload limit.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -27,6 +30,32 @@ pub struct HttpApi<I> {
     pub invoker: I,
     /// API Gateway gives up on an integration after 30 s.
     pub timeout: Duration,
+    /// The API's `CorsConfiguration`; without one, `OPTIONS` is routed like any other method.
+    pub cors: Option<CorsConfig>,
+}
+
+impl<I: Invoker> HttpApi<I> {
+    /// The template's HTTP API: its routes, authorizers and CORS, intrinsics resolved against
+    /// `parameters` (every parameter's value).
+    ///
+    /// # Errors
+    /// [`TemplateError`] for a function, authorizer or CORS configuration the gateway cannot serve.
+    pub fn from_template(
+        template: &Template,
+        parameters: &BTreeMap<String, String>,
+        invoker: I,
+        timeout: Duration,
+    ) -> Result<Self, TemplateError> {
+        let functions = template.functions()?;
+        let auth = http_auth(template, &functions)?;
+        Ok(Self {
+            routes: RouteTable::new(&functions, auth.default.as_deref()),
+            auth,
+            invoker,
+            timeout,
+            cors: CorsConfig::from_template(template, parameters)?,
+        })
+    }
 }
 
 /// The axum router serving every route of the API.
@@ -43,36 +72,73 @@ async fn handle<I: Invoker>(
     body: Body,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let request = Received {
+        peer,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        request_id: &request_id,
+    };
+    let response = match &api.cors {
+        Some(cors) if is_preflight(&method, &headers) && api.routes.find("OPTIONS", uri.path()).is_none() => {
+            tracing::info!(path = %uri.path(), origin = ?headers.get(http::header::ORIGIN), %request_id, "preflight");
+            cors.preflight(&headers)
+        }
+        Some(cors) => {
+            let mut response = answer(&api, &request, body).await;
+            cors.apply(&headers, response.headers_mut());
+            response
+        }
+        None => answer(&api, &request, body).await,
+    };
+    with_request_id(response, &request_id)
+}
+
+/// What [`answer`] needs of the request besides its body.
+struct Received<'a> {
+    peer: SocketAddr,
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    request_id: &'a str,
+}
+
+/// Routes the request and answers it: the function's answer, or API Gateway's own.
+async fn answer<I: Invoker>(api: &HttpApi<I>, request: &Received<'_>, body: Body) -> Response {
+    let Received {
+        peer,
+        method,
+        uri,
+        headers,
+        request_id,
+    } = *request;
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return with_request_id(
-            api_gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
-            &request_id,
-        );
+        return api_gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
     let Some(route) = api.routes.find(method.as_str(), uri.path()) else {
-        return with_request_id(api_gateway_message(StatusCode::NOT_FOUND, "Not Found"), &request_id);
+        return api_gateway_message(StatusCode::NOT_FOUND, "Not Found");
     };
     let incoming = IncomingRequest {
         method: method.as_str(),
         path: uri.path(),
         raw_query: uri.query().unwrap_or(""),
-        headers: &headers,
+        headers,
         body: &body,
         source_ip: peer.ip().to_string(),
-        request_id: request_id.clone(),
+        request_id: request_id.to_owned(),
         time_epoch_ms: chrono::Utc::now().timestamp_millis(),
     };
     let mut event = build_event(&incoming, &route, None);
-    let response = match authorize(&api, &route, &event, &headers).await {
+    let response = match authorize(api, &route, &event, headers).await {
         Ok(Some(context)) => {
             event["requestContext"]["authorizer"] = serde_json::json!({ "lambda": context });
-            integrate(&api, &route, &event, &request_id).await
+            integrate(api, &route, &event, request_id).await
         }
-        Ok(None) => integrate(&api, &route, &event, &request_id).await,
+        Ok(None) => integrate(api, &route, &event, request_id).await,
         Err(denied) => denied,
     };
     tracing::info!(%method, path = %uri.path(), route = %route.route_key, status = response.status().as_u16(), %request_id);
-    with_request_id(response, &request_id)
+    response
 }
 
 /// Invokes the route's function within the integration timeout and translates its answer.

@@ -15,6 +15,8 @@ pub struct Template {
     pub dir: PathBuf,
     /// Parameter defaults.
     pub parameters: BTreeMap<String, Value>,
+    /// `Conditions`, unevaluated.
+    pub conditions: Mapping,
     /// `Globals.Function.Environment.Variables`, unresolved.
     pub globals_env: Mapping,
     /// `Globals.Function.Timeout`, unresolved.
@@ -132,6 +134,11 @@ impl Template {
         Ok(Self {
             dir,
             parameters: parameter_defaults(&doc),
+            conditions: doc
+                .get("Conditions")
+                .and_then(Value::as_mapping)
+                .cloned()
+                .unwrap_or_default(),
             globals_env: globals_env(&doc),
             globals_timeout: doc
                 .get("Globals")

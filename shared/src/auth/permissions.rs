@@ -91,9 +91,14 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("GET /api/v1/mcp/tasks", &[Admin, Operator, Agent, Viewer]),
 ];
 
-/// Whether `role` may call the route; unknown routes are denied.
+/// Whether `role` may call the route; unknown routes are denied. A `HEAD` route (each `GET` route
+/// has one: API Gateway routes `HEAD` only to `HEAD` routes) is allowed as its `GET` is.
 #[must_use]
 pub fn allows(route_key: &str, role: Role) -> bool {
+    let route_key = match route_key.strip_prefix("HEAD ") {
+        Some(path) => format!("GET {path}"),
+        None => route_key.to_owned(),
+    };
     PERMISSIONS
         .iter()
         .any(|(key, roles)| *key == route_key && roles.contains(&role))
@@ -108,6 +113,17 @@ mod tests {
         assert!(allows("POST /api/v1/keys", Admin));
         assert!(!allows("POST /api/v1/keys", Operator));
         assert!(Role::ALL.iter().all(|r| allows("GET /api/v1/mcp/models", *r)));
+    }
+
+    #[test]
+    fn a_head_route_is_allowed_as_its_get_route_is() {
+        assert!(allows("HEAD /api/v1/keys", Admin));
+        assert!(!allows("HEAD /api/v1/keys", Operator));
+        assert!(Role::ALL.iter().all(|r| allows("HEAD /api/v1/mcp/models", *r)));
+        assert!(
+            !allows("HEAD /api/v1/tasks", Admin),
+            "POST /api/v1/tasks has no HEAD twin"
+        );
     }
 
     #[test]

@@ -102,6 +102,7 @@ async fn http_api(host: Arc<FunctionHost>) -> String {
         },
         invoker: host,
         timeout: Duration::from_secs(30),
+        cors: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -170,3 +170,44 @@ fn every_function_has_a_log_group_with_retention_and_every_alarm_notifies_the_al
         }
     }
 }
+
+#[test]
+fn every_get_route_of_the_project_template_has_a_head_twin_with_its_authorizer() {
+    // API Gateway routes HEAD only to HEAD routes, never to the GET route of the same path.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    for function in Template::load(&path).unwrap().functions().unwrap() {
+        for get in function.http_routes.iter().filter(|r| r.method == "GET") {
+            let twin = HttpRoute {
+                method: "HEAD".into(),
+                ..get.clone()
+            };
+            assert!(
+                function.http_routes.contains(&twin),
+                "{}: {} has no HEAD twin",
+                function.logical_id,
+                get.route_key()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_project_template_turns_cors_on_only_with_cors_allowed_origins() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    let template = Template::load(&path).unwrap();
+    let cors = |overrides: &[(&str, &str)]| {
+        let overrides = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let parameters = crate::provision::parameter_values(&template, &overrides).unwrap();
+        crate::cors::CorsConfig::from_template(&template, &parameters).unwrap()
+    };
+    assert_eq!(cors(&[]), None);
+    let on = cors(&[("CorsAllowedOrigins", "https://console.mcpflow.test")]).unwrap();
+    assert_eq!(on.allow_origins, ["https://console.mcpflow.test"]);
+    assert_eq!(on.allow_methods, ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]);
+    assert!(on.allow_headers.iter().any(|h| h == "x-api-key"));
+    assert!(on.expose_headers.iter().any(|h| h == "x-request-id"));
+    assert_eq!((on.max_age, on.allow_credentials), (Some(600), false));
+}
