@@ -39,7 +39,9 @@ pub async fn record_status<A: AuditLog>(deps: &AuditDeps<A>, req: &Request, targ
         AuthOutcome::Allowed(p)
         | AuthOutcome::Forbidden { principal: p }
         | AuthOutcome::RateLimited { principal: Some(p), .. } => p,
-        AuthOutcome::RateLimited { principal: None, .. } | AuthOutcome::Unauthenticated { .. } => return,
+        AuthOutcome::RateLimited { principal: None, .. }
+        | AuthOutcome::Unauthenticated { .. }
+        | AuthOutcome::Unavailable => return,
     };
     let now = chrono::Utc::now();
     let entry = AuditEntry {

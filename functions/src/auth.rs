@@ -17,6 +17,7 @@ pub fn principal(req: &Request) -> Result<Principal, ApiError> {
     };
     match AuthOutcome::from_context(context) {
         AuthOutcome::Allowed(principal) => Ok(principal),
+        AuthOutcome::Unavailable => Err(ApiError::unavailable()),
         AuthOutcome::Unauthenticated { code, message } => Err(ApiError::new(401, code, message)),
         AuthOutcome::RateLimited { retry_after_secs, .. } => Err(ApiError::new(
             429,

@@ -5,13 +5,17 @@
 use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::auth::authenticate::{Authenticator, Credentials};
+use shared::auth::AuthOutcome;
 use shared::keys::KeyStore;
 use shared::ratelimit::RateLimiter;
 
 /// Decides one request.
 ///
+/// A key store or rate limiter that cannot be reached is the verdict `unavailable` (the function
+/// answers `503` in the envelope).
+///
 /// # Errors
-/// When the key store cannot be reached (API Gateway then answers 500).
+/// Any other failure to decide (API Gateway then answers 500).
 pub async fn handle<S: KeyStore, L: RateLimiter>(
     deps: &Authenticator<S, L>,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
@@ -23,7 +27,14 @@ pub async fn handle<S: KeyStore, L: RateLimiter>(
         authorization: header("authorization"),
     };
     let route_key = req.route_key.as_deref().unwrap_or_default();
-    let outcome = deps.decide(credentials, route_key, chrono::Utc::now()).await?;
+    let outcome = match deps.decide(credentials, route_key, chrono::Utc::now()).await {
+        Ok(outcome) => outcome,
+        Err(e) if shared::error::is_unavailable(&e) => {
+            tracing::error!(route = %route_key, error = %format!("{e:#}"), "authorizer could not decide: a store is unavailable");
+            AuthOutcome::Unavailable
+        }
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(route = %route_key, verdict = ?std::mem::discriminant(&outcome), "authorizer decided");
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.is_authorized = true;
@@ -33,7 +44,7 @@ pub async fn handle<S: KeyStore, L: RateLimiter>(
 
 #[cfg(test)]
 mod tests {
-    use shared::auth::{AuthOutcome, Role};
+    use shared::auth::Role;
     use shared::keys::admin::issue_key;
     use shared::keys::InMemoryKeyStore;
     use shared::ratelimit::{InMemoryRateLimiter, RateLimits, DEFAULT_RATE_LIMITS};
@@ -70,6 +81,31 @@ mod tests {
             panic!("{context:?}")
         };
         assert_eq!((p.tenant.as_str(), p.role), ("acme", Role::Viewer));
+    }
+
+    #[tokio::test]
+    async fn a_key_store_that_cannot_be_reached_is_passed_on_as_unavailable() {
+        use aws_sdk_dynamodb::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
+        let nowhere = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let store =
+            shared::keys::dynamodb::DynamoDbKeyStore::new(aws_sdk_dynamodb::Client::from_conf(nowhere), "t".into());
+        let deps = Authenticator {
+            store,
+            limiter: InMemoryRateLimiter::default(),
+            limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
+            jwt: None,
+        };
+        let key = format!("mcpf_{}_{}", "0".repeat(16), "A".repeat(43));
+        let response = handle(&deps, event(&key)).await.unwrap();
+        assert!(response.is_authorized);
+        let context = serde_json::from_value(response.context).unwrap();
+        assert_eq!(AuthOutcome::from_context(Some(&context)), AuthOutcome::Unavailable);
     }
 
     #[tokio::test]

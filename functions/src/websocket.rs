@@ -720,6 +720,8 @@ async fn authenticate<K: KeyStore, L: RateLimiter>(
         AuthOutcome::Unauthenticated { .. } => Err((401, ErrorCode::InvalidApiKey)),
         AuthOutcome::Forbidden { .. } => Err((403, ErrorCode::UnauthorizedAccess)),
         AuthOutcome::RateLimited { .. } => Err((429, ErrorCode::RateLimitExceeded)),
+        // Only the authorizer turns a failed decision into this verdict; here it stays the error.
+        AuthOutcome::Unavailable => anyhow::bail!("the credentials could not be checked"),
     })
 }
 

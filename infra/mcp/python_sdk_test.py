@@ -311,11 +311,39 @@ async def expect_error(report: Report, name: str, call: Awaitable[types.CallTool
                  if result.is_error else f"accepted: {structured(result) or text_of(result)}")
 
 
+async def expect_code(report: Report, name: str, code: int, call: Awaitable[Any]) -> None:
+    try:
+        answer = await call
+    except MCPError as exc:
+        return report.check(name, exc.code == code, f"JSON-RPC error {exc.code}: {exc.error.message}")
+    report.fail(name, f"answered {answer!r}, not JSON-RPC error {code}")
+
+
 async def check_error_shapes(report: Report, client: Client) -> None:
     await expect_error(report, "tools/call create_task {prompt: ''} is refused",
                        client.call_tool("create_task", {"prompt": ""}))
     await expect_error(report, "tools/call of an unknown tool is refused",
                        client.call_tool("no_such_tool_mcpflow_harness", {}))
+    await check_jsonrpc_codes(report, client)
+
+
+async def check_jsonrpc_codes(report: Report, client: Client) -> None:
+    """JSON-RPC's codes through the SDK's own request path, in the session's era."""
+    era = client.protocol_version
+    unknown = types.Request[dict[str, Any] | None, str](method="no/such/method", params=None)
+    await expect_code(report, f"{era}: an unknown method is -32601", -32601,
+                      client.session.send_request(unknown, dict))
+    misfit = types.Request[dict[str, Any], str](method="prompts/get", params={"name": "task_summary", "arguments": 3})
+    await expect_code(report, f"{era}: params of the wrong shape are -32602", -32602,
+                      client.session.send_request(misfit, dict))
+
+
+async def check_jsonrpc_codes_stateless(report: Report, http: httpx2.AsyncClient, state: State) -> None:
+    """The same codes in the stateless era (server/discover, 2026-07-28)."""
+    async with Client(streamable_http_client(state.url, http_client=http), mode="auto", cache=None) as client:
+        if client.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return report.skip("JSON-RPC codes (stateless era)", f"negotiated {client.protocol_version}")
+        await check_jsonrpc_codes(report, client)
 
 
 # ---------------------------------------------------------------------------
@@ -482,6 +510,7 @@ async def run(state: State) -> Report:
     async with httpx2.AsyncClient(headers={"X-API-Key": state.api_key}, timeout=httpx2.Timeout(30, read=120)) as http:
         await guarded(report, "connect (initialize handshake)", run_session(report, http, state))
         await guarded(report, "tasks (2026-07-28 extension)", check_tasks_sep2663(report, http, state))
+        await guarded(report, "JSON-RPC codes (stateless era)", check_jsonrpc_codes_stateless(report, http, state))
     return report
 
 

@@ -102,16 +102,18 @@ done
 
 step "end-to-end tests"
 cargo test --locked -p local-gateway --test emulator -- --ignored
-cargo test --locked -p mcpflow-functions --test e2e -- --ignored --skip degraded
+cargo test --locked -p mcpflow-functions --test e2e -- --ignored --skip degraded --skip outage
 cargo test --locked -p mcpflow-cli --test e2e -- --ignored
 
 step "MCP clients: Python SDK, conformance suite, Inspector CLI, mcp-remote"
 MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 \
   "$root/infra/mcp/check.sh"
 
-step "end-to-end tests with moto stopped"
+step "end-to-end tests with moto stopped, then DynamoDB Local too"
 "$here/stop.sh" moto
 cargo test --locked -p mcpflow-functions --test e2e -- --ignored degraded
+"$here/stop.sh" dynamodb
+cargo test --locked -p mcpflow-functions --test e2e -- --ignored outage
 
 step "no secret in any log: the admin key, the JWT secret, and every key and token the tests made"
 jwt_secret=$(sed -n "s/^JWT_HS256_SECRET='\(.*\)'$/\1/p" "$MCPFLOW_RUN/functions.env")

@@ -150,6 +150,9 @@ async fn serve<A>(
         }
     }
     let sent_json = api::sends_json(&req);
+    // From 2026-07-28 on, a JSON-RPC error carries its HTTP status too (rmcp: 404 unknown method,
+    // 400 bad params); before, it is a 200.
+    let stateless = header("mcp-protocol-version").is_some_and(|v| v.as_str() >= STATELESS_SINCE);
     let (parts, raw) = req.into_parts();
     let mut request = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(&raw)));
     request.extensions_mut().insert(principal);
@@ -157,14 +160,19 @@ async fn serve<A>(
     if parts.status == http::StatusCode::UNSUPPORTED_MEDIA_TYPE && sent_json {
         // rmcp says 415 for a JSON-RPC message it cannot read into a typed one: params of the wrong
         // shape. The body was checked to be a JSON-RPC message, so answer as JSON-RPC says.
-        return unreadable_params(body, request_id);
+        return unreadable_params(body, stateless, request_id);
     }
     let bytes = answer
         .collect()
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    let bytes = amended(body["method"].as_str().unwrap_or_default(), legacy, &bytes);
+    let (bytes, misfit) = amended(body["method"].as_str().unwrap_or_default(), legacy, &bytes);
+    let mut parts = parts;
+    if misfit && parts.status == http::StatusCode::NOT_FOUND {
+        // 2026-07-28 answers an unknown method at 404 and bad params at 400.
+        parts.status = http::StatusCode::BAD_REQUEST;
+    }
     in_envelope(Response::from_parts(parts, Body::from(bytes)), request_id)
 }
 
@@ -195,11 +203,12 @@ fn params_misfit(method: &str) -> String {
 }
 
 /// rmcp's answer, with what 2025-11-25 clients need added to `initialize` and `tools/list`, and
-/// params that did not fit a method answered `-32602`.
-fn amended(method: &str, legacy: bool, bytes: &[u8]) -> Vec<u8> {
+/// params that did not fit a method answered `-32602` (then `true`).
+fn amended(method: &str, legacy: bool, bytes: &[u8]) -> (Vec<u8>, bool) {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(json) if matches!(method, "initialize" | "tools/list") && json.get("error").is_none() => {
-            serde_json::to_vec(&legacy_tasks::amend(method, legacy, json)).unwrap_or_default()
+            let json = legacy_tasks::amend(method, legacy, json);
+            (serde_json::to_vec(&json).unwrap_or_default(), false)
         }
         Ok(mut json)
             if json["error"]["code"] == -32601
@@ -207,9 +216,9 @@ fn amended(method: &str, legacy: bool, bytes: &[u8]) -> Vec<u8> {
                 && TYPED_METHODS.contains(&method) =>
         {
             json["error"] = json!({"code": -32602, "message": params_misfit(method)});
-            serde_json::to_vec(&json).unwrap_or_default()
+            (serde_json::to_vec(&json).unwrap_or_default(), true)
         }
-        _ => bytes.to_vec(),
+        _ => (bytes.to_vec(), false),
     }
 }
 
@@ -267,9 +276,13 @@ fn jsonrpc_error(status: u16, refusal: JsonRpcRefusal, request_id: &str) -> Resp
     rpc_error(status, code, message, request_id)
 }
 
+/// The first protocol version without the initialize handshake.
+const STATELESS_SINCE: &str = "2026-07-28";
+
 /// A JSON-RPC message whose params do not fit its method (`-32602`) or that names no method rmcp
-/// knows (`-32600`): a request is answered with its id at HTTP `200`, anything else at `400`.
-fn unreadable_params(body: &Value, request_id: &str) -> Response<Body> {
+/// knows (`-32600`): a request is answered with its id (at HTTP `200` before 2026-07-28, `400`
+/// since), anything else at `400`.
+fn unreadable_params(body: &Value, stateless: bool, request_id: &str) -> Response<Body> {
     let method = body["method"].as_str().unwrap_or_default();
     let (code, message) = if TYPED_METHODS.contains(&method) {
         (-32602, params_misfit(method))
@@ -278,7 +291,7 @@ fn unreadable_params(body: &Value, request_id: &str) -> Response<Body> {
     };
     match body.get("id").filter(|_| !method.is_empty()) {
         Some(id) => api::json(
-            200,
+            if stateless { 400 } else { 200 },
             &json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
         ),
         None => rpc_error(400, code, &message, request_id),

@@ -62,7 +62,7 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorData {
 /// is logged and answered without its message.
 pub(crate) fn conversation_error(e: ConversationError) -> ErrorData {
     match e {
-        ConversationError::Unknown(ref cause) if cause.chain().any(|c| c.is::<shared::error::Unavailable>()) => {
+        ConversationError::Unknown(ref cause) if shared::error::is_unavailable(cause) => {
             tracing::error!(error = %e, "mcp request failed: a dependency is unavailable");
             let retry = json!({"code": "DEPENDENCY_UNAVAILABLE", "retry_after_secs": shared::error::UNAVAILABLE_RETRY_AFTER_SECS});
             ErrorData::internal_error(

@@ -96,6 +96,9 @@ pub enum AuthOutcome {
         principal: Option<Principal>,
         retry_after_secs: u64,
     },
+    /// A store the decision needs (API keys, rate-limit buckets) could not be reached: `503`
+    /// `DEPENDENCY_UNAVAILABLE` with `Retry-After`, in the envelope rather than API Gateway's `500`.
+    Unavailable,
 }
 
 impl AuthOutcome {
@@ -131,6 +134,7 @@ impl AuthOutcome {
                 context.insert("retry_after".to_owned(), s(&retry_after_secs.to_string()));
                 context
             }
+            Self::Unavailable => HashMap::from([("verdict".to_owned(), s("unavailable"))]),
             Self::Unauthenticated { code, message } => HashMap::from([
                 ("verdict".to_owned(), s("unauthenticated")),
                 ("code".to_owned(), s(code)),
@@ -167,6 +171,7 @@ impl AuthOutcome {
                 principal: principal(),
                 retry_after_secs: get("retry_after").and_then(|r| r.parse().ok()).unwrap_or(1),
             },
+            Some("unavailable") => Self::Unavailable,
             Some("unauthenticated") => Self::Unauthenticated {
                 code: match get("code") {
                     Some("INVALID_API_KEY") => "INVALID_API_KEY",
@@ -209,6 +214,7 @@ mod tests {
                 principal: Some(principal(Role::Operator)),
                 retry_after_secs: 7,
             },
+            AuthOutcome::Unavailable,
             AuthOutcome::RateLimited {
                 principal: None,
                 retry_after_secs: 3,

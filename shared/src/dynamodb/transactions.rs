@@ -80,13 +80,22 @@ pub async fn transact(client: &Client, writes: Vec<TransactWriteItem>) -> anyhow
         };
         match verdict(&reasons) {
             Verdict::Refused(item) => return Ok(Transacted::Refused { item }),
-            Verdict::Retry => tokio::time::sleep(Duration::from_millis(attempt * 10)).await,
+            Verdict::Retry => tokio::time::sleep(contention_backoff(attempt)).await,
             Verdict::Other => return Err(super::sdk_error(e).context(format!("reasons {reasons:?}"))),
         }
     }
-    Err(anyhow::anyhow!(
-        "the transaction kept conflicting with other transactions ({ATTEMPTS} tries)"
-    ))
+    // Not the caller's fault and not for ever: answered 503 with Retry-After.
+    Err(anyhow::Error::new(crate::error::Unavailable {
+        detail: format!("the transaction kept conflicting with other transactions ({ATTEMPTS} tries)"),
+    }))
+}
+
+/// The wait before trying a write that met a concurrent one again: full jitter over an exponential
+/// ceiling (10 ms, 20 ms, … up to 320 ms), so contenders spread out instead of meeting again.
+#[must_use]
+pub fn contention_backoff(attempt: u64) -> Duration {
+    let ceiling = 10.0 * f64::from(1u32 << attempt.min(5));
+    Duration::from_secs_f64(ceiling * crate::providers::retry::unit_random() / 1000.0)
 }
 
 #[cfg(test)]

@@ -29,6 +29,19 @@ pub struct Unavailable {
     pub detail: String,
 }
 
+/// Whether `err` comes from a dependency that could not be reached: an [`Unavailable`] anywhere in
+/// its chain, also inside the stores' `Unknown` errors (transparent, so their chain skips it).
+#[must_use]
+pub fn is_unavailable(err: &anyhow::Error) -> bool {
+    use crate::conversation::store::StoreError;
+    use crate::keys::KeyStoreError;
+    err.chain().any(|link| {
+        link.is::<Unavailable>()
+            || matches!(link.downcast_ref::<StoreError>(), Some(StoreError::Unknown(inner)) if is_unavailable(inner))
+            || matches!(link.downcast_ref::<KeyStoreError>(), Some(KeyStoreError::Unknown(inner)) if is_unavailable(inner))
+    })
+}
+
 /// Seconds a client is asked to wait after a `503 DEPENDENCY_UNAVAILABLE`.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
@@ -106,14 +119,20 @@ impl ApiError {
     #[must_use]
     pub fn unknown(what: &str, err: &anyhow::Error) -> Self {
         let cause = format!("{what}: {err:#}");
-        if err.chain().any(|e| e.is::<Unavailable>()) {
-            let message = "a service mcpflow depends on could not be reached; try again shortly";
+        if is_unavailable(err) {
             return Self {
                 cause: Some(cause),
-                ..Self::new(503, "DEPENDENCY_UNAVAILABLE", message).with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
+                ..Self::unavailable()
             };
         }
         Self::internal_because(cause)
+    }
+
+    /// `503 DEPENDENCY_UNAVAILABLE` with `Retry-After`: a dependency could not be reached.
+    #[must_use]
+    pub fn unavailable() -> Self {
+        let message = "a service mcpflow depends on could not be reached; try again shortly";
+        Self::new(503, "DEPENDENCY_UNAVAILABLE", message).with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
     }
 
     /// The JSON body of the envelope.

@@ -63,7 +63,11 @@ pub enum PipelineError {
 
 impl From<crate::conversation::store::StoreError> for PipelineError {
     fn from(e: crate::conversation::store::StoreError) -> Self {
-        Self::Unknown(anyhow::anyhow!("task store: {e}"))
+        match e {
+            // Kept whole, so an unreachable table is still known as such.
+            crate::conversation::store::StoreError::Unknown(e) => Self::Unknown(e.context("task store")),
+            other => Self::Unknown(anyhow::anyhow!("task store: {other}")),
+        }
     }
 }
 

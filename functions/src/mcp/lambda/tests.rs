@@ -146,15 +146,56 @@ async fn a_body_sent_as_anything_but_json_is_415_whatever_it_holds() {
     );
 }
 
+/// The eras' protocol versions: 2025-06-18 and 2025-11-25 (initialize handshake), and 2026-07-28
+/// (stateless: every request names its method in `Mcp-Method`, and its target in `Mcp-Name`).
+const VERSIONS: [&str; 3] = ["2025-06-18", legacy_tasks::VERSION, "2026-07-28"];
+
+/// `body` (method `method`, target `name`) posted as `version` says requests are sent.
+async fn post_as(
+    endpoint: &Endpoint<InMemoryAuditLog>,
+    version: &str,
+    method: &str,
+    name: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let mut headers = vec![("mcp-protocol-version", version), ("mcp-method", method)];
+    if let Some(name) = name {
+        headers.push(("mcp-name", name));
+    }
+    // 2026-07-28 requests also carry the protocol version and client capabilities in `_meta`.
+    let mut body: Value = serde_json::from_str(body).unwrap();
+    if version == "2026-07-28" {
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": version,
+            "io.modelcontextprotocol/clientCapabilities": {}});
+        match body.get_mut("params") {
+            Some(Value::Object(params)) => {
+                params.insert("_meta".into(), meta);
+            }
+            Some(_) => {}
+            None => body["params"] = json!({"_meta": meta}),
+        }
+    }
+    post_raw(endpoint, &headers, &body.to_string()).await
+}
+
+/// The HTTP status of a JSON-RPC error: `200` before 2026-07-28, which gives each its own status.
+fn era_status(version: &str, stateless: u16) -> u16 {
+    if version == "2026-07-28" {
+        stateless
+    } else {
+        200
+    }
+}
+
 #[tokio::test]
 async fn an_unknown_method_is_32601_in_both_eras() {
     let endpoint = endpoint();
     let body = r#"{"jsonrpc": "2.0", "id": 5, "method": "no/such/method"}"#;
-    for version in ["2025-06-18", legacy_tasks::VERSION] {
-        let (status, answer) = post_raw(&endpoint, &[("mcp-protocol-version", version)], body).await;
+    for version in VERSIONS {
+        let (status, answer) = post_as(&endpoint, version, "no/such/method", None, body).await;
         assert_eq!(
             (status, &answer["error"]["code"], &answer["id"]),
-            (200, &json!(-32601), &json!(5)),
+            (era_status(version, 404), &json!(-32601), &json!(5)),
             "{version}: {answer}"
         );
     }
@@ -164,21 +205,38 @@ async fn an_unknown_method_is_32601_in_both_eras() {
 async fn params_of_the_wrong_shape_are_32602_in_both_eras() {
     let endpoint = endpoint();
     let bodies = [
-        r#"{"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": 12}}"#,
-        r#"{"jsonrpc": "2.0", "id": 8, "method": "prompts/get", "params": []}"#,
-        r#"{"jsonrpc": "2.0", "id": 8, "method": "initialize", "params": {"protocolVersion": 7}}"#,
+        (
+            "tools/call",
+            Some("12"),
+            r#"{"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": 12}}"#,
+        ),
+        (
+            "prompts/get",
+            None,
+            r#"{"jsonrpc": "2.0", "id": 8, "method": "prompts/get", "params": []}"#,
+        ),
+        (
+            "prompts/get",
+            Some("x"),
+            r#"{"jsonrpc": "2.0", "id": 8, "method": "prompts/get", "params": {"name": "x", "arguments": 3}}"#,
+        ),
     ];
-    for version in ["2025-06-18", legacy_tasks::VERSION] {
-        for body in bodies {
-            let (status, answer) = post_raw(&endpoint, &[("mcp-protocol-version", version)], body).await;
+    for version in VERSIONS {
+        for (method, name, body) in bodies {
+            let (status, answer) = post_as(&endpoint, version, method, name, body).await;
             assert_eq!(
                 (status, &answer["error"]["code"], &answer["id"]),
-                (200, &json!(-32602), &json!(8)),
+                (era_status(version, 400), &json!(-32602), &json!(8)),
                 "{version} {body}: {answer}"
             );
             assert!(answer.get("result").is_none(), "{answer}");
         }
     }
+    // The handshake's own params too, where there is a handshake.
+    let body = r#"{"jsonrpc": "2.0", "id": 8, "method": "initialize", "params": {"protocolVersion": 7}}"#;
+    let (status, answer) = post_as(&endpoint, legacy_tasks::VERSION, "initialize", None, body).await;
+    assert_eq!((status, &answer["error"]["code"]), (200, &json!(-32602)), "{answer}");
+    assert!(answer.get("result").is_none(), "{answer}");
 }
 
 #[tokio::test]

@@ -186,6 +186,10 @@ impl DynamoDbContextStore {
     }
 }
 
+/// Tries of a context create whose quota item another create changed meanwhile (at most some 8 s of
+/// waiting, within any HTTP function's timeout).
+const QUOTA_ATTEMPTS: u64 = 40;
+
 impl ContextStore for DynamoDbContextStore {
     /// One transaction: the context, its listing entry, its principal's quota and its nodes. A
     /// concurrent create of the same principal moves the quota's version on; then the quota is read
@@ -213,11 +217,17 @@ impl ContextStore for DynamoDbContextStore {
             {
                 Ok(_) => return Ok(()),
                 Err(e)
-                    if attempt < 10
-                        && e.as_service_error()
-                            .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_transaction_canceled_exception()) =>
                 {
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                    // Every create of one principal meets on its quota item: many at once take
+                    // turns, so keep trying (spread out) rather than fail the ones that lost.
+                    if attempt >= QUOTA_ATTEMPTS {
+                        return Err(StoreError::Unknown(anyhow::Error::new(crate::error::Unavailable {
+                            detail: format!("the quota item kept changing ({QUOTA_ATTEMPTS} tries)"),
+                        })));
+                    }
+                    tokio::time::sleep(crate::dynamodb::transactions::contention_backoff(attempt)).await;
                 }
                 Err(e) => return Err(fail(e)),
             }
