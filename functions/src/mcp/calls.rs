@@ -32,6 +32,14 @@ pub struct ToolFailure(pub String);
 impl From<ConversationError> for ToolFailure {
     fn from(e: ConversationError) -> Self {
         match e {
+            ConversationError::Unknown(err) if shared::error::is_unavailable(&err) => {
+                tracing::error!(error = %format!("{err:#}"), "tool failed: a dependency is unavailable");
+                let wait = shared::error::UNAVAILABLE_RETRY_AFTER_SECS;
+                Self(format!(
+                    "DEPENDENCY_UNAVAILABLE: a service mcpflow depends on could not be reached; try again \
+                     in {wait} s"
+                ))
+            }
             ConversationError::Unknown(err) => {
                 tracing::error!(error = %err, "tool failed");
                 Self("mcpflow could not complete the call; try again later".into())
