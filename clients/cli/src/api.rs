@@ -83,6 +83,15 @@ impl Api {
         self.send(request, &format!("GET {path}")).await
     }
 
+    /// `DELETE path`.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.request(reqwest::Method::DELETE, path), &format!("DELETE {path}"))
+            .await
+    }
+
     /// `POST path` with a JSON body.
     ///
     /// # Errors

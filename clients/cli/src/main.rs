@@ -1,16 +1,19 @@
 //! `mcpflow`: the command line for a deployed mcpflow.
 //!
-//! `mcpflow login` saves where mcpflow is and the key to call it with; `agents`, `pipelines` and
-//! `tasks` call the REST API, and `pipelines run --watch` follows an execution live over the
-//! WebSocket API. `mcpflow admin create-key` is the one-off bootstrap of a tenant's first admin key,
+//! `mcpflow login` saves where mcpflow is and the key to call it with; `agents`, `pipelines`,
+//! `tasks`, `contexts`, `tools`, `prompts` and `resources` call the REST API, `chat` streams replies
+//! and `pipelines run --watch` follows an execution live over the WebSocket API. `mcpflow admin create-key` is the one-off bootstrap of a tenant's first admin key,
 //! straight into the table (`make dev` runs it against DynamoDB Local; in AWS run it once with
 //! credentials that may write the table). The key is printed once and never stored.
 
 mod api;
 mod chat;
 mod config;
+mod contexts;
+mod registered;
 mod socket;
 mod table;
+mod tasks;
 mod watch;
 
 use std::path::PathBuf;
@@ -59,7 +62,19 @@ enum Command {
     Pipelines(Pipelines),
     /// Tasks: AI tasks and pipeline stages alike.
     #[command(subcommand)]
-    Tasks(Tasks),
+    Tasks(tasks::Tasks),
+    /// Conversation contexts: create, list, read, delete, prompt.
+    #[command(subcommand)]
+    Contexts(contexts::Contexts),
+    /// Registered tools: register from a file, list, read, call, remove.
+    #[command(subcommand)]
+    Tools(registered::Registered),
+    /// Registered prompts: register from a file, list, read, render (call), remove.
+    #[command(subcommand)]
+    Prompts(registered::Registered),
+    /// Registered resources: register from a file, list, read, remove.
+    #[command(subcommand)]
+    Resources(registered::Registered),
     /// Operations that go straight to the stack's resources, with AWS credentials.
     #[command(subcommand)]
     Admin(Admin),
@@ -128,12 +143,6 @@ struct Run {
 }
 
 #[derive(Debug, Subcommand)]
-enum Tasks {
-    /// One task: its status, progress, agent, logs, result or error.
-    Get { task_id: String },
-}
-
-#[derive(Debug, Subcommand)]
 enum Admin {
     /// Creates an API key in the table and prints it once, as JSON.
     CreateKey(CreateKey),
@@ -177,13 +186,18 @@ async fn main() {
     }
 }
 
-fn read_json(file: &PathBuf) -> anyhow::Result<Value> {
+pub(crate) fn read_json(file: &PathBuf) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
 }
 
+/// Prints `value` indented, for people.
+pub(crate) fn pretty(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
 /// Prints `value` as JSON, or as `render` shows it to people.
-fn show(json_out: bool, value: &Value, render: impl FnOnce(&Value)) {
+pub(crate) fn show(json_out: bool, value: &Value, render: impl FnOnce(&Value)) {
     if json_out {
         println!("{value}");
     } else {
@@ -207,7 +221,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let target = config::resolve(cli.url, cli.ws_url, cli.key)?;
     let api = Api::new(target)?;
     let json_out = cli.json;
-    let pretty = |v: &Value| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     match cli.command {
         Command::Admin(_) | Command::Completions { .. } => {}
         Command::Login => {
@@ -281,8 +294,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 println!("{}", v["execution_id"].as_str().unwrap_or_default());
             });
         }
-        Command::Tasks(Tasks::Get { task_id }) => {
-            show(json_out, &api.get(&format!("/api/v1/tasks/{task_id}")).await?, pretty);
+        Command::Tasks(command) => return tasks::run(&api, command, json_out).await,
+        Command::Contexts(command) => return contexts::run(&api, command, json_out).await,
+        Command::Tools(command) => return registered::run(&api, registered::Kind::Tools, command, json_out).await,
+        Command::Prompts(command) => return registered::run(&api, registered::Kind::Prompts, command, json_out).await,
+        Command::Resources(command) => {
+            return registered::run(&api, registered::Kind::Resources, command, json_out).await
         }
     }
     Ok(0)

@@ -84,6 +84,57 @@ pub fn pipelines(answer: &Value) {
     println!("{}", render(&["ID", "NAME", "STAGES", "CREATED"], &rows));
 }
 
+/// The rows of `answer[key]`, each the `fields` of one item.
+fn rows_of(answer: &Value, key: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let items = answer[key].as_array().into_iter().flatten();
+    items
+        .map(|item| fields.iter().map(|f| text(&item[*f])).collect())
+        .collect()
+}
+
+/// What there is after this page, when there is more.
+fn more(answer: &Value) {
+    if let Some(cursor) = answer["next_cursor"].as_str() {
+        println!("(more: --cursor {cursor})");
+    }
+}
+
+/// `GET /api/v1/mcp/tasks` as a table.
+pub fn tasks(answer: &Value) {
+    let fields = ["task_id", "type", "status", "created_at", "model_id", "context_id"];
+    let header = ["ID", "TYPE", "STATUS", "CREATED", "MODEL", "CONTEXT"];
+    println!("{}", render(&header, &rows_of(answer, "tasks", &fields)));
+    more(answer);
+}
+
+/// `GET /api/v1/mcp/contexts` as a table.
+pub fn contexts(answer: &Value) {
+    let fields = ["context_id", "model_id", "user_id", "created_at"];
+    println!(
+        "{}",
+        render(
+            &["ID", "MODEL", "USER", "CREATED"],
+            &rows_of(answer, "contexts", &fields)
+        )
+    );
+    more(answer);
+}
+
+/// `GET /api/v1/tools` (prompts, resources) as a table.
+pub fn registered(answer: &Value, kind: crate::registered::Kind) {
+    use crate::registered::Kind;
+    let (key, fields, header): (&str, &[&str], &[&str]) = match kind {
+        Kind::Tools => (
+            "tools",
+            &["name", "description", "endpoint"],
+            &["NAME", "DESCRIPTION", "ENDPOINT"],
+        ),
+        Kind::Prompts => ("prompts", &["name", "description"], &["NAME", "DESCRIPTION"]),
+        Kind::Resources => ("resources", &["uri", "name", "mime_type"], &["URI", "NAME", "TYPE"]),
+    };
+    println!("{}", render(header, &rows_of(answer, key, fields)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

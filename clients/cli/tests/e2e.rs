@@ -406,3 +406,154 @@ async fn ctrl_c_during_a_streamed_reply_cancels_its_task_and_the_chat_goes_on() 
         "the reply went on: {seen}{rest}"
     );
 }
+
+/// A registered tool's endpoint: answers every `POST /tool` with `{"echo": <the JSON it was sent>}`.
+async fn echo_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/tool", listener.local_addr().unwrap());
+    let echo = |axum::Json(body): axum::Json<Value>| async move { axum::Json(json!({"echo": body})) };
+    let app = axum::Router::new().route("/tool", axum::routing::post(echo));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_context_is_made_and_prompted_and_its_tasks_listed_watched_and_a_finished_one_not_cancelled() {
+    let (dir, admin) = (scratch(), fresh_admin());
+    // GIVEN a context made from the command line
+    let made = mcpflow(
+        &dir,
+        &admin,
+        &["contexts", "create", "--model", "local-echo", "--system", "Be brief."],
+    )
+    .await;
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let context = made.stdout.trim().to_owned();
+    assert!(context.starts_with("ctx_"), "{}", made.stdout);
+    // WHEN it is prompted and the reply waited for: THEN the reply is printed
+    let replied = mcpflow(&dir, &admin, &["contexts", "prompt", &context, "Say hello", "--wait"]).await;
+    assert_eq!(replied.code, 0, "{}", replied.stderr);
+    assert!(!replied.stdout.trim().is_empty(), "no reply printed");
+    // WHEN it is prompted without waiting and the task watched: THEN the watch ends with it, exit 0
+    let sent = mcpflow(&dir, &admin, &["contexts", "prompt", &context, "Again"]).await;
+    let task = sent.stdout.trim().to_owned();
+    assert!(task.starts_with("task_"), "{}", sent.stdout);
+    let watched = mcpflow(&dir, &admin, &["tasks", "watch", &task]).await;
+    assert_eq!(watched.code, 0, "{}\n{}", watched.stdout, watched.stderr);
+    assert!(
+        watched.stdout.lines().any(|l| l.starts_with("completed")),
+        "{}",
+        watched.stdout
+    );
+    assert!(watched.stdout.contains("result:"), "{}", watched.stdout);
+    // AND the tasks list shows it, as a table and as JSON
+    let listed = mcpflow(&dir, &admin, &["tasks", "list", "--limit", "10"]).await;
+    assert!(
+        listed.stdout.starts_with("ID") && listed.stdout.contains(&task),
+        "{}",
+        listed.stdout
+    );
+    let as_json = mcpflow(&dir, &admin, &["--json", "tasks", "list", "--status", "completed"]).await;
+    let page: Value = serde_json::from_str(&as_json.stdout).unwrap();
+    assert!(page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["task_id"] == task.as_str()));
+    // AND cancelling a finished task is refused with its code and request id, exit 1
+    let cancel = mcpflow(&dir, &admin, &["tasks", "cancel", &task]).await;
+    assert_eq!(cancel.code, 1);
+    assert!(
+        cancel.stderr.contains("409 TASK_ALREADY_FINISHED") && cancel.stderr.contains("request id"),
+        "{}",
+        cancel.stderr
+    );
+    // AND the context is listed, read with its nodes, and deleted
+    let contexts = mcpflow(&dir, &admin, &["contexts", "list"]).await;
+    assert!(contexts.stdout.contains(&context), "{}", contexts.stdout);
+    let read = mcpflow(&dir, &admin, &["--json", "contexts", "get", &context]).await;
+    let nodes = serde_json::from_str::<Value>(&read.stdout).unwrap()["nodes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        nodes, 5,
+        "the system node, two prompts and two replies: {}",
+        read.stdout
+    );
+    let deleted = mcpflow(&dir, &admin, &["contexts", "delete", &context]).await;
+    assert_eq!(
+        (deleted.code, deleted.stdout.trim()),
+        (0, format!("deleted {context}").as_str())
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn tools_prompts_and_resources_are_registered_from_files_listed_called_and_removed() {
+    let (dir, admin) = (scratch(), fresh_admin());
+    // GIVEN a tool, a prompt and a resource, each in a file
+    let tool = json!({"name": "echo_it", "description": "Echoes its arguments", "endpoint": echo_endpoint().await,
+        "input_schema": {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}});
+    let prompt = json!({"name": "greet", "description": "A greeting", "template": "Hello {{who}}!",
+        "arguments": [{"name": "who", "description": "whom", "required": true}]});
+    let resource = json!({"uri": "note://cli/first", "name": "first", "description": "a note",
+        "mime_type": "text/plain", "content": "remember the milk"});
+    for (kind, body) in [("tools", &tool), ("prompts", &prompt), ("resources", &resource)] {
+        let file = write(&dir, &format!("{kind}.json"), body);
+        // WHEN each is registered: THEN it is listed
+        let made = mcpflow(&dir, &admin, &[kind, "register", "-f", &file]).await;
+        assert_eq!(made.code, 0, "{kind}: {}", made.stderr);
+        let listed = mcpflow(&dir, &admin, &[kind, "list"]).await;
+        let name = body.get("uri").unwrap_or(&body["name"]).as_str().unwrap();
+        assert!(listed.stdout.contains(name), "{kind}: {}", listed.stdout);
+    }
+    // WHEN the tool is called: THEN its endpoint's answer is printed; bad arguments are refused
+    let called = mcpflow(
+        &dir,
+        &admin,
+        &["tools", "call", "echo_it", "--args", r#"{"word": "ping"}"#],
+    )
+    .await;
+    assert_eq!(called.code, 0, "{}", called.stderr);
+    assert!(called.stdout.contains("\"ping\""), "{}", called.stdout);
+    let refused = mcpflow(&dir, &admin, &["tools", "call", "echo_it", "--args", "{}"]).await;
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("400 "), "{}", refused.stderr);
+    // AND the prompt renders with its argument, and the resource reads back by its URI
+    let rendered = mcpflow(
+        &dir,
+        &admin,
+        &["prompts", "call", "greet", "--args", r#"{"who": "Ada"}"#],
+    )
+    .await;
+    assert!(
+        rendered.stdout.contains("Hello Ada!"),
+        "{}\n{}",
+        rendered.stdout,
+        rendered.stderr
+    );
+    let read = mcpflow(&dir, &admin, &["resources", "get", "note://cli/first"]).await;
+    assert!(
+        read.stdout.contains("remember the milk"),
+        "{}\n{}",
+        read.stdout,
+        read.stderr
+    );
+    // AND each is removed, after which reading it is a 404
+    for (kind, name) in [
+        ("tools", "echo_it"),
+        ("prompts", "greet"),
+        ("resources", "note://cli/first"),
+    ] {
+        let gone = mcpflow(&dir, &admin, &[kind, "delete", name]).await;
+        assert_eq!(gone.code, 0, "{kind}: {}", gone.stderr);
+        let again = mcpflow(&dir, &admin, &[kind, "get", name]).await;
+        assert!(
+            again.code == 1 && again.stderr.contains("404 "),
+            "{kind}: {}",
+            again.stderr
+        );
+    }
+}
