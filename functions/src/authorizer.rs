@@ -29,7 +29,7 @@ pub async fn handle<S: KeyStore, L: RateLimiter>(
     let route_key = req.route_key.as_deref().unwrap_or_default();
     let outcome = match deps.decide(credentials, route_key, chrono::Utc::now()).await {
         Ok(outcome) => outcome,
-        Err(e) if shared::error::is_unavailable(&e) => {
+        Err(e) if shared::error::is_unavailable(e.as_ref()) => {
             tracing::error!(route = %route_key, error = %format!("{e:#}"), "authorizer could not decide: a store is unavailable");
             AuthOutcome::Unavailable
         }

@@ -105,6 +105,14 @@ cargo test --locked -p local-gateway --test emulator -- --ignored
 cargo test --locked -p mcpflow-functions --test e2e -- --ignored --skip degraded --skip outage
 cargo test --locked -p mcpflow-cli --test e2e -- --ignored
 
+step "the Python client (clients/python): pip-installed, type-checked, its tests against stand-ins and the local stack"
+pyclient="$MCPFLOW_CACHE/venv-pyclient"
+[[ -x $pyclient/bin/python ]] || python3 -m venv "$pyclient"
+"$pyclient/bin/pip" install -q --disable-pip-version-check "$root/clients/python[test]"
+"$pyclient/bin/mypy" --strict "$root/clients/python/mcpflow_client"
+MCPFLOW_URL="http://127.0.0.1:$GATEWAY_PORT" MCPFLOW_WS_URL="ws://127.0.0.1:$WS_PORT/v1" MCPFLOW_KEY="$MCPFLOW_ADMIN_KEY" \
+  "$pyclient/bin/python" -m pytest -q -p no:cacheprovider "$root/clients/python/tests"
+
 step "MCP clients: Python SDK, conformance suite, Inspector CLI, mcp-remote"
 MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 \
   "$root/infra/mcp/check.sh"

@@ -32,7 +32,7 @@ pub struct ToolFailure(pub String);
 impl From<ConversationError> for ToolFailure {
     fn from(e: ConversationError) -> Self {
         match e {
-            ConversationError::Unknown(err) if shared::error::is_unavailable(&err) => {
+            ConversationError::Unknown(err) if shared::error::is_unavailable(err.as_ref()) => {
                 tracing::error!(error = %format!("{err:#}"), "tool failed: a dependency is unavailable");
                 let wait = shared::error::UNAVAILABLE_RETRY_AFTER_SECS;
                 Self(format!(

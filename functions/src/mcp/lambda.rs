@@ -167,7 +167,7 @@ async fn serve<A>(
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    let (bytes, misfit) = amended(body["method"].as_str().unwrap_or_default(), legacy, &bytes);
+    let (bytes, misfit) = amended(body, legacy, &bytes);
     let mut parts = parts;
     if misfit && parts.status == http::StatusCode::NOT_FOUND {
         // 2026-07-28 answers an unknown method at 404 and bad params at 400.
@@ -176,9 +176,9 @@ async fn serve<A>(
     in_envelope(Response::from_parts(parts, Body::from(bytes)), request_id)
 }
 
-/// The MCP methods rmcp reads into typed requests: when their params do not fit, rmcp answers
-/// `-32601` naming the method, where JSON-RPC says `-32602`.
-const TYPED_METHODS: [&str; 17] = [
+/// The MCP methods rmcp reads into typed requests: when their params do not fit, rmcp reads the
+/// message as a custom request and answers `-32601` naming the method, where JSON-RPC says `-32602`.
+const TYPED_METHODS: [&str; 15] = [
     "initialize",
     "ping",
     "completion/complete",
@@ -193,10 +193,21 @@ const TYPED_METHODS: [&str; 17] = [
     "tools/call",
     "tools/list",
     "tasks/get",
-    "tasks/list",
-    "tasks/result",
     "tasks/cancel",
 ];
+
+/// Whether `body` names a method rmcp reads into a typed request, yet does not read as that request
+/// (its params do not fit): rmcp then took it for a custom request. A method rmcp does not serve
+/// (`logging/setLevel`, `ping` in 2026-07-28, …) reads as its typed request and stays `-32601`.
+fn params_do_not_fit(body: &Value) -> bool {
+    use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
+    let method = body["method"].as_str().unwrap_or_default();
+    TYPED_METHODS.contains(&method)
+        && matches!(
+            serde_json::from_value::<ClientJsonRpcMessage>(body.clone()),
+            Ok(JsonRpcMessage::Request(r)) if matches!(r.request, ClientRequest::CustomRequest(_))
+        )
+}
 
 fn params_misfit(method: &str) -> String {
     format!("the params of {method} do not have its shape (see the MCP schema)")
@@ -204,16 +215,15 @@ fn params_misfit(method: &str) -> String {
 
 /// rmcp's answer, with what 2025-11-25 clients need added to `initialize` and `tools/list`, and
 /// params that did not fit a method answered `-32602` (then `true`).
-fn amended(method: &str, legacy: bool, bytes: &[u8]) -> (Vec<u8>, bool) {
+fn amended(body: &Value, legacy: bool, bytes: &[u8]) -> (Vec<u8>, bool) {
+    let method = body["method"].as_str().unwrap_or_default();
     match serde_json::from_slice::<Value>(bytes) {
         Ok(json) if matches!(method, "initialize" | "tools/list") && json.get("error").is_none() => {
             let json = legacy_tasks::amend(method, legacy, json);
             (serde_json::to_vec(&json).unwrap_or_default(), false)
         }
         Ok(mut json)
-            if json["error"]["code"] == -32601
-                && json["error"]["message"] == method
-                && TYPED_METHODS.contains(&method) =>
+            if json["error"]["code"] == -32601 && json["error"]["message"] == method && params_do_not_fit(body) =>
         {
             json["error"] = json!({"code": -32602, "message": params_misfit(method)});
             (serde_json::to_vec(&json).unwrap_or_default(), true)
@@ -317,6 +327,14 @@ fn in_envelope(response: Response<Body>, request_id: &str) -> Response<Body> {
         .is_some_and(|v| v.starts_with("application/json"));
     if status < 400 || is_json {
         return response;
+    }
+    if status >= 500 {
+        // rmcp's own failure: its text goes to the log, never to the client.
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        return api::error(
+            &ApiError::internal_because(format!("rmcp answered {status}: {text}")),
+            request_id,
+        );
     }
     if status == 400 {
         // rmcp's reason may quote a header: bounded, never the whole of it.

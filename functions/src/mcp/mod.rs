@@ -54,7 +54,18 @@ fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ErrorDat
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorData {
-    tracing::error!(error = %e, "mcp request failed");
+    // `{:#}` shows a wrapped anyhow error's whole chain, the unreachable dependency's marker included.
+    let cause = format!("{e:#}");
+    if cause.contains(shared::error::UNAVAILABLE_PREFIX) {
+        tracing::error!(error = %cause, "mcp request failed: a dependency is unavailable");
+        let data =
+            json!({"code": "DEPENDENCY_UNAVAILABLE", "retry_after_secs": shared::error::UNAVAILABLE_RETRY_AFTER_SECS});
+        return ErrorData::internal_error(
+            "a service mcpflow depends on could not be reached; try again shortly",
+            Some(data),
+        );
+    }
+    tracing::error!(error = %cause, "mcp request failed");
     ErrorData::internal_error("mcpflow could not complete the request", None)
 }
 
@@ -62,14 +73,6 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorData {
 /// is logged and answered without its message.
 pub(crate) fn conversation_error(e: ConversationError) -> ErrorData {
     match e {
-        ConversationError::Unknown(ref cause) if shared::error::is_unavailable(cause) => {
-            tracing::error!(error = %e, "mcp request failed: a dependency is unavailable");
-            let retry = json!({"code": "DEPENDENCY_UNAVAILABLE", "retry_after_secs": shared::error::UNAVAILABLE_RETRY_AFTER_SECS});
-            ErrorData::internal_error(
-                "a service mcpflow depends on could not be reached; try again shortly",
-                Some(retry),
-            )
-        }
         ConversationError::Unknown(_) => internal(e),
         other => ErrorData::invalid_params(other.to_string(), None),
     }

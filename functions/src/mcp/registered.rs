@@ -41,6 +41,9 @@ pub fn page<T>(items: Vec<T>, cursor: Option<&str>) -> Result<(Vec<T>, Option<St
 }
 
 fn internal(e: &RegistryError) -> ErrorData {
+    if format!("{e:#}").contains(shared::error::UNAVAILABLE_PREFIX) {
+        return super::internal(e);
+    }
     tracing::error!(error = %e, "registry read failed");
     ErrorData::internal_error("mcpflow could not read the registered items", None)
 }

@@ -286,8 +286,8 @@ async fn every_route_takes_over_long_ids_wrong_media_head_and_preflights_without
             let status = sent.send().await.unwrap().status().as_u16();
             assert!(status < 500, "{key} as text/plain: {status}");
         }
-        // WHEN it is asked with HEAD: THEN a GET route answers as GET would, without a body; any
-        // other route's path answers without a 5xx
+        // WHEN it is asked with HEAD: THEN a GET route answers as GET would; any other route's path
+        // answers without a 5xx
         let head = request_for(&route, Some(&admin), &targets).build().unwrap();
         let head = crate::helpers::http()
             .head(head.url().clone())
@@ -295,10 +295,12 @@ async fn every_route_takes_over_long_ids_wrong_media_head_and_preflights_without
             .send()
             .await
             .unwrap();
+        // (that no body follows a HEAD answer is the local gateway's own test: an HTTP client
+        // reads none whatever the server sends)
         let head_status = head.status().as_u16();
-        assert!(head.bytes().await.unwrap().is_empty(), "{key}: HEAD answered a body");
         assert!(head_status < 500, "{key}: HEAD {head_status}");
-        if route.method == "GET" {
+        // A claim is not a read: it has no HEAD twin.
+        if route.method == "GET" && !route.path.ends_with("/tasks/next") {
             let get = request_for(&route, Some(&admin), &targets).send().await.unwrap();
             assert_eq!(head_status, get.status().as_u16(), "HEAD and GET of {key} differ");
         }

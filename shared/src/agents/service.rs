@@ -38,7 +38,11 @@ pub async fn register<S: AgentStore, K: KeyStore>(
     let key = match issue_key(keys, &principal.tenant, &format!("agent {agent_id}"), Role::Agent, &at).await {
         Ok(key) => key,
         Err(CreateKeyError::LimitReached) => return Err(AgentError::KeysExhausted),
-        Err(e) => return Err(AgentError::Unknown(anyhow::anyhow!("agent token not issued: {e}"))),
+        Err(e) => {
+            return Err(AgentError::Unknown(
+                anyhow::Error::new(e).context("agent token not issued"),
+            ))
+        }
     };
     let agent = Agent {
         agent_id,
@@ -134,7 +138,7 @@ pub async fn delete<S: AgentStore, K: KeyStore>(
     let agent = get(agents, principal, agent_id).await?;
     keys.delete(&agent.tenant, &agent.key_id)
         .await
-        .map_err(|e| AgentError::Unknown(anyhow::anyhow!("agent token not deleted: {e}")))?;
+        .map_err(|e| AgentError::Unknown(anyhow::Error::new(e).context("agent token not deleted")))?;
     if !agents.delete(&principal.tenant, agent_id).await? {
         return Err(AgentError::NotFound(agent_id.to_owned()));
     }

@@ -92,7 +92,8 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
 ];
 
 /// Whether `role` may call the route; unknown routes are denied. A `HEAD` route (each `GET` route
-/// has one: API Gateway routes `HEAD` only to `HEAD` routes) is allowed as its `GET` is.
+/// that only reads has one: API Gateway routes `HEAD` only to `HEAD` routes) is allowed as its `GET`
+/// is.
 #[must_use]
 pub fn allows(route_key: &str, role: Role) -> bool {
     let route_key = match route_key.strip_prefix("HEAD ") {

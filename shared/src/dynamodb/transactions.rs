@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 pub const ATTEMPTS: u64 = 8;
 
 /// Reasons that are worth sending the same transaction again.
-const TRANSIENT: [&str; 3] = [
+pub(crate) const TRANSIENT: [&str; 3] = [
     "TransactionConflict",
     "ThrottlingError",
     "ProvisionedThroughputExceeded",
@@ -32,7 +32,7 @@ pub enum Transacted {
 
 /// The reasons a cancelled transaction gives, one per item in the order sent (`None` where an item
 /// had no problem); `None` for any other failure.
-fn reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<Option<String>>> {
+pub(crate) fn reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<Option<String>>> {
     match e.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => Some(
             c.cancellation_reasons()
@@ -80,7 +80,8 @@ pub async fn transact(client: &Client, writes: Vec<TransactWriteItem>) -> anyhow
         };
         match verdict(&reasons) {
             Verdict::Refused(item) => return Ok(Transacted::Refused { item }),
-            Verdict::Retry => tokio::time::sleep(contention_backoff(attempt)).await,
+            Verdict::Retry if attempt < ATTEMPTS => tokio::time::sleep(contention_backoff(attempt)).await,
+            Verdict::Retry => {}
             Verdict::Other => return Err(super::sdk_error(e).context(format!("reasons {reasons:?}"))),
         }
     }
@@ -91,7 +92,8 @@ pub async fn transact(client: &Client, writes: Vec<TransactWriteItem>) -> anyhow
 }
 
 /// The wait before trying a write that met a concurrent one again: full jitter over an exponential
-/// ceiling (10 ms, 20 ms, … up to 320 ms), so contenders spread out instead of meeting again.
+/// ceiling (20 ms after the first try, 40 ms, … up to 320 ms), so contenders spread out instead of
+/// meeting again.
 #[must_use]
 pub fn contention_backoff(attempt: u64) -> Duration {
     let ceiling = 10.0 * f64::from(1u32 << attempt.min(5));

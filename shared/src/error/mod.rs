@@ -24,22 +24,27 @@ pub struct ApiError {
 /// the marker an AWS SDK error carries into a capability's `Unknown` error, answered `503
 /// DEPENDENCY_UNAVAILABLE` with `Retry-After` instead of `500`.
 #[derive(Debug, thiserror::Error)]
-#[error("dependency unavailable: {detail}")]
+#[error("dependency unavailable: {detail}")] // starts with UNAVAILABLE_PREFIX
 pub struct Unavailable {
     pub detail: String,
 }
 
+/// How an [`Unavailable`] displays, first: what a wrapper that forwards its inner error's `Display`
+/// (the capabilities' transparent `Unknown` variants, whose `source` skips the marker) still shows.
+pub const UNAVAILABLE_PREFIX: &str = "dependency unavailable: ";
+
 /// Whether `err` comes from a dependency that could not be reached: an [`Unavailable`] anywhere in
-/// its chain, also inside the stores' `Unknown` errors (transparent, so their chain skips it).
+/// its chain, also behind any transparent `Unknown(anyhow::Error)` wrapper.
 #[must_use]
-pub fn is_unavailable(err: &anyhow::Error) -> bool {
-    use crate::conversation::store::StoreError;
-    use crate::keys::KeyStoreError;
-    err.chain().any(|link| {
-        link.is::<Unavailable>()
-            || matches!(link.downcast_ref::<StoreError>(), Some(StoreError::Unknown(inner)) if is_unavailable(inner))
-            || matches!(link.downcast_ref::<KeyStoreError>(), Some(KeyStoreError::Unknown(inner)) if is_unavailable(inner))
-    })
+pub fn is_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut link = Some(err);
+    while let Some(e) = link {
+        if e.is::<Unavailable>() || e.to_string().starts_with(UNAVAILABLE_PREFIX) {
+            return true;
+        }
+        link = e.source();
+    }
+    false
 }
 
 /// Seconds a client is asked to wait after a `503 DEPENDENCY_UNAVAILABLE`.
@@ -119,7 +124,7 @@ impl ApiError {
     #[must_use]
     pub fn unknown(what: &str, err: &anyhow::Error) -> Self {
         let cause = format!("{what}: {err:#}");
-        if is_unavailable(err) {
+        if is_unavailable(err.as_ref()) {
             return Self {
                 cause: Some(cause),
                 ..Self::unavailable()
@@ -155,6 +160,26 @@ impl ApiError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_unreachable_dependency_is_found_behind_context_and_transparent_wrappers_and_answered_503() {
+        let down = || {
+            anyhow::Error::new(Unavailable {
+                detail: "dispatch failure".into(),
+            })
+        };
+        let wrapped = anyhow::Error::new(crate::agents::AgentError::Unknown(down())).context("agent token not issued");
+        let stored = crate::conversation::store::StoreError::Unknown(down().context("task store"));
+        assert!(is_unavailable(wrapped.as_ref()) && is_unavailable(&stored));
+        assert!(!is_unavailable(anyhow::anyhow!("a bug").as_ref()));
+        let answered = ApiError::from(crate::agents::AgentError::Unknown(wrapped));
+        assert_eq!(
+            (answered.status, answered.code, answered.retry_after_secs),
+            (503, "DEPENDENCY_UNAVAILABLE", Some(2))
+        );
+        let bug = ApiError::from(crate::agents::AgentError::Unknown(anyhow::anyhow!("a bug")));
+        assert_eq!((bug.status, bug.code), (500, "INTERNAL_ERROR"));
+    }
 
     #[test]
     fn envelope_has_code_message_details_and_request_id() {

@@ -202,6 +202,24 @@ async fn an_unknown_method_is_32601_in_both_eras() {
 }
 
 #[tokio::test]
+async fn a_method_served_by_no_handler_stays_32601_even_when_rmcp_knows_its_shape() {
+    let endpoint = endpoint();
+    let set_level = r#"{"jsonrpc": "2.0", "id": 6, "method": "logging/setLevel", "params": {"level": "info"}}"#;
+    for version in VERSIONS {
+        let (status, answer) = post_as(&endpoint, version, "logging/setLevel", None, set_level).await;
+        assert_eq!(
+            (status, &answer["error"]["code"]),
+            (era_status(version, 404), &json!(-32601)),
+            "{version}: {answer}"
+        );
+    }
+    // ping is the handshake era's: 2026-07-28 has none
+    let ping = r#"{"jsonrpc": "2.0", "id": 7, "method": "ping"}"#;
+    let (status, answer) = post_as(&endpoint, "2026-07-28", "ping", None, ping).await;
+    assert_ne!(answer["error"]["code"], json!(-32602), "{status} {answer}");
+}
+
+#[tokio::test]
 async fn params_of_the_wrong_shape_are_32602_in_both_eras() {
     let endpoint = endpoint();
     let bodies = [

@@ -186,9 +186,33 @@ impl DynamoDbContextStore {
     }
 }
 
-/// Tries of a context create whose quota item another create changed meanwhile (at most some 8 s of
-/// waiting, within any HTTP function's timeout).
-const QUOTA_ATTEMPTS: u64 = 40;
+/// How long a context create goes on trying when other creates of the same principal keep changing
+/// its quota item (well within the HTTP functions' 10 s timeout).
+const QUOTA_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Index of the quota item's write in a create's transaction.
+const QUOTA_ITEM: usize = 2;
+
+/// Whether a create's transaction was cancelled only because another create changed the quota item
+/// first (or by contention or throttling): worth trying again, unlike any other cancellation.
+fn lost_a_turn<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    use crate::dynamodb::transactions::{reasons, TRANSIENT};
+    reasons(e).is_some_and(|reasons| {
+        let quota_changed = reasons
+            .get(QUOTA_ITEM)
+            .is_some_and(|r| r.as_deref() == Some("ConditionalCheckFailed"));
+        let others_fine = reasons
+            .iter()
+            .enumerate()
+            .all(|(i, r)| i == QUOTA_ITEM || r.as_deref().is_none_or(|code| TRANSIENT.contains(&code)));
+        (quota_changed || reasons.iter().flatten().any(|r| TRANSIENT.contains(&r.as_str()))) && others_fine
+    })
+}
 
 impl ContextStore for DynamoDbContextStore {
     /// One transaction: the context, its listing entry, its principal's quota and its nodes. A
@@ -198,7 +222,7 @@ impl ContextStore for DynamoDbContextStore {
     async fn create(&self, context: &Context, quota: &Quota) -> Result<(), StoreError> {
         let mut meta = meta_item(context);
         meta.insert("quota_sk".into(), s(&table_keys::quota_sort(&quota.owner)));
-        let mut attempt = 0;
+        let (mut attempt, started) = (0, std::time::Instant::now());
         loop {
             attempt += 1;
             let claim = self
@@ -216,15 +240,12 @@ impl ContextStore for DynamoDbContextStore {
                 .await
             {
                 Ok(_) => return Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-                {
-                    // Every create of one principal meets on its quota item: many at once take
-                    // turns, so keep trying (spread out) rather than fail the ones that lost.
-                    if attempt >= QUOTA_ATTEMPTS {
+                // Every create of one principal meets on its quota item: many at once take turns,
+                // so one that lost (the quota item changed, or a conflict) tries again, spread out.
+                Err(e) if lost_a_turn(&e) => {
+                    if started.elapsed() >= QUOTA_PATIENCE {
                         return Err(StoreError::Unknown(anyhow::Error::new(crate::error::Unavailable {
-                            detail: format!("the quota item kept changing ({QUOTA_ATTEMPTS} tries)"),
+                            detail: format!("the quota item kept changing ({attempt} tries)"),
                         })));
                     }
                     tokio::time::sleep(crate::dynamodb::transactions::contention_backoff(attempt)).await;
