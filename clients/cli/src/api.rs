@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde_json::Value;
 
 use crate::config::Target;
@@ -33,6 +33,29 @@ pub fn refusal(status: u16, body: &Value) -> String {
     }
 }
 
+/// Whether `error` is a refusal another try would meet again: a 4xx other than 408 and 429.
+#[must_use]
+pub fn is_final_refusal(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<Refused>()
+        .is_some_and(|r| (400..500).contains(&r.status) && r.status != 408 && r.status != 429)
+}
+
+/// mcpflow's answer to a call it refused.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 impl Api {
     /// # Errors
     /// When no HTTP client can be built.
@@ -60,7 +83,8 @@ impl Api {
         let text = sent.text().await?;
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if !(200..300).contains(&status) {
-            bail!("{what} refused: {}", refusal(status, &body));
+            let message = format!("{what} refused: {}", refusal(status, &body));
+            return Err(Refused { status, message }.into());
         }
         Ok(body)
     }
@@ -117,6 +141,21 @@ mod tests {
             "404 PIPELINE_NOT_FOUND: pipeline p not found (request id r1)"
         );
         assert_eq!(refusal(502, &json!("bad gateway")), "502: \"bad gateway\"");
+    }
+
+    #[test]
+    fn only_a_4xx_but_408_and_429_is_a_refusal_another_try_would_meet_again() {
+        let refused = |status| {
+            anyhow::Error::from(Refused {
+                status,
+                message: String::new(),
+            })
+        };
+        let finals: Vec<bool> = [400, 401, 403, 404, 408, 429, 500, 503]
+            .map(|s| is_final_refusal(&refused(s)))
+            .to_vec();
+        assert_eq!(finals, [true, true, true, true, false, false, false, false]);
+        assert!(!is_final_refusal(&anyhow::anyhow!("cannot reach mcpflow")));
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub enum Contexts {
     Get { context_id: String },
     /// Deletes a context and all its nodes.
     Delete { context_id: String },
-    /// Sends a prompt; with --wait, prints the reply once it is there (exit 1 when the task failed).
+    /// Sends a prompt; with --wait, prints the reply once it is there (exit 1 when the task failed, 2
+    /// when it was cancelled, 3 when it was still running after two minutes).
     Prompt {
         context_id: String,
         text: String,
@@ -94,13 +95,17 @@ pub async fn run(api: &Api, command: Contexts, json_out: bool) -> anyhow::Result
                 show(json_out, &accepted, |_| println!("{task_id}"));
                 return Ok(0);
             }
-            let task = until_finished(api, &task_id).await?;
-            show(json_out, &task, |t| match t["status"].as_str() {
-                Some("completed") => println!("{}", t["output"].as_str().unwrap_or_default()),
-                Some(status) => eprintln!("{task_id} {status}: {}", t["error"].as_str().unwrap_or("-")),
-                None => eprintln!("{task_id} is still running"),
+            let task = until_finished(api, &task_id)
+                .await
+                .map_err(|e| e.context(format!("the reply of task {task_id} could not be read")))?;
+            let ended = task["status"].as_str().and_then(crate::tasks::exit_code);
+            show(json_out, &task, |t| match ended {
+                Some(0) => println!("{}", t["output"].as_str().unwrap_or_default()),
+                Some(_) => eprintln!("{task_id} {}: {}", t["status"], t["error"].as_str().unwrap_or("-")),
+                None => eprintln!("{task_id} is still running: mcpflow tasks watch {task_id}"),
             });
-            return Ok(i32::from(task["status"] != "completed"));
+            // Still running when the wait ran out: not a failure, not an answer either.
+            return Ok(ended.unwrap_or(crate::watch::LOST));
         }
     }
     Ok(0)

@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// What a path segment may not hold as it is: all but letters, digits, `-`, `_` and `~` (a `.` too,
+/// so `..` cannot climb out of the segment).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 use serde_json::{json, Value};
 
 use crate::api::Api;
@@ -27,12 +31,9 @@ impl Kind {
         }
     }
 
-    /// The path of one item: a resource's URI percent-encoded, a name as it is.
+    /// The path of one item, its name (a resource's URI) percent-encoded as one path segment.
     fn item(self, name: &str) -> String {
-        match self {
-            Self::Resources => format!("{}/{}", self.path(), utf8_percent_encode(name, NON_ALPHANUMERIC)),
-            _ => format!("{}/{name}", self.path()),
-        }
+        format!("{}/{}", self.path(), utf8_percent_encode(name, SEGMENT))
     }
 }
 
@@ -110,6 +111,7 @@ mod tests {
         );
         assert_eq!(Kind::Prompts.item("greet"), "/api/v1/prompts/greet");
         assert_eq!(Kind::Tools.item("weather_now"), "/api/v1/tools/weather_now");
+        assert_eq!(Kind::Tools.item("x/../y"), "/api/v1/tools/x%2F%2E%2E%2Fy");
     }
 
     #[test]

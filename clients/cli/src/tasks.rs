@@ -13,8 +13,8 @@ use crate::{show, table};
 /// How often `watch` reads the task again.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 
-/// Reads in a row that may fail before `watch` gives up (a minute of them).
-const MAX_FAILED_READS: u32 = 60;
+/// How long `watch` goes on trying when the task cannot be read (mcpflow unreachable, 5xx, 429).
+const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Subcommand)]
 pub enum Tasks {
@@ -103,18 +103,18 @@ fn changes(task: &Value, last: &mut (String, String), seen: &mut HashSet<String>
 
 async fn watch(api: &Api, task_id: &str, json_out: bool) -> anyhow::Result<i32> {
     let path = format!("/api/v1/tasks/{task_id}");
-    let (mut last, mut seen, mut failed_reads) = ((String::new(), String::new()), HashSet::new(), 0);
+    let (mut last, mut seen) = ((String::new(), String::new()), HashSet::new());
+    let mut last_read = tokio::time::Instant::now();
     loop {
         let task = match api.get(&path).await {
             Ok(task) => {
-                failed_reads = 0;
+                last_read = tokio::time::Instant::now();
                 task
             }
-            // A task that is not there (or not this tenant's) will not appear: say so at once.
-            Err(e) if e.to_string().contains(" 404 ") => return Err(e),
+            // A refusal that another read will not change (unknown task, bad key, role): at once.
+            Err(e) if crate::api::is_final_refusal(&e) => return Err(e),
             Err(e) => {
-                failed_reads += 1;
-                if failed_reads >= MAX_FAILED_READS {
+                if last_read.elapsed() >= GIVE_UP_AFTER {
                     eprintln!("mcpflow: {e:#}");
                     return Ok(crate::watch::LOST);
                 }

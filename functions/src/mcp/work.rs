@@ -13,13 +13,20 @@ use shared::tasks::stats::TaskStats;
 
 use super::{calls, internal, prompts, registered, tools, views, McpServer};
 
+/// An unknown tool, named as far as a tool name can go (64 characters): never all of an over-long one.
+fn unknown_tool(name: &str) -> ErrorData {
+    let shown: String = name.chars().take(64).collect();
+    let more = if shown.len() < name.len() { "…" } else { "" };
+    ErrorData::invalid_params(format!("unknown tool {shown}{more}"), None)
+}
+
 impl McpServer {
     pub(super) fn spec(&self, name: &str) -> Result<&tools::ToolSpec, ErrorData> {
         self.state
             .tools
             .iter()
             .find(|s| s.tool.name == name)
-            .ok_or_else(|| ErrorData::invalid_params(format!("unknown tool {name}"), None))
+            .ok_or_else(|| unknown_tool(name))
     }
 
     /// Runs a tool: role check (its REST twin's route), schema check, the call; failures a model can
@@ -37,7 +44,7 @@ impl McpServer {
             }
             return registered::call_tool(&self.state, who, name, args)
                 .await?
-                .ok_or_else(|| ErrorData::invalid_params(format!("unknown tool {name}"), None));
+                .ok_or_else(|| unknown_tool(name));
         }
         let spec = self.spec(name)?;
         // The role first, as the authorizer does for REST: a refused caller learns nothing more.
