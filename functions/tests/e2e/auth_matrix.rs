@@ -98,6 +98,17 @@ pub(crate) struct Targets {
 }
 
 impl Targets {
+    /// Something of every kind of `tenant` to aim at: a key, a context, a task, an agent, a pipeline
+    /// and a cancelled execution of it.
+    pub(crate) async fn of_every_kind(tenant: &str) -> Self {
+        Self::of(tenant)
+            .await
+            .with_agent(tenant)
+            .await
+            .with_pipeline(tenant)
+            .await
+    }
+
     /// A fresh key and context of `tenant`, made by an admin of that tenant (through a bearer token)
     /// with a subject of its own, so that the matrix never meets the per-principal context quota.
     pub(crate) async fn of(tenant: &str) -> Self {

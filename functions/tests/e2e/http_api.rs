@@ -173,12 +173,7 @@ async fn a_body_not_sent_as_json_is_415_on_every_route_that_takes_one() {
     use shared::auth::Role;
     // GIVEN an admin of a tenant with a context, a task, an agent and a pipeline to aim at
     let tenant = crate::helpers::fresh_tenant("media");
-    let targets = Targets::of(&tenant)
-        .await
-        .with_agent(&tenant)
-        .await
-        .with_pipeline(&tenant)
-        .await;
+    let targets = Targets::of_every_kind(&tenant).await;
     let admin = bearer(&jwt(
         &tenant,
         "admin",
@@ -238,12 +233,7 @@ async fn every_route_takes_over_long_ids_wrong_media_head_and_preflights_without
     // GIVEN a tenant with something of every kind to aim at, and the same targets named by ids
     // far over any format (DynamoDB refuses keys over 2,048 bytes)
     let tenant = crate::helpers::fresh_tenant("walk");
-    let targets = Targets::of(&tenant)
-        .await
-        .with_agent(&tenant)
-        .await
-        .with_pipeline(&tenant)
-        .await;
+    let targets = Targets::of_every_kind(&tenant).await;
     let long = |prefix: &str| format!("{prefix}{}", "z".repeat(3000));
     let too_long = Targets {
         key_id: long(""),
