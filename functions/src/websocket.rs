@@ -732,8 +732,11 @@ async fn authenticate<K: KeyStore, L: RateLimiter>(
 /// configured: the connection must then authenticate with its first message within
 /// [`AUTH_WINDOW_MS`] (see [`message`]).
 ///
+/// A key store or rate limiter that cannot be reached refuses the handshake with `503` and
+/// `Retry-After`.
+///
 /// # Errors
-/// When the key store or the table cannot be reached (API Gateway then refuses the handshake).
+/// When the table cannot be written (API Gateway then refuses the handshake).
 pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter, T: AuthTimeouts>(
     deps: &ConnectDeps<C, K, L, T>,
     req: Request,
@@ -759,7 +762,21 @@ pub async fn connect<C: ConnectionStore, K: KeyStore, L: RateLimiter, T: AuthTim
         tracing::info!(connection = %id, "WebSocket connected; waiting for its first-message authentication");
         return Ok(answer(200, String::new()));
     }
-    let (status, code) = match authenticate(&deps.auth, &id, credentials, now).await? {
+    let decided = match authenticate(&deps.auth, &id, credentials, now).await {
+        Ok(decided) => decided,
+        // The key store or the rate limiter cannot be reached: a 503 to try again, not a crash.
+        Err(e) if shared::error::is_unavailable(e.as_ref()) => {
+            tracing::error!(connection = %id, error = %format!("{e:#}"), "WebSocket handshake refused: a store is unavailable");
+            let mut refused = answer(503, json!({"error_code": "DEPENDENCY_UNAVAILABLE"}).to_string());
+            let wait = shared::error::UNAVAILABLE_RETRY_AFTER_SECS;
+            refused
+                .headers_mut()
+                .insert(lambda_http::http::header::RETRY_AFTER, wait.into());
+            return Ok(refused);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (status, code) = match decided {
         Ok(connection) => {
             deps.connections.put(&connection).await?;
             tracing::info!(connection = %id, tenant = %connection.tenant, "WebSocket connected");

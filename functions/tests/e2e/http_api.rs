@@ -376,5 +376,8 @@ async fn outage_with_the_table_down_every_caller_gets_503_in_the_envelope() {
                 "{name} {method} {path}: {body}"
             );
         }
+        // AND a WebSocket handshake with the same credentials is refused with 503, not a crash
+        let handshake = crate::websocket::connect_with(Some((name, &value)), "").await;
+        assert_eq!(handshake.err(), Some(503), "{name}: the WebSocket handshake");
     }
 }
