@@ -34,10 +34,9 @@ impl From<ConversationError> for ToolFailure {
         match e {
             ConversationError::Unknown(err) if shared::error::is_unavailable(err.as_ref()) => {
                 tracing::error!(error = %format!("{err:#}"), "tool failed: a dependency is unavailable");
-                let wait = shared::error::UNAVAILABLE_RETRY_AFTER_SECS;
                 Self(format!(
-                    "DEPENDENCY_UNAVAILABLE: a service mcpflow depends on could not be reached; try again \
-                     in {wait} s"
+                    "DEPENDENCY_UNAVAILABLE: {}",
+                    shared::error::UNAVAILABLE_MESSAGE
                 ))
             }
             ConversationError::Unknown(err) => {

@@ -60,10 +60,7 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorData {
         tracing::error!(error = %cause, "mcp request failed: a dependency is unavailable");
         let data =
             json!({"code": "DEPENDENCY_UNAVAILABLE", "retry_after_secs": shared::error::UNAVAILABLE_RETRY_AFTER_SECS});
-        return ErrorData::internal_error(
-            "a service mcpflow depends on could not be reached; try again shortly",
-            Some(data),
-        );
+        return ErrorData::internal_error(shared::error::UNAVAILABLE_MESSAGE, Some(data));
     }
     tracing::error!(error = %cause, "mcp request failed");
     ErrorData::internal_error("mcpflow could not complete the request", None)

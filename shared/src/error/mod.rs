@@ -47,6 +47,9 @@ pub fn is_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// What a caller is told of an unreachable dependency, on every transport.
+pub const UNAVAILABLE_MESSAGE: &str = "a service mcpflow depends on could not be reached; try again shortly";
+
 /// Seconds a client is asked to wait after a `503 DEPENDENCY_UNAVAILABLE`.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
@@ -136,8 +139,7 @@ impl ApiError {
     /// `503 DEPENDENCY_UNAVAILABLE` with `Retry-After`: a dependency could not be reached.
     #[must_use]
     pub fn unavailable() -> Self {
-        let message = "a service mcpflow depends on could not be reached; try again shortly";
-        Self::new(503, "DEPENDENCY_UNAVAILABLE", message).with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
+        Self::new(503, "DEPENDENCY_UNAVAILABLE", UNAVAILABLE_MESSAGE).with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
     }
 
     /// The JSON body of the envelope.

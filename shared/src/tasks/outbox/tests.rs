@@ -28,6 +28,12 @@ fn alice() -> Principal {
     crate::conversation::service::tests::alice("acme")
 }
 
+/// The ids of the tasks whose messages `d`'s queue holds, in the order sent.
+fn queued_ids(d: &Deps<InMemory, InMemory, InMemory>) -> Vec<String> {
+    let queued = d.queue.queued.lock().unwrap();
+    queued.iter().map(|(_, m)| m.task_id.clone()).collect()
+}
+
 /// A queue that refuses every message.
 #[derive(Clone)]
 struct Refusing;
@@ -116,14 +122,7 @@ async fn a_sent_prompt_leaves_no_entry_and_an_entry_of_a_finished_task_is_remove
         "a cancelled task is not sent"
     );
     assert!(d.tasks.unsent.lock().unwrap().is_empty());
-    let queued: Vec<String> = d
-        .queue
-        .queued
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, m)| m.task_id.clone())
-        .collect();
+    let queued = queued_ids(&d);
     assert_eq!(queued, vec![task.task_id]);
     assert_eq!(
         d.task(&alice(), &dead.task_id, Utc::now()).await.unwrap().status,
@@ -159,14 +158,7 @@ async fn a_refused_send_takes_the_whole_prompt_back_so_a_retry_starts_afresh() {
         .add_prompt(&alice(), &context.context_id, &body, Utc::now())
         .await
         .unwrap();
-    let queued: Vec<String> = d
-        .queue
-        .queued
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, m)| m.task_id.clone())
-        .collect();
+    let queued = queued_ids(&d);
     assert_eq!(queued, vec![task.task_id]);
     let later = Utc::now() + chrono::Duration::seconds(61);
     assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 0);
