@@ -13,7 +13,7 @@ use shared::pipelines::store::PipelineStore;
 use shared::tasks::stages::StageTasks;
 use shared::ApiError;
 
-use crate::api::requests::{IdWithBody, NewItem, PipelinePath, TaskPath};
+use crate::api::requests::{query, IdWithBody, NewItem, PipelinePath, TaskPath};
 use crate::api::{ApiRequest, Authorized, Reply};
 use crate::http;
 
@@ -34,6 +34,68 @@ impl ApiRequest for ExecutionPath {
     fn target(&self) -> Option<String> {
         Some(self.execution_id.clone())
     }
+}
+
+/// Executions in one page of `GET …/executions` by default, and at most.
+pub const DEFAULT_PAGE: usize = 20;
+pub const MAX_PAGE: usize = 100;
+
+/// `GET /api/v1/pipelines/{pipelineID}/executions?limit=&cursor=`: the pipeline, a page size, and the
+/// execution the page starts after.
+pub struct ExecutionsPage {
+    pub pipeline_id: String,
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl ApiRequest for ExecutionsPage {
+    fn parse(req: &Request) -> Result<Self, ApiError> {
+        let pipeline_id = http::path_id(req, IdKind::Pipeline)?;
+        let limit = match query(req, "limit").as_deref().map(str::parse::<usize>) {
+            None => DEFAULT_PAGE,
+            Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
+            Some(_) => {
+                let msg = format!("limit must be a whole number from 1 to {MAX_PAGE}");
+                return Err(ApiError::bad_request("INVALID_LIMIT", msg));
+            }
+        };
+        let after = match query(req, "cursor") {
+            None => None,
+            Some(c) => match IdKind::Execution.check(&c) {
+                Ok(id) => Some(id.to_owned()),
+                Err(_) => {
+                    let msg = "cursor is not one this listing handed out";
+                    return Err(ApiError::bad_request("INVALID_CURSOR", msg));
+                }
+            },
+        };
+        Ok(Self {
+            pipeline_id,
+            limit,
+            after,
+        })
+    }
+}
+
+/// `GET /api/v1/pipelines/{pipelineID}/executions?limit=&cursor=`: the pipeline's executions, newest
+/// first, each as `GET` of it shows it without its input, parameters and stage outputs; `next_cursor`
+/// when more follow.
+///
+/// # Errors
+/// A bad `limit` or `cursor` (`400`), `PIPELINE_NOT_FOUND` (another tenant's too), a store failure.
+pub async fn list<P: PipelineStore, X: ExecutionStore, E, A, T>(
+    runs: &Runs<P, X, E, A, T>,
+    req: Authorized<ExecutionsPage>,
+) -> Result<Reply, ApiError> {
+    let r = &req.request;
+    let (executions, next) = runs
+        .executions(&req.principal, &r.pipeline_id, r.limit, r.after.as_deref())
+        .await?;
+    let executions: Vec<_> = executions
+        .iter()
+        .map(shared::pipelines::executions::Execution::summary)
+        .collect();
+    Ok(Reply::ok(&json!({ "executions": executions, "next_cursor": next })))
 }
 
 /// `POST /api/v1/pipelines/{pipelineID}/execute` with `input_data`, `parameters`, `notification`:

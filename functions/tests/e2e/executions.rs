@@ -456,6 +456,80 @@ async fn a_cancelled_execution_ends_every_stage_cancelled_and_its_agent_is_told_
 
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
+async fn a_pipelines_executions_list_newest_first_a_page_at_a_time_and_only_to_their_tenant() {
+    // GIVEN a pipeline no agent can run, executed three times (each then cancelled), and an unrun one
+    let admin = admin_of(&fresh_tenant("listing"));
+    let pipeline = define(
+        &admin,
+        &chain("listed", &[("only", "analysis")], &json!({"timeout": 60})),
+    )
+    .await;
+    let idle = define(&admin, &chain("idle", &[("only", "analysis")], &json!({}))).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let run = execute(&admin, &pipeline, &json!({"input_data": {"run": i}})).await;
+        ids.push(run["execution_id"].as_str().unwrap().to_owned());
+    }
+    let cancel = format!("/api/v1/pipelines/{pipeline}/executions/{}/cancel", ids[0]);
+    let (status, cancelled) = crate::conversation::post(&admin, &cancel, &json!({})).await;
+    assert_eq!(status, 200, "{cancelled}");
+    // WHEN the list is read two at a time
+    let list = format!("/api/v1/pipelines/{pipeline}/executions");
+    let (status, first) = crate::conversation::get(&admin, &format!("{list}?limit=2")).await;
+    assert_eq!(status, 200, "{first}");
+    let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
+    let (status, second) = crate::conversation::get(&admin, &format!("{list}?limit=2&cursor={cursor}")).await;
+    assert_eq!(status, 200, "{second}");
+    // THEN every execution comes once, newest first, with its state and stages but not its input
+    let listed: Vec<&Value> = first["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["executions"].as_array().unwrap())
+        .collect();
+    let listed_ids: Vec<&str> = listed.iter().map(|e| e["execution_id"].as_str().unwrap()).collect();
+    assert_eq!(listed_ids, [&ids[2], &ids[1], &ids[0]].map(String::as_str));
+    assert_eq!(second["next_cursor"], Value::Null, "{second}");
+    assert_eq!(listed[2]["status"], "cancelled", "the cancel shows: {}", listed[2]);
+    assert_eq!(listed[0]["status"], "running");
+    assert_eq!(listed[0]["stages"][0]["name"], "only");
+    assert!(listed[0].get("input_data").is_none(), "{}", listed[0]);
+    // AND an unrun pipeline lists nothing; a bad limit or cursor is a 400 naming it
+    let (status, none) = crate::conversation::get(&admin, &format!("/api/v1/pipelines/{idle}/executions")).await;
+    assert_eq!((status, none["executions"].clone()), (200, json!([])), "{none}");
+    for (query, code) in [
+        ("limit=0", "INVALID_LIMIT"),
+        ("limit=101", "INVALID_LIMIT"),
+        ("cursor=nope", "INVALID_CURSOR"),
+    ] {
+        let (status, refused) = crate::conversation::get(&admin, &format!("{list}?{query}")).await;
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{query}: {refused}"
+        );
+    }
+    // AND another tenant's admin is told the pipeline does not exist, as for an unknown one
+    let stranger = admin_of(&fresh_tenant("stranger"));
+    for path in [
+        list.clone(),
+        "/api/v1/pipelines/pln_0000000000000000000000000001/executions".into(),
+    ] {
+        let (status, hidden) = crate::conversation::get(&stranger, &path).await;
+        assert_eq!(
+            (status, hidden["error"]["code"].as_str()),
+            (404, Some("PIPELINE_NOT_FOUND")),
+            "{hidden}"
+        );
+    }
+    for id in &ids[1..] {
+        let cancel = format!("/api/v1/pipelines/{pipeline}/executions/{id}/cancel");
+        crate::conversation::post(&admin, &cancel, &json!({})).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
 async fn only_the_assigned_agent_touches_a_task_and_another_tenant_sees_no_execution() {
     // GIVEN a running execution whose stage an agent claimed
     let tenant = fresh_tenant("owner");

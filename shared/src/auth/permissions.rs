@@ -45,6 +45,10 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     // Executions: admins and operators start and cancel them; every role reads them.
     ("POST /api/v1/pipelines/{pipelineID}/execute", &[Admin, Operator]),
     (
+        "GET /api/v1/pipelines/{pipelineID}/executions",
+        &[Admin, Operator, Agent, Viewer],
+    ),
+    (
         "GET /api/v1/pipelines/{pipelineID}/executions/{executionID}",
         &[Admin, Operator, Agent, Viewer],
     ),

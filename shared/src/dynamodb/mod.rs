@@ -5,7 +5,7 @@
 //!
 //! # Access patterns
 //!
-//! The table has `pk`/`sk` and four task indexes (`gsi1`–`gsi4`, keys `gsiNpk`/`gsiNsk`). Every key
+//! The table has `pk`/`sk` and four indexes (`gsi1`–`gsi4`: tasks, and `gsi1` also executions by pipeline; keys `gsiNpk`/`gsiNsk`). Every key
 //! is built by a function of [`table_keys`], whose components are escaped so that no tenant, id or
 //! name can reach into another key. Items with `expires_at` are removed by DynamoDB's TTL, and reads
 //! skip them before it does.
@@ -31,7 +31,7 @@
 //! | kept WebSocket event | `WSEVT#<tenant>#<topic>` | `<event id>` (time-ordered) | | a publisher puts it (one per topic, `BatchWriteItem`) before pushing; `events/since` `Query`s `sk > :after`; TTL 1 h (`connections::dynamodb`) |
 //! | agent | `TENANT#<tenant>` | `AGENT#<agent id>` | | register (`PutItem`), heartbeat (`UpdateItem`), get, list (`Query`), delete (`agents::dynamodb`) |
 //! | pipeline | `TENANT#<tenant>` | `PIPELINE#<pipeline id>` | | create (`Put` with the count's `ADD`, one transaction), get, list (`Query`) (`pipelines::dynamodb`) |
-//! | pipeline execution | `TENANT#<tenant>` | `EXEC#<execution id>` | | execute (`PutItem`), every stage event of stage-dispatcher and every agent report (`PutItem` on the `version` read), get (`pipelines::executions::dynamodb`) |
+//! | pipeline execution | `TENANT#<tenant>` | `EXEC#<execution id>` | `gsi1`: `EXECUTIONS#<tenant>#<pipeline>`, index sort key `<execution>` | execute (`PutItem`), every stage event of stage-dispatcher and every agent report (`PutItem` on the `version` read), get, `GET …/executions` (backwards `Query` on `gsi1`) (`pipelines::executions::dynamodb`) |
 //! | agent inbox entry | `TENANT#<tenant>` | `INBOX#<agent id>#<task id>` | | stage-dispatcher puts it with the stage task (one transaction); `tasks/next` `Query`s the agent's oldest and deletes it as it claims the task (`tasks::dynamodb::stages`) |
 //! | agent's held task | `TENANT#<tenant>` | `AGENTTASK#<agent id>` | | stage-dispatcher puts it (`attribute_not_exists`) before assigning, so concurrent dispatches cannot give one agent two tasks; the task's end deletes it; one whose task has ended is taken back; TTL 7 days (`tasks::dynamodb::stages`) |
 //! | pipeline count | `TENANT#<tenant>` | `PIPECOUNT` | | every pipeline create, in its transaction (at most 100) |

@@ -210,6 +210,13 @@ pub fn execution_sort(execution_id: &str) -> String {
     join(&["EXEC", execution_id])
 }
 
+/// `EXECUTIONS#<tenant>#<pipeline id>`: the `gsi1` partition of a pipeline's executions, sorted by
+/// execution id (time-ordered), so `GET …/executions` is one backwards `Query`.
+#[must_use]
+pub fn execution_index_partition(tenant: &str, pipeline_id: &str) -> String {
+    join(&["EXECUTIONS", tenant, pipeline_id])
+}
+
 /// `INBOX#<agent id>#<task id>`: a stage task assigned to an agent and not claimed yet (in the tenant
 /// partition); task ids sort by creation, so an agent's inbox reads oldest first.
 #[must_use]
@@ -331,6 +338,7 @@ mod tests {
         assert_eq!(metrics_partition("acme"), "METRICS#acme");
         assert_eq!(agent_sort("agt_1"), "AGENT#agt_1");
         assert_eq!(pipeline_sort("pln_1"), "PIPELINE#pln_1");
+        assert_eq!(execution_index_partition("acme", "pln_1"), "EXECUTIONS#acme#pln_1");
         assert_eq!(metrics_sort("M", 60_000, "tasks-get"), "M#000000000060000#tasks-get");
         assert_eq!(metrics_bound("H", 0), "H#000000000000000");
     }

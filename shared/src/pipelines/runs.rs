@@ -163,6 +163,27 @@ impl<P, X: ExecutionStore, E, A, T> Runs<P, X, E, A, T> {
     }
 }
 
+impl<P: PipelineStore, X: ExecutionStore, E, A, T> Runs<P, X, E, A, T> {
+    /// A page of the pipeline's executions, newest first, and the cursor of the next.
+    ///
+    /// # Errors
+    /// [`PipelineError::NotFound`] (another tenant's too), a store failure.
+    pub async fn executions(
+        &self,
+        who: &Principal,
+        pipeline_id: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<Execution>, Option<String>), PipelineError> {
+        let page = self.executions.list(&who.tenant, pipeline_id, limit, after).await?;
+        // An empty page may be an unknown pipeline's: only then is the pipeline read.
+        if page.0.is_empty() && self.pipelines.get(&who.tenant, pipeline_id).await?.is_none() {
+            return Err(PipelineError::NotFound(pipeline_id.to_owned()));
+        }
+        Ok(page)
+    }
+}
+
 impl<P, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X, E, A, T> {
     /// `POST …/executions/{id}/cancel`: records the execution, every unfinished stage and its task as
     /// cancelled, then stops the state machine; an agent hears of it on its next progress report.

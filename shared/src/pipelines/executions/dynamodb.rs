@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::store::ExecutionStore;
 use super::Execution;
-use crate::dynamodb::{condition_failed, key, n, number, s, sdk_error, table_keys, Item};
+use crate::dynamodb::{condition_failed, key, n, number, pages, s, sdk_error, table_keys, Item};
 use crate::pipelines::PipelineError;
 
 /// Executions in the mcpflow table.
@@ -26,15 +26,41 @@ impl DynamoDbExecutions {
         let doc = serde_json::to_string(execution).map_err(unknown)?;
         item.insert("doc".into(), s(&doc));
         item.insert("version".into(), n(version));
+        item.insert(
+            INDEX_PK.into(),
+            s(&table_keys::execution_index_partition(
+                &execution.tenant,
+                &execution.pipeline_id,
+            )),
+        );
+        item.insert(INDEX_SK.into(), s(&execution.execution_id));
         Ok(item)
     }
 }
+
+/// The index listing a pipeline's executions (`gsi1`, shared with the tasks' status index under
+/// other partition keys).
+const INDEX: &str = "gsi1";
+const INDEX_PK: &str = "gsi1pk";
+const INDEX_SK: &str = "gsi1sk";
 
 fn item_key(tenant: &str, execution_id: &str) -> Item {
     key(
         &table_keys::tenant_partition(tenant),
         &table_keys::execution_sort(execution_id),
     )
+}
+
+/// The execution an item holds, with its tenant and version.
+fn read(tenant: &str, item: &Item) -> Result<Execution, PipelineError> {
+    let doc = item
+        .get("doc")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| unknown(anyhow::anyhow!("execution item without doc")))?;
+    let mut execution: Execution = serde_json::from_str(doc).map_err(unknown)?;
+    tenant.clone_into(&mut execution.tenant);
+    execution.version = number(item, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    Ok(execution)
 }
 
 fn unknown(e: impl Into<anyhow::Error>) -> PipelineError {
@@ -58,6 +84,37 @@ impl ExecutionStore for DynamoDbExecutions {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn list(
+        &self,
+        tenant: &str,
+        pipeline_id: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<Execution>, Option<String>), PipelineError> {
+        let partition = table_keys::execution_index_partition(tenant, pipeline_id);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", INDEX_PK)
+            .expression_attribute_values(":pk", s(&partition))
+            .scan_index_forward(false);
+        let start = after.map(|id| {
+            let mut start = item_key(tenant, id);
+            start.insert(INDEX_PK.into(), s(&partition));
+            start.insert(INDEX_SK.into(), s(id));
+            start
+        });
+        pages::backwards(query, start, limit, |item| {
+            let execution = read(tenant, item)?;
+            Ok(Some((execution.execution_id.clone(), execution)))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn get(&self, tenant: &str, execution_id: &str) -> Result<Option<Execution>, PipelineError> {
         let got = self
             .client
@@ -69,16 +126,7 @@ impl ExecutionStore for DynamoDbExecutions {
             .await
             .map_err(|e| unknown(sdk_error(e)))?;
         let Some(item) = got.item else { return Ok(None) };
-        let doc = item
-            .get("doc")
-            .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| unknown(anyhow::anyhow!("execution item without doc")))?;
-        let mut execution: Execution = serde_json::from_str(doc).map_err(unknown)?;
-        tenant.clone_into(&mut execution.tenant);
-        execution.version = number(&item, "version")
-            .and_then(|v| u64::try_from(v).ok())
-            .unwrap_or(0);
-        Ok(Some(execution))
+        read(tenant, &item).map(Some)
     }
 
     #[tracing::instrument(skip(self, execution), fields(execution_id = %execution.execution_id))]

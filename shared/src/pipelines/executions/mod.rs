@@ -372,6 +372,23 @@ impl Execution {
         v
     }
 
+    /// As [`Self::view`] without what can be large: the input, the parameters and each stage's
+    /// output (`GET` of the one execution has them). What a listing shows.
+    #[must_use]
+    pub fn summary(&self) -> Value {
+        let mut v = self.view();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("input_data");
+            o.remove("parameters");
+            if let Some(stages) = o.get_mut("stages").and_then(Value::as_array_mut) {
+                for stage in stages.iter_mut().filter_map(Value::as_object_mut) {
+                    stage.remove("output");
+                }
+            }
+        }
+        v
+    }
+
     /// The `pipeline_progress` event of this moment.
     #[must_use]
     pub fn progress_event(&self, stage: Option<usize>) -> Value {

@@ -17,6 +17,15 @@ pub trait ExecutionStore: Send + Sync {
     /// Replaces the execution if it is still at `execution.version`, and moves it to the next
     /// version; `false` when another write came first.
     fn replace(&self, execution: &Execution) -> impl Future<Output = Result<bool, PipelineError>> + Send;
+    /// The pipeline's executions, newest first: at most `limit`, from after the execution `after`;
+    /// with the id of the last one when more follow.
+    fn list(
+        &self,
+        tenant: &str,
+        pipeline_id: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<(Vec<Execution>, Option<String>), PipelineError>> + Send;
 }
 
 /// Writes attempted before an update gives up: each retry reads the execution again.
