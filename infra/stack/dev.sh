@@ -15,6 +15,9 @@ STACK_NAME="${STACK_NAME:-mcpflow-local}"
 "$here/install.sh" stack
 log "building the functions and the gateway (first build takes a few minutes)"
 (cd "$root" && cargo build --locked --bins -p mcpflow-functions -p local-gateway -p mcpflow-cli)
+# The web console, served by the gateway at /console/: the API on its own origin, the WebSocket API
+# on WS_PORT of the same host.
+CONSOLE_CONFIG="{\"api_url\": \"\", \"ws_port\": $WS_PORT}" "$root/clients/console/build.sh" "$MCPFLOW_RUN/console"
 
 $detach || trap '"$here/stop.sh" all' EXIT
 "$here/start.sh" all
@@ -66,7 +69,7 @@ for bin in "$root"/functions/src/bin/*.rs; do
 done
 (cd "$root" && start_service gateway "$MCPFLOW_RUN/gateway.log" -- \
   "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT" --ws-port "$WS_PORT" \
-  --functions-dir "$functions_dir" --env-file "$env_file" "${params[@]}" \
+  --functions-dir "$functions_dir" --console-dir "$MCPFLOW_RUN/console" --env-file "$env_file" "${params[@]}" \
   --chaos-kill-rate "${MCPFLOW_CHAOS_KILL_RATE:-0}" ${MCPFLOW_SCHEDULE_PERIOD:+--schedule-period "$MCPFLOW_SCHEDULE_PERIOD"} \
   ${MCPFLOW_HOST_HTTP:+--host-http "$MCPFLOW_HOST_HTTP"})
 base="http://127.0.0.1:$GATEWAY_PORT"
@@ -78,6 +81,7 @@ status=$(curl -s -o /dev/null -m 30 -w '%{http_code}' "$base/api/v1/mcp/health" 
 [[ $status == 200 ]] || { log "health answered $status; see $MCPFLOW_RUN/*.log"; exit 1; }
 
 log "mcpflow is up: $base  (try: curl $base/api/v1/mcp/health); WebSocket API: ws://127.0.0.1:$WS_PORT/v1"
+log "web console: $base/console/ (sign in with the admin key below)"
 log "admin API key for tenant ${MCPFLOW_TENANT:-local} (also in $MCPFLOW_RUN/admin.key):"
 log "  $admin_key"
 $detach && exit 0

@@ -3,6 +3,7 @@
 # Usage: install.sh [stack|sam|all]   (default: stack)
 #   stack: venv-stack (moto server, cargo-lambda) + DynamoDB Local (npm)
 #   sam:   venv-sam (aws-sam-cli, cfn-lint, ziglang)
+#   all:   both, and the console's browser tests (Debian's chromium, venv-console with Playwright)
 set -euo pipefail
 # shellcheck source=infra/stack/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -69,6 +70,14 @@ if [[ $what != sam ]]; then
   cargo lambda --version >/dev/null
   moto_server --help >/dev/null
   java -version 2>/dev/null
+fi
+
+if [[ $what == all ]]; then
+  # The console's browser tests: Debian's Chromium, driven headless by Playwright (PyPI), which
+  # never downloads a browser of its own.
+  ensure_apt chromium chromium
+  mapfile -t console_pins <"$(dirname "${BASH_SOURCE[0]}")/../../clients/console/tests/requirements.txt"
+  install_venv venv-console "${console_pins[@]}"
 fi
 
 if [[ $what != stack ]]; then

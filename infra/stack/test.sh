@@ -113,6 +113,13 @@ pyclient="$MCPFLOW_CACHE/venv-pyclient"
 MCPFLOW_URL="http://127.0.0.1:$GATEWAY_PORT" MCPFLOW_WS_URL="ws://127.0.0.1:$WS_PORT/v1" MCPFLOW_KEY="$MCPFLOW_ADMIN_KEY" \
   "$pyclient/bin/python" -m pytest -q -p no:cacheprovider "$root/clients/python/tests"
 
+step "the web console (clients/console) in headless Chromium, driven by Playwright: screenshots in $MCPFLOW_RUN/console-screenshots"
+cargo build --locked -q -p mcpflow-agent
+rm -rf "$MCPFLOW_RUN/console-screenshots"
+MCPFLOW_URL="http://127.0.0.1:$GATEWAY_PORT" MCPFLOW_AGENT_BIN="$CARGO_TARGET_DIR/debug/mcpflow-agent" \
+  CONSOLE_SCREENSHOTS="$MCPFLOW_RUN/console-screenshots" \
+  "$MCPFLOW_CACHE/venv-console/bin/python" -m pytest -q -p no:cacheprovider "$root/clients/console/tests"
+
 step "MCP clients: Python SDK, conformance suite, Inspector CLI, mcp-remote"
 MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 \
   "$root/infra/mcp/check.sh"

@@ -3,6 +3,7 @@
 //! the local emulators. WebSocket APIs slot in beside `server` and `routes` with their own route table.
 
 pub mod authorizers;
+pub mod console;
 pub mod cors;
 pub mod event;
 pub mod host;

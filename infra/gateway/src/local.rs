@@ -36,6 +36,8 @@ pub struct Args {
     /// `serve --functions-dir`: also host the HTTP functions and authorizers, this many instances of
     /// each (their `Timeout` then kills, as on Lambda); 0 leaves them to the Lambda Invoke API.
     pub http_instances: usize,
+    /// `serve --console-dir DIR`: the built web console, served at `/console/` on `--port`.
+    pub console_dir: Option<PathBuf>,
 }
 
 impl Args {
@@ -58,6 +60,7 @@ impl Args {
             chaos_kill_rate: 0.0,
             schedule_period: None,
             http_instances: 0,
+            console_dir: None,
         };
         while let Some(flag) = args.next() {
             let value = args.next().with_context(|| format!("{flag} needs a value"))?;
@@ -74,6 +77,7 @@ impl Args {
                 "--port" => out.port = value.parse().with_context(|| format!("--port {value}"))?,
                 "--ws-port" => out.ws_port = value.parse().with_context(|| format!("--ws-port {value}"))?,
                 "--functions-dir" => out.functions_dir = Some(value.into()),
+                "--console-dir" => out.console_dir = Some(value.into()),
                 "--chaos-kill-rate" => {
                     out.chaos_kill_rate = value.parse().with_context(|| format!("--chaos-kill-rate {value}"))?
                 }

@@ -21,7 +21,7 @@ const USAGE: &str = "usage: local-gateway provision [--template F] [--stack NAME
        local-gateway provision ... [--parameter Name=Value]...
        local-gateway serve [--template F] [--stack NAME] [--port N] [--invoke-timeout SECS]
                            [--functions-dir DIR --env-file F [--parameter Name=Value]... [--chaos-kill-rate P]]
-                           [--schedule-period SECS] [--host-http INSTANCES] [--ws-port N]";
+                           [--schedule-period SECS] [--host-http INSTANCES] [--ws-port N] [--console-dir DIR]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -134,7 +134,12 @@ async fn serve_http<I: Invoker>(template: &Template, invoker: I, args: &local::A
         .await
         .with_context(|| format!("port {} is busy: stop what uses it or set GATEWAY_PORT", args.port))?;
     tracing::info!("HTTP API on http://127.0.0.1:{}", args.port);
-    let app = router(api).into_make_service_with_connect_info::<SocketAddr>();
+    let mut app = router(api);
+    if let Some(dir) = &args.console_dir {
+        tracing::info!("web console on http://127.0.0.1:{}/console/", args.port);
+        app = app.merge(gateway::console::router(dir.clone()));
+    }
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(local::shutdown())
         .await?;
