@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use lambda_http::{Body, Error, Request, Response};
+use serde_json::Value;
 use shared::health::{self, Dependency, DependencyProbe, Status};
 use shared::ApiError;
 
@@ -28,6 +29,44 @@ pub async fn handle<P: DependencyProbe>(deps: &HealthDeps<P>, req: Request) -> R
     let message = format!("unavailable: {}", report.failed().join(", "));
     let err = ApiError::new(503, "DEPENDENCY_UNAVAILABLE", message).with_details(serde_json::to_value(&report)?);
     Ok(http::error(&err, &http::request_id(&req)))
+}
+
+/// The dependency checks of `system/diagnostics` and `GET /summary`: those of `GET /health`, with its
+/// timeout, their report kept for [`HEALTH_CACHE`] so that asking often does not probe AWS each time.
+pub struct HealthChecks<H> {
+    pub probe: H,
+    pub dependencies: Vec<Dependency>,
+    pub timeout: std::time::Duration,
+    pub cached: std::sync::Mutex<Option<(std::time::Instant, Value)>>,
+}
+
+/// How long one health report is answered again.
+pub const HEALTH_CACHE: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl<H: DependencyProbe> HealthChecks<H> {
+    #[must_use]
+    pub fn new(probe: H, dependencies: Vec<Dependency>, timeout: std::time::Duration) -> Self {
+        Self {
+            probe,
+            dependencies,
+            timeout,
+            cached: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The last report if younger than [`HEALTH_CACHE`], else a new one.
+    pub(crate) async fn report(&self) -> anyhow::Result<Value> {
+        let lock = || self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, report)) = lock().as_ref() {
+            if at.elapsed() < HEALTH_CACHE {
+                return Ok(report.clone());
+            }
+        }
+        let checked = health::check(&self.probe, &self.dependencies, env!("CARGO_PKG_VERSION"), self.timeout);
+        let report = serde_json::to_value(checked.await)?;
+        *lock() = Some((std::time::Instant::now(), report.clone()));
+        Ok(report)
+    }
 }
 
 #[cfg(test)]

@@ -121,11 +121,17 @@ pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
 /// A response with `body`, already JSON, and the given status.
 #[must_use]
 pub fn respond(status: u16, body: String) -> Response<Body> {
+    respond_as(status, body, "application/json")
+}
+
+/// A response with the given status and a body of `content_type`.
+#[must_use]
+pub fn respond_as(status: u16, body: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = lambda_http::http::StatusCode::from_u16(status).unwrap_or_default();
     response.headers_mut().insert(
         lambda_http::http::header::CONTENT_TYPE,
-        lambda_http::http::HeaderValue::from_static("application/json"),
+        lambda_http::http::HeaderValue::from_static(content_type),
     );
     response
 }

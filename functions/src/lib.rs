@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod pipelines;
 pub mod registered;
 pub mod stages;
+pub mod system;
 pub mod tasks;
 pub mod websocket;
 pub mod wiring;

@@ -21,11 +21,11 @@ use shared::connections::store::{ConnectionStore, EventLog, PushError, Pusher};
 use shared::connections::subscribe::{self as subscription, SubscribeError};
 use shared::connections::{Connection, Received, CONNECTION_TTL_SECS, EVENT_RETENTION_SECS};
 use shared::contexts::store::ContextStore;
-use shared::health::{self, Dependency, DependencyProbe, InMemoryProbe};
+use shared::health::{DependencyProbe, InMemoryProbe};
 use shared::ids::IdKind;
 use shared::keys::{InMemoryKeyStore, KeyStore};
 use shared::metrics::queues::QueueDepths;
-use shared::metrics::{self, Outcome, Recorder, Resolution};
+use shared::metrics::{self, Outcome, Recorder};
 use shared::pipelines::memory::InMemoryPipelines;
 use shared::pipelines::store::PipelineStore;
 use shared::ratelimit::{Admission, Bucket, InMemoryRateLimiter, Limit, RateLimiter, RateLimits};
@@ -262,54 +262,10 @@ async fn performance(
     let Some(recorder) = recorder else {
         return Ok(Err("this deployment records no metrics".into()));
     };
-    let resolution = Resolution::for_window(minutes);
-    let to_ms = now.timestamp_millis();
-    let from_ms = resolution.start_of(to_ms - minutes * 60_000);
     // The queues are the system's: only a tenant's admin sees their depths.
     let queues = queues.filter(|_| who.role == shared::auth::Role::Admin);
-    let (buckets, depths) = tokio::join!(recorder.store.read(tenant, resolution, from_ms, to_ms), async {
-        match queues {
-            Some(q) => Some(q.depths().await),
-            None => None,
-        }
-    });
-    let (mut functions, mut tasks) = (Vec::new(), serde_json::Map::new());
-    let mut finished = 0;
-    for summary in metrics::summarize(&buckets?) {
-        match summary.series.strip_prefix("task:") {
-            Some(status) => {
-                if status != "started" {
-                    finished += summary.invocations;
-                }
-                tasks.insert(
-                    status.to_owned(),
-                    json!({"count": summary.invocations, "mean_ms": summary.mean_ms,
-                           "p50_ms": summary.p50_ms, "p95_ms": summary.p95_ms, "p99_ms": summary.p99_ms}),
-                );
-            }
-            None => functions.push(json!({"function": summary.series, "invocations": summary.invocations,
-                "client_errors": summary.client_errors, "errors": summary.errors, "error_rate": summary.error_rate,
-                "mean_ms": summary.mean_ms, "p50_ms": summary.p50_ms, "p95_ms": summary.p95_ms, "p99_ms": summary.p99_ms})),
-        }
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let per_minute = finished as f64 / ((to_ms - from_ms) as f64 / 60_000.0).max(1.0);
-    let stamp = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-    };
-    let mut figures = json!({
-        "window_minutes": minutes,
-        "from": stamp(from_ms),
-        "to": stamp(to_ms),
-        "resolution": resolution,
-        "functions": functions,
-        "tasks": tasks,
-        "tasks_finished_per_minute": per_minute,
-        "notes": "latency percentiles are the upper bound of the histogram bucket the rank falls in (bounds 1-2-3-5-7 per decade up to a minute); a task's `started` latency is its queue wait, a finished task's is the time from its creation to its finish; queue depths (admins only) are the system's, now",
-    });
-    if let Some(depths) = depths {
-        figures["queues"] = serde_json::to_value(depths)?;
-    }
+    let figures =
+        metrics::report::figures(recorder.store.as_ref(), queues, tenant, minutes, now.timestamp_millis()).await?;
     Ok(Ok(figures))
 }
 
@@ -323,43 +279,7 @@ fn workflow_analysis(args: &Value) -> Result<Value, String> {
     )
 }
 
-/// The dependency checks of `system/diagnostics`: those of `GET /health`, with its timeout, their
-/// report kept for [`HEALTH_CACHE`] so that diagnostics asked often do not probe AWS each time.
-pub struct HealthChecks<H> {
-    pub probe: H,
-    pub dependencies: Vec<Dependency>,
-    pub timeout: std::time::Duration,
-    pub cached: std::sync::Mutex<Option<(std::time::Instant, Value)>>,
-}
-
-/// How long one health report of `system/diagnostics` is answered again.
-pub const HEALTH_CACHE: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl<H: DependencyProbe> HealthChecks<H> {
-    #[must_use]
-    pub fn new(probe: H, dependencies: Vec<Dependency>, timeout: std::time::Duration) -> Self {
-        Self {
-            probe,
-            dependencies,
-            timeout,
-            cached: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// The last report if younger than [`HEALTH_CACHE`], else a new one.
-    async fn report(&self) -> anyhow::Result<Value> {
-        let lock = || self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, report)) = lock().as_ref() {
-            if at.elapsed() < HEALTH_CACHE {
-                return Ok(report.clone());
-            }
-        }
-        let checked = health::check(&self.probe, &self.dependencies, env!("CARGO_PKG_VERSION"), self.timeout);
-        let report = serde_json::to_value(checked.await)?;
-        *lock() = Some((std::time::Instant::now(), report.clone()));
-        Ok(report)
-    }
-}
+pub use crate::health::{HealthChecks, HEALTH_CACHE};
 
 /// A request's answer, or the protocol error to answer instead (a violation of the connection).
 type Answer = Result<String, ProtocolError>;

@@ -27,7 +27,9 @@ use shared::pipelines::runs::Runs;
 use shared::pipelines::webhook::Webhooks;
 use shared::providers::registry::Providers;
 use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
+use shared::registered::cache::Cached;
 use shared::registered::dynamodb::DynamoDbRegistry;
+use shared::summary::dynamodb::DynamoDbCounts;
 use shared::tasks::dynamodb::DynamoDbTaskStore;
 use shared::tasks::sqs::SqsTaskQueue;
 use shared::tasks::updates::TaskUpdates;
@@ -38,6 +40,7 @@ use crate::api::App;
 use crate::audit::AuditDeps;
 use crate::keys::Revocation;
 use crate::registered::{RegistryDeps, SubscribeDeps};
+use crate::system::SystemDeps;
 use crate::websocket::{ConnectDeps, HealthChecks, MessageDeps, Stores};
 
 /// The deployed conversation stores, queue and providers (REST, MCP, worker, outbox, dead letters).
@@ -203,6 +206,37 @@ pub async fn pipelines() -> Result<App<DynamoDbPipelines>> {
     let (config, clients) = start().await?;
     let store = DynamoDbPipelines::new(clients.dynamodb.clone(), config.table_name.clone());
     Ok(app(store, &config, &clients))
+}
+
+/// The deployed `GET /summary` and `GET /metrics`: counters and agents in the table, the health
+/// checks of `GET /health`, the metric buckets, the queues.
+pub type AwsSystem = SystemDeps<DynamoDbCounts, DynamoDbAgents, AwsDependencyProbe>;
+
+/// `GET /summary` or `GET /metrics`.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn system() -> Result<App<AwsSystem>> {
+    let (config, clients) = start().await?;
+    let deps = SystemDeps {
+        counts: DynamoDbCounts::new(clients.dynamodb.clone(), config.table_name.clone()),
+        agents: DynamoDbAgents::new(clients.dynamodb.clone(), config.table_name.clone()),
+        timeouts: config.agent_timeouts,
+        health: HealthChecks::new(
+            AwsDependencyProbe::new(&clients),
+            Dependency::all(&config),
+            config.health_check_timeout,
+        ),
+        metrics: Arc::new(DynamoDbMetrics::new(
+            clients.dynamodb.clone(),
+            config.table_name.clone(),
+        )),
+        queues: Some(Arc::new(SqsQueueDepths {
+            client: clients.sqs.clone(),
+            queues: config.queues.clone(),
+        })),
+    };
+    Ok(app(deps, &config, &clients))
 }
 
 /// The deployed pipeline runs: executions, Step Functions, agents and stage tasks in the table.
@@ -436,7 +470,10 @@ fn mcp_state(config: &Config, clients: &AwsClients) -> Result<crate::mcp::McpSta
     let tools = crate::mcp::tools::specs(&config.limits, &models, &config.models.default_model)?;
     Ok(crate::mcp::McpState {
         models: serde_json::to_value(config.models.view(&config.credentials))?,
-        registry: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+        registry: Cached::new(
+            DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+            config.registry_list_cache,
+        ),
         tool_policy: config.tool_endpoints,
         deps,
         tools,

@@ -42,14 +42,18 @@ ProviderTimeoutMs=30000
 WorkerTimeoutSeconds=110
 QueueVisibilityTimeout=660
 OutboxGraceSeconds=3
+RegistryListCacheSeconds=0
 AgentStaleSeconds=3
 AgentInactiveSeconds=6"
+# (RegistryListCacheSeconds=0: the tests register items and list them over MCP at once.)
 # The outbox sweep (a rate(1 minute) schedule) every 2 s, so its test takes seconds.
 export MCPFLOW_SCHEDULE_PERIOD=2
 # The HTTP functions and the authorizer under the gateway's own host too, 16 instances each (agents
 # long-poll their next task for up to 20 s, each poll holding one), so their
 # Timeout kills as on Lambda (make dev leaves them to cargo lambda watch, which reloads on edits).
 export MCPFLOW_HOST_HTTP=16
+# Each function answer names the AWS calls its handler made (x-mcpflow-aws-calls), for the round-trip test.
+export MCPFLOW_COUNT_CALLS=1
 # No incremental compilation caches: a test run builds once, and they take gigabytes per checkout.
 export CARGO_INCREMENTAL=0
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_LAMBDA \

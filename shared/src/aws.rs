@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub mod calls;
+
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 
@@ -26,10 +28,29 @@ impl AwsClients {
             .timeout_config(timeouts)
             .load()
             .await;
+        let counted = calls::enabled();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        let dynamodb = if counted {
+            dynamodb.interceptor(calls::Counter("DynamoDB"))
+        } else {
+            dynamodb
+        };
+        let sqs = aws_sdk_sqs::config::Builder::from(&sdk);
+        let sqs = if counted {
+            sqs.interceptor(calls::Counter("SQS"))
+        } else {
+            sqs
+        };
+        let sfn = aws_sdk_sfn::config::Builder::from(&sdk);
+        let sfn = if counted {
+            sfn.interceptor(calls::Counter("StepFunctions"))
+        } else {
+            sfn
+        };
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            sfn: aws_sdk_sfn::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            sfn: aws_sdk_sfn::Client::from_conf(sfn.build()),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             sdk,
         }

@@ -58,6 +58,9 @@ pub struct Config {
     pub ws_messages_per_minute: u32,
     /// When a quiet agent is `stale` and `inactive` (`AGENT_STALE_SECS`, `AGENT_INACTIVE_SECS`).
     pub agent_timeouts: crate::agents::AgentTimeouts,
+    /// How long an MCP instance answers a registry list it keeps without reading its version
+    /// (`REGISTRY_LIST_CACHE_SECS`, default 2; 0 reads it on every list).
+    pub registry_list_cache: Duration,
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
@@ -128,6 +131,7 @@ impl Config {
                 crate::connections::DEFAULT_MESSAGES_PER_MINUTE,
             )?,
             agent_timeouts: agent_timeouts(&vars)?,
+            registry_list_cache: registry_list_cache(&vars)?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
             tool_endpoints: EndpointPolicy {
@@ -305,6 +309,19 @@ fn agent_timeouts(vars: &BTreeMap<String, String>) -> Result<crate::agents::Agen
         stale_after_secs: stale,
         inactive_after_secs: inactive.max(stale),
     })
+}
+
+/// `REGISTRY_LIST_CACHE_SECS`: 0 to 300 seconds, 2 when unset.
+fn registry_list_cache(vars: &BTreeMap<String, String>) -> Result<Duration, ConfigError> {
+    const NAME: &str = "REGISTRY_LIST_CACHE_SECS";
+    match vars.get(NAME).map(|raw| (raw, raw.parse::<u64>())) {
+        None => Ok(Duration::from_secs(2)),
+        Some((_, Ok(s))) if s <= 300 => Ok(Duration::from_secs(s)),
+        Some((raw, _)) => Err(ConfigError::Invalid {
+            name: NAME,
+            reason: format!("expected 0 to 300 seconds, got {raw:?}"),
+        }),
+    }
 }
 
 fn secs(vars: &BTreeMap<String, String>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {

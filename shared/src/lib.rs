@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod registered;
 pub mod secret;
 pub mod secrets;
+pub mod summary;
 pub mod tasks;
 pub mod telemetry;
 pub mod tenant;

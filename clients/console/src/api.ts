@@ -39,22 +39,8 @@ export class Api {
     return this.send<T>("POST", path, body);
   }
 
-  /** A JSON-RPC request to the MCP endpoint (stateless: no session to open first). */
-  async mcp<T>(method: string, params: unknown): Promise<T> {
-    const answer = await this.send<{ result?: T; error?: { code: number; message: string } }>(
-      "POST",
-      "/mcp",
-      { jsonrpc: "2.0", id: 1, method, params },
-      { accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
-    );
-    if (answer.error || answer.result === undefined) {
-      throw new ApiFailure(200, `JSON-RPC ${answer.error?.code ?? "?"}`, answer.error?.message ?? "no result", null);
-    }
-    return answer.result;
-  }
-
-  private async send<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
-    const headers: Record<string, string> = { ...this.headers(), ...extra };
+  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = this.headers();
     const init: RequestInit = { method, headers };
     if (body !== undefined) {
       headers["content-type"] = "application/json";

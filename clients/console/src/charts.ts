@@ -17,7 +17,7 @@ export function barChart(title: string, bars: Bar[], unit: string, testid: strin
   const labelW = 170;
   const barW = 260;
   const max = Math.max(1e-9, ...bars.map((b) => Math.max(b.value, b.behind ?? 0)));
-  const svg = s("svg", { class: "chart", width: labelW + barW + 90, height: Math.max(1, bars.length) * rowH + 6, role: "img", "aria-label": title });
+  const svg = s("svg", { class: "chart", width: labelW + barW + 130, height: Math.max(1, bars.length) * rowH + 6, role: "img", "aria-label": title });
   bars.forEach((b, i) => {
     const y = 3 + i * rowH;
     svg.append(s("text", { x: labelW - 8, y: y + 14, "text-anchor": "end", class: "label" }, b.label));

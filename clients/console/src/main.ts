@@ -16,7 +16,7 @@ interface Config {
   ws_port?: number;
 }
 
-/** `system/performance` over the WebSocket: the tenant's own figures, as the functions recorded them. */
+/** `GET /api/v1/metrics`: the tenant's own figures over the last hour, as the functions recorded them. */
 interface Performance {
   from?: string;
   functions?: { function: string; invocations: number; errors: number; client_errors: number; p50_ms: number | null; p95_ms: number | null }[];
@@ -26,15 +26,14 @@ interface Performance {
   queues?: { queue: string; waiting: number; in_flight: number; delayed: number }[];
 }
 
-interface Stats {
-  counts_by_status: Record<string, number>;
-  completion_rate: number | null;
-  tasks_created: number;
-}
-
-interface Health {
-  status: string;
-  dependencies: { name: string; status: string; latency_ms: number }[];
+/** `GET /api/v1/summary`: the tenant's counts and the system's health. */
+interface Summary {
+  contexts: number;
+  tasks: { counts_by_status: Record<string, number>; completion_rate: number | null; tasks_created: number };
+  registered: { tools: number; prompts: number; resources: number };
+  pipelines: number;
+  agents: { total: number; active: number; stale: number; inactive: number };
+  health: { status: string; dependencies: { name: string; status: string; latency_ms: number }[] };
 }
 
 /** Pipelines whose executions are pushed live (the rest are read when opened). */
@@ -49,8 +48,7 @@ const state = {
   tasks: [] as Task[],
   contexts: [] as Context[],
   stageLogs: new Map<string, LogLine[]>(),
-  health: null as Health | null,
-  stats: null as Stats | null,
+  summary: null as Summary | null,
   performance: null as Performance | null,
   notice: "" as string,
   liveState: "closed" as LiveState,
@@ -86,10 +84,7 @@ async function signIn(token: string, cfg: Config): Promise<void> {
   live = new Live(cfg.ws_url, token, onEvent, (s, reconnected) => {
     state.liveState = s;
     if (reconnected) void loadAll();
-    if (s === "live") {
-      void subscribeAll();
-      void refreshPerformance();
-    }
+    if (s === "live") void subscribeAll();
     renderStatus();
   });
   live.start();
@@ -150,7 +145,7 @@ async function loadAll(): Promise<void> {
     a.get<{ pipelines: Pipeline[] }>("/api/v1/pipelines"),
     a.get<{ tasks: Task[] }>("/api/v1/mcp/tasks?limit=50"),
     a.get<{ contexts: Context[] }>("/api/v1/mcp/contexts?limit=50"),
-    loadSystem(),
+    refreshPerformance(),
   ]);
   if (agents.status === "fulfilled") {
     state.agents = new Map(agents.value.agents.map((x) => [x.agent_id, x]));
@@ -417,23 +412,23 @@ function badge(status: string): HTMLElement {
 }
 
 function summaryView(): HTMLElement {
-  const agents = [...state.agents.values()];
-  const count = (f: (a: Agent) => boolean) => agents.filter(f).length;
   const executions = [...state.executions.values()];
   const byStatus = (s: string) => executions.filter((e) => e.status === s).length;
-  const stats = state.stats;
+  const sum = state.summary;
+  const stats = sum?.tasks;
   const cards = h(
     "div",
     { class: "cards", "data-testid": "summary-cards" },
-    card("Agents", `${count((a) => a.status === "active")} active`, `${count((a) => a.status === "stale")} stale · ${count((a) => a.status === "inactive")} inactive`),
-    card("Pipelines", String(state.pipelines.size), `${byStatus("running")} executions running`),
+    card("Agents", sum ? `${sum.agents.active} active` : "—", sum ? `${sum.agents.stale} stale · ${sum.agents.inactive} inactive` : ""),
+    card("Pipelines", String(sum?.pipelines ?? "—"), `${byStatus("running")} executions running`),
     card("Executions", `${byStatus("succeeded")} succeeded`, `${byStatus("failed")} failed · ${byStatus("cancelled")} cancelled (latest 20 a pipeline)`),
     card(
       "Tasks",
       String(stats?.tasks_created ?? "—"),
       stats ? `${stats.counts_by_status["completed"] ?? 0} completed · completion rate ${stats.completion_rate === null ? "—" : `${Math.round(stats.completion_rate * 100)} %`}` : "",
     ),
-    card("Health", state.health?.status ?? "—", state.health ? `${state.health.dependencies.filter((d) => d.status !== "ok").length} dependencies not ok` : ""),
+    card("Contexts", String(sum?.contexts ?? "—"), sum ? `${sum.registered.tools} tools · ${sum.registered.prompts} prompts · ${sum.registered.resources} resources` : ""),
+    card("Health", sum?.health.status ?? "—", sum ? `${sum.health.dependencies.filter((d) => d.status !== "ok").length} dependencies not ok` : ""),
   );
   const charts = h("div", { class: "charts" });
   if (stats) {
@@ -454,10 +449,10 @@ function summaryView(): HTMLElement {
       charts.append(barChart("Queues now: waiting / in flight", perf.queues.map((q) => ({ label: q.queue, value: q.waiting, behind: q.in_flight })), "", "chart-queues"));
     }
   } else {
-    charts.append(h("p", { class: "muted" }, "Metrics come over the WebSocket (system/performance) once it is connected."));
+    charts.append(h("p", { class: "muted" }, "Reading the metrics…"));
   }
-  const health = state.health
-    ? table(["dependency", "status", "latency"], state.health.dependencies.map((d) => [d.name, badge(d.status), `${d.latency_ms} ms`]), "health")
+  const health = sum
+    ? table(["dependency", "status", "latency"], sum.health.dependencies.map((d) => [d.name, badge(d.status), `${d.latency_ms} ms`]), "health")
     : null;
   return h("section", { "data-testid": "view-summary" }, h("h2", {}, "Summary"), cards, charts, h("h3", {}, "Dependencies"), health);
 }
@@ -687,28 +682,18 @@ function render(): void {
   root.replaceChildren(h("header", {}, h("strong", {}, "mcpflow"), nav, statusLine), h("main", {}, view));
 }
 
-/** The system's health (GET /health) and the tenant's task counts (the MCP resource data://system/stats). */
-async function loadSystem(): Promise<void> {
-  if (!api) return;
-  const a = api;
-  const [health, stats] = await Promise.allSettled([
-    a.get<Health>("/api/v1/health"),
-    a.mcp<{ contents: { text: string }[] }>("resources/read", { uri: "data://system/stats" }),
-  ]);
-  if (health.status === "fulfilled") state.health = health.value;
-  if (stats.status === "fulfilled" && stats.value.contents[0]) state.stats = JSON.parse(stats.value.contents[0].text) as Stats;
-}
-
-/** The summary's figures: health and counts, and the metrics over the WebSocket. */
+/** The summary's figures: the tenant's counts and health, and the last hour's metrics. */
 async function refreshPerformance(): Promise<void> {
-  await loadSystem();
-  if (!live || live.state !== "live") return;
-  try {
-    state.performance = await live.request<Performance>("system/performance", { minutes: 60 });
-    if (route().view === "summary") schedule();
-  } catch (err) {
-    report(err);
-  }
+  if (!api) return;
+  const [summary, metrics] = await Promise.allSettled([
+    api.get<Summary>("/api/v1/summary"),
+    api.get<Performance>("/api/v1/metrics?window=1h"),
+  ]);
+  if (summary.status === "fulfilled") state.summary = summary.value;
+  else report(summary.reason);
+  if (metrics.status === "fulfilled") state.performance = metrics.value;
+  else report(metrics.reason);
+  if (route().view === "summary") schedule();
 }
 
 window.addEventListener("hashchange", () => {
@@ -724,11 +709,13 @@ window.addEventListener("hashchange", () => {
   render();
 });
 
-// Agents' heartbeat ages and running durations move with the clock; metrics every 15 s.
+// Agents' heartbeat ages and running durations move with the clock; the summary is read every 15 s.
 window.setInterval(() => {
   if (api && ["agents", "execution"].includes(route().view)) schedule();
 }, 1000);
-window.setInterval(() => void refreshPerformance(), 15_000);
+window.setInterval(() => {
+  if (api && route().view === "summary") void refreshPerformance();
+}, 15_000);
 
 void (async () => {
   const cfg = await config();

@@ -65,6 +65,8 @@ pub struct Reply {
     /// serialised (answered `500`).
     pub body: Result<String, String>,
     pub target: Option<String>,
+    /// The body's media type: JSON unless [`Reply::text`] says otherwise.
+    pub content_type: &'static str,
 }
 
 impl Reply {
@@ -75,6 +77,18 @@ impl Reply {
             status,
             body: serde_json::to_string(body).map_err(|e| e.to_string()),
             target: None,
+            content_type: "application/json",
+        }
+    }
+
+    /// `200` with `body` as text of `content_type`.
+    #[must_use]
+    pub fn text(body: String, content_type: &'static str) -> Self {
+        Self {
+            status: 200,
+            body: Ok(body),
+            target: None,
+            content_type,
         }
     }
 
@@ -137,6 +151,10 @@ where
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
     let started = std::time::Instant::now();
+    let counted = shared::aws::calls::enabled();
+    if counted {
+        shared::aws::calls::reset();
+    }
     let request_id = http::request_id(&req);
     // Parsing does no I/O; a refused caller's well-formed target is still what the audit names.
     let parsed = R::parse(&req);
@@ -161,15 +179,21 @@ where
         }
         Err(e) => Err(e),
     };
-    let response = match outcome.and_then(|reply| {
+    let mut response = match outcome.and_then(|reply| {
         let body = reply
             .body
             .map_err(|e| ApiError::internal_because(format!("response could not be serialised: {e}")))?;
-        Ok((reply.status, body))
+        Ok((reply.status, body, reply.content_type))
     }) {
-        Ok((status, body)) => http::respond(status, body),
+        Ok((status, body, content_type)) => http::respond_as(status, body, content_type),
         Err(e) => http::error(&e, &request_id),
     };
+    if counted {
+        // The handler's round trips; the audit entry and the metrics sample follow the answer.
+        if let Ok(v) = lambda_http::http::HeaderValue::from_str(&shared::aws::calls::summary()) {
+            response.headers_mut().insert(shared::aws::calls::HEADER, v);
+        }
+    }
     let measured = metrics::record_invocation(
         app.metrics.as_ref(),
         tenant.as_deref(),

@@ -27,6 +27,7 @@ use rmcp::ServerHandler;
 use serde_json::{json, Value};
 use shared::auth::Principal;
 use shared::conversation::errors::ConversationError;
+use shared::registered::cache::Cached;
 use shared::registered::dynamodb::DynamoDbRegistry;
 use shared::registered::endpoint::EndpointPolicy;
 
@@ -39,7 +40,7 @@ pub struct McpState {
     /// `data://models/available`.
     pub models: Value,
     /// The tenants' registered tools, prompts and resources.
-    pub registry: DynamoDbRegistry,
+    pub registry: Cached<DynamoDbRegistry>,
     pub tool_policy: EndpointPolicy,
 }
 

@@ -38,6 +38,9 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ("GET /api/v1/agents/{agentID}", &[Admin, Operator, Agent, Viewer]),
     ("DELETE /api/v1/agents/{agentID}", &[Admin, Operator]),
     ("POST /api/v1/agents/{agentID}/heartbeat", &[Agent]),
+    // The tenant's summary and metrics: every role reads them (queue depths are for admins only).
+    ("GET /api/v1/summary", &[Admin, Operator, Agent, Viewer]),
+    ("GET /api/v1/metrics", &[Admin, Operator, Agent, Viewer]),
     // Pipelines: admins and operators define them; every role reads them.
     ("POST /api/v1/pipelines", &[Admin, Operator]),
     ("GET /api/v1/pipelines", &[Admin, Operator, Agent, Viewer]),

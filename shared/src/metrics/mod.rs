@@ -22,6 +22,7 @@ pub mod dynamodb;
 pub mod memory;
 pub mod queues;
 mod recorder;
+pub mod report;
 
 pub use recorder::{record_invocation, set_function_name, Recorder};
 

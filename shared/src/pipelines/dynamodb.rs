@@ -11,6 +11,9 @@ use crate::dynamodb::pages::all_of_kind;
 use crate::dynamodb::transactions::{transact, Transacted};
 use crate::dynamodb::{key, n, s, sdk_error, table_keys, Item};
 
+/// The pipeline count item's number attribute (`PIPECOUNT`).
+pub(crate) const COUNT_ATTRIBUTE: &str = "pipeline_count";
+
 /// Pipelines in the mcpflow table.
 #[derive(Debug, Clone)]
 pub struct DynamoDbPipelines {
@@ -63,8 +66,9 @@ impl PipelineStore for DynamoDbPipelines {
                 &table_keys::tenant_partition(&pipeline.tenant),
                 table_keys::PIPELINE_COUNT,
             )))
-            .update_expression("ADD pipeline_count :one")
-            .condition_expression("attribute_not_exists(pipeline_count) OR pipeline_count < :max")
+            .update_expression("ADD #count :one")
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":max", n(MAX_PIPELINES_PER_TENANT))
             .build()

@@ -14,11 +14,18 @@ type Key = (String, &'static str, String);
 #[derive(Debug, Default)]
 pub struct InMemoryRegistry {
     items: Mutex<BTreeMap<Key, Value>>,
+    versions: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 impl InMemoryRegistry {
     fn items(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Value>> {
         self.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A write of `kind` took: its version moves on.
+    fn changed(&self, tenant: &str, kind: Kind) {
+        let mut versions = self.versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *versions.entry((tenant.to_owned(), kind.prefix())).or_default() += 1;
     }
 }
 
@@ -41,6 +48,8 @@ impl RegistryStore for InMemoryRegistry {
             return Err(RegistryError::LimitReached);
         }
         items.insert(k, doc.clone());
+        drop(items);
+        self.changed(tenant, kind);
         Ok(())
     }
 
@@ -61,17 +70,30 @@ impl RegistryStore for InMemoryRegistry {
     }
 
     async fn replace(&self, tenant: &str, kind: Kind, key: &str, doc: &Value) -> Result<bool, RegistryError> {
-        let mut items = self.items();
-        Ok(items
+        let replaced = self
+            .items()
             .get_mut(&(tenant.to_owned(), kind.prefix(), key.to_owned()))
             .map(|stored| *stored = doc.clone())
-            .is_some())
+            .is_some();
+        if replaced {
+            self.changed(tenant, kind);
+        }
+        Ok(replaced)
     }
 
     async fn delete(&self, tenant: &str, kind: Kind, key: &str) -> Result<bool, RegistryError> {
-        Ok(self
+        let deleted = self
             .items()
             .remove(&(tenant.to_owned(), kind.prefix(), key.to_owned()))
-            .is_some())
+            .is_some();
+        if deleted {
+            self.changed(tenant, kind);
+        }
+        Ok(deleted)
+    }
+
+    async fn version(&self, tenant: &str, kind: Kind) -> Result<u64, RegistryError> {
+        let versions = self.versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(versions.get(&(tenant.to_owned(), kind.prefix())).copied().unwrap_or(0))
     }
 }

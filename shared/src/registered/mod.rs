@@ -8,6 +8,7 @@
 
 pub mod dynamodb;
 
+pub mod cache;
 pub mod endpoint;
 pub mod memory;
 pub mod service;

@@ -35,4 +35,7 @@ pub trait RegistryStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, RegistryError>> + Send;
     /// `false` when there was none.
     fn delete(&self, tenant: &str, kind: Kind, key: &str) -> impl Future<Output = Result<bool, RegistryError>> + Send;
+    /// A number that changes whenever an item of `kind` is registered, replaced or deleted (0 before
+    /// the first), read consistently: a list cached at one version is current while it holds.
+    fn version(&self, tenant: &str, kind: Kind) -> impl Future<Output = Result<u64, RegistryError>> + Send;
 }

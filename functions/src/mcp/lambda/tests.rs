@@ -54,7 +54,10 @@ fn endpoint() -> Endpoint<InMemoryAuditLog> {
         deps,
         tools,
         models: json!({}),
-        registry: DynamoDbRegistry::new(ddb, "t".into()),
+        registry: shared::registered::cache::Cached::new(
+            DynamoDbRegistry::new(ddb, "t".into()),
+            std::time::Duration::ZERO,
+        ),
         tool_policy: EndpointPolicy {
             timeout: Duration::from_secs(1),
             allow_private: false,

@@ -21,7 +21,11 @@ use crate::dynamodb::{n as number, table_keys};
 use crate::registered::{Kind, RegistryError, MAX_PER_KIND};
 
 /// The counter's number attribute.
-pub(super) const COUNT: &str = "item_count";
+pub(crate) const COUNT: &str = "item_count";
+
+/// The counter item's version: one more on every register, replace and delete of the kind, so a
+/// cached list is known fresh by reading this one number.
+pub(crate) const VERSION: &str = "version";
 
 /// The counter item of a tenant's items of `kind`.
 pub(super) fn counter_key(tenant: &str, kind: Kind) -> Item {
@@ -40,15 +44,17 @@ pub(super) enum Outcome {
 }
 
 impl DynamoDbRegistry {
-    /// The counter's `ADD by`: on condition it stays within the limit when adding, that it exists
-    /// when taking away.
+    /// The counter's `ADD by` and its version's `ADD 1`: on condition it stays within the limit when
+    /// adding, that it exists when taking away or replacing (`by` 0).
     fn count_update(&self, tenant: &str, kind: Kind, by: i64) -> Result<TransactWriteItem, RegistryError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(counter_key(tenant, kind)))
-            .update_expression("ADD #count :by")
+            .update_expression("ADD #count :by, #version :one")
             .expression_attribute_names("#count", COUNT)
-            .expression_attribute_values(":by", number(by));
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":by", number(by))
+            .expression_attribute_values(":one", number(1));
         let update = if by > 0 {
             update
                 .condition_expression("#count < :limit")

@@ -4,6 +4,9 @@
 
 mod counter;
 
+/// The counter item's number attribute (read by the tenant summary).
+pub(crate) use counter::COUNT as COUNT_ATTRIBUTE;
+
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
@@ -101,15 +104,45 @@ impl RegistryStore for DynamoDbRegistry {
 
     /// A `PutItem` on the condition that the item exists (the counter does not change).
     #[tracing::instrument(skip(self, value))]
+    /// One transaction: the item's `Put` if it exists, and the counter's version `ADD 1`.
     async fn replace(&self, tenant: &str, kind: Kind, k: &str, value: &Value) -> Result<bool, RegistryError> {
         let mut item = key(tenant, kind, k);
         item.insert("doc".into(), s(&value.to_string()));
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        match put.condition_expression("attribute_exists(sk)").send().await {
-            Ok(_) => Ok(true),
-            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(false),
-            Err(e) => Err(fail(e)),
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(sk)")
+            .build();
+        let put = TransactWriteItem::builder()
+            .put(put.map_err(|e| RegistryError::Unknown(e.into()))?)
+            .build();
+        match self.write_counted(tenant, kind, put, 0).await? {
+            Outcome::Written => Ok(true),
+            Outcome::ItemRefused => Ok(false),
+            Outcome::CounterRefused => Err(RegistryError::Unknown(anyhow::anyhow!(
+                "the registry counter of {tenant} is missing under an item"
+            ))),
         }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn version(&self, tenant: &str, kind: Kind) -> Result<u64, RegistryError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(counter::counter_key(tenant, kind)))
+            .projection_expression("#v")
+            .expression_attribute_names("#v", counter::VERSION)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(fail)?;
+        Ok(got
+            .item()
+            .and_then(|i| crate::dynamodb::number(i, counter::VERSION))
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0))
     }
 
     /// One transaction: the item's `Delete` if it exists, and the counter's `ADD -1`.

@@ -45,7 +45,7 @@ async fn a_registration_is_one_transaction_of_the_item_and_the_counter() {
     assert_eq!(put["Put"]["ConditionExpression"], "attribute_not_exists(sk)");
     assert_eq!(count["Update"]["Key"]["pk"], json!({"S": "TENANT#acme"}));
     assert_eq!(count["Update"]["Key"]["sk"], json!({"S": "REGCOUNT#TOOL"}));
-    assert_eq!(count["Update"]["UpdateExpression"], "ADD #count :by");
+    assert_eq!(count["Update"]["UpdateExpression"], "ADD #count :by, #version :one");
     assert_eq!(count["Update"]["ConditionExpression"], "#count < :limit");
     assert_eq!(
         count["Update"]["ExpressionAttributeValues"][":limit"],
