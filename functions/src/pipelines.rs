@@ -1,5 +1,5 @@
 //! `/api/v1/pipelines`: a tenant defines pipelines (stages and their dependencies, checked) and reads
-//! them back. Running them is not built yet (issue 13). Creating one is audited.
+//! them back (executions are in `executions.rs`). Creating one is audited.
 
 use chrono::Utc;
 use serde_json::json;

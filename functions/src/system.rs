@@ -66,16 +66,15 @@ pub struct MetricsRequest {
 
 /// `5m`, `1h`, `24h` …: minutes from 1 to [`MAX_WINDOW_MINUTES`].
 fn window_minutes(text: &str) -> Option<i64> {
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = number
-        .parse()
-        .ok()
-        .filter(|_| number.bytes().all(|b| b.is_ascii_digit()))?;
-    let minutes = match unit {
-        "m" => n,
-        "h" => n.checked_mul(60)?,
+    let (number, per) = match (text.strip_suffix('m'), text.strip_suffix('h')) {
+        (Some(n), _) => (n, 1),
+        (_, Some(n)) => (n, 60),
         _ => return None,
     };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let minutes = number.parse::<i64>().ok()?.checked_mul(per)?;
     (1..=MAX_WINDOW_MINUTES).contains(&minutes).then_some(minutes)
 }
 
@@ -256,6 +255,9 @@ mod tests {
             "1.5h",
             "5 m",
             "99999999999999999999h",
+            "1ä",
+            "ä",
+            "1hm",
         ] {
             assert_eq!(window_minutes(bad), None, "{bad}");
         }

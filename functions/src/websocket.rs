@@ -146,7 +146,7 @@ pub fn system_tools() -> Vec<Value> {
                "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
                    "task_id": {"type": "string"},
                    "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_ANALYSIS_MINUTES, "default": 60}}}}),
-        json!({"name": "workflow/analyze", "description": "A pipeline's executions in a time range: duration per stage, failure and retry rates (pipelines are not built yet: the analysis is empty)",
+        json!({"name": "workflow/analyze", "description": "A pipeline's executions in a time range: duration per stage, failure and retry rates (not built yet: the analysis is empty; GET /api/v1/pipelines/{id}/executions lists the executions)",
                "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
                    "pipeline_id": {"type": "string"},
                    "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_ANALYSIS_MINUTES, "default": 60}}}}),
@@ -269,13 +269,14 @@ async fn performance(
     Ok(Ok(figures))
 }
 
-/// `workflow/analyze`: pipelines are not built yet, so no pipeline has executions to analyze.
+/// `workflow/analyze`: not built yet; it answers an empty analysis that says so and where the
+/// executions are read.
 fn workflow_analysis(args: &Value) -> Result<Value, String> {
     let minutes = minutes(args)?;
     Ok(
         json!({"window_minutes": minutes, "pipeline_id": args.get("pipeline_id"), "executions": 0,
               "stages": [], "failure_rate": null, "retry_rate": null,
-              "note": "pipelines are not built yet (issue 13): there are no executions to analyze"}),
+              "note": "the workflow analysis is not built yet: GET /api/v1/pipelines/{pipeline_id}/executions lists a pipeline's executions with each stage's status, attempts and timings"}),
     )
 }
 

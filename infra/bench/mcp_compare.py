@@ -275,8 +275,9 @@ def print_notes(args, warm, versions, loads):
           f"warm: {args.warm} tools/list and {args.warm} tools/call get_task_status per server, one process each, "
           f"in chunks of 20 taking turns (after one untimed call);\n"
           f"      CPU = that process's user+system time per call (10 ms ticks, summed over the chunks).")
-    print(f"tools/list answer: rust {len(rust['tools'])} tools, {rust['list_bytes']} bytes, and a DynamoDB query "
-          f"per call for the tenant's registered tools (functions/src/mcp/registered.rs; none here); python "
+    print(f"tools/list answer: rust {len(rust['tools'])} tools, {rust['list_bytes']} bytes, the tenant's registered "
+          f"tools (none here) from the instance's cache, checked by a version GetItem every "
+          f"REGISTRY_LIST_CACHE_SECS ({os.environ.get('REGISTRY_LIST_CACHE_SECS', '2')} s; shared/src/registered/cache.rs); python "
           f"{len(python['tools'])} tools ({', '.join(python['tools'])}), {python['list_bytes']} bytes, static.")
     print(f"get_task_status structuredContent of both: {same}; each call reads one item from DynamoDB Local "
           f"(consistent read).")

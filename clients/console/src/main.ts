@@ -41,18 +41,25 @@ const LIVE_PIPELINES = 80;
 /** Newest contexts whose tasks are pushed live. */
 const LIVE_CONTEXTS = 15;
 
-const state = {
-  agents: new Map<string, Agent>(),
-  pipelines: new Map<string, Pipeline>(),
-  executions: new Map<string, Execution>(),
-  tasks: [] as Task[],
-  contexts: [] as Context[],
-  stageLogs: new Map<string, LogLine[]>(),
-  summary: null as Summary | null,
-  performance: null as Performance | null,
-  notice: "" as string,
-  liveState: "closed" as LiveState,
-};
+/** Everything the console holds of a tenant: made afresh at each sign-in, dropped at sign-out. */
+function emptyState() {
+  return {
+    agents: new Map<string, Agent>(),
+    pipelines: new Map<string, Pipeline>(),
+    executions: new Map<string, Execution>(),
+    tasks: [] as Task[],
+    contexts: [] as Context[],
+    stageLogs: new Map<string, LogLine[]>(),
+    summary: null as Summary | null,
+    performance: null as Performance | null,
+    notice: "" as string,
+    liveState: "closed" as LiveState,
+  };
+}
+
+let state = emptyState();
+/** Where the APIs are (config.json), read once at start. */
+let cfg: Config = { api_url: "", ws_url: "" };
 
 let api: Api | null = null;
 let live: Live | null = null;
@@ -75,13 +82,14 @@ async function config(): Promise<Config> {
   }
 }
 
-async function signIn(token: string, cfg: Config): Promise<void> {
-  const candidate = new Api(cfg.api_url.replace(/\/$/, ""), token);
+async function signIn(token: string, where: Config): Promise<void> {
+  const candidate = new Api(where.api_url.replace(/\/$/, ""), token);
   // A read every role may make: it proves the credential before anything is shown.
   await candidate.get<{ agents: Agent[] }>("/api/v1/agents");
+  state = emptyState();
   api = candidate;
   sessionStorage.setItem("mcpflow.token", token);
-  live = new Live(cfg.ws_url, token, onEvent, (s, reconnected) => {
+  live = new Live(where.ws_url, token, onEvent, (s, reconnected) => {
     state.liveState = s;
     if (reconnected) void loadAll();
     if (s === "live") void subscribeAll();
@@ -98,10 +106,11 @@ function signOut(): void {
   live = null;
   api = null;
   forms.clear();
+  rereads.forEach((timer) => window.clearTimeout(timer));
+  rereads.clear();
   sessionStorage.removeItem("mcpflow.token");
-  state.agents.clear();
-  state.pipelines.clear();
-  state.executions.clear();
+  state = emptyState();
+  location.hash = "";
   render();
 }
 
@@ -639,7 +648,10 @@ function schedule(): void {
 }
 
 function render(): void {
-  if (!api) return;
+  if (!api) {
+    root.replaceChildren(signInView(cfg));
+    return;
+  }
   const r = route();
   const nav = h(
     "nav",
@@ -718,7 +730,7 @@ window.setInterval(() => {
 }, 15_000);
 
 void (async () => {
-  const cfg = await config();
+  cfg = await config();
   const saved = sessionStorage.getItem("mcpflow.token");
   if (saved) {
     try {

@@ -155,8 +155,9 @@ def test_the_six_stage_pipeline_runs_live_and_a_second_execution_is_cancelled(pa
                 break
             time.sleep(0.1)
         assert all("completed" in s for s in seen.values()), seen
-        # Pushed, not read once: the last stage was seen before it completed.
-        assert seen["output-generation"] - {"completed"}, seen
+        # Pushed, not read once: stages were seen at work (an agent's), not only waiting and done.
+        at_work = {stage for stage, statuses in seen.items() if statuses & {"pending", "assigned", "running"}}
+        assert len(at_work) >= 2, seen
         expect(page.get_by_test_id("view-execution")).to_have_attribute("data-status", "succeeded")
         expect(page.locator("[data-testid=stages] .badge[data-status=completed]")).to_have_count(6)
         expect(page.get_by_test_id("stage-logs").locator("details")).to_have_count(6, timeout=15_000)
@@ -183,7 +184,7 @@ def test_the_six_stage_pipeline_runs_live_and_a_second_execution_is_cancelled(pa
         page.locator("[data-nav=contexts]").click()
         expect(page.locator("[data-testid=contexts] tbody tr").first).to_be_visible()
         shot(page, "8-contexts")
-        # The summary with its counts and charts (metrics over the WebSocket).
+        # The summary with its counts and charts (GET /summary and GET /metrics).
         page.locator("[data-nav=summary]").click()
         # Read afresh on opening: at least the six stage tasks and the analysis stage's own.
         expect(page.locator("[data-card=tasks] .big")).to_have_text(re.compile(r"^([7-9]|\d\d+)$"), timeout=20_000)
@@ -191,5 +192,12 @@ def test_the_six_stage_pipeline_runs_live_and_a_second_execution_is_cancelled(pa
         expect(page.get_by_test_id("chart-tasks")).to_be_visible()
         expect(page.get_by_test_id("summary-cards")).to_contain_text("1 succeeded")
         shot(page, "1-summary")
+        # Signing out forgets the tenant: the sign-in form, nothing of the views, nothing kept.
+        page.get_by_test_id("sign-out").click()
+        expect(page.get_by_test_id("sign-in")).to_be_visible()
+        expect(page.get_by_test_id("view-summary")).to_have_count(0)
+        assert page.evaluate("sessionStorage.getItem('mcpflow.token')") is None
+        page.goto(URL + "/console/#/agents")
+        expect(page.get_by_test_id("sign-in")).to_be_visible()
     finally:
         stop(agents)

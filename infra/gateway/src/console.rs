@@ -53,6 +53,11 @@ pub fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// The console's Content-Security-Policy: its own script and styles only; the APIs over HTTP(S) and
+/// WebSockets; never framed.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self' http: https: ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 async fn serve(dir: &Path, name: &str) -> Response {
     if !servable(name) {
         return StatusCode::NOT_FOUND.into_response();
@@ -65,6 +70,9 @@ async fn serve(dir: &Path, name: &str) -> Response {
                 // behaviour does for index.html and config.json.
                 (header::CACHE_CONTROL, "no-cache"),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                // As a header, since browsers ignore `frame-ancestors` in a <meta> policy.
+                (header::CONTENT_SECURITY_POLICY, CSP),
+                (header::X_FRAME_OPTIONS, "DENY"),
             ],
             bytes,
         )

@@ -1,6 +1,5 @@
-//! Pipelines: a tenant's definitions of stages and their dependencies, which Step Functions will run
-//! with agents executing the stages (issue 13). What exists now is the definition: checked, stored
-//! and read back. The item is `TENANT#<tenant>` / `PIPELINE#<pipeline id>`, and the tenant's count
+//! Pipelines: a tenant's definitions of stages and their dependencies, checked, stored and read back,
+//! which Step Functions runs with agents executing the stages (`executions`, `runs`). The item is `TENANT#<tenant>` / `PIPELINE#<pipeline id>`, and the tenant's count
 //! `TENANT#<tenant>` / `PIPECOUNT`, written in one transaction (see [`crate::dynamodb`]).
 
 use serde::{Deserialize, Serialize};

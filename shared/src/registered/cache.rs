@@ -14,13 +14,40 @@ use serde_json::Value;
 use super::store::RegistryStore;
 use super::{Kind, RegistryError};
 
-/// Tenants' lists kept per instance at most; past it the oldest half is dropped.
+/// Lists kept per instance at most, and their serialized bytes at most (a resource may hold 64 KiB,
+/// a kind 100 items); past either, the least recently confirmed half is dropped. A list larger than
+/// the byte budget is answered but not kept.
 pub const MAX_KEPT: usize = 1000;
+pub const MAX_KEPT_BYTES: usize = 32 * 1024 * 1024;
+
+type Key = (String, &'static str);
 
 struct Kept {
     version: u64,
     items: Vec<Value>,
+    bytes: usize,
     known_current: Instant,
+}
+
+#[derive(Default)]
+struct Lists {
+    kept: HashMap<Key, Kept>,
+    bytes: usize,
+    /// Bumped by every write through this instance: a list read across one is not kept.
+    generations: HashMap<Key, u64>,
+}
+
+impl Lists {
+    fn drop_oldest_half(&mut self) {
+        let mut ages: Vec<_> = self.kept.iter().map(|(k, v)| (v.known_current, k.clone())).collect();
+        ages.sort();
+        let half = ages.len().div_ceil(2);
+        for (_, old) in ages.into_iter().take(half) {
+            if let Some(gone) = self.kept.remove(&old) {
+                self.bytes -= gone.bytes;
+            }
+        }
+    }
 }
 
 /// A [`RegistryStore`] whose lists are cached (see the module doc).
@@ -28,7 +55,7 @@ pub struct Cached<R> {
     inner: R,
     /// How long a kept list is answered without reading its version (0: every list reads it).
     pub staleness: Duration,
-    kept: Mutex<HashMap<(String, &'static str), Kept>>,
+    lists: Mutex<Lists>,
 }
 
 impl<R> Cached<R> {
@@ -36,16 +63,21 @@ impl<R> Cached<R> {
         Self {
             inner,
             staleness,
-            kept: Mutex::new(HashMap::new()),
+            lists: Mutex::new(Lists::default()),
         }
     }
 
-    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<(String, &'static str), Kept>> {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lists(&self) -> std::sync::MutexGuard<'_, Lists> {
+        self.lists.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn forget(&self, tenant: &str, kind: Kind) {
-        self.kept().remove(&(tenant.to_owned(), kind.prefix()));
+        let k = (tenant.to_owned(), kind.prefix());
+        let mut lists = self.lists();
+        *lists.generations.entry(k.clone()).or_default() += 1;
+        if let Some(gone) = lists.kept.remove(&k) {
+            lists.bytes -= gone.bytes;
+        }
     }
 }
 
@@ -62,34 +94,45 @@ impl<R: RegistryStore> RegistryStore for Cached<R> {
 
     async fn list(&self, tenant: &str, kind: Kind) -> Result<Vec<Value>, RegistryError> {
         let k = (tenant.to_owned(), kind.prefix());
-        if let Some(kept) = self
-            .kept()
-            .get(&k)
-            .filter(|kept| kept.known_current.elapsed() < self.staleness)
-        {
-            return Ok(kept.items.clone());
-        }
+        let generation = {
+            let lists = self.lists();
+            if let Some(kept) = lists
+                .kept
+                .get(&k)
+                .filter(|kept| kept.known_current.elapsed() < self.staleness)
+            {
+                return Ok(kept.items.clone());
+            }
+            lists.generations.get(&k).copied().unwrap_or(0)
+        };
         // The version first: a write between it and the list leaves a newer list under an older
-        // version, read again next time, never an older list under a newer version.
+        // version, read again next time, never an older list under a newer version (the list is
+        // read consistently).
         let version = self.inner.version(tenant, kind).await?;
-        if let Some(kept) = self.kept().get_mut(&k).filter(|kept| kept.version == version) {
+        if let Some(kept) = self.lists().kept.get_mut(&k).filter(|kept| kept.version == version) {
             kept.known_current = Instant::now();
             return Ok(kept.items.clone());
         }
         let items = self.inner.list(tenant, kind).await?;
-        let mut kept = self.kept();
-        if kept.len() >= MAX_KEPT {
-            let mut ages: Vec<_> = kept.iter().map(|(k, v)| (v.known_current, k.clone())).collect();
-            ages.sort();
-            for (_, old) in ages.into_iter().take(MAX_KEPT / 2) {
-                kept.remove(&old);
-            }
+        let bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
+        let mut lists = self.lists();
+        // A write through this instance since the version was read: this list may predate it.
+        if lists.generations.get(&k).copied().unwrap_or(0) != generation || bytes > MAX_KEPT_BYTES {
+            return Ok(items);
         }
-        kept.insert(
+        if let Some(old) = lists.kept.remove(&k) {
+            lists.bytes -= old.bytes;
+        }
+        while !lists.kept.is_empty() && (lists.kept.len() >= MAX_KEPT || lists.bytes + bytes > MAX_KEPT_BYTES) {
+            lists.drop_oldest_half();
+        }
+        lists.bytes += bytes;
+        lists.kept.insert(
             k,
             Kept {
                 version,
                 items: items.clone(),
+                bytes,
                 known_current: Instant::now(),
             },
         );
@@ -189,6 +232,26 @@ mod tests {
             lists,
             "nothing of t's tools changed"
         );
+    }
+
+    #[tokio::test]
+    async fn past_the_byte_budget_the_oldest_lists_are_dropped() {
+        let store = Counting::default();
+        let a = Cached::new(store.clone(), Duration::from_secs(60));
+        let big = "x".repeat(MAX_KEPT_BYTES / 3);
+        for tenant in ["t1", "t2", "t3", "t4"] {
+            a.put(tenant, Kind::Resource, "r", &json!({"content": big}))
+                .await
+                .unwrap();
+            a.list(tenant, Kind::Resource).await.unwrap();
+        }
+        let lists = a.lists();
+        assert!(lists.bytes <= MAX_KEPT_BYTES, "{} kept", lists.bytes);
+        assert!(
+            lists.kept.contains_key(&("t4".to_owned(), "RESOURCE")),
+            "the newest is kept"
+        );
+        assert_eq!(lists.bytes, lists.kept.values().map(|k| k.bytes).sum::<usize>());
     }
 
     #[tokio::test]

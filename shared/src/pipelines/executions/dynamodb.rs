@@ -100,7 +100,10 @@ impl ExecutionStore for DynamoDbExecutions {
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", INDEX_PK)
             .expression_attribute_values(":pk", s(&partition))
-            .scan_index_forward(false);
+            .scan_index_forward(false)
+            // One more than the page, so that it says whether another follows; a page of full
+            // execution documents would otherwise read up to 1 MB.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
         let start = after.map(|id| {
             let mut start = item_key(tenant, id);
             start.insert(INDEX_PK.into(), s(&partition));

@@ -95,16 +95,23 @@ impl RegistryStore for DynamoDbRegistry {
         out.item().map(doc).transpose()
     }
 
+    /// Read consistently: a list read after its version must hold every write that version counts
+    /// (a cached list would otherwise keep an older one under the newer version).
     #[tracing::instrument(skip(self))]
     async fn list(&self, tenant: &str, kind: Kind) -> Result<Vec<Value>, RegistryError> {
-        let pages = self.of_kind(tenant, kind).into_paginator().items().send();
+        let pages = self
+            .of_kind(tenant, kind)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
         let items: Vec<_> = pages.collect::<Result<_, _>>().await.map_err(fail)?;
         items.iter().map(doc).collect()
     }
 
-    /// A `PutItem` on the condition that the item exists (the counter does not change).
+    /// One transaction: the item's `Put` if it exists, and the counter's version `ADD 1` (its count
+    /// unchanged).
     #[tracing::instrument(skip(self, value))]
-    /// One transaction: the item's `Put` if it exists, and the counter's version `ADD 1`.
     async fn replace(&self, tenant: &str, kind: Kind, k: &str, value: &Value) -> Result<bool, RegistryError> {
         let mut item = key(tenant, kind, k);
         item.insert("doc".into(), s(&value.to_string()));
