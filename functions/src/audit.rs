@@ -6,7 +6,7 @@ use shared::audit::{decode_cursor, AuditEntry, AuditLog, Outcome, DEFAULT_PAGE, 
 use shared::auth::AuthOutcome;
 use shared::ApiError;
 
-use crate::api::requests::query;
+use crate::api::requests::{page_limit, query};
 use crate::api::{ApiRequest, Authorized, Reply};
 use crate::http;
 
@@ -68,14 +68,7 @@ pub struct AuditPageRequest {
 
 impl ApiRequest for AuditPageRequest {
     fn parse(req: &Request) -> Result<Self, ApiError> {
-        let limit = match query(req, "limit").as_deref().map(str::parse::<usize>) {
-            None => DEFAULT_PAGE,
-            Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
-            Some(_) => {
-                let msg = format!("limit must be a whole number from 1 to {MAX_PAGE}");
-                return Err(ApiError::bad_request("INVALID_LIMIT", msg));
-            }
-        };
+        let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
         let after = query(req, "cursor")
             .as_deref()
             .map(decode_cursor)

@@ -13,7 +13,7 @@ use shared::pipelines::store::PipelineStore;
 use shared::tasks::stages::StageTasks;
 use shared::ApiError;
 
-use crate::api::requests::{query, IdWithBody, NewItem, PipelinePath, TaskPath};
+use crate::api::requests::{page_limit, query, IdWithBody, NewItem, PipelinePath, TaskPath};
 use crate::api::{ApiRequest, Authorized, Reply};
 use crate::http;
 
@@ -51,14 +51,7 @@ pub struct ExecutionsPage {
 impl ApiRequest for ExecutionsPage {
     fn parse(req: &Request) -> Result<Self, ApiError> {
         let pipeline_id = http::path_id(req, IdKind::Pipeline)?;
-        let limit = match query(req, "limit").as_deref().map(str::parse::<usize>) {
-            None => DEFAULT_PAGE,
-            Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
-            Some(_) => {
-                let msg = format!("limit must be a whole number from 1 to {MAX_PAGE}");
-                return Err(ApiError::bad_request("INVALID_LIMIT", msg));
-            }
-        };
+        let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
         let after = match query(req, "cursor") {
             None => None,
             Some(c) => match IdKind::Execution.check(&c) {

@@ -595,7 +595,7 @@ function executionView(pipelineId: string, id: string): HTMLElement {
     dag,
     table(["stage", "status", "attempts", "agent", "started", "took", "error"], rows, "stages"),
     h("h3", {}, "Stage logs"),
-    logs,
+    logs.childElementCount ? logs : h("p", { class: "muted" }, "No stage has logged anything."),
   );
 }
 

@@ -173,3 +173,19 @@ pub fn query(req: &Request, name: &str) -> Option<String> {
         .and_then(|q| q.first(name))
         .map(str::to_owned)
 }
+
+/// The `limit` query parameter of a listing: `default` when absent, else a whole number from 1 to
+/// `max`.
+///
+/// # Errors
+/// `400 INVALID_LIMIT` for anything else.
+pub fn page_limit(req: &Request, default: usize, max: usize) -> Result<usize, ApiError> {
+    match query(req, "limit").as_deref().map(str::parse::<usize>) {
+        None => Ok(default),
+        Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(
+            "INVALID_LIMIT",
+            format!("limit must be a whole number from 1 to {max}"),
+        )),
+    }
+}
