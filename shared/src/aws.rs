@@ -47,11 +47,17 @@ impl AwsClients {
         } else {
             sfn
         };
+        let secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+        let secrets = if counted {
+            secrets.interceptor(calls::Counter("SecretsManager"))
+        } else {
+            secrets
+        };
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             sfn: aws_sdk_sfn::Client::from_conf(sfn.build()),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
             sdk,
         }
     }

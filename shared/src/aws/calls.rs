@@ -6,13 +6,19 @@
 //!
 //! A Lambda execution environment runs one invocation at a time, so one counter per process is the
 //! invocation's.
+//!
+//! Each call's round trip is also timed, from transmit to the end of its attempt, and logged at `debug`
+//! under the target `mcpflow::aws_call` (`RUST_LOG=warn,mcpflow::aws_call=debug`): `make bench` takes
+//! a function's own time as its invocation's time less the time it waited for AWS.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Instant;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 /// The response header that carries the count.
 pub const HEADER: &str = "x-mcpflow-aws-calls";
@@ -49,6 +55,17 @@ fn count(operation: String) {
         .or_default() += 1;
 }
 
+/// When the attempt in flight was transmitted, and what it was.
+#[derive(Debug, Clone)]
+struct Transmitted {
+    at: Instant,
+    operation: String,
+}
+
+impl Storable for Transmitted {
+    type Storer = StoreReplace<Self>;
+}
+
 /// The interceptor of one service's client: each request it transmits counts once.
 #[derive(Debug)]
 pub struct Counter(pub &'static str);
@@ -62,12 +79,29 @@ impl Intercept for Counter {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // JSON-protocol services name the operation in `x-amz-target` (`DynamoDB_20120810.GetItem`).
         let target = context.request().headers().get("x-amz-target").unwrap_or("?.?");
-        let operation = target.rsplit('.').next().unwrap_or("?");
-        count(format!("{}.{operation}", self.0));
+        let operation = format!("{}.{}", self.0, target.rsplit('.').next().unwrap_or("?"));
+        count(operation.clone());
+        cfg.interceptor_state().store_put(Transmitted {
+            at: Instant::now(),
+            operation,
+        });
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(sent) = cfg.load::<Transmitted>() {
+            let micros = u64::try_from(sent.at.elapsed().as_micros()).unwrap_or(u64::MAX);
+            tracing::debug!(target: "mcpflow::aws_call", operation = %sent.operation, micros, "aws call");
+        }
         Ok(())
     }
 }
