@@ -17,7 +17,7 @@ stop: ## stop a detached local stack
 chaos: ## CHAOS_TASKS (10000) prompts through a failing provider and killed workers; none lost, duplicated or out of order
 	@bash infra/chaos/run.sh
 
-bench: ## release sizes, cold start, warm invocation and peak RSS (health needs `make dev` running)
+bench: ## every function: x86_64 and arm64 sizes, cold start, warm, own CPU time, AWS round trips, peak RSS, against a stack of its own
 	@bash infra/bench/run.sh
 
 bench-prompts: ## prompt accepted -> completed, p50/p95, 1 and 20 clients, on a stack of its own

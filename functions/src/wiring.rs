@@ -71,7 +71,7 @@ pub fn audit(config: &Config, clients: &AwsClients) -> AuditDeps<DynamoDbAuditLo
 #[must_use]
 pub fn recorder(config: &Config, clients: &AwsClients) -> Recorder {
     let store = DynamoDbMetrics::unretried(&clients.dynamodb, config.table_name.clone());
-    Recorder::for_this_function(Arc::new(store))
+    Recorder::for_this_function(Arc::new(store), config.metrics_flush)
 }
 
 /// A route's app: its dependencies, the audit log and the recorder of its invocations.

@@ -28,4 +28,4 @@ set +a
 python3 "$here/mcp_compare.py" --url "http://127.0.0.1:$GATEWAY_PORT" --key "$(<"$MCPFLOW_RUN/admin.key")" \
   --binary "$CARGO_TARGET_DIR/release/mcp" --event "$root/events/mcp/initialize.json" \
   --peer-python "$BENCH_VENV/bin/python" --peer "$here/fastmcp_peer.py" \
-  --cold-runs "${COLD_RUNS:-10}" --warm "${WARM:-200}"
+  --cold-runs "${COLD_RUNS:-10}" --warm "${WARM:-200}" --json "$MCPFLOW_RUN/mcp.json"

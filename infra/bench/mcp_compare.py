@@ -309,6 +309,7 @@ def main():
     ap.add_argument("--tenant", default="local", help="the tenant of --key")
     ap.add_argument("--cold-runs", type=int, default=10)
     ap.add_argument("--warm", type=int, default=200)
+    ap.add_argument("--json", help="also write both servers' figures here (infra/bench/cost.py reads them)")
     args = ap.parse_args()
     loads = [load_average()]
     task_id = completed_task(args.url, args.key)
@@ -320,6 +321,11 @@ def main():
     rust, python = (figures(cold[s.label], warm[s.label]) for s in servers)
     print_table([(servers[0].label, rust, ".2f"), (servers[1].label, python, ".2f"),
                  ("ratio rust/python", [r / p for r, p in zip(rust, python)], ".3f")])
+    if args.json:
+        keys = ["cold_ms", "list_p50_ms", "list_p99_ms", "list_cpu_ms", "status_p50_ms", "status_p99_ms",
+                "status_cpu_ms", "rss_mb"]
+        with open(args.json, "w") as f:
+            json.dump({"rust": dict(zip(keys, rust)), "python": dict(zip(keys, python))}, f, indent=1)
     loads.append(load_average())
     print_notes(args, warm, peer_versions(args.peer_python), loads)
 

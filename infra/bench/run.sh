@@ -1,38 +1,45 @@
 #!/usr/bin/env bash
-# `make bench`: release sizes, cold start, warm invocation and peak RSS of the functions.
-# `health` calls DynamoDB, SQS and Step Functions, so it is measured only while `make dev` runs.
+# `make bench`: every function's release binary, sizes (x86_64 and the arm64 bootstrap sam build
+# deploys), cold start, warm invocation, own CPU time per invocation, AWS round trips and peak RSS
+# (infra/bench/functions.py), each invoked with one of its events/ fixtures against a local stack of
+# its own (ports 8400/5400/9400/3400, own run directory), stopped after. RUNS and WARM override the
+# starts per function and the warm events per start; ONLY=fn,fn measures some functions only.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+export DDB_PORT=8400 MOTO_PORT=5400 LAMBDA_PORT=9400 GATEWAY_PORT=3400 WS_PORT=3401 STACK_NAME=mcpflow-bench-fns
+export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-bench-functions"
+unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_LAMBDA \
+  AWS_ENDPOINT_URL_SECRETS_MANAGER
 # shellcheck source=infra/stack/env.sh
 source "$root/infra/stack/env.sh"
 cd "$root"
 
-log "building release binaries for this machine ($(uname -m))"
-cargo build --locked --release --bin health --bin models
-# models reads no AWS resource, but its configuration names them: placeholders unless make dev's are used.
-export TABLE_NAME="${TABLE_NAME:-unused-by-models}"
-export PIPELINE_STATE_MACHINE_ARN="${PIPELINE_STATE_MACHINE_ARN:-arn:aws:states:us-east-1:000000000000:stateMachine:unused}"
-targets=("$CARGO_TARGET_DIR/release/models:events/models/get.json")
-if [[ -f $MCPFLOW_RUN/functions.env ]] && curl -sf -o /dev/null -m 5 "http://127.0.0.1:$GATEWAY_PORT/api/v1/mcp/health"; then
-  set -a
-  # shellcheck source=/dev/null
-  source "$MCPFLOW_RUN/functions.env"
-  set +a
-  targets+=("$CARGO_TARGET_DIR/release/health:events/health/get.json")
-else
-  log "health skipped: start \`make dev\` first to measure it against the local stack"
-fi
-python3 "$here/cold_start.py" --runs "${RUNS:-20}" "${targets[@]}"
+log "building every function's release binary for this machine ($(uname -m)); the first build takes a while (fat LTO, one codegen unit)"
+cargo build --locked --release -p mcpflow-functions --bins
 
-# The deployed artifact is arm64 (template.yaml); cross-building needs the target's std and zig.
-if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && command -v sam >/dev/null; then
-  log "building arm64 bootstraps as sam build does (cargo lambda build --release --arm64)"
-  cargo lambda build --release --arm64 --bin health --bin models >/dev/null
-  for fn in health models; do
-    printf '%-10s arm64 bootstrap %6.2f MB (budget 8 MB)\n' "$fn" \
-      "$(python3 -c "import os,sys; print(os.path.getsize(sys.argv[1])/1e6)" "$CARGO_TARGET_DIR/lambda/$fn/bootstrap")"
-  done
+# The deployed artifact is arm64 (template.yaml); cross-building needs the target's std and cargo-lambda's zig.
+arm64=()
+if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && command -v cargo-lambda >/dev/null; then
+  log "building the arm64 bootstraps as sam build does (cargo lambda build --release --arm64)"
+  cargo lambda build --locked --release --arm64 -p mcpflow-functions >/dev/null
+  arm64=(--arm64-dir "$CARGO_TARGET_DIR/lambda")
 else
-  log "arm64 sizes skipped: needs \`rustup target add aarch64-unknown-linux-gnu\` and \`infra/stack/install.sh sam\`"
+  log "arm64 sizes skipped: needs \`rustup target add aarch64-unknown-linux-gnu\` and \`infra/stack/install.sh all\`"
 fi
+
+"$root/infra/stack/install.sh" all
+trap '"$root/infra/stack/stop.sh" all' EXIT
+"$root/infra/stack/dev.sh" --detach
+set -a
+# shellcheck source=/dev/null
+source "$MCPFLOW_RUN/functions.env"
+set +a
+log "$(date -u +%F), $(nproc) cores, $(uname -m); figures also in $MCPFLOW_RUN/functions.json"
+python3 "$here/functions.py" --release-dir "$CARGO_TARGET_DIR/release" "${arm64[@]}" \
+  --runs "${RUNS:-10}" --warm "${WARM:-20}" ${ONLY:+--only "$ONLY"} --json "$MCPFLOW_RUN/functions.json"
+
+log "the AWS bill per million calls, from these figures (infra/bench/cost.py)"
+peer="${MCPFLOW_CACHE}/run-bench-mcp/mcp.json"
+[[ -f $peer ]] || log "no $peer: run \`make bench-mcp\` for the FastMCP peer's line"
+python3 "$here/cost.py" --functions "$MCPFLOW_RUN/functions.json" ${peer:+$([[ -f $peer ]] && echo --mcp "$peer")}

@@ -43,9 +43,11 @@ WorkerTimeoutSeconds=110
 QueueVisibilityTimeout=660
 OutboxGraceSeconds=3
 RegistryListCacheSeconds=0
+MetricsFlushSeconds=0
 AgentStaleSeconds=3
 AgentInactiveSeconds=6"
-# (RegistryListCacheSeconds=0: the tests register items and list them over MCP at once.)
+# (RegistryListCacheSeconds=0: the tests register items and list them over MCP at once;
+# MetricsFlushSeconds=0: they read /metrics right after the calls it counts.)
 # The outbox sweep (a rate(1 minute) schedule) every 2 s, so its test takes seconds.
 export MCPFLOW_SCHEDULE_PERIOD=2
 # The HTTP functions and the authorizer under the gateway's own host too, 16 instances each (agents

@@ -61,6 +61,9 @@ pub struct Config {
     /// How long an MCP instance answers a registry list it keeps without reading its version
     /// (`REGISTRY_LIST_CACHE_SECS`, default 2; 0 reads it on every list).
     pub registry_list_cache: Duration,
+    /// How long a function may keep its metrics samples before it writes them (`METRICS_FLUSH_SECS`,
+    /// default 5; 0 writes each sample as it is taken).
+    pub metrics_flush: Duration,
     pub models: ModelCatalog,
     /// Provider credentials by provider id, for the providers whose `credential_env` is set.
     pub credentials: BTreeMap<String, Secret>,
@@ -131,7 +134,8 @@ impl Config {
                 crate::connections::DEFAULT_MESSAGES_PER_MINUTE,
             )?,
             agent_timeouts: agent_timeouts(&vars)?,
-            registry_list_cache: registry_list_cache(&vars)?,
+            registry_list_cache: bounded_secs(&vars, "REGISTRY_LIST_CACHE_SECS", 2, 300)?,
+            metrics_flush: bounded_secs(&vars, "METRICS_FLUSH_SECS", 5, 60)?,
             jwt: jwt_from(&vars)?,
             limits: limits_from(&vars)?,
             tool_endpoints: EndpointPolicy {
@@ -311,15 +315,19 @@ fn agent_timeouts(vars: &BTreeMap<String, String>) -> Result<crate::agents::Agen
     })
 }
 
-/// `REGISTRY_LIST_CACHE_SECS`: 0 to 300 seconds, 2 when unset.
-fn registry_list_cache(vars: &BTreeMap<String, String>) -> Result<Duration, ConfigError> {
-    const NAME: &str = "REGISTRY_LIST_CACHE_SECS";
-    match vars.get(NAME).map(|raw| (raw, raw.parse::<u64>())) {
-        None => Ok(Duration::from_secs(2)),
-        Some((_, Ok(s))) if s <= 300 => Ok(Duration::from_secs(s)),
+/// `name`: 0 to `max` seconds, `default` when unset.
+fn bounded_secs(
+    vars: &BTreeMap<String, String>,
+    name: &'static str,
+    default: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    match vars.get(name).map(|raw| (raw, raw.parse::<u64>())) {
+        None => Ok(Duration::from_secs(default)),
+        Some((_, Ok(s))) if s <= max => Ok(Duration::from_secs(s)),
         Some((raw, _)) => Err(ConfigError::Invalid {
-            name: NAME,
-            reason: format!("expected 0 to 300 seconds, got {raw:?}"),
+            name,
+            reason: format!("expected 0 to {max} seconds, got {raw:?}"),
         }),
     }
 }

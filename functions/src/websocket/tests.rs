@@ -57,10 +57,10 @@ fn message_deps(per_minute: u32) -> Deps {
         tools: (),
         principal_limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
         auth: Some(authenticator()),
-        metrics: Some(Recorder {
-            store: std::sync::Arc::new(shared::metrics::memory::InMemoryMetrics::default()),
-            function: "ws-message".into(),
-        }),
+        metrics: Some(Recorder::named(
+            std::sync::Arc::new(shared::metrics::memory::InMemoryMetrics::default()),
+            "ws-message",
+        )),
         queues: None,
     }
 }

@@ -1,6 +1,7 @@
 //! `GET /api/v1/summary` and `GET /api/v1/metrics` on the local stack: a fresh tenant's counts after
 //! it made a context, a prompt, a tool, a pipeline and an agent; another tenant's zeros; the figures
-//! its requests left, as JSON and as Prometheus text.
+//! its requests left, as JSON and as Prometheus text; samples a function kept, written added up to
+//! the real table in one write per bucket.
 
 use serde_json::{json, Value};
 
@@ -171,6 +172,57 @@ async fn metrics_count_the_tenants_own_requests_as_json_and_as_prometheus_text()
             (status, refused["error"]["details"]["field"].as_str()),
             (400, Some("window")),
             "{bad}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn samples_a_function_kept_reach_the_metrics_added_up() {
+    // GIVEN a recorder on the real table that keeps its samples for a minute (METRICS_FLUSH_SECS)
+    let tenant = fresh_tenant("kept");
+    let clients = shared::aws::AwsClients::load().await;
+    let stack = std::env::var("STACK_NAME").unwrap_or_else(|_| "mcpflow-local".into());
+    let store = shared::metrics::dynamodb::DynamoDbMetrics::new(clients.dynamodb.clone(), format!("{stack}-Table"));
+    let recorder = shared::metrics::Recorder::named(std::sync::Arc::new(store), "kept-series")
+        .keeping_for(std::time::Duration::from_secs(60));
+    // WHEN it takes four samples of different latencies, one failed
+    for (ms, outcome) in [
+        (3, shared::metrics::Outcome::Succeeded),
+        (40, shared::metrics::Outcome::Succeeded),
+        (2_000, shared::metrics::Outcome::Succeeded),
+        (9, shared::metrics::Outcome::Failed),
+    ] {
+        recorder.sample(&tenant, "kept-series", ms, outcome).await;
+    }
+    let admin = caller(&tenant, "admin");
+    let series = |figures: &Value| {
+        figures["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == "kept-series")
+            .cloned()
+    };
+    // THEN nothing is in the table before they are written
+    let (status, _, body) = metrics(&admin, "?window=5m", "application/json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(series(&serde_json::from_str(&body).unwrap()), None, "{body}");
+    // AND once written (one UpdateItem per bucket, several histogram buckets each), the tenant's
+    // metrics count all four, with their percentiles, at both resolutions
+    recorder.flush().await;
+    for window in ["?window=5m", "?window=24h"] {
+        let (status, _, body) = metrics(&admin, window, "application/json").await;
+        assert_eq!(status, 200, "{body}");
+        let kept = series(&serde_json::from_str(&body).unwrap()).unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(
+            (
+                kept["invocations"].clone(),
+                kept["errors"].clone(),
+                kept["p95_ms"].clone()
+            ),
+            (json!(4), json!(1), json!(2_000)),
+            "{window}: {kept}"
         );
     }
 }

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::Client;
 use futures::future::BoxFuture;
 
-use super::{bucket_of, Counts, MetricsStore, Outcome, Resolution, Sample, BUCKETS};
+use super::{Counts, MetricsStore, Resolution, BUCKETS};
 use crate::dynamodb::{n, number, s, sdk_error, table_keys, Item};
 
 /// Metric buckets in the mcpflow table.
@@ -41,27 +41,35 @@ impl DynamoDbMetrics {
         Self::new(Client::from_conf(conf), table)
     }
 
-    async fn add(&self, sample: &Sample<'_>, resolution: Resolution) -> anyhow::Result<()> {
-        let start = resolution.start_of(sample.at_ms);
-        let tag = tag(resolution);
-        let flag = |o: Outcome| n(u8::from(sample.outcome == o));
-        self.client
+    async fn add_counts(&self, tenant: &str, resolution: Resolution, counts: &Counts) -> anyhow::Result<()> {
+        let start = counts.start_ms;
+        let mut update = self
+            .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(&table_keys::metrics_partition(sample.tenant)))
-            .key("sk", s(&table_keys::metrics_sort(tag, start, sample.series)))
-            .update_expression(
-                "SET series = :series, start_ms = :start, expires_at = :expires \
-                 ADD invocations :one, refused :refused, failed :failed, total_ms :ms, #h :one",
+            .key("pk", s(&table_keys::metrics_partition(tenant)))
+            .key(
+                "sk",
+                s(&table_keys::metrics_sort(tag(resolution), start, &counts.series)),
             )
-            .expression_attribute_names("#h", histogram_attribute(bucket_of(sample.latency_ms)))
-            .expression_attribute_values(":series", s(sample.series))
+            .expression_attribute_values(":series", s(&counts.series))
             .expression_attribute_values(":start", n(start))
             .expression_attribute_values(":expires", n(start / 1000 + resolution.kept_secs()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":refused", flag(Outcome::Refused))
-            .expression_attribute_values(":failed", flag(Outcome::Failed))
-            .expression_attribute_values(":ms", n(sample.latency_ms))
+            .expression_attribute_values(":invocations", n(counts.invocations))
+            .expression_attribute_values(":refused", n(counts.refused))
+            .expression_attribute_values(":failed", n(counts.failed))
+            .expression_attribute_values(":ms", n(counts.total_ms));
+        let mut adds = String::from("invocations :invocations, refused :refused, failed :failed, total_ms :ms");
+        for (bucket, &count) in counts.histogram.iter().enumerate().filter(|(_, &c)| c > 0) {
+            adds.push_str(&format!(", #h{bucket} :h{bucket}"));
+            update = update
+                .expression_attribute_names(format!("#h{bucket}"), histogram_attribute(bucket))
+                .expression_attribute_values(format!(":h{bucket}"), n(count));
+        }
+        update
+            .update_expression(format!(
+                "SET series = :series, start_ms = :start, expires_at = :expires ADD {adds}"
+            ))
             .send()
             .await
             .map_err(sdk_error)?;
@@ -95,11 +103,13 @@ fn counts(item: &Item) -> Option<Counts> {
 }
 
 impl MetricsStore for DynamoDbMetrics {
-    fn record<'a>(&'a self, sample: &'a Sample<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let (minute, hour) = tokio::join!(self.add(sample, Resolution::Minute), self.add(sample, Resolution::Hour));
-            minute.and(hour)
-        })
+    fn add<'a>(
+        &'a self,
+        tenant: &'a str,
+        resolution: Resolution,
+        counts: &'a Counts,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.add_counts(tenant, resolution, counts))
     }
 
     fn read<'a>(

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use futures::future::BoxFuture;
 
-use super::{Counts, MetricsStore, Resolution, Sample};
+use super::{Counts, MetricsStore, Resolution};
 
 /// Buckets by tenant, resolution, start and series.
 #[derive(Debug, Default)]
@@ -18,22 +18,24 @@ fn width(resolution: Resolution) -> i64 {
 }
 
 impl MetricsStore for InMemoryMetrics {
-    fn record<'a>(&'a self, sample: &'a Sample<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn add<'a>(
+        &'a self,
+        tenant: &'a str,
+        resolution: Resolution,
+        counts: &'a Counts,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for resolution in Resolution::ALL {
-                let start = resolution.start_of(sample.at_ms);
-                let key = (
-                    sample.tenant.to_owned(),
-                    width(resolution),
-                    start,
-                    sample.series.to_owned(),
-                );
-                buckets
-                    .entry(key)
-                    .or_insert_with(|| Counts::empty(sample.series, start))
-                    .add(sample);
-            }
+            let key = (
+                tenant.to_owned(),
+                width(resolution),
+                counts.start_ms,
+                counts.series.clone(),
+            );
+            buckets
+                .entry(key)
+                .or_insert_with(|| Counts::empty(&counts.series, counts.start_ms))
+                .merge(counts);
             Ok(())
         })
     }

@@ -12,6 +12,10 @@
 //! A tenant reads only its own buckets. An invocation without a tenant (a refused `401`, a
 //! connection that never authenticated) is not recorded: nobody could read it. Recording is
 //! best-effort: a failed write is logged, the request it measured is answered anyway.
+//!
+//! A [`Recorder`] may keep its samples in the instance for up to `METRICS_FLUSH_SECS` and write them
+//! together, one `UpdateItem` per bucket they fall in, so that a busy function does not pay two writes
+//! per invocation (see [`Recorder`]).
 
 use std::collections::BTreeMap;
 
@@ -24,7 +28,7 @@ pub mod queues;
 mod recorder;
 pub mod report;
 
-pub use recorder::{record_invocation, set_function_name, Recorder};
+pub use recorder::{record_invocation, set_function_name, Recorder, MAX_PENDING_BUCKETS};
 
 /// The upper bounds of the latency histogram's buckets, in milliseconds: 1-2-3-5-7 per decade up to a
 /// minute, then 2, 5, 15 and 30 minutes (Lambda's limit is 15), 1, 4 and 24 hours (a task's wait). A
@@ -76,7 +80,7 @@ pub struct Sample<'a> {
 }
 
 /// The width of a bucket, and how long it is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// Kept for [`MINUTE_BUCKETS_KEPT_SECS`].
@@ -152,6 +156,14 @@ impl Counts {
             total_ms: 0,
             histogram: vec![0; BUCKETS],
         }
+    }
+
+    /// The bucket of `resolution` that `sample` falls in, counting it alone.
+    #[must_use]
+    pub fn of(sample: &Sample<'_>, resolution: Resolution) -> Self {
+        let mut counts = Self::empty(sample.series, resolution.start_of(sample.at_ms));
+        counts.add(sample);
+        counts
     }
 
     /// Counts `sample` in this bucket.
@@ -256,8 +268,26 @@ pub fn summarize(buckets: &[Counts]) -> Vec<Summary> {
 
 /// Port: where samples are counted and read back.
 pub trait MetricsStore: Send + Sync {
+    /// Adds `counts` to the tenant's bucket of `resolution` that starts at `counts.start_ms`, of the
+    /// series `counts.series`.
+    fn add<'a>(
+        &'a self,
+        tenant: &'a str,
+        resolution: Resolution,
+        counts: &'a Counts,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+
     /// Counts `sample` in its minute and hour buckets.
-    fn record<'a>(&'a self, sample: &'a Sample<'a>) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn record<'a>(&'a self, sample: &'a Sample<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let [minute, hour] = Resolution::ALL.map(|resolution| Counts::of(sample, resolution));
+            let (m, h) = futures::join!(
+                self.add(sample.tenant, Resolution::Minute, &minute),
+                self.add(sample.tenant, Resolution::Hour, &hour)
+            );
+            m.and(h)
+        })
+    }
 
     /// The tenant's buckets of `resolution` that start in `from_ms..=to_ms`, every series.
     fn read<'a>(

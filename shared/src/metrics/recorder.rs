@@ -1,9 +1,16 @@
 //! A function's recorder: where its invocations are counted, under its name.
 
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
-use super::{MetricsStore, Outcome, Sample};
+// The kept samples' age on tokio's clock, which a test can pause and advance.
+use tokio::time::Instant as TokioInstant;
+
+use super::{Counts, MetricsStore, Outcome, Resolution, Sample};
+
+/// Buckets an instance keeps before it writes them whatever their age.
+pub const MAX_PENDING_BUCKETS: usize = 256;
 
 static FUNCTION_NAME: OnceLock<&'static str> = OnceLock::new();
 
@@ -21,21 +28,143 @@ fn function_name() -> String {
     )
 }
 
-/// A function's recorder: its store and its name.
+/// A function's recorder: its store, its name, and the samples it has not written yet.
+///
+/// With a zero `flush_every` each sample is written at once (two `UpdateItem`s, its minute and hour
+/// buckets, joined). Otherwise samples are added up in the instance by bucket, and written together
+/// (one `UpdateItem` per bucket, joined) by the first invocation that finds the oldest of them
+/// `flush_every` old, or holding [`MAX_PENDING_BUCKETS`] buckets; a timer in the instance writes them
+/// too when no invocation comes. Lambda freezes an instance between invocations, so there the timer
+/// fires only once it is thawed, and the samples of an instance that is shut down unwritten are lost
+/// (at most `flush_every` of them): figures are late by up to `flush_every` and best-effort, as
+/// every metrics write already is.
 #[derive(Clone)]
 pub struct Recorder {
     pub store: Arc<dyn MetricsStore>,
     pub function: String,
+    flush_every: Duration,
+    pending: Arc<Mutex<Pending>>,
+}
+
+/// Samples added up by tenant, resolution, bucket start and series, since `since`.
+#[derive(Default)]
+struct Pending {
+    since: Option<TokioInstant>,
+    timer: bool,
+    buckets: BTreeMap<(String, Resolution, i64, String), Counts>,
+}
+
+type Batch = BTreeMap<(String, Resolution, i64, String), Counts>;
+
+impl Pending {
+    fn add(&mut self, sample: &Sample<'_>) {
+        self.since.get_or_insert_with(TokioInstant::now);
+        for resolution in Resolution::ALL {
+            let counts = Counts::of(sample, resolution);
+            let key = (
+                sample.tenant.to_owned(),
+                resolution,
+                counts.start_ms,
+                counts.series.clone(),
+            );
+            self.buckets
+                .entry(key)
+                .or_insert_with(|| Counts::empty(sample.series, counts.start_ms))
+                .merge(&counts);
+        }
+    }
+
+    fn due(&self, every: Duration) -> bool {
+        self.buckets.len() >= MAX_PENDING_BUCKETS || self.since.is_some_and(|since| since.elapsed() >= every)
+    }
+
+    fn take(&mut self) -> Batch {
+        self.since = None;
+        std::mem::take(&mut self.buckets)
+    }
 }
 
 impl Recorder {
-    /// A recorder for this function (see [`set_function_name`]).
+    /// A recorder named `function` that writes each sample at once.
     #[must_use]
-    pub fn for_this_function(store: Arc<dyn MetricsStore>) -> Self {
+    pub fn named(store: Arc<dyn MetricsStore>, function: impl Into<String>) -> Self {
         Self {
             store,
-            function: function_name(),
+            function: function.into(),
+            flush_every: Duration::ZERO,
+            pending: Arc::default(),
         }
+    }
+
+    /// A recorder for this function (see [`set_function_name`]), keeping samples for up to
+    /// `flush_every` (zero: none).
+    #[must_use]
+    pub fn for_this_function(store: Arc<dyn MetricsStore>, flush_every: Duration) -> Self {
+        Self::named(store, function_name()).keeping_for(flush_every)
+    }
+
+    /// The same recorder, keeping samples for up to `flush_every` (zero: none).
+    #[must_use]
+    pub fn keeping_for(self, flush_every: Duration) -> Self {
+        Self { flush_every, ..self }
+    }
+
+    /// Writes what this instance keeps, now.
+    pub async fn flush(&self) {
+        let batch = self.lock().take();
+        self.write(batch).await;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn write(&self, batch: Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        let writes = batch
+            .iter()
+            .map(|((tenant, resolution, _, _), counts)| self.store.add(tenant, *resolution, counts));
+        let failed = futures::future::join_all(writes)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect::<Vec<_>>();
+        if let Some(e) = failed.first() {
+            tracing::warn!(buckets = batch.len(), failed = failed.len(), error = %e, "metrics samples not recorded");
+        }
+    }
+
+    /// A timer that writes the kept samples once they are due, unless an invocation did it first.
+    fn flush_later(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let recorder = self.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(recorder.flush_every).await;
+            let batch = {
+                let mut pending = recorder.lock();
+                pending.timer = false;
+                if pending.due(recorder.flush_every) {
+                    pending.take()
+                } else {
+                    Batch::new()
+                }
+            };
+            recorder.write(batch).await;
+            // Samples added since the timer was set and not yet due get a timer of their own.
+            let again = {
+                let mut pending = recorder.lock();
+                let again = pending.since.is_some() && !pending.timer;
+                pending.timer |= again;
+                again
+            };
+            if again {
+                recorder.flush_later();
+            }
+        });
     }
 
     /// Records one invocation of this function for `tenant`, started at `started`.
@@ -53,8 +182,24 @@ impl Recorder {
             latency_ms,
             outcome,
         };
-        if let Err(e) = self.store.record(&sample).await {
-            tracing::warn!(series, error = %e, "metrics sample not recorded");
+        if self.flush_every.is_zero() {
+            if let Err(e) = self.store.record(&sample).await {
+                tracing::warn!(series, error = %e, "metrics sample not recorded");
+            }
+            return;
+        }
+        let (due, set_timer) = {
+            let mut pending = self.lock();
+            pending.add(&sample);
+            let due = pending.due(self.flush_every).then(|| pending.take());
+            let set_timer = due.is_none() && !pending.timer;
+            pending.timer |= set_timer;
+            (due, set_timer)
+        };
+        if let Some(batch) = due {
+            self.write(batch).await;
+        } else if set_timer {
+            self.flush_later();
         }
     }
 }

@@ -86,3 +86,70 @@ async fn a_window_sums_each_series_over_its_buckets_and_no_other_tenants() {
     let hours = store.read("acme", Resolution::Hour, 0, 0).await.unwrap();
     assert_eq!(summarize(&hours), summary);
 }
+
+async fn invocations(store: &InMemoryMetrics, resolution: Resolution) -> u64 {
+    let buckets = store.read("acme", resolution, 0, i64::MAX).await.unwrap();
+    summarize(&buckets).iter().map(|s| s.invocations).sum()
+}
+
+#[tokio::test]
+async fn without_a_flush_interval_each_sample_is_written_at_once() {
+    let store = std::sync::Arc::new(InMemoryMetrics::default());
+    let recorder = Recorder::named(store.clone(), "tasks-get");
+    recorder.sample("acme", "tasks-get", 12, Outcome::Succeeded).await;
+    assert_eq!(invocations(&store, Resolution::Minute).await, 1);
+    assert_eq!(invocations(&store, Resolution::Hour).await, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn kept_samples_are_written_added_up_once_the_oldest_is_due() {
+    let store = std::sync::Arc::new(InMemoryMetrics::default());
+    let recorder = Recorder::for_this_function(store.clone(), std::time::Duration::from_secs(5));
+    for ms in [3, 40, 2_000] {
+        recorder.sample("acme", "tasks-get", ms, Outcome::Succeeded).await;
+    }
+    recorder.sample("acme", "tasks-get", 9, Outcome::Failed).await;
+    assert_eq!(invocations(&store, Resolution::Minute).await, 0, "kept, not written");
+
+    // No invocation comes: the instance's timer writes them, as one bucket per resolution.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let minutes = store.read("acme", Resolution::Minute, 0, i64::MAX).await.unwrap();
+    let summary = summarize(&minutes);
+    assert_eq!(summary.len(), 1);
+    assert_eq!((summary[0].invocations, summary[0].errors), (4, 1));
+    assert_eq!(summary[0].p95_ms, Some(2_000));
+    assert_eq!(invocations(&store, Resolution::Hour).await, 4);
+
+    // Written once: a later flush adds nothing.
+    recorder.flush().await;
+    assert_eq!(invocations(&store, Resolution::Minute).await, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invocation_that_finds_the_samples_due_writes_them_itself() {
+    let store = std::sync::Arc::new(InMemoryMetrics::default());
+    let recorder = Recorder::for_this_function(store.clone(), std::time::Duration::from_secs(5));
+    recorder.sample("acme", "tasks-get", 3, Outcome::Succeeded).await;
+    // Time passes without the timer running (a frozen Lambda instance is thawed by the next event).
+    tokio::time::advance(std::time::Duration::from_secs(5)).await;
+    recorder.sample("acme", "tasks-get", 4, Outcome::Succeeded).await;
+    assert_eq!(invocations(&store, Resolution::Minute).await, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn too_many_kept_buckets_are_written_whatever_their_age() {
+    let store = std::sync::Arc::new(InMemoryMetrics::default());
+    let recorder = Recorder::for_this_function(store.clone(), std::time::Duration::from_secs(60));
+    // Each tenant's sample is two buckets (its minute and its hour).
+    for i in 0..MAX_PENDING_BUCKETS / 2 - 1 {
+        let tenant = if i == 0 { "acme".to_owned() } else { format!("t{i}") };
+        recorder.sample(&tenant, "tasks-get", 3, Outcome::Succeeded).await;
+    }
+    assert_eq!(
+        invocations(&store, Resolution::Minute).await,
+        0,
+        "one bucket short: kept"
+    );
+    recorder.sample("last", "tasks-get", 3, Outcome::Succeeded).await;
+    assert_eq!(invocations(&store, Resolution::Minute).await, 1);
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The AWS bill per 1 million REST calls and per 1 million MCP calls, computed from what `make bench`
+measured (functions.json: each function's warm duration and AWS round trips by operation) and what
+`make bench-mcp` measured for the Python FastMCP peer (mcp.json), at the list prices below.
+
+A REST or MCP call through the HTTP API is: one API Gateway request, one authorizer invocation (the
+template caches no authorizer result, so revocation is immediate), one function invocation, and the
+DynamoDB and SQS requests both made. Lambda bills each invocation's duration rounded up to 1 ms at the
+function's memory size (template.yaml: 128 MB, `mcp` 256 MB), at arm64's price per GB-second.
+
+Estimates, stated so that they can be checked:
+- DynamoDB on-demand: a read (GetItem, Query page) is 1 read request unit (strongly consistent, under
+  4 KB); a write (PutItem, UpdateItem, DeleteItem) 1 write request unit (under 1 KB); a
+  TransactWriteItems 2 units per item, with TRANSACT_ITEMS items; a BatchGetItem BATCH_ITEMS reads.
+- Durations are the local stack's: DynamoDB Local and moto answer in about a millisecond on loopback,
+  a real regional endpoint in a few, so a deployed function waits (and is billed) somewhat longer.
+- Cold starts are left out (Lambda bills the init phase too; the table beside this shows its length).
+- CloudWatch Logs ingestion, data transfer and the free tier are left out.
+- The peer runs behind the same API Gateway and authorizer, with its measured warm `tools/list`
+  duration and the smallest Lambda memory size that holds its measured peak RSS with a quarter to spare.
+
+Usage: cost.py --functions functions.json [--mcp mcp.json]
+"""
+
+import argparse
+import json
+import math
+import statistics
+
+# us-east-1 list prices (USD), as published for 2026; one place to update them.
+PRICES = {
+    "api_gateway_http_request": 1.00 / 1e6,
+    "lambda_request": 0.20 / 1e6,
+    "lambda_arm64_gb_second": 0.0000133334,
+    "dynamodb_read_unit": 0.125 / 1e6,
+    "dynamodb_write_unit": 0.625 / 1e6,
+    "sqs_request": 0.40 / 1e6,
+}
+TRANSACT_ITEMS = 4
+BATCH_ITEMS = 12
+MEMORY_MB = {"mcp": 256}
+DEFAULT_MEMORY_MB = 128
+READS = {"GetItem": 1, "Query": 1, "Scan": 1, "BatchGetItem": BATCH_ITEMS, "TransactGetItems": 2 * TRANSACT_ITEMS}
+WRITES = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1, "TransactWriteItems": 2 * TRANSACT_ITEMS,
+          "BatchWriteItem": 1}
+
+
+def aws_cost(ops):
+    """The DynamoDB and SQS share of one invocation's AWS calls ({"DynamoDB.GetItem": 1, ...})."""
+    total = 0.0
+    for name, n in ops.items():
+        service, operation = name.split(".", 1)
+        if service == "DynamoDB":
+            total += n * READS.get(operation, 0) * PRICES["dynamodb_read_unit"]
+            total += n * WRITES.get(operation, 0) * PRICES["dynamodb_write_unit"]
+        elif service == "SQS":
+            total += n * PRICES["sqs_request"]
+    return total
+
+
+def invocation_cost(duration_ms, memory_mb):
+    billed_seconds = math.ceil(duration_ms) / 1000
+    return PRICES["lambda_request"] + billed_seconds * memory_mb / 1024 * PRICES["lambda_arm64_gb_second"]
+
+
+def call_cost(row, authorizer):
+    """One call through the HTTP API to the function of `row`, split into its parts."""
+    memory = MEMORY_MB.get(row["function"], DEFAULT_MEMORY_MB)
+    parts = {
+        "api_gateway": PRICES["api_gateway_http_request"],
+        "lambda": invocation_cost(authorizer["warm_ms"], DEFAULT_MEMORY_MB) + invocation_cost(row["warm_ms"], memory),
+        "dynamodb_sqs": aws_cost(authorizer["ops"]) + aws_cost(row["ops"]),
+    }
+    return parts
+
+
+def lambda_memory_for(rss_mb):
+    """The smallest Lambda memory size (MB, 128 upwards in 1 MB steps, rounded to a multiple of 64 here)
+    that holds `rss_mb` with a quarter to spare."""
+    return max(128, math.ceil(rss_mb * 1.25 / 64) * 64)
+
+
+def per_million(parts):
+    return {k: v * 1e6 for k, v in parts.items()}
+
+
+def line(label, parts):
+    total = sum(parts.values())
+    cells = " | ".join(f"${parts[k]:.3f}" for k in ("api_gateway", "lambda", "dynamodb_sqs"))
+    return f"| {label} | {cells} | **${total:.3f}** |"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--functions", required=True, help="make bench's functions.json")
+    ap.add_argument("--mcp", help="make bench-mcp's mcp.json (the FastMCP peer's figures)")
+    args = ap.parse_args()
+    with open(args.functions) as f:
+        rows = {r["function"]: r for r in json.load(f)}
+    authorizer = rows.get("authorizer")
+    if authorizer is None:
+        raise SystemExit("functions.json has no authorizer row: run `make bench` without ONLY")
+
+    print("| per 1 million calls | API Gateway | Lambda | DynamoDB + SQS | total |")
+    print("| --- | --- | --- | --- | --- |")
+    rest = {name: per_million(call_cost(row, authorizer)) for name, row in rows.items()
+            if row["trigger"] == "http" and name not in ("mcp", "mcp-metadata")}
+    totals = sorted(sum(p.values()) for p in rest.values())
+    if rest:
+        median_route = min(rest, key=lambda n: abs(sum(rest[n].values()) - statistics.median(totals)))
+        print(line(f"REST, the median route (`{median_route}`, of {len(rest)} measured)", rest[median_route]))
+        cheapest, dearest = min(rest, key=lambda n: sum(rest[n].values())), max(rest, key=lambda n: sum(rest[n].values()))
+        print(line(f"REST, the cheapest route (`{cheapest}`)", rest[cheapest]))
+        print(line(f"REST, the dearest route (`{dearest}`)", rest[dearest]))
+    if "mcp" in rows:
+        print(line("MCP, Rust `mcp` (its `initialize` fixture, 256 MB)", per_million(call_cost(rows["mcp"], authorizer))))
+    if args.mcp:
+        with open(args.mcp) as f:
+            peer = json.load(f)
+        for label, figures in (("Rust `mcp`", peer["rust"]), ("Python FastMCP peer", peer["python"])):
+            memory = MEMORY_MB["mcp"] if label.startswith("Rust") else lambda_memory_for(figures["rss_mb"])
+            row = {"function": "peer", "warm_ms": figures["list_p50_ms"], "ops": {}}
+            parts = call_cost(row, authorizer)
+            parts["lambda"] = (invocation_cost(authorizer["warm_ms"], DEFAULT_MEMORY_MB)
+                               + invocation_cost(figures["list_p50_ms"], memory))
+            print(line(f"MCP `tools/list`, {label} ({figures['list_p50_ms']:.2f} ms at {memory} MB; "
+                       f"cold start {figures['cold_ms']:.0f} ms, not billed here)", per_million(parts)))
+    print(f"\nPrices: {', '.join(f'{k} ${v:.10g}' for k, v in PRICES.items())} (us-east-1 list prices).")
+
+
+if __name__ == "__main__":
+    main()
