@@ -46,15 +46,16 @@ pub struct Recorder {
     pending: Arc<Mutex<Pending>>,
 }
 
-/// Samples added up by tenant, resolution, bucket start and series, since `since`.
+/// Counts by tenant, resolution, bucket start and series.
+type Batch = BTreeMap<(String, Resolution, i64, String), Counts>;
+
+/// The samples kept since `since`, added up, and whether a timer will write them.
 #[derive(Default)]
 struct Pending {
     since: Option<TokioInstant>,
     timer: bool,
-    buckets: BTreeMap<(String, Resolution, i64, String), Counts>,
+    buckets: Batch,
 }
-
-type Batch = BTreeMap<(String, Resolution, i64, String), Counts>;
 
 impl Pending {
     fn add(&mut self, sample: &Sample<'_>) {
