@@ -16,6 +16,9 @@ Estimates, stated so that they can be checked:
   a real regional endpoint in a few, so a deployed function waits (and is billed) somewhat longer.
 - Cold starts are left out (Lambda bills the init phase too; the table beside this shows its length).
 - CloudWatch Logs ingestion, data transfer and the free tier are left out.
+- The authorizer's fixture is a refused key (it makes no AWS call), so a caller's API key is priced
+  as README's round trips say it costs: its measured warm duration plus AUTHORIZER_OPS at the median
+  wait of one AWS call in the same run.
 - The peer runs behind the same API Gateway and authorizer, with its measured warm `tools/list`
   duration and the smallest Lambda memory size that holds its measured peak RSS with a quarter to spare.
 
@@ -36,6 +39,8 @@ PRICES = {
     "dynamodb_write_unit": 0.625 / 1e6,
     "sqs_request": 0.40 / 1e6,
 }
+# An API key's authorization: the key's GetItem and the rate bucket's UpdateItem.
+AUTHORIZER_OPS = {"DynamoDB.GetItem": 1, "DynamoDB.UpdateItem": 1}
 TRANSACT_ITEMS = 4
 BATCH_ITEMS = 12
 MEMORY_MB = {"mcp": 256}
@@ -97,9 +102,11 @@ def main():
     args = ap.parse_args()
     with open(args.functions) as f:
         rows = {r["function"]: r for r in json.load(f)}
-    authorizer = rows.get("authorizer")
-    if authorizer is None:
+    measured = rows.get("authorizer")
+    if measured is None:
         raise SystemExit("functions.json has no authorizer row: run `make bench` without ONLY")
+    per_call = statistics.median(r["aws_ms"] / r["aws_calls"] for r in rows.values() if r["aws_calls"])
+    authorizer = {"warm_ms": measured["warm_ms"] + per_call * sum(AUTHORIZER_OPS.values()), "ops": AUTHORIZER_OPS}
 
     print("| per 1 million calls | API Gateway | Lambda | DynamoDB + SQS | total |")
     print("| --- | --- | --- | --- | --- |")
@@ -125,7 +132,9 @@ def main():
                                + invocation_cost(figures["list_p50_ms"], memory))
             print(line(f"MCP `tools/list`, {label} ({figures['list_p50_ms']:.2f} ms at {memory} MB; "
                        f"cold start {figures['cold_ms']:.0f} ms, not billed here)", per_million(parts)))
-    print(f"\nPrices: {', '.join(f'{k} ${v:.10g}' for k, v in PRICES.items())} (us-east-1 list prices).")
+    print(f"\nAn authorizer call priced at {authorizer['warm_ms']:.2f} ms with {AUTHORIZER_OPS}; "
+          f"one AWS call waited {per_call:.2f} ms (median).")
+    print(f"Prices: {', '.join(f'{k} ${v:.10g}' for k, v in PRICES.items())} (us-east-1 list prices).")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ invoked with one of its events/ fixtures against a running local stack.
 
 size     = the x86_64 release binary this script runs, and the arm64 `bootstrap` that `sam build`
            deploys (when --arm64-dir holds one)
-cold     = process spawn -> first response posted (init + first event, its AWS calls included)
+cold     = process spawn -> first response posted (init + first event, its AWS calls included; their
+           waits, summed, in brackets: concurrent calls can add up past the wall time)
 warm     = each later event served to the same process -> its response (--warm per start)
 own      = the invocation's `time.busy`: the time the Lambda runtime's invoke span was polled, i.e. the
            process's own work (our handler, serde, the SDK's signing and parsing) without its waits
@@ -182,10 +183,9 @@ def main():
     os.environ.pop("AWS_LAMBDA_LOG_FORMAT", None)  # the text format keeps span timings
 
     rows = []
-    header = (f"| function | trigger | x86_64 MB | arm64 MB | cold p50 ms (AWS) | warm p50 ms | own p50 µs "
-              f"| AWS calls (ms) warm | peak RSS MB | answered |")
-    print(header)
-    print("| " + " | ".join(["---"] * 10) + " |")
+    print("| function | trigger | x86_64 / arm64 MB | cold p50 ms (AWS wait) | warm p50 ms | own p50 µs "
+          "| AWS calls (wait ms) | peak RSS MB | answered |")
+    print("| " + " | ".join(["---"] * 9) + " |")
     for fn, event_file in fixtures().items():
         if only and fn not in only:
             continue
@@ -205,10 +205,9 @@ def main():
         rows.append(figures)
         gateway = trigger in ("http", "ws", "authorizer")
         own = figures["own_us"]
+        size = f"{x86:.2f}" + (f" / {mark(arm, BUDGET_MB, f'{arm:.2f}')}" if arm is not None else "")
         print("| " + " | ".join([
-            f"`{fn}`", trigger,
-            f"{x86:.2f}",
-            mark(arm, BUDGET_MB, f"{arm:.2f}") if arm is not None else "-",
+            f"`{fn}`", trigger, size,
             mark(figures["cold_ms"] if gateway else None, BUDGET_COLD_MS,
                  f"{figures['cold_ms']:.1f} ({figures['cold_aws_ms']:.1f})"),
             f"{figures['warm_ms']:.2f}",
