@@ -1,6 +1,6 @@
 # The two commands: `make dev` runs mcpflow locally, `make test` checks everything.
 # Both install what they need (pinned, cached under ~/.cache/mcpflow) on a fresh machine.
-.PHONY: dev agents test stop chaos bench bench-prompts bench-mcp bench-ws bench-pipelines lint fmt
+.PHONY: dev agents test stop chaos bench bench-prompts bench-mcp bench-load bench-ws bench-pipelines lint fmt
 
 dev: ## start emulators, functions and the local gateway on http://127.0.0.1:3000; Ctrl-C stops all
 	@bash infra/stack/dev.sh
@@ -28,6 +28,9 @@ bench-pipelines: ## the six-stage pipeline vs a one-stage peer with instant agen
 
 bench-ws: ## WebSocket push latency p50/p95 for 1 and 500 connections, gateway RSS, on a stack of its own
 	@bash infra/bench/websocket.sh
+
+bench-load: ## requests/s and p50/p95/p99 at 1, 10, 50 clients (oha): REST and MCP through the gateway vs the FastMCP peer, on a stack of its own
+	@bash infra/bench/load.sh
 
 bench-mcp: ## mcp function vs a Python FastMCP peer: cold start, warm p50/p99, peak RSS, on a stack of its own
 	@bash infra/bench/mcp.sh

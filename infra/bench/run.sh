@@ -18,6 +18,7 @@ cd "$root"
 log "building every function's release binary for this machine ($(uname -m)); the first build takes a while (fat LTO, one codegen unit)"
 cargo build --locked --release -p mcpflow-functions --bins
 
+"$root/infra/stack/install.sh" all   # the emulators, and cargo-lambda with its zig
 # The deployed artifact is arm64 (template.yaml); cross-building needs the target's std and cargo-lambda's zig.
 arm64=()
 if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && command -v cargo-lambda >/dev/null; then
@@ -28,7 +29,6 @@ else
   log "arm64 sizes skipped: needs \`rustup target add aarch64-unknown-linux-gnu\` and \`infra/stack/install.sh all\`"
 fi
 
-"$root/infra/stack/install.sh" all
 trap '"$root/infra/stack/stop.sh" all' EXIT
 "$root/infra/stack/dev.sh" --detach
 set -a

@@ -26,6 +26,7 @@ pub mod summary;
 pub mod tasks;
 pub mod telemetry;
 pub mod tenant;
+pub mod tls;
 pub mod worker;
 
 pub use config::Config;

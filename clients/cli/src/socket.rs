@@ -92,11 +92,11 @@ impl Follow {
     }
 }
 
-/// Makes rustls's ring provider the process's: tungstenite builds its `wss://` client configuration
-/// from the process default, and this build has two providers to choose from.
+/// Makes rustls's aws-lc-rs provider the process's: tungstenite builds its `wss://` client
+/// configuration from the process default.
 pub fn choose_tls_provider() {
     // Already installed (a second call) is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// Opens the WebSocket with the target's credential and subscribes to `topic`.

@@ -5,11 +5,13 @@
 //! to its count: a count is not a timing, and a regression fails CI.
 //!
 //! A Lambda execution environment runs one invocation at a time, so one counter per process is the
-//! invocation's.
+//! invocation's; a metrics timer's write (with `METRICS_FLUSH_SECS` above 0) counts in the invocation
+//! it runs beside, which is why `make test` sets it to 0.
 //!
-//! Each call's round trip is also timed, from transmit to the end of its attempt, and logged at `debug`
-//! under the target `mcpflow::aws_call` (`RUST_LOG=warn,mcpflow::aws_call=debug`): `make bench` takes
-//! a function's own time as its invocation's time less the time it waited for AWS.
+//! Each counted call is also timed, from transmit to the end of its attempt (its response parsed), and
+//! logged at `debug` under the target `mcpflow::aws_call` (`MCPFLOW_COUNT_CALLS=1` and
+//! `RUST_LOG=warn,mcpflow::aws_call=debug`): `make bench` reports the waits beside a function's own
+//! CPU time.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -102,6 +104,8 @@ impl Intercept for Counter {
             let micros = u64::try_from(sent.at.elapsed().as_micros()).unwrap_or(u64::MAX);
             tracing::debug!(target: "mcpflow::aws_call", operation = %sent.operation, micros, "aws call");
         }
+        // A retry that fails before it transmits must not log this attempt again.
+        cfg.interceptor_state().unset::<Transmitted>();
         Ok(())
     }
 }

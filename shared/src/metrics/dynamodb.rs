@@ -15,7 +15,7 @@ pub struct DynamoDbMetrics {
     table: String,
 }
 
-/// How long one metrics write may take: the request it measures waits for it.
+/// How long one metrics write may take: the request that writes it waits for it.
 pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1_000);
 
 impl DynamoDbMetrics {
@@ -25,7 +25,7 @@ impl DynamoDbMetrics {
     }
 
     /// On a client of its own, made from `client`'s configuration, that never retries and gives up
-    /// after [`WRITE_TIMEOUT`]: a lost sample is better than a slow answer (a throttled write is
+    /// after [`WRITE_TIMEOUT`]: lost samples are better than a slow answer (a throttled write is
     /// not retried into the caller's latency).
     #[must_use]
     pub fn unretried(client: &Client, table: String) -> Self {

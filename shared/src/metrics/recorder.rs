@@ -7,10 +7,15 @@ use std::time::{Duration, Instant};
 // The kept samples' age on tokio's clock, which a test can pause and advance.
 use tokio::time::Instant as TokioInstant;
 
+use futures::StreamExt;
+
 use super::{Counts, MetricsStore, Outcome, Resolution, Sample};
 
 /// Buckets an instance keeps before it writes them whatever their age.
 pub const MAX_PENDING_BUCKETS: usize = 256;
+
+/// Bucket writes of one batch in flight at once.
+const WRITES_AT_ONCE: usize = 16;
 
 static FUNCTION_NAME: OnceLock<&'static str> = OnceLock::new();
 
@@ -31,13 +36,15 @@ fn function_name() -> String {
 /// A function's recorder: its store, its name, and the samples it has not written yet.
 ///
 /// With a zero `flush_every` each sample is written at once (two `UpdateItem`s, its minute and hour
-/// buckets, joined). Otherwise samples are added up in the instance by bucket, and written together
-/// (one `UpdateItem` per bucket, joined) by the first invocation that finds the oldest of them
-/// `flush_every` old, or holding [`MAX_PENDING_BUCKETS`] buckets; a timer in the instance writes them
-/// too when no invocation comes. Lambda freezes an instance between invocations, so there the timer
-/// fires only once it is thawed, and the samples of an instance that is shut down unwritten are lost
-/// (at most `flush_every` of them): figures are late by up to `flush_every` and best-effort, as
-/// every metrics write already is.
+/// buckets, joined). Otherwise a sample that comes after `flush_every` without a write (the first of
+/// an instance, or of a burst) is still written at once, and the ones after it are added up in the
+/// instance by bucket and written together (one `UpdateItem` per bucket, 16 at a time) by the first
+/// invocation that finds the oldest of them `flush_every` old, or that brings the kept buckets to
+/// [`MAX_PENDING_BUCKETS`]; a timer in the instance writes them too when no invocation comes. Lambda
+/// freezes an instance between invocations, so there the timer fires only when the instance is
+/// thawed, and the kept tail of a burst waits for the instance's next invocation; Lambda retires an
+/// idle instance without a word, and the tail is lost with it (at most `flush_every` of samples).
+/// Figures are best-effort, as every metrics write is.
 #[derive(Clone)]
 pub struct Recorder {
     pub store: Arc<dyn MetricsStore>,
@@ -49,10 +56,12 @@ pub struct Recorder {
 /// Counts by tenant, resolution, bucket start and series.
 type Batch = BTreeMap<(String, Resolution, i64, String), Counts>;
 
-/// The samples kept since `since`, added up, and whether a timer will write them.
+/// The samples kept since `since`, added up; when this instance last wrote; whether a timer will
+/// write them.
 #[derive(Default)]
 struct Pending {
     since: Option<TokioInstant>,
+    written: Option<TokioInstant>,
     timer: bool,
     buckets: Batch,
 }
@@ -79,8 +88,14 @@ impl Pending {
         self.buckets.len() >= MAX_PENDING_BUCKETS || self.since.is_some_and(|since| since.elapsed() >= every)
     }
 
+    /// Nothing kept, and nothing written for `every`: a sample now is the first of a burst.
+    fn quiet(&self, every: Duration) -> bool {
+        self.buckets.is_empty() && self.written.is_none_or(|at| at.elapsed() >= every)
+    }
+
     fn take(&mut self) -> Batch {
         self.since = None;
+        self.written = Some(TokioInstant::now());
         std::mem::take(&mut self.buckets)
     }
 }
@@ -124,46 +139,44 @@ impl Recorder {
         if batch.is_empty() {
             return;
         }
-        let writes = batch
+        let writes: Vec<_> = batch
             .iter()
-            .map(|((tenant, resolution, _, _), counts)| self.store.add(tenant, *resolution, counts));
-        let failed = futures::future::join_all(writes)
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect::<Vec<_>>();
+            .map(|((tenant, resolution, _, _), counts)| self.store.add(tenant, *resolution, counts))
+            .collect();
+        let results: Vec<anyhow::Result<()>> = futures::stream::iter(writes)
+            .buffer_unordered(WRITES_AT_ONCE)
+            .collect()
+            .await;
+        let failed: Vec<anyhow::Error> = results.into_iter().filter_map(Result::err).collect();
         if let Some(e) = failed.first() {
             tracing::warn!(buckets = batch.len(), failed = failed.len(), error = %e, "metrics samples not recorded");
         }
     }
 
-    /// A timer that writes the kept samples once they are due, unless an invocation did it first.
+    /// A timer that writes the kept samples when the oldest is due, unless an invocation did it
+    /// first, for as long as samples are kept.
     fn flush_later(&self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let recorder = self.clone();
-        runtime.spawn(async move {
-            tokio::time::sleep(recorder.flush_every).await;
-            let batch = {
-                let mut pending = recorder.lock();
-                pending.timer = false;
-                if pending.due(recorder.flush_every) {
-                    pending.take()
-                } else {
-                    Batch::new()
-                }
-            };
-            recorder.write(batch).await;
-            // Samples added since the timer was set and not yet due get a timer of their own.
-            let again = {
-                let mut pending = recorder.lock();
-                let again = pending.since.is_some() && !pending.timer;
-                pending.timer |= again;
-                again
-            };
-            if again {
-                recorder.flush_later();
+        tokio::spawn(async move {
+            loop {
+                let wake = {
+                    let mut pending = recorder.lock();
+                    let Some(since) = pending.since else {
+                        pending.timer = false;
+                        return;
+                    };
+                    since + recorder.flush_every
+                };
+                tokio::time::sleep_until(wake).await;
+                let batch = {
+                    let mut pending = recorder.lock();
+                    if pending.due(recorder.flush_every) {
+                        pending.take()
+                    } else {
+                        Batch::new()
+                    }
+                };
+                recorder.write(batch).await;
             }
         });
     }
@@ -189,17 +202,20 @@ impl Recorder {
             }
             return;
         }
-        let (due, set_timer) = {
+        let (batch, set_timer) = {
             let mut pending = self.lock();
+            let quiet = pending.quiet(self.flush_every);
             pending.add(&sample);
-            let due = pending.due(self.flush_every).then(|| pending.take());
-            let set_timer = due.is_none() && !pending.timer;
-            pending.timer |= set_timer;
-            (due, set_timer)
+            if quiet || pending.due(self.flush_every) {
+                (pending.take(), false)
+            } else {
+                let set_timer = !pending.timer && tokio::runtime::Handle::try_current().is_ok();
+                pending.timer |= set_timer;
+                (Batch::new(), set_timer)
+            }
         };
-        if let Some(batch) = due {
-            self.write(batch).await;
-        } else if set_timer {
+        self.write(batch).await;
+        if set_timer {
             self.flush_later();
         }
     }

@@ -102,16 +102,26 @@ async fn without_a_flush_interval_each_sample_is_written_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn kept_samples_are_written_added_up_once_the_oldest_is_due() {
+async fn the_first_sample_of_a_burst_is_written_and_the_rest_added_up_once_the_oldest_is_due() {
     let store = std::sync::Arc::new(InMemoryMetrics::default());
     let recorder = Recorder::for_this_function(store.clone(), std::time::Duration::from_secs(5));
-    for ms in [3, 40, 2_000] {
-        recorder.sample("acme", "tasks-get", ms, Outcome::Succeeded).await;
+    // The first sample after a quiet spell is written at once: a lone request is never kept.
+    recorder.sample("acme", "tasks-get", 3, Outcome::Succeeded).await;
+    assert_eq!(invocations(&store, Resolution::Minute).await, 1);
+    for (ms, outcome) in [
+        (40, Outcome::Succeeded),
+        (2_000, Outcome::Succeeded),
+        (9, Outcome::Failed),
+    ] {
+        recorder.sample("acme", "tasks-get", ms, outcome).await;
     }
-    recorder.sample("acme", "tasks-get", 9, Outcome::Failed).await;
-    assert_eq!(invocations(&store, Resolution::Minute).await, 0, "kept, not written");
+    assert_eq!(
+        invocations(&store, Resolution::Minute).await,
+        1,
+        "the rest of the burst is kept"
+    );
 
-    // No invocation comes: the instance's timer writes them, as one bucket per resolution.
+    // No invocation comes: the instance's timer writes them, added up.
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     let minutes = store.read("acme", Resolution::Minute, 0, i64::MAX).await.unwrap();
     let summary = summarize(&minutes);
@@ -126,20 +136,24 @@ async fn kept_samples_are_written_added_up_once_the_oldest_is_due() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_invocation_that_finds_the_samples_due_writes_them_itself() {
+async fn an_invocation_that_finds_the_kept_samples_due_writes_them() {
     let store = std::sync::Arc::new(InMemoryMetrics::default());
     let recorder = Recorder::for_this_function(store.clone(), std::time::Duration::from_secs(5));
     recorder.sample("acme", "tasks-get", 3, Outcome::Succeeded).await;
-    // Time passes without the timer running (a frozen Lambda instance is thawed by the next event).
-    tokio::time::advance(std::time::Duration::from_secs(5)).await;
+    tokio::time::advance(std::time::Duration::from_secs(1)).await;
     recorder.sample("acme", "tasks-get", 4, Outcome::Succeeded).await;
-    assert_eq!(invocations(&store, Resolution::Minute).await, 2);
+    assert_eq!(invocations(&store, Resolution::Minute).await, 1);
+    // Time passes (a frozen Lambda instance is thawed by its next event), then that event comes.
+    tokio::time::advance(std::time::Duration::from_secs(5)).await;
+    recorder.sample("acme", "tasks-get", 5, Outcome::Succeeded).await;
+    assert_eq!(invocations(&store, Resolution::Minute).await, 3);
 }
 
 #[tokio::test(start_paused = true)]
 async fn too_many_kept_buckets_are_written_whatever_their_age() {
     let store = std::sync::Arc::new(InMemoryMetrics::default());
     let recorder = Recorder::for_this_function(store.clone(), std::time::Duration::from_secs(60));
+    recorder.sample("first", "tasks-get", 3, Outcome::Succeeded).await;
     // Each tenant's sample is two buckets (its minute and its hour).
     for i in 0..MAX_PENDING_BUCKETS / 2 - 1 {
         let tenant = if i == 0 { "acme".to_owned() } else { format!("t{i}") };

@@ -24,7 +24,7 @@ impl Anthropic {
     /// # Errors
     /// When the HTTP client cannot be built (TLS set-up).
     pub fn new(base_url: &str, api_key: Secret, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder().timeout(timeout).build()?;
+        let http = crate::tls::client_builder().timeout(timeout).build()?;
         Ok(Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key,

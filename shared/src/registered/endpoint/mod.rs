@@ -128,7 +128,7 @@ async fn address(url: &Url, policy: EndpointPolicy) -> Result<SocketAddr, CallEr
 
 /// A client for one call: pinned to `addr`, no proxy, no redirects, `timeout` in all.
 fn client(url: &Url, addr: SocketAddr, timeout: Duration) -> Result<reqwest::Client, CallError> {
-    reqwest::Client::builder()
+    crate::tls::client_builder()
         .no_proxy()
         .redirect(redirect::Policy::none())
         .timeout(timeout)
