@@ -37,7 +37,8 @@ def oha(binary, url, clients, seconds, method="GET", body=None, headers=()):
     out = subprocess.run(argv + [url], capture_output=True, text=True, check=True).stdout
     result = json.loads(out)
     summary, percentiles = result["summary"], result["latencyPercentiles"]
-    codes = result.get("statusCodeDistribution", {})
+    codes = dict(result.get("statusCodeDistribution", {}))
+    codes.update(result.get("errorDistribution", {}))  # connection errors, timeouts
     ms = lambda key: (percentiles.get(key) or 0) * 1000  # noqa: E731 (seconds in oha's JSON)
     return {"rps": summary["requestsPerSec"], "p50": ms("p50"), "p95": ms("p95"), "p99": ms("p99"),
             "ok": summary.get("successRate", 0.0), "codes": codes}
