@@ -1,20 +1,10 @@
 #!/usr/bin/env python3
-"""Cold start, warm invocation and peak RSS of release function binaries, measured against a minimal
-Lambda Runtime API served by this script (the same protocol Lambda speaks to `bootstrap`).
-
-cold  = process spawn -> first response posted to the Runtime API (init + first event)
-warm  = second event served to the same process -> its response (the peer figure in the same run)
-rss   = VmHWM of the process after both events
-
-Usage: infra/bench/cold_start.py [--runs N] BINARY:EVENT_FILE ...
-Functions that call AWS need the local stack's environment (source infra/stack/env.sh and the
-functions.env that `make dev` writes).
+"""A minimal Lambda Runtime API (the protocol Lambda speaks to `bootstrap`) that the benchmarks run
+function binaries behind: functions.py (`make bench`, every function) and mcp_compare.py
+(`make bench-mcp`). Stdlib only.
 """
 
-import argparse
-import json
 import os
-import statistics
 import subprocess
 import threading
 import time
@@ -108,51 +98,3 @@ def lambda_env(binary, api):
 
 def spawn(binary, env):
     return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def measure(binary, event_file, runs):
-    with open(event_file, "rb") as f:
-        event = f.read()
-    cold, warm, rss = [], [], []
-    for _ in range(runs):
-        api = RuntimeApi(event)
-        api.start()
-        env = lambda_env(binary, api)
-        api.arm()
-        started = time.perf_counter()
-        proc = spawn(binary, env)
-        try:
-            if not api.responded.wait(30):
-                raise SystemExit(f"{binary}: no response within 30 s")
-            cold.append((api.response_at - started) * 1000)
-            api.arm()
-            sent = time.perf_counter()
-            if not api.responded.wait(30):
-                raise SystemExit(f"{binary}: no second response within 30 s")
-            warm.append((api.response_at - sent) * 1000)
-            rss.append(peak_rss_kb(proc.pid) / 1024)
-        finally:
-            proc.kill()
-            proc.wait()
-            api.stop()
-    status = json.loads(api.last_response or b"{}").get("statusCode")
-    return statistics.median(cold), statistics.median(warm), max(rss), status
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("targets", nargs="+", metavar="BINARY:EVENT_FILE")
-    args = parser.parse_args()
-    print(f"{'function':<10} {'size MB':>8} {'cold p50 ms':>12} {'warm p50 ms':>12} {'cold/warm':>10} "
-          f"{'peak RSS MB':>12} {'status':>7}")
-    for target in args.targets:
-        binary, event_file = target.split(":", 1)
-        cold, warm, rss, status = measure(binary, event_file, args.runs)
-        size = os.path.getsize(binary) / 1e6
-        print(f"{os.path.basename(binary):<10} {size:>8.2f} {cold:>12.2f} {warm:>12.2f} {cold / warm:>10.1f} "
-              f"{rss:>12.1f} {status!s:>7}")
-
-
-if __name__ == "__main__":
-    main()
