@@ -95,7 +95,9 @@ impl Pending {
 
     fn take(&mut self) -> Batch {
         self.since = None;
-        self.written = Some(TokioInstant::now());
+        if !self.buckets.is_empty() {
+            self.written = Some(TokioInstant::now());
+        }
         std::mem::take(&mut self.buckets)
     }
 }
