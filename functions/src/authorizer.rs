@@ -58,6 +58,7 @@ mod tests {
             limiter: InMemoryRateLimiter::default(),
             limits,
             jwt: None,
+            last_use: shared::auth::authenticate::LastUse::default(),
         }
     }
 
@@ -100,6 +101,7 @@ mod tests {
             limiter: InMemoryRateLimiter::default(),
             limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
             jwt: None,
+            last_use: shared::auth::authenticate::LastUse::default(),
         };
         let key = format!("mcpf_{}_{}", "0".repeat(16), "A".repeat(43));
         let response = handle(&deps, event(&key)).await.unwrap();

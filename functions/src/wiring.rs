@@ -333,6 +333,7 @@ pub fn authenticator(config: &Config, clients: &AwsClients) -> Authenticator<Dyn
         limiter: DynamoDbRateLimiter::new(clients.dynamodb.clone(), config.table_name.clone()),
         limits: config.rate_limits.clone(),
         jwt: config.jwt.clone(),
+        last_use: shared::auth::authenticate::LastUse::default(),
     }
 }
 

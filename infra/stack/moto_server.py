@@ -8,9 +8,20 @@ and deliver a later one. Seen here: after a failed batch held a context's first 
 was delivered before the first. SQS never delivers a message of a group before the ones sent earlier
 are deleted. Here a receive sees, of each FIFO group, only its oldest message (the others wait behind
 it whatever their visibility), and a group counts as in flight only through pending messages that are
-still invisible. Run it as `moto_server` is run: `moto_server.py -H HOST -p PORT`.
+still invisible.
+
+Its long poll is fixed too. moto 5.2.5 takes the set of groups in flight once, when a receive starts,
+and then loops for the whole wait: a message whose group was in flight at that moment is not handed
+out by that receive even after the message before it is deleted, and the loop spins on the CPU the
+while, because a visible message wakes it at once. Seen here: a context's next prompt waited about
+0.8 s in the queue with one client. SQS hands it out as soon as its group is free. Here a long poll is
+a series of receives that do not wait, and between them it sleeps until a message could be handed out
+(a delete or a visibility change wakes it, and it looks again every 50 ms for timeouts that run out).
+
+Run it as `moto_server` is run: `moto_server.py -H HOST -p PORT`.
 """
 import sys
+import time
 
 from moto.server import main
 from moto.sqs import models
@@ -33,8 +44,54 @@ def _visible_heads(queue):
     return [m for m in visible if m.group_id is None or heads.get(m.group_id) is m]
 
 
+def _deliverable(queue):
+    in_flight = _groups_in_flight(queue) if queue.fifo_queue else set()
+    return any(m.group_id is None or m.group_id not in in_flight for m in _visible_heads(queue))
+
+
+_receive = models.SQSBackend.receive_message
+
+
+def _receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
+    queue = self.get_queue(queue_name)
+    until = time.monotonic() + (wait_seconds_timeout or 0)
+    while True:
+        received = _receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+        left = until - time.monotonic()
+        if received or left <= 0:
+            return received
+        with queue._messages_lock:
+            queue._messages_lock.wait_for(lambda: _deliverable(queue), timeout=min(left, 0.05))
+
+
+def _waking(method):
+    def changed(queue, *args, **kwargs):
+        try:
+            return method(queue, *args, **kwargs)
+        finally:
+            with queue._messages_lock:
+                queue._messages_lock.notify_all()
+
+    return changed
+
+
+def _waking_backend(method):
+    def changed(self, queue_name, *args, **kwargs):
+        try:
+            return method(self, queue_name, *args, **kwargs)
+        finally:
+            queue = self.get_queue(queue_name)
+            with queue._messages_lock:
+                queue._messages_lock.notify_all()
+
+    return changed
+
+
 models.Queue.pending_message_groups = property(_groups_in_flight)
 models.Queue.messages = property(_visible_heads)
+models.SQSBackend.receive_message = _receive_message
+models.Queue.delete_message = _waking(models.Queue.delete_message)
+models.SQSBackend.change_message_visibility = _waking_backend(models.SQSBackend.change_message_visibility)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,6 +18,7 @@ fn authenticator() -> Authenticator<InMemoryKeyStore, InMemoryRateLimiter> {
         limiter: InMemoryRateLimiter::default(),
         limits: RateLimits::parse(DEFAULT_RATE_LIMITS).unwrap(),
         jwt: None,
+        last_use: shared::auth::authenticate::LastUse::default(),
     }
 }
 

@@ -27,6 +27,44 @@ pub struct Authenticator<S, L> {
     pub limiter: L,
     pub limits: RateLimits,
     pub jwt: Option<JwtConfig>,
+    pub last_use: LastUse,
+}
+
+/// When this instance last recorded each API key's use. A key's `last_used_at` is written at most
+/// once every [`LastUse::EVERY_SECS`] by an instance, so a busy key costs the authorizer one write a
+/// request (its rate bucket), not two; `last_used_at` is as old as that at most.
+#[derive(Debug, Default)]
+pub struct LastUse(std::sync::Mutex<std::collections::HashMap<String, i64>>);
+
+impl LastUse {
+    /// How often an instance records a key's use.
+    pub const EVERY_SECS: i64 = 60;
+    /// Keys remembered before the memory is cleared (a key seen again is then recorded again).
+    const MAX_KEYS: usize = 10_000;
+
+    /// Whether `key_id`'s use at `now_secs` is to be recorded; if so, it counts as recorded.
+    fn due(&self, key_id: &str, now_secs: i64) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen
+            .get(key_id)
+            .is_some_and(|&at| (0..Self::EVERY_SECS).contains(&(now_secs - at)))
+        {
+            return false;
+        }
+        if seen.len() >= Self::MAX_KEYS {
+            seen.clear();
+        }
+        seen.insert(key_id.to_owned(), now_secs);
+        true
+    }
+
+    /// A failed write: the next use is recorded again.
+    fn forget(&self, key_id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key_id);
+    }
 }
 
 impl<S: KeyStore, L: RateLimiter> Authenticator<S, L> {
@@ -71,10 +109,7 @@ impl<S: KeyStore, L: RateLimiter> Authenticator<S, L> {
         now: DateTime<Utc>,
     ) -> Result<Result<Principal, AuthOutcome>, KeyStoreError> {
         match credentials {
-            Credentials { api_key: Some(key), .. } => {
-                let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                api_key_principal(&self.store, key, &now).await
-            }
+            Credentials { api_key: Some(key), .. } => api_key_principal(&self.store, &self.last_use, key, now).await,
             Credentials {
                 authorization: Some(header),
                 ..
@@ -92,8 +127,9 @@ impl<S: KeyStore, L: RateLimiter> Authenticator<S, L> {
 
 async fn api_key_principal<S: KeyStore>(
     store: &S,
+    last_use: &LastUse,
     key: &str,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> Result<Result<Principal, AuthOutcome>, KeyStoreError> {
     let invalid = || rejected("INVALID_API_KEY", "the API key is not valid");
     match apikey::check_format(key) {
@@ -117,8 +153,12 @@ async fn api_key_principal<S: KeyStore>(
         )));
     };
     // Last-used is bookkeeping: a failure to record it must not fail the request.
-    if let Err(err) = store.touch(&record.tenant, &record.key_id, now).await {
-        tracing::warn!(key_id = %record.key_id, error = %err, "could not record last use");
+    if last_use.due(&record.key_id, now.timestamp()) {
+        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Err(err) = store.touch(&record.tenant, &record.key_id, &at).await {
+            tracing::warn!(key_id = %record.key_id, error = %err, "could not record last use");
+            last_use.forget(&record.key_id);
+        }
     }
     Ok(Ok(Principal {
         tenant,

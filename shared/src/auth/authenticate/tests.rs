@@ -33,6 +33,7 @@ fn authenticator(store: InMemoryKeyStore, limits: &str) -> Auth {
         limiter: InMemoryRateLimiter::default(),
         limits,
         jwt: None,
+        last_use: LastUse::default(),
     }
 }
 
@@ -61,6 +62,32 @@ async fn a_valid_key_is_allowed_on_a_route_its_role_may_use_and_its_use_is_recor
         store.store.list("acme").await.unwrap()[0].last_used_at.as_deref(),
         Some(NOW)
     );
+}
+
+#[tokio::test]
+async fn a_key_used_again_within_a_minute_is_not_recorded_again_by_the_instance() {
+    let (auth, key) = store_with(Role::Admin, false).await;
+    let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+    let last_used = || async { auth.store.list("acme").await.unwrap()[0].last_used_at.clone() };
+    for (t, recorded) in [
+        (NOW, NOW),
+        ("2026-11-22T12:00:59Z", NOW),
+        ("2026-11-22T12:01:00Z", "2026-11-22T12:01:00Z"),
+    ] {
+        let outcome = auth
+            .decide(
+                Credentials {
+                    api_key: Some(&key),
+                    authorization: None,
+                },
+                "GET /api/v1/keys",
+                at(t),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcome, AuthOutcome::Allowed(_)), "{outcome:?}");
+        assert_eq!(last_used().await.as_deref(), Some(recorded), "at {t}");
+    }
 }
 
 #[tokio::test]
