@@ -12,7 +12,7 @@ use crate::helpers::{fresh_tenant, gateway_url, http, tool_endpoint, Credential}
 /// Each route as the test calls it, and the round trips its handler makes.
 const EXPECTED: &[(&str, &str)] = &[
     ("POST /api/v1/mcp/contexts", "DynamoDB.GetItem=1,DynamoDB.TransactWriteItems=2"),
-    ("POST /api/v1/mcp/contexts/{id}/prompt", "DynamoDB.DeleteItem=1,DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=1,SQS.SendMessage=1"),
+    ("POST /api/v1/mcp/contexts/{id}/prompt", "DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=1,SQS.SendMessage=1"),
     ("GET /api/v1/mcp/tasks/{id}", "DynamoDB.GetItem=1"),
     ("GET /api/v1/mcp/contexts/{id}", "DynamoDB.Query=1"),
     ("GET /api/v1/mcp/contexts", "DynamoDB.Query=1"),

@@ -38,6 +38,13 @@ pub struct State {
     pub unsent: Mutex<Vec<Unsent>>,
 }
 
+impl InMemory {
+    /// A started or cancelled task leaves the outbox, as its DynamoDB write removes its entry.
+    fn out_of_outbox(&self, tenant: &str, id: &str) {
+        lock(&self.unsent).retain(|u| u.message.tenant != tenant || u.message.task_id != id);
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -190,7 +197,10 @@ impl TaskStore for InMemory {
         task.attempts += 1;
         task.started_at.get_or_insert_with(|| now.to_owned());
         task.lease_until = Some(now_ms + lease_ms);
-        Ok(Start::Started(task.clone()))
+        let started = task.clone();
+        drop(tasks);
+        self.out_of_outbox(tenant, id);
+        Ok(Start::Started(started))
     }
 
     async fn finish(
@@ -251,7 +261,10 @@ impl TaskCancel for InMemory {
             task.finished_at = Some(now.to_owned());
             task.lease_until = None;
         }
-        Ok(Some(task.clone()))
+        let task = task.clone();
+        drop(tasks);
+        self.out_of_outbox(tenant, id);
+        Ok(Some(task))
     }
 }
 

@@ -1,11 +1,13 @@
-//! The transactional outbox of queued tasks: a task that must be queued is written with an outbox
-//! entry in the same transaction, its message is sent, then the entry is removed. A creator that dies
-//! between the write and the send leaves the entry behind; the outbox sweep (the `task-outbox`
-//! function, every minute) sends the message of every entry older than a grace period
-//! (`OUTBOX_GRACE_SECONDS`, 60 s: longer than any HTTP function may run, so the creator is dead, not
-//! slow), so no task stays `pending` for ever. A message sent twice is harmless: the queue drops a
-//! repeat within five minutes (its deduplication id is the task id), and the worker acknowledges a
-//! finished task.
+//! The transactional outbox of queued tasks: a task that must be queued is written as an outbox
+//! entry in the same transaction as the rest (on DynamoDB the entry is the task item itself, in a
+//! sparse index), its message is sent, and the write that starts the task takes it out of the outbox.
+//! A creator that dies between the write and the send leaves a task that no worker starts; the outbox
+//! sweep (the `task-outbox` function, every minute) sends the message of every entry older than a
+//! grace period (`OUTBOX_GRACE_SECONDS`, 60 s: longer than any HTTP function may run, so the creator
+//! is dead, not slow) whose task is still pending, and takes it out, so no task stays `pending` for
+//! ever. A task still queued behind others after the grace period is sent again by the sweep too,
+//! which is harmless: the queue drops a repeat within five minutes (its deduplication id is the task
+//! id), and the worker acknowledges a task that is running or finished.
 
 use chrono::{DateTime, Utc};
 
@@ -18,7 +20,7 @@ use crate::tasks::model::{band, Task, TaskStatus};
 use crate::tasks::store::{TaskMessage, TaskQueue, TaskStore, Unsent};
 impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     /// Writes the pending task (with the user node it answers, if any) and its outbox entry in one
-    /// transaction, sends its message to `group`, and removes the entry.
+    /// transaction, and sends its message to `group`. The entry stays until a worker starts the task.
     ///
     /// A send that fails takes the whole write back ([`TaskStore::withdraw`]: the task, its entry,
     /// its prompt and the prompt's reserved `bytes`), so the caller's error (`503` when the queue
@@ -59,10 +61,6 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                     Ok(())
                 }
             };
-        }
-        // Left behind, the entry only costs the sweep a read and a repeat the queue drops.
-        if let Err(e) = self.tasks.sent(&unsent).await {
-            tracing::warn!(task_id = %task.task_id, error = %e, "outbox entry not removed");
         }
         Ok(())
     }

@@ -50,10 +50,10 @@ pub mod failure {
     pub const DEAD_LETTERED: &str = "DEAD_LETTERED";
 }
 
-/// An outbox entry: a queued task whose message is not known to be on its queue yet. It is written
-/// in the same transaction as the task, removed once the message is sent; an entry that outlives the
-/// grace period (`OUTBOX_GRACE_SECONDS`) belongs to a creator that died between the two, and the outbox
-/// sweep sends it.
+/// An outbox entry: a queued task that no worker has started yet. It is written in the same
+/// transaction as the task and removed when the task starts (or is cancelled); an entry that outlives
+/// the grace period (`OUTBOX_GRACE_SECONDS`) with its task still pending may belong to a creator that
+/// died before sending its message, and the outbox sweep sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsent {
     pub band: Band,
@@ -86,7 +86,8 @@ pub trait TaskStore: Send + Sync {
         prompt: Option<(&Node, u64)>,
         unsent: &Unsent,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Removes the outbox entry: the message was sent, or its task no longer needs one.
+    /// Removes the outbox entry: the sweep sent its message, or its task no longer needs one. (Starting
+    /// or cancelling a task removes its entry too.)
     fn sent(&self, unsent: &Unsent) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Outbox entries created before `before_ms`, at most `limit` of them, oldest first.
     fn unsent(&self, before_ms: i64, limit: usize) -> impl Future<Output = Result<Vec<Unsent>, StoreError>> + Send;

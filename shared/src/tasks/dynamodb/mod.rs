@@ -44,10 +44,15 @@ impl DynamoDbTaskStore {
 
     /// Puts a new task, counts it, and writes `with`, in one transaction.
     async fn create_with(&self, task: &Task, with: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        self.create_item(task, to_item(task)?, with).await
+    }
+
+    /// [`Self::create_with`], the task written as `item`.
+    async fn create_item(&self, task: &Task, item: Item, with: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
         let adds = counters::on_create(task);
         let ids = (task.tenant.as_str(), task.task_id.as_str());
-        if self.put_counted(to_item(task)?, condition, ids, &adds, with).await? {
+        if self.put_counted(item, condition, ids, &adds, with).await? {
             Ok(())
         } else {
             Err(StoreError::Unknown(anyhow!(
@@ -164,9 +169,9 @@ impl TaskStore for DynamoDbTaskStore {
         self.put_queued(task, node, unsent).await
     }
 
-    #[tracing::instrument(skip(self, task, prompt, unsent), fields(task_id = %task.task_id))]
-    async fn withdraw(&self, task: &Task, prompt: Option<(&Node, u64)>, unsent: &Unsent) -> Result<bool, StoreError> {
-        self.take_back(task, prompt, unsent).await
+    #[tracing::instrument(skip(self, task, prompt), fields(task_id = %task.task_id))]
+    async fn withdraw(&self, task: &Task, prompt: Option<(&Node, u64)>, _: &Unsent) -> Result<bool, StoreError> {
+        self.take_back(task, prompt).await
     }
 
     #[tracing::instrument(skip(self, unsent), fields(task_id = %unsent.message.task_id))]
@@ -203,7 +208,11 @@ impl TaskStore for DynamoDbTaskStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(tenant, id)))
-            .update_expression("SET #s = :running, attempts = attempts + :one, lease_until = :lease, started_at = if_not_exists(started_at, :now), #ipk = :ipk, #isk = :isk")
+            .update_expression(format!(
+                "SET #s = :running, attempts = attempts + :one, lease_until = :lease, \
+                 started_at = if_not_exists(started_at, :now), #ipk = :ipk, #isk = :isk REMOVE {}",
+                outbox::REMOVE_ENTRY
+            ))
             .condition_expression("#s = :pending OR (#s = :running AND lease_until < :now_ms)")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
@@ -263,7 +272,10 @@ impl TaskCancel for DynamoDbTaskStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(tenant, id)))
-            .update_expression("SET #s = :cancelled, finished_at = :now, #ipk = :ipk, #isk = :isk REMOVE lease_until")
+            .update_expression(format!(
+                "SET #s = :cancelled, finished_at = :now, #ipk = :ipk, #isk = :isk REMOVE lease_until, {}",
+                outbox::REMOVE_ENTRY
+            ))
             .condition_expression("#s IN (:pending, :running)")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":cancelled", AttributeValue::S("cancelled".into()))

@@ -1,9 +1,13 @@
-//! The outbox's items: `pk` `OUTBOX#<shard>`, `sk` `<created ms, 15 digits>#<tenant>#<task id>`, with
-//! the message's band and group. Entries spread over [`SHARDS`] partitions by task id, so a busy
-//! system does not write one partition; the sweep reads each shard's oldest entries with one Query.
+//! The outbox is an index of the queued task items themselves: a task written to be queued carries
+//! `gsi5pk` `OUTBOX#<shard>`, `gsi5sk` `<created ms, 15 digits>#<tenant>#<task id>` and `outbox` (the
+//! message's tenant, task, band and group), and the write that starts it removes them, so the
+//! create's transaction writes no item of its own and nothing is deleted after the send. Entries
+//! spread over [`SHARDS`] index partitions by task id, so a busy system does not write one partition;
+//! the sweep reads each shard's oldest entries with one `Query` of the index (`gsi5`, sparse: only the
+//! tasks not yet started are in it).
 
 use aws_sdk_dynamodb::types::builders::DeleteBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
 use super::{DynamoDbTaskStore, Item};
 use crate::contexts::dynamodb::node_item;
@@ -15,17 +19,21 @@ use crate::tasks::model::{Band, Task, TaskStatus};
 use crate::tasks::stats::on_create;
 use crate::tasks::store::{TaskMessage, Unsent};
 
-/// Partitions of the outbox.
+/// Partitions of the outbox index.
 pub const SHARDS: u32 = 8;
+
+/// The outbox index and its key attributes.
+const INDEX: &str = "gsi5";
+const INDEX_PK: &str = "gsi5pk";
+const INDEX_SK: &str = "gsi5sk";
+/// The entry's message, projected into the index.
+const MESSAGE: &str = "outbox";
+
+/// What an update that takes a task out of the outbox adds to its `REMOVE` clause.
+pub(super) const REMOVE_ENTRY: &str = "gsi5pk, gsi5sk, outbox";
 
 fn partition(shard: u32) -> AttributeValue {
     AttributeValue::S(table_keys::outbox_partition(shard))
-}
-
-fn key(unsent: &Unsent) -> Item {
-    let m = &unsent.message;
-    let pk = table_keys::outbox_partition(table_keys::shard_of(&m.task_id, SHARDS));
-    crate::dynamodb::key(&pk, &table_keys::outbox_sort(unsent.since_ms, &m.tenant, &m.task_id))
 }
 
 /// A band as the queue names it (`high`, `medium`, `low`: its serde name).
@@ -36,20 +44,31 @@ fn band_name(band: Band) -> String {
         .unwrap_or_default()
 }
 
-fn entry(unsent: &Unsent) -> Item {
-    let mut item = key(unsent);
+/// Adds the entry's attributes to the task item it belongs to.
+fn mark(item: &mut Item, unsent: &Unsent) {
+    let m = &unsent.message;
     let s = |v: &str| AttributeValue::S(v.to_owned());
-    item.insert("tenant".into(), s(&unsent.message.tenant));
-    item.insert("task_id".into(), s(&unsent.message.task_id));
-    item.insert("group".into(), s(&unsent.group));
-    item.insert("band".into(), s(&band_name(unsent.band)));
-    item.insert("since_ms".into(), AttributeValue::N(unsent.since_ms.to_string()));
-    item
+    let shard = table_keys::shard_of(&m.task_id, SHARDS);
+    item.insert(INDEX_PK.into(), partition(shard));
+    item.insert(
+        INDEX_SK.into(),
+        s(&table_keys::outbox_sort(unsent.since_ms, &m.tenant, &m.task_id)),
+    );
+    let message = [
+        ("tenant", s(&m.tenant)),
+        ("task_id", s(&m.task_id)),
+        ("group", s(&unsent.group)),
+        ("band", s(&band_name(unsent.band))),
+        ("since_ms", AttributeValue::N(unsent.since_ms.to_string())),
+    ];
+    let message = message.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    item.insert(MESSAGE.into(), AttributeValue::M(message));
 }
 
-/// An outbox item back into its entry; `None` (logged) for an item that is not one.
+/// An index item back into its entry; `None` (logged) for an item that is not one.
 fn from_entry(item: &Item) -> Option<Unsent> {
-    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let message = item.get(MESSAGE).and_then(|v| v.as_m().ok());
+    let s = |k: &str| message?.get(k).and_then(|v| v.as_s().ok()).cloned();
     let read = || {
         Some(Unsent {
             band: serde_json::from_value(serde_json::Value::String(s("band")?)).ok()?,
@@ -58,12 +77,12 @@ fn from_entry(item: &Item) -> Option<Unsent> {
                 tenant: s("tenant")?,
                 task_id: s("task_id")?,
             },
-            since_ms: item.get("since_ms")?.as_n().ok()?.parse().ok()?,
+            since_ms: message?.get("since_ms")?.as_n().ok()?.parse().ok()?,
         })
     };
     let entry = read();
     if entry.is_none() {
-        tracing::error!(sk = ?item.get("sk"), "unreadable outbox entry skipped");
+        tracing::error!(sk = ?item.get(INDEX_SK), "unreadable outbox entry skipped");
     }
     entry
 }
@@ -74,7 +93,7 @@ fn delete(delete: DeleteBuilder) -> Result<TransactWriteItem, StoreError> {
 }
 
 fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
+    let put = aws_sdk_dynamodb::types::Put::builder()
         .table_name(table)
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(pk)")
@@ -84,28 +103,26 @@ fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
 }
 
 impl DynamoDbTaskStore {
-    /// The task, its user node and its outbox entry in one transaction (with the tenant's counters).
+    /// The task (its outbox entry on it), its user node and its counters in one transaction.
     pub(super) async fn put_queued(
         &self,
         task: &Task,
         node: Option<(&Node, i64)>,
         unsent: &Unsent,
     ) -> Result<(), StoreError> {
-        let mut with = vec![put(self.table(), entry(unsent))?];
+        let mut with = vec![];
         if let (Some((node, expires_at)), Some(context)) = (node, task.context_id.as_deref()) {
             with.push(put(self.table(), node_item(&task.tenant, context, node, expires_at)?)?);
         }
-        self.create_with(task, with).await
+        let mut item = super::to_item(task)?;
+        mark(&mut item, unsent);
+        self.create_item(task, item, with).await
     }
 
-    /// [`TaskStore::withdraw`](crate::tasks::store::TaskStore::withdraw): the task's delete first,
-    /// so its refusal is the answer; the context's bytes last, and left out when the context is gone.
-    pub(super) async fn take_back(
-        &self,
-        task: &Task,
-        prompt: Option<(&Node, u64)>,
-        unsent: &Unsent,
-    ) -> Result<bool, StoreError> {
+    /// [`TaskStore::withdraw`](crate::tasks::store::TaskStore::withdraw): the task's delete first
+    /// (its outbox entry goes with it), so its refusal is the answer; the context's bytes last, and
+    /// left out when the context is gone.
+    pub(super) async fn take_back(&self, task: &Task, prompt: Option<(&Node, u64)>) -> Result<bool, StoreError> {
         let pending = Delete::builder()
             .table_name(self.table())
             .set_key(Some(super::key(&task.tenant, &task.task_id)))
@@ -113,11 +130,7 @@ impl DynamoDbTaskStore {
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":pending", AttributeValue::S(TaskStatus::Pending.as_str().into()));
         let adds: Vec<(String, i64)> = on_create(task).into_iter().map(|(k, v)| (k, -v)).collect();
-        let mut writes = vec![
-            delete(pending)?,
-            self.stats_update(&task.tenant, &task.task_id, &adds)?,
-            delete(Delete::builder().table_name(self.table()).set_key(Some(key(unsent))))?,
-        ];
+        let mut writes = vec![delete(pending)?, self.stats_update(&task.tenant, &task.task_id, &adds)?];
         let context = task.context_id.as_deref();
         if let (Some((node, bytes)), Some(context)) = (prompt, context) {
             let mut node_key = node_item(&task.tenant, context, node, 0)?;
@@ -139,12 +152,12 @@ impl DynamoDbTaskStore {
                 .map_err(|e| StoreError::Unknown(e.into()))?;
             writes.push(TransactWriteItem::builder().update(release).build());
         }
-        let mut releases = writes.len() == 5;
+        let mut releases = writes.len() == 4;
         loop {
             match transact(self.client(), writes.clone()).await? {
                 Transacted::Written => return Ok(true),
                 // The context went meanwhile (with its nodes): take the rest back without it.
-                Transacted::Refused { item: 4 } if releases => {
+                Transacted::Refused { item: 3 } if releases => {
                     writes.pop();
                     releases = false;
                 }
@@ -153,10 +166,19 @@ impl DynamoDbTaskStore {
         }
     }
 
+    /// Takes the task out of the outbox (nothing when it is gone).
     pub(super) async fn delete_entry(&self, unsent: &Unsent) -> Result<(), StoreError> {
-        let delete = self.client().delete_item().table_name(self.table());
-        delete.set_key(Some(key(unsent))).send().await.map_err(fail)?;
-        Ok(())
+        let m = &unsent.message;
+        let update = self.client().update_item().table_name(self.table());
+        let update = update
+            .set_key(Some(super::key(&m.tenant, &m.task_id)))
+            .update_expression(format!("REMOVE {REMOVE_ENTRY}"))
+            .condition_expression("attribute_exists(pk)");
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::dynamodb::condition_failed(&e) => Ok(()),
+            Err(e) => Err(fail(e)),
+        }
     }
 
     pub(super) async fn entries_before(&self, before_ms: i64, limit: usize) -> Result<Vec<Unsent>, StoreError> {
@@ -164,9 +186,11 @@ impl DynamoDbTaskStore {
         let per_shard = i32::try_from(limit.min(1000)).unwrap_or(1000).max(1);
         let mut found = Vec::new();
         for shard in 0..SHARDS {
-            let query = self.client().query().table_name(self.table());
+            let query = self.client().query().table_name(self.table()).index_name(INDEX);
             let query = query
-                .key_condition_expression("pk = :pk AND sk < :before")
+                .key_condition_expression("#pk = :pk AND #sk < :before")
+                .expression_attribute_names("#pk", INDEX_PK)
+                .expression_attribute_names("#sk", INDEX_SK)
                 .expression_attribute_values(":pk", partition(shard))
                 .expression_attribute_values(":before", before.clone())
                 .limit(per_shard);
@@ -194,14 +218,17 @@ mod tests {
             },
             since_ms: 1_700_000_000_000,
         };
-        assert_eq!(from_entry(&entry(&unsent)), Some(unsent.clone()));
-        assert_eq!(entry(&unsent)["band"].as_s().unwrap(), "medium");
+        let mut item = Item::new();
+        mark(&mut item, &unsent);
+        assert_eq!(from_entry(&item), Some(unsent.clone()));
+        assert_eq!(item[MESSAGE].as_m().unwrap()["band"].as_s().unwrap(), "medium");
         // Stable across releases (an entry is deleted under the shard it was written to), and spread.
         let shards: Vec<u32> = ["task-1", "task-2", "task-3", "task-4"]
             .map(|t| table_keys::shard_of(t, SHARDS))
             .to_vec();
         assert_eq!(shards, [1, 2, 3, 4]);
-        let sk = key(&unsent)["sk"].as_s().unwrap().clone();
+        assert_eq!(item[INDEX_PK].as_s().unwrap(), "OUTBOX#1");
+        let sk = item[INDEX_SK].as_s().unwrap().clone();
         assert!(sk.starts_with("001700000000000#acme#task-1"), "{sk}");
     }
 }

@@ -11,7 +11,7 @@ use crate::conversation::memory::InMemory;
 use crate::conversation::service::tests::budget;
 use crate::conversation::service::Deps;
 use crate::tasks::model::{Band, TaskStatus};
-use crate::tasks::store::{TaskMessage, TaskQueue};
+use crate::tasks::store::{TaskMessage, TaskQueue, TaskStore};
 const GRACE: Duration = Duration::from_secs(60);
 use crate::worker::Processed;
 /// A queue whose send never returns: the creator is killed while it waits.
@@ -100,8 +100,15 @@ async fn a_prompt_whose_creator_died_before_sending_is_sent_by_the_sweep_after_t
     assert_eq!(nodes[0].content, "Still there?");
 }
 
+/// What the worker's start does to a task: it leaves the outbox.
+async fn start(d: &Deps<InMemory, InMemory, InMemory>, task_id: &str) {
+    let (now, at) = (Utc::now(), Utc::now().to_rfc3339());
+    let started = d.tasks.start("acme", task_id, &at, now.timestamp_millis(), 60_000);
+    started.await.unwrap();
+}
+
 #[tokio::test]
-async fn a_sent_prompt_leaves_no_entry_and_an_entry_of_a_finished_task_is_removed_unsent() {
+async fn a_sent_prompt_leaves_the_outbox_when_it_starts_and_an_entry_of_a_finished_task_is_removed_unsent() {
     let d = Deps::in_memory().unwrap();
     let (context, _) = d
         .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
@@ -111,10 +118,21 @@ async fn a_sent_prompt_leaves_no_entry_and_an_entry_of_a_finished_task_is_remove
         .add_prompt(&alice(), &context.context_id, &json!({"prompt": "Hi"}), Utc::now())
         .await
         .unwrap();
+    assert_eq!(d.tasks.unsent.lock().unwrap().len(), 1, "sent, not started yet");
+    start(&d, &task.task_id).await;
     assert!(d.tasks.unsent.lock().unwrap().is_empty());
     prompt_and_die(&d, &context.context_id).await;
-    let dead = d.tasks.unsent.lock().unwrap()[0].message.clone();
-    d.cancel_task(&alice(), &dead.task_id, Utc::now()).await.unwrap();
+    let dead = d.tasks.unsent.lock().unwrap()[0].clone();
+    d.cancel_task(&alice(), &dead.message.task_id, Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        d.tasks.unsent.lock().unwrap().is_empty(),
+        "a cancelled task leaves the outbox"
+    );
+    // An entry the sweep reads after its task was cancelled (an index read lags its table).
+    d.tasks.unsent.lock().unwrap().push(dead.clone());
+    let dead = dead.message;
     let later = Utc::now() + chrono::Duration::seconds(61);
     assert_eq!(
         d.send_unsent(later, GRACE, 100).await.unwrap(),
@@ -159,7 +177,29 @@ async fn a_refused_send_takes_the_whole_prompt_back_so_a_retry_starts_afresh() {
         .await
         .unwrap();
     let queued = queued_ids(&d);
-    assert_eq!(queued, vec![task.task_id]);
+    assert_eq!(queued, vec![task.task_id.clone()]);
+    start(&d, &task.task_id).await;
     let later = Utc::now() + chrono::Duration::seconds(61);
     assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_task_still_queued_after_the_grace_is_sent_again_once() {
+    let d = Deps::in_memory().unwrap();
+    let (context, _) = d
+        .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
+        .await
+        .unwrap();
+    let task = d
+        .add_prompt(&alice(), &context.context_id, &json!({"prompt": "Hi"}), Utc::now())
+        .await
+        .unwrap();
+    let later = Utc::now() + chrono::Duration::seconds(61);
+    assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 1);
+    assert_eq!(
+        d.send_unsent(later, GRACE, 100).await.unwrap(),
+        0,
+        "taken out once sent"
+    );
+    assert_eq!(queued_ids(&d), vec![task.task_id.clone(), task.task_id]);
 }
