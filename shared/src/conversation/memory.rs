@@ -203,19 +203,12 @@ impl TaskStore for InMemory {
         Ok(Start::Started(started))
     }
 
-    async fn finish(
-        &self,
-        tenant: &str,
-        id: &str,
-        attempt: u32,
-        now: &str,
-        finish: &Finish,
-    ) -> Result<bool, StoreError> {
+    async fn finish(&self, started: &Task, now: &str, finish: &Finish) -> Result<bool, StoreError> {
         let mut tasks = lock(&self.tasks);
         let task = tasks
-            .get_mut(&(tenant.to_owned(), id.to_owned()))
+            .get_mut(&(started.tenant.clone(), started.task_id.clone()))
             .ok_or(StoreError::NotFound)?;
-        if task.status != TaskStatus::Running || task.attempts != attempt {
+        if task.status != TaskStatus::Running || task.attempts != started.attempts {
             return Ok(false);
         }
         crate::tasks::model::apply_finish(task, now, finish);

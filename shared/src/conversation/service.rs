@@ -107,11 +107,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         at: &str,
         finish: &Finish,
     ) -> Result<bool, ConversationError> {
-        if !self
-            .tasks
-            .finish(&task.tenant, &task.task_id, task.attempts, at, finish)
-            .await?
-        {
+        if !self.tasks.finish(&task, at, finish).await? {
             return Ok(false);
         }
         crate::tasks::model::apply_finish(&mut task, at, finish);

@@ -101,12 +101,11 @@ pub trait TaskStore: Send + Sync {
         now_ms: i64,
         lease_ms: i64,
     ) -> impl Future<Output = Result<Start, StoreError>> + Send;
-    /// `running → completed|failed`, only for the attempt that started it; `false` otherwise.
+    /// `running → completed|failed`, only for the attempt that started it (`started`, as its start
+    /// returned it: the write is that task finished, with no read first); `false` otherwise.
     fn finish(
         &self,
-        tenant: &str,
-        id: &str,
-        attempt: u32,
+        started: &Task,
         now: &str,
         finish: &Finish,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -239,27 +239,18 @@ impl TaskStore for DynamoDbTaskStore {
         }
     }
 
-    #[tracing::instrument(skip(self, finish))]
-    async fn finish(
-        &self,
-        tenant: &str,
-        id: &str,
-        attempt: u32,
-        now: &str,
-        finish: &Finish,
-    ) -> Result<bool, StoreError> {
-        let Some(mut task) = self.get(tenant, id).await? else {
-            return Err(StoreError::NotFound);
-        };
+    #[tracing::instrument(skip_all, fields(task_id = %started.task_id, attempt = started.attempts))]
+    async fn finish(&self, started: &Task, now: &str, finish: &Finish) -> Result<bool, StoreError> {
+        let mut task = started.clone();
         crate::tasks::model::apply_finish(&mut task, now, finish);
-        let mut item = to_item(&task)?;
-        item.insert("attempts".into(), AttributeValue::N(attempt.to_string()));
+        let attempt = started.attempts.to_string();
         let condition = Put::builder()
             .condition_expression("#s = :running AND attempts = :attempt")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
-            .expression_attribute_values(":attempt", AttributeValue::N(attempt.to_string()));
-        self.put_counted(item, condition, (tenant, id), &counters::on_finish(&task), vec![])
+            .expression_attribute_values(":attempt", AttributeValue::N(attempt));
+        let ids = (task.tenant.as_str(), task.task_id.as_str());
+        self.put_counted(to_item(&task)?, condition, ids, &counters::on_finish(&task), vec![])
             .await
     }
 }
