@@ -83,12 +83,27 @@ pub async fn handle<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue, 
 ) -> Result<SqsBatchResponse, Error> {
     let remaining = remaining(event.context.deadline);
     let invocation_end = Instant::now() + remaining.saturating_sub(MARGIN);
+    let counted = shared::aws::calls::enabled();
+    if counted {
+        shared::aws::calls::reset();
+    }
     let groups = groups(event.payload.records);
     let runs = groups
         .iter()
         .map(|group| run_group(deps, settings, events, invocation_end, group));
     let failures = join_all(runs).await.into_iter().flatten().collect();
+    if counted {
+        // What `make test` holds a task's path to (`MCPFLOW_COUNT_CALLS=1`, never in a deployment).
+        let tasks: Vec<String> = groups.iter().flatten().filter_map(task_id).collect();
+        tracing::info!(?tasks, aws_calls = %shared::aws::calls::summary(), "the batch's AWS round trips");
+    }
     Ok(response(failures))
+}
+
+/// The task id of a record, if it is a task message.
+fn task_id(record: &SqsMessage) -> Option<String> {
+    let message = serde_json::from_str::<TaskMessage>(record.body.as_deref()?).ok()?;
+    Some(message.task_id)
 }
 
 /// Time left until the invocation's deadline (unix milliseconds).

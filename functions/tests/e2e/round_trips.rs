@@ -188,3 +188,73 @@ async fn each_hot_route_makes_exactly_its_counted_round_trips() {
     let expected: Vec<(&str, String)> = EXPECTED.iter().map(|(r, c)| (*r, (*c).to_owned())).collect();
     assert_eq!(seen, expected, "measured:\n{}", table.join("\n"));
 }
+
+/// The round trips of the worker's path for one prompt's task (the `local` provider), as
+/// `task-worker` logs them per batch when it counts (`MCPFLOW_COUNT_CALLS=1`): its start (`UpdateItem`),
+/// the tenant's counters on a first start (`UpdateItem`), the context read (`Query`), the reply node
+/// (`PutItem`), the finish with its counters (`TransactWriteItems`), and for each of the `running`
+/// and `completed` updates a `Query` of the subscribers, the two kept for catch-up in one
+/// `BatchWriteItem`; with `MetricsFlushSeconds=0`, as here, also three metrics samples (the queue
+/// wait, the task's outcome, the invocation) of two buckets each (`UpdateItem`), which a deployment
+/// writes added up every 5 s instead.
+const WORKER_PATH: &str =
+    "DynamoDB.BatchWriteItem=1,DynamoDB.PutItem=1,DynamoDB.Query=3,DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=8";
+
+/// The AWS calls `task-worker` logged for a batch of this one task alone; `None` when the task ran in
+/// a batch with others (other tests' prompts share the queues) or the line is not there yet.
+fn worker_calls_alone(task: &str) -> Option<String> {
+    let run = std::env::var("MCPFLOW_RUN").expect("make test exports MCPFLOW_RUN");
+    let log = std::fs::read_to_string(format!("{run}/gateway.log")).expect("the gateway's log");
+    let alone = format!("tasks=[\"{task}\"]");
+    log.lines()
+        .map(strip_ansi)
+        .filter(|line| line.contains("the batch's AWS round trips") && line.contains(&alone))
+        .find_map(|line| {
+            let calls = line.split("aws_calls=").nth(1)?;
+            Some(calls.split_whitespace().next()?.to_owned())
+        })
+}
+
+/// A log line without its terminal colours.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_prompts_task_makes_exactly_its_counted_round_trips_in_the_worker() {
+    let caller = bearer(&jwt(&fresh_tenant("trips-worker"), "operator", &json!({}), &secret()));
+    let (status, made, _) = call(&caller, "POST", "/api/v1/mcp/contexts", None).await;
+    assert_eq!(status, 201, "{made}");
+    let context = made["context_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/mcp/contexts/{context}/prompt");
+    // A batch can hold other tests' tasks: ask again until one ran alone (each try is one prompt).
+    for attempt in 1..=5 {
+        let (status, asked, _) = call(&caller, "POST", &path, Some(&json!({"prompt": "hi"}))).await;
+        assert_eq!(status, 202, "{asked}");
+        let task = asked["task_id"].as_str().unwrap().to_owned();
+        let done = crate::conversation::finished(&caller, &task).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        // The worker logs its batch after it answers its last task's update.
+        for _ in 0..50 {
+            if let Some(calls) = worker_calls_alone(&task) {
+                assert_eq!(
+                    calls, WORKER_PATH,
+                    "the worker's round trips for {task} (try {attempt})"
+                );
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    panic!("in 5 prompts, none ran in a batch of its own with its calls logged");
+}
