@@ -10,9 +10,10 @@ Targets, each its own cell per concurrency:
   mcp       POST /mcp tools/list through the gateway, its authorizer and the mcp function
   peer      POST /mcp tools/list to fastmcp_peer.py's own HTTP server (no gateway, no authentication)
 
-Not like for like, and printed with the figures: the local gateway invokes each function through
-cargo lambda's Invoke API (an emulation, on these 2 cores with DynamoDB Local and the load generator),
-where API Gateway and Lambda would run the instances on their own hosts; the peer is one process.
+Not like for like, and printed with the figures: the local gateway invokes each function's debug
+build through a Runtime API of its own per instance (an emulation, on these 2 cores with DynamoDB
+Local and the load generator), where API Gateway and Lambda would run the instances on their own
+hosts; the peer is one process.
 
 Usage: load.py --url http://127.0.0.1:3500 --key mcpf_... --oha PATH --peer-url http://127.0.0.1:N
        [--seconds 10] [--clients 1,10,50] [--json FILE]
@@ -75,9 +76,9 @@ def main():
     print("\nratio mcp/peer (requests/s, p50): " + "; ".join(
         f"{c} clients {by['mcp', c]['rps'] / by['peer', c]['rps']:.2f}, {by['mcp', c]['p50'] / by['peer', c]['p50']:.2f}"
         for c in sorted({r["clients"] for r in rows}) if by["peer", c]["rps"] and by["peer", c]["p50"]))
-    print(f"{args.seconds} s per cell. Not like for like: the gateway invokes the functions through cargo lambda's "
-          "Invoke API on these cores, with authentication; the peer is one process with its own HTTP server and "
-          "no authentication.", file=sys.stdout)
+    print(f"{args.seconds} s per cell. Not like for like: the gateway invokes the functions' debug builds through "
+          "Runtime APIs of its own on these cores, with authentication; the peer is one process with its own HTTP "
+          "server and no authentication.", file=sys.stdout)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

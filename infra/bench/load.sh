@@ -10,6 +10,9 @@ export DDB_PORT=8500 MOTO_PORT=5500 LAMBDA_PORT=9500 GATEWAY_PORT=3500 WS_PORT=3
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-bench-load"
 # One key makes every request: its rate limit must not be what is measured.
 export MCPFLOW_PARAMETERS="RateLimits=admin=60000/60,operator=300/60,agent=600/60,viewer=120/60"
+# The HTTP functions as Lambda runs them (a bootstrap process per instance, up to 50 instances each,
+# under the gateway's host), not through cargo lambda watch, which starts each instance with cargo.
+export MCPFLOW_HOST_HTTP=50
 unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_SFN AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_LAMBDA \
   AWS_ENDPOINT_URL_SECRETS_MANAGER
 # shellcheck source=infra/stack/env.sh

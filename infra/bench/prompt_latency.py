@@ -23,8 +23,6 @@ import time
 import urllib.request
 from datetime import datetime
 
-from websockets.sync.client import connect
-
 
 def call(url, key, method="GET", body=None):
     data = json.dumps(body).encode() if body is not None else None
@@ -48,6 +46,8 @@ def polled(base, key, task_id, poll):
 
 
 def subscribed(ws_url, key, ctx):
+    from websockets.sync.client import connect  # venv-bench; mcp_compare and load import this file without it
+
     socket = connect(ws_url, additional_headers={"X-API-Key": key})
     socket.send(json.dumps({"protocol_version": "2.0", "message_type": "request", "message_id": "sub-1",
                             "method": "subscribe", "params": {"topics": [f"context:{ctx}"]}}))
