@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The AWS bill per 1 million REST calls and per 1 million MCP calls, computed from what `make bench`
+"""The AWS bill per 1 million REST calls, per 1 million MCP calls and per 1,000 prompts, computed from what `make bench`
 measured (functions.json: each function's warm duration and AWS round trips by operation) and what
 `make bench-mcp` measured for the Python FastMCP peer (mcp.json), at the list prices below.
 
@@ -21,6 +21,14 @@ Estimates, stated so that they can be checked:
   wait of one AWS call in the same run.
 - The peer runs behind the same API Gateway and authorizer, with its measured warm `tools/list`
   duration and the smallest Lambda memory size that holds its measured peak RSS with a quarter to spare.
+- A prompt is its `POST …/prompt` (through API Gateway and the authorizer) and its task's run in
+  `task-worker`, each with the round trips `make test` holds them to (PROMPT_OPS, WORKER_OPS; README,
+  Round trips per route), priced at its measured own CPU time plus the median wait of one AWS call per
+  round trip (their fixtures are a missing context's 404 and an unknown task, which make fewer), and
+  the event source's receive and delete of its message. Left out: the provider's own bill (tokens),
+  the metrics samples (a busy function writes them added up every 5 s, not per prompt), WebSocket
+  pushes to subscribers, reading the answer back, and the event source's empty long polls (a fixed
+  cost per queue, not per prompt).
 
 Usage: cost.py --functions functions.json [--mcp mcp.json]
 """
@@ -41,6 +49,17 @@ PRICES = {
 }
 # An API key's authorization: the key's GetItem and the rate bucket's UpdateItem.
 AUTHORIZER_OPS = {"DynamoDB.GetItem": 1, "DynamoDB.UpdateItem": 1}
+# A prompt's request: the context's reservation, the transaction (task with its outbox entry, prompt
+# node, counters: 3 items) and the send. Its task in the worker: start, counters, context, reply node,
+# the finish's transaction (task, counters: 2 items), the subscribers of two updates and the two
+# updates kept (one BatchWriteItem of 2 items); the event source's ReceiveMessage and DeleteMessage.
+PROMPT_OPS = {"DynamoDB.UpdateItem": 1, "DynamoDB.TransactWriteItems": 1, "SQS.SendMessage": 1}
+PROMPT_TRANSACT_ITEMS = 3
+WORKER_OPS = {"DynamoDB.UpdateItem": 2, "DynamoDB.Query": 3, "DynamoDB.PutItem": 1,
+              "DynamoDB.TransactWriteItems": 1, "DynamoDB.BatchWriteItem": 1}
+WORKER_TRANSACT_ITEMS = 2
+WORKER_BATCH_ITEMS = 2
+EVENT_SOURCE_SQS_REQUESTS = 2
 TRANSACT_ITEMS = 4
 BATCH_ITEMS = 12
 MEMORY_MB = {"mcp": 256}
@@ -50,14 +69,15 @@ WRITES = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1, "TransactWriteItems": 
           "BatchWriteItem": 1}
 
 
-def aws_cost(ops):
+def aws_cost(ops, transact_items=TRANSACT_ITEMS, batch_write_items=1):
     """The DynamoDB and SQS share of one invocation's AWS calls ({"DynamoDB.GetItem": 1, ...})."""
+    writes = dict(WRITES, TransactWriteItems=2 * transact_items, BatchWriteItem=batch_write_items)
     total = 0.0
     for name, n in ops.items():
         service, operation = name.split(".", 1)
         if service == "DynamoDB":
             total += n * READS.get(operation, 0) * PRICES["dynamodb_read_unit"]
-            total += n * WRITES.get(operation, 0) * PRICES["dynamodb_write_unit"]
+            total += n * writes.get(operation, 0) * PRICES["dynamodb_write_unit"]
         elif service == "SQS":
             total += n * PRICES["sqs_request"]
     return total
@@ -87,6 +107,27 @@ def lambda_memory_for(rss_mb):
 
 def per_million(parts):
     return {k: v * 1e6 for k, v in parts.items()}
+
+
+def own_ms(row, ops, per_call):
+    """An invocation's billed time: its own CPU (`own_us`, else its warm time) and a wait per call."""
+    own = row["own_us"] / 1000 if row.get("own_us") is not None else row["warm_ms"]
+    return own + per_call * sum(ops.values())
+
+
+def prompt_cost(rows, authorizer, per_call):
+    """One prompt: its request through the HTTP API, its task's run in the worker, split into parts."""
+    request, worker = rows["contexts-prompt"], rows["task-worker"]
+    memory = MEMORY_MB.get("task-worker", DEFAULT_MEMORY_MB)
+    return {
+        "api_gateway": PRICES["api_gateway_http_request"],
+        "lambda": (invocation_cost(authorizer["warm_ms"], DEFAULT_MEMORY_MB)
+                   + invocation_cost(own_ms(request, PROMPT_OPS, per_call), DEFAULT_MEMORY_MB)
+                   + invocation_cost(own_ms(worker, WORKER_OPS, per_call), memory)),
+        "dynamodb_sqs": (aws_cost(authorizer["ops"]) + aws_cost(PROMPT_OPS, PROMPT_TRANSACT_ITEMS)
+                         + aws_cost(WORKER_OPS, WORKER_TRANSACT_ITEMS, WORKER_BATCH_ITEMS)
+                         + EVENT_SOURCE_SQS_REQUESTS * PRICES["sqs_request"]),
+    }
 
 
 def line(label, parts):
@@ -132,6 +173,9 @@ def main():
                                + invocation_cost(figures["list_p50_ms"], memory))
             print(line(f"MCP `tools/list`, {label} ({figures['list_p50_ms']:.2f} ms at {memory} MB; "
                        f"cold start {figures['cold_ms']:.0f} ms, not billed here)", per_million(parts)))
+    if "contexts-prompt" in rows and "task-worker" in rows:
+        parts = {k: v * 1000 for k, v in prompt_cost(rows, authorizer, per_call).items()}
+        print(line("**per 1,000 prompts** (`local` provider: the provider's bill not included)", parts))
     print(f"\nAn authorizer call priced at {authorizer['warm_ms']:.2f} ms with {AUTHORIZER_OPS}; "
           f"one AWS call waited {per_call:.2f} ms (median).")
     print(f"Prices: {', '.join(f'{k} ${v:.10g}' for k, v in PRICES.items())} (us-east-1 list prices).")
