@@ -14,6 +14,8 @@ Estimates, stated so that they can be checked:
   TransactWriteItems 2 units per item, with TRANSACT_ITEMS items; a BatchGetItem BATCH_ITEMS reads.
 - Durations are the local stack's: DynamoDB Local and moto answer in about a millisecond on loopback,
   a real regional endpoint in a few, so a deployed function waits (and is billed) somewhat longer.
+- The REST and MCP lines count no index writes (most routes write no indexed item; a task's create
+  writes five, as the prompt line counts).
 - Cold starts are left out (Lambda bills the init phase too; the table beside this shows its length).
 - CloudWatch Logs ingestion, data transfer and the free tier are left out.
 - The authorizer's fixture is a refused key (it makes no AWS call), so a caller's API key is priced
@@ -24,8 +26,10 @@ Estimates, stated so that they can be checked:
 - A prompt is its `POST …/prompt` (through API Gateway and the authorizer) and its task's run in
   `task-worker`, each with the round trips `make test` holds them to (PROMPT_OPS, WORKER_OPS; README,
   Round trips per route), priced at its measured own CPU time plus the median wait of one AWS call per
-  round trip (their fixtures are a missing context's 404 and an unknown task, which make fewer), and
-  the event source's receive and delete of its message. Left out: the provider's own bill (tokens),
+  round trip (their fixtures are a missing context's 404 and an unknown task, which make fewer), the
+  task item's index entries (PROMPT_INDEX_WRITES, WORKER_INDEX_WRITES), and the event source's
+  receive and delete of its message. Every item is taken to be under 1 KB; a task holding a long
+  reply is larger and costs a unit more per KB at each of its writes and index writes. Left out: the provider's own bill (tokens),
   the metrics samples (a busy function writes them added up every 5 s, not per prompt), WebSocket
   pushes to subscribers, reading the answer back, and the event source's empty long polls (a fixed
   cost per queue, not per prompt).
@@ -51,8 +55,12 @@ PRICES = {
 AUTHORIZER_OPS = {"DynamoDB.GetItem": 1, "DynamoDB.UpdateItem": 1}
 # A prompt's request: the context's reservation, the transaction (task with its outbox entry, prompt
 # node, counters: 3 items) and the send. Its task in the worker: start, counters, context, reply node,
-# the finish's transaction (task, counters: 2 items), the subscribers of two updates and the two
-# updates kept (one BatchWriteItem of 2 items); the event source's ReceiveMessage and DeleteMessage.
+# the finish's transaction (task, counters: 2 items), the subscribers of the completed update's two
+# topics and the update kept under both (one BatchWriteItem of 2 items); the event source's
+# ReceiveMessage and DeleteMessage. The task item's index entries are written too (1 unit each; an
+# entry whose key changes is a delete and a put): the create puts gsi1-gsi4 and gsi5 (5); the start
+# moves gsi1 (2), rewrites gsi2-gsi4 (3, they project every attribute) and removes gsi5 (1); the
+# finish moves gsi1 and rewrites gsi2-gsi4 again (5).
 PROMPT_OPS = {"DynamoDB.UpdateItem": 1, "DynamoDB.TransactWriteItems": 1, "SQS.SendMessage": 1}
 PROMPT_TRANSACT_ITEMS = 3
 WORKER_OPS = {"DynamoDB.UpdateItem": 2, "DynamoDB.Query": 3, "DynamoDB.PutItem": 1,
@@ -60,6 +68,8 @@ WORKER_OPS = {"DynamoDB.UpdateItem": 2, "DynamoDB.Query": 3, "DynamoDB.PutItem":
 WORKER_TRANSACT_ITEMS = 2
 WORKER_BATCH_ITEMS = 2
 EVENT_SOURCE_SQS_REQUESTS = 2
+PROMPT_INDEX_WRITES = 5
+WORKER_INDEX_WRITES = 11
 TRANSACT_ITEMS = 4
 BATCH_ITEMS = 12
 MEMORY_MB = {"mcp": 256}
@@ -126,6 +136,7 @@ def prompt_cost(rows, authorizer, per_call):
                    + invocation_cost(own_ms(worker, WORKER_OPS, per_call), memory)),
         "dynamodb_sqs": (aws_cost(authorizer["ops"]) + aws_cost(PROMPT_OPS, PROMPT_TRANSACT_ITEMS)
                          + aws_cost(WORKER_OPS, WORKER_TRANSACT_ITEMS, WORKER_BATCH_ITEMS)
+                         + (PROMPT_INDEX_WRITES + WORKER_INDEX_WRITES) * PRICES["dynamodb_write_unit"]
                          + EVENT_SOURCE_SQS_REQUESTS * PRICES["sqs_request"]),
     }
 

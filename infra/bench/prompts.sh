@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 export DDB_PORT=8200 MOTO_PORT=5200 LAMBDA_PORT=9200 GATEWAY_PORT=3200 WS_PORT=3201 STACK_NAME=mcpflow-bench
 export MCPFLOW_RUN="${MCPFLOW_CACHE:-$HOME/.cache/mcpflow}/run-bench"
-# The clients share one key; its rate limit must not be what is measured.
+# Each client has an operator key of its own; its rate limit must not be what is measured.
 export MCPFLOW_PARAMETERS="RateLimits=admin=60000/60,operator=6000/60,agent=600/60,viewer=120/60"
 # The HTTP functions as Lambda runs them (one bootstrap process per instance, under the gateway's host),
 # not through cargo lambda watch, whose per-instance cargo runs would share the two cores.

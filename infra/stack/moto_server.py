@@ -18,9 +18,15 @@ while, because a visible message wakes it at once. Seen here: a context's next p
 a series of receives that do not wait, and between them it sleeps until a message could be handed out
 (a delete or a visibility change wakes it, and it looks again every 50 ms for timeouts that run out).
 
+And FIFO deduplication: moto drops a message whose deduplication id matches one still in the queue;
+SQS drops it for five minutes after the first was sent, deleted or not. The outbox sweep can send a
+task's message again just after the first was handled and deleted; SQS drops that repeat, and so
+does this.
+
 Run it as `moto_server` is run: `moto_server.py -H HOST -p PORT`.
 """
 import sys
+import threading
 import time
 
 from moto.server import main
@@ -30,7 +36,8 @@ _visible = models.Queue.messages.fget
 
 
 def _groups_in_flight(queue):
-    return {m.group_id for m in queue._pending_messages if m.group_id is not None and not m.visible}
+    # A copy: other request threads add to and remove from the set meanwhile.
+    return {m.group_id for m in list(queue._pending_messages) if m.group_id is not None and not m.visible}
 
 
 def _visible_heads(queue):
@@ -87,6 +94,36 @@ def _waking_backend(method):
     return changed
 
 
+DEDUPLICATION_SECONDS = 300
+_add = models.Queue.add_message
+_send = models.SQSBackend.send_message
+_sending = threading.local()
+
+
+def _add_message(queue, message):
+    # Only a send is deduplicated (a message moved to its dead-letter queue is not).
+    if getattr(_sending, "now", False) and queue.fifo_queue and message.deduplication_id:
+        now = time.monotonic()
+        with queue._messages_lock:
+            seen = queue.__dict__.setdefault("_deduplication_ids", {})
+            for dedup_id in [d for d, at in seen.items() if now - at >= DEDUPLICATION_SECONDS]:
+                del seen[dedup_id]
+            if message.deduplication_id in seen:
+                return
+            seen[message.deduplication_id] = now
+    _add(queue, message)
+
+
+def _send_message(self, *args, **kwargs):
+    _sending.now = True
+    try:
+        return _send(self, *args, **kwargs)
+    finally:
+        _sending.now = False
+
+
+models.Queue.add_message = _add_message
+models.SQSBackend.send_message = _send_message
 models.Queue.pending_message_groups = property(_groups_in_flight)
 models.Queue.messages = property(_visible_heads)
 models.SQSBackend.receive_message = _receive_message

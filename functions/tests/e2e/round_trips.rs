@@ -192,9 +192,9 @@ async fn each_hot_route_makes_exactly_its_counted_round_trips() {
 /// The round trips of the worker's path for one prompt's task (the `local` provider), as
 /// `task-worker` logs them per batch when it counts (`MCPFLOW_COUNT_CALLS=1`): its start (`UpdateItem`),
 /// the tenant's counters on a first start (`UpdateItem`), the context read (`Query`), the reply node
-/// (`PutItem`), the finish with its counters (`TransactWriteItems`), and for each of the `running`
-/// and `completed` updates a `Query` of the subscribers, the two kept for catch-up in one
-/// `BatchWriteItem`; with `MetricsFlushSeconds=0`, as here, also three metrics samples (the queue
+/// (`PutItem`), the finish with its counters (`TransactWriteItems`), and the one `completed` update's
+/// subscribers of its two topics (`task:` and `context:`, a `Query` each), both kept for catch-up in
+/// one `BatchWriteItem`; with `MetricsFlushSeconds=0`, as here, also three metrics samples (the queue
 /// wait, the task's outcome, the invocation) of two buckets each (`UpdateItem`), which a deployment
 /// writes added up every 5 s instead.
 const WORKER_PATH: &str =
@@ -207,6 +207,7 @@ fn worker_calls_alone(task: &str) -> Option<String> {
     let log = std::fs::read_to_string(format!("{run}/gateway.log")).expect("the gateway's log");
     let alone = format!("tasks=[\"{task}\"]");
     log.lines()
+        .filter(|line| line.contains(task))
         .map(strip_ansi)
         .filter(|line| line.contains("the batch's AWS round trips") && line.contains(&alone))
         .find_map(|line| {

@@ -5,7 +5,8 @@
 //!
 //! # Access patterns
 //!
-//! The table has `pk`/`sk` and four indexes (`gsi1`–`gsi4`: tasks, and `gsi1` also executions by pipeline; keys `gsiNpk`/`gsiNsk`). Every key
+//! The table has `pk`/`sk` and five indexes (`gsi1`–`gsi4`: tasks, and `gsi1` also executions by
+//! pipeline; `gsi5`: the outbox of queued tasks not yet started; keys `gsiNpk`/`gsiNsk`). Every key
 //! is built by a function of [`table_keys`], whose components are escaped so that no tenant, id or
 //! name can reach into another key. Items with `expires_at` are removed by DynamoDB's TTL, and reads
 //! skip them before it does.
@@ -16,9 +17,9 @@
 //! | context node | `CTX#<tenant>#<context>` | `NODE#<seq:010>` | | create, read (one `Query` with the metadata), add/delete node, worker reply |
 //! | context listing entry | `TENANT#<tenant>` | `CONTEXT#<context>` | | create, delete, `GET /contexts` (`Query`, newest first) |
 //! | context quota | `TENANT#<tenant>` | `QUOTA#<subject>` (older: `OWNER#<owner>`) | | create and delete, in their transaction |
-//! | task | `TENANT#<tenant>` | `TASK#<task>` | `gsi1`: `TASKS#<tenant>#STATUS#<status>`; `gsi2`: `…#CONTEXT#<context>`; `gsi3`: `…#USER#<user>`; `gsi4`: `…#TYPE#<type>`; index sort key `<task>` | create (with its outbox entry and counters, one transaction), get, claim, finish, cancel, `GET /tasks` (`tasks::dynamodb`) |
+//! | task | `TENANT#<tenant>` | `TASK#<task>` | `gsi1`: `TASKS#<tenant>#STATUS#<status>`; `gsi2`: `…#CONTEXT#<context>`; `gsi3`: `…#USER#<user>`; `gsi4`: `…#TYPE#<type>`; index sort key `<task>`; while queued and not started, `gsi5`: `OUTBOX#<0–7>`, sort key `<ms:015>#<tenant>#<task>` | create (its outbox entry on it, with its counters, one transaction), get, claim, finish, cancel, `GET /tasks` (`tasks::dynamodb`) |
 //! | task counters | `TENANT#<tenant>` | `STATS#<0–7>` | | every task create and status change, in its transaction; `tasks_status` reads all eight |
-//! | outbox entry | `OUTBOX#<0–7>` | `<ms:015>#<tenant>#<task>` | | queued task create (same transaction), send, `task-outbox` sweep (`Query` oldest first) |
+//! | outbox entry | (the task item's `gsi5` keys and `outbox` map) | | `gsi5` | queued task create (the task's own put), start and cancel (removed), `task-outbox` sweep (`Query` of `gsi5`, oldest first; removed once sent) |
 //! | API key lookup | `APIKEY#<sha-256>` | `APIKEY` | | the authorizer's `GetItem`; create, revoke (`keys::dynamodb`) |
 //! | API key listing entry | `TENANT#<tenant>` | `APIKEY#<key id>` | | create, revoke, `GET /keys` |
 //! | audit entry | `AUDIT#<tenant>` | `<at>#<request id>` | | every audited request, `GET /audit` (`audit::dynamodb`) |

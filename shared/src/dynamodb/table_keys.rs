@@ -119,7 +119,7 @@ pub fn task_stats_sort(shard: u32) -> String {
     join(&["STATS", &shard.to_string()])
 }
 
-/// `OUTBOX#<shard>`: one of the partitions of unsent task messages.
+/// `OUTBOX#<shard>`: one of the outbox index's partitions (`gsi5pk` of a queued task not yet started).
 #[must_use]
 pub fn outbox_partition(shard: u32) -> String {
     join(&["OUTBOX", &shard.to_string()])

@@ -105,7 +105,52 @@ async fn starting_and_cancelling_move_the_status_key_in_the_same_conditional_wri
         let partition = format!("TASKS#acme#STATUS#{status}");
         assert_eq!(update["ExpressionAttributeValues"][":ipk"], json!({"S": partition}));
         assert_eq!(update["ExpressionAttributeValues"][":isk"], json!({"S": ID}));
+        // AND takes the task out of the outbox in the same write
+        let expression = update["UpdateExpression"].as_str().unwrap();
+        assert!(
+            expression.ends_with(", gsi5pk, gsi5sk, outbox") || expression.ends_with("REMOVE gsi5pk, gsi5sk, outbox"),
+            "{expression}"
+        );
     }
+}
+
+#[tokio::test]
+async fn a_queued_task_carries_its_outbox_entry_on_its_own_item_and_a_withdrawal_is_four_writes() {
+    // GIVEN a table that takes the transactions
+    let (base, received) = serve(vec![Answer::ok(&json!({})), Answer::ok(&json!({}))]).await;
+    let queued = task(ID, Some(CTX), None, NOW + 60);
+    let unsent = Unsent {
+        band: crate::tasks::model::Band::Medium,
+        group: CTX.into(),
+        message: crate::tasks::store::TaskMessage {
+            tenant: "acme".into(),
+            task_id: ID.into(),
+        },
+        since_ms: 1_700_000_000_000,
+    };
+    // WHEN it is created queued, then withdrawn with its prompt
+    let store = store(&base);
+    store.create_queued(&queued, None, &unsent).await.unwrap();
+    let node: crate::contexts::model::Node = serde_json::from_value(json!({"node_id": "node_1", "seq": 3,
+        "content": "hi", "content_type": "text", "metadata": {}, "created_at": "now"}))
+    .unwrap();
+    assert!(store.withdraw(&queued, Some((&node, 100)), &unsent).await.unwrap());
+    // THEN the create is the task (with its outbox index keys and message) and its counters
+    let sent = received.lock().unwrap();
+    let writes = sent[0].body["TransactItems"].as_array().unwrap();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    let item = &writes[0]["Put"]["Item"];
+    assert_eq!(
+        item["gsi5pk"]["S"].as_str().unwrap(),
+        table_keys::outbox_partition(table_keys::shard_of(ID, outbox::SHARDS))
+    );
+    assert!(item["gsi5sk"]["S"]
+        .as_str()
+        .unwrap()
+        .starts_with("001700000000000#acme#"));
+    assert_eq!(item["outbox"]["M"]["group"], json!({"S": CTX}));
+    // AND the withdrawal deletes the task, its counters, its node and the bytes, and nothing else
+    assert_eq!(sent[1].body["TransactItems"].as_array().unwrap().len(), 4);
 }
 
 #[tokio::test]

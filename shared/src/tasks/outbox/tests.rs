@@ -7,10 +7,11 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::auth::Principal;
+use crate::contexts::model::Context;
 use crate::conversation::memory::InMemory;
 use crate::conversation::service::tests::budget;
 use crate::conversation::service::Deps;
-use crate::tasks::model::{Band, TaskStatus};
+use crate::tasks::model::{Band, Task, TaskStatus};
 use crate::tasks::store::{TaskMessage, TaskQueue, TaskStore};
 const GRACE: Duration = Duration::from_secs(60);
 use crate::worker::Processed;
@@ -100,6 +101,18 @@ async fn a_prompt_whose_creator_died_before_sending_is_sent_by_the_sweep_after_t
     assert_eq!(nodes[0].content, "Still there?");
 }
 
+/// A new context of alice's with one prompt sent: the context and the prompt's task.
+async fn prompted(d: &Deps<InMemory, InMemory, InMemory>) -> (Context, Task) {
+    let model = json!({"model_id": "local-echo"});
+    let (context, _) = d.create_context(&alice(), &model, Utc::now()).await.unwrap();
+    let prompt = json!({"prompt": "Hi"});
+    let task = d
+        .add_prompt(&alice(), &context.context_id, &prompt, Utc::now())
+        .await
+        .unwrap();
+    (context, task)
+}
+
 /// What the worker's start does to a task: it leaves the outbox.
 async fn start(d: &Deps<InMemory, InMemory, InMemory>, task_id: &str) {
     let (now, at) = (Utc::now(), Utc::now().to_rfc3339());
@@ -110,14 +123,7 @@ async fn start(d: &Deps<InMemory, InMemory, InMemory>, task_id: &str) {
 #[tokio::test]
 async fn a_sent_prompt_leaves_the_outbox_when_it_starts_and_an_entry_of_a_finished_task_is_removed_unsent() {
     let d = Deps::in_memory().unwrap();
-    let (context, _) = d
-        .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
-        .await
-        .unwrap();
-    let task = d
-        .add_prompt(&alice(), &context.context_id, &json!({"prompt": "Hi"}), Utc::now())
-        .await
-        .unwrap();
+    let (context, task) = prompted(&d).await;
     assert_eq!(d.tasks.unsent.lock().unwrap().len(), 1, "sent, not started yet");
     start(&d, &task.task_id).await;
     assert!(d.tasks.unsent.lock().unwrap().is_empty());
@@ -186,14 +192,7 @@ async fn a_refused_send_takes_the_whole_prompt_back_so_a_retry_starts_afresh() {
 #[tokio::test]
 async fn a_task_still_queued_after_the_grace_is_sent_again_once() {
     let d = Deps::in_memory().unwrap();
-    let (context, _) = d
-        .create_context(&alice(), &json!({"model_id": "local-echo"}), Utc::now())
-        .await
-        .unwrap();
-    let task = d
-        .add_prompt(&alice(), &context.context_id, &json!({"prompt": "Hi"}), Utc::now())
-        .await
-        .unwrap();
+    let (_, task) = prompted(&d).await;
     let later = Utc::now() + chrono::Duration::seconds(61);
     assert_eq!(d.send_unsent(later, GRACE, 100).await.unwrap(), 1);
     assert_eq!(
