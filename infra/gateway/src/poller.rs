@@ -122,32 +122,48 @@ fn receive_lock(queue_url: &str) -> Arc<tokio::sync::Mutex<()>> {
 }
 
 /// A batch: receives until it holds `batch_size` messages, or the batching window has passed (at
-/// once when there is none) with at least one message.
+/// once when there is none) with at least one message. Once a batch has begun, no receive waits
+/// past the window's end (a long poll of whole seconds while more than one is left, then short polls),
+/// as Lambda's poller invokes when the window closes.
 async fn receive(sqs: &aws_sdk_sqs::Client, source: &SqsSource) -> anyhow::Result<Vec<Message>> {
+    const SHORT_POLL_PAUSE: Duration = Duration::from_millis(50);
     let lock = receive_lock(&source.queue_url);
     let _one_at_a_time = lock.lock().await;
     let until = tokio::time::Instant::now() + source.batching_window;
     let mut batch = Vec::new();
     loop {
         let room = usize::from(source.batch_size).saturating_sub(batch.len()).min(10);
-        batch.extend(receive_once(sqs, source, room).await?);
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let wait = if batch.is_empty() {
+            source.wait
+        } else {
+            source.wait.min(left)
+        };
+        let received = receive_once(sqs, source, room, wait).await?;
+        let none = received.is_empty();
+        batch.extend(received);
         let full = batch.len() >= usize::from(source.batch_size);
-        if full || (!batch.is_empty() && tokio::time::Instant::now() >= until) {
+        if full || batch.is_empty() || tokio::time::Instant::now() >= until {
             return Ok(batch);
         }
-        if batch.is_empty() {
-            return Ok(batch);
+        if none && wait.as_secs() == 0 {
+            tokio::time::sleep(SHORT_POLL_PAUSE.min(left)).await;
         }
     }
 }
 
-/// One long-poll receive, with every system and message attribute.
-async fn receive_once(sqs: &aws_sdk_sqs::Client, source: &SqsSource, room: usize) -> anyhow::Result<Vec<Message>> {
+/// One receive (a long poll of `wait`'s whole seconds), with every system and message attribute.
+async fn receive_once(
+    sqs: &aws_sdk_sqs::Client,
+    source: &SqsSource,
+    room: usize,
+    wait: Duration,
+) -> anyhow::Result<Vec<Message>> {
     let received = sqs
         .receive_message()
         .queue_url(&source.queue_url)
         .max_number_of_messages(i32::try_from(room.max(1)).unwrap_or(10))
-        .wait_time_seconds(i32::try_from(source.wait.as_secs()).unwrap_or(1))
+        .wait_time_seconds(i32::try_from(wait.as_secs()).unwrap_or(1))
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .message_attribute_names("All")
         .send()
