@@ -13,7 +13,7 @@ use shared::pipelines::store::PipelineStore;
 use shared::tasks::stages::StageTasks;
 use shared::ApiError;
 
-use crate::api::requests::{page_limit, query, IdWithBody, NewItem, PipelinePath, TaskPath};
+use crate::api::requests::{id_cursor, page_limit, IdWithBody, NewItem, PipelinePath, TaskPath};
 use crate::api::{ApiRequest, Authorized, Reply};
 use crate::http;
 
@@ -52,16 +52,7 @@ impl ApiRequest for ExecutionsPage {
     fn parse(req: &Request) -> Result<Self, ApiError> {
         let pipeline_id = http::path_id(req, IdKind::Pipeline)?;
         let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
-        let after = match query(req, "cursor") {
-            None => None,
-            Some(c) => match IdKind::Execution.check(&c) {
-                Ok(id) => Some(id.to_owned()),
-                Err(_) => {
-                    let msg = "cursor is not one this listing handed out";
-                    return Err(ApiError::bad_request("INVALID_CURSOR", msg));
-                }
-            },
-        };
+        let after = id_cursor(req, IdKind::Execution)?;
         Ok(Self {
             pipeline_id,
             limit,

@@ -13,6 +13,7 @@ pub mod dispatcher;
 pub mod executions;
 pub mod health;
 pub mod http;
+pub mod integrations;
 pub mod keys;
 pub mod mcp;
 pub mod models;

@@ -15,6 +15,7 @@ use shared::contexts::dynamodb::DynamoDbContextStore;
 use shared::conversation::service::Deps;
 use shared::health::aws::AwsDependencyProbe;
 use shared::health::Dependency;
+use shared::integrations::dynamodb::DynamoDbIntegrations;
 use shared::keys::dynamodb::DynamoDbKeyStore;
 use shared::metrics::dynamodb::DynamoDbMetrics;
 use shared::metrics::queues::SqsQueueDepths;
@@ -38,6 +39,7 @@ use shared::{telemetry, Config};
 use crate::agents::AgentDeps;
 use crate::api::App;
 use crate::audit::AuditDeps;
+use crate::integrations::IntegrationDeps;
 use crate::keys::Revocation;
 use crate::registered::{RegistryDeps, SubscribeDeps};
 use crate::system::SystemDeps;
@@ -206,6 +208,19 @@ pub async fn pipelines() -> Result<App<DynamoDbPipelines>> {
     let (config, clients) = start().await?;
     let store = DynamoDbPipelines::new(clients.dynamodb.clone(), config.table_name.clone());
     Ok(app(store, &config, &clients))
+}
+
+/// An integrations route: the store, and the model catalog a configuration is checked against.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn integrations() -> Result<App<IntegrationDeps<DynamoDbIntegrations>>> {
+    let (config, clients) = start().await?;
+    let deps = IntegrationDeps {
+        store: DynamoDbIntegrations::new(clients.dynamodb.clone(), config.table_name.clone()),
+        catalog: config.models.clone(),
+    };
+    Ok(app(deps, &config, &clients))
 }
 
 /// The deployed `GET /summary` and `GET /metrics`: counters and agents in the table, the health

@@ -7,6 +7,7 @@
 //! | agent | the same | `agt_` and 28 lowercase hex digits |
 //! | pipeline | the same | `pln_` and 28 lowercase hex digits |
 //! | pipeline execution | the same | `exe_` and 28 lowercase hex digits |
+//! | integration | the same | `itg_` and 28 lowercase hex digits |
 //! | node | its context id and sequence number | `<context id>-<1 to 10 digits, no leading 0>` |
 //! | API key | [`crate::auth::apikey::generate`] | 16 lowercase hex digits |
 //! | registered tool or prompt | its registration | 1 to 64 letters, digits, `_` or `-` |
@@ -32,6 +33,7 @@ pub enum IdKind {
     Agent,
     Pipeline,
     Execution,
+    Integration,
     Registered(Kind),
 }
 
@@ -64,6 +66,7 @@ impl IdKind {
             Self::Agent => "agentID",
             Self::Pipeline => "pipelineID",
             Self::Execution => "executionID",
+            Self::Integration => "integrationID",
             Self::Registered(Kind::Resource) => "uri",
             Self::Registered(_) => "name",
         }
@@ -82,6 +85,7 @@ impl IdKind {
             Self::Agent => minted(id, "agt_"),
             Self::Pipeline => minted(id, "pln_"),
             Self::Execution => minted(id, "exe_"),
+            Self::Integration => minted(id, "itg_"),
             Self::Registered(Kind::Resource) => {
                 (1..=512).contains(&id.len()) && !id.chars().any(|c| c.is_whitespace() || c.is_control())
             }
@@ -114,6 +118,7 @@ impl IdKind {
             Self::Agent => "AGENT_NOT_FOUND",
             Self::Pipeline => "PIPELINE_NOT_FOUND",
             Self::Execution => "EXECUTION_NOT_FOUND",
+            Self::Integration => "INTEGRATION_NOT_FOUND",
             Self::Registered(kind) => kind.not_found_code(),
         }
     }
@@ -127,6 +132,7 @@ impl IdKind {
             Self::Agent => "agent",
             Self::Pipeline => "pipeline",
             Self::Execution => "execution",
+            Self::Integration => "integration",
             Self::Registered(Kind::Tool) => "tool",
             Self::Registered(Kind::Prompt) => "prompt",
             Self::Registered(Kind::Resource) => "resource",
@@ -144,6 +150,7 @@ impl IdKind {
             Self::Agent => "agent ids are agt_ and 28 lowercase hex digits",
             Self::Pipeline => "pipeline ids are pln_ and 28 lowercase hex digits",
             Self::Execution => "execution ids are exe_ and 28 lowercase hex digits",
+            Self::Integration => "integration ids are itg_ and 28 lowercase hex digits",
             Self::Registered(Kind::Resource) => {
                 "resource URIs are 1 to 512 bytes without blanks (percent-encoded in the path)"
             }

@@ -13,6 +13,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod integrations;
 pub mod keys;
 pub mod metrics;
 pub mod models;

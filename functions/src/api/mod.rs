@@ -67,6 +67,8 @@ pub struct Reply {
     pub target: Option<String>,
     /// The body's media type: JSON unless [`Reply::text`] says otherwise.
     pub content_type: &'static str,
+    /// Headers besides `Content-Type` (an `ETag`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -78,6 +80,7 @@ impl Reply {
             body: serde_json::to_string(body).map_err(|e| e.to_string()),
             target: None,
             content_type: "application/json",
+            headers: Vec::new(),
         }
     }
 
@@ -89,6 +92,7 @@ impl Reply {
             body: Ok(body),
             target: None,
             content_type,
+            headers: Vec::new(),
         }
     }
 
@@ -96,6 +100,13 @@ impl Reply {
     #[must_use]
     pub fn ok(body: &impl Serialize) -> Self {
         Self::new(200, body)
+    }
+
+    /// The same answer with the header `name: value`.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// Names what the request made, for its audit entry.
@@ -183,9 +194,17 @@ where
         let body = reply
             .body
             .map_err(|e| ApiError::internal_because(format!("response could not be serialised: {e}")))?;
-        Ok((reply.status, body, reply.content_type))
+        Ok((reply.status, body, reply.content_type, reply.headers))
     }) {
-        Ok((status, body, content_type)) => http::respond_as(status, body, content_type),
+        Ok((status, body, content_type, headers)) => {
+            let mut response = http::respond_as(status, body, content_type);
+            for (name, value) in headers {
+                if let Ok(value) = lambda_http::http::HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
+        }
         Err(e) => http::error(&e, &request_id),
     };
     if counted {

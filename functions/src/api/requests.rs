@@ -39,6 +39,8 @@ pub struct ResourcePath;
 pub struct AgentPath;
 /// `{pipelineID}`.
 pub struct PipelinePath;
+/// `{integrationID}`.
+pub struct IntegrationPath;
 
 impl PathKind for ContextPath {
     const ID: IdKind = IdKind::Context;
@@ -56,6 +58,11 @@ impl PathKind for AgentPath {
 impl PathKind for PipelinePath {
     const ID: IdKind = IdKind::Pipeline;
     /// A definition of up to 20 stages, with room to spare.
+    const MAX_BODY_BYTES: usize = 64 * 1024;
+}
+impl PathKind for IntegrationPath {
+    const ID: IdKind = IdKind::Integration;
+    /// A model configuration and up to 3 × 64 registered names, with room to spare.
     const MAX_BODY_BYTES: usize = 64 * 1024;
 }
 impl PathKind for KeyPath {
@@ -186,6 +193,21 @@ pub fn page_limit(req: &Request, default: usize, max: usize) -> Result<usize, Ap
         Some(_) => Err(ApiError::bad_request(
             "INVALID_LIMIT",
             format!("limit must be a whole number from 1 to {max}"),
+        )),
+    }
+}
+
+/// The `cursor` query parameter of a listing whose cursors are ids of `kind`: `None` when absent.
+///
+/// # Errors
+/// `400 INVALID_CURSOR` for a value that is not such an id (so not one the listing handed out).
+pub fn id_cursor(req: &Request, kind: IdKind) -> Result<Option<String>, ApiError> {
+    match query(req, "cursor") {
+        None => Ok(None),
+        Some(c) if kind.matches(&c) => Ok(Some(c)),
+        Some(_) => Err(ApiError::bad_request(
+            "INVALID_CURSOR",
+            "cursor is not one this listing handed out",
         )),
     }
 }

@@ -95,6 +95,8 @@ pub(crate) struct Targets {
     pub(crate) pipeline_id: String,
     /// An execution of that pipeline, cancelled (so any cancel of it is a 409).
     pub(crate) execution_id: String,
+    /// An integration of the tenant.
+    pub(crate) integration_id: String,
 }
 
 impl Targets {
@@ -134,6 +136,13 @@ impl Targets {
             assert_eq!(status, 201, "{item}");
             registered.push(item[key].as_str().unwrap().to_owned());
         }
+        let (status, integration) = call(
+            &guarded_route("POST", "/api/v1/integrations"),
+            Some(&admin),
+            &Self::default(),
+        )
+        .await;
+        assert_eq!(status, 201, "{integration}");
         Self {
             key_id,
             node_id: format!("{context_id}-1"),
@@ -145,6 +154,7 @@ impl Targets {
             agent_id: "agt_0000000000000000000000000000".into(),
             pipeline_id: "pln_0000000000000000000000000000".into(),
             execution_id: "exe_0000000000000000000000000000".into(),
+            integration_id: integration["integration_id"].as_str().unwrap().to_owned(),
         }
     }
 
@@ -193,6 +203,7 @@ impl Targets {
             agent_id: none("agt_none"),
             pipeline_id: none("pln_none"),
             execution_id: none("exe_none"),
+            integration_id: none("itg_none"),
         }
     }
 }
@@ -210,6 +221,9 @@ pub(crate) fn body_for(path: &str, targets: &Targets) -> Value {
             {"name": "out", "type": "output", "timeout": 5}], "dependencies": [{"from": "in", "to": "out"}]})
         }
         "/api/v1/pipelines/{pipelineID}/execute" => json!({"input_data": {"records": []}}),
+        "/api/v1/integrations" | "/api/v1/integrations/{integrationID}" => {
+            json!({"name": "matrix", "model": {"provider": "local", "provider_model": "echo"}})
+        }
         // The target pipeline's first stage, run on its own for up to 5 s.
         "/api/v1/tasks" => json!({"pipeline_id": targets.pipeline_id, "stage": 0, "payload": {"records": []},
             "timeout": 5}),
@@ -296,6 +310,7 @@ pub(crate) fn request_for(
         .replace("{agentID}", &targets.agent_id)
         .replace("{pipelineID}", &targets.pipeline_id)
         .replace("{executionID}", &targets.execution_id)
+        .replace("{integrationID}", &targets.integration_id)
         .replace(
             "{uri}",
             &utf8_percent_encode(&targets.resource, NON_ALPHANUMERIC).to_string(),
@@ -310,6 +325,10 @@ pub(crate) fn request_for(
         request = request
             .header("accept", "application/json, text/event-stream")
             .header("mcp-protocol-version", "2025-11-25");
+    }
+    if route.method == "PUT" && route.path.starts_with("/api/v1/integrations/") {
+        // Whichever version the matrix's earlier replaces left.
+        request = request.header("if-match", "*");
     }
     if let Some((name, value)) = credential {
         request = request.header(*name, value);

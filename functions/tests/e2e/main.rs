@@ -12,6 +12,7 @@ mod conversation;
 mod executions;
 mod helpers;
 mod http_api;
+mod integrations;
 mod limits_and_load;
 mod mcp;
 mod mcp_client;

@@ -38,6 +38,8 @@ async fn the_summary_counts_what_the_tenant_made_and_nothing_of_another_tenants(
     assert_eq!(post(&admin, "/api/v1/tools", &tool).await.0, 201);
     let pipeline = json!({"name": "one", "stages": [{"name": "only", "type": "analysis"}]});
     assert_eq!(post(&admin, "/api/v1/pipelines", &pipeline).await.0, 201);
+    let integration = json!({"name": "i", "model": {"provider": "local", "provider_model": "echo"}});
+    assert_eq!(post(&admin, "/api/v1/integrations", &integration).await.0, 201);
     let agent = json!({"name": "a", "type": "worker", "capabilities": ["analysis"]});
     assert_eq!(post(&admin, "/api/v1/agents/register", &agent).await.0, 201);
     // WHEN a viewer of the tenant reads the summary
@@ -49,7 +51,10 @@ async fn the_summary_counts_what_the_tenant_made_and_nothing_of_another_tenants(
     assert!(created >= 1, "{summary}");
     assert_eq!(summary["tasks"]["counts_by_status"]["completed"], created, "{summary}");
     assert_eq!(summary["registered"], json!({"tools": 1, "prompts": 0, "resources": 0}));
-    assert_eq!(summary["pipelines"], 1);
+    assert_eq!(
+        (&summary["pipelines"], &summary["integrations"]),
+        (&json!(1), &json!(1))
+    );
     // (The test stack counts an agent stale 3 s after its last heartbeat: it may be either by now.)
     let agents = &summary["agents"];
     assert_eq!(agents["total"], 1, "{summary}");
@@ -67,9 +72,10 @@ async fn the_summary_counts_what_the_tenant_made_and_nothing_of_another_tenants(
             other["contexts"].clone(),
             other["tasks"]["tasks_created"].clone(),
             other["pipelines"].clone(),
+            other["integrations"].clone(),
             other["agents"]["total"].clone()
         ),
-        (json!(0), json!(0), json!(0), json!(0))
+        (json!(0), json!(0), json!(0), json!(0), json!(0))
     );
     assert_eq!(other["registered"], json!({"tools": 0, "prompts": 0, "resources": 0}));
 }

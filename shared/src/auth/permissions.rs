@@ -32,6 +32,16 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
         "POST /api/v1/resources/{uri}/subscribe",
         &[Admin, Operator, Agent, Viewer],
     ),
+    // Integrations: admins and operators write them; every role reads them (they hold references to
+    // credentials, never credentials).
+    ("GET /api/v1/integrations", &[Admin, Operator, Agent, Viewer]),
+    ("POST /api/v1/integrations", &[Admin, Operator]),
+    (
+        "GET /api/v1/integrations/{integrationID}",
+        &[Admin, Operator, Agent, Viewer],
+    ),
+    ("PUT /api/v1/integrations/{integrationID}", &[Admin, Operator]),
+    ("DELETE /api/v1/integrations/{integrationID}", &[Admin, Operator]),
     // Agents: admins and operators register and delete them; an agent heartbeats with its own token.
     ("POST /api/v1/agents/register", &[Admin, Operator]),
     ("GET /api/v1/agents", &[Admin, Operator, Agent, Viewer]),

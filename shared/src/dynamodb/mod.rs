@@ -36,6 +36,8 @@
 //! | agent inbox entry | `TENANT#<tenant>` | `INBOX#<agent id>#<task id>` | | stage-dispatcher puts it with the stage task (one transaction); `tasks/next` `Query`s the agent's oldest and deletes it as it claims the task (`tasks::dynamodb::stages`) |
 //! | agent's held task | `TENANT#<tenant>` | `AGENTTASK#<agent id>` | | stage-dispatcher puts it (`attribute_not_exists`) before assigning, so concurrent dispatches cannot give one agent two tasks; the task's end deletes it; one whose task has ended is taken back; TTL 7 days (`tasks::dynamodb::stages`) |
 //! | pipeline count | `TENANT#<tenant>` | `PIPECOUNT` | | every pipeline create, in its transaction (at most 100) |
+//! | integration | `TENANT#<tenant>` | `INTEGRATION#<integration id>` | | create (`Put` with the count's `ADD`, one transaction), get, list (`Query`, newest first), replace (`UpdateItem` on its `version`), delete (`Delete` with the count's `ADD -1`, one transaction) (`integrations::dynamodb`) |
+//! | integration count | `TENANT#<tenant>` | `INTEGCOUNT` | | every integration create and delete, in its transaction (at most 100) |
 //! | metric bucket | `METRICS#<tenant>` | `<M\|H>#<start ms:015>#<series>` | | every measured invocation adds to its minute and hour bucket (`UpdateItem ADD`; a burst's samples added up first: `metrics::Recorder`); `system/performance` `Query`s a window; TTL 2 h (minute) or 8 days (hour) (`metrics::dynamodb`) |
 //! | registry counter | `TENANT#<tenant>` | `REGCOUNT#<TOOL\|PROMPT\|RESOURCE>` | | every register and delete (`item_count`), and replace (`version`, which MCP's cached lists check: `registered::cache`) |
 

@@ -204,6 +204,18 @@ pub fn pipeline_sort(pipeline_id: &str) -> String {
     join(&[PIPELINE, pipeline_id])
 }
 
+/// The first component of an integration's sort key.
+pub const INTEGRATION: &str = "INTEGRATION";
+
+/// `INTEGRATION#<integration id>`: an integration in the tenant partition.
+#[must_use]
+pub fn integration_sort(integration_id: &str) -> String {
+    join(&[INTEGRATION, integration_id])
+}
+
+/// `INTEGCOUNT`: the sort key of a tenant's integration count (in the tenant partition).
+pub const INTEGRATION_COUNT: &str = "INTEGCOUNT";
+
 /// `EXEC#<execution id>`: a pipeline execution in the tenant partition.
 #[must_use]
 pub fn execution_sort(execution_id: &str) -> String {

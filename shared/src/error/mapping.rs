@@ -9,6 +9,7 @@ use crate::agents::AgentError;
 use crate::connections::subscribe::SubscribeError;
 use crate::contexts::requests::Invalid;
 use crate::conversation::errors::ConversationError;
+use crate::integrations::IntegrationError;
 use crate::keys::admin::{CreateKeyError, RevokeKeyError};
 use crate::pipelines::PipelineError;
 use crate::registered::RegistryError;
@@ -96,6 +97,28 @@ impl From<PipelineError> for ApiError {
             PipelineError::TaskOver { code, .. } => Self::new(409, code, message),
             PipelineError::Agent(e) => e.into(),
             PipelineError::Unknown(e) => Self::unknown("pipeline operation failed", &e),
+        }
+    }
+}
+
+impl From<IntegrationError> for ApiError {
+    fn from(err: IntegrationError) -> Self {
+        let message = err.to_string();
+        match err {
+            IntegrationError::Invalid { field, .. } => {
+                Self::bad_request("INVALID_REQUEST", message).with_details(json!({"field": field}))
+            }
+            IntegrationError::RawCredential { field } => {
+                Self::bad_request("RAW_CREDENTIAL", message).with_details(json!({"field": field}))
+            }
+            IntegrationError::NotFound(_) => Self::not_found("INTEGRATION_NOT_FOUND", message),
+            IntegrationError::LimitReached => Self::new(409, "INTEGRATION_LIMIT_REACHED", message)
+                .with_details(json!({"limit": crate::integrations::MAX_INTEGRATIONS_PER_TENANT})),
+            IntegrationError::VersionMismatch { current, .. } => {
+                Self::new(412, "VERSION_MISMATCH", message).with_details(json!({"current_version": current}))
+            }
+            IntegrationError::PreconditionRequired => Self::new(428, "PRECONDITION_REQUIRED", message),
+            IntegrationError::Unknown(e) => Self::unknown("integration operation failed", &e),
         }
     }
 }

@@ -32,6 +32,7 @@ impl DynamoDbCounts {
             keys.push(key(&pk, &table_keys::registered_count_sort(kind.prefix())));
         }
         keys.push(key(&pk, table_keys::PIPELINE_COUNT));
+        keys.push(key(&pk, table_keys::INTEGRATION_COUNT));
         let mut asked = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(true)
@@ -106,6 +107,9 @@ fn read(items: &[Item]) -> Counts {
             _ if sk == table_keys::PIPELINE_COUNT => {
                 counts.pipelines = whole(item, crate::pipelines::dynamodb::COUNT_ATTRIBUTE)
             }
+            _ if sk == table_keys::INTEGRATION_COUNT => {
+                counts.integrations = whole(item, crate::integrations::dynamodb::COUNT_ATTRIBUTE)
+            }
             _ => {}
         }
     }
@@ -144,13 +148,20 @@ mod tests {
             item("REGCOUNT#TOOL", &[("item_count", 4)]),
             item("REGCOUNT#RESOURCE", &[("item_count", 1)]),
             item("PIPECOUNT", &[("pipeline_count", 7)]),
+            item("INTEGCOUNT", &[("integration_count", 2)]),
         ];
         let counts = read(&items);
         assert_eq!(counts.tasks.get("created"), Some(&5));
         assert_eq!(counts.tasks.get("started"), Some(&3));
         assert_eq!(
-            (counts.tools, counts.prompts, counts.resources, counts.pipelines),
-            (4, 0, 1, 7)
+            (
+                counts.tools,
+                counts.prompts,
+                counts.resources,
+                counts.pipelines,
+                counts.integrations
+            ),
+            (4, 0, 1, 7, 2)
         );
     }
 }

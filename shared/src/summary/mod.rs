@@ -1,5 +1,5 @@
 //! `GET /api/v1/summary`: a tenant's counts in one answer — contexts, tasks by status, registered
-//! tools, prompts and resources, pipelines, agents by liveness — read from the counters the writes
+//! tools, prompts and resources, pipelines, integrations, agents by liveness — read from the counters the writes
 //! keep, never by reading the items themselves (but contexts, counted by one `Select: COUNT` query of
 //! their listing entries, which have no counter).
 
@@ -24,6 +24,7 @@ pub struct Counts {
     pub prompts: u64,
     pub resources: u64,
     pub pipelines: u64,
+    pub integrations: u64,
 }
 
 /// Port: where a tenant's counts are read.
@@ -66,6 +67,7 @@ pub fn view(counts: &Counts, agents: AgentCounts, health: Value, at: &str) -> Va
         "tasks": stats::view(&counts.tasks),
         "registered": {"tools": counts.tools, "prompts": counts.prompts, "resources": counts.resources},
         "pipelines": counts.pipelines,
+        "integrations": counts.integrations,
         "agents": agents,
         "health": health,
         "at": at,
