@@ -3,7 +3,6 @@
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::audit::{decode_cursor, AuditEntry, AuditLog, Outcome, DEFAULT_PAGE, MAX_PAGE};
-use shared::auth::AuthOutcome;
 use shared::ApiError;
 
 use crate::api::requests::{page_limit, query};
@@ -35,13 +34,8 @@ pub async fn record_status<A: AuditLog>(deps: &AuditDeps<A>, req: &Request, targ
     let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
         return;
     };
-    let principal = match AuthOutcome::from_context(ctx.authorizer.as_ref().map(|a| &a.fields)) {
-        AuthOutcome::Allowed(p)
-        | AuthOutcome::Forbidden { principal: p }
-        | AuthOutcome::RateLimited { principal: Some(p), .. } => p,
-        AuthOutcome::RateLimited { principal: None, .. }
-        | AuthOutcome::Unauthenticated { .. }
-        | AuthOutcome::Unavailable => return,
+    let Some(principal) = crate::auth::known_principal(req) else {
+        return;
     };
     let now = chrono::Utc::now();
     let entry = AuditEntry {

@@ -26,15 +26,29 @@ pub fn principal(req: &Request) -> Result<Principal, ApiError> {
         )
         .with_retry_after(retry_after_secs)),
         AuthOutcome::Forbidden { principal } => {
-            let route = match req.request_context_ref() {
-                Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().unwrap_or_default(),
-                _ => String::new(),
-            };
+            let route = crate::http::route_key(req);
             Err(ApiError::new(
                 403,
                 "FORBIDDEN",
                 format!("role {} may not call {route}", principal.role),
             ))
         }
+    }
+}
+
+/// The caller the authorizer identified, whether or not it was let through: allowed, forbidden
+/// (`403`) or rate limited (`429`); `None` without credentials or a verdict.
+#[must_use]
+pub fn known_principal(req: &Request) -> Option<Principal> {
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return None;
+    };
+    match AuthOutcome::from_context(ctx.authorizer.as_ref().map(|a| &a.fields)) {
+        AuthOutcome::Allowed(p)
+        | AuthOutcome::Forbidden { principal: p }
+        | AuthOutcome::RateLimited { principal: Some(p), .. } => Some(p),
+        AuthOutcome::RateLimited { principal: None, .. }
+        | AuthOutcome::Unauthenticated { .. }
+        | AuthOutcome::Unavailable => None,
     }
 }

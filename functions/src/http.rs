@@ -124,6 +124,15 @@ pub fn respond(status: u16, body: String) -> Response<Body> {
     respond_as(status, body, "application/json")
 }
 
+/// The route key API Gateway matched (`GET /api/v1/tasks/{taskID}`); empty outside API Gateway.
+#[must_use]
+pub fn route_key(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 /// A response with the given status and a body of `content_type`.
 #[must_use]
 pub fn respond_as(status: u16, body: String, content_type: &'static str) -> Response<Body> {

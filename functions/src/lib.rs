@@ -15,6 +15,7 @@ pub mod health;
 pub mod http;
 pub mod integrations;
 pub mod keys;
+pub mod logs;
 pub mod mcp;
 pub mod models;
 pub mod outbox;

@@ -17,6 +17,7 @@ use shared::health::aws::AwsDependencyProbe;
 use shared::health::Dependency;
 use shared::integrations::dynamodb::DynamoDbIntegrations;
 use shared::keys::dynamodb::DynamoDbKeyStore;
+use shared::logs::dynamodb::DynamoDbLogs;
 use shared::metrics::dynamodb::DynamoDbMetrics;
 use shared::metrics::queues::SqsQueueDepths;
 use shared::metrics::Recorder;
@@ -69,11 +70,14 @@ pub fn audit(config: &Config, clients: &AwsClients) -> AuditDeps<DynamoDbAuditLo
     }
 }
 
-/// This function's recorder of its invocations, in the table (see [`DynamoDbMetrics::unretried`]).
+/// This function's recorder of its invocations and log events, in the table, on a client that
+/// never retries (see [`shared::metrics::dynamodb::unretried_client`]).
 #[must_use]
 pub fn recorder(config: &Config, clients: &AwsClients) -> Recorder {
-    let store = DynamoDbMetrics::unretried(&clients.dynamodb, config.table_name.clone());
-    Recorder::for_this_function(Arc::new(store), config.metrics_flush)
+    let client = shared::metrics::dynamodb::unretried_client(&clients.dynamodb);
+    let store = DynamoDbMetrics::new(client.clone(), config.table_name.clone());
+    let logs = DynamoDbLogs::new(client, config.table_name.clone());
+    Recorder::for_this_function(Arc::new(store), config.metrics_flush).with_logs(Arc::new(logs))
 }
 
 /// A route's app: its dependencies, the audit log and the recorder of its invocations.
@@ -221,6 +225,16 @@ pub async fn integrations() -> Result<App<IntegrationDeps<DynamoDbIntegrations>>
         catalog: config.models.clone(),
     };
     Ok(app(deps, &config, &clients))
+}
+
+/// `GET /api/v1/logs`.
+///
+/// # Errors
+/// When the configuration is invalid.
+pub async fn logs() -> Result<App<DynamoDbLogs>> {
+    let (config, clients) = start().await?;
+    let store = DynamoDbLogs::new(clients.dynamodb.clone(), config.table_name.clone());
+    Ok(app(store, &config, &clients))
 }
 
 /// The deployed `GET /summary` and `GET /metrics`: counters and agents in the table, the health

@@ -15,6 +15,7 @@ pub mod health;
 pub mod ids;
 pub mod integrations;
 pub mod keys;
+pub mod logs;
 pub mod metrics;
 pub mod models;
 pub mod pipelines;

@@ -13,7 +13,8 @@
 //!    (`shared::error`, one module);
 //! 5. for audited routes, the audit entry (principal, route, target, outcome);
 //! 6. the invocation's latency and outcome in the caller's tenant's metrics (`shared::metrics`), for
-//!    every caller with a principal.
+//!    every caller with a principal, and its log event (`shared::logs`: route, status, latency, error
+//!    code; a denial for a `403` or `429`), for every caller the authorizer identified.
 //!
 //! A bin names its dependencies and its handler and calls [`run`].
 
@@ -24,6 +25,7 @@ use serde::Serialize;
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::audit::AuditLog;
 use shared::auth::Principal;
+use shared::logs;
 use shared::metrics::{self, Outcome, Recorder};
 use shared::ApiError;
 
@@ -175,6 +177,8 @@ where
     };
     let principal = auth::principal(&req);
     let tenant = principal.as_ref().ok().map(|p| p.tenant.clone());
+    // Denials too are logged under the caller's tenant.
+    let known = auth::known_principal(&req);
     let outcome = match principal.and_then(|p| Ok((p, parsed?))) {
         Ok((principal, request)) => {
             let authorized = Authorized {
@@ -190,6 +194,7 @@ where
         }
         Err(e) => Err(e),
     };
+    let mut error_code = None;
     let mut response = match outcome.and_then(|reply| {
         let body = reply
             .body
@@ -205,7 +210,10 @@ where
             }
             response
         }
-        Err(e) => http::error(&e, &request_id),
+        Err(e) => {
+            error_code = Some(e.code);
+            http::error(&e, &request_id)
+        }
     };
     if counted {
         // The handler's round trips; the audit entry and the metrics sample follow the answer.
@@ -213,12 +221,30 @@ where
             response.headers_mut().insert(shared::aws::calls::HEADER, v);
         }
     }
+    let status = response.status().as_u16();
     let measured = metrics::record_invocation(
         app.metrics.as_ref(),
         tenant.as_deref(),
         started,
-        Outcome::of_status(response.status().as_u16()),
+        Outcome::of_status(status),
     );
+    let logged = async {
+        if let (Some(recorder), Some(caller)) = (&app.metrics, &known) {
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let route = http::route_key(&req);
+            let event = logs::request_event(
+                &caller.tenant,
+                &request_id,
+                &route,
+                status,
+                latency_ms,
+                &caller.subject,
+                error_code,
+            );
+            recorder.event(event).await;
+        }
+    };
+    let measured = async { tokio::join!(measured, logged) };
     if app.audited {
         tokio::join!(audit::record(&app.audit, &req, target, &response), measured);
     } else {

@@ -14,6 +14,7 @@ mod helpers;
 mod http_api;
 mod integrations;
 mod limits_and_load;
+mod logs;
 mod mcp;
 mod mcp_client;
 mod mcp_roles;

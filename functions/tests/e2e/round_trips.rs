@@ -195,10 +195,11 @@ async fn each_hot_route_makes_exactly_its_counted_round_trips() {
 /// (`PutItem`), the finish with its counters (`TransactWriteItems`), and the one `completed` update's
 /// subscribers of its two topics (`task:` and `context:`, a `Query` each), both kept for catch-up in
 /// one `BatchWriteItem`; with `MetricsFlushSeconds=0`, as here, also three metrics samples (the queue
-/// wait, the task's outcome, the invocation) of two buckets each (`UpdateItem`), which a deployment
-/// writes added up every 5 s instead.
+/// wait, the task's outcome, the invocation) of two buckets each (`UpdateItem`) and the task's two log
+/// events, started and completed (a `BatchWriteItem` each), which a deployment writes together every
+/// 5 s instead.
 const WORKER_PATH: &str =
-    "DynamoDB.BatchWriteItem=1,DynamoDB.PutItem=1,DynamoDB.Query=3,DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=8";
+    "DynamoDB.BatchWriteItem=3,DynamoDB.PutItem=1,DynamoDB.Query=3,DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=8";
 
 /// The AWS calls `task-worker` logged for a batch of this one task alone; `None` when the task ran in
 /// a batch with others (other tests' prompts share the queues) or the line is not there yet.

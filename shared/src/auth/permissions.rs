@@ -51,6 +51,8 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     // The tenant's summary and metrics: every role reads them (queue depths are for admins only).
     ("GET /api/v1/summary", &[Admin, Operator, Agent, Viewer]),
     ("GET /api/v1/metrics", &[Admin, Operator, Agent, Viewer]),
+    // The tenant's events name its callers (key ids, JWT subjects): admins and operators only.
+    ("GET /api/v1/logs", &[Admin, Operator]),
     // Pipelines: admins and operators define them; every role reads them.
     ("POST /api/v1/pipelines", &[Admin, Operator]),
     ("GET /api/v1/pipelines", &[Admin, Operator, Agent, Viewer]),

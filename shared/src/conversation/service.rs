@@ -35,8 +35,8 @@ impl<C, T, Q> Deps<C, T, Q> {
         }
     }
 
-    /// Publishes a task that has just finished, and counts it in its tenant's `task:<status>` series
-    /// with the time from its creation to its finish (the wait a caller sees).
+    /// Publishes a task that has just finished, counts it in its tenant's `task:<status>` series
+    /// with the time from its creation to its finish (the wait a caller sees), and logs it.
     pub(crate) async fn finished(&self, task: &Task) {
         let counted = async {
             let (Some(recorder), Some(finished)) = (&self.metrics, &task.finished_at) else {
@@ -47,22 +47,36 @@ impl<C, T, Q> Deps<C, T, Q> {
                 crate::tasks::model::TaskStatus::Failed => crate::metrics::Outcome::Failed,
                 _ => crate::metrics::Outcome::Succeeded,
             };
-            recorder
-                .sample(&task.tenant, &series, between_ms(&task.created_at, finished), outcome)
-                .await;
+            let sample = recorder.sample(&task.tenant, &series, between_ms(&task.created_at, finished), outcome);
+            let at_ms = chrono::Utc::now().timestamp_millis();
+            // The provider asked for: the caller's, else the first of the model's chain.
+            let first = task
+                .model_id
+                .as_deref()
+                .and_then(|m| self.providers.chain(m).ok())
+                .and_then(|chain| chain.into_iter().next())
+                .map(|(_, provider, _)| provider);
+            let asked = task.requested_provider.clone().or(first);
+            let events = crate::logs::task_events(task, asked.as_deref(), at_ms)
+                .into_iter()
+                .map(|event| recorder.event(event));
+            tokio::join!(sample, futures::future::join_all(events));
         };
         tokio::join!(self.publish(task), counted);
     }
 
     /// Counts a task that has just started for the first time in its tenant's `task:started` series,
-    /// with the time it waited in its queue (a delivery again after a crash is not a start).
+    /// with the time it waited in its queue (a delivery again after a crash is not a start), and logs it.
     pub(crate) async fn started(&self, task: &Task, at: &str) {
         if let (Some(recorder), 1) = (&self.metrics, task.attempts) {
             let series = crate::metrics::task_series("started");
             let waited = between_ms(&task.created_at, at);
-            recorder
-                .sample(&task.tenant, &series, waited, crate::metrics::Outcome::Succeeded)
-                .await;
+            let sample = recorder.sample(&task.tenant, &series, waited, crate::metrics::Outcome::Succeeded);
+            let at_ms = chrono::Utc::now().timestamp_millis();
+            let events = crate::logs::task_events(task, None, at_ms)
+                .into_iter()
+                .map(|event| recorder.event(event));
+            tokio::join!(sample, futures::future::join_all(events));
         }
     }
 }

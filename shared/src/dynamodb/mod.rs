@@ -38,6 +38,7 @@
 //! | pipeline count | `TENANT#<tenant>` | `PIPECOUNT` | | every pipeline create, in its transaction (at most 100) |
 //! | integration | `TENANT#<tenant>` | `INTEGRATION#<integration id>` | | create (`Put` with the count's `ADD`, one transaction), get, list (`Query`, newest first), replace (`UpdateItem` on its `version`), delete (`Delete` with the count's `ADD -1`, one transaction) (`integrations::dynamodb`) |
 //! | integration count | `TENANT#<tenant>` | `INTEGCOUNT` | | every integration create and delete, in its transaction (at most 100) |
+//! | log event | `LOG#<tenant>` | `<at ms:015>-<request or task id>` | | every function's recorder puts them with its metrics (`BatchWriteItem`, 25 at a time); `GET /logs` `Query`s backwards between two times, filtered by level and kind; TTL 7 days (`logs::dynamodb`) |
 //! | metric bucket | `METRICS#<tenant>` | `<M\|H>#<start ms:015>#<series>` | | every measured invocation adds to its minute and hour bucket (`UpdateItem ADD`; a burst's samples added up first: `metrics::Recorder`); `system/performance` `Query`s a window; TTL 2 h (minute) or 8 days (hour) (`metrics::dynamodb`) |
 //! | registry counter | `TENANT#<tenant>` | `REGCOUNT#<TOOL\|PROMPT\|RESOURCE>` | | every register and delete (`item_count`), and replace (`version`, which MCP's cached lists check: `registered::cache`) |
 

@@ -252,6 +252,12 @@ pub fn inbox_prefix(agent_id: &str) -> String {
 /// `PIPECOUNT`: the sort key of a tenant's pipeline count (in the tenant partition).
 pub const PIPELINE_COUNT: &str = "PIPECOUNT";
 
+/// `LOG#<tenant>`: the tenant's events (`GET /api/v1/logs`), sorted by event id (time first).
+#[must_use]
+pub fn log_partition(tenant: &str) -> String {
+    join(&["LOG", tenant])
+}
+
 /// `METRICS#<tenant>`: the tenant's metric buckets (sort key [`metrics_sort`]).
 #[must_use]
 pub fn metrics_partition(tenant: &str) -> String {

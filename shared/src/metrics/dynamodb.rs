@@ -29,16 +29,7 @@ impl DynamoDbMetrics {
     /// not retried into the caller's latency).
     #[must_use]
     pub fn unretried(client: &Client, table: String) -> Self {
-        let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-            .operation_timeout(WRITE_TIMEOUT)
-            .build();
-        let conf = client
-            .config()
-            .to_builder()
-            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-            .timeout_config(timeouts)
-            .build();
-        Self::new(Client::from_conf(conf), table)
+        Self::new(unretried_client(client), table)
     }
 
     async fn add_counts(&self, tenant: &str, resolution: Resolution, counts: &Counts) -> anyhow::Result<()> {
@@ -75,6 +66,22 @@ impl DynamoDbMetrics {
             .map_err(sdk_error)?;
         Ok(())
     }
+}
+
+/// A client made from `client`'s configuration that never retries and gives up after
+/// [`WRITE_TIMEOUT`], for best-effort writes a caller waits for (metrics, log events).
+#[must_use]
+pub fn unretried_client(client: &Client) -> Client {
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(WRITE_TIMEOUT)
+        .build();
+    let conf = client
+        .config()
+        .to_builder()
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .timeout_config(timeouts)
+        .build();
+    Client::from_conf(conf)
 }
 
 fn tag(resolution: Resolution) -> &'static str {

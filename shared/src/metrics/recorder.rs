@@ -10,9 +10,12 @@ use tokio::time::Instant as TokioInstant;
 use futures::StreamExt;
 
 use super::{Counts, MetricsStore, Outcome, Resolution, Sample};
+use crate::logs::{LogEvent, LogStore};
 
 /// Buckets an instance keeps before it writes them whatever their age.
 pub const MAX_PENDING_BUCKETS: usize = 256;
+/// Log events an instance keeps before it writes them whatever their age (four `BatchWriteItem`s).
+pub const MAX_PENDING_EVENTS: usize = 100;
 
 /// Bucket writes of one batch in flight at once.
 const WRITES_AT_ONCE: usize = 16;
@@ -33,7 +36,8 @@ fn function_name() -> String {
     )
 }
 
-/// A function's recorder: its store, its name, and the samples it has not written yet.
+/// A function's recorder: its store, its name, and the samples it has not written yet; with a log
+/// store, the same for its log events (`GET /api/v1/logs`), kept and written with the samples.
 ///
 /// With a zero `flush_every` each sample is written at once (two `UpdateItem`s, its minute and hour
 /// buckets, joined). Otherwise a sample that comes after `flush_every` without a write (the first of
@@ -48,6 +52,8 @@ fn function_name() -> String {
 #[derive(Clone)]
 pub struct Recorder {
     pub store: Arc<dyn MetricsStore>,
+    /// Where log events go (`None`: nowhere).
+    pub logs: Option<Arc<dyn LogStore>>,
     pub function: String,
     flush_every: Duration,
     pending: Arc<Mutex<Pending>>,
@@ -64,6 +70,14 @@ struct Pending {
     written: Option<TokioInstant>,
     timer: bool,
     buckets: Batch,
+    events: Vec<LogEvent>,
+}
+
+/// What one write sends: metric buckets and log events.
+#[derive(Default)]
+struct Kept {
+    buckets: Batch,
+    events: Vec<LogEvent>,
 }
 
 impl Pending {
@@ -85,20 +99,25 @@ impl Pending {
     }
 
     fn due(&self, every: Duration) -> bool {
-        self.buckets.len() >= MAX_PENDING_BUCKETS || self.since.is_some_and(|since| since.elapsed() >= every)
+        self.buckets.len() >= MAX_PENDING_BUCKETS
+            || self.events.len() >= MAX_PENDING_EVENTS
+            || self.since.is_some_and(|since| since.elapsed() >= every)
     }
 
     /// Nothing kept, and nothing written for `every`: a sample now is the first of a burst.
     fn quiet(&self, every: Duration) -> bool {
-        self.buckets.is_empty() && self.written.is_none_or(|at| at.elapsed() >= every)
+        self.buckets.is_empty() && self.events.is_empty() && self.written.is_none_or(|at| at.elapsed() >= every)
     }
 
-    fn take(&mut self) -> Batch {
+    fn take(&mut self) -> Kept {
         self.since = None;
-        if !self.buckets.is_empty() {
+        if !self.buckets.is_empty() || !self.events.is_empty() {
             self.written = Some(TokioInstant::now());
         }
-        std::mem::take(&mut self.buckets)
+        Kept {
+            buckets: std::mem::take(&mut self.buckets),
+            events: std::mem::take(&mut self.events),
+        }
     }
 }
 
@@ -108,6 +127,7 @@ impl Recorder {
     pub fn named(store: Arc<dyn MetricsStore>, function: impl Into<String>) -> Self {
         Self {
             store,
+            logs: None,
             function: function.into(),
             flush_every: Duration::ZERO,
             pending: Arc::default(),
@@ -119,6 +139,15 @@ impl Recorder {
     #[must_use]
     pub fn for_this_function(store: Arc<dyn MetricsStore>, flush_every: Duration) -> Self {
         Self::named(store, function_name()).keeping_for(flush_every)
+    }
+
+    /// The same recorder, recording log events into `logs` too.
+    #[must_use]
+    pub fn with_logs(self, logs: Arc<dyn LogStore>) -> Self {
+        Self {
+            logs: Some(logs),
+            ..self
+        }
     }
 
     /// The same recorder, keeping samples for up to `flush_every` (zero: none).
@@ -137,7 +166,20 @@ impl Recorder {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn write(&self, batch: Batch) {
+    async fn write(&self, kept: Kept) {
+        tokio::join!(self.write_buckets(kept.buckets), self.write_events(kept.events));
+    }
+
+    async fn write_events(&self, events: Vec<LogEvent>) {
+        let Some(logs) = self.logs.as_ref().filter(|_| !events.is_empty()) else {
+            return;
+        };
+        if let Err(e) = logs.put(&events).await {
+            tracing::warn!(events = events.len(), error = %e, "log events not recorded");
+        }
+    }
+
+    async fn write_buckets(&self, batch: Batch) {
         if batch.is_empty() {
             return;
         }
@@ -170,15 +212,15 @@ impl Recorder {
                     since + recorder.flush_every
                 };
                 tokio::time::sleep_until(wake).await;
-                let batch = {
+                let kept = {
                     let mut pending = recorder.lock();
                     if pending.due(recorder.flush_every) {
                         pending.take()
                     } else {
-                        Batch::new()
+                        Kept::default()
                     }
                 };
-                recorder.write(batch).await;
+                recorder.write(kept).await;
             }
         });
     }
@@ -204,19 +246,42 @@ impl Recorder {
             }
             return;
         }
-        let (batch, set_timer) = {
+        self.keep(|pending| pending.add(&sample)).await;
+    }
+
+    /// Records a log event (when there is a log store), named as this function's.
+    pub async fn event(&self, mut event: LogEvent) {
+        if self.logs.is_none() {
+            return;
+        }
+        event.function.clone_from(&self.function);
+        if self.flush_every.is_zero() {
+            self.write_events(vec![event]).await;
+            return;
+        }
+        self.keep(|pending| {
+            pending.since.get_or_insert_with(TokioInstant::now);
+            pending.events.push(event);
+        })
+        .await;
+    }
+
+    /// Adds to what is kept with `add`; writes it all when the instance was quiet or it is due, else
+    /// makes sure a timer will.
+    async fn keep(&self, add: impl FnOnce(&mut Pending)) {
+        let (kept, set_timer) = {
             let mut pending = self.lock();
             let quiet = pending.quiet(self.flush_every);
-            pending.add(&sample);
+            add(&mut pending);
             if quiet || pending.due(self.flush_every) {
                 (pending.take(), false)
             } else {
                 let set_timer = !pending.timer && tokio::runtime::Handle::try_current().is_ok();
                 pending.timer |= set_timer;
-                (Batch::new(), set_timer)
+                (Kept::default(), set_timer)
             }
         };
-        self.write(batch).await;
+        self.write(kept).await;
         if set_timer {
             self.flush_later();
         }
