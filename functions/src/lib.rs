@@ -16,6 +16,7 @@ pub mod http;
 pub mod keys;
 pub mod mcp;
 pub mod models;
+pub mod openapi;
 pub mod outbox;
 pub mod pipelines;
 pub mod registered;
