@@ -18,6 +18,7 @@ pub mod keys;
 pub mod logs;
 pub mod mcp;
 pub mod models;
+pub mod openapi;
 pub mod outbox;
 pub mod pipelines;
 pub mod registered;

@@ -3,7 +3,8 @@
 # Usage: install.sh [stack|sam|all]   (default: stack)
 #   stack: venv-stack (moto server, cargo-lambda) + DynamoDB Local (npm)
 #   sam:   venv-sam (aws-sam-cli, cfn-lint, ziglang)
-#   all:   both, and the console's browser tests (Debian's chromium, venv-console with Playwright)
+#   all:   both, the console's browser tests (Debian's chromium, venv-console with Playwright), and
+#          venv-api (the OpenAPI document's checks: infra/api/requirements.txt)
 set -euo pipefail
 # shellcheck source=infra/stack/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -78,6 +79,9 @@ if [[ $what == all ]]; then
   ensure_apt chromium chromium
   mapfile -t console_pins <"$(dirname "${BASH_SOURCE[0]}")/../../clients/console/tests/requirements.txt"
   install_venv venv-console "${console_pins[@]}"
+  # The OpenAPI document's checks: openapi-spec-validator, and Schemathesis against the local stack.
+  mapfile -t api_pins < <(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/../../infra/api/requirements.txt")
+  install_venv venv-api "${api_pins[@]}"
 fi
 
 if [[ $what != stack ]]; then

@@ -82,6 +82,9 @@ step "template checks"
 cfn-lint template.yaml
 sam validate --lint --template template.yaml
 
+step "the OpenAPI document (infra/api/openapi.json): valid OpenAPI 3.1, and the routes of template.yaml both ways"
+"$MCPFLOW_CACHE/venv-api/bin/python" infra/api/check_openapi.py
+
 export MCPFLOW_TEST_SECRETS_FILE="$MCPFLOW_RUN/test-secrets.txt"
 mkdir -p "$MCPFLOW_RUN" && rm -f "$MCPFLOW_TEST_SECRETS_FILE" && touch "$MCPFLOW_TEST_SECRETS_FILE"
 
@@ -110,6 +113,9 @@ step "end-to-end tests"
 cargo test --locked -p local-gateway --test emulator -- --ignored
 cargo test --locked -p mcpflow-functions --test e2e -- --ignored --skip degraded --skip outage
 cargo test --locked -p mcpflow-cli --test e2e -- --ignored
+
+step "Schemathesis with the OpenAPI document: no server error, every answer as documented"
+"$root/infra/api/schemathesis.sh"
 
 step "the Python client (clients/python): pip-installed, type-checked, its tests against stand-ins and the local stack"
 pyclient="$MCPFLOW_CACHE/venv-pyclient"

@@ -44,6 +44,29 @@ async fn the_short_health_path_answers_the_same() {
 
 #[tokio::test]
 #[ignore = "end-to-end: needs the local stack"]
+async fn the_openapi_document_is_public_openapi_3_1_and_cached_by_etag() {
+    let url = format!("{}/api/v1/openapi.json", gateway_url());
+    let response = http().get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |r: &reqwest::Response, name: &str| r.headers()[name].to_str().unwrap().to_owned();
+    assert!(header(&response, "content-type").starts_with("application/json"));
+    assert!(header(&response, "cache-control").contains("max-age"));
+    let etag = header(&response, "etag");
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    assert!(doc["paths"]["/api/v1/openapi.json"]["get"].is_object());
+    assert!(doc["paths"]["/api/v1/mcp/contexts"]["post"].is_object());
+    let again = http().get(&url).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(header(&again, "etag"), etag);
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
 async fn models_lists_the_local_provider_as_available() {
     let (status, body) = get_json_as_admin("/api/v1/mcp/models").await;
     assert_eq!(status, 200, "{body}");
