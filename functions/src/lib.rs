@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod authorizer;
+pub mod completions;
 pub mod contexts;
 pub mod dead_letters;
 pub mod dispatcher;

@@ -8,6 +8,7 @@
 //! | pipeline | the same | `pln_` and 28 lowercase hex digits |
 //! | pipeline execution | the same | `exe_` and 28 lowercase hex digits |
 //! | integration | the same | `itg_` and 28 lowercase hex digits |
+//! | completion | its task's id | `task_` and 28 lowercase hex digits |
 //! | node | its context id and sequence number | `<context id>-<1 to 10 digits, no leading 0>` |
 //! | API key | [`crate::auth::apikey::generate`] | 16 lowercase hex digits |
 //! | registered tool or prompt | its registration | 1 to 64 letters, digits, `_` or `-` |
@@ -34,6 +35,7 @@ pub enum IdKind {
     Pipeline,
     Execution,
     Integration,
+    Completion,
     Registered(Kind),
 }
 
@@ -67,6 +69,7 @@ impl IdKind {
             Self::Pipeline => "pipelineID",
             Self::Execution => "executionID",
             Self::Integration => "integrationID",
+            Self::Completion => "completionID",
             Self::Registered(Kind::Resource) => "uri",
             Self::Registered(_) => "name",
         }
@@ -86,6 +89,7 @@ impl IdKind {
             Self::Pipeline => minted(id, "pln_"),
             Self::Execution => minted(id, "exe_"),
             Self::Integration => minted(id, "itg_"),
+            Self::Completion => minted(id, "task_"),
             Self::Registered(Kind::Resource) => {
                 (1..=512).contains(&id.len()) && !id.chars().any(|c| c.is_whitespace() || c.is_control())
             }
@@ -119,6 +123,7 @@ impl IdKind {
             Self::Pipeline => "PIPELINE_NOT_FOUND",
             Self::Execution => "EXECUTION_NOT_FOUND",
             Self::Integration => "INTEGRATION_NOT_FOUND",
+            Self::Completion => "COMPLETION_NOT_FOUND",
             Self::Registered(kind) => kind.not_found_code(),
         }
     }
@@ -133,6 +138,7 @@ impl IdKind {
             Self::Pipeline => "pipeline",
             Self::Execution => "execution",
             Self::Integration => "integration",
+            Self::Completion => "completion",
             Self::Registered(Kind::Tool) => "tool",
             Self::Registered(Kind::Prompt) => "prompt",
             Self::Registered(Kind::Resource) => "resource",
@@ -151,6 +157,7 @@ impl IdKind {
             Self::Pipeline => "pipeline ids are pln_ and 28 lowercase hex digits",
             Self::Execution => "execution ids are exe_ and 28 lowercase hex digits",
             Self::Integration => "integration ids are itg_ and 28 lowercase hex digits",
+            Self::Completion => "completion ids are task_ and 28 lowercase hex digits",
             Self::Registered(Kind::Resource) => {
                 "resource URIs are 1 to 512 bytes without blanks (percent-encoded in the path)"
             }

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod aws;
+pub mod completions;
 pub mod config;
 pub mod connections;
 pub mod contexts;

@@ -41,6 +41,8 @@ pub struct AgentPath;
 pub struct PipelinePath;
 /// `{integrationID}`.
 pub struct IntegrationPath;
+/// `{completionID}`.
+pub struct CompletionPath;
 
 impl PathKind for ContextPath {
     const ID: IdKind = IdKind::Context;
@@ -64,6 +66,10 @@ impl PathKind for IntegrationPath {
     const ID: IdKind = IdKind::Integration;
     /// A model configuration and up to 3 × 64 registered names, with room to spare.
     const MAX_BODY_BYTES: usize = 64 * 1024;
+}
+impl PathKind for CompletionPath {
+    const ID: IdKind = IdKind::Completion;
+    const MAX_BODY_BYTES: usize = CONVERSATION_BODY_BYTES;
 }
 impl PathKind for KeyPath {
     const ID: IdKind = IdKind::Key;

@@ -97,6 +97,8 @@ pub(crate) struct Targets {
     pub(crate) execution_id: String,
     /// An integration of the tenant.
     pub(crate) integration_id: String,
+    /// A completion of the tenant, unfinished for its first 5 s.
+    pub(crate) completion_id: String,
 }
 
 impl Targets {
@@ -143,6 +145,13 @@ impl Targets {
         )
         .await;
         assert_eq!(status, 201, "{integration}");
+        let (status, completion) = call(
+            &guarded_route("POST", "/api/v1/completions"),
+            Some(&admin),
+            &Self::default(),
+        )
+        .await;
+        assert_eq!(status, 202, "{completion}");
         Self {
             key_id,
             node_id: format!("{context_id}-1"),
@@ -155,6 +164,7 @@ impl Targets {
             pipeline_id: "pln_0000000000000000000000000000".into(),
             execution_id: "exe_0000000000000000000000000000".into(),
             integration_id: integration["integration_id"].as_str().unwrap().to_owned(),
+            completion_id: completion["completion_id"].as_str().unwrap().to_owned(),
         }
     }
 
@@ -204,6 +214,7 @@ impl Targets {
             pipeline_id: none("pln_none"),
             execution_id: none("exe_none"),
             integration_id: none("itg_none"),
+            completion_id: none("task_none"),
         }
     }
 }
@@ -221,6 +232,8 @@ pub(crate) fn body_for(path: &str, targets: &Targets) -> Value {
             {"name": "out", "type": "output", "timeout": 5}], "dependencies": [{"from": "in", "to": "out"}]})
         }
         "/api/v1/pipelines/{pipelineID}/execute" => json!({"input_data": {"records": []}}),
+        // Running for 5 s on the stand-in, so a cancel of a fresh target finds it unfinished.
+        "/api/v1/completions" => json!({"model_id": "standin", "prompt": "from the matrix [sleep 5]"}),
         "/api/v1/integrations" | "/api/v1/integrations/{integrationID}" => {
             json!({"name": "matrix", "model": {"provider": "local", "provider_model": "echo"}})
         }
@@ -268,7 +281,7 @@ pub(crate) fn success_status(route: &Route) -> u16 {
         // A stateless MCP server answers GET and DELETE with 405, as the transport spec says.
         "GET" | "DELETE" if route.path == "/mcp" => 405,
         "POST" if route.path == "/mcp" => 200,
-        "POST" if route.path.ends_with("/prompt") => 202,
+        "POST" if route.path.ends_with("/prompt") || route.path == "/api/v1/completions" => 202,
         "POST" if route.path.ends_with("/cancel") => 409,
         "POST" if route.path.ends_with("/execute") && route.path.starts_with("/api/v1/pipelines/") => 202,
         "POST" if route.path == "/api/v1/tasks" => 202,
@@ -311,6 +324,7 @@ pub(crate) fn request_for(
         .replace("{pipelineID}", &targets.pipeline_id)
         .replace("{executionID}", &targets.execution_id)
         .replace("{integrationID}", &targets.integration_id)
+        .replace("{completionID}", &targets.completion_id)
         .replace(
             "{uri}",
             &utf8_percent_encode(&targets.resource, NON_ALPHANUMERIC).to_string(),

@@ -270,6 +270,7 @@ async fn every_route_takes_over_long_ids_wrong_media_head_and_preflights_without
         pipeline_id: long("pln_"),
         execution_id: long("exe_"),
         integration_id: long("itg_"),
+        completion_id: long("task_"),
     };
     let echo = "z".repeat(64);
     for (n, route) in routes().into_iter().enumerate() {

@@ -7,6 +7,7 @@ mod agents;
 mod audit;
 mod auth_matrix;
 mod bad_credentials;
+mod completions;
 mod context_size;
 mod conversation;
 mod executions;

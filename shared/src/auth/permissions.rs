@@ -32,6 +32,13 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
         "POST /api/v1/resources/{uri}/subscribe",
         &[Admin, Operator, Agent, Viewer],
     ),
+    // Completions: as a context's prompt and its task's cancel; every role reads them.
+    ("POST /api/v1/completions", &[Admin, Operator, Agent]),
+    (
+        "GET /api/v1/completions/{completionID}",
+        &[Admin, Operator, Agent, Viewer],
+    ),
+    ("DELETE /api/v1/completions/{completionID}", &[Admin, Operator, Agent]),
     // Integrations: admins and operators write them; every role reads them (they hold references to
     // credentials, never credentials).
     ("GET /api/v1/integrations", &[Admin, Operator, Agent, Viewer]),

@@ -145,6 +145,9 @@ pub struct Task {
     /// For a standalone AI task: its prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
+    /// For a completion sent as messages: the conversation to answer (its last message the user's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<crate::providers::Message>>,
     /// For a standalone AI task: the provider the caller asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_provider: Option<String>,
@@ -201,6 +204,7 @@ impl Task {
             error: None,
             error_code: None,
             input: None,
+            messages: None,
             requested_provider: None,
             expires_at: Some(expires_at),
             stream: false,

@@ -193,16 +193,17 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(false)
     }
 
-    /// A standalone task's answer: its prompt alone, the reply kept on the task.
+    /// A standalone task's answer: its messages, or its prompt alone; the reply kept on the task.
     async fn answer_alone<K: ChunkSink>(&self, task: &Task, budget: Budget, sink: &mut K) -> Finish {
-        let Some(prompt) = task.input.clone() else {
-            return invalid("the task has no prompt".into());
+        let messages = match (&task.messages, &task.input) {
+            (Some(messages), _) => messages.clone(),
+            (None, Some(prompt)) => vec![Message {
+                role: Role::User,
+                content: prompt.clone(),
+            }],
+            (None, None) => return invalid("the task has no prompt".into()),
         };
         let model_id = task.model_id.clone().unwrap_or_else(|| self.default_model.clone());
-        let messages = vec![Message {
-            role: Role::User,
-            content: prompt,
-        }];
         match self.ask(task, &model_id, messages, budget, sink).await {
             Ok((response, stream)) => completed(response, stream),
             Err(failed) => failed,

@@ -1,0 +1,9 @@
+//! Lambda entry point of `completions-get`: `GET /api/v1/completions/{completionID}`.
+
+use functions::{api, completions, wiring};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
+    api::run(wiring::conversation().await?, completions::get).await
+}

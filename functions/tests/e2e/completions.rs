@@ -1,0 +1,131 @@
+//! Completions through the local gateway, answered by the worker from moto's queues: messages reach
+//! a slow OpenAI-compatible stand-in over HTTP; `"wait": true` answers the finished completion (also a
+//! failed one); a slow one is cancelled while it runs; another tenant's is unknown.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::auth_matrix::{bearer, jwt, secret};
+use crate::conversation::{get, post};
+use crate::helpers::{fresh_tenant, gateway_url, http, send_json, Credential};
+
+const ROUTE: &str = "/api/v1/completions";
+
+fn operator(tenant: &str) -> Credential {
+    bearer(&jwt(tenant, "operator", &json!({}), &secret()))
+}
+
+async fn delete(caller: &Credential, path: &str) -> (u16, Value) {
+    send_json(
+        http()
+            .delete(format!("{}{path}", gateway_url()))
+            .header(caller.0, &caller.1),
+    )
+    .await
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn messages_reach_the_slow_standin_and_wait_answers_the_finished_completion() {
+    // GIVEN an operator
+    let caller = operator(&fresh_tenant("completions"));
+    // WHEN it asks the stand-in (2 s a reply) three messages and waits
+    let body = json!({"model_id": "standin", "wait": true, "messages": [
+        {"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Hi"},
+        {"role": "user", "content": "Capital of France? [sleep 2]"}]});
+    let asked = Instant::now();
+    let (status, done) = post(&caller, ROUTE, &body).await;
+    // THEN the answer is the finished completion, computed from all three messages
+    assert_eq!(status, 200, "{done}");
+    assert!(asked.elapsed() >= Duration::from_secs(2));
+    assert_eq!(
+        (done["status"].as_str(), done["provider"].as_str()),
+        (Some("completed"), Some("standin"))
+    );
+    assert_eq!(
+        done["result"], "standin: 3 message(s); last: Capital of France? [sleep 2]",
+        "{done}"
+    );
+    assert!(done["timings"]["run_ms"].as_i64().unwrap() >= 2_000, "{done}");
+    assert!(done["usage"]["output_tokens"].as_u64().is_some(), "{done}");
+    // AND it reads back the same
+    let id = done["completion_id"].as_str().unwrap();
+    let (status, read) = get(&caller, &format!("{ROUTE}/{id}")).await;
+    assert_eq!((status, &read["result"]), (200, &done["result"]));
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_failing_provider_and_a_hanging_one_are_failures_the_caller_sees() {
+    let caller = operator(&fresh_tenant("completions-fail"));
+    // A provider answering 500 every time: the completion fails after its retries, with the code
+    let body = json!({"model_id": "standin", "wait": true, "prompt": "hi [status 500]"});
+    let (status, failed) = post(&caller, ROUTE, &body).await;
+    assert_eq!(status, 200, "{failed}");
+    assert_eq!(
+        (failed["status"].as_str(), failed["error"]["code"].as_str()),
+        (Some("failed"), Some("PROVIDER_FAILED"))
+    );
+    assert!(failed["result"].is_null(), "{failed}");
+    // A provider that never answers: failed at the task's deadline (20 s on the test stack), inside
+    // the wait's 25 s
+    let body = json!({"model_id": "standin", "wait": true, "prompt": "hi [hang]"});
+    let (status, hung) = post(&caller, ROUTE, &body).await;
+    assert_eq!(status, 200, "{hung}");
+    assert_eq!(hung["error"]["code"], "PROVIDER_TIMEOUT", "{hung}");
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_running_completion_is_cancelled_and_stays_another_tenants_secret() {
+    // GIVEN a completion the stand-in answers only after 30 s
+    let tenant = fresh_tenant("completions-cancel");
+    let caller = operator(&tenant);
+    let (status, queued) = post(
+        &caller,
+        ROUTE,
+        &json!({"model_id": "standin", "prompt": "slow [sleep 30]"}),
+    )
+    .await;
+    assert_eq!((status, queued["status"].as_str()), (202, Some("pending")), "{queued}");
+    let path = format!("{ROUTE}/{}", queued["completion_id"].as_str().unwrap());
+    // WHEN it is running
+    let mut running = false;
+    for _ in 0..100 {
+        let (_, now) = get(&caller, &path).await;
+        if now["status"] == "running" {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(running, "never started");
+    // THEN a viewer may not cancel it, another tenant does not see it, its operator cancels it
+    let viewer = bearer(&jwt(&tenant, "viewer", &json!({}), &secret()));
+    assert_eq!(delete(&viewer, &path).await.0, 403);
+    let stranger = operator(&fresh_tenant("completions-other"));
+    let (status, unknown) = get(&stranger, &path).await;
+    assert_eq!(
+        (status, unknown["error"]["code"].as_str()),
+        (404, Some("COMPLETION_NOT_FOUND"))
+    );
+    assert_eq!(delete(&stranger, &path).await.0, 404);
+    let (status, cancelled) = delete(&caller, &path).await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+    // AND it stays cancelled without a result; a second cancel is 409
+    let (_, read) = get(&caller, &path).await;
+    assert_eq!(
+        (read["status"].as_str(), read["result"].as_str()),
+        (Some("cancelled"), None)
+    );
+    assert_eq!(delete(&caller, &path).await.0, 409);
+    // AND a context's task is not a completion
+    let (_, context) = post(&caller, "/api/v1/mcp/contexts", &json!({})).await;
+    let task = context["task_id"].as_str().unwrap();
+    assert_eq!(get(&caller, &format!("{ROUTE}/{task}")).await.0, 404);
+}

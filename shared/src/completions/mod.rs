@@ -1,0 +1,220 @@
+//! Completions (`/api/v1/completions`): an AI task with no context, asked as a prompt or as a list of
+//! messages, queued by priority and answered by the worker like a context's prompt (the same
+//! provider chain, retries, fallbacks, deadline and cancel), its reply, usage and timings kept on the
+//! task. A completion's id is its task's id.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::auth::Principal;
+use crate::contexts::requests::Invalid;
+use crate::contexts::store::ContextStore;
+use crate::conversation::errors::ConversationError;
+use crate::conversation::service::Deps;
+use crate::providers::{Message, Role};
+use crate::tasks::model::{parse_priority, Task, TaskType};
+use crate::tasks::store::{TaskQueue, TaskStore};
+
+/// Messages a completion may carry.
+pub const MAX_MESSAGES: usize = 64;
+/// The longest a `"wait": true` request waits for its completion to finish, under API Gateway's 30 s.
+pub const WAIT_SECS: u64 = 25;
+
+/// A checked `POST /api/v1/completions` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletionRequest {
+    pub messages: Vec<Message>,
+    /// `None`: the catalog's default model.
+    pub model_id: Option<String>,
+    pub priority: u8,
+    /// Stream the reply to the task's WebSocket subscribers as it comes (`completion_chunk`).
+    pub stream: bool,
+    /// Answer the finished completion when it finishes within [`WAIT_SECS`].
+    pub wait: bool,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConversationError {
+    ConversationError::Invalid(Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    })
+}
+
+fn flag(obj: &Map<String, Value>, name: &str) -> Result<bool, ConversationError> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
+fn messages(value: &Value, max_bytes: usize) -> Result<Vec<Message>, ConversationError> {
+    let Some(list) = value.as_array().filter(|l| (1..=MAX_MESSAGES).contains(&l.len())) else {
+        return Err(invalid(
+            "messages",
+            format!("must be a list of 1 to {MAX_MESSAGES} messages"),
+        ));
+    };
+    let mut out = Vec::with_capacity(list.len());
+    let mut bytes = 0;
+    for (i, m) in list.iter().enumerate() {
+        let field = format!("messages[{i}]");
+        let obj = m
+            .as_object()
+            .filter(|o| o.keys().all(|k| k == "role" || k == "content"))
+            .ok_or_else(|| invalid(&field, "must be {\"role\": …, \"content\": …}"))?;
+        let role = match obj.get("role").and_then(Value::as_str) {
+            Some("system") => Role::System,
+            Some("user") => Role::User,
+            Some("assistant") => Role::Assistant,
+            _ => return Err(invalid(&format!("{field}.role"), "must be system, user or assistant")),
+        };
+        let content = obj
+            .get("content")
+            .and_then(Value::as_str)
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| invalid(&format!("{field}.content"), "must be a string that is not blank"))?;
+        bytes += content.len();
+        out.push(Message {
+            role,
+            content: content.to_owned(),
+        });
+    }
+    if bytes > max_bytes {
+        return Err(invalid(
+            "messages",
+            format!("hold {bytes} bytes of content; at most {max_bytes}"),
+        ));
+    }
+    if out.last().map(|m| m.role) != Some(Role::User) {
+        return Err(invalid("messages", "the last message must be the user's"));
+    }
+    Ok(out)
+}
+
+/// Reads a `POST /api/v1/completions` body: `prompt` or `messages` (one of them), optional
+/// `model_id`, `priority`, `stream` and `wait`. Content is at most `max_bytes` in all.
+///
+/// # Errors
+/// [`ConversationError::Invalid`] naming the first wrong field.
+pub fn parse(body: &Value, max_bytes: usize) -> Result<CompletionRequest, ConversationError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    for (field, why) in [
+        (
+            "integration_id",
+            "completions from an integration are not built yet; send model_id",
+        ),
+        ("tools", "tool calls in completions are not built yet"),
+    ] {
+        if obj.contains_key(field) {
+            return Err(invalid(field, why));
+        }
+    }
+    let known = ["prompt", "messages", "model_id", "priority", "stream", "wait"];
+    if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(invalid(
+            k,
+            format!("unknown field; expected one of {}", known.join(", ")),
+        ));
+    }
+    let messages = match (obj.get("prompt"), obj.get("messages")) {
+        (Some(prompt), None) => {
+            let prompt = prompt
+                .as_str()
+                .filter(|p| !p.trim().is_empty())
+                .ok_or_else(|| invalid("prompt", "must be a string that is not blank"))?;
+            if prompt.len() > max_bytes {
+                return Err(invalid(
+                    "prompt",
+                    format!("is {} bytes; at most {max_bytes}", prompt.len()),
+                ));
+            }
+            vec![Message {
+                role: Role::User,
+                content: prompt.to_owned(),
+            }]
+        }
+        (None, Some(list)) => messages(list, max_bytes)?,
+        _ => return Err(invalid("prompt", "send a prompt or messages, one of them")),
+    };
+    let model_id = match obj.get("model_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .filter(|m| (1..=128).contains(&m.len()))
+                .ok_or_else(|| invalid("model_id", "must be a model id of 1 to 128 bytes"))?
+                .to_owned(),
+        ),
+    };
+    Ok(CompletionRequest {
+        messages,
+        model_id,
+        priority: parse_priority(obj.get("priority")).map_err(|m| invalid("priority", m))?,
+        stream: flag(obj, "stream")?,
+        wait: flag(obj, "wait")?,
+    })
+}
+
+impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
+    /// Records a pending completion and queues it.
+    ///
+    /// # Errors
+    /// [`ConversationError`] for an unknown model, or a store or queue failure.
+    pub async fn create_completion(
+        &self,
+        principal: &Principal,
+        request: CompletionRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Task, ConversationError> {
+        let model_id = request.model_id.unwrap_or_else(|| self.default_model.clone());
+        self.check_model(&model_id)?;
+        let mut record = self.new_task(principal, TaskType::Completion, now, request.priority)?;
+        record.model_id = Some(model_id);
+        record.messages = Some(request.messages);
+        record.stream = request.stream;
+        let group = record.task_id.clone();
+        self.create_and_queue(&record, None, &group, now).await?;
+        Ok(record)
+    }
+}
+
+/// Milliseconds between two of a task's timestamps, when both are there.
+fn between(from: Option<&str>, to: Option<&str>) -> Option<i64> {
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok();
+    Some((parse(to?)? - parse(from?)?).num_milliseconds())
+}
+
+/// A completion as the API shows it.
+#[must_use]
+pub fn view(task: &Task) -> Value {
+    let created = Some(task.created_at.as_str());
+    let (started, finished) = (task.started_at.as_deref(), task.finished_at.as_deref());
+    let error = task
+        .error_code
+        .as_ref()
+        .map(|code| json!({"code": code, "message": task.error}));
+    json!({
+        "completion_id": task.task_id,
+        "status": task.status.as_str(),
+        "model_id": task.model_id,
+        "provider": task.provider,
+        "model": task.model,
+        "result": task.output,
+        "usage": task.usage,
+        "error": error,
+        "attempts": task.attempts,
+        "timings": {
+            "created_at": task.created_at,
+            "started_at": started,
+            "finished_at": finished,
+            "queued_ms": between(created, started),
+            "run_ms": between(started, finished),
+            "total_ms": between(created, finished),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,81 @@
+use chrono::Utc;
+use serde_json::json;
+
+use super::*;
+use crate::conversation::memory::InMemory;
+use crate::conversation::service::tests::{alice, budget};
+use crate::tasks::model::TaskStatus;
+use crate::worker::Processed;
+
+fn refused(body: &Value) -> String {
+    match parse(body, 1_000) {
+        Err(ConversationError::Invalid(i)) => i.field,
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[test]
+fn a_prompt_or_messages_are_read_and_each_wrong_field_named() {
+    let asked = parse(&json!({"prompt": "hi", "model_id": "local-echo", "wait": true}), 1_000).unwrap();
+    assert_eq!((asked.messages.len(), asked.wait, asked.priority), (1, true, 5));
+    let chat = json!({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]});
+    assert_eq!(parse(&chat, 1_000).unwrap().messages[0].role, Role::System);
+    for (body, field) in [
+        (json!({}), "prompt"),
+        (json!({"prompt": "a", "messages": []}), "prompt"),
+        (json!({"prompt": " "}), "prompt"),
+        (json!({"prompt": "x".repeat(1_001)}), "prompt"),
+        (json!({"messages": []}), "messages"),
+        (
+            json!({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}),
+            "messages",
+        ),
+        (
+            json!({"messages": [{"role": "robot", "content": "a"}]}),
+            "messages[0].role",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": 3}]}),
+            "messages[0].content",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "x".repeat(600)}, {"role": "user", "content": "x".repeat(600)}]}),
+            "messages",
+        ),
+        (json!({"prompt": "a", "wait": "yes"}), "wait"),
+        (json!({"prompt": "a", "priority": 11}), "priority"),
+        (json!({"prompt": "a", "temperature": 1}), "temperature"),
+        (json!({"prompt": "a", "integration_id": "itg_1"}), "integration_id"),
+        (json!({"prompt": "a", "tools": ["search"]}), "tools"),
+    ] {
+        assert_eq!(refused(&body), field, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_completion_of_messages_is_answered_with_all_of_them_and_viewed_with_its_timings() {
+    let d: Deps<InMemory, InMemory, InMemory> = Deps::in_memory().unwrap();
+    let body = json!({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"}, {"role": "user", "content": "Capital of France?"}]});
+    let made = d
+        .create_completion(&alice("acme"), parse(&body, 1_000).unwrap(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(view(&made)["status"], "pending");
+    let (_, message) = d.queue.queued.lock().unwrap()[0].clone();
+    assert_eq!(
+        d.process(&message, Utc::now(), budget()).await.unwrap(),
+        Processed::Completed
+    );
+    let done = d.task(&alice("acme"), &made.task_id, Utc::now()).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Completed);
+    let shown = view(&done);
+    let result = shown["result"].as_str().unwrap();
+    assert!(
+        result.contains("4 message(s) received") && result.ends_with("Capital of France?"),
+        "{result}"
+    );
+    assert!(shown["timings"]["total_ms"].as_i64().unwrap() >= 0, "{shown}");
+    assert_eq!(shown["provider"], "local");
+    assert!(d.task(&alice("other"), &made.task_id, Utc::now()).await.is_err());
+}
