@@ -9,6 +9,7 @@ use shared::completions::{parse, view, WAIT_SECS};
 use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::errors::ConversationError;
 use shared::conversation::service::Deps;
+use shared::integrations::store::IntegrationStore;
 use shared::tasks::model::{Task, TaskType};
 use shared::tasks::store::{TaskCancel, TaskQueue, TaskStore};
 use shared::ApiError;
@@ -39,18 +40,34 @@ async fn completion<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     }
 }
 
+/// What the completions routes need: the conversation's dependencies, and the integrations a
+/// completion may be asked through (`POST`).
+pub struct CompletionDeps<D, I> {
+    pub conversation: D,
+    pub integrations: I,
+}
+
 /// `POST /api/v1/completions`: `202` with the queued completion; with `"wait": true`, `200` with the
 /// finished one when it finishes within [`WAIT_SECS`] (else still `202`, to be read with `GET`).
 ///
 /// # Errors
-/// A wrong field (`400`), an unknown model (`400 MODEL_NOT_FOUND`), a store or queue failure.
-pub async fn create<C: ContextStore, T: TaskStore, Q: TaskQueue>(
-    deps: &Deps<C, T, Q>,
+/// A wrong field (`400`), an unknown model (`400 MODEL_NOT_FOUND`), an unknown integration (`404`) or
+/// one whose provider cannot be called (`400`), a store or queue failure.
+pub async fn create<C: ContextStore, T: TaskStore, Q: TaskQueue, I: IntegrationStore>(
+    deps: &CompletionDeps<Deps<C, T, Q>, I>,
     req: Authorized<NewItem<CompletionPath>>,
 ) -> Result<Reply, ApiError> {
-    let request = parse(&req.request.body, deps.limits.max_prompt_bytes)?;
+    let conversation = &deps.conversation;
+    let request = parse(&req.request.body, conversation.limits.max_prompt_bytes)?;
+    let integration = match &request.integration_id {
+        Some(id) => Some(shared::integrations::service::get(&deps.integrations, &req.principal, id).await?),
+        None => None,
+    };
     let wait = request.wait;
-    let made = deps.create_completion(&req.principal, request, Utc::now()).await?;
+    let made = conversation
+        .create_completion(&req.principal, request, integration.as_ref(), Utc::now())
+        .await?;
+    let deps = conversation;
     let id = made.task_id.clone();
     if !wait {
         return Ok(Reply::new(202, &view(&made)).about(id));
@@ -73,11 +90,11 @@ pub async fn create<C: ContextStore, T: TaskStore, Q: TaskQueue>(
 ///
 /// # Errors
 /// `COMPLETION_NOT_FOUND` (another tenant's too, or a task that is not a completion), a store failure.
-pub async fn get<C: ContextStore, T: TaskStore, Q: TaskQueue>(
-    deps: &Deps<C, T, Q>,
+pub async fn get<C: ContextStore, T: TaskStore, Q: TaskQueue, I>(
+    deps: &CompletionDeps<Deps<C, T, Q>, I>,
     req: Authorized<Id<CompletionPath>>,
 ) -> Result<Reply, ApiError> {
-    let task = completion(deps, &req, &req.request.id).await?;
+    let task = completion(&deps.conversation, &req, &req.request.id).await?;
     Ok(Reply::ok(&view(&task)))
 }
 
@@ -86,11 +103,11 @@ pub async fn get<C: ContextStore, T: TaskStore, Q: TaskQueue>(
 ///
 /// # Errors
 /// `COMPLETION_NOT_FOUND`, one already finished (`409 TASK_ALREADY_FINISHED`), a store failure.
-pub async fn cancel<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue>(
-    deps: &Deps<C, T, Q>,
+pub async fn cancel<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q: TaskQueue, I>(
+    deps: &CompletionDeps<Deps<C, T, Q>, I>,
     req: Authorized<Id<CompletionPath>>,
 ) -> Result<Reply, ApiError> {
-    let id = &req.request.id;
+    let (deps, id) = (&deps.conversation, &req.request.id);
     completion(deps, &req, id).await?;
     let cancelled = deps.cancel_task(&req.principal, id, Utc::now()).await?;
     Ok(Reply::ok(&view(&cancelled)))

@@ -40,6 +40,7 @@ use shared::{telemetry, Config};
 use crate::agents::AgentDeps;
 use crate::api::App;
 use crate::audit::AuditDeps;
+use crate::completions::CompletionDeps;
 use crate::integrations::IntegrationDeps;
 use crate::keys::Revocation;
 use crate::registered::{RegistryDeps, SubscribeDeps};
@@ -212,6 +213,19 @@ pub async fn pipelines() -> Result<App<DynamoDbPipelines>> {
     let (config, clients) = start().await?;
     let store = DynamoDbPipelines::new(clients.dynamodb.clone(), config.table_name.clone());
     Ok(app(store, &config, &clients))
+}
+
+/// A completions route: the conversation's dependencies and the integrations.
+///
+/// # Errors
+/// When the configuration is invalid, a task queue is not configured or an HTTP client cannot be built.
+pub async fn completions() -> Result<App<CompletionDeps<AwsDeps, DynamoDbIntegrations>>> {
+    let (config, clients) = start().await?;
+    let deps = CompletionDeps {
+        conversation: aws_deps(&config, &clients)?,
+        integrations: DynamoDbIntegrations::new(clients.dynamodb.clone(), config.table_name.clone()),
+    };
+    Ok(app(deps, &config, &clients))
 }
 
 /// An integrations route: the store, and the model catalog a configuration is checked against.

@@ -5,5 +5,5 @@ use functions::{api, completions, wiring};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
-    api::run(wiring::conversation().await?.audited(), completions::create).await
+    api::run(wiring::completions().await?.audited(), completions::create).await
 }

@@ -1,9 +1,23 @@
 //! The completion handlers on their `events/` fixtures, with in-memory stores and the local provider.
 
+use shared::audit::InMemoryAuditLog;
+use shared::conversation::memory::InMemory;
+use shared::integrations::memory::InMemoryIntegrations;
+
 use super::*;
-use crate::api::serve;
-use crate::api::test_support::conversation;
+use crate::api::test_support::audit;
+use crate::api::{serve, App};
 use crate::http::test_support::{body_json, event, event_edited};
+
+type Completions = App<CompletionDeps<Deps<InMemory, InMemory, InMemory>, InMemoryIntegrations>, InMemoryAuditLog>;
+
+fn conversation() -> Completions {
+    let deps = CompletionDeps {
+        conversation: Deps::in_memory().unwrap(),
+        integrations: InMemoryIntegrations::default(),
+    };
+    App::new(deps, audit()).audited()
+}
 
 #[tokio::test]
 async fn each_fixture_answers_its_documented_status_and_a_made_completion_reads_back() {

@@ -129,3 +129,53 @@ async fn a_running_completion_is_cancelled_and_stays_another_tenants_secret() {
     let task = context["task_id"].as_str().unwrap();
     assert_eq!(get(&caller, &format!("{ROUTE}/{task}")).await.0, 404);
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_completion_through_an_integration_runs_its_provider_model() {
+    // GIVEN an integration on the stand-in's provider with a model name of its own
+    let caller = operator(&fresh_tenant("completions-itg"));
+    let integration = json!({"name": "via stand-in", "model": {"provider": "standin",
+        "provider_model": "standin-through-an-integration", "parameters": {"max_tokens": 50}}});
+    let (status, made) = post(&caller, "/api/v1/integrations", &integration).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["integration_id"].as_str().unwrap();
+    // WHEN a completion is asked through it
+    let body = json!({"integration_id": id, "wait": true, "prompt": "hi [sleep 1]"});
+    let (status, done) = post(&caller, ROUTE, &body).await;
+    // THEN the stand-in answered it, asked for the integration's model
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (
+            done["status"].as_str(),
+            done["provider"].as_str(),
+            done["model"].as_str()
+        ),
+        (
+            Some("completed"),
+            Some("standin"),
+            Some("standin-through-an-integration")
+        ),
+        "{done}"
+    );
+    assert_eq!(
+        (done["integration_id"].as_str(), &done["model_id"]),
+        (Some(id), &Value::Null)
+    );
+    // AND an unknown integration is 404; one whose provider the stack has no key for is 400
+    let unknown = json!({"integration_id": "itg_0000000000000000000000000000", "prompt": "hi"});
+    let (status, refused) = post(&caller, ROUTE, &unknown).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (404, Some("INTEGRATION_NOT_FOUND"))
+    );
+    let keyless = json!({"name": "no key", "model": {"provider": "openai", "provider_model": "gpt-4o-mini"}});
+    let (_, made) = post(&caller, "/api/v1/integrations", &keyless).await;
+    let body = json!({"integration_id": made["integration_id"], "prompt": "hi"});
+    let (status, refused) = post(&caller, ROUTE, &body).await;
+    assert_eq!(
+        (status, refused["error"]["details"]["field"].as_str()),
+        (400, Some("integration_id")),
+        "{refused}"
+    );
+}

@@ -11,8 +11,11 @@ use crate::contexts::requests::Invalid;
 use crate::contexts::store::ContextStore;
 use crate::conversation::errors::ConversationError;
 use crate::conversation::service::Deps;
+use crate::ids::IdKind;
+use crate::integrations::{CredentialRef, Integration};
+use crate::providers::registry::Direct;
 use crate::providers::{Message, Role};
-use crate::tasks::model::{parse_priority, Task, TaskType};
+use crate::tasks::model::{parse_priority, IntegrationCall, Task, TaskType};
 use crate::tasks::store::{TaskQueue, TaskStore};
 
 /// Messages a completion may carry.
@@ -24,8 +27,10 @@ pub const WAIT_SECS: u64 = 25;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletionRequest {
     pub messages: Vec<Message>,
-    /// `None`: the catalog's default model.
+    /// `None`: the catalog's default model (or the integration's).
     pub model_id: Option<String>,
+    /// Ask with this integration's model configuration instead of a catalog model.
+    pub integration_id: Option<String>,
     pub priority: u8,
     /// Stream the reply to the task's WebSocket subscribers as it comes (`completion_chunk`).
     pub stream: bool,
@@ -93,7 +98,7 @@ fn messages(value: &Value, max_bytes: usize) -> Result<Vec<Message>, Conversatio
 }
 
 /// Reads a `POST /api/v1/completions` body: `prompt` or `messages` (one of them), optional
-/// `model_id`, `priority`, `stream` and `wait`. Content is at most `max_bytes` in all.
+/// `model_id` or `integration_id`, `priority`, `stream` and `wait`. Content is at most `max_bytes` in all.
 ///
 /// # Errors
 /// [`ConversationError::Invalid`] naming the first wrong field.
@@ -101,18 +106,18 @@ pub fn parse(body: &Value, max_bytes: usize) -> Result<CompletionRequest, Conver
     let obj = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    for (field, why) in [
-        (
-            "integration_id",
-            "completions from an integration are not built yet; send model_id",
-        ),
-        ("tools", "tool calls in completions are not built yet"),
-    ] {
-        if obj.contains_key(field) {
-            return Err(invalid(field, why));
-        }
+    if obj.contains_key("tools") {
+        return Err(invalid("tools", "tool calls in completions are not built yet"));
     }
-    let known = ["prompt", "messages", "model_id", "priority", "stream", "wait"];
+    let known = [
+        "prompt",
+        "messages",
+        "model_id",
+        "integration_id",
+        "priority",
+        "stream",
+        "wait",
+    ];
     if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(invalid(
             k,
@@ -148,9 +153,22 @@ pub fn parse(body: &Value, max_bytes: usize) -> Result<CompletionRequest, Conver
                 .to_owned(),
         ),
     };
+    let integration_id = match obj.get("integration_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .filter(|id| IdKind::Integration.matches(id))
+                .ok_or_else(|| invalid("integration_id", IdKind::Integration.shape()))?
+                .to_owned(),
+        ),
+    };
+    if model_id.is_some() && integration_id.is_some() {
+        return Err(invalid("model_id", "send a model_id or an integration_id, not both"));
+    }
     Ok(CompletionRequest {
         messages,
         model_id,
+        integration_id,
         priority: parse_priority(obj.get("priority")).map_err(|m| invalid("priority", m))?,
         stream: flag(obj, "stream")?,
         wait: flag(obj, "wait")?,
@@ -166,18 +184,65 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         &self,
         principal: &Principal,
         request: CompletionRequest,
+        integration: Option<&Integration>,
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
-        let model_id = request.model_id.unwrap_or_else(|| self.default_model.clone());
-        self.check_model(&model_id)?;
         let mut record = self.new_task(principal, TaskType::Completion, now, request.priority)?;
-        record.model_id = Some(model_id);
+        match integration {
+            Some(integration) => {
+                let call = integration_call(integration)?;
+                let direct = Direct {
+                    provider: &call.provider,
+                    provider_model: &call.provider_model,
+                    credential_env: call.credential_env.as_deref(),
+                };
+                self.providers
+                    .direct_client(&direct)
+                    .map_err(|why| invalid("integration_id", format!("{}: {why}", integration.integration_id)))?;
+                record.requested_provider = Some(call.provider.clone());
+                record.integration = Some(call);
+            }
+            None => {
+                let model_id = request.model_id.unwrap_or_else(|| self.default_model.clone());
+                self.check_model(&model_id)?;
+                record.model_id = Some(model_id);
+            }
+        }
         record.messages = Some(request.messages);
         record.stream = request.stream;
         let group = record.task_id.clone();
         self.create_and_queue(&record, None, &group, now).await?;
         Ok(record)
     }
+}
+
+/// What a completion through `integration` runs with.
+///
+/// # Errors
+/// [`ConversationError::Invalid`] for a credential kept in Secrets Manager (not read by completions
+/// yet).
+fn integration_call(integration: &Integration) -> Result<IntegrationCall, ConversationError> {
+    let model = &integration.spec.model;
+    let credential_env = match &model.credential {
+        None => None,
+        Some(CredentialRef::Env(env)) => Some(env.clone()),
+        Some(CredentialRef::SecretArn(_)) => {
+            return Err(invalid(
+                "integration_id",
+                format!(
+                    "{}: its credential is a Secrets Manager secret, which completions do not read yet; reference a variable ({{\"env\": …}})",
+                    integration.integration_id
+                ),
+            ))
+        }
+    };
+    Ok(IntegrationCall {
+        integration_id: integration.integration_id.clone(),
+        provider: model.provider.clone(),
+        provider_model: model.provider_model.clone(),
+        max_tokens: model.parameters.max_tokens,
+        credential_env,
+    })
 }
 
 /// Milliseconds between two of a task's timestamps, when both are there.
@@ -199,6 +264,7 @@ pub fn view(task: &Task) -> Value {
         "completion_id": task.task_id,
         "status": task.status.as_str(),
         "model_id": task.model_id,
+        "integration_id": task.integration.as_ref().map(|call| call.integration_id.as_str()),
         "provider": task.provider,
         "model": task.model,
         "result": task.output,

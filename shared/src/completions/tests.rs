@@ -46,6 +46,10 @@ fn a_prompt_or_messages_are_read_and_each_wrong_field_named() {
         (json!({"prompt": "a", "priority": 11}), "priority"),
         (json!({"prompt": "a", "temperature": 1}), "temperature"),
         (json!({"prompt": "a", "integration_id": "itg_1"}), "integration_id"),
+        (
+            json!({"prompt": "a", "integration_id": "itg_0000000000000000000000000001", "model_id": "m"}),
+            "model_id",
+        ),
         (json!({"prompt": "a", "tools": ["search"]}), "tools"),
     ] {
         assert_eq!(refused(&body), field, "{body}");
@@ -58,7 +62,7 @@ async fn a_completion_of_messages_is_answered_with_all_of_them_and_viewed_with_i
     let body = json!({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello"}, {"role": "user", "content": "Capital of France?"}]});
     let made = d
-        .create_completion(&alice("acme"), parse(&body, 1_000).unwrap(), Utc::now())
+        .create_completion(&alice("acme"), parse(&body, 1_000).unwrap(), None, Utc::now())
         .await
         .unwrap();
     assert_eq!(view(&made)["status"], "pending");
@@ -78,4 +82,66 @@ async fn a_completion_of_messages_is_answered_with_all_of_them_and_viewed_with_i
     assert!(shown["timings"]["total_ms"].as_i64().unwrap() >= 0, "{shown}");
     assert_eq!(shown["provider"], "local");
     assert!(d.task(&alice("other"), &made.task_id, Utc::now()).await.is_err());
+}
+
+#[tokio::test]
+async fn a_completion_through_an_integration_calls_its_provider_model_and_refuses_what_it_cannot_call() {
+    use crate::integrations::{memory::InMemoryIntegrations, service as integrations};
+    let d: Deps<InMemory, InMemory, InMemory> = Deps::in_memory().unwrap();
+    let store = InMemoryIntegrations::default();
+    let catalog = crate::models::ModelCatalog::builtin().unwrap();
+    let make = |model: Value| {
+        let body = json!({"name": "i", "model": model});
+        let (store, catalog) = (&store, &catalog);
+        async move {
+            integrations::create(store, catalog, &alice("acme"), &body, Utc::now())
+                .await
+                .unwrap()
+        }
+    };
+    let local = make(json!({"provider": "local", "provider_model": "echo-2", "parameters": {"max_tokens": 64}})).await;
+    let ask = parse(&json!({"prompt": "hi", "integration_id": local.integration_id}), 1_000).unwrap();
+    let made = d
+        .create_completion(&alice("acme"), ask, Some(&local), Utc::now())
+        .await
+        .unwrap();
+    let call = made.integration.clone().unwrap();
+    assert_eq!(
+        (call.provider.as_str(), call.provider_model.as_str(), call.max_tokens),
+        ("local", "echo-2", Some(64))
+    );
+    let (_, message) = d.queue.queued.lock().unwrap()[0].clone();
+    assert_eq!(
+        d.process(&message, Utc::now(), budget()).await.unwrap(),
+        Processed::Completed
+    );
+    let done = view(&d.task(&alice("acme"), &made.task_id, Utc::now()).await.unwrap());
+    assert_eq!(
+        (done["status"].as_str(), done["provider"].as_str()),
+        (Some("completed"), Some("local"))
+    );
+    assert_eq!(done["integration_id"], local.integration_id.as_str());
+
+    // A provider the stack has no credential for, and a secret it does not read yet: 400, nothing queued
+    let openai = make(json!({"provider": "openai", "provider_model": "gpt-4o-mini"})).await;
+    let secret = make(
+        json!({"provider": "openai", "provider_model": "gpt-4o-mini", "credential":
+        {"secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpflow/openai"}}),
+    )
+    .await;
+    for integration in [&openai, &secret] {
+        let ask = parse(
+            &json!({"prompt": "hi", "integration_id": integration.integration_id}),
+            1_000,
+        )
+        .unwrap();
+        let refused = d
+            .create_completion(&alice("acme"), ask, Some(integration), Utc::now())
+            .await;
+        assert!(
+            matches!(&refused, Err(ConversationError::Invalid(i)) if i.field == "integration_id"),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(d.queue.queued.lock().unwrap().len(), 1);
 }

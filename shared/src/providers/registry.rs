@@ -63,6 +63,19 @@ pub enum CompleteError {
 pub struct Providers {
     catalog: ModelCatalog,
     by_id: BTreeMap<String, AnyProvider>,
+    /// Credentials by provider id, for a direct call made with another provider's credential.
+    credentials: BTreeMap<String, Secret>,
+    timeout: Duration,
+}
+
+/// A direct call: a provider of the catalog and its own model name (an integration's model
+/// configuration), with the credential of the provider whose `credential_env` is `credential_env`
+/// (`None`: the provider's own).
+#[derive(Debug, Clone, Copy)]
+pub struct Direct<'a> {
+    pub provider: &'a str,
+    pub provider_model: &'a str,
+    pub credential_env: Option<&'a str>,
 }
 
 impl Providers {
@@ -103,7 +116,74 @@ impl Providers {
         Ok(Self {
             catalog: catalog.clone(),
             by_id,
+            credentials: credentials.clone(),
+            timeout,
         })
+    }
+
+    /// The client a direct call uses: the provider's own, or one of its kind holding the credential
+    /// the stack keeps in `credential_env` (another provider's variable).
+    ///
+    /// # Errors
+    /// Why there is none: an unknown provider, one not configured, a variable the stack does not set.
+    pub fn direct_client(&self, direct: &Direct<'_>) -> Result<AnyProvider, String> {
+        let provider = self
+            .catalog
+            .providers
+            .iter()
+            .find(|p| p.id == direct.provider)
+            .ok_or_else(|| format!("provider {} is not in the model catalog", direct.provider))?;
+        let own = provider.credential_env.as_deref();
+        match direct.credential_env.filter(|env| Some(*env) != own) {
+            None => self.by_id.get(direct.provider).cloned().ok_or_else(|| {
+                format!(
+                    "provider {} is not configured on this stack (no credential)",
+                    direct.provider
+                )
+            }),
+            Some(env) => {
+                let key = self
+                    .catalog
+                    .providers
+                    .iter()
+                    .find(|p| p.credential_env.as_deref() == Some(env))
+                    .and_then(|p| self.credentials.get(&p.id))
+                    .ok_or_else(|| format!("the stack does not set {env}"))?;
+                let base = provider.base_url.as_deref().unwrap_or_default();
+                let client = match provider.kind {
+                    ProviderKind::OpenaiCompatible => {
+                        OpenAiCompatible::new(&provider.id, base, key.clone(), self.timeout).map(AnyProvider::OpenAi)
+                    }
+                    ProviderKind::Anthropic => {
+                        Anthropic::new(base, key.clone(), self.timeout).map(AnyProvider::Anthropic)
+                    }
+                    ProviderKind::Bedrock | ProviderKind::Local => {
+                        return Err(format!("provider {} takes no credential", provider.id))
+                    }
+                };
+                client.map_err(|e| format!("provider {}: {e}", provider.id))
+            }
+        }
+    }
+
+    /// Completes with one provider's model, retrying per `policy` (no fallback): an integration's
+    /// call. Streams pieces to `pieces` when given, as [`Self::stream`] does.
+    ///
+    /// # Errors
+    /// [`CompleteError::AllFailed`] when the provider failed every attempt (or has no client).
+    pub async fn complete_direct(
+        &self,
+        direct: &Direct<'_>,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        policy: RetryPolicy,
+        pieces: Option<UnboundedSender<Piece>>,
+    ) -> Result<ChatResponse, CompleteError> {
+        let pair = (direct.provider.to_owned(), direct.provider_model.to_owned());
+        let client = self.direct_client(direct).ok();
+        let lookup = |_: &str| client.clone();
+        self.call_pairs(&[pair], Vec::new(), lookup, messages, max_tokens, policy, pieces)
+            .await
     }
 
     /// Whether the catalog has the model at all (usable or not).
@@ -188,6 +268,24 @@ impl Providers {
         let chain = self.chain(model_id)?;
         let (usable, missing): (Vec<_>, Vec<_>) = chain.into_iter().partition(|(_, p, _)| self.by_id.contains_key(p));
         let pairs: Vec<(String, String)> = usable.into_iter().map(|(_, p, m)| (p, m)).collect();
+        let lookup = |provider: &str| self.by_id.get(provider).cloned();
+        self.call_pairs(&pairs, missing, lookup, messages, max_tokens, policy, pieces)
+            .await
+    }
+
+    /// Tries each `(provider, model)` of `pairs` in order with the client `lookup` gives; `missing`
+    /// (providers without a client) are listed as tried when all fail.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_pairs(
+        &self,
+        pairs: &[(String, String)],
+        missing: Vec<(String, String, String)>,
+        lookup: impl Fn(&str) -> Option<AnyProvider>,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        policy: RetryPolicy,
+        pieces: Option<UnboundedSender<Piece>>,
+    ) -> Result<ChatResponse, CompleteError> {
         let attempts = AtomicU32::new(0);
         let call = |provider: &str, model: &str| {
             let request = ChatRequest {
@@ -195,7 +293,7 @@ impl Providers {
                 messages: messages.clone(),
                 max_tokens,
             };
-            let client = self.by_id.get(provider).cloned();
+            let client = lookup(provider);
             let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             let pieces = pieces.clone();
             async move {
@@ -216,7 +314,7 @@ impl Providers {
                 }
             }
         };
-        match with_fallback(&pairs, policy, call, tokio::time::sleep).await {
+        match with_fallback(pairs, policy, call, tokio::time::sleep).await {
             Ok(response) => Ok(response),
             Err(AllFailed(mut tried)) => {
                 tried.extend(missing.into_iter().map(unconfigured));

@@ -117,6 +117,19 @@ pub struct TokenUsage {
     pub output_tokens: u64,
 }
 
+/// A completion asked through an integration: the model configuration it runs with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationCall {
+    pub integration_id: String,
+    pub provider: String,
+    pub provider_model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// The stack's variable holding the credential (`None`: the provider's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_env: Option<String>,
+}
+
 /// An operation, recorded as a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
@@ -145,6 +158,9 @@ pub struct Task {
     /// For a standalone AI task: its prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
+    /// For a completion asked through an integration: its model configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<IntegrationCall>,
     /// For a completion sent as messages: the conversation to answer (its last message the user's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<crate::providers::Message>>,
@@ -204,6 +220,7 @@ impl Task {
             error: None,
             error_code: None,
             input: None,
+            integration: None,
             messages: None,
             requested_provider: None,
             expires_at: Some(expires_at),

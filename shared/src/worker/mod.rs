@@ -18,6 +18,7 @@ use crate::contexts::model::{ContentType, Context, Node};
 use crate::contexts::store::{ContextEdits, ContextStore};
 use crate::conversation::errors::ConversationError;
 use crate::conversation::service::{stamp, Deps};
+use crate::providers::registry::Direct;
 use crate::providers::retry::RetryPolicy;
 use crate::providers::{ChatResponse, Message, Role};
 use crate::tasks::model::{StreamStats, Task, TaskType, TokenUsage};
@@ -204,7 +205,22 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             (None, None) => return invalid("the task has no prompt".into()),
         };
         let model_id = task.model_id.clone().unwrap_or_else(|| self.default_model.clone());
-        match self.ask(task, &model_id, messages, budget, sink).await {
+        let direct = task.integration.as_ref().map(|call| Direct {
+            provider: &call.provider,
+            provider_model: &call.provider_model,
+            credential_env: call.credential_env.as_deref(),
+        });
+        let max_tokens = task
+            .integration
+            .as_ref()
+            .and_then(|call| call.max_tokens)
+            .unwrap_or(MAX_REPLY_TOKENS);
+        let route = Route {
+            model_id: &model_id,
+            direct,
+            max_tokens,
+        };
+        match self.ask(task, route, messages, budget, sink).await {
             Ok((response, stream)) => completed(response, stream),
             Err(failed) => failed,
         }
@@ -215,23 +231,39 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     async fn ask<K: ChunkSink>(
         &self,
         task: &Task,
-        model_id: &str,
+        route: Route<'_>,
         messages: Vec<Message>,
         budget: Budget,
         sink: &mut K,
     ) -> Result<(ChatResponse, Option<Box<StreamStats>>), Finish> {
+        let Route {
+            model_id,
+            direct,
+            max_tokens,
+        } = route;
+        let providers = &self.providers;
+        let call = |pieces| async move {
+            match (&direct, pieces) {
+                (Some(direct), pieces) => {
+                    providers
+                        .complete_direct(direct, messages, max_tokens, budget.policy, pieces)
+                        .await
+                }
+                (None, None) => providers.complete(model_id, messages, max_tokens, budget.policy).await,
+                (None, Some(to)) => {
+                    providers
+                        .stream(model_id, messages, max_tokens, budget.policy, to)
+                        .await
+                }
+            }
+        };
         if !task.stream {
-            let call = self
-                .providers
-                .complete(model_id, messages, MAX_REPLY_TOKENS, budget.policy);
-            let outcome = tokio::time::timeout_at(budget.deadline, call).await;
+            let outcome = tokio::time::timeout_at(budget.deadline, call(None)).await;
             return outcome_of(outcome, None).map(|r| (r, None));
         }
         let (to, pieces) = tokio::sync::mpsc::unbounded_channel();
         let started = std::time::Instant::now();
-        let call = self
-            .providers
-            .stream(model_id, messages, MAX_REPLY_TOKENS, budget.policy, to);
+        let call = call(Some(to));
         // The call owns the sender: when it ends (or the deadline drops it), the relay drains and ends.
         let (outcome, stats) = tokio::join!(
             tokio::time::timeout_at(budget.deadline, call),
@@ -263,7 +295,12 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             return Ok(already_answered(written));
         }
         let model_id = task.model_id.clone().unwrap_or_else(|| context.model_id.clone());
-        let (response, stream) = match self.ask(task, &model_id, history(&context, seq), budget, sink).await {
+        let route = Route {
+            model_id: &model_id,
+            direct: None,
+            max_tokens: MAX_REPLY_TOKENS,
+        };
+        let (response, stream) = match self.ask(task, route, history(&context, seq), budget, sink).await {
             Ok(r) => r,
             Err(failed) => return Ok(failed),
         };
@@ -273,6 +310,14 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             .await?;
         Ok(completed(response, stream))
     }
+}
+
+/// Where a task's provider call goes: its model's chain, or one provider's model (an integration's).
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    model_id: &'a str,
+    direct: Option<Direct<'a>>,
+    max_tokens: u32,
 }
 
 /// A provider call's outcome within the deadline, as the answer or the failure to store.
