@@ -97,7 +97,7 @@ pub(crate) struct Targets {
     pub(crate) execution_id: String,
     /// An integration of the tenant.
     pub(crate) integration_id: String,
-    /// A completion of the tenant, unfinished for its first 5 s.
+    /// A completion of the tenant (made on demand), unfinished for its first 20 s.
     pub(crate) completion_id: String,
 }
 
@@ -145,13 +145,6 @@ impl Targets {
         )
         .await;
         assert_eq!(status, 201, "{integration}");
-        let (status, completion) = call(
-            &guarded_route("POST", "/api/v1/completions"),
-            Some(&admin),
-            &Self::default(),
-        )
-        .await;
-        assert_eq!(status, 202, "{completion}");
         Self {
             key_id,
             node_id: format!("{context_id}-1"),
@@ -164,7 +157,7 @@ impl Targets {
             pipeline_id: "pln_0000000000000000000000000000".into(),
             execution_id: "exe_0000000000000000000000000000".into(),
             integration_id: integration["integration_id"].as_str().unwrap().to_owned(),
-            completion_id: completion["completion_id"].as_str().unwrap().to_owned(),
+            completion_id: "task_0000000000000000000000000000".into(),
         }
     }
 
@@ -185,6 +178,17 @@ impl Targets {
         let cancel = guarded_route("POST", "/api/v1/pipelines/{pipelineID}/executions/{executionID}/cancel");
         let (status, cancelled) = call(&cancel, Some(&admin), &self).await;
         assert_eq!(status, 200, "{cancelled}");
+        self
+    }
+
+    /// The same targets with a completion of `tenant`, asked by its admin, that runs for 20 s (so a
+    /// cancel finds it unfinished).
+    pub(crate) async fn with_completion(mut self, tenant: &str) -> Self {
+        let admin = bearer(&jwt(tenant, "admin", &json!({"sub": fresh_tenant("admin")}), &secret()));
+        let route = guarded_route("POST", "/api/v1/completions");
+        let (status, completion) = call(&route, Some(&admin), &self).await;
+        assert_eq!(status, 202, "{completion}");
+        self.completion_id = completion["completion_id"].as_str().unwrap().to_owned();
         self
     }
 
@@ -232,8 +236,8 @@ pub(crate) fn body_for(path: &str, targets: &Targets) -> Value {
             {"name": "out", "type": "output", "timeout": 5}], "dependencies": [{"from": "in", "to": "out"}]})
         }
         "/api/v1/pipelines/{pipelineID}/execute" => json!({"input_data": {"records": []}}),
-        // Running for 5 s on the stand-in, so a cancel of a fresh target finds it unfinished.
-        "/api/v1/completions" => json!({"model_id": "standin", "prompt": "from the matrix [sleep 5]"}),
+        // Running for 20 s on the stand-in, so a cancel of a fresh target finds it unfinished.
+        "/api/v1/completions" => json!({"model_id": "standin", "prompt": "from the matrix [sleep 20]"}),
         "/api/v1/integrations" | "/api/v1/integrations/{integrationID}" => {
             json!({"name": "matrix", "model": {"provider": "local", "provider_model": "echo"}})
         }
@@ -388,12 +392,21 @@ async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_40
     let other = fresh_tenant("other");
     // One set of targets per tenant, except for the routes that destroy theirs.
     let (own_targets, other_targets) = (
-        Targets::of(&own).await.with_agent(&own).await.with_pipeline(&own).await,
+        Targets::of(&own)
+            .await
+            .with_agent(&own)
+            .await
+            .with_pipeline(&own)
+            .await
+            .with_completion(&own)
+            .await,
         Targets::of(&other)
             .await
             .with_agent(&other)
             .await
             .with_pipeline(&other)
+            .await
+            .with_completion(&other)
             .await,
     );
     for (n, route) in routes().into_iter().filter(|r| r.guarded).enumerate() {
@@ -405,6 +418,9 @@ async fn every_role_gets_what_the_permission_table_says_and_other_tenants_are_40
                 let targets = match (route.method.as_str(), target == &own) {
                     ("DELETE", _) if route.path.contains("{agentID}") => {
                         Targets::of(target).await.with_agent(target).await
+                    }
+                    ("DELETE", _) if route.path.contains("{completionID}") => {
+                        Targets::of(target).await.with_completion(target).await
                     }
                     ("DELETE", _) => Targets::of(target).await,
                     (_, true) => own_targets.clone(),

@@ -71,8 +71,19 @@ async fn a_tenants_requests_denials_and_tasks_are_its_events_newest_first() {
     assert_eq!(denials.len(), 1, "{denials:?}");
     assert_eq!(denials[0]["fields"]["route"], "POST /api/v1/keys");
     assert_eq!(denials[0]["fields"]["code"], "FORBIDDEN");
-    // AND the task's start and finish are task events, its fallback a provider warning
-    let tasks = events(&operator, "?kind=task").await;
+    // AND the task's start and finish are task events, its fallback a provider warning (the worker
+    // records them just after the task's finish is stored: read until they are there, up to 10 s)
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        tasks = events(&operator, "?kind=task").await;
+        if tasks
+            .iter()
+            .any(|e| e["fields"]["task_id"] == task_id && e["fields"]["status"] == "completed")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let statuses: Vec<&str> = tasks
         .iter()
         .filter(|e| e["fields"]["task_id"] == task_id)

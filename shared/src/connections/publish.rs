@@ -193,8 +193,9 @@ pub fn resource_topic(uri: &str) -> String {
     format!("resource:{uri}")
 }
 
-/// Publishes a task's state as a `task_update` event to its task's and context's subscribers, kept
-/// first under both topics for `events/since` (an event that cannot be kept is still pushed).
+/// Publishes a task's state (without a completion's `messages`) as a `task_update` event to its
+/// task's and context's subscribers, kept first under both topics for `events/since` (an event that
+/// cannot be kept is still pushed).
 ///
 /// # Errors
 /// When the subscribers cannot be read.
@@ -203,7 +204,12 @@ pub async fn task_update<S: ConnectionStore + EventLog, P: Pusher>(
     pusher: &P,
     task: &Task,
 ) -> anyhow::Result<usize> {
-    let data = serde_json::to_value(task)?;
+    let mut data = serde_json::to_value(task)?;
+    // A completion's messages (up to MaxPromptBytes) would take the event past the 32 KB a post
+    // may carry; GET of the completion's task has them.
+    if let Some(fields) = data.as_object_mut() {
+        fields.remove("messages");
+    }
     publish_kept(store, pusher, &task.tenant, &task_topics(task), "task_update", &data).await
 }
 

@@ -91,6 +91,14 @@ fn raw_credential(value: &Value, path: &str) -> Option<String> {
                 .filter(|c| *c != '_' && *c != '-')
                 .flat_map(char::to_lowercase)
                 .collect();
+            // A key shaped like a credential is named by where it is, never repeated.
+            if looks_like_a_key(k) {
+                return Some(if path.is_empty() {
+                    "body".to_owned()
+                } else {
+                    path.to_owned()
+                });
+            }
             let credential_slot = field == "model.credential" && v.is_string();
             if credential_slot || (CREDENTIAL_KEYS.contains(&normalized.as_str()) && v.is_string()) {
                 return Some(field);
@@ -101,7 +109,12 @@ fn raw_credential(value: &Value, path: &str) -> Option<String> {
             .iter()
             .enumerate()
             .find_map(|(i, v)| raw_credential(v, &format!("{path}[{i}]"))),
-        Value::String(s) if looks_like_a_key(s) => Some(path.to_owned()),
+        Value::String(s)
+            if s.split(|c: char| c.is_whitespace() || "\"'=:,;()[]{}<>".contains(c))
+                .any(looks_like_a_key) =>
+        {
+            Some(path.to_owned())
+        }
         _ => None,
     }
 }

@@ -89,7 +89,8 @@ pub async fn replace<S: IntegrationStore>(
     let spec = spec(&body, catalog)?;
     let expected = match (header, in_body) {
         (Precondition::None, None) => return Err(IntegrationError::PreconditionRequired),
-        (Precondition::None, Some(v)) => Precondition::Version(v),
+        // The body's version is the one it replaces, whatever `If-Match: *` allows.
+        (Precondition::None | Precondition::Any, Some(v)) => Precondition::Version(v),
         (Precondition::Version(h), Some(v)) if h != v => {
             return Err(super::invalid(
                 "version",

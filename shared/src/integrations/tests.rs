@@ -82,6 +82,11 @@ fn a_credentials_value_is_refused_wherever_it_is_and_never_repeated() {
             json!({"model": {"parameters": {"Password": "hunter2"}}}),
             "model.parameters.Password",
         ),
+        (json!({"model": {"credential": {secret: true}}}), "model.credential"),
+        (
+            json!({"description": format!("our key: {secret}, do not share")}),
+            "description",
+        ),
     ];
     for (body, field) in cases {
         assert_eq!(raw(&body), field, "{body}");
@@ -224,6 +229,12 @@ async fn create_get_replace_delete_move_the_version_and_stay_in_the_tenant() {
             expected: 1,
             ..
         })
+    ));
+    // `If-Match: *` does not override the body's stale version.
+    let starred = service::replace(&store, &catalog(), &acme, &id, &doc, Precondition::Any, later).await;
+    assert!(matches!(
+        starred,
+        Err(IntegrationError::VersionMismatch { current: 2, .. })
     ));
     doc.as_object_mut().unwrap().remove("version");
     let bare = service::replace(&store, &catalog(), &acme, &id, &doc, Precondition::None, later).await;

@@ -7,7 +7,6 @@ use aws_sdk_dynamodb::Client;
 use futures::future::BoxFuture;
 
 use super::{Filter, LogEvent, LogStore, Page, RETENTION_DAYS};
-use crate::dynamodb::pages::backwards;
 use crate::dynamodb::{key, n, s, sdk_error, table_keys, Item};
 
 /// Items of one `BatchWriteItem` at most (DynamoDB's limit).
@@ -110,7 +109,7 @@ impl LogStore for DynamoDbLogs {
             .scan_index_forward(false);
         let mut conditions = vec!["expires_at > :now".to_owned()];
         if let Some(level) = filter.level {
-            let levels: Vec<String> = [super::Level::Info, super::Level::Warn, super::Level::Error]
+            let levels: Vec<String> = super::Level::ALL
                 .into_iter()
                 .filter(|l| *l >= level)
                 .enumerate()
@@ -131,15 +130,83 @@ impl LogStore for DynamoDbLogs {
                 .expression_attribute_values(":kind", s(kind.as_str()));
         }
         let query = query.filter_expression(conditions.join(" AND "));
-        let start = filter
-            .after
-            .as_deref()
-            .map(|after| key(&table_keys::log_partition(tenant), &sort_key(after)));
-        let (events, next_cursor) = backwards(query, start, filter.limit, |item| {
-            let event = from_item(tenant, item)?;
-            Ok::<_, anyhow::Error>(Some((event.event_id.clone(), event)))
-        })
-        .await?;
-        Ok(Page { events, next_cursor })
+        // DynamoDB refuses a start key outside the key condition: a cursor past the window's end
+        // starts at its end, one before its start leaves nothing to read.
+        let after = filter.after.as_deref().map(sort_key);
+        if after.as_deref().is_some_and(|a| a <= low.as_str()) {
+            return Ok(Page {
+                events: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let start = after
+            .filter(|a| a.as_str() < high.as_str())
+            .map(|a| key(&table_keys::log_partition(tenant), &a));
+        read_pages(query, start, filter.limit, tenant).await
+    }
+}
+
+/// Reads `query` from `start`, a page at a time, until `limit` events are kept or [`MAX_PAGES`] pages
+/// are read (a narrow filter over a long window must not read the whole partition in one request):
+/// then the cursor is where reading stopped, so the next request goes on from there.
+async fn read_pages(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    mut start: Option<Item>,
+    limit: usize,
+    tenant: &str,
+) -> anyhow::Result<Page> {
+    let mut events = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let out = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX).max(PAGE_ITEMS))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        for item in out.items() {
+            events.push(from_item(tenant, item)?);
+            if events.len() > limit {
+                events.truncate(limit);
+                let next_cursor = events.last().map(|e| e.event_id.clone());
+                return Ok(Page { events, next_cursor });
+            }
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok(Page {
+                events,
+                next_cursor: None,
+            });
+        }
+    }
+    // Stopped on the page cap: go on after the last item read.
+    let next_cursor = start
+        .as_ref()
+        .and_then(|key| key.get("sk"))
+        .and_then(|sk| sk.as_s().ok())
+        .and_then(|sk| from_sort_key(sk));
+    Ok(Page { events, next_cursor })
+}
+
+/// The event id a sort key holds.
+fn from_sort_key(sk: &str) -> Option<String> {
+    let id = sk.replace("%23", "#").replace("%25", "%");
+    super::is_event_id(&id).then_some(id)
+}
+
+/// Pages one request reads at most, and the items it asks of each page at least.
+const MAX_PAGES: usize = 8;
+const PAGE_ITEMS: i32 = 200;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sort_key_gives_back_its_event_id() {
+        for id in ["001796000000000-req=1", "001796000000000-a#b%c"] {
+            assert_eq!(from_sort_key(&sort_key(id)).as_deref(), Some(id));
+        }
     }
 }

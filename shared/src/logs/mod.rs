@@ -35,6 +35,8 @@ pub enum Level {
 }
 
 impl Level {
+    pub const ALL: [Self; 3] = [Self::Info, Self::Warn, Self::Error];
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
