@@ -6,7 +6,7 @@ use lambda_http::Request;
 use shared::logs::{is_event_id, EventKind, Filter, Level, LogStore, DEFAULT_PAGE, MAX_PAGE};
 use shared::ApiError;
 
-use crate::api::requests::{page_limit, query};
+use crate::api::requests::{cursor, page_limit, query};
 use crate::api::{ApiRequest, Authorized, Reply};
 
 /// `?level=&kind=&since=&until=&limit=&cursor=`, checked.
@@ -46,16 +46,7 @@ impl ApiRequest for LogsQuery {
                 Some(EventKind::parse(&k).ok_or_else(|| invalid("kind", "must be request, denial, task or provider"))?)
             }
         };
-        let after = match query(req, "cursor") {
-            None => None,
-            Some(c) if is_event_id(&c) => Some(c),
-            Some(_) => {
-                return Err(ApiError::bad_request(
-                    "INVALID_CURSOR",
-                    "cursor is not one this listing handed out",
-                ))
-            }
-        };
+        let after = cursor(req, is_event_id)?;
         let (since_ms, until_ms) = (time(req, "since")?, time(req, "until")?);
         if let (Some(since), Some(until)) = (since_ms, until_ms) {
             if since > until {

@@ -208,9 +208,17 @@ pub fn page_limit(req: &Request, default: usize, max: usize) -> Result<usize, Ap
 /// # Errors
 /// `400 INVALID_CURSOR` for a value that is not such an id (so not one the listing handed out).
 pub fn id_cursor(req: &Request, kind: IdKind) -> Result<Option<String>, ApiError> {
+    cursor(req, |c| kind.matches(c))
+}
+
+/// The `cursor` query parameter of a listing, when `valid` takes it: `None` when absent.
+///
+/// # Errors
+/// `400 INVALID_CURSOR` for a value `valid` refuses (so not one the listing handed out).
+pub fn cursor(req: &Request, valid: impl Fn(&str) -> bool) -> Result<Option<String>, ApiError> {
     match query(req, "cursor") {
         None => Ok(None),
-        Some(c) if kind.matches(&c) => Ok(Some(c)),
+        Some(c) if valid(&c) => Ok(Some(c)),
         Some(_) => Err(ApiError::bad_request(
             "INVALID_CURSOR",
             "cursor is not one this listing handed out",

@@ -15,7 +15,7 @@ use crate::ids::IdKind;
 use crate::integrations::{CredentialRef, Integration};
 use crate::providers::registry::Direct;
 use crate::providers::{Message, Role};
-use crate::tasks::model::{parse_priority, IntegrationCall, Task, TaskType};
+use crate::tasks::model::{parse_priority, IntegrationCall, Task};
 use crate::tasks::store::{TaskQueue, TaskStore};
 
 /// Messages a completion may carry.
@@ -187,8 +187,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         integration: Option<&Integration>,
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
-        let mut record = self.new_task(principal, TaskType::Completion, now, request.priority)?;
-        match integration {
+        let (integration, model_id) = match integration {
             Some(integration) => {
                 let call = integration_call(integration)?;
                 let direct = Direct {
@@ -199,20 +198,20 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 self.providers
                     .direct_client(&direct)
                     .map_err(|why| invalid("integration_id", format!("{}: {why}", integration.integration_id)))?;
-                record.requested_provider = Some(call.provider.clone());
-                record.integration = Some(call);
+                (Some(call), None)
             }
             None => {
                 let model_id = request.model_id.unwrap_or_else(|| self.default_model.clone());
                 self.check_model(&model_id)?;
-                record.model_id = Some(model_id);
+                (None, Some(model_id))
             }
-        }
-        record.messages = Some(request.messages);
-        record.stream = request.stream;
-        let group = record.task_id.clone();
-        self.create_and_queue(&record, None, &group, now).await?;
-        Ok(record)
+        };
+        self.queue_completion(principal, request.priority, now, |record| {
+            record.requested_provider = integration.as_ref().map(|call| call.provider.clone());
+            (record.integration, record.model_id) = (integration, model_id);
+            (record.messages, record.stream) = (Some(request.messages), request.stream);
+        })
+        .await
     }
 }
 

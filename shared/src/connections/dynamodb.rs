@@ -342,31 +342,16 @@ impl ConnectionStore for DynamoDbConnections {
 impl EventLog for DynamoDbConnections {
     #[tracing::instrument(skip(self, event), fields(event = %event.event_id))]
     async fn keep(&self, tenant: &str, topics: &[String], event: &KeptEvent, expires_at: i64) -> anyhow::Result<()> {
-        // One item per topic, 25 to a batch; what the batch leaves unprocessed is written again.
-        'batches: for batch in topics.chunks(25) {
-            let mut requests: Vec<WriteRequest> = Vec::new();
-            for topic in batch {
-                let mut item = key(&table_keys::event_partition(tenant, topic), &event.event_id);
-                item.insert("message".to_owned(), s(&event.message));
-                item.insert("expires_at".to_owned(), n(expires_at));
-                let put = PutRequest::builder().set_item(Some(item)).build()?;
-                requests.push(WriteRequest::builder().put_request(put).build());
-            }
-            for _ in 0..5 {
-                let write = self.client.batch_write_item().request_items(&self.table, requests);
-                let out = write.send().await.map_err(sdk_error)?;
-                requests = out
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
-                if requests.is_empty() {
-                    continue 'batches;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            anyhow::bail!("{} event item(s) left unprocessed", requests.len());
+        // One item per topic; what a batch leaves unprocessed is written again.
+        let mut writes: Vec<WriteRequest> = Vec::with_capacity(topics.len());
+        for topic in topics {
+            let mut item = key(&table_keys::event_partition(tenant, topic), &event.event_id);
+            item.insert("message".to_owned(), s(&event.message));
+            item.insert("expires_at".to_owned(), n(expires_at));
+            let put = PutRequest::builder().set_item(Some(item)).build()?;
+            writes.push(WriteRequest::builder().put_request(put).build());
         }
+        crate::dynamodb::batch::write_all(&self.client, &self.table, writes).await?;
         Ok(())
     }
 

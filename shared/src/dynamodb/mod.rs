@@ -46,6 +46,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+pub mod batch;
 pub mod pages;
 pub mod table_keys;
 pub mod transactions;

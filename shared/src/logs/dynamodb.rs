@@ -9,11 +9,6 @@ use futures::future::BoxFuture;
 use super::{Filter, LogEvent, LogStore, Page, RETENTION_DAYS};
 use crate::dynamodb::{key, n, s, sdk_error, table_keys, Item};
 
-/// Items of one `BatchWriteItem` at most (DynamoDB's limit).
-const BATCH: usize = 25;
-/// Times a batch's unprocessed items are sent again.
-const RESENDS: usize = 3;
-
 /// Events in the mcpflow table.
 #[derive(Debug, Clone)]
 pub struct DynamoDbLogs {
@@ -28,36 +23,14 @@ impl DynamoDbLogs {
     }
 
     async fn write(&self, events: &[LogEvent]) -> anyhow::Result<()> {
-        for chunk in events.chunks(BATCH) {
-            let mut requests = chunk
-                .iter()
-                .map(|event| {
-                    let put = PutRequest::builder().set_item(Some(to_item(event)?)).build()?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            for _ in 0..RESENDS {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                requests = out
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
-                if requests.is_empty() {
-                    break;
-                }
-            }
-            if !requests.is_empty() {
-                anyhow::bail!("{} events left unprocessed", requests.len());
-            }
-        }
-        Ok(())
+        let writes = events
+            .iter()
+            .map(|event| {
+                let put = PutRequest::builder().set_item(Some(to_item(event)?)).build()?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        crate::dynamodb::batch::write_all(&self.client, &self.table, writes).await
     }
 }
 

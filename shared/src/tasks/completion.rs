@@ -64,8 +64,27 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         if let Some(provider) = &new.provider {
             self.check_provider(&model_id, provider)?;
         }
-        let mut record = self.new_task(principal, TaskType::Completion, now, new.priority)?;
-        (record.model_id, record.input, record.requested_provider) = (Some(model_id), Some(new.prompt), new.provider);
+        self.queue_completion(principal, new.priority, now, |record| {
+            (record.model_id, record.input, record.requested_provider) =
+                (Some(model_id), Some(new.prompt), new.provider);
+        })
+        .await
+    }
+
+    /// Records a pending `ai.completion` task, as `fill` completes it, and queues it in a group of
+    /// its own (`create_task`, and `POST /api/v1/completions`).
+    ///
+    /// # Errors
+    /// A store or queue failure.
+    pub(crate) async fn queue_completion(
+        &self,
+        principal: &Principal,
+        priority: u8,
+        now: DateTime<Utc>,
+        fill: impl FnOnce(&mut Task),
+    ) -> Result<Task, ConversationError> {
+        let mut record = self.new_task(principal, TaskType::Completion, now, priority)?;
+        fill(&mut record);
         let group = record.task_id.clone();
         self.create_and_queue(&record, None, &group, now).await?;
         Ok(record)

@@ -23,7 +23,7 @@ impl DynamoDbContextStore {
 
     /// Deletes up to 25 items in one batch, retrying what DynamoDB leaves unprocessed.
     async fn delete_batch(&self, chunk: &[Item]) -> Result<(), StoreError> {
-        let mut requests: Vec<WriteRequest> = chunk
+        let requests: Vec<WriteRequest> = chunk
             .iter()
             .map(|k| {
                 let delete = DeleteRequest::builder().set_key(Some(k.clone())).build();
@@ -32,20 +32,9 @@ impl DynamoDbContextStore {
                     .build())
             })
             .collect::<Result<_, StoreError>>()?;
-        while !requests.is_empty() {
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, requests)
-                .send()
-                .await
-                .map_err(fail)?;
-            requests = out
-                .unprocessed_items()
-                .and_then(|u| u.get(&self.table))
-                .cloned()
-                .unwrap_or_default();
-        }
+        crate::dynamodb::batch::write_all(&self.client, &self.table, requests)
+            .await
+            .map_err(StoreError::Unknown)?;
         Ok(())
     }
 }
