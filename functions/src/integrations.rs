@@ -11,16 +11,19 @@ use shared::integrations::requests::{etag, if_match};
 use shared::integrations::store::IntegrationStore;
 use shared::integrations::{service, Integration, Precondition};
 use shared::models::ModelCatalog;
+use shared::tasks::listing::TaskListing;
 use shared::ApiError;
 
 use crate::api::requests::{id_cursor, page_limit, IntegrationPath, NewItem, PathKind};
 use crate::api::{ApiRequest, Authorized, Reply};
 use crate::http;
 
-/// What the handlers need: the store, and the model catalog a configuration is checked against.
-pub struct IntegrationDeps<S> {
+/// What the handlers need: the store, the model catalog a configuration is checked against, and the
+/// tasks (a delete looks for a completion still using the integration).
+pub struct IntegrationDeps<S, T> {
     pub store: S,
     pub catalog: ModelCatalog,
+    pub tasks: T,
 }
 
 /// Integrations in one page of `GET /api/v1/integrations` by default, and at most.
@@ -87,8 +90,8 @@ fn shown(status: u16, integration: &Integration) -> Reply {
 /// # Errors
 /// A credential's value in the body (`RAW_CREDENTIAL`), the first wrong field, the tenant's limit, a
 /// store failure.
-pub async fn create<S: IntegrationStore>(
-    deps: &IntegrationDeps<S>,
+pub async fn create<S: IntegrationStore, T>(
+    deps: &IntegrationDeps<S, T>,
     req: Authorized<NewItem<IntegrationPath>>,
 ) -> Result<Reply, ApiError> {
     let made = service::create(
@@ -110,8 +113,8 @@ pub async fn create<S: IntegrationStore>(
 ///
 /// # Errors
 /// A bad `limit` or `cursor` (`400`), a store failure.
-pub async fn list<S: IntegrationStore>(
-    deps: &IntegrationDeps<S>,
+pub async fn list<S: IntegrationStore, T>(
+    deps: &IntegrationDeps<S, T>,
     req: Authorized<IntegrationsPage>,
 ) -> Result<Reply, ApiError> {
     let r = &req.request;
@@ -125,8 +128,8 @@ pub async fn list<S: IntegrationStore>(
 ///
 /// # Errors
 /// `INTEGRATION_NOT_FOUND` (another tenant's too), a store failure.
-pub async fn get<S: IntegrationStore>(
-    deps: &IntegrationDeps<S>,
+pub async fn get<S: IntegrationStore, T>(
+    deps: &IntegrationDeps<S, T>,
     req: Authorized<crate::api::requests::Id<IntegrationPath>>,
 ) -> Result<Reply, ApiError> {
     Ok(shown(
@@ -140,8 +143,8 @@ pub async fn get<S: IntegrationStore>(
 /// # Errors
 /// No version named (`428`), a stale one (`412`), a credential's value or a wrong field (`400`),
 /// `INTEGRATION_NOT_FOUND`, a store failure.
-pub async fn replace<S: IntegrationStore>(
-    deps: &IntegrationDeps<S>,
+pub async fn replace<S: IntegrationStore, T>(
+    deps: &IntegrationDeps<S, T>,
     req: Authorized<Versioned>,
 ) -> Result<Reply, ApiError> {
     let Versioned { id, expected, body } = &req.request;
@@ -161,13 +164,14 @@ pub async fn replace<S: IntegrationStore>(
 /// `DELETE /api/v1/integrations/{integrationID}`; with `If-Match`, only the version it names.
 ///
 /// # Errors
-/// `INTEGRATION_NOT_FOUND`, a stale version (`412`), a store failure.
-pub async fn delete<S: IntegrationStore>(
-    deps: &IntegrationDeps<S>,
+/// A completion through it not finished yet (`409 INTEGRATION_IN_USE`), `INTEGRATION_NOT_FOUND`, a
+/// stale version (`412`), a store failure.
+pub async fn delete<S: IntegrationStore, T: TaskListing>(
+    deps: &IntegrationDeps<S, T>,
     req: Authorized<Versioned>,
 ) -> Result<Reply, ApiError> {
     let Versioned { id, expected, .. } = &req.request;
-    service::delete(&deps.store, &req.principal, id, *expected).await?;
+    service::delete(&deps.store, &deps.tasks, &req.principal, id, *expected, Utc::now()).await?;
     Ok(Reply::ok(&json!({"deleted": id})))
 }
 

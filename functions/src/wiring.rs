@@ -228,15 +228,17 @@ pub async fn completions() -> Result<App<CompletionDeps<AwsDeps, DynamoDbIntegra
     Ok(app(deps, &config, &clients))
 }
 
-/// An integrations route: the store, and the model catalog a configuration is checked against.
+/// An integrations route: the store, the model catalog a configuration is checked against, and the
+/// tasks (for a delete).
 ///
 /// # Errors
 /// When the configuration is invalid.
-pub async fn integrations() -> Result<App<IntegrationDeps<DynamoDbIntegrations>>> {
+pub async fn integrations() -> Result<App<IntegrationDeps<DynamoDbIntegrations, DynamoDbTaskStore>>> {
     let (config, clients) = start().await?;
     let deps = IntegrationDeps {
         store: DynamoDbIntegrations::new(clients.dynamodb.clone(), config.table_name.clone()),
         catalog: config.models.clone(),
+        tasks: DynamoDbTaskStore::new(clients.dynamodb.clone(), config.table_name.clone()),
     };
     Ok(app(deps, &config, &clients))
 }

@@ -1,6 +1,7 @@
 //! The integration handlers on their `events/` fixtures with the in-memory store.
 
 use shared::audit::InMemoryAuditLog;
+use shared::conversation::memory::InMemory;
 use shared::integrations::memory::InMemoryIntegrations;
 
 use super::*;
@@ -8,12 +9,13 @@ use crate::api::test_support::{audit, entries};
 use crate::api::{serve, App};
 use crate::http::test_support::{body_json, event, event_edited};
 
-type Integrations = App<IntegrationDeps<InMemoryIntegrations>, InMemoryAuditLog>;
+type Integrations = App<IntegrationDeps<InMemoryIntegrations, InMemory>, InMemoryAuditLog>;
 
 fn app() -> Integrations {
     let deps = IntegrationDeps {
         store: InMemoryIntegrations::default(),
         catalog: ModelCatalog::builtin().unwrap(),
+        tasks: InMemory::default(),
     };
     App::new(deps, audit()).audited()
 }

@@ -165,6 +165,25 @@ async fn a_completion_through_an_integration_runs_its_provider_model() {
         (done["integration_id"].as_str(), &done["model_id"]),
         (Some(id), &Value::Null)
     );
+    // AND while a completion through it is still running, the integration is not deleted (409)
+    let slow = json!({"integration_id": id, "prompt": "slow [sleep 3]"});
+    let (status, running) = post(&caller, ROUTE, &slow).await;
+    assert_eq!(status, 202, "{running}");
+    let path = format!("/api/v1/integrations/{id}");
+    let (status, refused) = delete(&caller, &path).await;
+    assert_eq!(
+        (
+            status,
+            refused["error"]["code"].as_str(),
+            &refused["error"]["details"]["completion_id"]
+        ),
+        (409, Some("INTEGRATION_IN_USE"), &running["completion_id"]),
+        "{refused}"
+    );
+    // AND once it has finished, it is
+    let waited = crate::conversation::finished(&caller, running["completion_id"].as_str().unwrap()).await;
+    assert_eq!(waited["status"], "completed", "{waited}");
+    assert_eq!(delete(&caller, &path).await.0, 200);
     // AND an unknown integration is 404; one whose provider the stack has no key for is 400
     let unknown = json!({"integration_id": "itg_0000000000000000000000000000", "prompt": "hi"});
     let (status, refused) = post(&caller, ROUTE, &unknown).await;

@@ -118,6 +118,9 @@ impl From<IntegrationError> for ApiError {
                 Self::new(412, "VERSION_MISMATCH", message).with_details(json!({"current_version": current}))
             }
             IntegrationError::PreconditionRequired => Self::new(428, "PRECONDITION_REQUIRED", message),
+            IntegrationError::InUse { completion_id, .. } => {
+                Self::new(409, "INTEGRATION_IN_USE", message).with_details(json!({"completion_id": completion_id}))
+            }
             IntegrationError::Unknown(e) => Self::unknown("integration operation failed", &e),
         }
     }

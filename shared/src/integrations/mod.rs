@@ -116,6 +116,8 @@ pub enum IntegrationError {
     LimitReached,
     #[error("integration {id} is at version {current}, not the version {expected} the request names")]
     VersionMismatch { id: String, expected: u64, current: u64 },
+    #[error("integration {id} is in use by completion {completion_id}, which has not finished; delete it once that ends (or cancel it)")]
+    InUse { id: String, completion_id: String },
     #[error("a replace must name the version it replaces: send If-Match: \"<version>\" (as GET's ETag gives it), If-Match: *, or the body's \"version\"")]
     PreconditionRequired,
     #[error(transparent)]

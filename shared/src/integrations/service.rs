@@ -7,7 +7,10 @@ use super::requests::{replacement, spec};
 use super::store::{IntegrationStore, Page, Written};
 use super::{Integration, IntegrationError, Precondition};
 use crate::auth::Principal;
+use crate::conversation::store::StoreError;
 use crate::models::ModelCatalog;
+use crate::tasks::listing::{TaskFilter, TaskListing};
+use crate::tasks::model::{TaskStatus, TaskType};
 
 fn written(who: &Principal, now: DateTime<Utc>) -> Written {
     Written {
@@ -104,15 +107,67 @@ pub async fn replace<S: IntegrationStore>(
         .await
 }
 
-/// Deletes an integration; with `If-Match`, only the version it names.
+/// Tasks of one status read at most when looking for a completion that uses an integration.
+const IN_USE_SCAN: usize = 1_000;
+
+/// Deletes an integration, unless a completion asked through it has not finished; with `If-Match`,
+/// only the version it names.
 ///
 /// # Errors
-/// [`IntegrationError::NotFound`], [`IntegrationError::VersionMismatch`], a store failure.
-pub async fn delete<S: IntegrationStore>(
+/// [`IntegrationError::InUse`], [`IntegrationError::NotFound`], [`IntegrationError::VersionMismatch`],
+/// a store failure.
+pub async fn delete<S: IntegrationStore, T: TaskListing>(
     store: &S,
+    tasks: &T,
     who: &Principal,
     id: &str,
     expected: Precondition,
+    now: DateTime<Utc>,
 ) -> Result<(), IntegrationError> {
+    if let Some(completion_id) = running_completion(tasks, &who.tenant, id, now.timestamp()).await? {
+        return Err(IntegrationError::InUse {
+            id: id.to_owned(),
+            completion_id,
+        });
+    }
     store.delete(&who.tenant, id, expected).await
+}
+
+/// A pending or running completion of the tenant asked through integration `id` (the newest
+/// [`IN_USE_SCAN`] of each status are looked at).
+async fn running_completion<T: TaskListing>(
+    tasks: &T,
+    tenant: &str,
+    id: &str,
+    now_secs: i64,
+) -> Result<Option<String>, IntegrationError> {
+    for status in [TaskStatus::Pending, TaskStatus::Running] {
+        let filter = TaskFilter {
+            status: Some(status),
+            task_type: Some(TaskType::Completion),
+            ..TaskFilter::default()
+        };
+        let (mut after, mut seen) = (None, 0);
+        loop {
+            let (page, next) = tasks
+                .list_tasks(tenant, &filter, 100, after.as_deref(), now_secs)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Unknown(e) => IntegrationError::Unknown(e.context("task listing")),
+                    other => IntegrationError::Unknown(anyhow::anyhow!("task listing: {other}")),
+                })?;
+            seen += page.len();
+            let user = page
+                .into_iter()
+                .find(|t| t.integration.as_ref().is_some_and(|call| call.integration_id == id));
+            if let Some(task) = user {
+                return Ok(Some(task.task_id));
+            }
+            match next {
+                Some(cursor) if seen < IN_USE_SCAN => after = Some(cursor),
+                _ => break,
+            }
+        }
+    }
+    Ok(None)
 }

@@ -47,6 +47,11 @@ fn raw(body: &Value) -> String {
     }
 }
 
+/// A task store with no tasks.
+fn no_tasks() -> crate::conversation::memory::InMemory {
+    crate::conversation::memory::InMemory::default()
+}
+
 fn now() -> chrono::DateTime<Utc> {
     Utc.timestamp_millis_opt(1_796_000_000_000).unwrap()
 }
@@ -243,14 +248,14 @@ async fn create_get_replace_delete_move_the_version_and_stay_in_the_tenant() {
     assert!(matches!(other_tenant, Err(IntegrationError::NotFound(_))));
 
     assert!(matches!(
-        service::delete(&store, &acme, &id, Precondition::Version(1)).await,
+        service::delete(&store, &no_tasks(), &acme, &id, Precondition::Version(1), now()).await,
         Err(IntegrationError::VersionMismatch { .. })
     ));
     assert!(matches!(
-        service::delete(&store, &other, &id, Precondition::None).await,
+        service::delete(&store, &no_tasks(), &other, &id, Precondition::None, now()).await,
         Err(IntegrationError::NotFound(_))
     ));
-    service::delete(&store, &acme, &id, Precondition::Version(2))
+    service::delete(&store, &no_tasks(), &acme, &id, Precondition::Version(2), now())
         .await
         .unwrap();
     assert!(store.get("acme", &id).await.unwrap().is_none());
@@ -283,4 +288,36 @@ async fn listings_page_newest_first_and_the_limit_holds() {
         .unwrap()
         .integrations
         .is_empty());
+}
+
+#[tokio::test]
+async fn an_integration_a_completion_still_uses_is_not_deleted_until_it_ends() {
+    use crate::conversation::service::tests::budget;
+    type Deps = crate::conversation::service::Deps<
+        crate::conversation::memory::InMemory,
+        crate::conversation::memory::InMemory,
+        crate::conversation::memory::InMemory,
+    >;
+    let d = Deps::in_memory().unwrap();
+    let store = InMemoryIntegrations::default();
+    let acme = principal("acme");
+    let body = json!({"name": "i", "model": {"provider": "local", "provider_model": "echo"}});
+    let made = service::create(&store, &catalog(), &acme, &body, now()).await.unwrap();
+    let id = made.integration_id.clone();
+    let ask = crate::completions::parse(&json!({"prompt": "hi", "integration_id": id}), 1_000).unwrap();
+    let completion = d.create_completion(&acme, ask, Some(&made), now()).await.unwrap();
+    // WHEN it is deleted while the completion is pending
+    let refused = service::delete(&store, &d.tasks, &acme, &id, Precondition::None, now()).await;
+    // THEN 409 naming the completion, and it is still there
+    assert!(
+        matches!(&refused, Err(IntegrationError::InUse { completion_id, .. }) if *completion_id == completion.task_id),
+        "{refused:?}"
+    );
+    assert!(store.get("acme", &id).await.unwrap().is_some());
+    // AND once the completion has finished, it is deleted
+    let (_, message) = d.queue.queued.lock().unwrap()[0].clone();
+    d.process(&message, Utc::now(), budget()).await.unwrap();
+    service::delete(&store, &d.tasks, &acme, &id, Precondition::None, Utc::now())
+        .await
+        .unwrap();
 }
