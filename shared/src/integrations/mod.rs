@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod credentials;
 pub mod dynamodb;
 pub mod memory;
 pub mod requests;
