@@ -143,8 +143,7 @@ pub async fn generate<S: RegistryStore>(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let (prompt, text) = service::generate(&deps.store, &req.principal, name, &args).await?;
-    let messages = json!([{"role": "user", "content": {"type": "text", "text": text}}]);
+    let (prompt, messages) = service::generate(&deps.store, &req.principal, name, &args).await?;
     Ok(Reply::ok(
         &json!({"name": name, "description": prompt["description"], "messages": messages}),
     ))

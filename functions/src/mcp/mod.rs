@@ -189,10 +189,17 @@ impl ServerHandler for McpServer {
 
     async fn list_resource_templates(
         &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        from_json(resources::templates())
+        let who = principal(&context)?;
+        let mut all = resources::templates()["resourceTemplates"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        all.extend(registered::templates(&self.state, &who).await?);
+        let (items, next) = registered::page(all, request.as_ref().and_then(|r| r.cursor.as_deref()))?;
+        from_json(json!({"resourceTemplates": items, "nextCursor": next}))
     }
 
     async fn read_resource(

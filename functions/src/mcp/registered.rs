@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use shared::auth::Principal;
 use shared::registered::service;
 use shared::registered::store::RegistryStore;
-use shared::registered::{Kind, RegistryError};
+use shared::registered::{uri_template, validate, Kind, RegistryError};
 
 use super::McpState;
 
@@ -101,7 +101,15 @@ pub async fn prompts(state: &McpState, who: &Principal) -> Result<Vec<Value>, Er
     Ok(list(state, who, Kind::Prompt)
         .await?
         .into_iter()
-        .map(|p| json!({"name": p["name"], "description": p["description"], "arguments": p["arguments"]}))
+        .map(|p| {
+            let arguments: Vec<Value> = p["arguments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| json!({"name": a["name"], "description": a["description"], "required": a["required"]}))
+                .collect();
+            json!({"name": p["name"], "description": p["description"], "arguments": arguments})
+        })
         .collect())
 }
 
@@ -113,8 +121,9 @@ pub async fn get_prompt(
     args: &Map<String, Value>,
 ) -> Result<Option<Value>, ErrorData> {
     match service::generate(&state.registry, who, name, args).await {
-        Ok((prompt, text)) => Ok(Some(json!({"description": prompt["description"],
-            "messages": [{"role": "user", "content": {"type": "text", "text": text}}]}))),
+        Ok((prompt, messages)) => Ok(Some(
+            json!({"description": prompt["description"], "messages": messages}),
+        )),
         Err(RegistryError::NotFound { .. }) => Ok(None),
         Err(RegistryError::Invalid { field, message }) => {
             Err(ErrorData::invalid_params(format!("{field}: {message}"), None))
@@ -123,32 +132,64 @@ pub async fn get_prompt(
     }
 }
 
-/// The tenant's registered resources as `resources/list` entries.
+/// The tenant's registered resources as `resources/list` entries (templates are listed apart).
 pub async fn resources(state: &McpState, who: &Principal) -> Result<Vec<Value>, ErrorData> {
     Ok(list(state, who, Kind::Resource)
         .await?
         .into_iter()
+        .filter(|r| r.get("uri_template").is_none())
         .map(|r| json!({"uri": r["uri"], "name": r["name"], "description": r["description"], "mimeType": r["mime_type"]}))
         .collect())
 }
 
-/// Reads a registered resource; `None` when there is none with that URI.
+/// The tenant's registered resource templates as `resources/templates/list` entries.
+pub async fn templates(state: &McpState, who: &Principal) -> Result<Vec<Value>, ErrorData> {
+    Ok(list(state, who, Kind::Resource)
+        .await?
+        .into_iter()
+        .filter(|r| r.get("uri_template").is_some())
+        .map(|r| json!({"uriTemplate": r["uri_template"], "name": r["name"], "description": r["description"], "mimeType": r["mime_type"]}))
+        .collect())
+}
+
+/// Reads a registered resource: the one with that URI, else the first template (by its
+/// `uri_template`, in order) that `uri` expands; `None` when neither.
 pub async fn read_resource(state: &McpState, who: &Principal, uri: &str) -> Result<Option<Value>, ErrorData> {
-    let Some(r) = state
+    let own = state
         .registry
         .get(&who.tenant, Kind::Resource, uri)
         .await
         .map_err(|e| internal(&e))?
-    else {
-        return Ok(None);
+        .filter(|r| r.get("uri_template").is_none());
+    let read = match own {
+        Some(r) => Some(validate::resource_contents(&r, uri, &[])),
+        None => list(state, who, Kind::Resource).await?.into_iter().find_map(|r| {
+            let values = uri_template::matches(r["uri_template"].as_str()?, uri)?;
+            Some(validate::resource_contents(&r, uri, &values))
+        }),
     };
-    let text = match &r["content"] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    Ok(Some(
-        json!({"contents": [{"uri": uri, "mimeType": r["mime_type"], "text": text}]}),
-    ))
+    Ok(read.map(|contents| json!({"contents": [contents]})))
+}
+
+/// The suggested values of a registered prompt's argument, for `completion/complete`.
+pub async fn argument_values(
+    state: &McpState,
+    who: &Principal,
+    prompt: &str,
+    argument: &str,
+) -> Result<Vec<String>, ErrorData> {
+    let doc = state
+        .registry
+        .get(&who.tenant, Kind::Prompt, prompt)
+        .await
+        .map_err(|e| internal(&e))?
+        .unwrap_or_default();
+    let declared = doc["arguments"].as_array().into_iter().flatten();
+    Ok(declared
+        .filter(|a| a["name"] == argument)
+        .flat_map(|a| a["values"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect())
 }
 
 #[cfg(test)]

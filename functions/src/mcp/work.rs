@@ -124,7 +124,8 @@ impl McpServer {
         Ok(tasks)
     }
 
-    /// Values for a prompt argument or the task template's `task_id`.
+    /// Values for a prompt argument (a registered prompt's are its argument's `values`) or the task
+    /// template's `task_id`.
     pub(super) async fn suggestions(
         &self,
         who: &Principal,
@@ -133,6 +134,10 @@ impl McpServer {
         let argument = request.argument.name.as_str();
         let reference = serde_json::to_value(&request.r#ref).unwrap_or_default();
         let prompt = reference["name"].as_str().unwrap_or_default();
+        let registered = reference["type"] == "ref/prompt" && !prompts::PROMPTS.iter().any(|p| p.0 == prompt);
+        if registered {
+            return registered::argument_values(&self.state, who, prompt, argument).await;
+        }
         let fixed = prompts::allowed(prompt, argument);
         if !fixed.is_empty() {
             return Ok(fixed.iter().map(|v| (*v).to_owned()).collect());

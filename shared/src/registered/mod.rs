@@ -9,10 +9,12 @@
 pub mod dynamodb;
 
 pub mod cache;
+pub mod content;
 pub mod endpoint;
 pub mod memory;
 pub mod service;
 pub mod store;
+pub mod uri_template;
 pub mod validate;
 
 use serde::Serialize;

@@ -149,7 +149,7 @@ pub async fn execute<S: RegistryStore>(
     })
 }
 
-/// Renders a registered prompt with checked arguments.
+/// Renders a registered prompt with checked arguments: the prompt and its MCP messages.
 ///
 /// # Errors
 /// [`RegistryError::NotFound`], or [`RegistryError::Invalid`] naming the argument.
@@ -158,8 +158,8 @@ pub async fn generate<S: RegistryStore>(
     principal: &Principal,
     name: &str,
     args: &Map<String, Value>,
-) -> Result<(Value, String), RegistryError> {
+) -> Result<(Value, Vec<Value>), RegistryError> {
     let prompt = get(store, principal, Kind::Prompt, name).await?;
-    let text = validate::render(&prompt, args)?;
-    Ok((prompt, text))
+    let messages = validate::render(&prompt, args)?;
+    Ok((prompt, messages))
 }

@@ -2,7 +2,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{invalid, RegistryError};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+use super::{content, invalid, uri_template, RegistryError};
 
 /// Names the built-in tools and prompts use; a registration may not shadow them.
 pub const BUILT_IN: [&str; 13] = [
@@ -25,6 +28,8 @@ const MAX_SCHEMA_BYTES: usize = 16 * 1024;
 const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
 const MAX_CONTENT_BYTES: usize = 64 * 1024;
 const MAX_ARGUMENTS: usize = 20;
+const MAX_MESSAGES: usize = 20;
+const MAX_VALUES: usize = 100;
 
 fn object(body: &Value) -> Result<&Map<String, Value>, RegistryError> {
     body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))
@@ -105,6 +110,26 @@ fn placeholders(template: &str) -> Vec<String> {
         .collect()
 }
 
+/// Suggested values of one prompt argument (for `completion/complete`): at most 100 strings of 1
+/// to 256 bytes.
+fn values(a: &Map<String, Value>, field: &str) -> Result<Value, RegistryError> {
+    let Some(list) = a.get("values") else {
+        return Ok(Value::Array(Vec::new()));
+    };
+    let ok = list.as_array().is_some_and(|l| {
+        l.len() <= MAX_VALUES
+            && l.iter()
+                .all(|v| v.as_str().is_some_and(|s| (1..=256).contains(&s.len())))
+    });
+    if !ok {
+        return Err(invalid(
+            &format!("{field}.values"),
+            format!("must be an array of at most {MAX_VALUES} strings of 1 to 256 bytes"),
+        ));
+    }
+    Ok(list.clone())
+}
+
 fn arguments(obj: &Map<String, Value>) -> Result<Vec<Value>, RegistryError> {
     let Some(list) = obj.get("arguments") else {
         return Ok(Vec::new());
@@ -116,36 +141,82 @@ fn arguments(obj: &Map<String, Value>) -> Result<Vec<Value>, RegistryError> {
         .map(|(i, a)| {
             let field = format!("arguments[{i}]");
             let a = a.as_object().ok_or_else(|| invalid(&field, "must be an object"))?;
-            known(a, &["name", "description", "required"])?;
+            known(a, &["name", "description", "required", "values"])?;
             let n = name(a, "name")
                 .map_err(|_| invalid(&format!("{field}.name"), "must be 1 to 64 letters, digits, _ or -"))?;
             let required = a.get("required").map_or(Some(false), Value::as_bool);
             let required = required.ok_or_else(|| invalid(&format!("{field}.required"), "must be true or false"))?;
-            Ok(json!({"name": n, "description": text(a, "description", 1024, false)?, "required": required}))
+            let values = values(a, &field)?;
+            Ok(json!({"name": n, "description": text(a, "description", 1024, false)?, "required": required, "values": values}))
         })
         .collect()
 }
 
-/// A prompt: `name`, `description`, `template` with `{{argument}}` placeholders, `arguments`
-/// (`name`, `description`, `required`); every placeholder must be a declared argument.
+/// A prompt's `messages`: 1 to [`MAX_MESSAGES`] of `{"role": "user" | "assistant", "content": <an
+/// MCP content block>}`, at most [`MAX_CONTENT_BYTES`] in all.
+fn messages(list: &Value) -> Result<Vec<Value>, RegistryError> {
+    let list = list
+        .as_array()
+        .filter(|l| (1..=MAX_MESSAGES).contains(&l.len()) && list.to_string().len() <= MAX_CONTENT_BYTES);
+    let list = list.ok_or_else(|| {
+        invalid(
+            "messages",
+            format!("must be an array of 1 to {MAX_MESSAGES} messages, at most {MAX_CONTENT_BYTES} bytes in all"),
+        )
+    })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let at = format!("messages[{i}]");
+            let obj = m.as_object().ok_or_else(|| invalid(&at, "must be an object"))?;
+            known(obj, &["role", "content"])?;
+            if !matches!(obj.get("role").and_then(Value::as_str), Some("user" | "assistant")) {
+                return Err(invalid(&format!("{at}.role"), "must be user or assistant"));
+            }
+            content::block(obj.get("content").unwrap_or(&Value::Null), &format!("{at}.content"))?;
+            Ok(m.clone())
+        })
+        .collect()
+}
+
+/// A prompt: `name`, `description`, `arguments` (`name`, `description`, `required`, suggested
+/// `values`), and either a `template` (one user message of text) or `messages` (MCP content blocks
+/// of any type); every `{{placeholder}}` must be a declared argument.
 ///
 /// # Errors
 /// [`RegistryError::Invalid`] naming the field.
 pub fn prompt(body: &Value) -> Result<Value, RegistryError> {
     let obj = object(body)?;
-    known(obj, &["name", "description", "template", "arguments"])?;
+    known(obj, &["name", "description", "template", "messages", "arguments"])?;
     let name = name(obj, "name")?;
     let description = text(obj, "description", 1024, false)?;
-    let template = text(obj, "template", MAX_TEMPLATE_BYTES, true)?.unwrap_or_default();
     let arguments = arguments(obj)?;
     let declared: Vec<&str> = arguments.iter().filter_map(|a| a["name"].as_str()).collect();
-    if let Some(p) = placeholders(&template).iter().find(|p| !declared.contains(&p.as_str())) {
+    let (body, texts) = match (obj.get("template"), obj.get("messages")) {
+        (Some(_), None) => {
+            let template = text(obj, "template", MAX_TEMPLATE_BYTES, true)?.unwrap_or_default();
+            (("template", json!(template)), vec![template])
+        }
+        (None, Some(list)) => {
+            let list = messages(list)?;
+            let texts = list.iter().flat_map(|m| content::texts(&m["content"])).collect();
+            (("messages", json!(list)), texts)
+        }
+        _ => return Err(invalid("template", "give a template or messages (one of them)")),
+    };
+    if let Some(p) = texts
+        .iter()
+        .flat_map(|t| placeholders(t))
+        .find(|p| !declared.contains(&p.as_str()))
+    {
         return Err(invalid(
-            "template",
+            body.0,
             format!("uses {{{{{p}}}}}, which is not a declared argument"),
         ));
     }
-    Ok(json!({"name": name, "description": description, "template": template, "arguments": arguments}))
+    let mut doc = json!({"name": name, "description": description, "arguments": arguments});
+    doc[body.0] = body.1;
+    Ok(doc)
 }
 
 /// The longest URI a registered resource may have.
@@ -161,46 +232,116 @@ fn is_resource_uri(uri: &str) -> bool {
     scheme_ok && uri.len() <= MAX_URI_BYTES && !uri.starts_with("data://") && !uri.chars().any(char::is_whitespace)
 }
 
-/// A resource: `uri` (`scheme://…`, not under `data://`), `name`, `description`, `mime_type`
-/// (default `text/plain`), `content` (a string, or any JSON for `application/json`).
+/// A resource's `uri`, or its `uri_template` (RFC 6570, [`uri_template`]): either is its key.
+fn resource_key(obj: &Map<String, Value>) -> Result<(String, Option<Vec<String>>), RegistryError> {
+    let bad_uri = "must be scheme://… without spaces, and not under data:// (built-in)";
+    match (obj.get("uri"), obj.get("uri_template")) {
+        (Some(_), None) => {
+            let uri = text(obj, "uri", MAX_URI_BYTES, true)?.unwrap_or_default();
+            if !is_resource_uri(&uri) {
+                return Err(invalid("uri", bad_uri));
+            }
+            Ok((uri, None))
+        }
+        (None, Some(_)) => {
+            let template = text(obj, "uri_template", MAX_URI_BYTES, true)?.unwrap_or_default();
+            let vars = uri_template::variables(&template).map_err(|m| invalid("uri_template", m))?;
+            if !is_resource_uri(&uri_template::example(&template)) {
+                return Err(invalid("uri_template", bad_uri));
+            }
+            Ok((template, Some(vars)))
+        }
+        _ => Err(invalid("uri", "give a uri or a uri_template (one of them)")),
+    }
+}
+
+/// A resource: `uri` (`scheme://…`, not under `data://`) or `uri_template`, `name`, `description`,
+/// `mime_type`, and its `content` (a string, or any JSON for `application/json`; a template's text
+/// may use its variables as `{{name}}`) or `blob` (base64 binary, default type
+/// `application/octet-stream`).
 ///
 /// # Errors
 /// [`RegistryError::Invalid`] naming the field.
 pub fn resource(body: &Value) -> Result<Value, RegistryError> {
     let obj = object(body)?;
-    known(obj, &["uri", "name", "description", "mime_type", "content"])?;
-    let uri = text(obj, "uri", MAX_URI_BYTES, true)?.unwrap_or_default();
-    if !is_resource_uri(&uri) {
-        return Err(invalid(
+    known(
+        obj,
+        &[
             "uri",
-            "must be scheme://… without spaces, and not under data:// (built-in)",
-        ));
-    }
+            "uri_template",
+            "name",
+            "description",
+            "mime_type",
+            "content",
+            "blob",
+        ],
+    )?;
+    let (uri, vars) = resource_key(obj)?;
     let name = text(obj, "name", 128, true)?;
     let description = text(obj, "description", 1024, false)?;
-    let mime = text(obj, "mime_type", 128, false)?.unwrap_or_else(|| "text/plain".into());
-    let content = obj.get("content").cloned().unwrap_or(Value::Null);
+    let default_mime = if obj.contains_key("blob") {
+        "application/octet-stream"
+    } else {
+        "text/plain"
+    };
+    let mime = text(obj, "mime_type", 128, false)?.unwrap_or_else(|| default_mime.into());
+    let mut doc = json!({"uri": uri, "name": name, "description": description, "mime_type": mime});
     let fits = |v: &Value| v.to_string().len() <= MAX_CONTENT_BYTES;
-    match (&content, mime.as_str()) {
-        (Value::Null, _) => return Err(invalid("content", "is required")),
-        (Value::String(_), _) if fits(&content) => {}
-        (_, "application/json") if fits(&content) => {}
-        _ => {
+    match (obj.get("content"), obj.get("blob")) {
+        (None, Some(blob @ Value::String(b))) if fits(blob) && STANDARD.decode(b).is_ok() => doc["blob"] = blob.clone(),
+        (None, Some(_)) => {
+            return Err(invalid(
+                "blob",
+                format!("must be base64 (RFC 4648) of at most {MAX_CONTENT_BYTES} bytes"),
+            ))
+        }
+        (Some(content @ Value::String(_)), None) if fits(content) => doc["content"] = content.clone(),
+        (Some(content), None) if mime == "application/json" && vars.is_none() && fits(content) => {
+            doc["content"] = content.clone();
+        }
+        (Some(_), None) => {
             return Err(invalid(
                 "content",
                 format!("must be a string (or JSON for application/json) of at most {MAX_CONTENT_BYTES} bytes"),
             ))
         }
+        _ => return Err(invalid("content", "give content or a blob (one of them)")),
     }
-    Ok(json!({"uri": uri, "name": name, "description": description, "mime_type": mime, "content": content}))
+    if let Some(vars) = vars {
+        let text = doc["content"].as_str().unwrap_or_default();
+        if let Some(p) = placeholders(text).into_iter().find(|p| !vars.contains(p)) {
+            return Err(invalid(
+                "content",
+                format!("uses {{{{{p}}}}}, which is not a variable of the uri_template"),
+            ));
+        }
+        doc["uri_template"] = json!(uri);
+    }
+    Ok(doc)
 }
 
-/// Renders a registered prompt with `args`: every required argument present, none unknown, all
-/// strings.
-///
-/// # Errors
-/// [`RegistryError::Invalid`] naming the argument.
-pub fn render(prompt: &Value, args: &Map<String, Value>) -> Result<String, RegistryError> {
+/// What a client reads of a registered resource at `uri` (the resource's own, or one its template
+/// matched with `values`): MCP's `{"uri", "mimeType", "text" | "blob"}`, a template's text filled.
+#[must_use]
+pub fn resource_contents(doc: &Value, uri: &str, values: &[(String, String)]) -> Value {
+    let mut out = json!({"uri": uri, "mimeType": doc["mime_type"]});
+    if let Some(blob) = doc.get("blob") {
+        out["blob"] = blob.clone();
+        return out;
+    }
+    let text = match &doc["content"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    out["text"] = json!(values
+        .iter()
+        .fold(text, |t, (n, v)| t.replace(&format!("{{{{{n}}}}}"), v)));
+    out
+}
+
+/// The arguments of a use of `prompt`, checked: every required one present, none unknown, all
+/// strings; each declared argument's value (empty when optional and absent).
+fn filled(prompt: &Value, args: &Map<String, Value>) -> Result<Vec<(String, String)>, RegistryError> {
     let declared: Vec<&Value> = prompt["arguments"]
         .as_array()
         .map(|a| a.iter().collect())
@@ -208,20 +349,43 @@ pub fn render(prompt: &Value, args: &Map<String, Value>) -> Result<String, Regis
     if let Some(k) = args.keys().find(|k| !declared.iter().any(|d| d["name"] == k.as_str())) {
         return Err(invalid(k, "is not an argument of this prompt"));
     }
-    let mut out = prompt["template"].as_str().unwrap_or_default().to_owned();
-    for d in declared {
-        let n = d["name"].as_str().unwrap_or_default();
-        let value = match args.get(n) {
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(invalid(n, "must be a string")),
-            None if d["required"] == true => return Err(invalid(n, "is required")),
-            None => String::new(),
-        };
-        out = out
-            .replace(&format!("{{{{{n}}}}}"), &value)
-            .replace(&format!("{{{{ {n} }}}}"), &value);
+    declared
+        .into_iter()
+        .map(|d| {
+            let n = d["name"].as_str().unwrap_or_default();
+            match args.get(n) {
+                Some(Value::String(s)) => Ok((n.to_owned(), s.clone())),
+                Some(_) => Err(invalid(n, "must be a string")),
+                None if d["required"] == true => Err(invalid(n, "is required")),
+                None => Ok((n.to_owned(), String::new())),
+            }
+        })
+        .collect()
+}
+
+/// Renders a registered prompt with `args` (checked as [`filled`] says) into its MCP messages: the
+/// template as one user text message, or each message with its placeholders filled.
+///
+/// # Errors
+/// [`RegistryError::Invalid`] naming the argument.
+pub fn render(prompt: &Value, args: &Map<String, Value>) -> Result<Vec<Value>, RegistryError> {
+    let values = filled(prompt, args)?;
+    let fill = |text: &str| {
+        values.iter().fold(text.to_owned(), |out, (n, v)| {
+            out.replace(&format!("{{{{{n}}}}}"), v)
+                .replace(&format!("{{{{ {n} }}}}"), v)
+        })
+    };
+    if let Some(template) = prompt["template"].as_str() {
+        return Ok(vec![
+            json!({"role": "user", "content": {"type": "text", "text": fill(template)}}),
+        ]);
     }
-    Ok(out)
+    let mut messages = prompt["messages"].as_array().cloned().unwrap_or_default();
+    for m in &mut messages {
+        content::fill(&mut m["content"], &fill);
+    }
+    Ok(messages)
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ fn a_prompt_declares_every_placeholder_and_renders_with_checked_arguments() {
     let args = |v: serde_json::Value| v.as_object().unwrap().clone();
     assert_eq!(
         render(&p, &args(json!({"who": "Ada", "topic": "tea"}))).unwrap(),
-        "Hello Ada, about tea."
+        vec![json!({"role": "user", "content": {"type": "text", "text": "Hello Ada, about tea."}})]
     );
     assert!(matches!(render(&p, &args(json!({}))), Err(RegistryError::Invalid { field, .. }) if field == "who"));
     assert!(
@@ -56,6 +56,46 @@ fn a_prompt_declares_every_placeholder_and_renders_with_checked_arguments() {
     );
     let undeclared = json!({"name": "g", "template": "Hi {{nobody}}"});
     assert!(matches!(prompt(&undeclared), Err(RegistryError::Invalid { field, .. }) if field == "template"));
+}
+
+#[test]
+fn a_prompt_of_messages_carries_any_content_block_and_fills_its_placeholders() {
+    let body = json!({"name": "show", "arguments": [{"name": "uri", "required": true, "values": ["test://a", "test://b"]}],
+        "messages": [
+            {"role": "user", "content": {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"}},
+            {"role": "assistant", "content": {"type": "resource", "resource": {"uri": "{{uri}}", "text": "about {{uri}}"}}}]});
+    let p = prompt(&body).unwrap();
+    assert_eq!(p["arguments"][0]["values"], json!(["test://a", "test://b"]));
+    let args = json!({"uri": "test://a"}).as_object().unwrap().clone();
+    let out = render(&p, &args).unwrap();
+    assert_eq!(out[0], body["messages"][0]);
+    assert_eq!(
+        out[1]["content"]["resource"],
+        json!({"uri": "test://a", "text": "about test://a"})
+    );
+    for (bad, field) in [
+        (json!({"name": "x", "template": "t", "messages": []}), "template"),
+        (json!({"name": "x"}), "template"),
+        (json!({"name": "x", "messages": []}), "messages"),
+        (
+            json!({"name": "x", "messages": [{"role": "system", "content": {"type": "text", "text": "t"}}]}),
+            "messages[0].role",
+        ),
+        (
+            json!({"name": "x", "messages": [{"role": "user", "content": {"type": "text", "text": "{{y}}"}}]}),
+            "messages",
+        ),
+        (
+            json!({"name": "x", "arguments": [{"name": "a", "values": [""]}], "template": "t"}),
+            "arguments[0].values",
+        ),
+    ] {
+        let err = prompt(&bad).unwrap_err();
+        assert!(
+            matches!(&err, RegistryError::Invalid { field: f, .. } if f == field),
+            "{bad}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -74,6 +114,58 @@ fn a_resource_has_a_uri_outside_data_and_sized_content() {
         assert!(
             matches!(resource(&body), Err(RegistryError::Invalid { field: f, .. }) if f == field),
             "{body}"
+        );
+    }
+}
+
+#[test]
+fn a_resource_may_be_binary_or_a_template_whose_reads_fill_its_text() {
+    let png = json!({"uri": "test://logo", "name": "Logo", "mime_type": "image/png", "blob": "iVBORw0KGgo="});
+    let doc = resource(&png).unwrap();
+    assert_eq!(
+        resource_contents(&doc, "test://logo", &[]),
+        json!({"uri": "test://logo", "mimeType": "image/png", "blob": "iVBORw0KGgo="})
+    );
+    let body = json!({"uri_template": "test://items/{id}/data", "name": "Item", "mime_type": "application/json",
+        "content": "{\"id\": \"{{id}}\"}"});
+    let doc = resource(&body).unwrap();
+    assert_eq!(
+        (doc["uri"].as_str(), doc["uri_template"].as_str()),
+        (Some("test://items/{id}/data"), Some("test://items/{id}/data"))
+    );
+    let read = resource_contents(&doc, "test://items/7/data", &[("id".into(), "7".into())]);
+    assert_eq!(read["text"], "{\"id\": \"7\"}");
+    for (bad, field) in [
+        (json!({"uri": "test://x", "name": "n", "blob": "not base64!"}), "blob"),
+        (
+            json!({"uri": "test://x", "name": "n", "blob": "AA==", "content": "c"}),
+            "content",
+        ),
+        (
+            json!({"uri": "test://x", "uri_template": "test://{x}", "name": "n", "content": "c"}),
+            "uri",
+        ),
+        (
+            json!({"uri_template": "test://plain", "name": "n", "content": "c"}),
+            "uri_template",
+        ),
+        (
+            json!({"uri_template": "data://{x}", "name": "n", "content": "c"}),
+            "uri_template",
+        ),
+        (
+            json!({"uri_template": "test://{x}", "name": "n", "content": "{{y}}"}),
+            "content",
+        ),
+        (
+            json!({"uri_template": "test://{x}", "name": "n", "mime_type": "application/json", "content": {"a": 1}}),
+            "content",
+        ),
+    ] {
+        let err = resource(&bad).unwrap_err();
+        assert!(
+            matches!(&err, RegistryError::Invalid { field: f, .. } if f == field),
+            "{bad}: {err}"
         );
     }
 }
