@@ -125,8 +125,8 @@ pub async fn execute<S: RegistryStore>(
 ) -> Result<Reply, ApiError> {
     let IdWithBody { id: name, body, .. } = &req.request;
     let args = body.get("arguments").cloned().unwrap_or_else(|| json!({}));
-    let result = service::execute(&deps.store, &req.principal, name, &args, deps.policy).await?;
-    Ok(Reply::ok(&json!({"tool": name, "result": result})))
+    let answer = service::execute(&deps.store, &req.principal, name, &args, deps.policy, None).await?;
+    Ok(Reply::ok(&json!({"tool": name, "result": answer.value})))
 }
 
 /// `POST /api/v1/prompts/{name}/generate` with `{"arguments": {…}}`: the rendered messages.

@@ -6,8 +6,11 @@
 #   MCP_CONFORMANCE_PROXY_PORT  fixed port for that proxy (default: any free one); the suite's
 #                          browser-like requests then carry Origin http://127.0.0.1:<port>
 #   MCP_CONFORMANCE_OUT    results dir (default $MCPFLOW_RUN/conformance/<time>)
-# Skips the scenarios in conformance-skips.txt (they need the suite's fixture tools), plus
-# logging-set-level when the server declares no logging capability and
+#   MCP_CONFORMANCE_FIXTURES=1  register the suite's fixture tools, resources and prompts through
+#                          the REST API (fixtures.py; the stack must allow private tool endpoints),
+#                          run the scenarios that use them, and delete them after
+# Skips the scenarios in conformance-skips.txt, the fixture scenarios without
+# MCP_CONFORMANCE_FIXTURES=1, logging-set-level when the server declares no logging capability and
 # dns-rebinding-protection when MCP_URL is not loopback. Exits 1 if a run scenario fails.
 set -euo pipefail
 # shellcheck source=infra/mcp/env.sh
@@ -20,9 +23,32 @@ SKIPS_FILE="$MCP_DIR/conformance-skips.txt"
 OUT="${MCP_CONFORMANCE_OUT:-$MCPFLOW_RUN/conformance/$(date +%Y%m%dT%H%M%S)}"
 mkdir -p "$OUT"
 proxy_pid=
+fixtures_pid=
 
-cleanup() { [[ -n $proxy_pid ]] && kill "$proxy_pid" 2>/dev/null || true; }
+cleanup() {
+  [[ -n $proxy_pid ]] && kill "$proxy_pid" 2>/dev/null
+  # fixtures.py deletes what it registered when told to stop: wait for it.
+  if [[ -n $fixtures_pid ]]; then
+    kill "$fixtures_pid" 2>/dev/null && wait "$fixtures_pid" 2>/dev/null
+  fi
+  true
+}
 trap cleanup EXIT
+
+# start_fixtures: serve the fixture tools' endpoints and register every fixture in the key's tenant.
+start_fixtures() {
+  local ready="$OUT/fixtures.ready" api=${MCP_URL%/mcp}
+  rm -f "$ready"
+  python3 "$MCP_DIR/fixtures.py" "$api" "$MCP_API_KEY" "$ready" >"$OUT/fixtures.log" 2>&1 &
+  fixtures_pid=$!
+  for _ in $(seq 300); do
+    [[ -s $ready ]] && break
+    kill -0 "$fixtures_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -s $ready ]] || { log "fixtures.py did not register the fixtures; see $OUT/fixtures.log"; cat "$OUT/fixtures.log" >&2; exit 1; }
+  log "fixtures: $(<"$ready")"
+}
 
 # start_proxy: serve $MCP_URL with X-API-Key added; sets TARGET_URL to the proxy's URL.
 start_proxy() {
@@ -74,6 +100,14 @@ else
   TARGET_URL=$MCP_URL
 fi
 load_skips
+if [[ ${MCP_CONFORMANCE_FIXTURES:-} == 1 ]]; then
+  mcp_need_env MCP_API_KEY
+  start_fixtures
+else
+  while IFS= read -r name; do
+    SKIP[$name]="uses the suite's fixtures: run with MCP_CONFORMANCE_FIXTURES=1 on a stack that allows private tool endpoints"
+  done < <(python3 "$MCP_DIR/fixtures.py" --scenarios)
+fi
 mapfile -t SCENARIOS < <(conformance list --server | sed -n 's/^  - \([^ ]*\).*/\1/p')
 ((${#SCENARIOS[@]})) || { log "conformance list --server listed no scenarios"; exit 1; }
 for name in "${!SKIP[@]}"; do

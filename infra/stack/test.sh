@@ -133,7 +133,7 @@ MCPFLOW_URL="http://127.0.0.1:$GATEWAY_PORT" MCPFLOW_AGENT_BIN="$CARGO_TARGET_DI
   "$MCPFLOW_CACHE/venv-console/bin/python" -m pytest -q -p no:cacheprovider "$root/clients/console/tests"
 
 step "MCP clients: Python SDK, conformance suite, Inspector CLI, mcp-remote"
-MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 \
+MCP_URL="http://127.0.0.1:$GATEWAY_PORT/mcp" MCP_API_KEY="$MCPFLOW_ADMIN_KEY" MCP_CONFORMANCE_PROXY_PORT=3199 MCP_CONFORMANCE_FIXTURES=1 \
   "$root/infra/mcp/check.sh"
 
 step "end-to-end tests with moto stopped, then DynamoDB Local too"

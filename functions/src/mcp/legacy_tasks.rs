@@ -77,7 +77,7 @@ pub async fn answer(server: &McpServer, who: &Principal, body: &Value) -> Option
 async fn augmented_call(server: &McpServer, who: &Principal, id: &Value, params: &Value) -> Value {
     let name = params["name"].as_str().unwrap_or_default();
     let args = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
-    let result = match server.run_tool(who, name, &args).await {
+    let result = match server.run_tool(who, name, &args, None).await {
         Ok(r) => r,
         Err(e) => return err(id, i64::from(e.code.0), e.message.to_string()),
     };

@@ -5,6 +5,7 @@ pub mod access;
 pub mod calls;
 pub mod lambda;
 pub mod legacy_tasks;
+pub mod notes;
 pub mod prompts;
 pub mod registered;
 pub mod resources;
@@ -87,12 +88,14 @@ fn principal(context: &RequestContext<RoleServer>) -> Result<Principal, ErrorDat
 }
 
 impl ServerHandler for McpServer {
+    #[allow(deprecated)] // logging: see `notes`
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
             .enable_prompts()
             .enable_completions()
+            .enable_logging()
             .enable_tasks()
             .build();
         let mut info = ServerConfig::new(capabilities);
@@ -127,7 +130,8 @@ impl ServerHandler for McpServer {
         let who = principal(&context)?;
         let args = Value::Object(request.arguments.clone().unwrap_or_default());
         let wants_task = context.client_capabilities().is_some_and(|c| c.supports_tasks());
-        let result = self.run_tool(&who, &request.name, &args).await?;
+        let relay = notes::Relay::new(&context, request.meta.as_ref());
+        let result = self.run_tool(&who, &request.name, &args, Some(&relay)).await?;
         if wants_task && matches!(request.name.as_ref(), "create_task" | "add_prompt") && result.is_error != Some(true)
         {
             if let Some(id) = result.structured_content.as_ref().and_then(|v| v["task_id"].as_str()) {
@@ -271,6 +275,17 @@ impl ServerHandler for McpServer {
             .map_or("", |p| p.1);
         let result = json!({"description": description, "messages": [{"role": "user", "content": {"type": "text", "text": text}}]});
         Ok(GetPromptResponse::Complete(from_json(result)?))
+    }
+
+    /// Accepted, but with no session to keep it in it sets nothing: a request's own
+    /// `_meta["io.modelcontextprotocol/logLevel"]` sets the level of the log notifications it gets.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        principal(&context).map(|_| ())
     }
 
     async fn complete(

@@ -6,10 +6,12 @@ use base64::Engine as _;
 use rmcp::model::{CallToolResult, ContentBlock, ErrorData, Tool};
 use serde_json::{json, Map, Value};
 use shared::auth::Principal;
-use shared::registered::service;
+use shared::registered::service::{self, Answer};
 use shared::registered::store::RegistryStore;
 use shared::registered::{uri_template, validate, Kind, RegistryError};
+use tokio::sync::mpsc::unbounded_channel;
 
+use super::notes::Relay;
 use super::McpState;
 
 /// Items per page of `tools/list`, `prompts/list` and `resources/list`.
@@ -65,14 +67,26 @@ pub async fn tools(state: &McpState, who: &Principal) -> Result<Vec<Tool>, Error
         .collect())
 }
 
-/// Calls a registered tool; `None` when the tenant has no tool of that name.
+/// Calls a registered tool, its endpoint's notifications sent on through `relay` as they come;
+/// `None` when the tenant has no tool of that name.
 pub async fn call_tool(
     state: &McpState,
     who: &Principal,
     name: &str,
     args: &Value,
+    relay: Option<&Relay>,
 ) -> Result<Option<CallToolResult>, ErrorData> {
-    let out = service::execute(&state.registry, who, name, args, state.tool_policy).await;
+    let (tx, mut rx) = unbounded_channel();
+    let notes = relay.is_some().then_some(tx);
+    let call = service::execute(&state.registry, who, name, args, state.tool_policy, notes);
+    let forward = async {
+        while let Some(note) = rx.recv().await {
+            if let Some(relay) = relay {
+                relay.forward(note).await;
+            }
+        }
+    };
+    let (out, ()) = tokio::join!(call, forward);
     tool_result(name, out)
 }
 
@@ -81,19 +95,30 @@ pub async fn call_tool(
 ///
 /// # Errors
 /// Internal error for a store failure.
-pub fn tool_result(name: &str, out: Result<Value, RegistryError>) -> Result<Option<CallToolResult>, ErrorData> {
+pub fn tool_result(name: &str, out: Result<Answer, RegistryError>) -> Result<Option<CallToolResult>, ErrorData> {
     let failed = |message: String| Ok(Some(CallToolResult::error(vec![ContentBlock::text(message)])));
     match out {
-        Ok(Value::String(text)) => Ok(Some(CallToolResult::success(vec![ContentBlock::text(text)]))),
-        Ok(value @ Value::Object(_)) => Ok(Some(CallToolResult::structured(value))),
-        Ok(other) => Ok(Some(CallToolResult::success(vec![ContentBlock::text(
-            other.to_string(),
-        )]))),
+        Ok(Answer { value, mcp: true }) => match serde_json::from_value::<CallToolResult>(value.clone()) {
+            Ok(result) if value["content"].is_array() => Ok(Some(result)),
+            Ok(_) => failed(format!("{name}: the endpoint's answer has no content array")),
+            Err(e) => failed(format!("{name}: the endpoint's answer is not an MCP tool result: {e}")),
+        },
+        Ok(Answer { value, .. }) => json_result(value),
         Err(RegistryError::NotFound { .. }) => Ok(None),
         Err(RegistryError::Invalid { field, message }) => failed(format!("{name}: {field}: {message}")),
         Err(RegistryError::EndpointFailed(message)) => failed(format!("{name}: {message}")),
         Err(e) => Err(internal(&e)),
     }
+}
+
+/// A `json` tool's value as its result: text for a string, structured content for an object.
+#[allow(clippy::unnecessary_wraps)]
+fn json_result(value: Value) -> Result<Option<CallToolResult>, ErrorData> {
+    Ok(Some(match value {
+        Value::String(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
+        value @ Value::Object(_) => CallToolResult::structured(value),
+        other => CallToolResult::success(vec![ContentBlock::text(other.to_string())]),
+    }))
 }
 
 /// The tenant's registered prompts as `prompts/list` entries.

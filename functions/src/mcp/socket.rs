@@ -39,7 +39,7 @@ impl<A: AuditLog> McpTools for SocketTools<A> {
         args: &Value,
         request_id: &str,
     ) -> anyhow::Result<Result<Value, String>> {
-        let outcome = match self.server.run_tool(who, name, args).await {
+        let outcome = match self.server.run_tool(who, name, args, None).await {
             Ok(result) => Ok(serde_json::to_value(result)?),
             // The caller's mistake (an unknown tool); a failure inside is logged by `internal`.
             Err(e) if e.code == rmcp::model::ErrorCode::INVALID_PARAMS => Err(e.message.to_string()),

@@ -11,6 +11,7 @@ use shared::tasks::listing::TaskFilter;
 use shared::tasks::stats;
 use shared::tasks::stats::TaskStats;
 
+use super::notes::Relay;
 use super::{calls, internal, prompts, registered, tools, views, McpServer};
 
 /// An unknown tool, named as far as a tool name can go (64 characters): never all of an over-long one.
@@ -30,19 +31,20 @@ impl McpServer {
     }
 
     /// Runs a tool: role check (its REST twin's route), schema check, the call; failures a model can
-    /// act on are `isError`.
+    /// act on are `isError`. A registered tool's notifications go through `relay` (dropped without).
     pub(crate) async fn run_tool(
         &self,
         who: &Principal,
         name: &str,
         args: &Value,
+        relay: Option<&Relay>,
     ) -> Result<CallToolResult, ErrorData> {
         if self.spec(name).is_err() {
             if !allows("POST /api/v1/tools/{name}/execute", who.role) {
                 let text = format!("role {} may not call registered tools", who.role);
                 return Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)]));
             }
-            return registered::call_tool(&self.state, who, name, args)
+            return registered::call_tool(&self.state, who, name, args, relay)
                 .await?
                 .ok_or_else(|| unknown_tool(name));
         }

@@ -84,7 +84,9 @@ pub fn tool_endpoint() -> String {
                 let echo = |axum::Json(body): axum::Json<serde_json::Value>| async move {
                     axum::Json(serde_json::json!({"echo": body}))
                 };
-                let app = axum::Router::new().route("/tool", axum::routing::post(echo));
+                let app = axum::Router::new()
+                    .route("/tool", axum::routing::post(echo))
+                    .route("/mcp-tool", axum::routing::post(mcp_tool));
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 axum::serve(listener, app).await.unwrap();
             });
@@ -92,6 +94,28 @@ pub fn tool_endpoint() -> String {
         url
     })
     .clone()
+}
+
+/// An `mcp` tool's endpoint: NDJSON progress and log notifications, then an MCP tool result (an
+/// `isError` one when the arguments say `"fail": true`).
+async fn mcp_tool(axum::Json(args): axum::Json<serde_json::Value>) -> impl axum::response::IntoResponse {
+    use serde_json::json;
+    let result = if args["fail"] == true {
+        json!({"isError": true, "content": [{"type": "text", "text": "the tool failed on purpose"}]})
+    } else {
+        json!({"content": [{"type": "text", "text": "done"},
+            {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"}]})
+    };
+    let lines = [
+        json!({"method": "notifications/progress", "params": {"progress": 1, "total": 2}}),
+        json!({"method": "notifications/message", "params": {"level": "info", "data": "starting"}}),
+        json!({"method": "notifications/progress", "params": {"progress": 2, "total": 2, "message": "half"}}),
+        json!({"method": "notifications/message", "params": {"level": "warning", "data": "slow"}}),
+        json!({"method": "notifications/unknown", "params": {}}),
+        result,
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    ([("content-type", "application/x-ndjson")], body)
 }
 
 /// Notes a secret a test made (an API key, a signed token) in `MCPFLOW_TEST_SECRETS_FILE`, so that

@@ -196,3 +196,185 @@ async fn a_failing_endpoint_is_a_502_over_rest_and_an_error_result_over_mcp() {
     let called = rpc(&caller, "tools/call", &json!({"name": "down", "arguments": {}})).await;
     assert_eq!(called["result"]["isError"], true, "{called}");
 }
+
+/// The JSON-RPC messages of an MCP answer: the one JSON body, or each `data:` of an event stream.
+async fn rpc_messages(caller: &Credential, method: &str, params: &Value) -> (String, Vec<Value>) {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let response = http()
+        .post(format!("{}/mcp", gateway_url()))
+        .header(caller.0, &caller.1)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let text = response.text().await.unwrap();
+    let messages = if kind.starts_with("text/event-stream") {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| serde_json::from_str(d.trim()).unwrap())
+            .collect()
+    } else {
+        vec![serde_json::from_str(&text).unwrap()]
+    };
+    (kind, messages)
+}
+
+fn notes<'a>(messages: &'a [Value], method: &str) -> Vec<&'a Value> {
+    messages
+        .iter()
+        .filter(|m| m["method"] == method)
+        .map(|m| &m["params"])
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn an_mcp_tool_streams_progress_with_the_callers_token_and_logs_at_the_callers_level() {
+    // GIVEN a tool whose endpoint answers MCP results after NDJSON notifications
+    let caller = bearer(&jwt(&fresh_tenant("reg-mcp"), "operator", &json!({}), &secret()));
+    let stranger = bearer(&jwt(&fresh_tenant("reg-mcp-other"), "operator", &json!({}), &secret()));
+    let endpoint = tool_endpoint().replace("/tool", "/mcp-tool");
+    let tool = json!({"name": "steps", "description": "Reports its steps", "endpoint": endpoint,
+        "answer_format": "mcp", "input_schema": {"type": "object", "properties": {"fail": {"type": "boolean"}}}});
+    let (status, created) = post(&caller, "/api/v1/tools", &tool).await;
+    assert_eq!((status, &created["answer_format"]), (201, &json!("mcp")), "{created}");
+    // WHEN it is called with a progress token and the warning log level
+    let meta = json!({"progressToken": "p-7", "io.modelcontextprotocol/logLevel": "warning"});
+    let params = json!({"name": "steps", "arguments": {}, "_meta": meta});
+    let (kind, messages) = rpc_messages(&caller, "tools/call", &params).await;
+    // THEN the answer is an event stream: both progress notifications with the caller's token, only
+    // the warning, then the endpoint's content blocks as they were
+    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    let progress = notes(&messages, "notifications/progress");
+    assert_eq!(progress.len(), 2, "{messages:?}");
+    assert!(progress.iter().all(|p| p["progressToken"] == "p-7"), "{progress:?}");
+    assert_eq!(
+        (progress[0]["progress"].as_f64(), progress[1]["message"].as_str()),
+        (Some(1.0), Some("half"))
+    );
+    let logs = notes(&messages, "notifications/message");
+    assert_eq!(
+        logs.iter().map(|l| l["data"].clone()).collect::<Vec<_>>(),
+        vec![json!("slow")]
+    );
+    let result = &messages.last().unwrap()["result"];
+    assert_eq!(result["content"][1]["type"], "image", "{result}");
+    assert_ne!(result["isError"], true);
+    // AND without a token or a level: no progress, every log message
+    let (_, messages) = rpc_messages(&caller, "tools/call", &json!({"name": "steps", "arguments": {}})).await;
+    assert!(notes(&messages, "notifications/progress").is_empty(), "{messages:?}");
+    assert_eq!(notes(&messages, "notifications/message").len(), 2);
+    // AND the endpoint's own isError result is passed on as an error result
+    let (_, messages) = rpc_messages(
+        &caller,
+        "tools/call",
+        &json!({"name": "steps", "arguments": {"fail": true}}),
+    )
+    .await;
+    let failed = &messages.last().unwrap()["result"];
+    assert_eq!(
+        (failed["isError"].as_bool(), failed["content"][0]["text"].as_str()),
+        (Some(true), Some("the tool failed on purpose"))
+    );
+    // AND logging/setLevel is answered {}, and another tenant has no such tool
+    let set = rpc(&caller, "logging/setLevel", &json!({"level": "debug"})).await;
+    assert_eq!(set["result"], json!({}), "{set}");
+    let foreign = rpc(&stranger, "tools/call", &json!({"name": "steps", "arguments": {}})).await;
+    assert!(
+        foreign["error"]["message"].as_str().unwrap().contains("unknown tool"),
+        "{foreign}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn templates_binary_resources_and_prompts_of_content_blocks_are_served_by_mcp_to_their_tenant() {
+    // GIVEN a resource template, a binary resource and a prompt of an image and an embedded resource
+    let caller = bearer(&jwt(&fresh_tenant("reg-rich"), "operator", &json!({}), &secret()));
+    let stranger = bearer(&jwt(&fresh_tenant("reg-rich-other"), "operator", &json!({}), &secret()));
+    let png = "iVBORw0KGgo=";
+    for (path, body) in [
+        (
+            "/api/v1/resources",
+            json!({"uri_template": "items://{id}/data", "name": "Item", "mime_type": "application/json",
+            "content": "{\"id\": \"{{id}}\"}"}),
+        ),
+        (
+            "/api/v1/resources",
+            json!({"uri": "items://logo", "name": "Logo", "mime_type": "image/png", "blob": png}),
+        ),
+        (
+            "/api/v1/prompts",
+            json!({"name": "inspect", "arguments": [{"name": "item", "required": true,
+            "values": ["items://1/data", "items://2/data", "other://x"]}],
+            "messages": [{"role": "user", "content": {"type": "image", "data": png, "mimeType": "image/png"}},
+                {"role": "user", "content": {"type": "resource", "resource": {"uri": "{{item}}", "text": "see {{item}}"}}}]}),
+        ),
+    ] {
+        let (status, created) = post(&caller, path, &body).await;
+        assert_eq!(status, 201, "{path}: {created}");
+    }
+    // THEN MCP lists the template apart from the resources, and reads through it with the value filled
+    let templates = rpc(&caller, "resources/templates/list", &json!({})).await;
+    let uris: Vec<&Value> = templates["result"]["resourceTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["uriTemplate"])
+        .collect();
+    assert!(uris.contains(&&json!("items://{id}/data")), "{templates}");
+    let listed = rpc(&caller, "resources/list", &json!({})).await;
+    assert!(!listed.to_string().contains("items://{id}/data"), "{listed}");
+    let read = rpc(&caller, "resources/read", &json!({"uri": "items://42/data"})).await;
+    assert_eq!(
+        read["result"]["contents"][0],
+        json!({"uri": "items://42/data", "mimeType": "application/json", "text": "{\"id\": \"42\"}"})
+    );
+    let read = rpc(&caller, "resources/read", &json!({"uri": "items://logo"})).await;
+    assert_eq!(read["result"]["contents"][0]["blob"], png, "{read}");
+    // AND the prompt renders its blocks, and completion offers its argument's values by prefix
+    let got = rpc(
+        &caller,
+        "prompts/get",
+        &json!({"name": "inspect", "arguments": {"item": "items://2/data"}}),
+    )
+    .await;
+    let messages = &got["result"]["messages"];
+    assert_eq!(
+        (
+            messages[0]["content"]["type"].as_str(),
+            messages[1]["content"]["resource"]["text"].as_str()
+        ),
+        (Some("image"), Some("see items://2/data")),
+        "{got}"
+    );
+    let complete = rpc(
+        &caller,
+        "completion/complete",
+        &json!({"ref": {"type": "ref/prompt", "name": "inspect"},
+        "argument": {"name": "item", "value": "items://"}}),
+    )
+    .await;
+    assert_eq!(
+        complete["result"]["completion"]["values"],
+        json!(["items://1/data", "items://2/data"]),
+        "{complete}"
+    );
+    // AND another tenant reads none of it
+    let foreign = rpc(&stranger, "resources/read", &json!({"uri": "items://42/data"})).await;
+    assert!(foreign["error"].is_object(), "{foreign}");
+    let foreign = rpc(&stranger, "resources/templates/list", &json!({})).await;
+    assert!(!foreign.to_string().contains("items://"), "{foreign}");
+    let foreign = rpc(
+        &stranger,
+        "completion/complete",
+        &json!({"ref": {"type": "ref/prompt", "name": "inspect"},
+        "argument": {"name": "item", "value": ""}}),
+    )
+    .await;
+    assert_eq!(foreign["result"]["completion"]["values"], json!([]), "{foreign}");
+}

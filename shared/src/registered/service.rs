@@ -1,6 +1,7 @@
 //! The operations on registered items, for the REST API and the MCP endpoint alike.
 
 use serde_json::{Map, Value};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use super::endpoint::{self, EndpointPolicy};
 use super::store::RegistryStore;
@@ -124,7 +125,17 @@ pub fn violations(schema: &Value, args: &Value) -> Result<Option<String>, Regist
     Ok(violations_of(&validate::compile(schema)?, args))
 }
 
-/// Runs a registered tool: arguments checked against its schema, then its endpoint called.
+/// What a tool's endpoint answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub value: Value,
+    /// The tool's `answer_format` is `mcp`: the value is meant to be an MCP tool result.
+    pub mcp: bool,
+}
+
+/// Runs a registered tool: arguments checked against its schema, then its endpoint called. A tool
+/// whose `answer_format` is `mcp` may stream notifications before its answer: each goes to `notes`
+/// as it arrives (and is dropped without one).
 ///
 /// # Errors
 /// [`RegistryError::NotFound`]; [`RegistryError::Invalid`] for arguments that break the schema
@@ -137,16 +148,24 @@ pub async fn execute<S: RegistryStore>(
     name: &str,
     args: &Value,
     policy: EndpointPolicy,
-) -> Result<Value, RegistryError> {
+    notes: Option<UnboundedSender<Value>>,
+) -> Result<Answer, RegistryError> {
     let tool = get(store, principal, Kind::Tool, name).await?;
     if let Some(problems) = violations(&tool["input_schema"], args)? {
         return Err(invalid("arguments", problems));
     }
     let url = tool["endpoint"].as_str().unwrap_or_default();
-    endpoint::call(url, args, policy).await.map_err(|e| {
+    let mcp = tool["answer_format"] == "mcp";
+    let called = match notes {
+        Some(notes) if mcp => endpoint::call_streaming(url, args, policy, &notes).await,
+        _ if mcp => endpoint::call_streaming(url, args, policy, &unbounded_channel().0).await,
+        _ => endpoint::call(url, args, policy).await,
+    };
+    let value = called.map_err(|e| {
         tracing::info!(tool = %name, error = %e, "tool endpoint failed");
         RegistryError::EndpointFailed(e.to_string())
-    })
+    })?;
+    Ok(Answer { value, mcp })
 }
 
 /// Renders a registered prompt with checked arguments: the prompt and its MCP messages.

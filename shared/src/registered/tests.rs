@@ -129,7 +129,7 @@ async fn a_stored_schema_that_does_not_compile_refuses_the_call_without_calling_
     doc["input_schema"] = json!({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}});
     store.put("acme", Kind::Tool, "old", &doc).await.unwrap();
     // WHEN it is called
-    let err = service::execute(&store, &acme, "old", &json!({"a": 1}), local())
+    let err = service::execute(&store, &acme, "old", &json!({"a": 1}), local(), None)
         .await
         .unwrap_err();
     // THEN the call is refused naming the schema, and the endpoint never hears of it
@@ -147,7 +147,7 @@ async fn arguments_that_break_the_schema_are_refused_before_the_endpoint_is_call
     register(&store, &acme, Kind::Tool, &tool("weather", &base))
         .await
         .unwrap();
-    let err = service::execute(&store, &acme, "weather", &json!({"town": 1}), local())
+    let err = service::execute(&store, &acme, "weather", &json!({"town": 1}), local(), None)
         .await
         .unwrap_err();
     assert!(
@@ -155,8 +155,8 @@ async fn arguments_that_break_the_schema_are_refused_before_the_endpoint_is_call
         "{err}"
     );
     assert!(received.lock().unwrap().is_empty());
-    let out = service::execute(&store, &acme, "weather", &json!({"city": "Oslo"}), local()).await;
-    assert_eq!(out.unwrap(), json!({"ok": true}));
+    let out = service::execute(&store, &acme, "weather", &json!({"city": "Oslo"}), local(), None).await;
+    assert_eq!(out.unwrap().value, json!({"ok": true}));
 }
 
 #[tokio::test]
@@ -193,9 +193,60 @@ async fn an_endpoint_that_fails_in_any_way_is_an_endpoint_failure_not_a_bad_requ
         ("metadata", strict, "special-purpose"),
     ];
     for (name, policy, says) in calls {
-        match service::execute(&store, &acme, name, &args, policy).await {
+        match service::execute(&store, &acme, name, &args, policy, None).await {
             Err(RegistryError::EndpointFailed(message)) => assert!(message.contains(says), "{name}: {message}"),
             other => panic!("{name}: {other:?}"),
         }
     }
+}
+
+fn ndjson(chunks: &[&str]) -> Answer {
+    Answer {
+        status: 200,
+        headers: vec![("content-type", "application/x-ndjson")],
+        chunks: chunks.iter().map(|c| c.as_bytes().to_vec()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn an_mcp_tool_streams_its_notifications_before_its_answer_and_a_json_tool_does_not() {
+    // GIVEN an `mcp` tool whose endpoint answers NDJSON split mid-line, and a `json` tool answering the same
+    let (store, acme) = (InMemoryRegistry::default(), operator("acme"));
+    let lines = [
+        "{\"method\": \"notifications/progress\", \"params\": {\"progress\": 0, \"total\": 100}}\n{\"meth",
+        "od\": \"notifications/message\", \"params\": {\"level\": \"info\", \"data\": \"half\"}}\n",
+        "\n{\"content\": [{\"type\": \"text\", \"text\": \"done\"}]}",
+    ];
+    let (base, _) = serve(vec![
+        ndjson(&lines),
+        ndjson(&lines),
+        ndjson(&["{\"a\": 1}\n{\"b\": 2}"]),
+    ])
+    .await;
+    let mut body = tool("streams", &base);
+    body["answer_format"] = json!("mcp");
+    register(&store, &acme, Kind::Tool, &body).await.unwrap();
+    let args = json!({"city": "Oslo"});
+    // WHEN it is called with somewhere for notifications
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let out = service::execute(&store, &acme, "streams", &args, local(), Some(tx))
+        .await
+        .unwrap();
+    // THEN each notification arrives in order, and the last line is the answer
+    assert!(out.mcp);
+    assert_eq!(out.value, json!({"content": [{"type": "text", "text": "done"}]}));
+    assert_eq!(rx.recv().await.unwrap()["params"]["progress"], 0);
+    assert_eq!(rx.recv().await.unwrap()["params"]["data"], "half");
+    assert!(rx.recv().await.is_none());
+    // AND without a listener the answer is the same
+    let quiet = service::execute(&store, &acme, "streams", &args, local(), None)
+        .await
+        .unwrap();
+    assert_eq!(quiet.value, out.value);
+    // AND two answer lines are an endpoint failure
+    let two = service::execute(&store, &acme, "streams", &args, local(), None).await;
+    assert!(
+        matches!(two, Err(RegistryError::EndpointFailed(ref m)) if m.contains("more than one answer")),
+        "{two:?}"
+    );
 }

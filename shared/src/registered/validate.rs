@@ -76,13 +76,18 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, RegistryError> {
 }
 
 /// A tool: `name`, `description`, `input_schema` (a JSON Schema of an object that compiles),
-/// `endpoint` (`https://…`; `http://` only when `allow_http`).
+/// `endpoint` (`https://…`; `http://` only when `allow_http`), `answer_format`: `json` (the default:
+/// the endpoint's answer is the tool's value) or `mcp` (its answer is an MCP tool result, streamed
+/// as NDJSON lines after any notifications).
 ///
 /// # Errors
 /// [`RegistryError::Invalid`] naming the field.
 pub fn tool(body: &Value, allow_http: bool) -> Result<Value, RegistryError> {
     let obj = object(body)?;
-    known(obj, &["name", "description", "input_schema", "endpoint"])?;
+    known(
+        obj,
+        &["name", "description", "input_schema", "endpoint", "answer_format"],
+    )?;
     let name = name(obj, "name")?;
     let description = text(obj, "description", 1024, true)?;
     let schema = obj.get("input_schema").cloned().unwrap_or(Value::Null);
@@ -98,7 +103,15 @@ pub fn tool(body: &Value, allow_http: bool) -> Result<Value, RegistryError> {
     }
     let endpoint = text(obj, "endpoint", 2048, true)?.unwrap_or_default();
     super::endpoint::check_url(&endpoint, allow_http).map_err(|m| invalid("endpoint", m))?;
-    Ok(json!({"name": name, "description": description, "input_schema": schema, "endpoint": endpoint}))
+    let format = match obj.get("answer_format") {
+        None => "json",
+        Some(Value::String(f)) if f == "json" || f == "mcp" => f.as_str(),
+        Some(_) => return Err(invalid("answer_format", "must be json or mcp")),
+    };
+    Ok(
+        json!({"name": name, "description": description, "input_schema": schema, "endpoint": endpoint,
+        "answer_format": format}),
+    )
 }
 
 /// The `{{argument}}` placeholders of a template.

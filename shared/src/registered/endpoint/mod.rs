@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{redirect, Response, StatusCode, Url};
 use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
 
 pub use ranges::is_blocked;
 
@@ -187,6 +188,82 @@ pub async fn call(raw: &str, args: &Value, policy: EndpointPolicy) -> Result<Val
     post(raw, args.to_string().into_bytes(), &[], policy).await
 }
 
+/// The most notifications one streamed answer may carry.
+pub const MAX_NOTIFICATIONS: usize = 100;
+
+/// Calls the endpoint with `args` as [`call`] does, and reads an `application/x-ndjson` answer as it
+/// arrives: each line a JSON object; one with a `method` (an MCP notification such as
+/// `notifications/progress` or `notifications/message`) is sent to `notes` as soon as its line is
+/// read, and the one line without is the answer. Any other answer is read as [`call`] reads it.
+///
+/// # Errors
+/// As [`call`]; [`CallError::Unreadable`] for a line that is not a JSON object, more than
+/// [`MAX_NOTIFICATIONS`] notifications, or no answer line.
+pub async fn call_streaming(
+    raw: &str,
+    args: &Value,
+    policy: EndpointPolicy,
+    notes: &UnboundedSender<Value>,
+) -> Result<Value, CallError> {
+    let response = send(raw, args.to_string().into_bytes(), &[], policy).await?;
+    let ndjson = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-ndjson"));
+    if !ndjson {
+        return read_json(response, policy).await;
+    }
+    read_lines(response, policy, notes).await
+}
+
+/// The lines of an NDJSON answer, as [`call_streaming`] reads them.
+async fn read_lines(
+    mut response: Response,
+    policy: EndpointPolicy,
+    notes: &UnboundedSender<Value>,
+) -> Result<Value, CallError> {
+    let unreadable = |m: &str| CallError::Unreadable(m.to_owned());
+    let (mut pending, mut read, mut sent, mut answer) = (Vec::new(), 0, 0, None);
+    let mut take = |line: &[u8]| -> Result<(), CallError> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let value: Value = serde_json::from_slice(line).map_err(|_| unreadable("a line is not JSON"))?;
+        match &value {
+            Value::Object(obj) if obj.get("method").is_some_and(Value::is_string) => {
+                sent += 1;
+                if sent > MAX_NOTIFICATIONS {
+                    return Err(unreadable("more than 100 notifications"));
+                }
+                // A caller that stopped listening loses the notification, not the call.
+                let _ = notes.send(value);
+            }
+            Value::Object(_) if answer.is_none() => answer = Some(value),
+            Value::Object(_) => return Err(unreadable("more than one answer line")),
+            _ => return Err(unreadable("a line is not a JSON object")),
+        }
+        Ok(())
+    };
+    loop {
+        let chunk = response.chunk().await;
+        let Some(chunk) = chunk.map_err(|e| transport(&e, policy.timeout, CallError::Unreadable))? else {
+            break;
+        };
+        read += chunk.len();
+        if read > MAX_ANSWER_BYTES {
+            return Err(CallError::TooLarge);
+        }
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            take(&line)?;
+        }
+    }
+    take(&pending)?;
+    answer.ok_or_else(|| unreadable("no answer line (a JSON object without a method)"))
+}
+
 /// `POST`s `body` as JSON with `headers` to `raw`, under the same checks as [`call`]; the answer as
 /// JSON (or as a string when it is not JSON).
 ///
@@ -198,6 +275,17 @@ pub async fn post(
     headers: &[(&str, String)],
     policy: EndpointPolicy,
 ) -> Result<Value, CallError> {
+    let response = send(raw, body, headers, policy).await?;
+    read_json(response, policy).await
+}
+
+/// Sends the request under [`call`]'s checks; a 2xx response, its body unread.
+async fn send(
+    raw: &str,
+    body: Vec<u8>,
+    headers: &[(&str, String)],
+    policy: EndpointPolicy,
+) -> Result<Response, CallError> {
     let started = Instant::now();
     let url = check_url(raw, policy.allow_private).map_err(CallError::Refused)?;
     let addr = address(&url, policy).await?;
@@ -214,6 +302,11 @@ pub async fn post(
     if !response.status().is_success() {
         return Err(refusal(response).await);
     }
+    Ok(response)
+}
+
+/// A whole answer of at most [`MAX_ANSWER_BYTES`], as JSON (or a string when it is not JSON).
+async fn read_json(response: Response, policy: EndpointPolicy) -> Result<Value, CallError> {
     let announced = response.content_length().and_then(|n| usize::try_from(n).ok());
     if announced.is_some_and(|n| n > MAX_ANSWER_BYTES) {
         return Err(CallError::TooLarge);
