@@ -27,6 +27,7 @@ use shared::pipelines::executions::dynamodb::DynamoDbExecutions;
 use shared::pipelines::redelivery::SqsRedelivery;
 use shared::pipelines::runs::Runs;
 use shared::pipelines::webhook::Webhooks;
+use shared::providers::credentials::SecretKeys;
 use shared::providers::registry::Providers;
 use shared::ratelimit::dynamodb::DynamoDbRateLimiter;
 use shared::registered::cache::Cached;
@@ -113,7 +114,10 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
             &config.credentials,
             config.provider_timeout,
             Some(&clients.sdk),
-        )?,
+        )?
+        .with_secret_keys(SecretKeys::new(shared::secrets::SecretsManager::new(
+            clients.secrets.clone(),
+        ))),
         default_model: config.models.default_model.clone(),
         limits: config.limits,
         updates: task_events(config, clients).map(|p| p as Arc<dyn TaskUpdates>),

@@ -2,7 +2,9 @@
 """A slow, failing OpenAI-compatible LLM for tests: NOT an LLM, and never used outside tests.
 
 POST /v1/chat/completions answers `standin: <n> message(s); last: <last user message>`, so a test can
-check what history each reply was computed from. Directives in the last user message change it:
+check what history each reply was computed from, followed by ` sampled {…}` with the request's
+`temperature`, `top_p` and `stop` when it has any, and ` key <12 hex>` (the SHA-256 prefix of the bearer
+key, never the key) when it was sent one. Directives in the last user message change it:
 `[sleep S]` answers after S seconds, `[hang]` never answers, `[status N]` answers HTTP N.
 A request with `"stream": true` is answered as server-sent events, one word a chunk (chunked
 transfer encoding), ending `data: [DONE]`: `[chunk-delay S]` waits S seconds before each chunk, and
@@ -11,6 +13,7 @@ With STANDIN_CHAOS=1 every other request is random: STANDIN_FAIL_RATE (0.3) of t
 third each 429, 500 and a hang — and the rest answer after a uniform 0..STANDIN_MAX_DELAY (3) s.
 Every answer is appended to STANDIN_LOG (one JSON line) when set. PORT (default 4100).
 """
+import hashlib
 import json
 import os
 import random
@@ -75,6 +78,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send(status, {"error": {"message": f"stand-in answered {status}"}}, headers)
             return
         text = f"standin: {len(messages)} message(s); last: {last}"
+        # The sampling parameters it was sent, so a test can see they arrived.
+        sampled = {k: request[k] for k in ("temperature", "top_p", "stop") if k in request}
+        if sampled:
+            text += " sampled " + json.dumps(sampled, sort_keys=True)
+        # A bearer key as its SHA-256 prefix, never the key: a test can see which key was sent.
+        auth = self.headers.get("authorization", "")
+        if auth.startswith("Bearer ") and len(auth) > 7:
+            text += " key " + hashlib.sha256(auth[7:].encode()).hexdigest()[:12]
         if request.get("stream"):
             self.stream(request, last, text)
             return

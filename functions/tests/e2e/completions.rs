@@ -118,6 +118,29 @@ async fn a_running_completion_is_cancelled_and_stays_another_tenants_secret() {
         (200, Some("cancelled")),
         "{cancelled}"
     );
+    // AND the worker drops the provider call at its next check (every 2 s), before the stand-in's
+    // answer at 8 s, and logs it
+    let id = queued["completion_id"].as_str().unwrap();
+    let mut dropped = None;
+    for _ in 0..50 {
+        let (_, logs) = get(&caller, "/api/v1/logs?kind=task").await;
+        dropped = logs["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["fields"]["task_id"] == id && e["message"].as_str().unwrap().contains("dropped"))
+            .cloned();
+        if dropped.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let dropped = dropped.expect("no event says the provider call was dropped");
+    assert!(dropped["fields"]["call_ms"].as_u64().unwrap() < 8_000, "{dropped}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(8),
+        "the call was not dropped before the answer"
+    );
     // AND it stays cancelled without a result once the stand-in's late answer has come; a second
     // cancel is 409
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(asked.elapsed())).await;
@@ -139,7 +162,8 @@ async fn a_completion_through_an_integration_runs_its_provider_model() {
     // GIVEN an integration on the stand-in's provider with a model name of its own
     let caller = operator(&fresh_tenant("completions-itg"));
     let integration = json!({"name": "via stand-in", "model": {"provider": "standin",
-        "provider_model": "standin-through-an-integration", "parameters": {"max_tokens": 50}}});
+        "provider_model": "standin-through-an-integration",
+        "parameters": {"max_tokens": 50, "temperature": 0.2, "top_p": 0.9, "stop": ["END"]}}});
     let (status, made) = post(&caller, "/api/v1/integrations", &integration).await;
     assert_eq!(status, 201, "{made}");
     let id = made["integration_id"].as_str().unwrap();
@@ -164,6 +188,12 @@ async fn a_completion_through_an_integration_runs_its_provider_model() {
     assert_eq!(
         (done["integration_id"].as_str(), &done["model_id"]),
         (Some(id), &Value::Null)
+    );
+    // AND with the integration's sampling parameters, which the stand-in repeats
+    let result = done["result"].as_str().unwrap();
+    assert!(
+        result.ends_with(r#"sampled {"stop": ["END"], "temperature": 0.2, "top_p": 0.9}"#),
+        "{result}"
     );
     // AND while a completion through it is still running, the integration is not deleted (409)
     let slow = json!({"integration_id": id, "prompt": "slow [sleep 3]"});
@@ -199,5 +229,60 @@ async fn a_completion_through_an_integration_runs_its_provider_model() {
         (status, refused["error"]["details"]["field"].as_str()),
         (400, Some("integration_id")),
         "{refused}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_completion_through_an_integration_sends_the_key_of_its_tenants_secret() {
+    // GIVEN a key in a Secrets Manager secret under the tenant's prefix, and an integration naming it
+    let tenant = fresh_tenant("completions-secret");
+    let caller = operator(&tenant);
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let key = format!("sk-e2e-{}", uuid::Uuid::new_v4().simple());
+    crate::helpers::remember_secret(&key);
+    let name = format!("mcpflow/tenants/{tenant}/standin");
+    let created = secrets.create_secret().name(&name).secret_string(&key).send().await;
+    let arn = created.expect(crate::helpers::NEEDS_STACK).arn.unwrap();
+    let integration = json!({"name": "own key", "model": {"provider": "standin", "provider_model": "standin",
+        "credential": {"secret_arn": arn}}});
+    let (status, made) = post(&caller, "/api/v1/integrations", &integration).await;
+    assert_eq!(status, 201, "{made}");
+    // WHEN a completion is asked through it
+    let body = json!({"integration_id": made["integration_id"], "wait": true, "prompt": "hi"});
+    let (status, done) = post(&caller, ROUTE, &body).await;
+    // THEN the stand-in was sent that key (it answers its SHA-256 prefix), and no answer holds the key
+    assert_eq!((status, done["status"].as_str()), (200, Some("completed")), "{done}");
+    let hash = shared::auth::apikey::hash(&key);
+    let result = done["result"].as_str().unwrap();
+    assert!(result.ends_with(&format!(" key {}", &hash[..12])), "{result}");
+    assert!(!done.to_string().contains(&key));
+    // AND another tenant may not name that secret, nor any outside its own prefix
+    let stranger = operator(&fresh_tenant("completions-secret-other"));
+    let (status, refused) = post(&stranger, "/api/v1/integrations", &integration).await;
+    assert_eq!(
+        (status, refused["error"]["details"]["field"].as_str()),
+        (400, Some("model.credential.secret_arn")),
+        "{refused}"
+    );
+    // AND a secret that cannot be read fails the completion, saying which
+    let gone = arn.replace("standin", "missing");
+    let integration = json!({"name": "no key", "model": {"provider": "standin", "provider_model": "standin",
+        "credential": {"secret_arn": gone}}});
+    let (_, made) = post(&caller, "/api/v1/integrations", &integration).await;
+    let body = json!({"integration_id": made["integration_id"], "wait": true, "prompt": "hi"});
+    let (_, failed) = post(&caller, ROUTE, &body).await;
+    assert_eq!(
+        (failed["status"].as_str(), failed["error"]["code"].as_str()),
+        (Some("failed"), Some("PROVIDER_FAILED")),
+        "{failed}"
+    );
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read"),
+        "{failed}"
     );
 }

@@ -190,10 +190,15 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let (integration, model_id) = match integration {
             Some(integration) => {
                 let call = integration_call(integration)?;
+                let sampling = call.sampling();
+                // A secret's key is read by the worker: here a stand-in checks the provider takes one.
+                let unread = crate::secret::Secret::new(String::new());
                 let direct = Direct {
                     provider: &call.provider,
                     provider_model: &call.provider_model,
                     credential_env: call.credential_env.as_deref(),
+                    credential_key: call.credential_secret.as_ref().map(|_| &unread),
+                    sampling: &sampling,
                 };
                 self.providers
                     .direct_client(&direct)
@@ -218,19 +223,23 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
 /// What a completion through `integration` runs with.
 ///
 /// # Errors
-/// [`ConversationError::Invalid`] for a credential kept in Secrets Manager (not read by completions
-/// yet).
+/// [`ConversationError::Invalid`] for a credential secret that is not the tenant's own (one stored
+/// before the rule).
 fn integration_call(integration: &Integration) -> Result<IntegrationCall, ConversationError> {
     let model = &integration.spec.model;
-    let credential_env = match &model.credential {
-        None => None,
-        Some(CredentialRef::Env(env)) => Some(env.clone()),
+    let (credential_env, credential_secret) = match &model.credential {
+        None => (None, None),
+        Some(CredentialRef::Env(env)) => (Some(env.clone()), None),
+        Some(CredentialRef::SecretArn(arn)) if crate::integrations::owns_secret(&integration.tenant, arn) => {
+            (None, Some(arn.clone()))
+        }
         Some(CredentialRef::SecretArn(_)) => {
             return Err(invalid(
                 "integration_id",
                 format!(
-                    "{}: its credential is a Secrets Manager secret, which completions do not read yet; reference a variable ({{\"env\": …}})",
-                    integration.integration_id
+                    "{}: its credential secret is not under {}",
+                    integration.integration_id,
+                    crate::integrations::tenant_secret_prefix(&integration.tenant)
                 ),
             ))
         }
@@ -240,7 +249,11 @@ fn integration_call(integration: &Integration) -> Result<IntegrationCall, Conver
         provider: model.provider.clone(),
         provider_model: model.provider_model.clone(),
         max_tokens: model.parameters.max_tokens,
+        temperature: model.parameters.temperature,
+        top_p: model.parameters.top_p,
+        stop: model.parameters.stop.clone(),
         credential_env,
+        credential_secret,
     })
 }
 

@@ -122,26 +122,49 @@ async fn a_completion_through_an_integration_calls_its_provider_model_and_refuse
     );
     assert_eq!(done["integration_id"], local.integration_id.as_str());
 
-    // A provider the stack has no credential for, and a secret it does not read yet: 400, nothing queued
+    // A provider the stack has no credential for: 400, nothing queued
     let openai = make(json!({"provider": "openai", "provider_model": "gpt-4o-mini"})).await;
-    let secret = make(
-        json!({"provider": "openai", "provider_model": "gpt-4o-mini", "credential":
-        {"secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpflow/openai"}}),
-    )
-    .await;
-    for integration in [&openai, &secret] {
-        let ask = parse(
-            &json!({"prompt": "hi", "integration_id": integration.integration_id}),
-            1_000,
-        )
-        .unwrap();
-        let refused = d
-            .create_completion(&alice("acme"), ask, Some(integration), Utc::now())
-            .await;
-        assert!(
-            matches!(&refused, Err(ConversationError::Invalid(i)) if i.field == "integration_id"),
-            "{refused:?}"
-        );
-    }
+    let ask = |i: &crate::integrations::Integration| {
+        parse(&json!({"prompt": "hi", "integration_id": i.integration_id}), 1_000).unwrap()
+    };
+    let refused = d
+        .create_completion(&alice("acme"), ask(&openai), Some(&openai), Utc::now())
+        .await;
+    assert!(
+        matches!(&refused, Err(ConversationError::Invalid(i)) if i.field == "integration_id"),
+        "{refused:?}"
+    );
     assert_eq!(d.queue.queued.lock().unwrap().len(), 1);
+    // A secret of another name than the tenant's own is refused when the integration is written
+    let arn = |name: &str| format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpflow/{name}");
+    let foreign = json!({"name": "i", "model": {"provider": "openai", "provider_model": "gpt-4o-mini",
+        "credential": {"secret_arn": arn("tenants/other/openai")}}});
+    let refused = integrations::create(&store, &catalog, &alice("acme"), &foreign, Utc::now()).await;
+    assert!(refused.is_err(), "{refused:?}");
+    // A secret of its own is queued with its ARN; a worker that reads no secrets fails it, saying so
+    let own = make(json!({"provider": "openai", "provider_model": "gpt-4o-mini",
+        "credential": {"secret_arn": arn("tenants/acme/openai")}}))
+    .await;
+    let made = d
+        .create_completion(&alice("acme"), ask(&own), Some(&own), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        made.integration.as_ref().unwrap().credential_secret,
+        Some(arn("tenants/acme/openai"))
+    );
+    let (_, message) = d.queue.queued.lock().unwrap()[1].clone();
+    assert_eq!(
+        d.process(&message, Utc::now(), budget()).await.unwrap(),
+        Processed::Failed
+    );
+    let failed = d.task(&alice("acme"), &made.task_id, Utc::now()).await.unwrap();
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("reads no Secrets Manager secrets"),
+        "{failed:?}"
+    );
 }

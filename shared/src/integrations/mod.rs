@@ -88,8 +88,24 @@ pub enum CredentialRef {
     /// A variable of the functions' environment that the stack sets (a catalog provider's
     /// `credential_env`).
     Env(String),
-    /// A Secrets Manager secret under the stack's prefix ([`requests::SECRET_PREFIX`]).
+    /// A Secrets Manager secret of the tenant's own, under [`tenant_secret_prefix`].
     SecretArn(String),
+}
+
+/// Where a tenant's credential secrets are named: `mcpflow/tenants/<tenant>/`. An integration may
+/// reference no other secret, so one tenant's completions never send another's key (or the stack's
+/// own secrets) to a provider.
+#[must_use]
+pub fn tenant_secret_prefix(tenant: &str) -> String {
+    format!("{}tenants/{tenant}/", requests::SECRET_PREFIX)
+}
+
+/// Whether the secret `arn` is named under the tenant's prefix.
+#[must_use]
+pub fn owns_secret(tenant: &str, arn: &str) -> bool {
+    let prefix = tenant_secret_prefix(tenant);
+    arn.split_once(":secret:")
+        .is_some_and(|(_, name)| name.len() > prefix.len() && name.starts_with(&prefix))
 }
 
 /// What a replace or a delete asks of the stored version.

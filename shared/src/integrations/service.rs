@@ -19,6 +19,22 @@ fn written(who: &Principal, now: DateTime<Utc>) -> Written {
     }
 }
 
+/// A `secret_arn` credential must name one of the caller's tenant's secrets.
+fn owned_credential(spec: &super::Spec, who: &Principal) -> Result<(), IntegrationError> {
+    match &spec.model.credential {
+        Some(super::CredentialRef::SecretArn(arn)) if !super::owns_secret(who.tenant.as_str(), arn) => {
+            Err(super::invalid(
+                "model.credential.secret_arn",
+                format!(
+                    "must name a secret of this tenant's own, under {}",
+                    super::tenant_secret_prefix(&who.tenant)
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Checks `body` and stores it as a new integration of the caller's tenant, at version 1.
 ///
 /// # Errors
@@ -32,6 +48,7 @@ pub async fn create<S: IntegrationStore>(
     now: DateTime<Utc>,
 ) -> Result<Integration, IntegrationError> {
     let spec = spec(body, catalog)?;
+    owned_credential(&spec, who)?;
     let Written { at, by } = written(who, now);
     let integration = Integration {
         integration_id: crate::ids::new_id("itg", now.timestamp_millis())?,
@@ -90,6 +107,7 @@ pub async fn replace<S: IntegrationStore>(
 ) -> Result<Integration, IntegrationError> {
     let (body, in_body) = replacement(body, id)?;
     let spec = spec(&body, catalog)?;
+    owned_credential(&spec, who)?;
     let expected = match (header, in_body) {
         (Precondition::None, None) => return Err(IntegrationError::PreconditionRequired),
         // The body's version is the one it replaces, whatever `If-Match: *` allows.

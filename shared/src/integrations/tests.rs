@@ -321,3 +321,18 @@ async fn an_integration_a_completion_still_uses_is_not_deleted_until_it_ends() {
         .await
         .unwrap();
 }
+
+#[test]
+fn a_tenant_owns_only_the_secrets_under_its_own_prefix() {
+    let arn = |name: &str| format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:{name}");
+    assert!(super::owns_secret("acme", &arn("mcpflow/tenants/acme/openai-AbCdEf")));
+    for other in [
+        "mcpflow/tenants/acme-corp/openai",
+        "mcpflow/tenants/acme/",
+        "mcpflow/tenants/other/openai",
+        "mcpflow/jwt",
+        "mcpflow/openai",
+    ] {
+        assert!(!super::owns_secret("acme", &arn(other)), "{other}");
+    }
+}

@@ -64,7 +64,14 @@ impl Bedrock {
 
     fn inference(request: &ChatRequest) -> InferenceConfiguration {
         let max_tokens = i32::try_from(request.max_tokens).unwrap_or(i32::MAX);
-        InferenceConfiguration::builder().max_tokens(max_tokens).build()
+        let sampling = &request.sampling;
+        #[allow(clippy::cast_possible_truncation)] // Bedrock takes f32; the values are 0 to 2
+        InferenceConfiguration::builder()
+            .max_tokens(max_tokens)
+            .set_temperature(sampling.temperature.map(|t| t as f32))
+            .set_top_p(sampling.top_p.map(|p| p as f32))
+            .set_stop_sequences((!sampling.stop.is_empty()).then(|| sampling.stop.clone()))
+            .build()
     }
 
     fn response(&self, request: &ChatRequest) -> ChatResponse {

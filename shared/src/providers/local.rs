@@ -73,6 +73,7 @@ mod tests {
                 content: "What is the capital of France?".into(),
             }],
             max_tokens: 100,
+            sampling: crate::providers::Sampling::default(),
         };
         let a = LocalProvider.complete(&request).await.unwrap();
         let mut streamed = String::new();

@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod credentials;
 pub mod local;
 pub mod openai;
 pub mod registry;
@@ -37,6 +38,17 @@ pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
     pub max_tokens: u32,
+    pub sampling: Sampling,
+}
+
+/// How the model samples, when the caller says (an integration's `parameters`); each provider's
+/// own default otherwise.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sampling {
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    /// Sequences that end the reply.
+    pub stop: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -3,16 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::anthropic::Anthropic;
 use super::bedrock::Bedrock;
+use super::credentials::SecretKeys;
 use super::local::LocalProvider;
 use super::openai::OpenAiCompatible;
 use super::retry::{with_fallback, AllFailed, RetryPolicy, Tried};
-use super::{ChatProvider, ChatRequest, ChatResponse, Message, Piece, ProviderError};
+use super::{ChatProvider, ChatRequest, ChatResponse, Message, Piece, ProviderError, Sampling};
 use crate::models::{ModelCatalog, ProviderKind};
 use crate::secret::Secret;
 
@@ -66,6 +68,8 @@ pub struct Providers {
     /// Credentials by provider id, for a direct call made with another provider's credential.
     credentials: BTreeMap<String, Secret>,
     timeout: Duration,
+    /// Keys kept in Secrets Manager, read when an integration's call needs one.
+    secret_keys: Option<Arc<SecretKeys>>,
 }
 
 /// A direct call: a provider of the catalog and its own model name (an integration's model
@@ -76,6 +80,11 @@ pub struct Direct<'a> {
     pub provider: &'a str,
     pub provider_model: &'a str,
     pub credential_env: Option<&'a str>,
+    /// The key itself, read from the integration's Secrets Manager secret (then `credential_env` is
+    /// not used).
+    pub credential_key: Option<&'a Secret>,
+    /// The integration's sampling parameters.
+    pub sampling: &'a Sampling,
 }
 
 impl Providers {
@@ -118,7 +127,41 @@ impl Providers {
             by_id,
             credentials: credentials.clone(),
             timeout,
+            secret_keys: None,
         })
+    }
+
+    /// These providers, reading integrations' keys from Secrets Manager with `keys`.
+    #[must_use]
+    pub fn with_secret_keys(mut self, keys: SecretKeys) -> Self {
+        self.secret_keys = Some(Arc::new(keys));
+        self
+    }
+
+    /// The provider key kept in the Secrets Manager secret `arn`.
+    ///
+    /// # Errors
+    /// Why it could not be read: no Secrets Manager here, or the read failed.
+    pub async fn secret_key(&self, arn: &str) -> Result<Secret, String> {
+        match &self.secret_keys {
+            Some(keys) => keys.key(arn).await,
+            None => Err("this function reads no Secrets Manager secrets".into()),
+        }
+    }
+
+    /// A client of `provider`'s kind holding `key`.
+    fn client_with(&self, provider: &crate::models::Provider, key: &Secret) -> Result<AnyProvider, String> {
+        let base = provider.base_url.as_deref().unwrap_or_default();
+        let client = match provider.kind {
+            ProviderKind::OpenaiCompatible => {
+                OpenAiCompatible::new(&provider.id, base, key.clone(), self.timeout).map(AnyProvider::OpenAi)
+            }
+            ProviderKind::Anthropic => Anthropic::new(base, key.clone(), self.timeout).map(AnyProvider::Anthropic),
+            ProviderKind::Bedrock | ProviderKind::Local => {
+                return Err(format!("provider {} takes no credential", provider.id))
+            }
+        };
+        client.map_err(|e| format!("provider {}: {e}", provider.id))
     }
 
     /// The client a direct call uses: the provider's own, or one of its kind holding the credential
@@ -133,6 +176,9 @@ impl Providers {
             .iter()
             .find(|p| p.id == direct.provider)
             .ok_or_else(|| format!("provider {} is not in the model catalog", direct.provider))?;
+        if let Some(key) = direct.credential_key {
+            return self.client_with(provider, key);
+        }
         let own = provider.credential_env.as_deref();
         match direct.credential_env.filter(|env| Some(*env) != own) {
             None => self.by_id.get(direct.provider).cloned().ok_or_else(|| {
@@ -149,19 +195,7 @@ impl Providers {
                     .find(|p| p.credential_env.as_deref() == Some(env))
                     .and_then(|p| self.credentials.get(&p.id))
                     .ok_or_else(|| format!("the stack does not set {env}"))?;
-                let base = provider.base_url.as_deref().unwrap_or_default();
-                let client = match provider.kind {
-                    ProviderKind::OpenaiCompatible => {
-                        OpenAiCompatible::new(&provider.id, base, key.clone(), self.timeout).map(AnyProvider::OpenAi)
-                    }
-                    ProviderKind::Anthropic => {
-                        Anthropic::new(base, key.clone(), self.timeout).map(AnyProvider::Anthropic)
-                    }
-                    ProviderKind::Bedrock | ProviderKind::Local => {
-                        return Err(format!("provider {} takes no credential", provider.id))
-                    }
-                };
-                client.map_err(|e| format!("provider {}: {e}", provider.id))
+                self.client_with(provider, key)
             }
         }
     }
@@ -182,7 +216,8 @@ impl Providers {
         let pair = (direct.provider.to_owned(), direct.provider_model.to_owned());
         let client = self.direct_client(direct).ok();
         let lookup = |_: &str| client.clone();
-        self.call_pairs(&[pair], Vec::new(), lookup, messages, max_tokens, policy, pieces)
+        let limits = (max_tokens, direct.sampling);
+        self.call_pairs(&[pair], Vec::new(), lookup, messages, limits, policy, pieces)
             .await
     }
 
@@ -269,12 +304,14 @@ impl Providers {
         let (usable, missing): (Vec<_>, Vec<_>) = chain.into_iter().partition(|(_, p, _)| self.by_id.contains_key(p));
         let pairs: Vec<(String, String)> = usable.into_iter().map(|(_, p, m)| (p, m)).collect();
         let lookup = |provider: &str| self.by_id.get(provider).cloned();
-        self.call_pairs(&pairs, missing, lookup, messages, max_tokens, policy, pieces)
+        let limits = (max_tokens, &Sampling::default());
+        self.call_pairs(&pairs, missing, lookup, messages, limits, policy, pieces)
             .await
     }
 
-    /// Tries each `(provider, model)` of `pairs` in order with the client `lookup` gives; `missing`
-    /// (providers without a client) are listed as tried when all fail.
+    /// Tries each `(provider, model)` of `pairs` in order with the client `lookup` gives, asking for
+    /// at most `limits.0` tokens sampled as `limits.1` says; `missing` (providers without a client)
+    /// are listed as tried when all fail.
     #[allow(clippy::too_many_arguments)]
     async fn call_pairs(
         &self,
@@ -282,7 +319,7 @@ impl Providers {
         missing: Vec<(String, String, String)>,
         lookup: impl Fn(&str) -> Option<AnyProvider>,
         messages: Vec<Message>,
-        max_tokens: u32,
+        (max_tokens, sampling): (u32, &Sampling),
         policy: RetryPolicy,
         pieces: Option<UnboundedSender<Piece>>,
     ) -> Result<ChatResponse, CompleteError> {
@@ -292,6 +329,7 @@ impl Providers {
                 model: model.to_owned(),
                 messages: messages.clone(),
                 max_tokens,
+                sampling: sampling.clone(),
             };
             let client = lookup(provider);
             let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;

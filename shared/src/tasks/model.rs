@@ -118,16 +118,37 @@ pub struct TokenUsage {
 }
 
 /// A completion asked through an integration: the model configuration it runs with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationCall {
     pub integration_id: String,
     pub provider: String,
     pub provider_model: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
     /// The stack's variable holding the credential (`None`: the provider's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_env: Option<String>,
+    /// The tenant's Secrets Manager secret holding the key, read by the worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_secret: Option<String>,
+}
+
+impl IntegrationCall {
+    /// Its sampling parameters, as providers take them.
+    #[must_use]
+    pub fn sampling(&self) -> crate::providers::Sampling {
+        crate::providers::Sampling {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            stop: self.stop.clone(),
+        }
+    }
 }
 
 /// An operation, recorded as a task.

@@ -48,6 +48,8 @@ pub mod failure {
     pub const INVALID_TASK: &str = "INVALID_TASK";
     /// Its message was received `maxReceiveCount` times without finishing and was dead-lettered.
     pub const DEAD_LETTERED: &str = "DEAD_LETTERED";
+    /// Cancelled while it ran: the worker dropped its provider call. Never stored (the cancel is).
+    pub const CANCELLED: &str = "CANCELLED";
 }
 
 /// An outbox entry: a queued task that no worker has started yet. It is written in the same

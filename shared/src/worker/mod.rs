@@ -18,6 +18,7 @@ use crate::contexts::model::{ContentType, Context, Node};
 use crate::contexts::store::{ContextEdits, ContextStore};
 use crate::conversation::errors::ConversationError;
 use crate::conversation::service::{stamp, Deps};
+use crate::logs::{EventKind, Level, LogEvent};
 use crate::providers::registry::Direct;
 use crate::providers::retry::RetryPolicy;
 use crate::providers::{ChatResponse, Message, Role};
@@ -26,6 +27,10 @@ use crate::tasks::store::{failure, Finish, Start, TaskMessage, TaskQueue, TaskSt
 
 /// Longest reply asked of a provider.
 pub const MAX_REPLY_TOKENS: u32 = 1024;
+
+/// How often a running task is read again to see whether it was cancelled: a cancelled task's
+/// provider call (and stream) is dropped at the next read.
+pub const CANCEL_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What processing a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,10 +210,30 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             (None, None) => return invalid("the task has no prompt".into()),
         };
         let model_id = task.model_id.clone().unwrap_or_else(|| self.default_model.clone());
+        let sampling = task
+            .integration
+            .as_ref()
+            .map(crate::tasks::model::IntegrationCall::sampling)
+            .unwrap_or_default();
+        let key = match task.integration.as_ref().and_then(|c| c.credential_secret.as_deref()) {
+            Some(arn) => match self.providers.secret_key(arn).await {
+                Ok(key) => Some(key),
+                Err(why) => {
+                    return Finish::Failed {
+                        code: failure::PROVIDER_FAILED,
+                        error: why,
+                        stream: None,
+                    }
+                }
+            },
+            None => None,
+        };
         let direct = task.integration.as_ref().map(|call| Direct {
             provider: &call.provider,
             provider_model: &call.provider_model,
             credential_env: call.credential_env.as_deref(),
+            credential_key: key.as_ref(),
+            sampling: &sampling,
         });
         let max_tokens = task
             .integration
@@ -227,8 +252,62 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     }
 
     /// The provider chain's answer (and, streamed, how the stream went), or the failure to store:
-    /// every provider failed, or the deadline came first.
+    /// every provider failed, or the deadline came first. The task is read every
+    /// [`CANCEL_CHECK_EVERY`] meanwhile: once it is cancelled, the call is dropped.
     async fn ask<K: ChunkSink>(
+        &self,
+        task: &Task,
+        route: Route<'_>,
+        messages: Vec<Message>,
+        budget: Budget,
+        sink: &mut K,
+    ) -> Result<(ChatResponse, Option<Box<StreamStats>>), Finish> {
+        let started = std::time::Instant::now();
+        tokio::select! {
+            asked = self.call(task, route, messages, budget, sink) => asked,
+            () = self.cancelled(task) => {
+                self.dropped(task, started.elapsed()).await;
+                Err(Finish::Failed {
+                    code: failure::CANCELLED,
+                    error: "cancelled while it ran".into(),
+                    stream: None,
+                })
+            }
+        }
+    }
+
+    /// Returns once the task is read as cancelled (never, while it is not).
+    async fn cancelled(&self, task: &Task) {
+        loop {
+            tokio::time::sleep(CANCEL_CHECK_EVERY).await;
+            if let Ok(Some(now)) = self.tasks.get(&task.tenant, &task.task_id).await {
+                if now.status == crate::tasks::model::TaskStatus::Cancelled {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Logs that a cancelled task's provider call was dropped, `after` it began.
+    async fn dropped(&self, task: &Task, after: std::time::Duration) {
+        let Some(recorder) = &self.metrics else { return };
+        let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+        let message = format!(
+            "task {} was cancelled while it ran: its provider call was dropped",
+            task.task_id
+        );
+        let id = format!("{}.dropped", task.task_id);
+        let at_ms = chrono::Utc::now().timestamp_millis();
+        let event = LogEvent::new(&task.tenant, at_ms, &id, Level::Info, EventKind::Task, &message)
+            .with("task_id", task.task_id.as_str())
+            .with("task_type", task.task_type.as_str())
+            .with("status", "cancelled")
+            .with("call_ms", after_ms);
+        recorder.event(event).await;
+    }
+
+    /// The provider chain's answer, as [`Self::ask`] says, without the cancel check.
+    async fn call<K: ChunkSink>(
         &self,
         task: &Task,
         route: Route<'_>,

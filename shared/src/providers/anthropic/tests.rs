@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::providers::replay::{serve, Answer};
-use crate::providers::Message;
+use crate::providers::{Message, Sampling};
 
 fn request() -> ChatRequest {
     ChatRequest {
@@ -20,6 +20,11 @@ fn request() -> ChatRequest {
             },
         ],
         max_tokens: 50,
+        sampling: Sampling {
+            temperature: Some(0.25),
+            top_p: Some(0.5),
+            stop: vec!["END".into()],
+        },
     }
 }
 
@@ -56,6 +61,12 @@ async fn a_message_returns_text_and_usage_and_system_goes_in_its_own_field() {
         sent.body["messages"],
         json!([{"role": "user", "content": "Capital of France?"}])
     );
+    let sampled = (
+        &sent.body["temperature"],
+        &sent.body["top_p"],
+        &sent.body["stop_sequences"],
+    );
+    assert_eq!(sampled, (&json!(0.25), &json!(0.5), &json!(["END"])));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::*;
 use crate::providers::replay::{serve, Answer};
-use crate::providers::Message;
+use crate::providers::{Message, Sampling};
 
 const MODEL: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
 
@@ -22,6 +22,11 @@ fn request() -> ChatRequest {
             message(Role::User, "Capital of France?"),
         ],
         max_tokens: 50,
+        sampling: Sampling {
+            temperature: Some(0.25),
+            top_p: Some(0.5),
+            stop: vec!["END".into()],
+        },
     }
 }
 
@@ -85,7 +90,10 @@ async fn converse_returns_text_usage_and_stop_reason_and_sends_system_apart() {
         sent.body["messages"],
         json!([{"role": "user", "content": [{"text": "Capital of France?"}]}])
     );
-    assert_eq!(sent.body["inferenceConfig"]["maxTokens"], 50);
+    assert_eq!(
+        sent.body["inferenceConfig"],
+        json!({"maxTokens": 50, "temperature": 0.25, "topP": 0.5, "stopSequences": ["END"]})
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::providers::replay::{serve, Answer};
-use crate::providers::{Message, Role};
+use crate::providers::{Message, Role, Sampling};
 
 fn request() -> ChatRequest {
     ChatRequest {
@@ -20,6 +20,11 @@ fn request() -> ChatRequest {
             },
         ],
         max_tokens: 50,
+        sampling: Sampling {
+            temperature: Some(0.25),
+            top_p: Some(0.5),
+            stop: vec!["END".into()],
+        },
     }
 }
 
@@ -52,6 +57,8 @@ async fn a_completion_returns_text_usage_and_model_and_sends_the_key_as_bearer()
         sent.body["messages"][0],
         json!({"role": "system", "content": "Be brief."})
     );
+    let sampled = (&sent.body["temperature"], &sent.body["top_p"], &sent.body["stop"]);
+    assert_eq!(sampled, (&json!(0.25), &json!(0.5), &json!(["END"])));
 }
 
 #[tokio::test]
