@@ -97,28 +97,76 @@ pub async fn handle<A: AuditLog>(endpoint: &Endpoint<A>, req: Request) -> Result
             return Ok(challenge(&req, &err, &request_id));
         }
     };
-    if req.body().len() > MAX_REQUEST_BYTES {
-        let message = format!("an MCP request may be at most {MAX_REQUEST_BYTES} bytes");
-        return Ok(api::error(&ApiError::new(413, "BODY_TOO_LARGE", message), &request_id));
-    }
-    if let Some(refusal) = jsonrpc_refusal(&req) {
-        return Ok(jsonrpc_error(400, refusal, &request_id));
-    }
-    let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null);
-    let mutation = access::mutation(&endpoint.server.state.tools, &body);
-    let mut context = Request::new(Body::Empty);
-    *context.extensions_mut() = req.extensions().clone();
     let who = principal.clone();
-    let response = serve(endpoint, principal, req, &body, &request_id).await;
-    if let Some(mutation) = mutation {
-        let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
-        let status = access::audited_status(&who, &mutation, response.status().as_u16(), &answer);
-        audit::record_status(&endpoint.audit, &context, Some(mutation.target), status).await;
-    }
+    let too_large = req.body().len() > MAX_REQUEST_BYTES;
+    let body: Value = if too_large {
+        Value::Null
+    } else {
+        serde_json::from_slice(req.body().as_ref()).unwrap_or(Value::Null)
+    };
+    let response = if too_large {
+        let message = format!("an MCP request may be at most {MAX_REQUEST_BYTES} bytes");
+        api::error(&ApiError::new(413, "BODY_TOO_LARGE", message), &request_id)
+    } else if let Some(refusal) = jsonrpc_refusal(&req) {
+        jsonrpc_error(400, refusal, &request_id)
+    } else {
+        let mutation = access::mutation(&endpoint.server.state.tools, &body);
+        let mut context = Request::new(Body::Empty);
+        *context.extensions_mut() = req.extensions().clone();
+        let response = serve(endpoint, principal, req, &body, &request_id).await;
+        if let Some(mutation) = mutation {
+            let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+            let status = access::audited_status(&who, &mutation, response.status().as_u16(), &answer);
+            audit::record_status(&endpoint.audit, &context, Some(mutation.target), status).await;
+        }
+        response
+    };
     let outcome = metrics::Outcome::of_status(response.status().as_u16());
     let recorder = endpoint.server.state.deps.metrics.as_ref();
-    metrics::record_invocation(recorder, Some(&who.tenant), started, outcome).await;
+    let logged = log_request(recorder, &who, &request_id, &body, &response, started);
+    tokio::join!(
+        metrics::record_invocation(recorder, Some(&who.tenant), started, outcome),
+        logged
+    );
     Ok(response)
+}
+
+/// The request in the tenant's logs (`GET /api/v1/logs`): route `POST /mcp`, status, latency, the
+/// JSON-RPC `mcp_method` (and `tool` of a `tools/call`), and the error's code: the envelope's, or
+/// `JSONRPC_<code>` for a JSON-RPC error answered `200`.
+async fn log_request(
+    recorder: Option<&metrics::Recorder>,
+    who: &Principal,
+    request_id: &str,
+    body: &Value,
+    response: &Response<Body>,
+    started: std::time::Instant,
+) {
+    let Some(recorder) = recorder else { return };
+    let status = response.status().as_u16();
+    let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+    let code = match (&answer["error"]["code"], status) {
+        (Value::String(code), _) => Some(code.clone()),
+        (Value::Number(code), _) => Some(format!("JSONRPC_{code}")),
+        _ => None,
+    };
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut event = shared::logs::request_event(
+        &who.tenant,
+        request_id,
+        "POST /mcp",
+        status,
+        latency_ms,
+        &who.subject,
+        code.as_deref(),
+    );
+    if let Some(method) = body["method"].as_str() {
+        event = event.with("mcp_method", method.chars().take(64).collect::<String>());
+    }
+    if let (Some("tools/call"), Some(tool)) = (body["method"].as_str(), body["params"]["name"].as_str()) {
+        event = event.with("tool", tool.chars().take(64).collect::<String>());
+    }
+    recorder.event(event).await;
 }
 
 /// A mutation refused before it was read (429 of a known principal) is audited as denied; a 401

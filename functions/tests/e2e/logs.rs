@@ -121,3 +121,48 @@ async fn a_tenants_requests_denials_and_tasks_are_its_events_newest_first() {
         (400, Some("level"))
     );
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn mcp_requests_are_events_with_their_method_tool_and_error() {
+    // GIVEN an operator who lists tools over MCP, calls one, and calls one that does not exist
+    let tenant = fresh_tenant("logs-mcp");
+    let operator = bearer(&jwt(&tenant, "operator", &json!({}), &secret()));
+    let rpc = |method: &str, params: Value| {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        crate::helpers::http()
+            .post(format!("{}/mcp", crate::helpers::gateway_url()))
+            .header(operator.0, &operator.1)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(&body)
+    };
+    for request in [
+        rpc("tools/list", json!({})),
+        rpc("tools/call", json!({"name": "list_tasks", "arguments": {}})),
+        rpc("tools/call", json!({"name": "no_such_tool", "arguments": {}})),
+    ] {
+        let (status, _) = crate::helpers::send_json(request).await;
+        assert_eq!(status, 200);
+    }
+    // THEN each is a request event of POST /mcp naming its method (and tool), the unknown tool's
+    // with its JSON-RPC error code
+    let all = events(&operator, "?kind=request").await;
+    let mcp: Vec<&Value> = all.iter().filter(|e| e["fields"]["route"] == "POST /mcp").collect();
+    assert_eq!(mcp.len(), 3, "{all:?}");
+    let seen = |method: &str, tool: Option<&str>| {
+        mcp.iter()
+            .find(|e| e["fields"]["mcp_method"] == method && e["fields"]["tool"].as_str() == tool)
+            .unwrap_or_else(|| panic!("no {method} {tool:?} in {mcp:?}"))
+    };
+    assert_eq!(seen("tools/list", None)["fields"]["status"], 200);
+    assert!(seen("tools/call", Some("list_tasks"))["fields"]["code"].is_null());
+    assert_eq!(
+        seen("tools/call", Some("no_such_tool"))["fields"]["code"],
+        "JSONRPC_-32602"
+    );
+    // AND another tenant sees none of them
+    let stranger = bearer(&jwt(&fresh_tenant("logs-mcp-other"), "operator", &json!({}), &secret()));
+    let theirs = events(&stranger, "").await;
+    assert!(theirs.iter().all(|e| e["fields"]["route"] != "POST /mcp"), "{theirs:?}");
+}
