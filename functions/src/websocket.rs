@@ -839,22 +839,78 @@ where
     A: RateLimiter,
 {
     let started = std::time::Instant::now();
-    let mut tenant = None;
-    let answered = answer_message(deps, req, &mut tenant).await;
+    let mut caller = None;
+    let method = serde_json::from_slice::<Value>(req.body().as_ref())
+        .ok()
+        .and_then(|m| m["method"].as_str().map(|m| m.chars().take(64).collect::<String>()));
+    let request_id = req
+        .request_context_ref()
+        .and_then(|c| match c {
+            lambda_http::request::RequestContext::WebSocket(ws) => ws.request_id.clone(),
+            _ => None,
+        })
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| shared::ids::new_id("wsm", Utc::now().timestamp_millis()).unwrap_or_default());
+    let answered = answer_message(deps, req, &mut caller).await;
     let outcome = match &answered {
         Err(_) => Outcome::Failed,
         Ok(response) if envelope::is_error(response.body().as_ref()) => Outcome::Refused,
         Ok(_) => Outcome::Succeeded,
     };
-    metrics::record_invocation(deps.metrics.as_ref(), tenant.as_deref(), started, outcome).await;
+    let tenant = caller.as_ref().map(|(tenant, _)| tenant.as_str());
+    let logged = async {
+        if let (Some(recorder), Some((tenant, subject))) = (deps.metrics.as_ref(), &caller) {
+            let answer = answered.as_ref().ok().map(|r| r.body().as_ref());
+            let event = message_event(tenant, subject, &request_id, method.as_deref(), answer, started);
+            recorder.event(event).await;
+        }
+    };
+    tokio::join!(
+        metrics::record_invocation(deps.metrics.as_ref(), tenant, started, outcome),
+        logged
+    );
     answered
 }
 
-/// [`message`]'s answer; `tenant` is set once the message is known to come from an open connection.
+/// A message of an open connection in its tenant's logs: route `WS $default`, its `ws_method`, the
+/// status (`200`; `500` when it could not be answered), and an error answer's `error_code` as `code`.
+fn message_event(
+    tenant: &str,
+    subject: &str,
+    request_id: &str,
+    method: Option<&str>,
+    answer: Option<&[u8]>,
+    started: std::time::Instant,
+) -> shared::logs::LogEvent {
+    let answer: Value = answer
+        .and_then(|a| serde_json::from_slice(a).ok())
+        .unwrap_or(Value::Null);
+    let code = (answer["message_type"] == "error")
+        .then(|| answer["error_code"].as_str().map(str::to_owned))
+        .flatten();
+    let status = if answer.is_null() { 500 } else { 200 };
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let event = shared::logs::request_event(
+        tenant,
+        request_id,
+        "WS $default",
+        status,
+        latency_ms,
+        subject,
+        code.as_deref(),
+    );
+    match method {
+        Some(method) => event.with("ws_method", method),
+        None => event,
+    }
+}
+
+/// [`message`]'s answer; `caller` (tenant and subject) is set once the message is known to come from
+/// an open connection.
 async fn answer_message<C, P, L, V, H, M, K, A>(
     deps: &MessageDeps<C, P, L, V, H, M, K, A>,
     req: Request,
-    tenant: &mut Option<String>,
+    caller: &mut Option<(String, String)>,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
     C: ConnectionStore + EventLog,
@@ -878,7 +934,7 @@ where
         return Ok(answer(200, envelope::error(&refused)));
     };
     let connection = &received.connection;
-    *tenant = Some(connection.tenant.clone());
+    *caller = Some((connection.tenant.clone(), connection.subject.clone()));
     if connection.expires_at <= now.timestamp() {
         // Its JWT has expired (or its item outlived its TTL): nothing more is answered on it.
         let expired = ProtocolError::new(

@@ -622,6 +622,19 @@ async fn tools_list_and_tools_call_reach_the_mcp_tools_with_the_connections_role
     viewer.send(request("call-3", "tools/call", &args)).await.unwrap();
     let analysis = next(viewer).await;
     assert_eq!(analysis["result"]["structuredContent"]["executions"], 0, "{analysis}");
+    // AND each message is a request event of the tenant's logs, with its method
+    let (status, page) = crate::conversation::get(&admin, "/api/v1/logs?kind=request").await;
+    assert_eq!(status, 200, "{page}");
+    let methods: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["fields"]["route"] == "WS $default")
+        .filter_map(|e| e["fields"]["ws_method"].as_str())
+        .collect();
+    for method in ["tools/list", "tools/call"] {
+        assert!(methods.contains(&method), "{method} not in {methods:?}");
+    }
 }
 
 /// Connections each tenant opens in the fan-out test.
