@@ -52,16 +52,7 @@ impl Anthropic {
         if !system.is_empty() {
             body["system"] = json!(system.join("\n\n"));
         }
-        let sampling = &request.sampling;
-        if let Some(t) = sampling.temperature {
-            body["temperature"] = json!(t);
-        }
-        if let Some(p) = sampling.top_p {
-            body["top_p"] = json!(p);
-        }
-        if !sampling.stop.is_empty() {
-            body["stop_sequences"] = json!(sampling.stop);
-        }
+        request.sampling.apply(&mut body, "stop_sequences");
         body
     }
 

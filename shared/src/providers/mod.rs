@@ -51,6 +51,22 @@ pub struct Sampling {
     pub stop: Vec<String>,
 }
 
+impl Sampling {
+    /// Sets the parameters that are given on a JSON request `body`: `temperature`, `top_p`, and
+    /// the stop sequences under `stop_key` (the provider's name for them).
+    pub fn apply(&self, body: &mut serde_json::Value, stop_key: &str) {
+        if let Some(t) = self.temperature {
+            body["temperature"] = serde_json::json!(t);
+        }
+        if let Some(p) = self.top_p {
+            body["top_p"] = serde_json::json!(p);
+        }
+        if !self.stop.is_empty() {
+            body[stop_key] = serde_json::json!(self.stop);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
     pub input_tokens: u64,

@@ -39,16 +39,7 @@ impl OpenAiCompatible {
         if stream {
             body["stream_options"] = json!({"include_usage": true});
         }
-        let sampling = &request.sampling;
-        if let Some(t) = sampling.temperature {
-            body["temperature"] = json!(t);
-        }
-        if let Some(p) = sampling.top_p {
-            body["top_p"] = json!(p);
-        }
-        if !sampling.stop.is_empty() {
-            body["stop"] = json!(sampling.stop);
-        }
+        request.sampling.apply(&mut body, "stop");
         let mut post = self.http.post(format!("{}/chat/completions", self.base_url));
         // A server without keys (a local vLLM or Ollama) is configured without `credential_env`.
         if !self.api_key.expose().is_empty() {

@@ -207,9 +207,9 @@ async fn an_unknown_method_is_32601_in_both_eras() {
 #[tokio::test]
 async fn a_method_served_by_no_handler_stays_32601_even_when_rmcp_knows_its_shape() {
     let endpoint = endpoint();
-    let set_level = r#"{"jsonrpc": "2.0", "id": 6, "method": "logging/setLevel", "params": {"level": "info"}}"#;
+    let subscribe = r#"{"jsonrpc": "2.0", "id": 6, "method": "resources/subscribe", "params": {"uri": "docs://a"}}"#;
     for version in VERSIONS {
-        let (status, answer) = post_as(&endpoint, version, "logging/setLevel", None, set_level).await;
+        let (status, answer) = post_as(&endpoint, version, "resources/subscribe", Some("docs://a"), subscribe).await;
         assert_eq!(
             (status, &answer["error"]["code"]),
             (era_status(version, 404), &json!(-32601)),
@@ -404,4 +404,14 @@ fn the_metadata_fixture_names_the_mcp_resource_and_the_jwt_issuer_when_there_is_
     assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
     let keys_only = body_json(&protected_resource(&req, None));
     assert!(keys_only.get("authorization_servers").is_none(), "{keys_only}");
+}
+
+#[tokio::test]
+async fn logging_set_level_is_answered_empty_in_each_era() {
+    let endpoint = endpoint();
+    let set_level = r#"{"jsonrpc": "2.0", "id": 9, "method": "logging/setLevel", "params": {"level": "info"}}"#;
+    for version in VERSIONS {
+        let (status, answer) = post_as(&endpoint, version, "logging/setLevel", None, set_level).await;
+        assert_eq!((status, &answer["result"]), (200, &json!({})), "{version}: {answer}");
+    }
 }
