@@ -186,14 +186,24 @@ pub async fn read_resource(state: &McpState, who: &Principal, uri: &str) -> Resu
         .await
         .map_err(|e| internal(&e))?
         .filter(|r| r.get("uri_template").is_none());
-    let read = match own {
-        Some(r) => Some(validate::resource_contents(&r, uri, &[])),
-        None => list(state, who, Kind::Resource).await?.into_iter().find_map(|r| {
-            let values = uri_template::matches(r["uri_template"].as_str()?, uri)?;
-            Some(validate::resource_contents(&r, uri, &values))
-        }),
+    let (doc, values) = match own {
+        Some(r) => (r, Vec::new()),
+        None => {
+            let templates = list(state, who, Kind::Resource).await?.into_iter();
+            let matched = templates
+                .filter_map(|r| Some((uri_template::matches(r["uri_template"].as_str()?, uri)?, r)))
+                .next();
+            match matched {
+                Some((values, r)) => (r, values),
+                None => return Ok(None),
+            }
+        }
     };
-    Ok(read.map(|contents| json!({"contents": [contents]})))
+    let contents = validate::resource_contents(&doc, uri, &values).ok_or_else(|| {
+        let limit = validate::MAX_RENDERED_BYTES;
+        ErrorData::invalid_params(format!("{uri} would fill its template past {limit} bytes"), None)
+    })?;
+    Ok(Some(json!({"contents": [contents]})))
 }
 
 /// The suggested values of a registered prompt's argument, for `completion/complete`.

@@ -236,9 +236,20 @@ fn model(value: Option<&Value>, catalog: &ModelCatalog) -> Result<ModelConfig, I
             "model.provider_model",
             MAX_PROVIDER_MODEL_CHARS,
         )?,
-        parameters: parameters(obj.get("parameters"))?,
+        parameters: for_provider(parameters(obj.get("parameters"))?, provider)?,
         credential: credential(obj.get("credential"), provider, catalog)?,
     })
+}
+
+/// The parameters, when `provider` takes them: Anthropic's `temperature` is 0 to 1.
+fn for_provider(parameters: Parameters, provider: &crate::models::Provider) -> Result<Parameters, IntegrationError> {
+    if provider.kind == ProviderKind::Anthropic && parameters.temperature.is_some_and(|t| t > 1.0) {
+        return Err(invalid(
+            "model.parameters.temperature",
+            format!("must be 0 to 1 for provider {} (Anthropic)", provider.id),
+        ));
+    }
+    Ok(parameters)
 }
 
 /// The names of registered items of `kind`: a list of at most [`MAX_ITEMS_PER_KIND`], each in its

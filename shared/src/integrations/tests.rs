@@ -336,3 +336,13 @@ fn a_tenant_owns_only_the_secrets_under_its_own_prefix() {
         assert!(!super::owns_secret("acme", &arn(other)), "{other}");
     }
 }
+
+#[test]
+fn an_anthropic_temperature_is_0_to_1() {
+    let mut body = support_bot();
+    body["model"] = json!({"provider": "anthropic", "provider_model": "claude-sonnet-4-5",
+        "parameters": {"temperature": 1.5}});
+    assert_eq!(refused(&body).0, "model.parameters.temperature");
+    body["model"]["parameters"]["temperature"] = json!(0.7);
+    assert!(spec(&body, &catalog()).is_ok());
+}

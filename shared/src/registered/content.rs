@@ -30,16 +30,44 @@ fn base64(obj: &Map<String, Value>, field: &str, at: &str) -> Result<(), Registr
 }
 
 fn only(obj: &Map<String, Value>, fields: &[&str], at: &str) -> Result<(), RegistryError> {
-    match obj
+    if let Some(k) = obj
         .keys()
         .find(|k| !fields.contains(&k.as_str()) && !["annotations", "_meta"].contains(&k.as_str()))
     {
-        Some(k) => Err(invalid(
+        return Err(invalid(
             &format!("{at}.{k}"),
             format!("unknown field; expected {}", fields.join(", ")),
-        )),
+        ));
+    }
+    if obj.get("_meta").is_some_and(|m| !m.is_object()) {
+        return Err(invalid(&format!("{at}._meta"), "must be an object"));
+    }
+    match obj.get("annotations") {
+        Some(a) => annotations(a, &format!("{at}.annotations")),
         None => Ok(()),
     }
+}
+
+/// MCP's annotations: `audience` (of `user`, `assistant`), `priority` (0 to 1), `lastModified`.
+fn annotations(value: &Value, at: &str) -> Result<(), RegistryError> {
+    let obj = value.as_object().ok_or_else(|| invalid(at, "must be an object"))?;
+    for (key, v) in obj {
+        let ok = match key.as_str() {
+            "audience" => v
+                .as_array()
+                .is_some_and(|a| a.iter().all(|r| r == "user" || r == "assistant")),
+            "priority" => v.as_f64().is_some_and(|p| (0.0..=1.0).contains(&p)),
+            "lastModified" => v.is_string(),
+            _ => false,
+        };
+        if !ok {
+            return Err(invalid(
+                &format!("{at}.{key}"),
+                "must be audience (user, assistant), priority (0 to 1) or lastModified (a string)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks an embedded resource's `resource`: `uri`, optional `mimeType`, and exactly one of `text`
@@ -95,7 +123,16 @@ pub fn block(value: &Value, at: &str) -> Result<(), RegistryError> {
                 at,
             )?;
             string(obj, "uri", at)?;
-            string(obj, "name", at).map(|_| ())
+            string(obj, "name", at)?;
+            for field in ["title", "description", "mimeType"] {
+                if obj.get(field).is_some_and(|v| !v.is_string()) {
+                    return Err(invalid(&format!("{at}.{field}"), "must be a string"));
+                }
+            }
+            if obj.get("size").is_some_and(|v| !v.is_u64()) {
+                return Err(invalid(&format!("{at}.size"), "must be a whole number of bytes"));
+            }
+            Ok(())
         }
         _ => Err(invalid(
             &format!("{at}.type"),
@@ -184,6 +221,19 @@ mod tests {
             ),
             (json!({"type": "resource", "resource": {"text": "a"}}), "m.resource.uri"),
             (json!({"type": "text", "text": "a", "extra": 1}), "m.extra"),
+            (json!({"type": "text", "text": "a", "_meta": 5}), "m._meta"),
+            (
+                json!({"type": "text", "text": "a", "annotations": {"priority": "high"}}),
+                "m.annotations.priority",
+            ),
+            (
+                json!({"type": "resource_link", "uri": "u", "name": "n", "size": "big"}),
+                "m.size",
+            ),
+            (
+                json!({"type": "resource_link", "uri": "u", "name": "n", "title": 1}),
+                "m.title",
+            ),
         ] {
             let err = block(&bad, "m").unwrap_err();
             assert!(

@@ -71,7 +71,8 @@ pub fn example(template: &str) -> String {
 }
 
 /// The variables' values when `uri` is an expansion of `template`: each value non-empty, up to the
-/// first place the next literal text follows, without `/`, `?` or `#` unless reserved (`{+var}`).
+/// first place the next literal text follows (the last, for a reserved `{+var}`), without `/`, `?`
+/// or `#` unless reserved. Values are as they appear in the URI (not percent-decoded).
 #[must_use]
 pub fn matches(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
     let parts = parse(template).ok()?;
@@ -81,7 +82,9 @@ pub fn matches(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
         match part {
             Part::Literal(text) => rest = rest.strip_prefix(text.as_str())?,
             Part::Var(name, reserved) => {
+                // A reserved value may hold the next literal: it reaches its last occurrence.
                 let end = match parts.get(i + 1) {
+                    Some(Part::Literal(next)) if *reserved => rest.rfind(next.as_str())?,
                     Some(Part::Literal(next)) => rest.find(next.as_str())?,
                     _ => rest.len(),
                 };
@@ -123,6 +126,10 @@ mod tests {
             Some(vec![("path".into(), "a/b/c".into())])
         );
         assert_eq!(matches("docs://{path}", "docs://a/b"), None);
+        assert_eq!(
+            matches("docs://{+p}/x", "docs://a/x/b/x"),
+            Some(vec![("p".into(), "a/x/b".into())])
+        );
         assert_eq!(example("docs://{a}/x/{+b}"), "docs://x/x/x");
     }
 

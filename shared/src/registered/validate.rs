@@ -254,6 +254,9 @@ fn resource_key(obj: &Map<String, Value>) -> Result<(String, Option<Vec<String>>
             if !is_resource_uri(&uri) {
                 return Err(invalid("uri", bad_uri));
             }
+            if uri.contains(['{', '}']) {
+                return Err(invalid("uri", "may not hold { or }: register a uri_template instead"));
+            }
             Ok((uri, None))
         }
         (None, Some(_)) => {
@@ -333,23 +336,64 @@ pub fn resource(body: &Value) -> Result<Value, RegistryError> {
     Ok(doc)
 }
 
-/// What a client reads of a registered resource at `uri` (the resource's own, or one its template
-/// matched with `values`): MCP's `{"uri", "mimeType", "text" | "blob"}`, a template's text filled.
+/// Most bytes a rendered prompt's text, or a filled template's, may have.
+pub const MAX_RENDERED_BYTES: usize = 1024 * 1024;
+
+/// `text` with each `{{name}}` (spaces inside allowed) of `values` replaced by its value, in one
+/// pass: braces in a value are never read as placeholders. `None` past [`MAX_RENDERED_BYTES`].
 #[must_use]
-pub fn resource_contents(doc: &Value, uri: &str, values: &[(String, String)]) -> Value {
+pub fn fill_placeholders(text: &str, values: &[(String, String)]) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        match values.iter().find(|(n, _)| n == after[..close].trim()) {
+            Some((_, value)) => out.push_str(value),
+            None => out.push_str(&rest[open..open + close + 4]),
+        }
+        rest = &after[close + 2..];
+        if out.len() > MAX_RENDERED_BYTES {
+            return None;
+        }
+    }
+    out.push_str(rest);
+    (out.len() <= MAX_RENDERED_BYTES).then_some(out)
+}
+
+/// What a client reads of a registered resource at `uri` (the resource's own, or one its template
+/// matched with `values`): MCP's `{"uri", "mimeType", "text" | "blob"}`, a template's text filled
+/// (each value JSON-escaped when the type is `application/json`, so a value cannot change the
+/// document's structure). `None` when the filled text would pass [`MAX_RENDERED_BYTES`].
+#[must_use]
+pub fn resource_contents(doc: &Value, uri: &str, values: &[(String, String)]) -> Option<Value> {
     let mut out = json!({"uri": uri, "mimeType": doc["mime_type"]});
     if let Some(blob) = doc.get("blob") {
         out["blob"] = blob.clone();
-        return out;
+        return Some(out);
     }
     let text = match &doc["content"] {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    out["text"] = json!(values
-        .iter()
-        .fold(text, |t, (n, v)| t.replace(&format!("{{{{{n}}}}}"), v)));
-    out
+    let escaped: Vec<(String, String)> = if doc["mime_type"] == "application/json" {
+        values
+            .iter()
+            .map(|(n, v)| {
+                let quoted = Value::String(v.clone()).to_string();
+                (n.clone(), quoted[1..quoted.len() - 1].to_owned())
+            })
+            .collect()
+    } else {
+        values.to_vec()
+    };
+    out["text"] = json!(fill_placeholders(&text, &escaped)?);
+    Some(out)
 }
 
 /// The arguments of a use of `prompt`, checked: every required one present, none unknown, all
@@ -383,20 +427,32 @@ fn filled(prompt: &Value, args: &Map<String, Value>) -> Result<Vec<(String, Stri
 /// [`RegistryError::Invalid`] naming the argument.
 pub fn render(prompt: &Value, args: &Map<String, Value>) -> Result<Vec<Value>, RegistryError> {
     let values = filled(prompt, args)?;
+    let over = std::cell::Cell::new(false);
     let fill = |text: &str| {
-        values.iter().fold(text.to_owned(), |out, (n, v)| {
-            out.replace(&format!("{{{{{n}}}}}"), v)
-                .replace(&format!("{{{{ {n} }}}}"), v)
+        fill_placeholders(text, &values).unwrap_or_else(|| {
+            over.set(true);
+            String::new()
         })
     };
+    let too_large = || {
+        invalid(
+            "arguments",
+            format!("would fill the prompt past {MAX_RENDERED_BYTES} bytes"),
+        )
+    };
     if let Some(template) = prompt["template"].as_str() {
-        return Ok(vec![
-            json!({"role": "user", "content": {"type": "text", "text": fill(template)}}),
-        ]);
+        let text = fill(template);
+        if over.get() {
+            return Err(too_large());
+        }
+        return Ok(vec![json!({"role": "user", "content": {"type": "text", "text": text}})]);
     }
     let mut messages = prompt["messages"].as_array().cloned().unwrap_or_default();
     for m in &mut messages {
         content::fill(&mut m["content"], &fill);
+    }
+    if over.get() {
+        return Err(too_large());
     }
     Ok(messages)
 }

@@ -191,6 +191,9 @@ pub async fn call(raw: &str, args: &Value, policy: EndpointPolicy) -> Result<Val
 /// The most notifications one streamed answer may carry.
 pub const MAX_NOTIFICATIONS: usize = 100;
 
+/// The most lines (blank ones included) one streamed answer may have.
+pub const MAX_LINES: usize = 1_000;
+
 /// Calls the endpoint with `args` as [`call`] does, and reads an `application/x-ndjson` answer as it
 /// arrives: each line a JSON object; one with a `method` (an MCP notification such as
 /// `notifications/progress` or `notifications/message`) is sent to `notes` as soon as its line is
@@ -225,7 +228,12 @@ async fn read_lines(
 ) -> Result<Value, CallError> {
     let unreadable = |m: &str| CallError::Unreadable(m.to_owned());
     let (mut pending, mut read, mut sent, mut answer) = (Vec::new(), 0, 0, None);
+    let mut lines = 0;
     let mut take = |line: &[u8]| -> Result<(), CallError> {
+        lines += 1;
+        if lines > MAX_LINES {
+            return Err(unreadable("more than 1000 lines"));
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
@@ -255,10 +263,13 @@ async fn read_lines(
             return Err(CallError::TooLarge);
         }
         pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            take(&line)?;
+        // Each byte is scanned once; the lines taken are dropped once a chunk.
+        let mut start = 0;
+        while let Some(end) = pending[start..].iter().position(|b| *b == b'\n') {
+            take(&pending[start..start + end])?;
+            start += end + 1;
         }
+        pending.drain(..start);
     }
     take(&pending)?;
     answer.ok_or_else(|| unreadable("no answer line (a JSON object without a method)"))

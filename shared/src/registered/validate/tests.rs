@@ -123,7 +123,7 @@ fn a_resource_may_be_binary_or_a_template_whose_reads_fill_its_text() {
     let png = json!({"uri": "test://logo", "name": "Logo", "mime_type": "image/png", "blob": "iVBORw0KGgo="});
     let doc = resource(&png).unwrap();
     assert_eq!(
-        resource_contents(&doc, "test://logo", &[]),
+        resource_contents(&doc, "test://logo", &[]).unwrap(),
         json!({"uri": "test://logo", "mimeType": "image/png", "blob": "iVBORw0KGgo="})
     );
     let body = json!({"uri_template": "test://items/{id}/data", "name": "Item", "mime_type": "application/json",
@@ -133,8 +133,12 @@ fn a_resource_may_be_binary_or_a_template_whose_reads_fill_its_text() {
         (doc["uri"].as_str(), doc["uri_template"].as_str()),
         (Some("test://items/{id}/data"), Some("test://items/{id}/data"))
     );
-    let read = resource_contents(&doc, "test://items/7/data", &[("id".into(), "7".into())]);
+    let read = resource_contents(&doc, "test://items/7/data", &[("id".into(), "7".into())]).unwrap();
     assert_eq!(read["text"], "{\"id\": \"7\"}");
+    // A value cannot change the JSON's structure
+    let sneaky = resource_contents(&doc, "u", &[("id".into(), "x\", \"admin\": true, \"y\": \"".into())]).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(sneaky["text"].as_str().unwrap()).unwrap();
+    assert_eq!(parsed.as_object().unwrap().len(), 1, "{parsed}");
     for (bad, field) in [
         (json!({"uri": "test://x", "name": "n", "blob": "not base64!"}), "blob"),
         (
@@ -168,4 +172,19 @@ fn a_resource_may_be_binary_or_a_template_whose_reads_fill_its_text() {
             "{bad}: {err}"
         );
     }
+}
+
+#[test]
+fn placeholders_are_filled_in_one_pass_and_a_fill_past_the_limit_is_refused() {
+    let values = [("a".to_owned(), "{{b}}".to_owned()), ("b".to_owned(), "B".to_owned())];
+    assert_eq!(
+        fill_placeholders("{{a}} {{ b }} {{c}} {{", &values).unwrap(),
+        "{{b}} B {{c}} {{"
+    );
+    let big = [("a".to_owned(), "x".repeat(600 * 1024))];
+    assert!(fill_placeholders("{{a}}", &big).is_some());
+    assert!(fill_placeholders("{{a}}{{a}}", &big).is_none());
+    let p = prompt(&json!({"name": "p", "template": "{{a}}{{a}}", "arguments": [{"name": "a"}]})).unwrap();
+    let args = json!({"a": "x".repeat(600 * 1024)}).as_object().unwrap().clone();
+    assert!(matches!(render(&p, &args), Err(RegistryError::Invalid { field, .. }) if field == "arguments"));
 }
