@@ -135,12 +135,10 @@ async fn a_running_completion_is_cancelled_and_stays_another_tenants_secret() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // (The event is written only when the cancel check wins over the call: a call that ran to the
+    // stand-in's answer at 8 s would have ended first.)
     let dropped = dropped.expect("no event says the provider call was dropped");
     assert!(dropped["fields"]["call_ms"].as_u64().unwrap() < 8_000, "{dropped}");
-    assert!(
-        asked.elapsed() < Duration::from_secs(8),
-        "the call was not dropped before the answer"
-    );
     // AND it stays cancelled without a result once the stand-in's late answer has come; a second
     // cancel is 409
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(asked.elapsed())).await;
