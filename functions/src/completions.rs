@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use shared::auth::Principal;
 use shared::completions::{parse, view, WAIT_SECS};
 use shared::contexts::store::{ContextEdits, ContextStore};
 use shared::conversation::errors::ConversationError;
@@ -30,10 +31,10 @@ fn not_found(id: &str) -> ApiError {
 /// retention: not found).
 async fn completion<C: ContextStore, T: TaskStore, Q: TaskQueue>(
     deps: &Deps<C, T, Q>,
-    req: &Authorized<impl Sized>,
+    principal: &Principal,
     id: &str,
 ) -> Result<Task, ApiError> {
-    match deps.task(&req.principal, id, Utc::now()).await {
+    match deps.task(principal, id, Utc::now()).await {
         Ok(task) if task.task_type == TaskType::Completion => Ok(task),
         Ok(_) | Err(ConversationError::TaskNotFound(_)) => Err(not_found(id)),
         Err(e) => Err(e.into()),
@@ -77,7 +78,7 @@ pub async fn create<C: ContextStore, T: TaskStore, Q: TaskQueue, I: IntegrationS
     let mut latest = made;
     while tokio::time::Instant::now() + pause < until {
         tokio::time::sleep(pause).await;
-        latest = completion(deps, &req, &id).await?;
+        latest = completion(deps, &req.principal, &id).await?;
         if latest.status.is_finished() {
             return Ok(Reply::ok(&view(&latest)).about(id));
         }
@@ -94,7 +95,7 @@ pub async fn get<C: ContextStore, T: TaskStore, Q: TaskQueue, I>(
     deps: &CompletionDeps<Deps<C, T, Q>, I>,
     req: Authorized<Id<CompletionPath>>,
 ) -> Result<Reply, ApiError> {
-    let task = completion(&deps.conversation, &req, &req.request.id).await?;
+    let task = completion(&deps.conversation, &req.principal, &req.request.id).await?;
     Ok(Reply::ok(&view(&task)))
 }
 
@@ -108,10 +109,12 @@ pub async fn cancel<C: ContextStore + ContextEdits, T: TaskStore + TaskCancel, Q
     req: Authorized<Id<CompletionPath>>,
 ) -> Result<Reply, ApiError> {
     let (deps, id) = (&deps.conversation, &req.request.id);
-    completion(deps, &req, id).await?;
+    completion(deps, &req.principal, id).await?;
     let cancelled = deps.cancel_task(&req.principal, id, Utc::now()).await?;
     Ok(Reply::ok(&view(&cancelled)))
 }
+
+pub mod stream;
 
 #[cfg(test)]
 mod tests;

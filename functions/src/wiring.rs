@@ -232,6 +232,29 @@ pub async fn completions() -> Result<App<CompletionDeps<AwsDeps, DynamoDbIntegra
     Ok(app(deps, &config, &clients))
 }
 
+/// `POST /api/v1/completions/stream` (a function URL): the completions' dependencies, the worker's
+/// settings (it runs the completion itself), and the authenticator it runs in place of the HTTP
+/// API's authorizer.
+///
+/// # Errors
+/// When the configuration is invalid or a secret cannot be read.
+pub async fn completions_stream() -> Result<(
+    App<crate::completions::stream::StreamDeps<AwsDeps, DynamoDbIntegrations>>,
+    Authenticator<DynamoDbKeyStore, DynamoDbRateLimiter>,
+)> {
+    let (config, clients) = start_with_secrets().await?;
+    let deps = crate::completions::stream::StreamDeps {
+        completions: CompletionDeps {
+            conversation: aws_deps(&config, &clients)?,
+            integrations: DynamoDbIntegrations::new(clients.dynamodb.clone(), config.table_name.clone()),
+        },
+        task_deadline: config.task_deadline,
+        policy: shared::providers::retry::RetryPolicy::default(),
+    };
+    let auth = authenticator(&config, &clients);
+    Ok((app(deps, &config, &clients), auth))
+}
+
 /// An integrations route: the store, the model catalog a configuration is checked against, and the
 /// tasks (for a delete).
 ///

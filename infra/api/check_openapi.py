@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks infra/api/openapi.json: a valid OpenAPI 3.1 document whose routes are exactly template.yaml's.
 
-Every path and method of an `HttpApi` event in template.yaml must be an operation of the document, and
+Every path and method of an `HttpApi` event in template.yaml (and the `Metadata.UrlRoute` of a function
+URL) must be an operation of the document, and
 every operation of the document must be such a route; a mismatch fails with both lists. Run with the
 venv that infra/stack/install.sh makes from infra/api/requirements.txt (make test does).
 """
@@ -30,6 +31,11 @@ def template_routes(path: Path) -> set[tuple[str, str]]:
     for resource in template["Resources"].values():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
+        # A function URL (served at the same path through CloudFront and the local gateway).
+        url_route = (resource.get("Metadata") or {}).get("UrlRoute")
+        if url_route and resource["Properties"].get("FunctionUrlConfig"):
+            method, path = url_route.split(" ", 1)
+            routes.add((method.upper(), path))
         for event in (resource["Properties"].get("Events") or {}).values():
             if event.get("Type") == "HttpApi":
                 props = event["Properties"]

@@ -33,6 +33,7 @@ use crate::audit::{self, AuditDeps};
 use crate::{auth, http};
 
 pub mod requests;
+pub mod streaming;
 
 /// A request as a handler sees it: who asks, what they ask, and the id to quote.
 pub struct Authorized<R> {
@@ -71,6 +72,17 @@ pub struct Reply {
     pub content_type: &'static str,
     /// Headers besides `Content-Type` (an `ETag`).
     pub headers: Vec<(&'static str, String)>,
+    /// What follows `body` on a streamed answer (Server-Sent Events), served by [`run_streaming`].
+    pub stream: Option<BodyStream>,
+}
+
+/// The rest of a streamed answer, chunk by chunk, as its producer writes them.
+pub struct BodyStream(pub futures::stream::BoxStream<'static, bytes::Bytes>);
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyStream")
+    }
 }
 
 impl Reply {
@@ -83,6 +95,7 @@ impl Reply {
             target: None,
             content_type: "application/json",
             headers: Vec::new(),
+            stream: None,
         }
     }
 
@@ -95,6 +108,7 @@ impl Reply {
             target: None,
             content_type,
             headers: Vec::new(),
+            stream: None,
         }
     }
 
@@ -163,6 +177,22 @@ where
     F: FnOnce(&'a D, Authorized<R>) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
+    serve_streaming(app, handler, req).await.0
+}
+
+/// [`serve`], with the rest of a streamed answer (what the handler's [`Reply::stream`] holds): the
+/// audit entry, metrics and log event are those of the answer's start.
+pub async fn serve_streaming<'a, D, A, R, F, Fut>(
+    app: &'a App<D, A>,
+    handler: F,
+    req: Request,
+) -> (Response<Body>, Option<BodyStream>)
+where
+    A: AuditLog,
+    R: ApiRequest,
+    F: FnOnce(&'a D, Authorized<R>) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
     let started = std::time::Instant::now();
     let counted = shared::aws::calls::enabled();
     if counted {
@@ -195,7 +225,9 @@ where
         Err(e) => Err(e),
     };
     let mut error_code = None;
-    let mut response = match outcome.and_then(|reply| {
+    let mut stream = None;
+    let mut response = match outcome.and_then(|mut reply| {
+        stream = reply.stream.take();
         let body = reply
             .body
             .map_err(|e| ApiError::internal_because(format!("response could not be serialised: {e}")))?;
@@ -250,7 +282,7 @@ where
     } else {
         measured.await;
     }
-    response
+    (response, stream)
 }
 
 /// Runs `handler` on the Lambda runtime for the life of the execution environment.

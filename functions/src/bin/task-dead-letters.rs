@@ -1,5 +1,8 @@
 //! Lambda entry point of `task-dead-letters`.
 
+// The settle's future, with the DynamoDB stores' inside it, nests past the default layout depth (128).
+#![recursion_limit = "256"]
+
 use functions::dead_letters::handle;
 use functions::wiring::aws_deps;
 use lambda_runtime::{run, service_fn, Error};

@@ -7,6 +7,7 @@ mod agents;
 mod audit;
 mod auth_matrix;
 mod bad_credentials;
+mod completion_stream;
 mod completions;
 mod context_size;
 mod conversation;

@@ -42,7 +42,7 @@ pub struct Chaos {
 /// The functions it runs, by name.
 #[derive(Debug)]
 pub struct FunctionHost {
-    pools: HashMap<String, Pool>,
+    pools: HashMap<String, Arc<Pool>>,
     chaos: Chaos,
 }
 
@@ -50,7 +50,7 @@ pub struct FunctionHost {
 struct Pool {
     def: HostedFunction,
     idle: Mutex<Vec<Instance>>,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
 }
 
 /// A running bootstrap process and its Runtime API.
@@ -80,6 +80,24 @@ struct Invocation {
 enum Reply {
     Response(Vec<u8>),
     Error(Vec<u8>),
+    /// A response in streaming mode: its prelude (status and headers, as JSON), the body's chunks
+    /// as they come, and the end of the invocation (the body's end).
+    Stream {
+        prelude: Vec<u8>,
+        body: mpsc::Receiver<Bytes>,
+        done: oneshot::Receiver<()>,
+    },
+}
+
+/// What a streaming invocation answered: a whole response (the function did not stream), or a
+/// streamed one's prelude and its body as it comes.
+#[derive(Debug)]
+pub enum Streamed {
+    Buffered(Vec<u8>),
+    Stream {
+        prelude: Vec<u8>,
+        body: mpsc::Receiver<Bytes>,
+    },
 }
 
 /// What one invocation came to.
@@ -96,13 +114,13 @@ impl FunctionHost {
         let pools = functions
             .into_iter()
             .map(|def| {
-                let slots = Semaphore::new(def.max_instances.max(1));
+                let slots = Arc::new(Semaphore::new(def.max_instances.max(1)));
                 let pool = Pool {
                     def,
                     idle: Mutex::new(Vec::new()),
                     slots,
                 };
-                (pool.def.name.clone(), pool)
+                (pool.def.name.clone(), Arc::new(pool))
             })
             .collect();
         Self { pools, chaos }
@@ -149,13 +167,95 @@ impl Invoker for FunctionHost {
         };
         match outcome {
             Outcome::Replied(reply) => {
+                let answer = match reply {
+                    Reply::Response(body) => Ok(body),
+                    Reply::Error(body) => Err(failed(String::from_utf8_lossy(&body).into_owned())),
+                    Reply::Stream { .. } => {
+                        // Not a caller that takes a stream: the instance is left to finish and dies.
+                        return Err(failed("the function streamed its response to a buffered invoke".into()));
+                    }
+                };
                 if let Ok(mut idle) = pool.idle.lock() {
                     idle.push(instance);
                 }
-                match reply {
-                    Reply::Response(body) => Ok(body),
-                    Reply::Error(body) => Err(failed(String::from_utf8_lossy(&body).into_owned())),
+                answer
+            }
+            Outcome::TimedOut => Err(failed(format!(
+                "Task timed out after {} seconds",
+                pool.def.timeout.as_secs_f64()
+            ))),
+            Outcome::Killed => Err(failed("the instance was killed mid-invocation (chaos)".into())),
+            Outcome::Exited => Err(failed("Runtime exited before answering".into())),
+        }
+    }
+}
+
+impl FunctionHost {
+    /// Invokes `function` as a function URL in `RESPONSE_STREAM` mode does: a function that streams
+    /// (`Lambda-Runtime-Function-Response-Mode: streaming`) is answered by its prelude as soon as it
+    /// is written, then its body chunk by chunk; the instance stays busy until the body ends, and is
+    /// killed at the function's timeout as any invocation is.
+    ///
+    /// # Errors
+    /// As [`Invoker::invoke`], until the prelude; a failure after it ends the body early.
+    pub async fn invoke_streaming(&self, function: &str, payload: Vec<u8>) -> Result<Streamed, InvokeError> {
+        let unreachable = |reason: String| InvokeError::Unreachable {
+            function: function.to_owned(),
+            reason,
+        };
+        let pool = self
+            .pools
+            .get(function)
+            .ok_or_else(|| unreachable("not a hosted function".into()))?;
+        let slot = Arc::clone(&pool.slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let idle = pool.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
+        let mut instance = match idle {
+            Some(i) => i,
+            None => spawn(&pool.def).await.map_err(|e| unreachable(format!("{e:#}")))?,
+        };
+        let started = tokio::time::Instant::now();
+        let failed = |payload: String| InvokeError::Function {
+            function: function.to_owned(),
+            kind: "Unhandled".into(),
+            payload,
+        };
+        match run(&mut instance, &pool.def, payload, None).await {
+            Outcome::Replied(Reply::Response(body)) => {
+                if let Ok(mut idle) = pool.idle.lock() {
+                    idle.push(instance);
                 }
+                Ok(Streamed::Buffered(body))
+            }
+            Outcome::Replied(Reply::Error(body)) => {
+                if let Ok(mut idle) = pool.idle.lock() {
+                    idle.push(instance);
+                }
+                Err(failed(String::from_utf8_lossy(&body).into_owned()))
+            }
+            Outcome::Replied(Reply::Stream { prelude, body, done }) => {
+                let pool = Arc::clone(pool);
+                let until = started + pool.def.timeout;
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    tokio::select! {
+                        ended = done => {
+                            if ended.is_ok() {
+                                if let Ok(mut idle) = pool.idle.lock() {
+                                    idle.push(instance);
+                                }
+                            }
+                        }
+                        () = tokio::time::sleep_until(until) => {
+                            tracing::warn!(function = %pool.def.name, "streaming invocation timed out: killed");
+                            let _ = instance.child.start_kill();
+                        }
+                        _ = instance.child.wait() => {}
+                    }
+                });
+                Ok(Streamed::Stream { prelude, body })
             }
             Outcome::TimedOut => Err(failed(format!(
                 "Task timed out after {} seconds",
@@ -286,8 +386,66 @@ fn answer(api: &RuntimeApi, id: &str, reply: Reply) -> StatusCode {
     }
 }
 
-async fn response(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    answer(&api, &id, Reply::Response(body.to_vec()))
+/// What separates a streamed response's prelude from its body.
+const PRELUDE_END: [u8; 8] = [0; 8];
+
+async fn response(
+    State(api): State<Arc<RuntimeApi>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> StatusCode {
+    let streaming = headers
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|m| m.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    if !streaming {
+        return match axum::body::to_bytes(body, MAX_RESPONSE_BYTES).await {
+            Ok(body) => answer(&api, &id, Reply::Response(body.to_vec())),
+            Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        };
+    }
+    let mut frames = body.into_data_stream();
+    let mut head = Vec::new();
+    let rest = loop {
+        match futures::StreamExt::next(&mut frames).await {
+            Some(Ok(chunk)) => {
+                head.extend_from_slice(&chunk);
+                if let Some(at) = head.windows(PRELUDE_END.len()).position(|w| w == PRELUDE_END) {
+                    break head.split_off(at).split_off(PRELUDE_END.len());
+                }
+            }
+            // The body ended (or broke) before its prelude did: no HTTP response to give.
+            _ => {
+                return answer(
+                    &api,
+                    &id,
+                    Reply::Error(b"the streamed response has no prelude".to_vec()),
+                )
+            }
+        }
+    };
+    let (chunks, body) = mpsc::channel(16);
+    let (ended, done) = oneshot::channel();
+    let status = answer(
+        &api,
+        &id,
+        Reply::Stream {
+            prelude: head,
+            body,
+            done,
+        },
+    );
+    if !rest.is_empty() {
+        let _ = chunks.send(Bytes::from(rest)).await;
+    }
+    // Forwarded as they come, until the function ends the body (a caller gone does not stop it:
+    // the function runs on, as on Lambda).
+    while let Some(Ok(chunk)) = futures::StreamExt::next(&mut frames).await {
+        let _ = chunks.send(chunk).await;
+    }
+    drop(chunks);
+    let _ = ended.send(());
+    status
 }
 
 async fn error(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> StatusCode {

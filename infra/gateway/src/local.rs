@@ -199,6 +199,9 @@ pub async fn sqs_sources(template: &Template, clients: &AwsClients, stack: &Stac
     Ok(sources)
 }
 
+/// Instances of a function URL's function at least (each streamed answer holds one to its end).
+pub const URL_INSTANCES: usize = 8;
+
 /// The host for the functions that SQS sources and schedules trigger (and, with `--host-http N`,
 /// every other function: the HTTP functions and authorizers, N instances each): each function's binary
 /// in `dir`, the environment file, its `Timeout` (parameters resolved), and as many instances as its
@@ -215,6 +218,7 @@ pub fn function_host(
     let env_file = args.env_file.as_ref().context("--functions-dir needs --env-file")?;
     let env = crate::host::read_env_file(env_file).with_context(|| env_file.display().to_string())?;
     let mut functions: Vec<crate::host::HostedFunction> = Vec::new();
+    let urls = template.function_urls()?;
     for function in template.functions()? {
         let max_instances: usize = sources
             .iter()
@@ -223,7 +227,14 @@ pub fn function_host(
             .sum::<usize>()
             + function.schedules.len();
         let triggered = max_instances > 0;
-        let max_instances = if triggered { max_instances } else { args.http_instances };
+        // A function URL is served by the host whatever `--host-http` says (`cargo lambda watch`
+        // cannot stream a response to the gateway).
+        let url = urls.iter().any(|u| u.binary == function.binary);
+        let max_instances = match (triggered, url) {
+            (true, _) => max_instances,
+            (false, true) => args.http_instances.max(URL_INSTANCES),
+            (false, false) => args.http_instances,
+        };
         if max_instances == 0 {
             continue;
         }

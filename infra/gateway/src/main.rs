@@ -46,8 +46,13 @@ async fn main() -> anyhow::Result<()> {
         "serve" => {
             let host = start_triggers(&template, &clients, &stack, &sdk, &args).await?;
             match host {
-                Some(host) if args.http_instances > 0 => serve_apis(&template, host, &args).await,
-                _ => serve_apis(&template, LambdaInvoker::new(local::lambda_client(&sdk)), &args).await,
+                Some(host) if args.http_instances > 0 => {
+                    serve_apis(&template, Arc::clone(&host), Some(host), &args).await
+                }
+                host => {
+                    let invoker = LambdaInvoker::new(local::lambda_client(&sdk));
+                    serve_apis(&template, invoker, host, &args).await
+                }
             }
         }
         other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
@@ -97,7 +102,12 @@ fn spawn_triggers<I: Invoker>(
 
 /// Serves the HTTP API on `--port` and the WebSocket API (if the template has one) on `--ws-port`,
 /// until Ctrl-C or SIGTERM.
-async fn serve_apis<I: Invoker + Clone>(template: &Template, invoker: I, args: &local::Args) -> anyhow::Result<()> {
+async fn serve_apis<I: Invoker + Clone>(
+    template: &Template,
+    invoker: I,
+    host: Option<Arc<FunctionHost>>,
+    args: &local::Args,
+) -> anyhow::Result<()> {
     if let Some(routes) = WsRoutes::from_template(template)? {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.ws_port))
             .await
@@ -118,14 +128,23 @@ async fn serve_apis<I: Invoker + Clone>(template: &Template, invoker: I, args: &
                 .await
         });
     }
-    serve_http(template, invoker, args).await
+    serve_http(template, invoker, host, args).await
 }
 
-/// Serves the HTTP API on `--port` until Ctrl-C or SIGTERM.
-async fn serve_http<I: Invoker>(template: &Template, invoker: I, args: &local::Args) -> anyhow::Result<()> {
+/// Serves the HTTP API and the function URLs on `--port` until Ctrl-C or SIGTERM.
+async fn serve_http<I: Invoker>(
+    template: &Template,
+    invoker: I,
+    host: Option<Arc<FunctionHost>>,
+    args: &local::Args,
+) -> anyhow::Result<()> {
     let parameters = gateway::provision::parameter_values(template, &args.parameters)?;
     let timeout = Duration::from_secs(args.invoke_timeout);
-    let api = HttpApi::from_template(template, &parameters, invoker, timeout)?;
+    let mut api = HttpApi::from_template(template, &parameters, invoker, timeout)?;
+    for url in &api.urls {
+        tracing::info!(path = %url.path, function = %url.binary, streaming = url.streaming, "function URL");
+    }
+    api.url_host = host;
     if let Some(cors) = &api.cors {
         tracing::info!(origins = ?cors.allow_origins, "CORS on");
     }

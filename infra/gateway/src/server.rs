@@ -16,9 +16,10 @@ use shared::ApiError;
 use crate::authorizers::{authorizer_event, decide, http_auth, AuthorizerDef, Decision, HttpAuth};
 use crate::cors::{is_preflight, CorsConfig};
 use crate::event::{build_event, translate_response, IncomingRequest};
+use crate::host::{FunctionHost, Streamed};
 use crate::invoke::Invoker;
 use crate::routes::{RouteMatch, RouteTable};
-use crate::template::{Template, TemplateError};
+use crate::template::{FunctionUrl, Template, TemplateError};
 
 /// HTTP API's payload limit.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -32,6 +33,11 @@ pub struct HttpApi<I> {
     pub timeout: Duration,
     /// The API's `CorsConfiguration`; without one, `OPTIONS` is routed like any other method.
     pub cors: Option<CorsConfig>,
+    /// The function URLs served beside the API (each at its own path, any method).
+    pub urls: Vec<FunctionUrl>,
+    /// Where the function URLs' functions run (the gateway's host: it can stream their answers);
+    /// without it, a function URL's path answers `502`.
+    pub url_host: Option<Arc<FunctionHost>>,
 }
 
 impl<I: Invoker> HttpApi<I> {
@@ -54,6 +60,8 @@ impl<I: Invoker> HttpApi<I> {
             invoker,
             timeout,
             cors: CorsConfig::from_template(template, parameters)?,
+            urls: template.function_urls()?,
+            url_host: None,
         })
     }
 }
@@ -115,6 +123,21 @@ async fn answer<I: Invoker>(api: &HttpApi<I>, request: &Received<'_>, body: Body
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return api_gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
+    if let Some(url) = api.urls.iter().find(|u| u.path == uri.path()) {
+        let incoming = IncomingRequest {
+            method: method.as_str(),
+            path: uri.path(),
+            raw_query: uri.query().unwrap_or(""),
+            headers,
+            body: &body,
+            source_ip: peer.ip().to_string(),
+            request_id: request_id.to_owned(),
+            time_epoch_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        let response = function_url(api.url_host.as_deref(), url, &incoming).await;
+        tracing::info!(%method, path = %uri.path(), function = %url.binary, status = response.status().as_u16(), %request_id, "function URL");
+        return response;
+    }
     let Some(route) = api.routes.find(method.as_str(), uri.path()) else {
         return api_gateway_message(StatusCode::NOT_FOUND, "Not Found");
     };
@@ -161,6 +184,50 @@ async fn integrate<I: Invoker>(api: &HttpApi<I>, route: &RouteMatch, event: &Val
             let msg = format!("the function did not answer within {} s", api.timeout.as_secs());
             envelope(&ApiError::new(504, "INTEGRATION_TIMEOUT", msg), request_id)
         }
+    }
+}
+
+/// Invokes a function URL's function (`AuthType: NONE`: the function authenticates its callers) with
+/// the payload 2.0 event a function URL sends (route `$default`), and answers with its response: in
+/// `RESPONSE_STREAM` mode, the body as the function writes it. No API Gateway timeout applies; the
+/// function's own does.
+async fn function_url(host: Option<&FunctionHost>, url: &FunctionUrl, incoming: &IncomingRequest<'_>) -> Response {
+    let request_id = incoming.request_id.as_str();
+    let Some(host) = host else {
+        return bad_gateway(&url.binary, "function URLs need --functions-dir", request_id);
+    };
+    let route = RouteMatch {
+        function: url.binary.clone(),
+        route_key: "$default".into(),
+        path_parameters: std::collections::HashMap::new(),
+        authorizer: None,
+    };
+    let event = build_event(incoming, &route, None).to_string().into_bytes();
+    let translated = |payload: &[u8]| translate_response(payload).map_err(|e| e.to_string());
+    match host.invoke_streaming(&url.binary, event).await {
+        Ok(Streamed::Buffered(payload)) => match translated(&payload) {
+            Ok(out) => {
+                let mut response = Response::new(Body::from(out.body));
+                *response.status_mut() = out.status;
+                *response.headers_mut() = out.headers;
+                response
+            }
+            Err(err) => bad_gateway(&url.binary, &err, request_id),
+        },
+        Ok(Streamed::Stream { prelude, body }) if url.streaming => match translated(&prelude) {
+            Ok(out) => {
+                let chunks = futures::stream::unfold(body, |mut body| async move {
+                    body.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(b), body))
+                });
+                let mut response = Response::new(Body::from_stream(chunks));
+                *response.status_mut() = out.status;
+                *response.headers_mut() = out.headers;
+                response
+            }
+            Err(err) => bad_gateway(&url.binary, &err, request_id),
+        },
+        Ok(Streamed::Stream { .. }) => bad_gateway(&url.binary, "it streamed to a BUFFERED function URL", request_id),
+        Err(err) => bad_gateway(&url.binary, &err.to_string(), request_id),
     }
 }
 

@@ -185,6 +185,43 @@ impl Template {
     pub fn functions(&self) -> Result<Vec<FunctionDef>, TemplateError> {
         self.of_type("AWS::Serverless::Function").map(function_def).collect()
     }
+
+    /// Every function with a `FunctionUrlConfig`, at the path of the route its `Metadata.UrlRoute` names.
+    ///
+    /// # Errors
+    /// [`TemplateError::Invalid`] for a function URL without a `Metadata.UrlRoute` (`POST /path`).
+    pub fn function_urls(&self) -> Result<Vec<FunctionUrl>, TemplateError> {
+        let mut urls = Vec::new();
+        for resource in self.of_type("AWS::Serverless::Function") {
+            let Some(config) = resource.properties.get("FunctionUrlConfig") else {
+                continue;
+            };
+            let route = resource.metadata.get("UrlRoute").and_then(Value::as_str);
+            let path = route.and_then(|r| r.split_once(' ')).map(|(_, path)| path);
+            let path = path.filter(|p| p.starts_with('/')).ok_or_else(|| {
+                TemplateError::Invalid(format!(
+                    "{} has a FunctionUrlConfig but no Metadata.UrlRoute (\"POST /path\": the route it answers)",
+                    resource.logical_id
+                ))
+            })?;
+            urls.push(FunctionUrl {
+                binary: binary_name(resource)?.to_owned(),
+                path: path.to_owned(),
+                streaming: config.get("InvokeMode").and_then(Value::as_str) == Some("RESPONSE_STREAM"),
+            });
+        }
+        Ok(urls)
+    }
+}
+
+/// A function URL, served locally at a path of the HTTP API's port (on AWS it has a domain of its own,
+/// where the function answers that path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionUrl {
+    pub binary: String,
+    pub path: String,
+    /// `InvokeMode: RESPONSE_STREAM`: the caller gets the body as the function writes it.
+    pub streaming: bool,
 }
 
 fn resource(id: &Value, body: &Value) -> Result<Resource, TemplateError> {

@@ -34,6 +34,7 @@ pub const PERMISSIONS: &[(&str, &[Role])] = &[
     ),
     // Completions: as a context's prompt and its task's cancel; every role reads them.
     ("POST /api/v1/completions", &[Admin, Operator, Agent]),
+    ("POST /api/v1/completions/stream", &[Admin, Operator, Agent]),
     (
         "GET /api/v1/completions/{completionID}",
         &[Admin, Operator, Agent, Viewer],

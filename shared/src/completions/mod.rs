@@ -187,7 +187,45 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         integration: Option<&Integration>,
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
-        let (integration, model_id) = match integration {
+        let (integration, model_id) = self.completion_model(request.model_id.clone(), integration)?;
+        self.queue_completion(principal, request.priority, now, |record| {
+            record.requested_provider = integration.as_ref().map(|call| call.provider.clone());
+            (record.integration, record.model_id) = (integration, model_id);
+            (record.messages, record.stream) = (Some(request.messages), request.stream);
+        })
+        .await
+    }
+
+    /// Records a completion to be streamed by the caller and takes it (its lease is `lease_ms`): the
+    /// caller runs it with [`Deps::process_started`]; should the caller die, the outbox sweep queues
+    /// it for the worker once the lease has run out. `None` when something else took it first.
+    ///
+    /// # Errors
+    /// [`ConversationError`] for an unknown model, or a store failure.
+    pub async fn start_completion(
+        &self,
+        principal: &Principal,
+        request: CompletionRequest,
+        integration: Option<&Integration>,
+        (now, lease_ms): (DateTime<Utc>, i64),
+    ) -> Result<Option<Task>, ConversationError> {
+        let (integration, model_id) = self.completion_model(request.model_id.clone(), integration)?;
+        self.take_completion(principal, request.priority, (now, lease_ms), |record| {
+            record.requested_provider = integration.as_ref().map(|call| call.provider.clone());
+            (record.integration, record.model_id) = (integration, model_id);
+            (record.messages, record.stream) = (Some(request.messages), true);
+        })
+        .await
+    }
+
+    /// What a completion asks: an integration's model configuration, or a catalog model (the
+    /// request's, else the default).
+    fn completion_model(
+        &self,
+        model_id: Option<String>,
+        integration: Option<&Integration>,
+    ) -> Result<(Option<IntegrationCall>, Option<String>), ConversationError> {
+        Ok(match integration {
             Some(integration) => {
                 let call = integration_call(integration)?;
                 let sampling = call.sampling();
@@ -206,17 +244,11 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 (Some(call), None)
             }
             None => {
-                let model_id = request.model_id.unwrap_or_else(|| self.default_model.clone());
+                let model_id = model_id.unwrap_or_else(|| self.default_model.clone());
                 self.check_model(&model_id)?;
                 (None, Some(model_id))
             }
-        };
-        self.queue_completion(principal, request.priority, now, |record| {
-            record.requested_provider = integration.as_ref().map(|call| call.provider.clone());
-            (record.integration, record.model_id) = (integration, model_id);
-            (record.messages, record.stream) = (Some(request.messages), request.stream);
         })
-        .await
     }
 }
 

@@ -183,6 +183,14 @@ impl TaskStore for InMemory {
     }
 
     async fn start(&self, tenant: &str, id: &str, now: &str, now_ms: i64, lease_ms: i64) -> Result<Start, StoreError> {
+        let start = self.take(tenant, id, now, now_ms, lease_ms).await?;
+        if matches!(start, Start::Started(_)) {
+            self.out_of_outbox(tenant, id);
+        }
+        Ok(start)
+    }
+
+    async fn take(&self, tenant: &str, id: &str, now: &str, now_ms: i64, lease_ms: i64) -> Result<Start, StoreError> {
         let mut tasks = lock(&self.tasks);
         let task = tasks
             .get_mut(&(tenant.to_owned(), id.to_owned()))
@@ -197,10 +205,7 @@ impl TaskStore for InMemory {
         task.attempts += 1;
         task.started_at.get_or_insert_with(|| now.to_owned());
         task.lease_until = Some(now_ms + lease_ms);
-        let started = task.clone();
-        drop(tasks);
-        self.out_of_outbox(tenant, id);
-        Ok(Start::Started(started))
+        Ok(Start::Started(task.clone()))
     }
 
     async fn finish(&self, started: &Task, now: &str, finish: &Finish) -> Result<bool, StoreError> {

@@ -89,4 +89,23 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         self.create_and_queue(&record, None, &group, now).await?;
         Ok(record)
     }
+
+    /// Records a pending `ai.completion` task, as `fill` completes it, and takes it for the caller to
+    /// run (a streamed completion): its message is sent only should the caller die
+    /// ([`Deps::create_and_take`]). `None` when something else took it first.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub(crate) async fn take_completion(
+        &self,
+        principal: &Principal,
+        priority: u8,
+        (now, lease_ms): (DateTime<Utc>, i64),
+        fill: impl FnOnce(&mut Task),
+    ) -> Result<Option<Task>, ConversationError> {
+        let mut record = self.new_task(principal, TaskType::Completion, now, priority)?;
+        fill(&mut record);
+        let group = record.task_id.clone();
+        self.create_and_take(&record, &group, now, lease_ms).await
+    }
 }

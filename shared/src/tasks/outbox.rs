@@ -27,6 +27,37 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     /// could not be reached) leaves nothing behind and a retry starts afresh. Should taking it back
     /// fail too, the task stays pending with its entry, and the outbox sweep sends it once the queue
     /// answers: the task runs exactly once, and the caller is told it was accepted.
+    /// Writes the pending task and its outbox entry in one transaction, and takes it for the caller,
+    /// who runs it (a streamed completion): no message is sent while the caller holds the lease; the
+    /// entry stays, so the sweep queues the task should the caller die. The started task, or `None`
+    /// when something else took it first.
+    pub(crate) async fn create_and_take(
+        &self,
+        task: &Task,
+        group: &str,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+    ) -> Result<Option<Task>, ConversationError> {
+        let unsent = Unsent {
+            band: band(task.priority),
+            group: group.to_owned(),
+            message: TaskMessage {
+                tenant: task.tenant.clone(),
+                task_id: task.task_id.clone(),
+            },
+            since_ms: now.timestamp_millis(),
+        };
+        self.tasks.create_queued(task, None, &unsent).await?;
+        let at = crate::conversation::service::stamp(now);
+        let take = self
+            .tasks
+            .take(&task.tenant, &task.task_id, &at, now.timestamp_millis(), lease_ms);
+        match take.await? {
+            crate::tasks::store::Start::Started(task) => Ok(Some(task)),
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) async fn create_and_queue(
         &self,
         task: &Task,
@@ -82,7 +113,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let entries = self.tasks.unsent(before, limit).await?;
         let (mut sent, mut handled, mut last_error) = (0, 0, None);
         for unsent in &entries {
-            match self.send_one(unsent).await {
+            match self.send_one(unsent, now.timestamp_millis()).await {
                 Ok(did_send) => {
                     handled += 1;
                     sent += usize::from(did_send);
@@ -99,19 +130,30 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         }
     }
 
-    /// Sends one entry's message if its task is still pending, then removes the entry; `true` when
-    /// it sent.
-    async fn send_one(&self, unsent: &Unsent) -> Result<bool, ConversationError> {
+    /// Sends one entry's message if its task is still pending, or was taken by a caller whose lease
+    /// has run out (a streamed completion whose function died), then removes the entry; leaves the
+    /// entry of a task whose taker still holds its lease. `true` when it sent.
+    async fn send_one(&self, unsent: &Unsent, now_ms: i64) -> Result<bool, ConversationError> {
         let message = &unsent.message;
         let task = self.tasks.get(&message.tenant, &message.task_id).await?;
-        let pending = task.is_some_and(|t| t.status == TaskStatus::Pending);
-        if pending {
+        let (send, keep) = match task {
+            Some(t) if t.status == TaskStatus::Pending => (true, false),
+            Some(t) if t.status == TaskStatus::Running => match t.lease_until {
+                Some(until) if until > now_ms => (false, true),
+                _ => (true, false),
+            },
+            _ => (false, false),
+        };
+        if keep {
+            return Ok(false);
+        }
+        if send {
             let send = self.queue.enqueue(unsent.band, &unsent.group, message);
             send.await.map_err(ConversationError::Unknown)?;
             tracing::info!(task_id = %message.task_id, "outbox: sent a message its creator did not");
         }
         self.tasks.sent(unsent).await?;
-        Ok(pending)
+        Ok(send)
     }
 }
 

@@ -103,6 +103,17 @@ pub trait TaskStore: Send + Sync {
         now_ms: i64,
         lease_ms: i64,
     ) -> impl Future<Output = Result<Start, StoreError>> + Send;
+    /// Starts a task as [`TaskStore::start`] does, but leaves its outbox entry: the caller runs the
+    /// task itself (a streamed completion), and should it die, the outbox sweep queues the task once
+    /// its lease has run out.
+    fn take(
+        &self,
+        tenant: &str,
+        id: &str,
+        now: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> impl Future<Output = Result<Start, StoreError>> + Send;
     /// `running → completed|failed`, only for the attempt that started it (`started`, as its start
     /// returned it: the write is that task finished, with no read first); `false` otherwise.
     fn finish(

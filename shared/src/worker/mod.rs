@@ -137,6 +137,23 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Ok(Start::Leased) => return Ok(Processed::Busy),
             Err(e) => return Err(e.into()),
         };
+        self.process_started(task, now, budget, sink).await
+    }
+
+    /// Answers a task this caller started (its lease is the caller's), the chunks of a streamed one
+    /// going to `sink`, and finishes it (`process_streaming` after its start, and a completion
+    /// streamed by the function that took it).
+    ///
+    /// # Errors
+    /// Only store failures; provider failures fail the task.
+    pub async fn process_started<K: ChunkSink>(
+        &self,
+        task: Task,
+        now: DateTime<Utc>,
+        budget: Budget,
+        sink: &mut K,
+    ) -> Result<Processed, ConversationError> {
+        let at = stamp(now);
         // Counting the start goes alongside the answer, never before it.
         let (finish, ()) = tokio::join!(self.answer(&task, now, budget, sink), self.started(&task, &at));
         let finish = finish?;

@@ -100,9 +100,15 @@ async fn http_api(host: Arc<FunctionHost>) -> String {
             default: None,
             authorizers: std::collections::BTreeMap::new(),
         },
-        invoker: host,
+        invoker: Arc::clone(&host),
         timeout: Duration::from_secs(30),
         cors: None,
+        urls: vec![crate::template::FunctionUrl {
+            binary: "fn".into(),
+            path: "/url".into(),
+            streaming: true,
+        }],
+        url_host: Some(Arc::clone(&host)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -144,4 +150,33 @@ async fn a_response_of_several_megabytes_is_taken_as_lambda_takes_up_to_6_mb() {
     assert_eq!(big.status(), 200);
     let body: Value = big.json().await.unwrap();
     assert_eq!(body["pad"].as_str().map(str::len), Some(4_000_000));
+}
+
+#[tokio::test]
+async fn a_streaming_function_url_reaches_the_caller_chunk_by_chunk_while_the_function_still_runs() {
+    use futures::StreamExt;
+    let host = Arc::new(FunctionHost::new(vec![function(30_000, 1)], Chaos::default()));
+    let url = http_api(host).await.replace("/slow", "/url");
+    let dir = std::env::temp_dir().join(format!("stream-{}", uuid::Uuid::new_v4().simple()));
+    let signal = dir.join("go");
+    std::fs::create_dir_all(&dir).unwrap();
+    let response = reqwest::get(format!("{url}?stream={}", signal.display()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("first\n") {
+        seen.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
+    }
+    // The function writes its last chunk only once this file exists: had the gateway held the body
+    // back until the function ended, "first" could not have arrived yet.
+    assert!(!seen.contains("signalled"), "{seen}");
+    std::fs::write(&signal, b"").unwrap();
+    while let Some(chunk) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    assert_eq!(seen, "first\nsignalled\n");
+    let _ = std::fs::remove_dir_all(&dir);
 }

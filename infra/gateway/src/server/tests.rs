@@ -86,6 +86,8 @@ async fn spawn_api(cors: Option<CorsConfig>) -> (String, Arc<Functions>) {
         invoker: Arc::clone(&invoked),
         timeout: Duration::from_secs(5),
         cors,
+        urls: Vec::new(),
+        url_host: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -158,6 +158,51 @@ fn not_started(tenant: &str, old: Option<&Item>) -> Result<Start, StoreError> {
     })
 }
 
+impl DynamoDbTaskStore {
+    /// `start` and `take`: `remove` is the update's `REMOVE` clause (with its keyword), or nothing.
+    async fn start_with(
+        &self,
+        tenant: &str,
+        id: &str,
+        (now, now_ms, lease_ms): (&str, i64, i64),
+        remove: &str,
+    ) -> Result<Start, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, id)))
+            .update_expression(format!(
+                "SET #s = :running, attempts = attempts + :one, lease_until = :lease, \
+                 started_at = if_not_exists(started_at, :now), #ipk = :ipk, #isk = :isk{remove}"
+            ))
+            .condition_expression("#s = :pending OR (#s = :running AND lease_until < :now_ms)")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":running", AttributeValue::S("running".into()))
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":lease", AttributeValue::N((now_ms + lease_ms).to_string()))
+            .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let update = with_status_key(update, tenant, id, TaskStatus::Running);
+        match update.send().await {
+            Ok(out) => {
+                let task = task_from_item(tenant, out.attributes().unwrap_or(&HashMap::new()))?;
+                if task.attempts == 1 {
+                    self.bump(tenant, id, &counters::on_first_start()).await;
+                }
+                Ok(Start::Started(task))
+            }
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => not_started(tenant, c.item()),
+                _ => Err(fail(e)),
+            },
+        }
+    }
+}
+
 impl TaskStore for DynamoDbTaskStore {
     #[tracing::instrument(skip(self, task), fields(task_id = %task.task_id))]
     async fn create(&self, task: &Task) -> Result<(), StoreError> {
@@ -203,40 +248,13 @@ impl TaskStore for DynamoDbTaskStore {
 
     #[tracing::instrument(skip(self))]
     async fn start(&self, tenant: &str, id: &str, now: &str, now_ms: i64, lease_ms: i64) -> Result<Start, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant, id)))
-            .update_expression(format!(
-                "SET #s = :running, attempts = attempts + :one, lease_until = :lease, \
-                 started_at = if_not_exists(started_at, :now), #ipk = :ipk, #isk = :isk REMOVE {}",
-                outbox::REMOVE_ENTRY
-            ))
-            .condition_expression("#s = :pending OR (#s = :running AND lease_until < :now_ms)")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":running", AttributeValue::S("running".into()))
-            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":lease", AttributeValue::N((now_ms + lease_ms).to_string()))
-            .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
-            .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let update = with_status_key(update, tenant, id, TaskStatus::Running);
-        match update.send().await {
-            Ok(out) => {
-                let task = task_from_item(tenant, out.attributes().unwrap_or(&HashMap::new()))?;
-                if task.attempts == 1 {
-                    self.bump(tenant, id, &counters::on_first_start()).await;
-                }
-                Ok(Start::Started(task))
-            }
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => not_started(tenant, c.item()),
-                _ => Err(fail(e)),
-            },
-        }
+        let remove = format!(" REMOVE {}", outbox::REMOVE_ENTRY);
+        self.start_with(tenant, id, (now, now_ms, lease_ms), &remove).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn take(&self, tenant: &str, id: &str, now: &str, now_ms: i64, lease_ms: i64) -> Result<Start, StoreError> {
+        self.start_with(tenant, id, (now, now_ms, lease_ms), "").await
     }
 
     #[tracing::instrument(skip_all, fields(task_id = %started.task_id, attempt = started.attempts))]

@@ -202,3 +202,54 @@ async fn a_task_still_queued_after_the_grace_is_sent_again_once() {
     );
     assert_eq!(queued_ids(&d), vec![task.task_id.clone(), task.task_id]);
 }
+
+#[tokio::test]
+async fn a_completion_taken_by_its_streaming_caller_is_queued_by_the_sweep_only_once_its_lease_has_run_out() {
+    // GIVEN a completion recorded and taken by the function that streams it (a 10 s lease), no message sent
+    let d = Deps::in_memory().unwrap();
+    let now = Utc::now();
+    let request = crate::completions::parse(&json!({"prompt": "stream it"}), 1000).unwrap();
+    let taken = d
+        .start_completion(&alice(), request, None, (now, 10_000))
+        .await
+        .unwrap();
+    let taken = taken.expect("a new completion is the caller's");
+    assert_eq!(taken.status, TaskStatus::Running);
+    assert!(queued_ids(&d).is_empty());
+    // WHEN the sweep runs past the grace while the lease holds: the entry is left, nothing sent
+    let during = now + chrono::Duration::seconds(5);
+    assert_eq!(d.send_unsent(during, Duration::from_secs(1), 100).await.unwrap(), 0);
+    // THEN once the lease has run out (the caller died), the sweep sends its message, once
+    let after = now + chrono::Duration::seconds(11);
+    assert_eq!(d.send_unsent(after, Duration::from_secs(1), 100).await.unwrap(), 1);
+    assert_eq!(d.send_unsent(after, Duration::from_secs(1), 100).await.unwrap(), 0);
+    assert_eq!(queued_ids(&d), vec![taken.task_id.clone()]);
+    // AND a worker takes the task over and finishes it
+    let message = TaskMessage {
+        tenant: taken.tenant.clone(),
+        task_id: taken.task_id.clone(),
+    };
+    let processed = d.process(&message, after, budget()).await.unwrap();
+    assert_eq!(processed, Processed::Completed);
+}
+
+#[tokio::test]
+async fn the_entry_of_a_taken_completion_that_finished_is_removed_unsent() {
+    let d = Deps::in_memory().unwrap();
+    let now = Utc::now();
+    let request = crate::completions::parse(&json!({"prompt": "stream it"}), 1000).unwrap();
+    let taken = d
+        .start_completion(&alice(), request, None, (now, 10_000))
+        .await
+        .unwrap()
+        .unwrap();
+    let processed = d.process_started(taken, now, budget(), &mut ()).await.unwrap();
+    assert_eq!(processed, Processed::Completed);
+    let after = now + chrono::Duration::seconds(11);
+    assert_eq!(d.send_unsent(after, Duration::from_secs(1), 100).await.unwrap(), 0);
+    assert!(queued_ids(&d).is_empty());
+    assert!(
+        d.tasks.unsent(i64::MAX, 100).await.unwrap().is_empty(),
+        "the entry is gone"
+    );
+}
