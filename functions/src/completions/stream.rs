@@ -11,7 +11,9 @@
 //!   model's chain starts its text again, from `seq` 1);
 //! - `completion` again, last: the finished completion (status, result, usage, timings, error);
 //! - `error` instead, should the store fail mid-way: the error envelope (the completion finishes
-//!   through the worker).
+//!   through the worker);
+//!
+//! and a comment line, `: keep-alive`, every [`KEEP_ALIVE`] while it runs.
 //!
 //! A caller that disconnects does not stop the completion; `DELETE /api/v1/completions/{id}` does.
 
@@ -39,6 +41,11 @@ use crate::api::{Authorized, BodyStream, Reply};
 
 /// The route the function URL serves.
 pub const ROUTE: &str = "POST /api/v1/completions/stream";
+
+/// A comment line (`: keep-alive`) goes out this often while the completion runs, so no proxy
+/// between (CloudFront waits 60 s at most between two reads from its origin) takes a slow provider's
+/// silence for a dead stream.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// What the streaming route needs: the completions' dependencies and the worker's settings, since
 /// it runs the completion itself.
@@ -103,9 +110,22 @@ where
         principal, request_id, ..
     } = req;
     let run_id = id.clone();
+    let keep_alive = {
+        let events = events.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+            loop {
+                every.tick().await;
+                if events.send(Bytes::from_static(b": keep-alive\n\n")).is_err() {
+                    break;
+                }
+            }
+        })
+    };
     tokio::spawn(async move {
         let mut sink = Events(events.clone());
         let ran = conversation.process_started(task, now, budget, &mut sink).await;
+        keep_alive.abort();
         let last = match ran {
             Ok(_) => completion(conversation, &principal, &run_id).await,
             Err(e) => Err(e.into()),

@@ -40,6 +40,9 @@ async fn read_events(
         pending.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
         while let Some(end) = pending.find("\n\n") {
             let block: String = pending.drain(..end + 2).collect();
+            if block.starts_with(':') {
+                continue; // a keep-alive comment
+            }
             let field = |name: &str| {
                 block
                     .lines()

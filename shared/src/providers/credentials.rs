@@ -47,4 +47,39 @@ impl SecretKeys {
         }
         Ok(key)
     }
+
+    /// Drops the key kept for `arn`: the call it made failed (a revoked or rotated key is then read
+    /// afresh by the next call, not used for the rest of [`KEEP_FOR`]).
+    pub fn forget(&self, arn: &str) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.remove(arn);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_forgotten_key_is_read_again() {
+        use aws_sdk_secretsmanager::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
+        let nowhere = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let keys = SecretKeys::new(SecretsManager::new(aws_sdk_secretsmanager::Client::from_conf(nowhere)));
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mcpflow/tenants/acme/k";
+        keys.kept
+            .lock()
+            .unwrap()
+            .insert(arn.to_owned(), (Instant::now(), Secret::new("sk-kept".into())));
+        assert_eq!(keys.key(arn).await.unwrap().expose(), "sk-kept", "kept: no read");
+        keys.forget(arn);
+        let err = keys.key(arn).await.unwrap_err();
+        assert!(err.contains("could not be read") && !err.contains("sk-kept"), "{err}");
+    }
 }

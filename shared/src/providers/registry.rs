@@ -149,6 +149,14 @@ impl Providers {
         }
     }
 
+    /// Drops the key kept for the secret `arn` after a call with it failed: the next call reads it
+    /// afresh (a revoked key is not used for the rest of its keep).
+    pub fn forget_secret_key(&self, arn: &str) {
+        if let Some(keys) = &self.secret_keys {
+            keys.forget(arn);
+        }
+    }
+
     /// A client of `provider`'s kind holding `key`.
     fn client_with(&self, provider: &crate::models::Provider, key: &Secret) -> Result<AnyProvider, String> {
         let base = provider.base_url.as_deref().unwrap_or_default();

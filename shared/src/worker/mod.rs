@@ -264,7 +264,13 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         };
         match self.ask(task, route, messages, budget, sink).await {
             Ok((response, stream)) => completed(response, stream),
-            Err(failed) => failed,
+            Err(failed) => {
+                // A key refused as revoked or rotated is read again by the next call, not kept.
+                if let Some(arn) = task.integration.as_ref().and_then(|c| c.credential_secret.as_deref()) {
+                    self.providers.forget_secret_key(arn);
+                }
+                failed
+            }
         }
     }
 
