@@ -62,6 +62,15 @@ fn event(name: &str, data: &impl Serialize) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
+/// Stops the keep-alive however the run ends (a panic included), so the stream can end.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The chunks, as `chunk` events; a caller gone is no reason to stop.
 struct Events(UnboundedSender<Bytes>);
 
@@ -112,7 +121,7 @@ where
     let run_id = id.clone();
     let keep_alive = {
         let events = events.clone();
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             let mut every = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
             loop {
                 every.tick().await;
@@ -120,12 +129,12 @@ where
                     break;
                 }
             }
-        })
+        }))
     };
     tokio::spawn(async move {
         let mut sink = Events(events.clone());
         let ran = conversation.process_started(task, now, budget, &mut sink).await;
-        keep_alive.abort();
+        drop(keep_alive);
         let last = match ran {
             Ok(_) => completion(conversation, &principal, &run_id).await,
             Err(e) => Err(e.into()),

@@ -440,11 +440,20 @@ async fn response(
     }
     // Forwarded as they come, until the function ends the body (a caller gone does not stop it:
     // the function runs on, as on Lambda).
-    while let Some(Ok(chunk)) = futures::StreamExt::next(&mut frames).await {
-        let _ = chunks.send(chunk).await;
-    }
+    let clean = loop {
+        match futures::StreamExt::next(&mut frames).await {
+            Some(Ok(chunk)) => {
+                let _ = chunks.send(chunk).await;
+            }
+            None => break true,
+            // The function died mid-body: its instance is not given back.
+            Some(Err(_)) => break false,
+        }
+    };
     drop(chunks);
-    let _ = ended.send(());
+    if clean {
+        let _ = ended.send(());
+    }
     status
 }
 

@@ -119,7 +119,8 @@ pub fn task_stats_sort(shard: u32) -> String {
     join(&["STATS", &shard.to_string()])
 }
 
-/// `OUTBOX#<shard>`: one of the outbox index's partitions (`gsi5pk` of a queued task not yet started).
+/// `OUTBOX#<shard>`: one of the outbox index's partitions (`gsi5pk` of a queued task not yet started,
+/// or of a streamed completion its function took and runs).
 #[must_use]
 pub fn outbox_partition(shard: u32) -> String {
     join(&["OUTBOX", &shard.to_string()])

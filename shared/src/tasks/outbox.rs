@@ -18,19 +18,13 @@ use crate::conversation::errors::ConversationError;
 use crate::conversation::service::Deps;
 use crate::tasks::model::{band, Task, TaskStatus};
 use crate::tasks::store::{TaskMessage, TaskQueue, TaskStore, Unsent};
+
 impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
-    /// Writes the pending task (with the user node it answers, if any) and its outbox entry in one
-    /// transaction, and sends its message to `group`. The entry stays until a worker starts the task.
-    ///
-    /// A send that fails takes the whole write back ([`TaskStore::withdraw`]: the task, its entry,
-    /// its prompt and the prompt's reserved `bytes`), so the caller's error (`503` when the queue
-    /// could not be reached) leaves nothing behind and a retry starts afresh. Should taking it back
-    /// fail too, the task stays pending with its entry, and the outbox sweep sends it once the queue
-    /// answers: the task runs exactly once, and the caller is told it was accepted.
     /// Writes the pending task and its outbox entry in one transaction, and takes it for the caller,
     /// who runs it (a streamed completion): no message is sent while the caller holds the lease; the
     /// entry stays, so the sweep queues the task should the caller die. The started task, or `None`
-    /// when something else took it first.
+    /// when something else took it first. A take that fails takes the whole write back, as a failed
+    /// send does in [`Deps::create_and_queue`], so the caller's error leaves nothing to run.
     pub(crate) async fn create_and_take(
         &self,
         task: &Task,
@@ -52,12 +46,27 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let take = self
             .tasks
             .take(&task.tenant, &task.task_id, &at, now.timestamp_millis(), lease_ms);
-        match take.await? {
-            crate::tasks::store::Start::Started(task) => Ok(Some(task)),
-            _ => Ok(None),
+        match take.await {
+            Ok(crate::tasks::store::Start::Started(task)) => Ok(Some(task)),
+            Ok(_) => Ok(None),
+            Err(err) => {
+                if let Err(e) = self.tasks.withdraw(task, None, &unsent).await {
+                    let task_id = &task.task_id;
+                    tracing::error!(%task_id, take = %err, withdraw = %e, "not taken and not taken back: the outbox sweep queues it");
+                }
+                Err(err.into())
+            }
         }
     }
 
+    /// Writes the pending task (with the user node it answers, if any) and its outbox entry in one
+    /// transaction, and sends its message to `group`. The entry stays until a worker starts the task.
+    ///
+    /// A send that fails takes the whole write back ([`TaskStore::withdraw`]: the task, its entry,
+    /// its prompt and the prompt's reserved `bytes`), so the caller's error (`503` when the queue
+    /// could not be reached) leaves nothing behind and a retry starts afresh. Should taking it back
+    /// fail too, the task stays pending with its entry, and the outbox sweep sends it once the queue
+    /// answers: the task runs exactly once, and the caller is told it was accepted.
     pub(crate) async fn create_and_queue(
         &self,
         task: &Task,

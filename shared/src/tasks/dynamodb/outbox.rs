@@ -4,7 +4,8 @@
 //! create's transaction writes no item of its own and nothing is deleted after the send. Entries
 //! spread over [`SHARDS`] index partitions by task id, so a busy system does not write one partition;
 //! the sweep reads each shard's oldest entries with one `Query` of the index (`gsi5`, sparse: only the
-//! tasks not yet started are in it).
+//! tasks not yet started are in it, and the streamed completions their function took with `take`,
+//! until they finish).
 
 use aws_sdk_dynamodb::types::builders::DeleteBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
