@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::invoke::{InvokeError, Invoker};
 
@@ -126,6 +126,29 @@ impl FunctionHost {
         Self { pools, chaos }
     }
 
+    /// The function's pool, one of its slots (held until the invocation ends) and an instance: an
+    /// idle one, or a new process.
+    async fn checkout(&self, function: &str) -> Result<(&Arc<Pool>, OwnedSemaphorePermit, Instance), InvokeError> {
+        let unreachable = |reason: String| InvokeError::Unreachable {
+            function: function.to_owned(),
+            reason,
+        };
+        let pool = self
+            .pools
+            .get(function)
+            .ok_or_else(|| unreachable("not a hosted function".into()))?;
+        let slot = Arc::clone(&pool.slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let idle = pool.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
+        let instance = match idle {
+            Some(i) => i,
+            None => spawn(&pool.def).await.map_err(|e| unreachable(format!("{e:#}")))?,
+        };
+        Ok((pool, slot, instance))
+    }
+
     /// Whether it runs this function.
     #[must_use]
     pub fn runs(&self, function: &str) -> bool {
@@ -136,20 +159,7 @@ impl FunctionHost {
 impl Invoker for FunctionHost {
     #[tracing::instrument(skip(self, payload), fields(bytes = payload.len()))]
     async fn invoke(&self, function: &str, payload: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-        let unreachable = |reason: String| InvokeError::Unreachable {
-            function: function.to_owned(),
-            reason,
-        };
-        let pool = self
-            .pools
-            .get(function)
-            .ok_or_else(|| unreachable("not a hosted function".into()))?;
-        let _slot = pool.slots.acquire().await.map_err(|e| unreachable(e.to_string()))?;
-        let idle = pool.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
-        let mut instance = match idle {
-            Some(i) => i,
-            None => spawn(&pool.def).await.map_err(|e| unreachable(format!("{e:#}")))?,
-        };
+        let (pool, _slot, mut instance) = self.checkout(function).await?;
         let outcome = run(
             &mut instance,
             &pool.def,
@@ -199,23 +209,7 @@ impl FunctionHost {
     /// # Errors
     /// As [`Invoker::invoke`], until the prelude; a failure after it ends the body early.
     pub async fn invoke_streaming(&self, function: &str, payload: Vec<u8>) -> Result<Streamed, InvokeError> {
-        let unreachable = |reason: String| InvokeError::Unreachable {
-            function: function.to_owned(),
-            reason,
-        };
-        let pool = self
-            .pools
-            .get(function)
-            .ok_or_else(|| unreachable("not a hosted function".into()))?;
-        let slot = Arc::clone(&pool.slots)
-            .acquire_owned()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        let idle = pool.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
-        let mut instance = match idle {
-            Some(i) => i,
-            None => spawn(&pool.def).await.map_err(|e| unreachable(format!("{e:#}")))?,
-        };
+        let (pool, slot, mut instance) = self.checkout(function).await?;
         let started = tokio::time::Instant::now();
         let failed = |payload: String| InvokeError::Function {
             function: function.to_owned(),

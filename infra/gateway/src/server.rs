@@ -123,24 +123,6 @@ async fn answer<I: Invoker>(api: &HttpApi<I>, request: &Received<'_>, body: Body
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return api_gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
-    if let Some(url) = api.urls.iter().find(|u| u.path == uri.path()) {
-        let incoming = IncomingRequest {
-            method: method.as_str(),
-            path: uri.path(),
-            raw_query: uri.query().unwrap_or(""),
-            headers,
-            body: &body,
-            source_ip: peer.ip().to_string(),
-            request_id: request_id.to_owned(),
-            time_epoch_ms: chrono::Utc::now().timestamp_millis(),
-        };
-        let response = function_url(api.url_host.as_deref(), url, &incoming).await;
-        tracing::info!(%method, path = %uri.path(), function = %url.binary, status = response.status().as_u16(), %request_id, "function URL");
-        return response;
-    }
-    let Some(route) = api.routes.find(method.as_str(), uri.path()) else {
-        return api_gateway_message(StatusCode::NOT_FOUND, "Not Found");
-    };
     let incoming = IncomingRequest {
         method: method.as_str(),
         path: uri.path(),
@@ -150,6 +132,14 @@ async fn answer<I: Invoker>(api: &HttpApi<I>, request: &Received<'_>, body: Body
         source_ip: peer.ip().to_string(),
         request_id: request_id.to_owned(),
         time_epoch_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    if let Some(url) = api.urls.iter().find(|u| u.path == uri.path()) {
+        let response = function_url(api.url_host.as_deref(), url, &incoming).await;
+        tracing::info!(%method, path = %uri.path(), function = %url.binary, status = response.status().as_u16(), %request_id, "function URL");
+        return response;
+    }
+    let Some(route) = api.routes.find(method.as_str(), uri.path()) else {
+        return api_gateway_message(StatusCode::NOT_FOUND, "Not Found");
     };
     let mut event = build_event(&incoming, &route, None);
     let response = match authorize(api, &route, &event, headers).await {

@@ -19,6 +19,19 @@ use crate::conversation::service::Deps;
 use crate::tasks::model::{band, Task, TaskStatus};
 use crate::tasks::store::{TaskMessage, TaskQueue, TaskStore, Unsent};
 
+/// The outbox entry of `task`, queued in `group` at `now`.
+fn unsent(task: &Task, group: &str, now: DateTime<Utc>) -> Unsent {
+    Unsent {
+        band: band(task.priority),
+        group: group.to_owned(),
+        message: TaskMessage {
+            tenant: task.tenant.clone(),
+            task_id: task.task_id.clone(),
+        },
+        since_ms: now.timestamp_millis(),
+    }
+}
+
 impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     /// Writes the pending task and its outbox entry in one transaction, and takes it for the caller,
     /// who runs it (a streamed completion): no message is sent while the caller holds the lease; the
@@ -32,15 +45,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         now: DateTime<Utc>,
         lease_ms: i64,
     ) -> Result<Option<Task>, ConversationError> {
-        let unsent = Unsent {
-            band: band(task.priority),
-            group: group.to_owned(),
-            message: TaskMessage {
-                tenant: task.tenant.clone(),
-                task_id: task.task_id.clone(),
-            },
-            since_ms: now.timestamp_millis(),
-        };
+        let unsent = unsent(task, group, now);
         self.tasks.create_queued(task, None, &unsent).await?;
         let at = crate::conversation::service::stamp(now);
         let take = self
@@ -78,15 +83,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             node.map(|(n, _, bytes)| (n, bytes)),
             node.map(|(n, expires, _)| (n, expires)),
         );
-        let unsent = Unsent {
-            band: band(task.priority),
-            group: group.to_owned(),
-            message: TaskMessage {
-                tenant: task.tenant.clone(),
-                task_id: task.task_id.clone(),
-            },
-            since_ms: now.timestamp_millis(),
-        };
+        let unsent = unsent(task, group, now);
         self.tasks.create_queued(task, node, &unsent).await?;
         if let Err(err) = self.queue.enqueue(unsent.band, group, &unsent.message).await {
             let task_id = &task.task_id;
