@@ -7,6 +7,7 @@ use shared::agents::dynamodb::DynamoDbAgents;
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
+use shared::completions::tools::RegistryTools;
 use shared::connections::dynamodb::DynamoDbConnections;
 use shared::connections::pending::SqsAuthTimeouts;
 use shared::connections::publish::{TopicEvents, WebSocketPublisher};
@@ -122,6 +123,10 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
         limits: config.limits,
         updates: task_events(config, clients).map(|p| p as Arc<dyn TaskUpdates>),
         metrics: Some(recorder(config, clients)),
+        tools: Some(Arc::new(RegistryTools {
+            store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+            policy: config.tool_endpoints,
+        })),
     })
 }
 

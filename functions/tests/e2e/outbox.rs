@@ -52,6 +52,7 @@ async fn a_prompt_whose_creator_died_before_queueing_it_is_queued_by_the_outbox_
         limits: base.limits,
         updates: None,
         metrics: None,
+        tools: None,
     };
     let principal = Principal {
         tenant: tenant.as_str().try_into().unwrap(),

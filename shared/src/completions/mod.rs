@@ -1,7 +1,9 @@
 //! Completions (`/api/v1/completions`): an AI task with no context, asked as a prompt or as a list of
 //! messages, queued by priority and answered by the worker like a context's prompt (the same
 //! provider chain, retries, fallbacks, deadline and cancel), its reply, usage and timings kept on the
-//! task. A completion's id is its task's id.
+//! task. A completion's id is its task's id. It may offer the model registered tools ([`tools`]).
+
+pub mod tools;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -36,6 +38,8 @@ pub struct CompletionRequest {
     pub stream: bool,
     /// Answer the finished completion when it finishes within [`WAIT_SECS`].
     pub wait: bool,
+    /// Registered tools offered to the model (at most [`tools::MAX_TOOLS`], each once).
+    pub tools: Vec<String>,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ConversationError {
@@ -106,9 +110,6 @@ pub fn parse(body: &Value, max_bytes: usize) -> Result<CompletionRequest, Conver
     let obj = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    if obj.contains_key("tools") {
-        return Err(invalid("tools", "tool calls in completions are not built yet"));
-    }
     let known = [
         "prompt",
         "messages",
@@ -117,6 +118,7 @@ pub fn parse(body: &Value, max_bytes: usize) -> Result<CompletionRequest, Conver
         "priority",
         "stream",
         "wait",
+        "tools",
     ];
     if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(invalid(
@@ -172,7 +174,41 @@ pub fn parse(body: &Value, max_bytes: usize) -> Result<CompletionRequest, Conver
         priority: parse_priority(obj.get("priority")).map_err(|m| invalid("priority", m))?,
         stream: flag(obj, "stream")?,
         wait: flag(obj, "wait")?,
+        tools: tool_names(obj.get("tools"))?,
     })
+}
+
+/// `tools`: 1 to [`tools::MAX_TOOLS`] distinct names of registered tools.
+fn tool_names(value: Option<&Value>) -> Result<Vec<String>, ConversationError> {
+    let list = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(list)) if (1..=tools::MAX_TOOLS).contains(&list.len()) => list,
+        Some(_) => {
+            return Err(invalid(
+                "tools",
+                format!("must be a list of 1 to {} registered tool names", tools::MAX_TOOLS),
+            ))
+        }
+    };
+    let mut names: Vec<String> = Vec::with_capacity(list.len());
+    for (i, name) in list.iter().enumerate() {
+        let name = name
+            .as_str()
+            .filter(|n| {
+                (1..=64).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+            .ok_or_else(|| {
+                invalid(
+                    &format!("tools[{i}]"),
+                    "must be a tool name: 1 to 64 letters, digits, _ or -",
+                )
+            })?;
+        if names.iter().any(|n| n == name) {
+            return Err(invalid(&format!("tools[{i}]"), format!("{name} is named twice")));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
 }
 
 impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
@@ -188,10 +224,12 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         now: DateTime<Utc>,
     ) -> Result<Task, ConversationError> {
         let (integration, model_id) = self.completion_model(request.model_id.clone(), integration)?;
+        self.check_tools(principal, &request.tools).await?;
         self.queue_completion(principal, request.priority, now, |record| {
             record.requested_provider = integration.as_ref().map(|call| call.provider.clone());
             (record.integration, record.model_id) = (integration, model_id);
             (record.messages, record.stream) = (Some(request.messages), request.stream);
+            record.tools = request.tools;
         })
         .await
     }
@@ -210,12 +248,32 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         (now, lease_ms): (DateTime<Utc>, i64),
     ) -> Result<Option<Task>, ConversationError> {
         let (integration, model_id) = self.completion_model(request.model_id.clone(), integration)?;
+        self.check_tools(principal, &request.tools).await?;
         self.take_completion(principal, request.priority, (now, lease_ms), |record| {
             record.requested_provider = integration.as_ref().map(|call| call.provider.clone());
             (record.integration, record.model_id) = (integration, model_id);
             (record.messages, record.stream) = (Some(request.messages), true);
+            record.tools = request.tools;
         })
         .await
+    }
+
+    /// Checks the tools a completion offers are the caller's registered tools.
+    async fn check_tools(&self, principal: &Principal, names: &[String]) -> Result<(), ConversationError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let Some(toolbox) = &self.tools else {
+            return Err(invalid("tools", "this endpoint offers no tools"));
+        };
+        match toolbox.specs(&principal.tenant, names).await {
+            Ok(_) => Ok(()),
+            Err(tools::ToolsError::NotRegistered(name)) => {
+                let i = names.iter().position(|n| *n == name).unwrap_or_default();
+                Err(invalid(&format!("tools[{i}]"), format!("no registered tool {name}")))
+            }
+            Err(tools::ToolsError::Store(e)) => Err(ConversationError::Unknown(e)),
+        }
     }
 
     /// What a completion asks: an integration's model configuration, or a catalog model (the
@@ -315,6 +373,8 @@ pub fn view(task: &Task) -> Value {
         "usage": task.usage,
         "error": error,
         "attempts": task.attempts,
+        "tools": task.tools,
+        "tool_rounds": task.tool_rounds,
         "timings": {
             "created_at": task.created_at,
             "started_at": started,

@@ -18,6 +18,8 @@ fn refused(body: &Value) -> String {
 fn a_prompt_or_messages_are_read_and_each_wrong_field_named() {
     let asked = parse(&json!({"prompt": "hi", "model_id": "local-echo", "wait": true}), 1_000).unwrap();
     assert_eq!((asked.messages.len(), asked.wait, asked.priority), (1, true, 5));
+    let with_tools = parse(&json!({"prompt": "hi", "tools": ["search", "get-weather"]}), 1_000).unwrap();
+    assert_eq!(with_tools.tools, ["search", "get-weather"]);
     let chat = json!({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]});
     assert_eq!(parse(&chat, 1_000).unwrap().messages[0].role, Role::System);
     for (body, field) in [
@@ -50,7 +52,14 @@ fn a_prompt_or_messages_are_read_and_each_wrong_field_named() {
             json!({"prompt": "a", "integration_id": "itg_0000000000000000000000000001", "model_id": "m"}),
             "model_id",
         ),
-        (json!({"prompt": "a", "tools": ["search"]}), "tools"),
+        (json!({"prompt": "a", "tools": "search"}), "tools"),
+        (json!({"prompt": "a", "tools": []}), "tools"),
+        (
+            json!({"prompt": "a", "tools": (0..9).map(|i| format!("t{i}")).collect::<Vec<_>>()}),
+            "tools",
+        ),
+        (json!({"prompt": "a", "tools": ["a b"]}), "tools[0]"),
+        (json!({"prompt": "a", "tools": ["search", "search"]}), "tools[1]"),
     ] {
         assert_eq!(refused(&body), field, "{body}");
     }
@@ -167,4 +176,186 @@ async fn a_completion_through_an_integration_calls_its_provider_model_and_refuse
             .contains("reads no Secrets Manager secrets"),
         "{failed:?}"
     );
+}
+
+/// The tenant's tools in a test: `weather` answers for its city, `broken` fails; nothing else is registered.
+struct TestTools;
+
+impl tools::ToolBox for TestTools {
+    fn specs<'a>(
+        &'a self,
+        _: &'a str,
+        names: &'a [String],
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<crate::providers::ToolSpec>, tools::ToolsError>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            names
+                .iter()
+                .map(|n| match n.as_str() {
+                    "weather" | "broken" => Ok(crate::providers::ToolSpec {
+                        name: n.clone(),
+                        description: "d".into(),
+                        input_schema: json!({"type": "object"}),
+                    }),
+                    other => Err(tools::ToolsError::NotRegistered(other.into())),
+                })
+                .collect()
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        _: &'a str,
+        call: &'a crate::providers::ToolCall,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::providers::ToolOutput> + Send + 'a>> {
+        Box::pin(async move {
+            let (content, is_error) = match call.name.as_str() {
+                "weather" => (
+                    format!("sunny in {}", call.arguments["city"].as_str().unwrap_or("?")),
+                    false,
+                ),
+                _ => ("the endpoint answered 500".to_owned(), true),
+            };
+            crate::providers::ToolOutput {
+                call_id: call.id.clone(),
+                content,
+                is_error,
+            }
+        })
+    }
+}
+
+/// An OpenAI-compatible answer calling `calls` (`(id, name, arguments)`), or saying `text`.
+fn said(calls: &[(&str, &str, Value)], text: &str) -> crate::providers::replay::Answer {
+    let calls: Vec<Value> = calls
+        .iter()
+        .map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args.to_string()}}))
+        .collect();
+    let message = if calls.is_empty() {
+        json!({"role": "assistant", "content": text})
+    } else {
+        json!({"role": "assistant", "content": null, "tool_calls": calls})
+    };
+    crate::providers::replay::Answer::json(
+        200,
+        &json!({"model": "m", "choices": [{"index": 0, "message": message}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 2}}),
+    )
+}
+
+/// In-memory stores, the tools above, and a model `gpt` served by the replayed `answers`.
+async fn with_tools(
+    answers: Vec<crate::providers::replay::Answer>,
+) -> (
+    Deps<InMemory, InMemory, InMemory>,
+    std::sync::Arc<std::sync::Mutex<Vec<crate::providers::replay::Received>>>,
+) {
+    let (base, received) = crate::providers::replay::serve(answers).await;
+    let catalog = crate::models::ModelCatalog::parse(
+        &json!({"default_model": "gpt",
+            "providers": [{"id": "openai", "kind": "openai_compatible", "base_url": base, "description": "d"}],
+            "models": [{"id": "gpt", "provider": "openai", "provider_model": "gpt-x", "fallback": []}]})
+        .to_string(),
+    )
+    .unwrap();
+    let mut d: Deps<InMemory, InMemory, InMemory> = Deps::in_memory().unwrap();
+    d.providers = crate::providers::registry::Providers::new(
+        &catalog,
+        &std::collections::BTreeMap::new(),
+        std::time::Duration::from_secs(5),
+        None,
+    )
+    .unwrap();
+    d.tools = Some(std::sync::Arc::new(TestTools));
+    d.default_model = "gpt".into();
+    (d, received)
+}
+
+async fn run_completion(d: &Deps<InMemory, InMemory, InMemory>, body: &Value) -> Task {
+    let made = d
+        .create_completion(&alice("acme"), parse(body, 1_000).unwrap(), None, Utc::now())
+        .await
+        .unwrap();
+    let (_, message) = d.queue.queued.lock().unwrap().pop().unwrap();
+    d.process(&message, Utc::now(), budget()).await.unwrap();
+    d.task(&alice("acme"), &made.task_id, Utc::now()).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_models_tool_calls_are_run_answered_and_recorded_round_by_round() {
+    // GIVEN a model that calls weather (and a tool it was not offered), then answers
+    let (d, received) = with_tools(vec![
+        said(
+            &[("c1", "weather", json!({"city": "Paris"})), ("c2", "secret", json!({}))],
+            "",
+        ),
+        said(&[("c3", "broken", json!({}))], ""),
+        said(&[], "Sunny in Paris."),
+    ])
+    .await;
+    // WHEN a completion offering weather and broken runs
+    let done = run_completion(
+        &d,
+        &json!({"prompt": "Weather in Paris?", "tools": ["weather", "broken"]}),
+    )
+    .await;
+    // THEN it completes with the last answer, the usage of all three calls, and both rounds kept
+    assert_eq!(done.status, TaskStatus::Completed, "{:?}", done.error);
+    assert_eq!(done.output.as_deref(), Some("Sunny in Paris."));
+    assert_eq!(done.usage.unwrap().input_tokens, 30);
+    let shown = view(&done);
+    assert_eq!(shown["tools"], json!(["weather", "broken"]));
+    let rounds = shown["tool_rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    let first = &rounds[0]["calls"];
+    assert_eq!(
+        (&first[0]["name"], &first[0]["result"], &first[0]["is_error"]),
+        (&json!("weather"), &json!("sunny in Paris"), &json!(false))
+    );
+    assert_eq!(first[0]["arguments"], json!({"city": "Paris"}));
+    assert_eq!(
+        (&first[1]["result"], &first[1]["is_error"]),
+        (&json!("no tool secret was offered"), &json!(true))
+    );
+    assert_eq!(rounds[1]["calls"][0]["is_error"], true);
+    // AND the model was offered both tools and handed each answer back
+    let sent = received.lock().unwrap();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].body["tools"].as_array().unwrap().len(), 2);
+    let last = sent[2].body["messages"].as_array().unwrap();
+    let tool_answers: Vec<&str> = last
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tool_answers,
+        [
+            "sunny in Paris",
+            "no tool secret was offered",
+            "the endpoint answered 500"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_keeps_calling_tools_fails_after_the_last_round_with_its_rounds_kept() {
+    let again = || said(&[("c", "weather", json!({"city": "Oslo"}))], "");
+    let (d, received) = with_tools((0..=tools::MAX_TOOL_ROUNDS).map(|_| again()).collect()).await;
+    let done = run_completion(&d, &json!({"prompt": "Loop", "tools": ["weather"]})).await;
+    assert_eq!(done.status, TaskStatus::Failed);
+    assert_eq!(done.error_code.as_deref(), Some("TOOL_ROUNDS_EXCEEDED"));
+    assert_eq!(done.tool_rounds.len(), tools::MAX_TOOL_ROUNDS);
+    assert_eq!(received.lock().unwrap().len(), tools::MAX_TOOL_ROUNDS + 1);
+}
+
+#[tokio::test]
+async fn a_completion_offering_a_tool_that_is_not_registered_is_refused_naming_it() {
+    let (d, _) = with_tools(Vec::new()).await;
+    let asked = parse(&json!({"prompt": "hi", "tools": ["weather", "nope"]}), 1_000).unwrap();
+    match d.create_completion(&alice("acme"), asked, None, Utc::now()).await {
+        Err(ConversationError::Invalid(i)) => assert_eq!(i.field, "tools[1]"),
+        other => panic!("not refused: {other:?}"),
+    }
 }

@@ -216,6 +216,8 @@ impl TaskStore for InMemory {
         if task.status != TaskStatus::Running || task.attempts != started.attempts {
             return Ok(false);
         }
+        // As DynamoDB's: the write is the started task (with what its runner added) finished.
+        task.clone_from(started);
         crate::tasks::model::apply_finish(task, now, finish);
         Ok(true)
     }
@@ -339,6 +341,7 @@ impl super::service::Deps<InMemory, InMemory, InMemory> {
             limits: crate::contexts::requests::Limits::default(),
             updates: None,
             metrics: None,
+            tools: None,
         })
     }
 }

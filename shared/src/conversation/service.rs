@@ -25,6 +25,8 @@ pub struct Deps<C, T, Q> {
     pub updates: Option<std::sync::Arc<dyn crate::tasks::updates::TaskUpdates>>,
     /// Where tasks' starts and finishes are counted (`None`: nowhere).
     pub metrics: Option<crate::metrics::Recorder>,
+    /// The registered tools completions may offer (`None`: none).
+    pub tools: Option<std::sync::Arc<dyn crate::completions::tools::ToolBox>>,
 }
 
 impl<C, T, Q> Deps<C, T, Q> {

@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{
-    error_from, for_each_event, transport_error, ChatProvider, ChatRequest, ChatResponse, ProviderError, Role, Usage,
+    arguments_of, error_from, for_each_event, transport_error, ChatProvider, ChatRequest, ChatResponse, ProviderError,
+    Role, ToolCall, Usage,
 };
 use crate::secret::Secret;
 
@@ -33,7 +34,8 @@ impl Anthropic {
         })
     }
 
-    /// System messages go in `system`; the rest alternate user/assistant in `messages`.
+    /// System messages go in `system`; the rest alternate user/assistant in `messages`, each tool
+    /// round an assistant message of `tool_use` blocks and a user message of their `tool_result`s.
     fn body(request: &ChatRequest, stream: bool) -> Value {
         let system: Vec<&str> = request
             .messages
@@ -41,14 +43,44 @@ impl Anthropic {
             .filter(|m| m.role == Role::System)
             .map(|m| m.content.as_str())
             .collect();
-        let messages: Vec<Value> = request
+        let mut messages: Vec<Value> = request
             .messages
             .iter()
             .filter(|m| m.role != Role::System)
             .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
+        for turn in &request.turns {
+            let text = (!turn.text.is_empty()).then(|| json!({"type": "text", "text": turn.text}));
+            let uses = turn.calls.iter().map(|c| {
+                let input = if c.arguments.is_object() {
+                    c.arguments.clone()
+                } else {
+                    json!({})
+                };
+                json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
+            });
+            let content: Vec<Value> = text.into_iter().chain(uses).collect();
+            messages.push(json!({"role": "assistant", "content": content}));
+            let results: Vec<Value> = turn
+                .results
+                .iter()
+                .map(|r| {
+                    json!({"type": "tool_result", "tool_use_id": r.call_id, "content": r.content,
+                                "is_error": r.is_error})
+                })
+                .collect();
+            messages.push(json!({"role": "user", "content": results}));
+        }
         let mut body = json!({"model": request.model, "max_tokens": request.max_tokens, "messages": messages,
                               "stream": stream});
+        if !request.tools.is_empty() {
+            let tools: Vec<Value> = request
+                .tools
+                .iter()
+                .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+                .collect();
+            body["tools"] = json!(tools);
+        }
         if !system.is_empty() {
             body["system"] = json!(system.join("\n\n"));
         }
@@ -91,26 +123,55 @@ fn stream_error(data: &Value) -> ProviderError {
     }
 }
 
+/// `tool_use` blocks being streamed: their block index, id, name and the JSON of their input so far.
+type StreamedUses = Vec<(u64, String, String, String)>;
+
 /// Applies one streamed event to the completion so far; `true` at `message_stop`.
-fn apply(out: &mut ChatResponse, data: &Value, on_chunk: &mut (dyn FnMut(&str) + Send)) -> Result<bool, ProviderError> {
+fn apply(
+    out: &mut ChatResponse,
+    uses: &mut StreamedUses,
+    data: &Value,
+    on_chunk: &mut (dyn FnMut(&str) + Send),
+) -> Result<bool, ProviderError> {
+    let index = data["index"].as_u64().unwrap_or_default();
     match data["type"].as_str().unwrap_or_default() {
         "message_start" => {
             out.model = data["message"]["model"].as_str().unwrap_or(&out.model).to_owned();
             out.usage.input_tokens = data["message"]["usage"]["input_tokens"].as_u64().unwrap_or(0);
+        }
+        "content_block_start" if data["content_block"]["type"] == "tool_use" => {
+            let block = &data["content_block"];
+            let text = |k: &str| block[k].as_str().unwrap_or_default().to_owned();
+            uses.push((index, text("id"), text("name"), String::new()));
         }
         "content_block_delta" => {
             if let Some(piece) = data["delta"]["text"].as_str() {
                 on_chunk(piece);
                 out.text.push_str(piece);
             }
+            if let Some(json) = data["delta"]["partial_json"].as_str() {
+                if let Some(call) = uses.iter_mut().find(|u| u.0 == index) {
+                    call.3.push_str(json);
+                }
+            }
         }
         "message_delta" => {
             out.finish_reason = data["delta"]["stop_reason"].as_str().map(str::to_owned);
             out.usage.output_tokens = data["usage"]["output_tokens"].as_u64().unwrap_or(0);
         }
-        "message_stop" => return Ok(true),
+        "message_stop" => {
+            out.tool_calls = uses
+                .drain(..)
+                .map(|(_, id, name, json)| ToolCall {
+                    id,
+                    name,
+                    arguments: arguments_of(&json),
+                })
+                .collect();
+            return Ok(true);
+        }
         "error" => return Err(stream_error(data)),
-        _ => {} // ping, content_block_start/stop
+        _ => {} // ping, content_block_start (text), content_block_stop
     }
     Ok(false)
 }
@@ -131,6 +192,15 @@ impl ChatProvider for Anthropic {
             .as_array()
             .ok_or_else(|| malformed("no content array"))?;
         let text: String = blocks.iter().filter_map(|b| b["text"].as_str()).collect();
+        let tool_calls = blocks
+            .iter()
+            .filter(|b| b["type"] == "tool_use")
+            .map(|b| ToolCall {
+                id: b["id"].as_str().unwrap_or_default().to_owned(),
+                name: b["name"].as_str().unwrap_or_default().to_owned(),
+                arguments: b["input"].clone(),
+            })
+            .collect();
         let n = |k: &str| body["usage"][k].as_u64().unwrap_or(0);
         Ok(ChatResponse {
             text,
@@ -141,6 +211,7 @@ impl ChatProvider for Anthropic {
                 output_tokens: n("output_tokens"),
             },
             finish_reason: body["stop_reason"].as_str().map(str::to_owned),
+            tool_calls,
         })
     }
 
@@ -156,11 +227,12 @@ impl ChatProvider for Anthropic {
             model: request.model.clone(),
             usage: Usage::default(),
             finish_reason: None,
+            tool_calls: Vec::new(),
         };
-        let mut stopped = false;
+        let (mut stopped, mut uses) = (false, StreamedUses::new());
         for_each_event(response, self.timeout, |event| {
             let data: Value = serde_json::from_str(&event.data).map_err(|e| malformed(&e.to_string()))?;
-            stopped |= apply(&mut out, &data, on_chunk)?;
+            stopped |= apply(&mut out, &mut uses, &data, on_chunk)?;
             Ok(())
         })
         .await?;

@@ -7,12 +7,15 @@ use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput, ConverseStreamOutput, InferenceConfiguration,
-    Message as BedrockMessage, SystemContentBlock, TokenUsage,
+    ContentBlock, ContentBlockDelta, ContentBlockStart, ConversationRole, ConverseOutput, ConverseStreamOutput,
+    InferenceConfiguration, Message as BedrockMessage, SystemContentBlock, TokenUsage, Tool, ToolConfiguration,
+    ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolResultStatus, ToolSpecification, ToolUseBlock,
 };
 use aws_sdk_bedrockruntime::Client;
+use aws_smithy_types::{Document, Number};
+use serde_json::Value;
 
-use super::{ChatProvider, ChatRequest, ChatResponse, ProviderError, Role, Usage};
+use super::{arguments_of, ChatProvider, ChatRequest, ChatResponse, ProviderError, Role, ToolCall, ToolTurn, Usage};
 
 /// A client of the Bedrock Converse API.
 #[derive(Debug, Clone)]
@@ -59,7 +62,28 @@ impl Bedrock {
                 .map_err(|e| refused(&e.to_string()))?;
             messages.push(message);
         }
+        for turn in &request.turns {
+            messages.extend(turn_messages(turn)?);
+        }
         Ok((system, messages))
+    }
+
+    /// The tools offered, as Converse's `toolConfig` (none without tools).
+    fn tool_config(request: &ChatRequest) -> Result<Option<ToolConfiguration>, ProviderError> {
+        if request.tools.is_empty() {
+            return Ok(None);
+        }
+        let mut config = ToolConfiguration::builder();
+        for tool in &request.tools {
+            let spec = ToolSpecification::builder()
+                .name(&tool.name)
+                .description(&tool.description)
+                .input_schema(ToolInputSchema::Json(document(&tool.input_schema)))
+                .build()
+                .map_err(|e| refused(&e.to_string()))?;
+            config = config.tools(Tool::ToolSpec(spec));
+        }
+        config.build().map(Some).map_err(|e| refused(&e.to_string()))
     }
 
     fn inference(request: &ChatRequest) -> InferenceConfiguration {
@@ -81,7 +105,77 @@ impl Bedrock {
             model: request.model.clone(),
             usage: Usage::default(),
             finish_reason: None,
+            tool_calls: Vec::new(),
         }
+    }
+}
+
+/// A tool round as Converse turns: the assistant's `toolUse` blocks, then a user turn of `toolResult`s.
+fn turn_messages(turn: &ToolTurn) -> Result<[BedrockMessage; 2], ProviderError> {
+    let built = |e: aws_smithy_types::error::operation::BuildError| refused(&e.to_string());
+    let mut said = BedrockMessage::builder().role(ConversationRole::Assistant);
+    if !turn.text.is_empty() {
+        said = said.content(ContentBlock::Text(turn.text.clone()));
+    }
+    for call in &turn.calls {
+        let input = if call.arguments.is_object() {
+            document(&call.arguments)
+        } else {
+            Document::Object(std::collections::HashMap::new())
+        };
+        let block = ToolUseBlock::builder()
+            .tool_use_id(&call.id)
+            .name(&call.name)
+            .input(input)
+            .build()
+            .map_err(built)?;
+        said = said.content(ContentBlock::ToolUse(block));
+    }
+    let mut answered = BedrockMessage::builder().role(ConversationRole::User);
+    for result in &turn.results {
+        let status = if result.is_error {
+            ToolResultStatus::Error
+        } else {
+            ToolResultStatus::Success
+        };
+        let block = ToolResultBlock::builder()
+            .tool_use_id(&result.call_id)
+            .content(ToolResultContentBlock::Text(result.content.clone()))
+            .status(status)
+            .build()
+            .map_err(built)?;
+        answered = answered.content(ContentBlock::ToolResult(block));
+    }
+    Ok([said.build().map_err(built)?, answered.build().map_err(built)?])
+}
+
+/// A JSON value as a Smithy document.
+fn document(value: &Value) -> Document {
+    match value {
+        Value::Null => Document::Null,
+        Value::Bool(b) => Document::Bool(*b),
+        Value::Number(n) => Document::Number(match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Number::PosInt(u),
+            (None, Some(i)) => Number::NegInt(i),
+            _ => Number::Float(n.as_f64().unwrap_or_default()),
+        }),
+        Value::String(s) => Document::String(s.clone()),
+        Value::Array(items) => Document::Array(items.iter().map(document).collect()),
+        Value::Object(map) => Document::Object(map.iter().map(|(k, v)| (k.clone(), document(v))).collect()),
+    }
+}
+
+/// A Smithy document as a JSON value.
+fn json_of(doc: &Document) -> Value {
+    match doc {
+        Document::Null => Value::Null,
+        Document::Bool(b) => Value::Bool(*b),
+        Document::Number(Number::PosInt(u)) => Value::from(*u),
+        Document::Number(Number::NegInt(i)) => Value::from(*i),
+        Document::Number(Number::Float(f)) => Value::from(*f),
+        Document::String(s) => Value::String(s.clone()),
+        Document::Array(items) => Value::Array(items.iter().map(json_of).collect()),
+        Document::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
     }
 }
 
@@ -139,21 +233,49 @@ fn sdk_failure<E: ProvideErrorMetadata, R>(
     }
 }
 
+/// `toolUse` blocks being streamed: their block index, id, name and the JSON of their input so far.
+type StreamedUses = Vec<(i32, String, String, String)>;
+
 /// Applies one streamed event to the completion so far; `true` at `messageStop`.
-fn apply(out: &mut ChatResponse, event: ConverseStreamOutput, on_chunk: &mut (dyn FnMut(&str) + Send)) -> bool {
+fn apply(
+    out: &mut ChatResponse,
+    uses: &mut StreamedUses,
+    event: ConverseStreamOutput,
+    on_chunk: &mut (dyn FnMut(&str) + Send),
+) -> bool {
     match event {
-        ConverseStreamOutput::ContentBlockDelta(d) => {
-            if let Some(ContentBlockDelta::Text(piece)) = d.delta() {
+        ConverseStreamOutput::ContentBlockStart(s) => {
+            if let Some(ContentBlockStart::ToolUse(u)) = s.start() {
+                let index = s.content_block_index();
+                uses.push((index, u.tool_use_id().to_owned(), u.name().to_owned(), String::new()));
+            }
+        }
+        ConverseStreamOutput::ContentBlockDelta(d) => match d.delta() {
+            Some(ContentBlockDelta::Text(piece)) => {
                 on_chunk(piece);
                 out.text.push_str(piece);
             }
-        }
+            Some(ContentBlockDelta::ToolUse(u)) => {
+                if let Some(call) = uses.iter_mut().find(|c| c.0 == d.content_block_index()) {
+                    call.3.push_str(u.input());
+                }
+            }
+            _ => {}
+        },
         ConverseStreamOutput::MessageStop(s) => {
             out.finish_reason = Some(s.stop_reason().as_str().to_owned());
+            out.tool_calls = uses
+                .drain(..)
+                .map(|(_, id, name, json)| ToolCall {
+                    id,
+                    name,
+                    arguments: arguments_of(&json),
+                })
+                .collect();
             return true;
         }
         ConverseStreamOutput::Metadata(m) => out.usage = m.usage().map(usage).unwrap_or_default(),
-        _ => {} // messageStart, contentBlockStart/Stop
+        _ => {} // messageStart, contentBlockStop
     }
     false
 }
@@ -175,6 +297,7 @@ impl ChatProvider for Bedrock {
         let sent = call
             .set_messages(Some(messages))
             .inference_config(Self::inference(request))
+            .set_tool_config(Self::tool_config(request)?)
             .send()
             .await;
         let output = sent.map_err(|e| call_failure(&e, self.timeout))?;
@@ -187,6 +310,16 @@ impl ChatProvider for Bedrock {
             .iter()
             .filter_map(|b| b.as_text().ok())
             .cloned()
+            .collect();
+        out.tool_calls = message
+            .content()
+            .iter()
+            .filter_map(|b| b.as_tool_use().ok())
+            .map(|u| ToolCall {
+                id: u.tool_use_id().to_owned(),
+                name: u.name().to_owned(),
+                arguments: json_of(u.input()),
+            })
             .collect();
         out.usage = output.usage().map(usage).unwrap_or_default();
         out.finish_reason = Some(output.stop_reason().as_str().to_owned());
@@ -207,13 +340,14 @@ impl ChatProvider for Bedrock {
         let sent = call
             .set_messages(Some(messages))
             .inference_config(Self::inference(request))
+            .set_tool_config(Self::tool_config(request)?)
             .send()
             .await;
         let mut events = sent.map_err(|e| call_failure(&e, self.timeout))?.stream;
         let mut out = self.response(request);
-        let mut stopped = false;
+        let (mut stopped, mut uses) = (false, StreamedUses::new());
         while let Some(event) = events.recv().await.map_err(|e| sdk_failure(&e, None, self.timeout))? {
-            stopped |= apply(&mut out, event, on_chunk);
+            stopped |= apply(&mut out, &mut uses, event, on_chunk);
         }
         if stopped {
             Ok(out)

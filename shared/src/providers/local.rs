@@ -43,6 +43,8 @@ impl ChatProvider for LocalProvider {
             model: request.model.clone(),
             usage,
             finish_reason: Some("stop".into()),
+            // The stand-in calls no tools: it answers as if none were offered.
+            tool_calls: Vec::new(),
         })
     }
 
@@ -74,6 +76,8 @@ mod tests {
             }],
             max_tokens: 100,
             sampling: crate::providers::Sampling::default(),
+            tools: Vec::new(),
+            turns: Vec::new(),
         };
         let a = LocalProvider.complete(&request).await.unwrap();
         let mut streamed = String::new();

@@ -39,6 +39,69 @@ pub struct ChatRequest {
     pub messages: Vec<Message>,
     pub max_tokens: u32,
     pub sampling: Sampling,
+    /// Tools the model may call (none: it is offered none).
+    pub tools: Vec<ToolSpec>,
+    /// The tool rounds so far, after `messages`: what the model asked and what the tools answered.
+    pub turns: Vec<ToolTurn>,
+}
+
+/// What a completion is asked: the messages, the tools offered, and the tool rounds so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conversation {
+    pub messages: Vec<Message>,
+    pub tools: Vec<ToolSpec>,
+    pub turns: Vec<ToolTurn>,
+}
+
+impl From<Vec<Message>> for Conversation {
+    fn from(messages: Vec<Message>) -> Self {
+        Self {
+            messages,
+            ..Self::default()
+        }
+    }
+}
+
+/// A tool offered to the model: its name, what it does, and its arguments' JSON Schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub input_schema: serde_json::Value,
+}
+
+/// A call of a tool the model asked for: the provider's id for it, the tool, and its arguments (a
+/// JSON object; arguments the model wrote as unreadable JSON are kept as a string, for the tool's
+/// schema check to refuse).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: serde_json::Value,
+}
+
+/// What a tool answered one call, as text for the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutput {
+    pub call_id: String,
+    pub content: String,
+    pub is_error: bool,
+}
+
+/// One tool round: the model's text and calls, and the tools' answers (one per call, in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolTurn {
+    pub text: String,
+    pub calls: Vec<ToolCall>,
+    pub results: Vec<ToolOutput>,
+}
+
+/// Arguments a model streamed or sent as a JSON string: the object they spell, else the string itself.
+pub(crate) fn arguments_of(text: &str) -> serde_json::Value {
+    if text.trim().is_empty() {
+        return serde_json::json!({});
+    }
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
 }
 
 /// How the model samples, when the caller says (an integration's `parameters`); each provider's
@@ -73,7 +136,8 @@ pub struct Usage {
     pub output_tokens: u64,
 }
 
-/// A completion: the text, who produced it, and what it cost.
+/// A completion: the text, the tool calls the model asks for (none: this is its answer), who
+/// produced it, and what it cost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChatResponse {
     pub text: String,
@@ -81,6 +145,7 @@ pub struct ChatResponse {
     pub model: String,
     pub usage: Usage,
     pub finish_reason: Option<String>,
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// A piece of a streamed completion: the attempt of the model's chain that produced it (from 1; a

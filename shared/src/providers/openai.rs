@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{
-    error_from, for_each_event, transport_error, ChatProvider, ChatRequest, ChatResponse, ProviderError, Usage,
+    arguments_of, error_from, for_each_event, transport_error, ChatProvider, ChatRequest, ChatResponse, ProviderError,
+    ToolCall, Usage,
 };
 use crate::secret::Secret;
 
@@ -34,10 +35,21 @@ impl OpenAiCompatible {
     }
 
     async fn send(&self, request: &ChatRequest, stream: bool) -> Result<reqwest::Response, ProviderError> {
-        let mut body = json!({"model": request.model, "messages": request.messages,
+        let mut body = json!({"model": request.model, "messages": messages(request),
                               "max_tokens": request.max_tokens, "stream": stream});
         if stream {
             body["stream_options"] = json!({"include_usage": true});
+        }
+        if !request.tools.is_empty() {
+            let tools: Vec<Value> = request
+                .tools
+                .iter()
+                .map(|t| {
+                    json!({"type": "function", "function": {"name": t.name, "description": t.description,
+                                                                  "parameters": t.input_schema}})
+                })
+                .collect();
+            body["tools"] = json!(tools);
         }
         request.sampling.apply(&mut body, "stop");
         let mut post = self.http.post(format!("{}/chat/completions", self.base_url));
@@ -60,7 +72,7 @@ impl OpenAiCompatible {
     fn finish(
         &self,
         request: &ChatRequest,
-        text: String,
+        (text, tool_calls): (String, Vec<ToolCall>),
         model: Option<&str>,
         usage: Usage,
         reason: Option<String>,
@@ -72,7 +84,90 @@ impl OpenAiCompatible {
             model,
             usage,
             finish_reason: reason,
+            tool_calls,
         }
+    }
+}
+
+/// The request's messages, then each tool round: the assistant's calls and a `tool` message per answer.
+fn messages(request: &ChatRequest) -> Vec<Value> {
+    let mut out: Vec<Value> = request
+        .messages
+        .iter()
+        .map(|m| json!({"role": m.role, "content": m.content}))
+        .collect();
+    for turn in &request.turns {
+        let calls: Vec<Value> = turn
+            .calls
+            .iter()
+            .map(|c| {
+                let arguments = c
+                    .arguments
+                    .as_str()
+                    .map_or_else(|| c.arguments.to_string(), str::to_owned);
+                json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": arguments}})
+            })
+            .collect();
+        let text = (!turn.text.is_empty()).then_some(turn.text.as_str());
+        out.push(json!({"role": "assistant", "content": text, "tool_calls": calls}));
+        out.extend(
+            turn.results
+                .iter()
+                .map(|r| json!({"role": "tool", "tool_call_id": r.call_id, "content": r.content})),
+        );
+    }
+    out
+}
+
+/// The tool calls of a whole message (`message.tool_calls`).
+fn tool_calls(message: &Value) -> Vec<ToolCall> {
+    message["tool_calls"]
+        .as_array()
+        .map(|calls| {
+            calls
+                .iter()
+                .map(|c| ToolCall {
+                    id: c["id"].as_str().unwrap_or_default().to_owned(),
+                    name: c["function"]["name"].as_str().unwrap_or_default().to_owned(),
+                    arguments: arguments_of(c["function"]["arguments"].as_str().unwrap_or_default()),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Tool calls being streamed: `delta.tool_calls` pieces gathered by their `index`.
+#[derive(Default)]
+struct StreamedCalls(Vec<(String, String, String)>);
+
+impl StreamedCalls {
+    fn add(&mut self, delta: &Value) {
+        for piece in delta["tool_calls"].as_array().into_iter().flatten() {
+            let index = piece["index"]
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .unwrap_or(self.0.len().saturating_sub(1));
+            if index >= self.0.len() {
+                self.0.resize_with(index + 1, Default::default);
+            }
+            let (id, name, arguments) = &mut self.0[index];
+            if let Some(v) = piece["id"].as_str() {
+                v.clone_into(id);
+            }
+            name.push_str(piece["function"]["name"].as_str().unwrap_or_default());
+            arguments.push_str(piece["function"]["arguments"].as_str().unwrap_or_default());
+        }
+    }
+
+    fn calls(self) -> Vec<ToolCall> {
+        self.0
+            .into_iter()
+            .map(|(id, name, arguments)| ToolCall {
+                id,
+                name,
+                arguments: arguments_of(&arguments),
+            })
+            .collect()
     }
 }
 
@@ -96,13 +191,16 @@ impl ChatProvider for OpenAiCompatible {
             .await
             .map_err(|e| ProviderError::Malformed(e.to_string()))?;
         let choice = &body["choices"][0];
-        let text = choice["message"]["content"]
-            .as_str()
-            .ok_or_else(|| ProviderError::Malformed("no choices[0].message.content".into()))?;
+        let calls = tool_calls(&choice["message"]);
+        let text = match choice["message"]["content"].as_str() {
+            Some(text) => text,
+            None if !calls.is_empty() => "",
+            None => return Err(ProviderError::Malformed("no choices[0].message.content".into())),
+        };
         let reason = choice["finish_reason"].as_str().map(str::to_owned);
         Ok(self.finish(
             request,
-            text.to_owned(),
+            (text.to_owned(), calls),
             body["model"].as_str(),
             usage(&body["usage"]),
             reason,
@@ -117,6 +215,7 @@ impl ChatProvider for OpenAiCompatible {
         let response = self.send(request, true).await?;
         let (mut text, mut model, mut totals, mut reason, mut done) =
             (String::new(), None, Usage::default(), None, false);
+        let mut calls = StreamedCalls::default();
         for_each_event(response, self.timeout, |event| {
             if event.data == "[DONE]" {
                 done = true;
@@ -128,6 +227,7 @@ impl ChatProvider for OpenAiCompatible {
                 on_chunk(piece);
                 text.push_str(piece);
             }
+            calls.add(&chunk["choices"][0]["delta"]);
             reason = chunk["choices"][0]["finish_reason"]
                 .as_str()
                 .map(str::to_owned)
@@ -142,7 +242,7 @@ impl ChatProvider for OpenAiCompatible {
         if !done {
             return Err(ProviderError::Malformed("the stream ended without [DONE]".into()));
         }
-        Ok(self.finish(request, text, model.as_deref(), totals, reason))
+        Ok(self.finish(request, (text, calls.calls()), model.as_deref(), totals, reason))
     }
 }
 

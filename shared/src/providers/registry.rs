@@ -14,7 +14,7 @@ use super::credentials::SecretKeys;
 use super::local::LocalProvider;
 use super::openai::OpenAiCompatible;
 use super::retry::{with_fallback, AllFailed, RetryPolicy, Tried};
-use super::{ChatProvider, ChatRequest, ChatResponse, Message, Piece, ProviderError, Sampling};
+use super::{ChatProvider, ChatRequest, ChatResponse, Conversation, Piece, ProviderError, Sampling};
 use crate::models::{ModelCatalog, ProviderKind};
 use crate::secret::Secret;
 
@@ -70,6 +70,24 @@ pub struct Providers {
     timeout: Duration,
     /// Keys kept in Secrets Manager, read when an integration's call needs one.
     secret_keys: Option<Arc<SecretKeys>>,
+}
+
+/// Where a streamed call's pieces go, numbered by attempt: the count is shared by every call made
+/// with clones of one `Pieces`, so the attempts of a later call (a tool round's) number on from
+/// the earlier ones and start the text again.
+#[derive(Debug, Clone)]
+pub struct Pieces {
+    to: UnboundedSender<Piece>,
+    attempts: Arc<AtomicU32>,
+}
+
+impl From<UnboundedSender<Piece>> for Pieces {
+    fn from(to: UnboundedSender<Piece>) -> Self {
+        Self {
+            to,
+            attempts: Arc::new(AtomicU32::new(0)),
+        }
+    }
 }
 
 /// A direct call: a provider of the catalog and its own model name (an integration's model
@@ -216,16 +234,16 @@ impl Providers {
     pub async fn complete_direct(
         &self,
         direct: &Direct<'_>,
-        messages: Vec<Message>,
+        conversation: impl Into<Conversation>,
         max_tokens: u32,
         policy: RetryPolicy,
-        pieces: Option<UnboundedSender<Piece>>,
+        pieces: Option<Pieces>,
     ) -> Result<ChatResponse, CompleteError> {
         let pair = (direct.provider.to_owned(), direct.provider_model.to_owned());
         let client = self.direct_client(direct).ok();
         let lookup = |_: &str| client.clone();
         let limits = (max_tokens, direct.sampling);
-        self.call_pairs(&[pair], Vec::new(), lookup, messages, limits, policy, pieces)
+        self.call_pairs(&[pair], Vec::new(), lookup, conversation.into(), limits, policy, pieces)
             .await
     }
 
@@ -276,11 +294,11 @@ impl Providers {
     pub async fn complete(
         &self,
         model_id: &str,
-        messages: Vec<Message>,
+        conversation: impl Into<Conversation>,
         max_tokens: u32,
         policy: RetryPolicy,
     ) -> Result<ChatResponse, CompleteError> {
-        self.run(model_id, messages, max_tokens, policy, None).await
+        self.run(model_id, conversation.into(), max_tokens, policy, None).await
     }
 
     /// As [`Self::complete`], streaming: each piece of text is sent to `pieces` as it arrives, with
@@ -292,28 +310,29 @@ impl Providers {
     pub async fn stream(
         &self,
         model_id: &str,
-        messages: Vec<Message>,
+        conversation: impl Into<Conversation>,
         max_tokens: u32,
         policy: RetryPolicy,
-        pieces: UnboundedSender<Piece>,
+        pieces: impl Into<Pieces>,
     ) -> Result<ChatResponse, CompleteError> {
-        self.run(model_id, messages, max_tokens, policy, Some(pieces)).await
+        self.run(model_id, conversation.into(), max_tokens, policy, Some(pieces.into()))
+            .await
     }
 
     async fn run(
         &self,
         model_id: &str,
-        messages: Vec<Message>,
+        conversation: Conversation,
         max_tokens: u32,
         policy: RetryPolicy,
-        pieces: Option<UnboundedSender<Piece>>,
+        pieces: Option<Pieces>,
     ) -> Result<ChatResponse, CompleteError> {
         let chain = self.chain(model_id)?;
         let (usable, missing): (Vec<_>, Vec<_>) = chain.into_iter().partition(|(_, p, _)| self.by_id.contains_key(p));
         let pairs: Vec<(String, String)> = usable.into_iter().map(|(_, p, m)| (p, m)).collect();
         let lookup = |provider: &str| self.by_id.get(provider).cloned();
         let limits = (max_tokens, &Sampling::default());
-        self.call_pairs(&pairs, missing, lookup, messages, limits, policy, pieces)
+        self.call_pairs(&pairs, missing, lookup, conversation, limits, policy, pieces)
             .await
     }
 
@@ -326,27 +345,28 @@ impl Providers {
         pairs: &[(String, String)],
         missing: Vec<(String, String, String)>,
         lookup: impl Fn(&str) -> Option<AnyProvider>,
-        messages: Vec<Message>,
+        conversation: Conversation,
         (max_tokens, sampling): (u32, &Sampling),
         policy: RetryPolicy,
-        pieces: Option<UnboundedSender<Piece>>,
+        pieces: Option<Pieces>,
     ) -> Result<ChatResponse, CompleteError> {
-        let attempts = AtomicU32::new(0);
         let call = |provider: &str, model: &str| {
             let request = ChatRequest {
                 model: model.to_owned(),
-                messages: messages.clone(),
+                messages: conversation.messages.clone(),
                 max_tokens,
                 sampling: sampling.clone(),
+                tools: conversation.tools.clone(),
+                turns: conversation.turns.clone(),
             };
             let client = lookup(provider);
-            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             let pieces = pieces.clone();
             async move {
                 match (client, pieces) {
                     (None, _) => Err(ProviderError::NotConfigured),
                     (Some(c), None) => c.complete(&request).await,
-                    (Some(c), Some(to)) => {
+                    (Some(c), Some(Pieces { to, attempts })) => {
+                        let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
                         let mut send = |text: &str| {
                             // The receiver gone means no one watches any more; the answer still counts.
                             let _ = to.send(Piece {

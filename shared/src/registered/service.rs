@@ -150,7 +150,28 @@ pub async fn execute<S: RegistryStore>(
     policy: EndpointPolicy,
     notes: Option<UnboundedSender<Value>>,
 ) -> Result<Answer, RegistryError> {
-    let tool = get(store, principal, Kind::Tool, name).await?;
+    execute_for(store, &principal.tenant, name, args, policy, notes).await
+}
+
+/// [`execute`] for the tenant `tenant` (a completion's tool call, run by the worker).
+///
+/// # Errors
+/// As [`execute`].
+pub async fn execute_for<S: RegistryStore>(
+    store: &S,
+    tenant: &str,
+    name: &str,
+    args: &Value,
+    policy: EndpointPolicy,
+    notes: Option<UnboundedSender<Value>>,
+) -> Result<Answer, RegistryError> {
+    let tool = store
+        .get(tenant, Kind::Tool, name)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound {
+            kind: Kind::Tool,
+            key: name.to_owned(),
+        })?;
     if let Some(problems) = violations(&tool["input_schema"], args)? {
         return Err(invalid("arguments", problems));
     }

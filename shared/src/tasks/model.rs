@@ -198,6 +198,12 @@ pub struct Task {
     /// For a streamed task, once it has run: how its stream went.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_stats: Option<StreamStats>,
+    /// For a completion offered tools: the registered tools' names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// For a completion offered tools, once it has run: the tool rounds, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_rounds: Vec<ToolRound>,
     /// For a pipeline stage: what it is part of, what it was given and what its agent reported.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<Box<StageWork>>,
@@ -247,6 +253,8 @@ impl Task {
             expires_at: Some(expires_at),
             stream: false,
             stream_stats: None,
+            tools: Vec::new(),
+            tool_rounds: Vec::new(),
             stage: None,
             reply_seq: None,
             lease_until: None,
@@ -324,6 +332,30 @@ impl LogLine {
     fn default_level() -> String {
         "info".into()
     }
+}
+
+/// One tool round of a completion: the calls the model asked for, each as it was run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolRound {
+    /// From 1.
+    pub round: u32,
+    pub calls: Vec<ToolCallRecord>,
+}
+
+/// A tool call as it was run: what the model asked, and what the tool answered (its first
+/// [`crate::completions::tools::RECORDED_BYTES`] bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallRecord {
+    /// The provider's id of the call.
+    pub id: String,
+    pub name: String,
+    pub arguments: serde_json::Value,
+    pub result: String,
+    /// Whether the result is an error the model was told of (the tool failed, refused the
+    /// arguments, or is no longer registered).
+    pub is_error: bool,
+    /// How long the tool took.
+    pub ms: u64,
 }
 
 /// How a streamed completion went, as the worker saw the provider's pieces arrive.

@@ -50,6 +50,8 @@ pub mod failure {
     pub const DEAD_LETTERED: &str = "DEAD_LETTERED";
     /// Cancelled while it ran: the worker dropped its provider call. Never stored (the cancel is).
     pub const CANCELLED: &str = "CANCELLED";
+    /// The model still asked for tools after `MAX_TOOL_ROUNDS` rounds of them.
+    pub const TOOL_ROUNDS_EXCEEDED: &str = "TOOL_ROUNDS_EXCEEDED";
 }
 
 /// An outbox entry: a queued task that no worker has started yet. It is written in the same
@@ -115,7 +117,8 @@ pub trait TaskStore: Send + Sync {
         lease_ms: i64,
     ) -> impl Future<Output = Result<Start, StoreError>> + Send;
     /// `running → completed|failed`, only for the attempt that started it (`started`, as its start
-    /// returned it: the write is that task finished, with no read first); `false` otherwise.
+    /// returned it, with what its runner added, such as its tool rounds: the write is that task
+    /// finished, with no read first); `false` otherwise.
     fn finish(
         &self,
         started: &Task,

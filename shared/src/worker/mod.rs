@@ -15,14 +15,17 @@ use serde_json::{Map, Value};
 
 use crate::contexts::model::{ContentType, Context, Node};
 
+use crate::completions::tools::{
+    cut, recorded_arguments, ToolsError, MAX_CALLS_PER_ROUND, MAX_TOOL_ROUNDS, RECORDED_BYTES,
+};
 use crate::contexts::store::{ContextEdits, ContextStore};
 use crate::conversation::errors::ConversationError;
 use crate::conversation::service::{stamp, Deps};
 use crate::logs::{EventKind, Level, LogEvent};
-use crate::providers::registry::Direct;
+use crate::providers::registry::{CompleteError, Direct, Pieces};
 use crate::providers::retry::RetryPolicy;
-use crate::providers::{ChatResponse, Message, Role};
-use crate::tasks::model::{StreamStats, Task, TaskType, TokenUsage};
+use crate::providers::{ChatResponse, Conversation, Message, Role, ToolOutput, ToolSpec, ToolTurn, Usage};
+use crate::tasks::model::{StreamStats, Task, TaskType, TokenUsage, ToolCallRecord, ToolRound};
 use crate::tasks::store::{failure, Finish, Start, TaskMessage, TaskQueue, TaskStore};
 
 /// Longest reply asked of a provider.
@@ -155,8 +158,10 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
     ) -> Result<Processed, ConversationError> {
         let at = stamp(now);
         // Counting the start goes alongside the answer, never before it.
-        let (finish, ()) = tokio::join!(self.answer(&task, now, budget, sink), self.started(&task, &at));
-        let finish = finish?;
+        let (answered, ()) = tokio::join!(self.answer(&task, now, budget, sink), self.started(&task, &at));
+        let (finish, rounds) = answered?;
+        let mut task = task;
+        task.tool_rounds = rounds;
         let done = matches!(finish, Finish::Completed { .. });
         let at = stamp(chrono::Utc::now());
         if !self.finish_and_publish(task.clone(), &at, &finish).await? && self.discard_if_cancelled(&task).await? {
@@ -216,15 +221,33 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(false)
     }
 
-    /// A standalone task's answer: its messages, or its prompt alone; the reply kept on the task.
-    async fn answer_alone<K: ChunkSink>(&self, task: &Task, budget: Budget, sink: &mut K) -> Finish {
+    /// A standalone task's answer: its messages, or its prompt alone, with the tools it offers; the
+    /// reply kept on the task, and the tool rounds it took.
+    ///
+    /// # Errors
+    /// A store failure reading the tools (the message is then retried).
+    async fn answer_alone<K: ChunkSink>(
+        &self,
+        task: &Task,
+        budget: Budget,
+        sink: &mut K,
+    ) -> Result<(Finish, Vec<ToolRound>), ConversationError> {
         let messages = match (&task.messages, &task.input) {
             (Some(messages), _) => messages.clone(),
             (None, Some(prompt)) => vec![Message {
                 role: Role::User,
                 content: prompt.clone(),
             }],
-            (None, None) => return invalid("the task has no prompt".into()),
+            (None, None) => return Ok((invalid("the task has no prompt".into()), Vec::new())),
+        };
+        let tools = match self.offered_tools(task).await? {
+            Ok(tools) => tools,
+            Err(why) => return Ok((invalid(why), Vec::new())),
+        };
+        let conversation = Conversation {
+            messages,
+            tools,
+            turns: Vec::new(),
         };
         let model_id = task.model_id.clone().unwrap_or_else(|| self.default_model.clone());
         let sampling = task
@@ -236,11 +259,12 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             Some(arn) => match self.providers.secret_key(arn).await {
                 Ok(key) => Some(key),
                 Err(why) => {
-                    return Finish::Failed {
+                    let failed = Finish::Failed {
                         code: failure::PROVIDER_FAILED,
                         error: why,
                         stream: None,
-                    }
+                    };
+                    return Ok((failed, Vec::new()));
                 }
             },
             None => None,
@@ -262,7 +286,8 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             direct,
             max_tokens,
         };
-        match self.ask(task, route, messages, budget, sink).await {
+        let mut rounds = Vec::new();
+        let finish = match self.ask(task, route, conversation, budget, sink, &mut rounds).await {
             Ok((response, stream)) => completed(response, stream),
             Err(failed) => {
                 // A key refused as revoked or rotated is read again by the next call, not kept.
@@ -271,6 +296,25 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 }
                 failed
             }
+        };
+        Ok((finish, rounds))
+    }
+
+    /// The tools a completion offers, as registered now; `Err` saying which is no longer registered.
+    ///
+    /// # Errors
+    /// A store failure.
+    async fn offered_tools(&self, task: &Task) -> Result<Result<Vec<ToolSpec>, String>, ConversationError> {
+        if task.tools.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        let Some(toolbox) = &self.tools else {
+            return Ok(Err("this worker cannot run registered tools".into()));
+        };
+        match toolbox.specs(&task.tenant, &task.tools).await {
+            Ok(specs) => Ok(Ok(specs)),
+            Err(ToolsError::NotRegistered(name)) => Ok(Err(format!("tool {name} is no longer registered"))),
+            Err(ToolsError::Store(e)) => Err(ConversationError::Unknown(e)),
         }
     }
 
@@ -281,13 +325,14 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         &self,
         task: &Task,
         route: Route<'_>,
-        messages: Vec<Message>,
+        conversation: Conversation,
         budget: Budget,
         sink: &mut K,
+        rounds: &mut Vec<ToolRound>,
     ) -> Result<(ChatResponse, Option<Box<StreamStats>>), Finish> {
         let started = std::time::Instant::now();
         tokio::select! {
-            asked = self.call(task, route, messages, budget, sink) => asked,
+            asked = self.call(task, route, conversation, budget, sink, rounds) => asked,
             () = self.cancelled(task) => {
                 self.dropped(task, started.elapsed()).await;
                 Err(Finish::Failed {
@@ -334,38 +379,19 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         &self,
         task: &Task,
         route: Route<'_>,
-        messages: Vec<Message>,
+        conversation: Conversation,
         budget: Budget,
         sink: &mut K,
+        rounds: &mut Vec<ToolRound>,
     ) -> Result<(ChatResponse, Option<Box<StreamStats>>), Finish> {
-        let Route {
-            model_id,
-            direct,
-            max_tokens,
-        } = route;
-        let providers = &self.providers;
-        let call = |pieces| async move {
-            match (&direct, pieces) {
-                (Some(direct), pieces) => {
-                    providers
-                        .complete_direct(direct, messages, max_tokens, budget.policy, pieces)
-                        .await
-                }
-                (None, None) => providers.complete(model_id, messages, max_tokens, budget.policy).await,
-                (None, Some(to)) => {
-                    providers
-                        .stream(model_id, messages, max_tokens, budget.policy, to)
-                        .await
-                }
-            }
-        };
         if !task.stream {
-            let outcome = tokio::time::timeout_at(budget.deadline, call(None)).await;
+            let talk = self.converse(task, route, conversation, budget.policy, None, rounds);
+            let outcome = tokio::time::timeout_at(budget.deadline, talk).await;
             return outcome_of(outcome, None).map(|r| (r, None));
         }
         let (to, pieces) = tokio::sync::mpsc::unbounded_channel();
         let started = std::time::Instant::now();
-        let call = call(Some(to));
+        let call = self.converse(task, route, conversation, budget.policy, Some(Pieces::from(to)), rounds);
         // The call owns the sender: when it ends (or the deadline drops it), the relay drains and ends.
         let (outcome, stats) = tokio::join!(
             tokio::time::timeout_at(budget.deadline, call),
@@ -375,16 +401,147 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         outcome_of(outcome, Some(stats.clone())).map(|r| (r, Some(stats)))
     }
 
+    /// Asks the provider; while the model calls offered tools, runs them, hands their answers
+    /// back and asks again, at most [`MAX_TOOL_ROUNDS`] rounds, each kept in `rounds`. The answer's
+    /// usage is that of every call.
+    async fn converse(
+        &self,
+        task: &Task,
+        route: Route<'_>,
+        mut conversation: Conversation,
+        policy: RetryPolicy,
+        pieces: Option<Pieces>,
+        rounds: &mut Vec<ToolRound>,
+    ) -> Result<ChatResponse, Asked> {
+        let mut usage = Usage::default();
+        loop {
+            let mut response = self
+                .once(route, conversation.clone(), policy, pieces.clone())
+                .await
+                .map_err(Asked::Provider)?;
+            usage.input_tokens += response.usage.input_tokens;
+            usage.output_tokens += response.usage.output_tokens;
+            response.usage = usage;
+            if response.tool_calls.is_empty() || conversation.tools.is_empty() {
+                return Ok(response);
+            }
+            if rounds.len() >= MAX_TOOL_ROUNDS {
+                return Err(Asked::TooManyRounds);
+            }
+            let (turn, round) = self
+                .run_tools(task, &conversation.tools, response, rounds.len() + 1)
+                .await;
+            rounds.push(round);
+            conversation.turns.push(turn);
+        }
+    }
+
+    /// One call of the route's provider (or chain).
+    async fn once(
+        &self,
+        route: Route<'_>,
+        conversation: Conversation,
+        policy: RetryPolicy,
+        pieces: Option<Pieces>,
+    ) -> Result<ChatResponse, CompleteError> {
+        let providers = &self.providers;
+        match (&route.direct, pieces) {
+            (Some(direct), pieces) => {
+                providers
+                    .complete_direct(direct, conversation, route.max_tokens, policy, pieces)
+                    .await
+            }
+            (None, None) => {
+                providers
+                    .complete(route.model_id, conversation, route.max_tokens, policy)
+                    .await
+            }
+            (None, Some(to)) => {
+                providers
+                    .stream(route.model_id, conversation, route.max_tokens, policy, to)
+                    .await
+            }
+        }
+    }
+
+    /// Runs the calls of one round at once (at most [`MAX_CALLS_PER_ROUND`]; a tool that was not
+    /// offered is not run): the turn for the model, and the round as it is kept.
+    async fn run_tools(
+        &self,
+        task: &Task,
+        offered: &[ToolSpec],
+        response: ChatResponse,
+        round: usize,
+    ) -> (ToolTurn, ToolRound) {
+        let runs = response.tool_calls.iter().enumerate().map(|(i, call)| async move {
+            let started = std::time::Instant::now();
+            let refused = |why: String| ToolOutput {
+                call_id: call.id.clone(),
+                content: why,
+                is_error: true,
+            };
+            let output = match &self.tools {
+                _ if i >= MAX_CALLS_PER_ROUND => refused(format!(
+                    "not run: at most {MAX_CALLS_PER_ROUND} tool calls are run a round"
+                )),
+                _ if !offered.iter().any(|t| t.name == call.name) => {
+                    refused(format!("no tool {} was offered", call.name))
+                }
+                None => refused("this worker cannot run registered tools".into()),
+                Some(toolbox) => toolbox.run(&task.tenant, call).await,
+            };
+            (output, millis(started.elapsed()))
+        });
+        let outputs = futures::future::join_all(runs).await;
+        let calls = response
+            .tool_calls
+            .iter()
+            .zip(&outputs)
+            .map(|(call, (output, ms))| ToolCallRecord {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                arguments: recorded_arguments(&call.arguments),
+                result: cut(&output.content, RECORDED_BYTES),
+                is_error: output.is_error,
+                ms: *ms,
+            })
+            .collect();
+        let turn = ToolTurn {
+            text: response.text,
+            calls: response.tool_calls,
+            results: outputs.into_iter().map(|(output, _)| output).collect(),
+        };
+        let round = ToolRound {
+            round: u32::try_from(round).unwrap_or(u32::MAX),
+            calls,
+        };
+        (turn, round)
+    }
+
+    /// The task's finish, and the tool rounds it took.
     async fn answer<K: ChunkSink>(
         &self,
         task: &Task,
         now: DateTime<Utc>,
         budget: Budget,
         sink: &mut K,
-    ) -> Result<Finish, ConversationError> {
+    ) -> Result<(Finish, Vec<ToolRound>), ConversationError> {
         if task.task_type == TaskType::Completion {
-            return Ok(self.answer_alone(task, budget, sink).await);
+            return self.answer_alone(task, budget, sink).await;
         }
+        self.answer_prompt(task, now, budget, sink)
+            .await
+            .map(|finish| (finish, Vec::new()))
+    }
+
+    /// A context's prompt: the reply written into its reserved slot.
+    async fn answer_prompt<K: ChunkSink>(
+        &self,
+        task: &Task,
+        now: DateTime<Utc>,
+        budget: Budget,
+        sink: &mut K,
+    ) -> Result<Finish, ConversationError> {
         let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
             return Ok(invalid("the task has no context or reply slot".into()));
         };
@@ -402,7 +559,9 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             direct: None,
             max_tokens: MAX_REPLY_TOKENS,
         };
-        let (response, stream) = match self.ask(task, route, history(&context, seq), budget, sink).await {
+        let mut no_rounds = Vec::new();
+        let asked = self.ask(task, route, history(&context, seq).into(), budget, sink, &mut no_rounds);
+        let (response, stream) = match asked.await {
             Ok(r) => r,
             Err(failed) => return Ok(failed),
         };
@@ -422,16 +581,27 @@ struct Route<'a> {
     max_tokens: u32,
 }
 
+/// Why a conversation with the model ended without an answer.
+enum Asked {
+    Provider(CompleteError),
+    TooManyRounds,
+}
+
 /// A provider call's outcome within the deadline, as the answer or the failure to store.
 fn outcome_of(
-    outcome: Result<Result<ChatResponse, crate::providers::registry::CompleteError>, tokio::time::error::Elapsed>,
+    outcome: Result<Result<ChatResponse, Asked>, tokio::time::error::Elapsed>,
     stream: Option<Box<StreamStats>>,
 ) -> Result<ChatResponse, Finish> {
     match outcome {
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(e)) => Err(Finish::Failed {
+        Ok(Err(Asked::Provider(e))) => Err(Finish::Failed {
             code: failure::PROVIDER_FAILED,
             error: e.to_string(),
+            stream,
+        }),
+        Ok(Err(Asked::TooManyRounds)) => Err(Finish::Failed {
+            code: failure::TOOL_ROUNDS_EXCEEDED,
+            error: format!("the model still called tools after {MAX_TOOL_ROUNDS} rounds of them"),
             stream,
         }),
         Err(_) => Err(Finish::Failed {
@@ -466,6 +636,10 @@ fn already_answered(node: &Node) -> Finish {
         output: node.content.clone(),
         stream: None,
     }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn completed(response: ChatResponse, stream: Option<Box<StreamStats>>) -> Finish {

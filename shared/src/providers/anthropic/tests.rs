@@ -25,6 +25,8 @@ fn request() -> ChatRequest {
             top_p: Some(0.5),
             stop: vec!["END".into()],
         },
+        tools: Vec::new(),
+        turns: Vec::new(),
     }
 }
 
@@ -115,4 +117,63 @@ async fn a_bad_request_is_refused_with_the_providers_message() {
     let err = client(&base).complete(&request()).await.unwrap_err();
     assert!(matches!(&err, ProviderError::Refused { status: 400, message } if message.contains("max_tokens")));
     assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn tools_are_offered_and_tool_use_blocks_are_read_whole_or_streamed_and_rounds_sent_back() {
+    let whole = json!({"model": "claude", "stop_reason": "tool_use", "usage": {"input_tokens": 20, "output_tokens": 9},
+        "content": [{"type": "text", "text": "Let me look."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Paris"}}]});
+    let events = [
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude\",\"usage\":{\"input_tokens\":20}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"weather\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"Oslo\\\"}\"}}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":7}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    ];
+    let (base, received) = serve(vec![Answer::json(200, &whole), Answer::sse(&events)]).await;
+    let mut asked = request();
+    asked.tools = vec![crate::providers::ToolSpec {
+        name: "weather".into(),
+        description: "Weather by city".into(),
+        input_schema: json!({"type": "object"}),
+    }];
+    let call = |id: &str, city: &str| crate::providers::ToolCall {
+        id: id.into(),
+        name: "weather".into(),
+        arguments: json!({"city": city}),
+    };
+    let out = client(&base).complete(&asked).await.unwrap();
+    assert_eq!(
+        (out.text.as_str(), out.tool_calls),
+        ("Let me look.", vec![call("toolu_1", "Paris")])
+    );
+    // The second call carries the first round back
+    asked.turns = vec![crate::providers::ToolTurn {
+        text: "Let me look.".into(),
+        calls: vec![call("toolu_1", "Paris")],
+        results: vec![crate::providers::ToolOutput {
+            call_id: "toolu_1".into(),
+            content: "endpoint failed".into(),
+            is_error: true,
+        }],
+    }];
+    let streamed = client(&base).stream(&asked, &mut |_| {}).await.unwrap();
+    assert_eq!(streamed.tool_calls, vec![call("toolu_2", "Oslo")]);
+    let sent = received.lock().unwrap();
+    assert_eq!(
+        sent[0].body["tools"],
+        json!([{"name": "weather", "description": "Weather by city", "input_schema": {"type": "object"}}])
+    );
+    let messages = &sent[1].body["messages"];
+    assert_eq!(
+        messages[1],
+        json!({"role": "assistant", "content": [{"type": "text", "text": "Let me look."},
+            {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Paris"}}]})
+    );
+    assert_eq!(
+        messages[2],
+        json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+            "content": "endpoint failed", "is_error": true}]})
+    );
 }

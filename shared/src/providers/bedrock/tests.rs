@@ -27,6 +27,8 @@ fn request() -> ChatRequest {
             top_p: Some(0.5),
             stop: vec!["END".into()],
         },
+        tools: Vec::new(),
+        turns: Vec::new(),
     }
 }
 
@@ -180,4 +182,74 @@ async fn a_malformed_answer_and_a_closed_port_are_errors_not_answers() {
     assert!(matches!(err, ProviderError::Malformed(_)), "{err:?}");
     let err = client("http://127.0.0.1:1").complete(&request()).await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
+}
+
+#[tokio::test]
+async fn tools_go_in_tool_config_and_tool_use_is_read_whole_or_streamed_and_rounds_sent_back() {
+    let whole = json!({"output": {"message": {"role": "assistant", "content": [
+            {"toolUse": {"toolUseId": "tooluse_1", "name": "weather", "input": {"city": "Paris", "days": 2}}}]}},
+        "stopReason": "tool_use", "usage": {"inputTokens": 20, "outputTokens": 9, "totalTokens": 29},
+        "metrics": {"latencyMs": 200}});
+    let frames = vec![
+        frame("messageStart", &json!({"role": "assistant"})),
+        frame(
+            "contentBlockStart",
+            &json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "tooluse_2", "name": "weather"}}}),
+        ),
+        frame(
+            "contentBlockDelta",
+            &json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{\"city\": "}}}),
+        ),
+        frame(
+            "contentBlockDelta",
+            &json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "\"Oslo\"}"}}}),
+        ),
+        frame("contentBlockStop", &json!({"contentBlockIndex": 0})),
+        frame("messageStop", &json!({"stopReason": "tool_use"})),
+    ];
+    let (base, received) = serve(vec![Answer::json(200, &whole), event_stream(frames)]).await;
+    let mut asked = request();
+    asked.tools = vec![crate::providers::ToolSpec {
+        name: "weather".into(),
+        description: "Weather by city".into(),
+        input_schema: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+    }];
+    let out = client(&base).complete(&asked).await.unwrap();
+    assert_eq!(
+        out.tool_calls,
+        vec![crate::providers::ToolCall {
+            id: "tooluse_1".into(),
+            name: "weather".into(),
+            arguments: json!({"city": "Paris", "days": 2}),
+        }]
+    );
+    asked.turns = vec![crate::providers::ToolTurn {
+        text: String::new(),
+        calls: out.tool_calls.clone(),
+        results: vec![crate::providers::ToolOutput {
+            call_id: "tooluse_1".into(),
+            content: "sunny".into(),
+            is_error: false,
+        }],
+    }];
+    let streamed = client(&base).stream(&asked, &mut |_| {}).await.unwrap();
+    assert_eq!(streamed.tool_calls[0].arguments, json!({"city": "Oslo"}));
+    assert_eq!(streamed.tool_calls[0].id, "tooluse_2");
+    let sent = received.lock().unwrap();
+    assert_eq!(
+        sent[0].body["toolConfig"],
+        json!({"tools": [{"toolSpec": {"name": "weather", "description": "Weather by city",
+            "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}}}}}}]})
+    );
+    let messages = &sent[1].body["messages"];
+    assert_eq!(
+        messages[1],
+        json!({"role": "assistant", "content": [{"toolUse": {"toolUseId": "tooluse_1", "name": "weather",
+            "input": {"city": "Paris", "days": 2}}}]})
+    );
+    assert_eq!(
+        messages[2],
+        json!({"role": "user", "content": [{"toolResult": {"toolUseId": "tooluse_1",
+            "content": [{"text": "sunny"}], "status": "success"}}]})
+    );
 }

@@ -25,6 +25,8 @@ fn request() -> ChatRequest {
             top_p: Some(0.5),
             stop: vec!["END".into()],
         },
+        tools: Vec::new(),
+        turns: Vec::new(),
     }
 }
 
@@ -143,4 +145,87 @@ async fn a_refused_request_is_not_retryable_and_an_unreachable_provider_is() {
         .await
         .unwrap_err();
     assert!(matches!(err, ProviderError::Unreachable(_)), "{err:?}");
+}
+
+fn with_tools() -> ChatRequest {
+    let mut request = request();
+    request.tools = vec![crate::providers::ToolSpec {
+        name: "weather".into(),
+        description: "Weather by city".into(),
+        input_schema: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+    }];
+    request
+}
+
+#[tokio::test]
+async fn tools_are_offered_as_functions_and_a_tool_call_is_read_whole_or_streamed_in_pieces() {
+    let called = json!({"model": "m", "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+        "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}}]}}], "usage": {}});
+    let start = r#"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_2","type":"function","function":{"name":"weather","arguments":""}}]}}]}
+
+"#;
+    let part = r#"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]}
+
+"#;
+    let rest = r#"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Oslo\"}"}}]},"finish_reason":"tool_calls"}]}
+
+data: [DONE]
+
+"#;
+    let (base, received) = serve(vec![Answer::json(200, &called), Answer::sse(&[start, part, rest])]).await;
+    let whole = client(&base).complete(&with_tools()).await.unwrap();
+    let streamed = client(&base).stream(&with_tools(), &mut |_| {}).await.unwrap();
+    let call = |id: &str, city: &str| crate::providers::ToolCall {
+        id: id.into(),
+        name: "weather".into(),
+        arguments: json!({"city": city}),
+    };
+    assert_eq!(
+        (whole.text.as_str(), whole.tool_calls),
+        ("", vec![call("call_1", "Paris")])
+    );
+    assert_eq!(streamed.tool_calls, vec![call("call_2", "Oslo")]);
+    assert_eq!(streamed.finish_reason.as_deref(), Some("tool_calls"));
+    let sent = &received.lock().unwrap()[0].body;
+    assert_eq!(
+        sent["tools"],
+        json!([{"type": "function", "function": {"name": "weather", "description": "Weather by city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])
+    );
+}
+
+#[tokio::test]
+async fn a_tool_round_is_sent_back_as_the_assistants_calls_and_a_tool_message_each() {
+    let answer = json!({"model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+        "message": {"role": "assistant", "content": "It is sunny in Paris."}}], "usage": {}});
+    let (base, received) = serve(vec![Answer::json(200, &answer)]).await;
+    let mut request = with_tools();
+    request.turns = vec![crate::providers::ToolTurn {
+        text: String::new(),
+        calls: vec![crate::providers::ToolCall {
+            id: "call_1".into(),
+            name: "weather".into(),
+            arguments: json!({"city": "Paris"}),
+        }],
+        results: vec![crate::providers::ToolOutput {
+            call_id: "call_1".into(),
+            content: "{\"sky\":\"sunny\"}".into(),
+            is_error: false,
+        }],
+    }];
+    let out = client(&base).complete(&request).await.unwrap();
+    assert_eq!(out.text, "It is sunny in Paris.");
+    assert!(out.tool_calls.is_empty());
+    let sent = &received.lock().unwrap()[0].body["messages"];
+    assert_eq!(sent.as_array().unwrap().len(), 4);
+    assert_eq!(
+        sent[2],
+        json!({"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}}]})
+    );
+    assert_eq!(
+        sent[3],
+        json!({"role": "tool", "tool_call_id": "call_1", "content": "{\"sky\":\"sunny\"}"})
+    );
 }

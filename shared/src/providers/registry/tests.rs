@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::providers::replay::{serve, Answer};
-use crate::providers::Role;
+use crate::providers::{Message, Role};
 
 fn catalog(openai_base: &str) -> ModelCatalog {
     ModelCatalog::parse(

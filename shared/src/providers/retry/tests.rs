@@ -12,6 +12,7 @@ fn ok(provider: &str) -> ChatResponse {
         model: "m".into(),
         usage: Usage::default(),
         finish_reason: None,
+        tool_calls: Vec::new(),
     }
 }
 
