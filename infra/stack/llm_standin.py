@@ -9,7 +9,10 @@ key, never the key) when it was sent one. Directives in the last user message ch
 A request with `"stream": true` is answered as server-sent events, one word a chunk (chunked
 transfer encoding), ending `data: [DONE]`: `[chunk-delay S]` waits S seconds before each chunk, and
 `[break-after N]` drops the connection after N chunks, without the last chunk of the encoding.
-With STANDIN_CHAOS=1 every other request is random: STANDIN_FAIL_RATE (0.3) of them fail — a
+Offered `tools`, `[call NAME {json}]` (one or more) makes the first answer after the last user message
+call those tools with those arguments, and `[call-loop NAME {json}]` calls it in every answer; a
+later answer adds ` tools [<each tool message's content>]`, so a test can see the tools' answers
+arrived. Streamed, a call's arguments come in two pieces. With STANDIN_CHAOS=1 every other request is random: STANDIN_FAIL_RATE (0.3) of them fail — a
 third each 429, 500 and a hang — and the rest answer after a uniform 0..STANDIN_MAX_DELAY (3) s.
 Every answer is appended to STANDIN_LOG (one JSON line) when set. PORT (default 4100).
 """
@@ -49,6 +52,36 @@ def behaviour(last):
     return 0, None, False
 
 
+def tool_directives(last, directive):
+    """[(name, arguments JSON text)] of each `[directive NAME {json}]` in the last user message."""
+    calls, decoder, at = [], json.JSONDecoder(), 0
+    while (at := last.find(f"[{directive} ", at)) >= 0:
+        m = re.match(r"([\w-]+) ", last[at + len(directive) + 2:])
+        if not m:
+            break
+        start = at + len(directive) + 2 + m.end()
+        try:
+            args, end = decoder.raw_decode(last, start)
+        except ValueError:
+            break
+        calls.append((m.group(1), json.dumps(args)))
+        at = end
+    return calls
+
+
+def tool_calls(request, last):
+    """The tool calls this answer makes: none without tools, else per the directives."""
+    if not request.get("tools"):
+        return []
+    messages = request.get("messages", [])
+    after_user = len(messages) - next(i for i, m in enumerate(reversed(messages)) if m.get("role") == "user")
+    rounds = sum(1 for m in messages[after_user:] if m.get("role") == "assistant" and m.get("tool_calls"))
+    loop = tool_directives(last, "call-loop")
+    calls = loop or (tool_directives(last, "call") if rounds == 0 else [])
+    return [{"id": f"call_{rounds}_{i}", "type": "function", "function": {"name": name, "arguments": args}}
+            for i, (name, args) in enumerate(calls)]
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # chunked streams need it
     def log_message(self, *args):
@@ -78,6 +111,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(status, {"error": {"message": f"stand-in answered {status}"}}, headers)
             return
         text = f"standin: {len(messages)} message(s); last: {last}"
+        answered = [m.get("content") for m in messages if m.get("role") == "tool"]
+        if answered:
+            text += " tools " + json.dumps(answered)
+        calls = tool_calls(request, last)
         # The sampling parameters it was sent, so a test can see they arrived.
         sampled = {k: request[k] for k in ("temperature", "top_p", "stop") if k in request}
         if sampled:
@@ -87,14 +124,15 @@ class Handler(BaseHTTPRequestHandler):
         if auth.startswith("Bearer ") and len(auth) > 7:
             text += " key " + hashlib.sha256(auth[7:].encode()).hexdigest()[:12]
         if request.get("stream"):
-            self.stream(request, last, text)
+            self.stream(request, last, "" if calls else text, calls)
             return
         if LOG:
             with lock, open(LOG, "a") as f:
                 f.write(json.dumps({"messages": len(messages), "last": last, "text": text}) + "\n")
         self.send(200, {"id": "standin", "object": "chat.completion", "model": request.get("model"),
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                     "finish_reason": "stop"}],
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": calls}
+                                     if calls else {"role": "assistant", "content": text},
+                                     "finish_reason": "tool_calls" if calls else "stop"}],
                         "usage": {"prompt_tokens": len(messages), "completion_tokens": 1, "total_tokens": 0}})
 
     def chunk(self, data):
@@ -102,7 +140,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
         self.wfile.flush()
 
-    def stream(self, request, last, text):
+    def stream(self, request, last, text, calls=()):
         delay = float(m.group(1)) if (m := re.search(r"\[chunk-delay ([0-9.]+)\]", last)) else 0
         cut = int(m.group(1)) if (m := re.search(r"\[break-after (\d+)\]", last)) else None
         self.send_response(200)
@@ -117,7 +155,17 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
             self.chunk(json.dumps({"model": request.get("model"),
                                    "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}))
-        self.chunk(json.dumps({"model": request.get("model"), "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        for i, call in enumerate(calls):
+            args = call["function"]["arguments"]
+            half = len(args) // 2
+            first = {"index": i, "id": call["id"], "type": "function",
+                     "function": {"name": call["function"]["name"], "arguments": args[:half]}}
+            for delta in (first, {"index": i, "function": {"arguments": args[half:]}}):
+                time.sleep(delay)
+                self.chunk(json.dumps({"model": request.get("model"),
+                                       "choices": [{"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None}]}))
+        reason = "tool_calls" if calls else "stop"
+        self.chunk(json.dumps({"model": request.get("model"), "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],
                                "usage": {"prompt_tokens": len(request.get("messages", [])), "completion_tokens": len(pieces)}}))
         self.chunk("[DONE]")
         self.wfile.write(b"0\r\n\r\n")

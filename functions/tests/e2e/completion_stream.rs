@@ -245,3 +245,39 @@ async fn the_function_authenticates_its_callers_and_refuses_bad_requests_in_the_
         "{other}"
     );
 }
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local stack"]
+async fn a_streamed_completion_runs_its_tool_round_and_streams_the_answer_written_after_it() {
+    // GIVEN a tenant with a registered tool
+    let caller = caller(&fresh_tenant("ssetools"), "operator");
+    let tool = json!({"name": "weather", "description": "Weather by city", "endpoint": crate::helpers::tool_endpoint(),
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}});
+    let (status, created) = crate::conversation::post(&caller, "/api/v1/tools", &tool).await;
+    assert_eq!(status, 201, "{created}");
+    // WHEN a streamed completion offers it and the model (streaming its call in pieces) calls it
+    let body = json!({"model_id": "standin", "tools": ["weather"],
+        "prompt": r#"Weather? [call weather {"city": "Lima"}] [chunk-delay 0.05]"#});
+    let response = open(&caller, &body).await;
+    assert_eq!(response.status(), 200);
+    let mut events = Vec::new();
+    read_events(&mut response.bytes_stream(), &mut events, |_| false).await;
+    // THEN the chunks are those of the answer after the tool round (the second call: attempt 2)
+    let chunks: Vec<&Event> = events.iter().filter(|e| e.name == "chunk").collect();
+    assert!(!chunks.is_empty(), "{events:?}");
+    assert!(chunks.iter().all(|c| c.data["attempt"] == 2), "{events:?}");
+    assert!(
+        texts(&events).contains(r#"tools ["{\"echo\":{\"city\":\"Lima\"}}"]"#),
+        "{events:?}"
+    );
+    // AND the last event is the completed completion with its round
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.name.as_str(), &last.data["status"]),
+        ("completion", &json!("completed"))
+    );
+    assert_eq!(
+        last.data["tool_rounds"][0]["calls"][0]["arguments"],
+        json!({"city": "Lima"})
+    );
+}

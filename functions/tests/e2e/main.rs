@@ -8,6 +8,7 @@ mod audit;
 mod auth_matrix;
 mod bad_credentials;
 mod completion_stream;
+mod completion_tools;
 mod completions;
 mod context_size;
 mod conversation;
