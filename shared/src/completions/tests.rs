@@ -359,3 +359,71 @@ async fn a_completion_offering_a_tool_that_is_not_registered_is_refused_naming_i
         other => panic!("not refused: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn calls_past_eight_a_round_are_answered_not_run_and_only_counted() {
+    let many: Vec<(String, Value)> = (0..10)
+        .map(|i| (format!("c{i}"), json!({"city": format!("C{i}")})))
+        .collect();
+    let calls: Vec<(&str, &str, Value)> = many.iter().map(|(id, a)| (id.as_str(), "weather", a.clone())).collect();
+    let (d, received) = with_tools(vec![said(&calls, ""), said(&[], "Done.")]).await;
+    let done = run_completion(&d, &json!({"prompt": "All cities", "tools": ["weather"]})).await;
+    assert_eq!(done.status, TaskStatus::Completed, "{:?}", done.error);
+    let round = &done.tool_rounds[0];
+    assert_eq!((round.calls.len(), round.not_run), (tools::MAX_CALLS_PER_ROUND, 2));
+    // Every call is answered to the model, the last two as not run
+    let sent = received.lock().unwrap();
+    let answers: Vec<&str> = sent[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(answers.len(), 10);
+    assert!(answers[9].starts_with("not run"), "{answers:?}");
+}
+
+#[tokio::test]
+async fn calls_without_usable_ids_are_given_ours_and_schemas_without_a_type_are_objects() {
+    let calls = [
+        ("", "weather", json!({"city": "A"})),
+        ("dup", "weather", json!({"city": "B"})),
+        ("dup", "weather", json!({"city": "C"})),
+    ];
+    let (d, received) = with_tools(vec![said(&calls, ""), said(&[], "Done.")]).await;
+    let done = run_completion(&d, &json!({"prompt": "Three", "tools": ["weather"]})).await;
+    let ids: Vec<&str> = done.tool_rounds[0].calls.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["call_1_0", "dup", "call_1_2"]);
+    let sent = received.lock().unwrap();
+    let answered: Vec<&str> = sent[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["tool_call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(answered, ids);
+}
+
+#[tokio::test]
+async fn a_registered_schema_without_a_type_is_offered_as_an_object() {
+    let store = crate::registered::memory::InMemoryRegistry::default();
+    let doc = json!({"name": "any", "description": "d", "endpoint": "https://x.example", "input_schema": {}});
+    crate::registered::store::RegistryStore::put(&store, "acme", crate::registered::Kind::Tool, "any", &doc)
+        .await
+        .unwrap();
+    let toolbox = tools::RegistryTools {
+        store,
+        policy: crate::registered::endpoint::EndpointPolicy {
+            timeout: std::time::Duration::from_secs(1),
+            allow_private: false,
+        },
+    };
+    let specs = tools::ToolBox::specs(&toolbox, "acme", &["any".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(specs[0].input_schema, json!({"type": "object"}));
+    let missing = tools::ToolBox::specs(&toolbox, "other", &["any".to_owned()]).await;
+    assert!(matches!(missing, Err(tools::ToolsError::NotRegistered(n)) if n == "any"));
+}

@@ -64,7 +64,7 @@ impl<S: RegistryStore + 'static> ToolBox for RegistryTools<S> {
                     Ok(Some(doc)) => Ok(ToolSpec {
                         name: name.clone(),
                         description: doc["description"].as_str().unwrap_or_default().to_owned(),
-                        input_schema: doc["input_schema"].clone(),
+                        input_schema: object_schema(&doc["input_schema"]),
                     }),
                     Ok(None) => Err(ToolsError::NotRegistered(name.clone())),
                     Err(RegistryError::Unknown(e)) => Err(ToolsError::Store(e)),
@@ -85,6 +85,12 @@ impl<S: RegistryStore + 'static> ToolBox for RegistryTools<S> {
                 }
                 Err(e) => (e.to_string(), true),
             };
+            // Providers refuse a blank text block.
+            let content = if content.trim().is_empty() {
+                "(no output)".to_owned()
+            } else {
+                content
+            };
             ToolOutput {
                 call_id: call.id.clone(),
                 content: cut(&content, RESULT_BYTES),
@@ -92,6 +98,16 @@ impl<S: RegistryStore + 'static> ToolBox for RegistryTools<S> {
             }
         })
     }
+}
+
+/// A tool's schema as providers take it: every provider wants `"type": "object"` at the top, which
+/// the registry does not ask of a schema (one without `type` accepts objects too).
+fn object_schema(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    if let Some(fields) = schema.as_object_mut() {
+        fields.entry("type").or_insert_with(|| Value::from("object"));
+    }
+    schema
 }
 
 /// A tool's answer as text for the model: an MCP result's text blocks (other blocks named by their

@@ -193,7 +193,7 @@ pub fn resource_topic(uri: &str) -> String {
     format!("resource:{uri}")
 }
 
-/// Publishes a task's state (without a completion's `messages`) as a `task_update` event to its
+/// Publishes a task's state (without a completion's `messages` and `tool_rounds`) as a `task_update` event to its
 /// task's and context's subscribers, kept first under both topics for `events/since` (an event that
 /// cannot be kept is still pushed).
 ///
@@ -205,10 +205,11 @@ pub async fn task_update<S: ConnectionStore + EventLog, P: Pusher>(
     task: &Task,
 ) -> anyhow::Result<usize> {
     let mut data = serde_json::to_value(task)?;
-    // A completion's messages (up to MaxPromptBytes) would take the event past the 32 KB a post
-    // may carry; GET of the completion's task has them.
+    // A completion's messages (up to MaxPromptBytes) and tool rounds (up to some 90 KB) would take
+    // the event past the 32 KB a post may carry; GET of the completion has them.
     if let Some(fields) = data.as_object_mut() {
         fields.remove("messages");
+        fields.remove("tool_rounds");
     }
     publish_kept(store, pusher, &task.tenant, &task_topics(task), "task_update", &data).await
 }

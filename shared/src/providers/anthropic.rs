@@ -50,7 +50,7 @@ impl Anthropic {
             .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
         for turn in &request.turns {
-            let text = (!turn.text.is_empty()).then(|| json!({"type": "text", "text": turn.text}));
+            let text = (!turn.text.trim().is_empty()).then(|| json!({"type": "text", "text": turn.text}));
             let uses = turn.calls.iter().map(|c| {
                 let input = if c.arguments.is_object() {
                     c.arguments.clone()

@@ -114,7 +114,7 @@ impl Bedrock {
 fn turn_messages(turn: &ToolTurn) -> Result<[BedrockMessage; 2], ProviderError> {
     let built = |e: aws_smithy_types::error::operation::BuildError| refused(&e.to_string());
     let mut said = BedrockMessage::builder().role(ConversationRole::Assistant);
-    if !turn.text.is_empty() {
+    if !turn.text.trim().is_empty() {
         said = said.content(ContentBlock::Text(turn.text.clone()));
     }
     for call in &turn.calls {

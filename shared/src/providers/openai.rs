@@ -108,7 +108,7 @@ fn messages(request: &ChatRequest) -> Vec<Value> {
                 json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": arguments}})
             })
             .collect();
-        let text = (!turn.text.is_empty()).then_some(turn.text.as_str());
+        let text = (!turn.text.trim().is_empty()).then_some(turn.text.as_str());
         out.push(json!({"role": "assistant", "content": text, "tool_calls": calls}));
         out.extend(
             turn.results
@@ -136,17 +136,25 @@ fn tool_calls(message: &Value) -> Vec<ToolCall> {
         .unwrap_or_default()
 }
 
+/// The most tool calls one streamed answer may hold (an `index` past it is a malformed answer).
+const MAX_STREAMED_CALLS: usize = 128;
+
 /// Tool calls being streamed: `delta.tool_calls` pieces gathered by their `index`.
 #[derive(Default)]
 struct StreamedCalls(Vec<(String, String, String)>);
 
 impl StreamedCalls {
-    fn add(&mut self, delta: &Value) {
+    fn add(&mut self, delta: &Value) -> Result<(), ProviderError> {
         for piece in delta["tool_calls"].as_array().into_iter().flatten() {
             let index = piece["index"]
                 .as_u64()
                 .and_then(|i| usize::try_from(i).ok())
                 .unwrap_or(self.0.len().saturating_sub(1));
+            if index >= MAX_STREAMED_CALLS {
+                return Err(ProviderError::Malformed(format!(
+                    "a tool call index of {index}; at most {MAX_STREAMED_CALLS} calls"
+                )));
+            }
             if index >= self.0.len() {
                 self.0.resize_with(index + 1, Default::default);
             }
@@ -157,11 +165,14 @@ impl StreamedCalls {
             name.push_str(piece["function"]["name"].as_str().unwrap_or_default());
             arguments.push_str(piece["function"]["arguments"].as_str().unwrap_or_default());
         }
+        Ok(())
     }
 
+    /// The calls gathered (an index the stream skipped names none, and is left out).
     fn calls(self) -> Vec<ToolCall> {
         self.0
             .into_iter()
+            .filter(|(_, name, _)| !name.is_empty())
             .map(|(id, name, arguments)| ToolCall {
                 id,
                 name,
@@ -227,7 +238,7 @@ impl ChatProvider for OpenAiCompatible {
                 on_chunk(piece);
                 text.push_str(piece);
             }
-            calls.add(&chunk["choices"][0]["delta"]);
+            calls.add(&chunk["choices"][0]["delta"])?;
             reason = chunk["choices"][0]["finish_reason"]
                 .as_str()
                 .map(str::to_owned)

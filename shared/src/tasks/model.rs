@@ -339,7 +339,11 @@ impl LogLine {
 pub struct ToolRound {
     /// From 1.
     pub round: u32,
+    /// The calls that were run (at most `MAX_CALLS_PER_ROUND`).
     pub calls: Vec<ToolCallRecord>,
+    /// Calls past those, answered "not run" and not kept.
+    #[serde(default)]
+    pub not_run: u32,
 }
 
 /// A tool call as it was run: what the model asked, and what the tool answered (its first

@@ -470,9 +470,10 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         &self,
         task: &Task,
         offered: &[ToolSpec],
-        response: ChatResponse,
+        mut response: ChatResponse,
         round: usize,
     ) -> (ToolTurn, ToolRound) {
+        name_calls(&mut response.tool_calls, round);
         let runs = response.tool_calls.iter().enumerate().map(|(i, call)| async move {
             let started = std::time::Instant::now();
             let refused = |why: String| ToolOutput {
@@ -493,19 +494,22 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             (output, millis(started.elapsed()))
         });
         let outputs = futures::future::join_all(runs).await;
+        // Kept within the task item's size: the calls run, each cut; the model's ids and names too.
         let calls = response
             .tool_calls
             .iter()
             .zip(&outputs)
+            .take(MAX_CALLS_PER_ROUND)
             .map(|(call, (output, ms))| ToolCallRecord {
-                id: call.id.clone(),
-                name: call.name.clone(),
+                id: cut(&call.id, 128),
+                name: cut(&call.name, 128),
                 arguments: recorded_arguments(&call.arguments),
                 result: cut(&output.content, RECORDED_BYTES),
                 is_error: output.is_error,
                 ms: *ms,
             })
             .collect();
+        let not_run = u32::try_from(outputs.len().saturating_sub(MAX_CALLS_PER_ROUND)).unwrap_or(u32::MAX);
         let turn = ToolTurn {
             text: response.text,
             calls: response.tool_calls,
@@ -514,6 +518,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let round = ToolRound {
             round: u32::try_from(round).unwrap_or(u32::MAX),
             calls,
+            not_run,
         };
         (turn, round)
     }
@@ -635,6 +640,24 @@ fn already_answered(node: &Node) -> Finish {
         usage: TokenUsage::default(),
         output: node.content.clone(),
         stream: None,
+    }
+}
+
+/// Gives a call without a usable id (missing, repeated in its round, or not 1–64 letters, digits,
+/// `_` and `-`, as Anthropic and Bedrock require of the ids sent back) one of ours, `call_<round>_<i>`.
+fn name_calls(calls: &mut [crate::providers::ToolCall], round: usize) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, call) in calls.iter_mut().enumerate() {
+        let usable = (1..=64).contains(&call.id.len())
+            && call
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !seen.contains(&call.id);
+        if !usable {
+            call.id = format!("call_{round}_{i}");
+        }
+        seen.insert(call.id.clone());
     }
 }
 

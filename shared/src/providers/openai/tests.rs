@@ -229,3 +229,16 @@ async fn a_tool_round_is_sent_back_as_the_assistants_calls_and_a_tool_message_ea
         json!({"role": "tool", "tool_call_id": "call_1", "content": "{\"sky\":\"sunny\"}"})
     );
 }
+
+#[tokio::test]
+async fn a_streamed_tool_call_index_past_the_bound_is_malformed_not_a_huge_list() {
+    let huge = r#"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":100000000,"id":"x","function":{"name":"weather","arguments":"{}"}}]}}]}
+
+"#;
+    let (base, _) = serve(vec![Answer::sse(&[huge])]).await;
+    let err = client(&base).stream(&with_tools(), &mut |_| {}).await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Malformed(ref m) if m.contains("index")),
+        "{err:?}"
+    );
+}
