@@ -611,7 +611,7 @@ fn outcome_of(
         }),
         Err(_) => Err(Finish::Failed {
             code: failure::PROVIDER_TIMEOUT,
-            error: "no provider answered within the task's deadline (TASK_DEADLINE_SECS)".into(),
+            error: "no answer within the task's deadline (TASK_DEADLINE_SECS): the provider, or the tools it called, took too long".into(),
             stream,
         }),
     }
