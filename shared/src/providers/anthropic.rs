@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{
-    arguments_of, error_from, for_each_event, transport_error, ChatProvider, ChatRequest, ChatResponse, ProviderError,
-    Role, ToolCall, Usage,
+    error_from, for_each_event, streamed_calls, transport_error, ChatProvider, ChatRequest, ChatResponse,
+    ProviderError, Role, ToolCall, Usage,
 };
 use crate::secret::Secret;
 
@@ -160,14 +160,7 @@ fn apply(
             out.usage.output_tokens = data["usage"]["output_tokens"].as_u64().unwrap_or(0);
         }
         "message_stop" => {
-            out.tool_calls = uses
-                .drain(..)
-                .map(|(_, id, name, json)| ToolCall {
-                    id,
-                    name,
-                    arguments: arguments_of(&json),
-                })
-                .collect();
+            out.tool_calls = streamed_calls(uses.drain(..).map(|(_, id, name, json)| (id, name, json)));
             return Ok(true);
         }
         "error" => return Err(stream_error(data)),

@@ -15,7 +15,7 @@ use aws_sdk_bedrockruntime::Client;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
-use super::{arguments_of, ChatProvider, ChatRequest, ChatResponse, ProviderError, Role, ToolCall, ToolTurn, Usage};
+use super::{streamed_calls, ChatProvider, ChatRequest, ChatResponse, ProviderError, Role, ToolCall, ToolTurn, Usage};
 
 /// A client of the Bedrock Converse API.
 #[derive(Debug, Clone)]
@@ -264,14 +264,7 @@ fn apply(
         },
         ConverseStreamOutput::MessageStop(s) => {
             out.finish_reason = Some(s.stop_reason().as_str().to_owned());
-            out.tool_calls = uses
-                .drain(..)
-                .map(|(_, id, name, json)| ToolCall {
-                    id,
-                    name,
-                    arguments: arguments_of(&json),
-                })
-                .collect();
+            out.tool_calls = streamed_calls(uses.drain(..).map(|(_, id, name, json)| (id, name, json)));
             return true;
         }
         ConverseStreamOutput::Metadata(m) => out.usage = m.usage().map(usage).unwrap_or_default(),

@@ -96,6 +96,18 @@ pub struct ToolTurn {
     pub results: Vec<ToolOutput>,
 }
 
+/// Tool calls gathered from a stream, each `(id, name, the JSON of its arguments)`.
+pub(crate) fn streamed_calls(calls: impl IntoIterator<Item = (String, String, String)>) -> Vec<ToolCall> {
+    calls
+        .into_iter()
+        .map(|(id, name, json)| ToolCall {
+            id,
+            name,
+            arguments: arguments_of(&json),
+        })
+        .collect()
+}
+
 /// Arguments a model streamed or sent as a JSON string: the object they spell, else the string itself.
 pub(crate) fn arguments_of(text: &str) -> serde_json::Value {
     if text.trim().is_empty() {

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{
-    arguments_of, error_from, for_each_event, transport_error, ChatProvider, ChatRequest, ChatResponse, ProviderError,
-    ToolCall, Usage,
+    arguments_of, error_from, for_each_event, streamed_calls, transport_error, ChatProvider, ChatRequest, ChatResponse,
+    ProviderError, ToolCall, Usage,
 };
 use crate::secret::Secret;
 
@@ -170,15 +170,7 @@ impl StreamedCalls {
 
     /// The calls gathered (an index the stream skipped names none, and is left out).
     fn calls(self) -> Vec<ToolCall> {
-        self.0
-            .into_iter()
-            .filter(|(_, name, _)| !name.is_empty())
-            .map(|(id, name, arguments)| ToolCall {
-                id,
-                name,
-                arguments: arguments_of(&arguments),
-            })
-            .collect()
+        streamed_calls(self.0.into_iter().filter(|(_, name, _)| !name.is_empty()))
     }
 }
 
