@@ -194,9 +194,7 @@ fn tool_names(value: Option<&Value>) -> Result<Vec<String>, ConversationError> {
     for (i, name) in list.iter().enumerate() {
         let name = name
             .as_str()
-            .filter(|n| {
-                (1..=64).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            })
+            .filter(|n| crate::registered::validate::is_name(n))
             .ok_or_else(|| {
                 invalid(
                     &format!("tools[{i}]"),

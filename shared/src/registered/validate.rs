@@ -42,11 +42,16 @@ fn known(obj: &Map<String, Value>, fields: &[&str]) -> Result<(), RegistryError>
     }
 }
 
+/// Whether `text` has the shape of a registered item's name: 1–64 of letters, digits, `_` and `-`.
+#[must_use]
+pub fn is_name(text: &str) -> bool {
+    (1..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// A name: 1–64 of letters, digits, `_` and `-`, not a built-in one.
 fn name(obj: &Map<String, Value>, field: &str) -> Result<String, RegistryError> {
     let text = obj.get(field).and_then(Value::as_str).unwrap_or_default();
-    let ok = (1..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !ok {
+    if !is_name(text) {
         return Err(invalid(field, "must be 1 to 64 letters, digits, _ or -"));
     }
     if BUILT_IN.contains(&text) {
