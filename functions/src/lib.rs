@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod pipelines;
 pub mod registered;
+pub mod runtime;
 pub mod stages;
 pub mod system;
 pub mod tasks;

@@ -1,7 +1,7 @@
 //! Cold-start wiring shared by the bins: configuration, logging and the AWS-backed dependencies,
 //! built once per execution environment. A bin names one of these and its handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use shared::agents::dynamodb::DynamoDbAgents;
 use shared::audit::dynamodb::DynamoDbAuditLog;
@@ -73,14 +73,29 @@ pub fn audit(config: &Config, clients: &AwsClients) -> AuditDeps<DynamoDbAuditLo
     }
 }
 
+/// The process's recorder, once [`recorder`] has made it.
+static RECORDER: OnceLock<Recorder> = OnceLock::new();
+
 /// This function's recorder of its invocations and log events, in the table, on a client that
-/// never retries (see [`shared::metrics::dynamodb::unretried_client`]).
+/// never retries (see [`shared::metrics::dynamodb::unretried_client`]). One per process: every part
+/// of the function that records shares its kept samples, and [`crate::runtime::run`] writes them
+/// after each response.
 #[must_use]
 pub fn recorder(config: &Config, clients: &AwsClients) -> Recorder {
-    let client = shared::metrics::dynamodb::unretried_client(&clients.dynamodb);
-    let store = DynamoDbMetrics::new(client.clone(), config.table_name.clone());
-    let logs = DynamoDbLogs::new(client, config.table_name.clone());
-    Recorder::for_this_function(Arc::new(store), config.metrics_flush).with_logs(Arc::new(logs))
+    RECORDER
+        .get_or_init(|| {
+            let client = shared::metrics::dynamodb::unretried_client(&clients.dynamodb);
+            let store = DynamoDbMetrics::new(client.clone(), config.table_name.clone());
+            let logs = DynamoDbLogs::new(client, config.table_name.clone());
+            Recorder::for_this_function(Arc::new(store), config.metrics_flush).with_logs(Arc::new(logs))
+        })
+        .clone()
+}
+
+/// The process's recorder, if the function made one.
+#[must_use]
+pub fn this_recorder() -> Option<Recorder> {
+    RECORDER.get().cloned()
 }
 
 /// A route's app: its dependencies, the audit log and the recorder of its invocations.

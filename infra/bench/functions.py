@@ -5,7 +5,8 @@ invoked with one of its events/ fixtures against a running local stack.
 size     = the x86_64 release binary this script runs, and the arm64 `bootstrap` that `sam build`
            deploys (when --arm64-dir holds one)
 cold     = process spawn -> first response posted (init + first event, its AWS calls included; their
-           waits, summed, in brackets: concurrent calls can add up past the wall time)
+           waits, summed, in brackets, with the writes made after the response: concurrent calls can
+           add up past the wall time)
 warm     = each later event served to the same process -> its response (--warm per start)
 own      = the invocation's `time.busy`: the time the Lambda runtime's invoke span was polled, i.e. the
            process's own work (our handler, serde, the SDK's signing and parsing) without its waits
@@ -17,7 +18,7 @@ The budgets (issue 15): bootstrap <= 8 MB, cold <= 25 ms for the functions behin
 peer figures in the same run are the `models` row (a handler that reads nothing) and each row's
 cold/warm ratio.
 
-Usage: functions.py --release-dir DIR [--arm64-dir DIR] [--runs N] [--warm N] [--only fn,fn] [--json FILE]
+Usage: functions.py --release-dir DIR [--arm64-dir DIR] [--runs N] [--warm N] [--warmup N] [--only fn,fn] [--json FILE]
 The local stack's environment must be exported (infra/stack/env.sh and functions.env). Stdlib only.
 """
 
@@ -163,6 +164,17 @@ def outcome(response):
     return "?"
 
 
+def warm_up(release_dir, chosen, starts):
+    """Starts of the first function that has a binary, not measured: a DynamoDB Local just started (its
+    JIT cold) otherwise makes the first rows' AWS calls several times slower than the rest."""
+    for fn, event_file in chosen.items():
+        binary = os.path.join(release_dir, fn)
+        if starts > 0 and os.path.exists(binary):
+            print(f"(warming the emulators up: {starts} unmeasured starts of `{fn}`)", flush=True)
+            measure(binary, event_file, starts, 20)
+            return
+
+
 def mark(value, budget, text):
     return f"{text} !" if value is not None and value > budget else text
 
@@ -174,6 +186,8 @@ def main():
     parser.add_argument("--runs", type=int, default=10, help="process starts per function")
     parser.add_argument("--warm", type=int, default=20, help="warm invocations per start")
     parser.add_argument("--only", help="comma-separated function names")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="unmeasured starts of the first function, so the emulators are warm before the first row")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
@@ -182,13 +196,13 @@ def main():
     os.environ.update(env_needed)
     os.environ.pop("AWS_LAMBDA_LOG_FORMAT", None)  # the text format keeps span timings
 
+    chosen = {fn: event for fn, event in fixtures().items() if not only or fn in only}
+    warm_up(args.release_dir, chosen, args.warmup)
     rows = []
     print("| function | trigger | x86_64 / arm64 MB | cold p50 ms (AWS wait) | warm p50 ms | own p50 µs "
           "| AWS calls (wait ms) | peak RSS MB | answered |")
     print("| " + " | ".join(["---"] * 9) + " |")
-    for fn, event_file in fixtures().items():
-        if only and fn not in only:
-            continue
+    for fn, event_file in chosen.items():
         binary = os.path.join(args.release_dir, fn)
         if not os.path.exists(binary):
             print(f"| `{fn}` | no release binary at {binary} |")

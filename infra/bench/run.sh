@@ -3,7 +3,8 @@
 # deploys), cold start, warm invocation, own CPU time per invocation, AWS round trips and peak RSS
 # (infra/bench/functions.py), each invoked with one of its events/ fixtures against a local stack of
 # its own (ports 8400/5400/9400/3400, own run directory), stopped after. RUNS and WARM override the
-# starts per function and the warm events per start; ONLY=fn,fn measures some functions only.
+# starts per function and the warm events per start; ONLY=fn,fn builds and measures some functions only;
+# ARM64=0 skips the arm64 build.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -15,15 +16,25 @@ unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS AWS_ENDPOI
 source "$root/infra/stack/env.sh"
 cd "$root"
 
-log "building every function's release binary for this machine ($(uname -m)); the first build takes a while (fat LTO, one codegen unit)"
-cargo build --locked --release -p mcpflow-functions --bins
+# ONLY=fn,fn builds those functions' binaries only (each is a fat-LTO link of its own).
+bins=(--bins)
+if [[ -n ${ONLY:-} ]]; then
+  bins=()
+  for fn in ${ONLY//,/ }; do bins+=(--bin "$fn"); done
+fi
+log "building the release binaries for this machine ($(uname -m)); the first build of all takes a while (fat LTO, one codegen unit)"
+cargo build --locked --release -p mcpflow-functions "${bins[@]}"
 
 "$root/infra/stack/install.sh" all   # the emulators, and cargo-lambda with its zig
 # The deployed artifact is arm64 (template.yaml); cross-building needs the target's std and cargo-lambda's zig.
 arm64=()
-if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && command -v cargo-lambda >/dev/null; then
+if [[ ${ARM64:-1} == 0 ]]; then
+  log "arm64 sizes skipped (ARM64=0)"
+elif rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && command -v cargo-lambda >/dev/null; then
   log "building the arm64 bootstraps as sam build does (cargo lambda build --release --arm64)"
-  cargo lambda build --locked --release --arm64 -p mcpflow-functions >/dev/null
+  lambda_bins=()
+  [[ ${bins[0]} == --bins ]] || lambda_bins=("${bins[@]}")
+  cargo lambda build --locked --release --arm64 -p mcpflow-functions "${lambda_bins[@]}" >/dev/null
   arm64=(--arm64-dir "$CARGO_TARGET_DIR/lambda")
 else
   log "arm64 sizes skipped: needs \`rustup target add aarch64-unknown-linux-gnu\` and \`infra/stack/install.sh all\`"

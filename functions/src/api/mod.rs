@@ -299,7 +299,7 @@ where
 {
     // Built once per cold start and used until the environment is frozen for good.
     let app: &'static App<D, A> = Box::leak(Box::new(app));
-    lambda_http::run(service_fn(move |req| async move {
+    crate::runtime::run_http(service_fn(move |req| async move {
         Ok::<_, lambda_http::Error>(serve(app, handler, req).await)
     }))
     .await

@@ -103,7 +103,7 @@ where
 {
     let app: &'static App<D, A> = Box::leak(Box::new(app));
     let auth: &'static Authenticator<S, L> = Box::leak(Box::new(auth));
-    lambda_http::run_with_streaming_response(service_fn(move |req: Request| async move {
+    let runtime = lambda_http::streaming_runtime(service_fn(move |req: Request| async move {
         if received_route(&req) != route {
             let err = ApiError::not_found("ROUTE_NOT_FOUND", format!("this URL serves {route} only"));
             return Ok::<_, lambda_http::Error>(streamed(http::error(&err, &http::request_id(&req)), None));
@@ -111,8 +111,8 @@ where
         let req = authenticate(auth, route, req).await;
         let (response, rest) = serve_streaming(app, handler, req).await;
         Ok(streamed(response, rest))
-    }))
-    .await
+    }));
+    crate::runtime::run(runtime).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Lambda entry point of `health`.
 
 use functions::health::{handle, HealthDeps};
-use lambda_http::{run, service_fn, Error};
+use functions::runtime::run_http;
+use lambda_http::{service_fn, Error};
 use shared::aws::AwsClients;
 use shared::health::aws::AwsDependencyProbe;
 use shared::health::Dependency;
@@ -19,5 +20,7 @@ async fn main() -> Result<(), Error> {
         version: config.version,
         timeout: config.health_check_timeout,
     };
-    run(service_fn(|req| handle(&deps, req))).await
+    // Built once per cold start and used until the environment is frozen for good.
+    let deps: &'static _ = Box::leak(Box::new(deps));
+    run_http(service_fn(move |req| handle(deps, req))).await
 }

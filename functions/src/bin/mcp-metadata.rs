@@ -1,7 +1,8 @@
 //! Lambda entry point of `mcp-metadata`: the OAuth protected-resource metadata of the MCP endpoint.
 
 use functions::mcp::lambda::protected_resource;
-use lambda_http::{run, service_fn, Error, Request};
+use functions::runtime::run_http;
+use lambda_http::{service_fn, Error, Request};
 use shared::{telemetry, Config};
 
 #[tokio::main]
@@ -10,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
     let issuer = config.jwt.as_ref().map(|j| j.issuer.clone());
-    run(service_fn(|req: Request| {
+    run_http(service_fn(move |req: Request| {
         let response = protected_resource(&req, issuer.as_deref());
         async move { Ok::<_, Error>(response) }
     }))

@@ -1,7 +1,8 @@
 //! Lambda entry point of `openapi`: the HTTP API's OpenAPI 3.1 document.
 
 use functions::openapi::{etag, handle};
-use lambda_http::{run, service_fn, Error, Request};
+use functions::runtime::run_http;
+use lambda_http::{service_fn, Error, Request};
 use shared::{telemetry, Config};
 
 #[tokio::main]
@@ -10,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
     let etag = etag();
-    run(service_fn(|req: Request| {
+    run_http(service_fn(move |req: Request| {
         let response = handle(&req, &etag);
         async move { Ok::<_, Error>(response) }
     }))

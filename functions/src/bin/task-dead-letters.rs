@@ -4,8 +4,9 @@
 #![recursion_limit = "256"]
 
 use functions::dead_letters::handle;
+use functions::runtime::run_events;
 use functions::wiring::aws_deps;
-use lambda_runtime::{run, service_fn, Error};
+use lambda_runtime::{service_fn, Error};
 use shared::aws::AwsClients;
 use shared::{telemetry, Config};
 
@@ -16,5 +17,5 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
     let deps = aws_deps(&config, &clients)?;
-    run(service_fn(|event| handle(&deps, event))).await
+    run_events(service_fn(|event| handle(&deps, event))).await
 }

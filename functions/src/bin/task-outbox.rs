@@ -1,8 +1,9 @@
 //! Lambda entry point of `task-outbox`.
 
 use functions::outbox::handle;
+use functions::runtime::run_events;
 use functions::wiring::aws_deps;
-use lambda_runtime::{run, service_fn, Error};
+use lambda_runtime::{service_fn, Error};
 use shared::aws::AwsClients;
 use shared::{telemetry, Config};
 
@@ -13,5 +14,5 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
     let deps = aws_deps(&config, &clients)?;
-    run(service_fn(|event| handle(&deps, config.outbox_grace, event))).await
+    run_events(service_fn(|event| handle(&deps, config.outbox_grace, event))).await
 }

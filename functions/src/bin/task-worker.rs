@@ -1,8 +1,9 @@
 //! Lambda entry point of `task-worker`.
 
+use functions::runtime::run_events;
 use functions::wiring::{aws_deps, start_with_secrets, task_events};
 use functions::worker::{handle, WorkerSettings};
-use lambda_runtime::{run, service_fn, Error};
+use lambda_runtime::{service_fn, Error};
 use shared::providers::retry::RetryPolicy;
 
 #[tokio::main]
@@ -15,5 +16,5 @@ async fn main() -> Result<(), Error> {
         task_deadline: config.task_deadline,
         policy: RetryPolicy::default(),
     };
-    run(service_fn(|event| handle(&deps, settings, &events, event))).await
+    run_events(service_fn(|event| handle(&deps, settings, &events, event))).await
 }

@@ -49,6 +49,13 @@ fn function_name() -> String {
 /// thawed, and the kept tail of a burst waits for the instance's next invocation; Lambda retires an
 /// idle instance without a word, and the tail is lost with it (at most `flush_every` of samples).
 /// Figures are best-effort, as every metrics write is.
+///
+/// Once [`Recorder::defer_to_after_response`] is called (the Lambda runtime layer of the functions
+/// does), a write that a sample makes due is not made while the invocation answers, but by
+/// [`Recorder::after_response`], which the layer calls once the invocation's response is posted and
+/// before the instance asks for its next event: Lambda has already handed the answer to the caller
+/// then, and does not freeze the instance until it asks. So no caller waits for a metrics write,
+/// not even a cold start's, and none is lost for it.
 #[derive(Clone)]
 pub struct Recorder {
     pub store: Arc<dyn MetricsStore>,
@@ -63,12 +70,14 @@ pub struct Recorder {
 type Batch = BTreeMap<(String, Resolution, i64, String), Counts>;
 
 /// The samples kept since `since`, added up; when this instance last wrote; whether a timer will
-/// write them.
+/// write them; whether writes wait for the response, and whether one is waiting.
 #[derive(Default)]
 struct Pending {
     since: Option<TokioInstant>,
     written: Option<TokioInstant>,
     timer: bool,
+    deferred: bool,
+    ready: bool,
     buckets: Batch,
     events: Vec<LogEvent>,
 }
@@ -111,6 +120,7 @@ impl Pending {
 
     fn take(&mut self) -> Kept {
         self.since = None;
+        self.ready = false;
         if !self.buckets.is_empty() || !self.events.is_empty() {
             self.written = Some(TokioInstant::now());
         }
@@ -154,6 +164,25 @@ impl Recorder {
     #[must_use]
     pub fn keeping_for(self, flush_every: Duration) -> Self {
         Self { flush_every, ..self }
+    }
+
+    /// From now on, the writes a sample makes due wait for [`Recorder::after_response`] (for every
+    /// clone of this recorder).
+    pub fn defer_to_after_response(&self) {
+        self.lock().deferred = true;
+    }
+
+    /// Makes the writes an invocation made due, if it made any: called once its response is posted.
+    pub async fn after_response(self) {
+        let kept = {
+            let mut pending = self.lock();
+            if pending.ready {
+                pending.take()
+            } else {
+                Kept::default()
+            }
+        };
+        self.write(kept).await;
     }
 
     /// Writes what this instance keeps, now.
@@ -266,15 +295,22 @@ impl Recorder {
         .await;
     }
 
-    /// Adds to what is kept with `add`; writes it all when the instance was quiet or it is due, else
-    /// makes sure a timer will.
+    /// Adds to what is kept with `add`; writes it all when the instance was quiet or it is due (or,
+    /// deferred, leaves it to [`Recorder::after_response`]), else makes sure a timer will.
     async fn keep(&self, add: impl FnOnce(&mut Pending)) {
         let (kept, set_timer) = {
             let mut pending = self.lock();
             let quiet = pending.quiet(self.flush_every);
             add(&mut pending);
-            if quiet || pending.due(self.flush_every) {
-                (pending.take(), false)
+            if pending.ready {
+                (Kept::default(), false)
+            } else if quiet || pending.due(self.flush_every) {
+                if pending.deferred {
+                    pending.ready = true;
+                    (Kept::default(), false)
+                } else {
+                    (pending.take(), false)
+                }
             } else {
                 let set_timer = !pending.timer && tokio::runtime::Handle::try_current().is_ok();
                 pending.timer |= set_timer;
