@@ -7,7 +7,7 @@ use shared::agents::dynamodb::DynamoDbAgents;
 use shared::audit::dynamodb::DynamoDbAuditLog;
 use shared::auth::authenticate::Authenticator;
 use shared::aws::AwsClients;
-use shared::completions::tools::RegistryTools;
+use shared::completions::tools::{RegistryToolSpecs, RegistryTools};
 use shared::connections::dynamodb::DynamoDbConnections;
 use shared::connections::pending::SqsAuthTimeouts;
 use shared::connections::publish::{TopicEvents, WebSocketPublisher};
@@ -138,11 +138,24 @@ pub fn aws_deps(config: &Config, clients: &AwsClients) -> anyhow::Result<AwsDeps
         limits: config.limits,
         updates: task_events(config, clients).map(|p| p as Arc<dyn TaskUpdates>),
         metrics: Some(recorder(config, clients)),
+        tool_specs: Some(Arc::new(RegistryToolSpecs {
+            store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
+        })),
+        tools: None,
+    })
+}
+
+/// `deps` for a function that runs completions (the worker, the streaming function): the registered
+/// tools they offer are run through the registry too.
+#[must_use]
+pub fn running_tools(deps: AwsDeps, config: &Config, clients: &AwsClients) -> AwsDeps {
+    AwsDeps {
         tools: Some(Arc::new(RegistryTools {
             store: DynamoDbRegistry::new(clients.dynamodb.clone(), config.table_name.clone()),
             policy: config.tool_endpoints,
         })),
-    })
+        ..deps
+    }
 }
 
 /// A contexts or tasks route.
@@ -265,7 +278,7 @@ pub async fn completions_stream() -> Result<(
     let (config, clients) = start_with_secrets().await?;
     let deps = crate::completions::stream::StreamDeps {
         completions: CompletionDeps {
-            conversation: aws_deps(&config, &clients)?,
+            conversation: running_tools(aws_deps(&config, &clients)?, &config, &clients),
             integrations: DynamoDbIntegrations::new(clients.dynamodb.clone(), config.table_name.clone()),
         },
         task_deadline: config.task_deadline,

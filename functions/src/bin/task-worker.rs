@@ -1,7 +1,7 @@
 //! Lambda entry point of `task-worker`.
 
 use functions::runtime::run_events;
-use functions::wiring::{aws_deps, start_with_secrets, task_events};
+use functions::wiring::{aws_deps, running_tools, start_with_secrets, task_events};
 use functions::worker::{handle, WorkerSettings};
 use lambda_runtime::{service_fn, Error};
 use shared::providers::retry::RetryPolicy;
@@ -10,7 +10,7 @@ use shared::providers::retry::RetryPolicy;
 async fn main() -> Result<(), Error> {
     shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     let (config, clients) = start_with_secrets().await?;
-    let deps = aws_deps(&config, &clients)?;
+    let deps = running_tools(aws_deps(&config, &clients)?, &config, &clients);
     let events = task_events(&config, &clients);
     let settings = WorkerSettings {
         task_deadline: config.task_deadline,

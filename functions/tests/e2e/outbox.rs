@@ -52,6 +52,7 @@ async fn a_prompt_whose_creator_died_before_queueing_it_is_queued_by_the_outbox_
         limits: base.limits,
         updates: None,
         metrics: None,
+        tool_specs: None,
         tools: None,
     };
     let principal = Principal {

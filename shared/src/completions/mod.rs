@@ -261,7 +261,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         if names.is_empty() {
             return Ok(());
         }
-        let Some(toolbox) = &self.tools else {
+        let Some(toolbox) = &self.tool_specs else {
             return Err(invalid("tools", "this endpoint offers no tools"));
         };
         match toolbox.specs(&principal.tenant, names).await {

@@ -181,7 +181,7 @@ async fn a_completion_through_an_integration_calls_its_provider_model_and_refuse
 /// The tenant's tools in a test: `weather` answers for its city, `broken` fails; nothing else is registered.
 struct TestTools;
 
-impl tools::ToolBox for TestTools {
+impl tools::ToolSpecs for TestTools {
     fn specs<'a>(
         &'a self,
         _: &'a str,
@@ -203,7 +203,9 @@ impl tools::ToolBox for TestTools {
                 .collect()
         })
     }
+}
 
+impl tools::ToolBox for TestTools {
     fn run<'a>(
         &'a self,
         _: &'a str,
@@ -267,7 +269,9 @@ async fn with_tools(
         None,
     )
     .unwrap();
-    d.tools = Some(std::sync::Arc::new(TestTools));
+    let test_tools = std::sync::Arc::new(TestTools);
+    d.tool_specs = Some(test_tools.clone());
+    d.tools = Some(test_tools);
     d.default_model = "gpt".into();
     (d, received)
 }
@@ -420,10 +424,10 @@ async fn a_registered_schema_without_a_type_is_offered_as_an_object() {
             allow_private: false,
         },
     };
-    let specs = tools::ToolBox::specs(&toolbox, "acme", &["any".to_owned()])
+    let specs = tools::ToolSpecs::specs(&toolbox, "acme", &["any".to_owned()])
         .await
         .unwrap();
     assert_eq!(specs[0].input_schema, json!({"type": "object"}));
-    let missing = tools::ToolBox::specs(&toolbox, "other", &["any".to_owned()]).await;
+    let missing = tools::ToolSpecs::specs(&toolbox, "other", &["any".to_owned()]).await;
     assert!(matches!(missing, Err(tools::ToolsError::NotRegistered(n)) if n == "any"));
 }

@@ -37,13 +37,22 @@ pub enum ToolsError {
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Port: a tenant's registered tools, as a completion offers and calls them.
-pub trait ToolBox: Send + Sync {
+/// Port: a tenant's registered tools, as a completion names and offers them.
+pub trait ToolSpecs: Send + Sync {
     /// The tools named `names`, in order.
     fn specs<'a>(&'a self, tenant: &'a str, names: &'a [String]) -> Boxed<'a, Result<Vec<ToolSpec>, ToolsError>>;
+}
 
+/// Port: a tenant's registered tools, as the function that runs a completion calls them.
+pub trait ToolBox: ToolSpecs {
     /// Runs one call; every failure is an error answer for the model, never an error of the call.
     fn run<'a>(&'a self, tenant: &'a str, call: &'a ToolCall) -> Boxed<'a, ToolOutput>;
+}
+
+/// The registry's tools, read only: what the functions that take a completion's request check its
+/// tools against. They never run one, so they link no JSON Schema validator (about 2 MB of a binary).
+pub struct RegistryToolSpecs<S> {
+    pub store: S,
 }
 
 /// The registry's tools: read from `store`, their endpoints called as `policy` allows.
@@ -52,28 +61,39 @@ pub struct RegistryTools<S> {
     pub policy: EndpointPolicy,
 }
 
-impl<S: RegistryStore + 'static> ToolBox for RegistryTools<S> {
-    fn specs<'a>(&'a self, tenant: &'a str, names: &'a [String]) -> Boxed<'a, Result<Vec<ToolSpec>, ToolsError>> {
-        Box::pin(async move {
-            let reads = names.iter().map(|name| self.store.get(tenant, Kind::Tool, name));
-            let docs = futures::future::join_all(reads).await;
-            names
-                .iter()
-                .zip(docs)
-                .map(|(name, doc)| match doc {
-                    Ok(Some(doc)) => Ok(ToolSpec {
-                        name: name.clone(),
-                        description: doc["description"].as_str().unwrap_or_default().to_owned(),
-                        input_schema: object_schema(&doc["input_schema"]),
-                    }),
-                    Ok(None) => Err(ToolsError::NotRegistered(name.clone())),
-                    Err(RegistryError::Unknown(e)) => Err(ToolsError::Store(e)),
-                    Err(other) => Err(ToolsError::Store(anyhow::anyhow!(other.to_string()))),
-                })
-                .collect()
+/// The tools named `names` in `store`, in order.
+async fn read_specs<S: RegistryStore>(store: &S, tenant: &str, names: &[String]) -> Result<Vec<ToolSpec>, ToolsError> {
+    let reads = names.iter().map(|name| store.get(tenant, Kind::Tool, name));
+    let docs = futures::future::join_all(reads).await;
+    names
+        .iter()
+        .zip(docs)
+        .map(|(name, doc)| match doc {
+            Ok(Some(doc)) => Ok(ToolSpec {
+                name: name.clone(),
+                description: doc["description"].as_str().unwrap_or_default().to_owned(),
+                input_schema: object_schema(&doc["input_schema"]),
+            }),
+            Ok(None) => Err(ToolsError::NotRegistered(name.clone())),
+            Err(RegistryError::Unknown(e)) => Err(ToolsError::Store(e)),
+            Err(other) => Err(ToolsError::Store(anyhow::anyhow!(other.to_string()))),
         })
-    }
+        .collect()
+}
 
+impl<S: RegistryStore + 'static> ToolSpecs for RegistryToolSpecs<S> {
+    fn specs<'a>(&'a self, tenant: &'a str, names: &'a [String]) -> Boxed<'a, Result<Vec<ToolSpec>, ToolsError>> {
+        Box::pin(read_specs(&self.store, tenant, names))
+    }
+}
+
+impl<S: RegistryStore + 'static> ToolSpecs for RegistryTools<S> {
+    fn specs<'a>(&'a self, tenant: &'a str, names: &'a [String]) -> Boxed<'a, Result<Vec<ToolSpec>, ToolsError>> {
+        Box::pin(read_specs(&self.store, tenant, names))
+    }
+}
+
+impl<S: RegistryStore + 'static> ToolBox for RegistryTools<S> {
     fn run<'a>(&'a self, tenant: &'a str, call: &'a ToolCall) -> Boxed<'a, ToolOutput> {
         Box::pin(async move {
             let ran = execute_for(&self.store, tenant, &call.name, &call.arguments, self.policy, None).await;

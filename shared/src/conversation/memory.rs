@@ -341,6 +341,7 @@ impl super::service::Deps<InMemory, InMemory, InMemory> {
             limits: crate::contexts::requests::Limits::default(),
             updates: None,
             metrics: None,
+            tool_specs: None,
             tools: None,
         })
     }

@@ -25,7 +25,10 @@ pub struct Deps<C, T, Q> {
     pub updates: Option<std::sync::Arc<dyn crate::tasks::updates::TaskUpdates>>,
     /// Where tasks' starts and finishes are counted (`None`: nowhere).
     pub metrics: Option<crate::metrics::Recorder>,
-    /// The registered tools completions may offer (`None`: none).
+    /// The registered tools a completion's request is checked against (`None`: it may offer none).
+    pub tool_specs: Option<std::sync::Arc<dyn crate::completions::tools::ToolSpecs>>,
+    /// The registered tools, run: where completions run (the worker, the streaming function).
+    /// `None` elsewhere, so that the other functions link no JSON Schema validator.
     pub tools: Option<std::sync::Arc<dyn crate::completions::tools::ToolBox>>,
 }
 

@@ -48,6 +48,7 @@ fn endpoint() -> Endpoint<InMemoryAuditLog> {
         limits: Limits::default(),
         updates: None,
         metrics: None,
+        tool_specs: None,
         tools: None,
     };
     let tools = super::super::tools::specs(&deps.limits, &["local-echo".into()], "local-echo").unwrap();

@@ -56,6 +56,7 @@ fn with_queue<Q: TaskQueue>(d: &Deps<InMemory, InMemory, InMemory>, queue: Q) ->
         limits: d.limits,
         updates: None,
         metrics: None,
+        tool_specs: None,
         tools: None,
     }
 }
