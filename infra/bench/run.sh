@@ -4,7 +4,8 @@
 # (infra/bench/functions.py), each invoked with one of its events/ fixtures against a local stack of
 # its own (ports 8400/5400/9400/3400, own run directory), stopped after. RUNS and WARM override the
 # starts per function and the warm events per start; ONLY=fn,fn builds and measures some functions only;
-# ARM64=0 skips the arm64 build.
+# ARM64=0 skips the arm64 build; PEER_ENV="VAR=value …" measures the same functions again with those
+# settings and prints both cold starts side by side.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -49,6 +50,28 @@ set +a
 log "$(date -u +%F), $(nproc) cores, $(uname -m); figures also in $MCPFLOW_RUN/functions.json"
 python3 "$here/functions.py" --release-dir "$CARGO_TARGET_DIR/release" "${arm64[@]}" \
   --runs "${RUNS:-10}" --warm "${WARM:-20}" ${ONLY:+--only "$ONLY"} --json "$MCPFLOW_RUN/functions.json"
+
+if [[ -n ${PEER_ENV:-} ]]; then
+  # The same binaries on the same stack, with settings changed (e.g. PEER_ENV=METRICS_FLUSH_SECS=0),
+  # as the peer of the run above.
+  log "the same functions again with $PEER_ENV (figures also in $MCPFLOW_RUN/functions-peer.json)"
+  env $PEER_ENV python3 "$here/functions.py" --release-dir "$CARGO_TARGET_DIR/release" "${arm64[@]}" --warmup 0 \
+    --runs "${RUNS:-10}" --warm "${WARM:-20}" ${ONLY:+--only "$ONLY"} --json "$MCPFLOW_RUN/functions-peer.json"
+  python3 - "$MCPFLOW_RUN/functions.json" "$MCPFLOW_RUN/functions-peer.json" "$PEER_ENV" <<'PY'
+import json, statistics, sys
+ours = {r["function"]: r for r in json.load(open(sys.argv[1]))}
+peer = {r["function"]: r for r in json.load(open(sys.argv[2]))}
+print(f"\n| function | cold p50 ms | with {sys.argv[3]} | ratio |")
+print("| --- | --- | --- | --- |")
+ratios = []
+for fn in sorted(ours.keys() & peer.keys()):
+    a, b = ours[fn]["cold_ms"], peer[fn]["cold_ms"]
+    ratios.append(a / b)
+    print(f"| `{fn}` | {a:.1f} | {b:.1f} | {a / b:.2f} |")
+if ratios:
+    print(f"\nmedian ratio {statistics.median(ratios):.2f} over {len(ratios)} functions")
+PY
+fi
 
 log "the AWS bill per million calls, from these figures (infra/bench/cost.py)"
 peer="${MCPFLOW_CACHE}/run-bench-mcp/mcp.json"
