@@ -2,7 +2,9 @@
 # `make bench-load`: requests/s and latency p50/p95/p99 at 1, 10 and 50 concurrent clients (oha, a Rust
 # load generator, pinned below) for a REST read and MCP tools/list through the local gateway, and
 # tools/list on the Python FastMCP peer, on a stack of its own (ports 8500/5500/9500/3500), stopped
-# after. SECONDS_PER_CELL (default 10) and CLIENTS (default 1,10,50) override the load.
+# after. SECONDS_PER_CELL (default 10) and CLIENTS (default 1,10,50) override the load; PROFILE=release
+# hosts the functions' release builds (built first: fat LTO, long the first time) instead of the debug
+# builds `make dev` runs.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -29,6 +31,11 @@ fi
 source "$here/venv.sh"
 install_bench_venv
 "$root/infra/stack/install.sh" all
+if [[ ${PROFILE:-debug} == release ]]; then
+  log "building the functions' release binaries (fat LTO, one codegen unit; the first build takes a while)"
+  cargo build --locked --release -p mcpflow-functions --bins
+  export MCPFLOW_FUNCTIONS_PROFILE=release
+fi
 peer_pid=""
 trap '[[ -n $peer_pid ]] && kill "$peer_pid"; "$root/infra/stack/stop.sh" all' EXIT
 "$root/infra/stack/dev.sh" --detach
@@ -40,7 +47,7 @@ peer_port=3599
 "$BENCH_VENV/bin/python" "$here/fastmcp_peer.py" --port "$peer_port" --tenant local >"$MCPFLOW_RUN/peer.log" 2>&1 &
 peer_pid=$!
 wait_http "http://127.0.0.1:$peer_port/mcp" 60
-log "$(date -u +%F), $(nproc) cores; figures also in $MCPFLOW_RUN/load.json"
+log "$(date -u +%F), $(nproc) cores, functions' ${PROFILE:-debug} builds; figures also in $MCPFLOW_RUN/load.json"
 python3 "$here/load.py" --url "http://127.0.0.1:$GATEWAY_PORT" --key "$(<"$MCPFLOW_RUN/admin.key")" --oha "$oha" \
   --peer-url "http://127.0.0.1:$peer_port" --seconds "${SECONDS_PER_CELL:-10}" --clients "${CLIENTS:-1,10,50}" \
   --json "$MCPFLOW_RUN/load.json"

@@ -61,11 +61,16 @@ fi
 # them: each invocation ends at the function's Timeout, killed with its process, with as many
 # instances as the triggers' MaximumConcurrency. MCPFLOW_CHAOS_KILL_RATE kills some at random.
 # A snapshot of the bins (hard links where possible), so a later build cannot swap them mid-run.
+# MCPFLOW_FUNCTIONS_PROFILE=release hosts the release builds instead (the caller builds them first:
+# `make bench-load PROFILE=release` does).
+profile="${MCPFLOW_FUNCTIONS_PROFILE:-debug}"
 functions_dir="$MCPFLOW_RUN/functions"
 rm -rf "$functions_dir" && mkdir -p "$functions_dir"
 for bin in "$root"/functions/src/bin/*.rs; do
   name=$(basename "$bin" .rs)
-  cp -l "$CARGO_TARGET_DIR/debug/$name" "$functions_dir/" 2>/dev/null || cp "$CARGO_TARGET_DIR/debug/$name" "$functions_dir/"
+  built="$CARGO_TARGET_DIR/$profile/$name"
+  [[ -x $built ]] || { log "no $profile build of $name at $built"; exit 1; }
+  cp -l "$built" "$functions_dir/" 2>/dev/null || cp "$built" "$functions_dir/"
 done
 (cd "$root" && start_service gateway "$MCPFLOW_RUN/gateway.log" -- \
   "$gateway" serve --template template.yaml --stack "$STACK_NAME" --port "$GATEWAY_PORT" --ws-port "$WS_PORT" \
