@@ -58,8 +58,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self):  # .../invocation/{id}/response or /error, /init/error
-        length = int(self.headers.get("Content-Length", "0"))
-        payload = self.rfile.read(length)
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            payload = self.read_chunked()
+        else:
+            payload = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.headers.get("Lambda-Runtime-Function-Response-Mode", "").lower() == "streaming":
+            # A function URL's streamed response: its prelude (status and headers, JSON), 8 NUL bytes,
+            # the body. The figures keep the prelude; the response counts as posted at its last byte.
+            payload = payload.split(b"\0" * 8, 1)[0]
         self.server.response_at = time.perf_counter()
         self.server.last_response = payload
         if "error" in self.path:
@@ -68,6 +74,19 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
         self.server.responded.set()
+
+
+    def read_chunked(self):
+        """A body sent with `Transfer-Encoding: chunked` (a streamed response), trailers skipped."""
+        body = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(body)
+            body += self.rfile.read(size)
+            self.rfile.readline()
 
 
 class KeepAliveHandler(Handler):

@@ -73,6 +73,11 @@ if ratios:
 PY
 fi
 
+if [[ -n ${ONLY:-} ]]; then
+  # The bill adds up the authorizer and every function on a path: it needs the whole table.
+  log "no bill with ONLY: run \`make bench\` without it for infra/bench/cost.py's figures"
+  exit 0
+fi
 log "the AWS bill per million calls, from these figures (infra/bench/cost.py)"
 peer="${MCPFLOW_CACHE}/run-bench-mcp/mcp.json"
 [[ -f $peer ]] || log "no $peer: run \`make bench-mcp\` for the FastMCP peer's line"
