@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--clients", default="1,10,50")
     ap.add_argument("--json")
+    ap.add_argument("--profile", default="debug", help="the functions' build the gateway hosts")
     args = ap.parse_args()
     task_id = completed_task(args.url, args.key)
     mcp_headers = [(k, v) for k, v in MCP_HEADERS.items()]
@@ -76,7 +77,7 @@ def main():
     print("\nratio mcp/peer (requests/s, p50): " + "; ".join(
         f"{c} clients {by['mcp', c]['rps'] / by['peer', c]['rps']:.2f}, {by['mcp', c]['p50'] / by['peer', c]['p50']:.2f}"
         for c in sorted({r["clients"] for r in rows}) if by["peer", c]["rps"] and by["peer", c]["p50"]))
-    print(f"{args.seconds} s per cell. Not like for like: the gateway invokes the functions' debug builds through "
+    print(f"{args.seconds} s per cell. Not like for like: the gateway invokes the functions' {args.profile} builds through "
           "Runtime APIs of its own on these cores, with authentication; the peer is one process with its own HTTP "
           "server and no authentication.", file=sys.stdout)
     if args.json:

@@ -50,4 +50,4 @@ wait_http "http://127.0.0.1:$peer_port/mcp" 60
 log "$(date -u +%F), $(nproc) cores, functions' ${PROFILE:-debug} builds; figures also in $MCPFLOW_RUN/load.json"
 python3 "$here/load.py" --url "http://127.0.0.1:$GATEWAY_PORT" --key "$(<"$MCPFLOW_RUN/admin.key")" --oha "$oha" \
   --peer-url "http://127.0.0.1:$peer_port" --seconds "${SECONDS_PER_CELL:-10}" --clients "${CLIENTS:-1,10,50}" \
-  --json "$MCPFLOW_RUN/load.json"
+  --json "$MCPFLOW_RUN/load.json" --profile "${PROFILE:-debug}"
