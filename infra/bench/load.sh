@@ -31,11 +31,7 @@ fi
 source "$here/venv.sh"
 install_bench_venv
 "$root/infra/stack/install.sh" all
-if [[ ${PROFILE:-debug} == release ]]; then
-  log "building the functions' release binaries (fat LTO, one codegen unit; the first build takes a while)"
-  cargo build --locked --release -p mcpflow-functions --bins
-  export MCPFLOW_FUNCTIONS_PROFILE=release
-fi
+host_profile
 peer_pid=""
 trap '[[ -n $peer_pid ]] && kill "$peer_pid"; "$root/infra/stack/stop.sh" all' EXIT
 "$root/infra/stack/dev.sh" --detach

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-prompts`: starts its own local stack (its own ports, run directory and rate limits, so it
 # runs beside `make dev`), measures prompt accepted -> task completed for 1 and 20 clients with the
-# `local` provider, polling and then waiting on the WebSocket API, and stops the stack.
+# `local` provider, polling and then waiting on the WebSocket API, and stops the stack. PROFILE=release
+# hosts the functions' release builds (venv.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -21,6 +22,7 @@ cd "$root"
 # shellcheck source=infra/bench/venv.sh
 source "$here/venv.sh"
 install_bench_venv
+host_profile
 trap '"$root/infra/stack/stop.sh" all' EXIT
 "$root/infra/stack/dev.sh" --detach
 "$BENCH_VENV/bin/python" "$here/prompt_latency.py" --url "http://127.0.0.1:$GATEWAY_PORT" \

@@ -1,5 +1,6 @@
-# Sourced by the benchmarks that run Python (`make bench-mcp`, `make bench-ws`): BENCH_VENV and
-# install_bench_venv. Needs `here` (infra/bench), `root`, MCPFLOW_CACHE and `log` (infra/stack/env.sh).
+# Sourced by the benchmarks that run Python (`make bench-mcp`, `make bench-ws`, …): BENCH_VENV,
+# install_bench_venv and host_profile. Needs `here` (infra/bench), `root`, MCPFLOW_CACHE and `log`
+# (infra/stack/env.sh).
 
 BENCH_VENV="$MCPFLOW_CACHE/venv-bench"
 
@@ -22,3 +23,13 @@ install_bench_venv() {
   echo "$spec" >"$stamp"
 }
 
+# PROFILE=release: builds the functions' release binaries (fat LTO, one codegen unit: long the first
+# time) and has the stack's host run them (infra/stack/dev.sh) instead of the debug builds `make dev`
+# runs. Call before dev.sh.
+host_profile() {
+  if [[ ${PROFILE:-debug} == release ]]; then
+    log "building the functions' release binaries (fat LTO, one codegen unit; the first build takes a while)"
+    cargo build --locked --release -p mcpflow-functions --bins
+    export MCPFLOW_FUNCTIONS_PROFILE=release
+  fi
+}
