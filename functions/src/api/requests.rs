@@ -18,7 +18,7 @@ pub trait PathKind {
     const MAX_BODY_BYTES: usize;
 }
 
-/// Largest body of a contexts or tasks request (a create carries up to 97 nodes).
+/// Largest body of a contexts or tasks request (a create carries up to 95 nodes).
 pub const CONVERSATION_BODY_BYTES: usize = 1024 * 1024;
 /// Largest body of a registry request (a tool's schema, a template or a resource's content, with room to spare).
 pub const REGISTRY_BODY_BYTES: usize = 128 * 1024;

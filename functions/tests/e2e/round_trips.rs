@@ -11,7 +11,7 @@ use crate::helpers::{fresh_tenant, gateway_url, http, tool_endpoint, Credential}
 
 /// Each route as the test calls it, and the round trips its handler makes.
 const EXPECTED: &[(&str, &str)] = &[
-    ("POST /api/v1/mcp/contexts", "DynamoDB.GetItem=1,DynamoDB.TransactWriteItems=2"),
+    ("POST /api/v1/mcp/contexts", "DynamoDB.GetItem=1,DynamoDB.TransactWriteItems=1"),
     ("POST /api/v1/mcp/contexts/{id}/prompt", "DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=1,SQS.SendMessage=1"),
     ("GET /api/v1/mcp/tasks/{id}", "DynamoDB.GetItem=1"),
     ("GET /api/v1/mcp/contexts/{id}", "DynamoDB.Query=1"),
@@ -26,7 +26,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /api/v1/pipelines/{id}/executions", "DynamoDB.Query=1"),
     ("POST /api/v1/agents/register", "DynamoDB.BatchWriteItem=1,DynamoDB.PutItem=1,DynamoDB.Query=2,DynamoDB.TransactWriteItems=1"),
     ("GET /api/v1/agents", "DynamoDB.Query=1"),
-    ("POST /api/v1/agents/{id}/heartbeat", "DynamoDB.BatchWriteItem=1,DynamoDB.GetItem=1,DynamoDB.Query=1,DynamoDB.UpdateItem=1"),
+    ("POST /api/v1/agents/{id}/heartbeat", "DynamoDB.BatchWriteItem=1,DynamoDB.Query=1,DynamoDB.UpdateItem=1"),
     // (And, at most every 30 s per instance, the health checks: DescribeTable, GetQueueAttributes of
     // each of the 8 queues, DescribeStateMachine; left out here, as they may come from a cache.)
     ("GET /api/v1/summary", "DynamoDB.BatchGetItem=1,DynamoDB.Query=2"),
@@ -191,15 +191,15 @@ async fn each_hot_route_makes_exactly_its_counted_round_trips() {
 
 /// The round trips of the worker's path for one prompt's task (the `local` provider), as
 /// `task-worker` logs them per batch when it counts (`MCPFLOW_COUNT_CALLS=1`): its start (`UpdateItem`),
-/// the tenant's counters on a first start (`UpdateItem`), the context read (`Query`), the reply node
-/// (`PutItem`), the finish with its counters (`TransactWriteItems`), and the one `completed` update's
+/// the tenant's counters on a first start (`UpdateItem`), the context read (`Query`), the finish with
+/// its counters and the reply node (`TransactWriteItems`), and the one `completed` update's
 /// subscribers of its two topics (`task:` and `context:`, a `Query` each), both kept for catch-up in
 /// one `BatchWriteItem`; with `MetricsFlushSeconds=0`, as here, also three metrics samples (the queue
 /// wait, the task's outcome, the invocation) of two buckets each (`UpdateItem`) and the task's two log
 /// events, started and completed (a `BatchWriteItem` each), which a deployment writes together every
 /// 5 s instead.
 const WORKER_PATH: &str =
-    "DynamoDB.BatchWriteItem=3,DynamoDB.PutItem=1,DynamoDB.Query=3,DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=8";
+    "DynamoDB.BatchWriteItem=3,DynamoDB.Query=3,DynamoDB.TransactWriteItems=1,DynamoDB.UpdateItem=8";
 
 /// The AWS calls `task-worker` logged for a batch of this one task alone; `None` when the task ran in
 /// a batch with others (other tests' prompts share the queues) or the line is not there yet.

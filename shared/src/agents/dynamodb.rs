@@ -1,6 +1,7 @@
 //! [`AgentStore`] on DynamoDB: `TENANT#<tenant>` / `AGENT#<agent id>`, one attribute per field.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
@@ -126,10 +127,10 @@ impl AgentStore for DynamoDbAgents {
         &self,
         tenant: &str,
         agent_id: &str,
+        key_id: &str,
         beat: &Heartbeat,
-        at: &str,
-        at_ms: i64,
-    ) -> Result<Option<Agent>, AgentError> {
+        at: (&str, i64),
+    ) -> Result<Agent, AgentError> {
         let update = self
             .client
             .update_item()
@@ -138,16 +139,30 @@ impl AgentStore for DynamoDbAgents {
             .update_expression(
                 "SET reported_status = :status, current_load = :load, last_heartbeat = :at, last_heartbeat_ms = :ms",
             )
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND key_id = :key")
+            .expression_attribute_values(":key", s(key_id))
             .expression_attribute_values(":status", s(&beat.status))
             .expression_attribute_values(":load", n(beat.current_load))
-            .expression_attribute_values(":at", s(at))
-            .expression_attribute_values(":ms", n(at_ms))
-            .return_values(ReturnValue::AllNew);
+            .expression_attribute_values(":at", s(at.0))
+            .expression_attribute_values(":ms", n(at.1))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match update.send().await {
-            Ok(out) => out.attributes().map(from_item).transpose(),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(fail(e)),
+            Ok(out) => out
+                .attributes()
+                .map(from_item)
+                .transpose()?
+                .ok_or_else(|| AgentError::Unknown(anyhow::anyhow!("heartbeat wrote no agent item"))),
+            // The agent as it was comes back when it exists: then it holds another key.
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) if c.item().is_some() => {
+                    Err(AgentError::NotThisAgent(agent_id.to_owned()))
+                }
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(AgentError::NotFound(agent_id.to_owned()))
+                }
+                _ => Err(fail(e)),
+            },
         }
     }
 

@@ -38,18 +38,20 @@ impl AgentStore for InMemoryAgents {
         &self,
         tenant: &str,
         agent_id: &str,
+        key_id: &str,
         beat: &Heartbeat,
-        at: &str,
-        at_ms: i64,
-    ) -> Result<Option<Agent>, AgentError> {
+        at: (&str, i64),
+    ) -> Result<Agent, AgentError> {
         let mut agents = self.agents();
-        Ok(agents.get_mut(&(tenant.to_owned(), agent_id.to_owned())).map(|agent| {
-            agent.reported_status.clone_from(&beat.status);
-            agent.current_load = beat.current_load;
-            at.clone_into(&mut agent.last_heartbeat);
-            agent.last_heartbeat_ms = at_ms;
-            agent.clone()
-        }))
+        let agent = agents
+            .get_mut(&(tenant.to_owned(), agent_id.to_owned()))
+            .ok_or_else(|| AgentError::NotFound(agent_id.to_owned()))?;
+        if agent.key_id != key_id {
+            return Err(AgentError::NotThisAgent(agent_id.to_owned()));
+        }
+        let before = agent.clone();
+        *agent = before.beaten(beat, at.0, at.1);
+        Ok(before)
     }
 
     async fn delete(&self, tenant: &str, agent_id: &str) -> Result<bool, AgentError> {

@@ -121,6 +121,18 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// The agent once `beat` is recorded at `at` (`at_ms`).
+    #[must_use]
+    pub fn beaten(&self, beat: &requests::Heartbeat, at: &str, at_ms: i64) -> Self {
+        Self {
+            reported_status: beat.status.clone(),
+            current_load: beat.current_load,
+            last_heartbeat: at.to_owned(),
+            last_heartbeat_ms: at_ms,
+            ..self.clone()
+        }
+    }
+
     /// Whether `principal` is this agent: its own API key (a JWT whose subject happens to spell the
     /// key id is not it).
     #[must_use]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::requests::{AgentFilter, Heartbeat, Registration};
 use super::store::AgentStore;
 use super::{Agent, AgentError, AgentTimeouts};
-use crate::auth::{Principal, Role};
+use crate::auth::{AuthMethod, Principal, Role};
 use crate::conversation::service::stamp;
 use crate::keys::admin::{issue_key, CreateKeyError};
 use crate::keys::KeyStore;
@@ -101,7 +101,8 @@ pub async fn get<S: AgentStore>(agents: &S, principal: &Principal, agent_id: &st
         .ok_or_else(|| AgentError::NotFound(agent_id.to_owned()))
 }
 
-/// Records the agent's heartbeat, sent with its own token; the agent before and after it.
+/// Records the agent's heartbeat, sent with its own token, in one conditional write (no read first);
+/// the agent before and after it.
 ///
 /// # Errors
 /// [`AgentError::NotFound`], [`AgentError::NotThisAgent`] for any other credentials, or a store
@@ -113,14 +114,18 @@ pub async fn heartbeat<S: AgentStore>(
     beat: &Heartbeat,
     now: DateTime<Utc>,
 ) -> Result<(Agent, Agent), AgentError> {
-    let before = get(agents, principal, agent_id).await?;
-    if !before.is(principal) {
+    if principal.method != AuthMethod::ApiKey {
+        // Only an API key can be an agent's token (a JWT whose subject spells its key id is not it):
+        // nothing is written; the caller learns whether the agent exists, as for any other key.
+        get(agents, principal, agent_id).await?;
         return Err(AgentError::NotThisAgent(agent_id.to_owned()));
     }
-    let after = agents
-        .heartbeat(&principal.tenant, agent_id, beat, &stamp(now), now.timestamp_millis())
-        .await?
-        .ok_or_else(|| AgentError::NotFound(agent_id.to_owned()))?;
+    let at = stamp(now);
+    let at_ms = now.timestamp_millis();
+    let before = agents
+        .heartbeat(&principal.tenant, agent_id, &principal.subject, beat, (&at, at_ms))
+        .await?;
+    let after = before.beaten(beat, &at, at_ms);
     Ok((before, after))
 }
 

@@ -11,15 +11,17 @@ pub trait AgentStore: Send + Sync {
     fn get(&self, tenant: &str, agent_id: &str) -> impl Future<Output = Result<Option<Agent>, AgentError>> + Send;
     /// Every agent of the tenant (at most one per API key it holds).
     fn list(&self, tenant: &str) -> impl Future<Output = Result<Vec<Agent>, AgentError>> + Send;
-    /// Records a heartbeat at `at` (`at_ms`); the agent after it, `None` when there is none.
+    /// Records a heartbeat at `at` (`at_ms`) sent with the API key `key_id`, in one conditional
+    /// write; the agent before it. [`AgentError::NotFound`] when there is none,
+    /// [`AgentError::NotThisAgent`] when the agent holds another key (nothing is written then).
     fn heartbeat(
         &self,
         tenant: &str,
         agent_id: &str,
+        key_id: &str,
         beat: &Heartbeat,
-        at: &str,
-        at_ms: i64,
-    ) -> impl Future<Output = Result<Option<Agent>, AgentError>> + Send;
+        at: (&str, i64),
+    ) -> impl Future<Output = Result<Agent, AgentError>> + Send;
     /// `false` when there was none.
     fn delete(&self, tenant: &str, agent_id: &str) -> impl Future<Output = Result<bool, AgentError>> + Send;
 }

@@ -149,6 +149,10 @@ async fn a_registered_agent_heartbeats_with_its_own_token_only_and_its_token_goe
     assert!(matches!(refused, Err(AgentError::NotThisAgent(_))));
     assert!(matches!(spoofed, Err(AgentError::NotThisAgent(_))));
     assert_eq!((after.reported_status.as_str(), after.current_load), ("busy", 0.5));
+    let stored = service::get(&agents, &own, &agent.agent_id).await.unwrap();
+    assert_eq!(stored, after);
+    let unknown = service::heartbeat(&agents, &own, "agt_unknown", &beat, now).await;
+    assert!(matches!(unknown, Err(AgentError::NotFound(_))));
     // AND listing filters by capability and type; deleting revokes its token
     let admin = admin();
     let by_capability = filter(None, None, Some("data-processing")).unwrap();
@@ -176,4 +180,61 @@ async fn a_registered_agent_heartbeats_with_its_own_token_only_and_its_token_goe
         service::get(&agents, &admin, &agent.agent_id).await,
         Err(AgentError::NotFound(_))
     ));
+}
+
+/// An agent item as DynamoDB's JSON protocol spells it, holding API key `k`.
+fn agent_item() -> serde_json::Value {
+    json!({"pk": {"S": "TENANT#acme"}, "sk": {"S": "AGENT#agt_1"}, "agent_id": {"S": "agt_1"},
+        "tenant": {"S": "acme"}, "name": {"S": "a"}, "agent_type": {"S": "worker"}, "capabilities": {"L": []},
+        "endpoints": {"S": "{}"}, "resources": {"S": "{}"}, "reported_status": {"S": "idle"},
+        "current_load": {"N": "0.2"}, "registered_at": {"S": "2026-12-04T10:00:00Z"},
+        "last_heartbeat": {"S": "2026-12-04T10:00:00Z"}, "last_heartbeat_ms": {"N": "1"}, "key_id": {"S": "k"}})
+}
+
+#[tokio::test]
+async fn a_heartbeat_is_one_write_conditional_on_the_agents_own_key() {
+    use crate::providers::replay::{serve, Answer};
+    use store::AgentStore;
+    let refusal = |item: Option<serde_json::Value>| {
+        let mut body = json!({"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+            "message": "The conditional request failed"});
+        if let Some(item) = item {
+            body["Item"] = item;
+        }
+        Answer::json(400, &body)
+    };
+    // GIVEN a table that takes the first beat, then refuses one while the agent exists, then one
+    // when it does not
+    let answers = vec![
+        Answer::ok(&json!({"Attributes": agent_item()})),
+        refusal(Some(agent_item())),
+        refusal(None),
+    ];
+    let (base, received) = serve(answers).await;
+    let agents = dynamodb::DynamoDbAgents::new(crate::dynamodb::replay_client(&base), "mcpflow".into());
+    let beat = heartbeat(&json!({"status": "busy", "current_load": 0.5})).unwrap();
+    // WHEN its key beats, then another key, then a key of an agent that is gone
+    let before = agents
+        .heartbeat("acme", "agt_1", "k", &beat, ("2026-12-04T10:01:00Z", 2))
+        .await
+        .unwrap();
+    let other = agents
+        .heartbeat("acme", "agt_1", "k2", &beat, ("2026-12-04T10:01:00Z", 2))
+        .await;
+    let gone = agents
+        .heartbeat("acme", "agt_1", "k", &beat, ("2026-12-04T10:01:00Z", 2))
+        .await;
+    // THEN each is one UpdateItem on the agent's key, and the answer is the agent before the beat
+    assert_eq!((before.reported_status.as_str(), before.current_load), ("idle", 0.2));
+    assert!(matches!(other, Err(AgentError::NotThisAgent(_))), "{other:?}");
+    assert!(matches!(gone, Err(AgentError::NotFound(_))), "{gone:?}");
+    let sent = received.lock().unwrap();
+    assert_eq!(sent.len(), 3);
+    assert!(sent.iter().all(|r| r.target() == "DynamoDB_20120810.UpdateItem"));
+    assert_eq!(
+        sent[0].body["ConditionExpression"],
+        "attribute_exists(pk) AND key_id = :key"
+    );
+    assert_eq!(sent[1].body["ExpressionAttributeValues"][":key"], json!({"S": "k2"}));
+    assert_eq!(sent[0].body["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
 }

@@ -8,8 +8,8 @@ use crate::tasks::model::parse_priority;
 /// Limits on what a request may carry and what a user may keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Nodes a create may carry: with the context, its listing entry and its owner's quota, one
-    /// DynamoDB transaction (100 items).
+    /// Nodes a create may carry: with the context, its listing entry, its owner's quota, the task
+    /// that records the creation and the tenant's task counters, one DynamoDB transaction (100 items).
     pub max_nodes: usize,
     /// Nodes ever appended to one context (deleting a node does not give its number back).
     pub max_nodes_per_context: u64,
@@ -31,7 +31,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_nodes: 97,
+            max_nodes: 95,
             max_nodes_per_context: 1000,
             max_contexts_per_user: 100,
             max_node_bytes: 32 * 1024,

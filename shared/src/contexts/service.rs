@@ -40,20 +40,21 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 allowance: REPLY_ALLOWANCE_BYTES,
             });
         }
-        // The quota is the caller's own: a user_id in the body is recorded, never trusted to pick it.
-        self.store_within_quota(&context, principal.subject.clone(), now)
-            .await?;
         let mut record = self.new_task(principal, TaskType::CreateContext, now, input.priority)?;
         (record.context_id, record.user_id, record.model_id) = (Some(id), input.user_id.clone(), Some(model_id));
         (record.status, record.started_at, record.finished_at) = (TaskStatus::Completed, Some(at.clone()), Some(at));
-        self.tasks.create(&record).await?;
+        // The quota is the caller's own: a user_id in the body is recorded, never trusted to pick it.
+        self.store_within_quota(&context, &record, principal.subject.clone(), now)
+            .await?;
         Ok((context, record))
     }
 
-    /// Stores the context unless its owner already has the most live contexts allowed.
+    /// Stores the context with the task that records its creation, unless its owner already has the
+    /// most live contexts allowed.
     async fn store_within_quota(
         &self,
         context: &Context,
+        record: &Task,
         owner: String,
         now: DateTime<Utc>,
     ) -> Result<(), ConversationError> {
@@ -62,7 +63,7 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
             max: self.limits.max_contexts_per_user,
             now: now.timestamp(),
         };
-        match self.contexts.create(context, &quota).await {
+        match self.contexts.create(context, &quota, record).await {
             Err(StoreError::LimitReached(max)) => Err(ConversationError::ContextLimit {
                 owner: quota.owner,
                 max,

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use super::model::{Context, Node};
 use crate::conversation::store::StoreError;
+use crate::tasks::model::Task;
 
 /// The cap on live (unexpired) contexts of one owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +37,15 @@ pub struct Reserved {
 
 /// Port: contexts and their nodes, always within a tenant.
 pub trait ContextStore: Send + Sync {
-    /// Writes the context and its nodes (numbered from 1), unless the owner already has
-    /// `quota.max` live contexts ([`StoreError::LimitReached`]).
-    fn create(&self, context: &Context, quota: &Quota) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes the context and its nodes (numbered from 1) with `record`, the new task that records
+    /// the creation, all or nothing, unless the owner already has `quota.max` live contexts
+    /// ([`StoreError::LimitReached`]).
+    fn create(
+        &self,
+        context: &Context,
+        quota: &Quota,
+        record: &Task,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn get(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Context>, StoreError>> + Send;
     /// Reserves `claim.count` consecutive sequence numbers and `claim.bytes` of content of a context
     /// that has not expired by `now_secs`, unless that would go past sequence number `max_nodes`

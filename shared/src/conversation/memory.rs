@@ -50,7 +50,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ContextStore for InMemory {
-    async fn create(&self, context: &Context, quota: &Quota) -> Result<(), StoreError> {
+    async fn create(&self, context: &Context, quota: &Quota, record: &Task) -> Result<(), StoreError> {
         let mut contexts = lock(&self.contexts);
         let mut owners = lock(&self.owners);
         let live = owners
@@ -70,6 +70,7 @@ impl ContextStore for InMemory {
             (context.tenant.clone(), context.context_id.clone()),
             (context.clone(), next),
         );
+        lock(&self.tasks).insert((record.tenant.clone(), record.task_id.clone()), record.clone());
         Ok(())
     }
 
@@ -208,14 +209,26 @@ impl TaskStore for InMemory {
         Ok(Start::Started(task.clone()))
     }
 
-    async fn finish(&self, started: &Task, now: &str, finish: &Finish) -> Result<bool, StoreError> {
-        let mut tasks = lock(&self.tasks);
-        let task = tasks
-            .get_mut(&(started.tenant.clone(), started.task_id.clone()))
-            .ok_or(StoreError::NotFound)?;
-        if task.status != TaskStatus::Running || task.attempts != started.attempts {
+    async fn finish(
+        &self,
+        started: &Task,
+        now: &str,
+        finish: &Finish,
+        reply: Option<(&Node, i64)>,
+    ) -> Result<bool, StoreError> {
+        let key = (started.tenant.clone(), started.task_id.clone());
+        let runs = |t: &Task| t.status == TaskStatus::Running && t.attempts == started.attempts;
+        if !lock(&self.tasks).get(&key).ok_or(StoreError::NotFound).map(runs)? {
             return Ok(false);
         }
+        // All or nothing, as the transaction: the task still runs, so only the reply's write can fail.
+        if let (Some((node, expires_at)), Some(context)) = (reply, started.context_id.as_deref()) {
+            if !self.put_node(&started.tenant, context, node, expires_at).await? {
+                return Ok(false);
+            }
+        }
+        let mut tasks = lock(&self.tasks);
+        let task = tasks.get_mut(&key).ok_or(StoreError::NotFound)?;
         // As DynamoDB's: the write is the started task (with what its runner added) finished.
         task.clone_from(started);
         crate::tasks::model::apply_finish(task, now, finish);

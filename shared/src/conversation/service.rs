@@ -5,6 +5,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub(crate) use super::records::node;
+use crate::contexts::model::Node;
 use crate::contexts::requests::Limits;
 use crate::contexts::store::ContextStore;
 pub use crate::conversation::errors::ConversationError;
@@ -118,15 +119,17 @@ impl<C: ContextStore, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         })
     }
 
-    /// Finishes the task as `finish` says and publishes its new state; `false` when the finish did not
-    /// take (the task was finished, cancelled or taken over meanwhile: whoever did that published).
+    /// Finishes the task as `finish` says, with a prompt's reply node (and its context's expiry), and
+    /// publishes its new state; `false` when the finish did not take (the task was finished,
+    /// cancelled or taken over meanwhile: whoever did that published).
     pub(crate) async fn finish_and_publish(
         &self,
         mut task: Task,
         at: &str,
         finish: &Finish,
+        reply: Option<(&Node, i64)>,
     ) -> Result<bool, ConversationError> {
-        if !self.tasks.finish(&task, at, finish).await? {
+        if !self.tasks.finish(&task, at, finish, reply).await? {
             return Ok(false);
         }
         crate::tasks::model::apply_finish(&mut task, at, finish);

@@ -118,12 +118,14 @@ pub trait TaskStore: Send + Sync {
     ) -> impl Future<Output = Result<Start, StoreError>> + Send;
     /// `running → completed|failed`, only for the attempt that started it (`started`, as its start
     /// returned it, with what its runner added, such as its tool rounds: the write is that task
-    /// finished, with no read first); `false` otherwise.
+    /// finished, with no read first), with a prompt's `reply` (the node and its context's expiry)
+    /// in its slot of the task's context, which must be empty: all or nothing; `false` otherwise.
     fn finish(
         &self,
         started: &Task,
         now: &str,
         finish: &Finish,
+        reply: Option<(&Node, i64)>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 

@@ -1,6 +1,7 @@
 //! The worker's half of a prompt: take the task (conditionally), ask the model's provider chain,
-//! write the reply into its reserved slot, finish the task. Safe under redelivery: a finished task is
-//! acknowledged and left alone, a leased one is left to its owner, and the reply slot is written once.
+//! finish the task with the reply in its reserved slot (one write). Safe under redelivery: a
+//! finished task is acknowledged and left alone, a leased one is left to its owner, and the reply
+//! slot is written once.
 //!
 //! A task asked with `stream: true` streams the provider's answer: its pieces go to a [`ChunkSink`]
 //! as they arrive (gathered into one chunk while the sink is busy), numbered from 1 within each
@@ -159,12 +160,15 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let at = stamp(now);
         // Counting the start goes alongside the answer, never before it.
         let (answered, ()) = tokio::join!(self.answer(&task, now, budget, sink), self.started(&task, &at));
-        let (finish, rounds) = answered?;
+        let Answered { finish, rounds, reply } = answered?;
         let mut task = task;
         task.tool_rounds = rounds;
         let done = matches!(finish, Finish::Completed { .. });
         let at = stamp(chrono::Utc::now());
-        if !self.finish_and_publish(task.clone(), &at, &finish).await? && self.discard_if_cancelled(&task).await? {
+        let reply = reply.as_ref().map(|(node, expires_at)| (node, *expires_at));
+        if !self.finish_and_publish(task.clone(), &at, &finish, reply).await?
+            && self.discard_if_cancelled(&task).await?
+        {
             return Ok(Processed::AlreadyFinished);
         }
         Ok(if done { Processed::Completed } else { Processed::Failed })
@@ -194,7 +198,7 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
                 stream: None,
             },
         };
-        self.finish_and_publish(task, &at, &finish).await
+        self.finish_and_publish(task, &at, &finish, None).await
     }
 
     /// The reply stored in a prompt's slot, if any.
@@ -206,8 +210,8 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(context.and_then(|c| c.nodes.into_iter().find(|n| n.seq == seq)))
     }
 
-    /// After a finish that did not take: whether the task was cancelled meanwhile, its late reply
-    /// now deleted.
+    /// After a finish that did not take: whether the task was cancelled meanwhile, a late reply in
+    /// its slot now deleted (one an earlier delivery stored before replies went with the finish).
     async fn discard_if_cancelled(&self, task: &Task) -> Result<bool, ConversationError> {
         // Not ours any more: cancelled meanwhile (discard the late reply), or taken over after our
         // lease ran out (the same slot holds the same reply; leave it).
@@ -523,40 +527,49 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         (turn, round)
     }
 
-    /// The task's finish, and the tool rounds it took.
+    /// The task's finish, the tool rounds it took, and a prompt's reply for its slot.
     async fn answer<K: ChunkSink>(
         &self,
         task: &Task,
         now: DateTime<Utc>,
         budget: Budget,
         sink: &mut K,
-    ) -> Result<(Finish, Vec<ToolRound>), ConversationError> {
+    ) -> Result<Answered, ConversationError> {
         if task.task_type == TaskType::Completion {
-            return self.answer_alone(task, budget, sink).await;
+            let (finish, rounds) = self.answer_alone(task, budget, sink).await?;
+            return Ok(Answered {
+                finish,
+                rounds,
+                reply: None,
+            });
         }
-        self.answer_prompt(task, now, budget, sink)
-            .await
-            .map(|finish| (finish, Vec::new()))
+        let (finish, reply) = self.answer_prompt(task, now, budget, sink).await?;
+        Ok(Answered {
+            finish,
+            rounds: Vec::new(),
+            reply,
+        })
     }
 
-    /// A context's prompt: the reply written into its reserved slot.
+    /// A context's prompt: the finish, with the reply node for its reserved slot (and the context's
+    /// expiry), which the finish writes.
     async fn answer_prompt<K: ChunkSink>(
         &self,
         task: &Task,
         now: DateTime<Utc>,
         budget: Budget,
         sink: &mut K,
-    ) -> Result<Finish, ConversationError> {
+    ) -> Result<(Finish, Option<(Node, i64)>), ConversationError> {
         let (Some(context_id), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
-            return Ok(invalid("the task has no context or reply slot".into()));
+            return Ok((invalid("the task has no context or reply slot".into()), None));
         };
         // The one read of the context: the history, and whether an earlier delivery that died
         // before finishing already wrote the reply (then that reply is the answer, asked once).
         let Some(context) = self.contexts.get(&task.tenant, context_id).await? else {
-            return Ok(invalid(format!("context {context_id} no longer exists")));
+            return Ok((invalid(format!("context {context_id} no longer exists")), None));
         };
         if let Some(written) = context.nodes.iter().find(|n| n.seq == seq) {
-            return Ok(already_answered(written));
+            return Ok((already_answered(written), None));
         }
         let model_id = task.model_id.clone().unwrap_or_else(|| context.model_id.clone());
         let route = Route {
@@ -568,14 +581,19 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let asked = self.ask(task, route, history(&context, seq).into(), budget, sink, &mut no_rounds);
         let (response, stream) = match asked.await {
             Ok(r) => r,
-            Err(failed) => return Ok(failed),
+            Err(failed) => return Ok((failed, None)),
         };
         let node = reply(task, seq, &response, &stamp(now));
-        self.contexts
-            .put_node(&task.tenant, context_id, &node, context.expires_at)
-            .await?;
-        Ok(completed(response, stream))
+        Ok((completed(response, stream), Some((node, context.expires_at))))
     }
+}
+
+/// What answering a task came to: its finish, the tool rounds it took, and a prompt's reply node
+/// (with its context's expiry) for the finish to write.
+struct Answered {
+    finish: Finish,
+    rounds: Vec<ToolRound>,
+    reply: Option<(Node, i64)>,
 }
 
 /// Where a task's provider call goes: its model's chain, or one provider's model (an integration's).

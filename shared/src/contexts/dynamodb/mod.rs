@@ -17,6 +17,8 @@ use crate::contexts::store::{Claim, ContextStore, Quota, Reserved};
 use crate::conversation::store::StoreError;
 use crate::dynamodb::store_error as fail;
 use crate::dynamodb::{s, table_keys, Item};
+use crate::tasks::dynamodb::DynamoDbTaskStore;
+use crate::tasks::model::Task;
 
 mod edits;
 mod listing;
@@ -215,13 +217,15 @@ fn lost_a_turn<R>(
 }
 
 impl ContextStore for DynamoDbContextStore {
-    /// One transaction: the context, its listing entry, its principal's quota and its nodes. A
-    /// concurrent create of the same principal moves the quota's version on; then the quota is read
-    /// again.
-    #[tracing::instrument(skip(self, context, quota), fields(context_id = %context.context_id))]
-    async fn create(&self, context: &Context, quota: &Quota) -> Result<(), StoreError> {
+    /// One transaction: the context, its listing entry, its principal's quota, its nodes, and the
+    /// task that records it with its counters. A concurrent create of the same principal moves the
+    /// quota's version on; then the quota is read again.
+    #[tracing::instrument(skip(self, context, quota, record), fields(context_id = %context.context_id))]
+    async fn create(&self, context: &Context, quota: &Quota, record: &Task) -> Result<(), StoreError> {
         let mut meta = meta_item(context);
         meta.insert("quota_sk".into(), s(&table_keys::quota_sort(&quota.owner)));
+        let tasks = DynamoDbTaskStore::new(self.client.clone(), self.table.clone());
+        let recorded = tasks.creation_writes(record)?;
         let (mut attempt, started) = (0, std::time::Instant::now());
         loop {
             attempt += 1;
@@ -232,6 +236,7 @@ impl ContextStore for DynamoDbContextStore {
             for n in &context.nodes {
                 writes.push(self.put(node_item(&context.tenant, &context.context_id, n, context.expires_at)?)?);
             }
+            writes.extend(recorded.iter().cloned());
             match self
                 .client
                 .transact_write_items()

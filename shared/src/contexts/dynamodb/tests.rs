@@ -26,6 +26,18 @@ fn context(user_id: &str) -> Context {
     }
 }
 
+/// The completed `mcp.create_context` task that records the creation.
+fn record() -> Task {
+    let mut t: Task = serde_json::from_value(json!({"task_id": "task_1", "type": "mcp.create_context",
+        "status": "completed", "priority": 5, "context_id": "ctx_1", "user_id": null, "model_id": "local-echo",
+        "created_at": "2026-11-22T10:00:00.000Z", "started_at": "2026-11-22T10:00:00.000Z",
+        "finished_at": "2026-11-22T10:00:00.000Z", "attempts": 0, "provider": null, "model": null,
+        "usage": null, "output": null, "error": null, "expires_at": 2_000_000_000}))
+    .unwrap();
+    t.tenant = "acme".into();
+    t
+}
+
 fn quota(owner: &str) -> Quota {
     Quota {
         owner: owner.into(),
@@ -50,20 +62,30 @@ fn a_tenant_with_a_separator_and_an_id_with_one_get_different_partitions() {
 }
 
 #[tokio::test]
-async fn a_create_claims_a_slot_of_the_principals_quota_whatever_user_id_it_records() {
+async fn a_create_claims_a_slot_of_the_principals_quota_and_records_its_task_in_one_transaction() {
     // GIVEN a principal with one live context, and a table that takes the transaction
     let item = json!({"Item": {"pk": {"S": "TENANT#acme"}, "sk": {"S": "QUOTA#key_1"}, "version": {"N": "4"},
         "live": {"M": {"ctx_0": {"N": "2000000000"}}}}});
     let (base, received) = serve(vec![Answer::ok(&item), Answer::ok(&json!({}))]).await;
     // WHEN it creates a context recording the user id "someone-else"
     store(&base)
-        .create(&context("someone-else"), &quota("key_1"))
+        .create(&context("someone-else"), &quota("key_1"), &record())
         .await
         .unwrap();
     // THEN the quota read and rewritten is the principal's, and the context names it
     let sent = received.lock().unwrap();
+    assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].body["Key"]["sk"], json!({"S": "QUOTA#key_1"}));
     assert_eq!(sent[1].target(), "DynamoDB_20120810.TransactWriteItems");
+    // AND the same transaction puts the creation's task, only if new, and adds to the counters
+    let items = sent[1].body["TransactItems"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[3]["Put"]["Item"]["sk"], json!({"S": "TASK#task_1"}));
+    assert_eq!(items[3]["Put"]["ConditionExpression"], "attribute_not_exists(pk)");
+    assert!(items[4]["Update"]["UpdateExpression"]
+        .as_str()
+        .unwrap()
+        .starts_with("ADD "));
     let [meta, _, claim] = [0, 1, 2].map(|i| &sent[1].body["TransactItems"][i]["Put"]);
     assert_eq!(meta["Item"]["quota_sk"], json!({"S": "QUOTA#key_1"}));
     assert_eq!(meta["Item"].get("quota_owner"), None);
@@ -79,7 +101,10 @@ async fn a_principal_at_its_quota_is_refused_before_anything_is_written() {
     let item = json!({"Item": {"version": {"N": "2"}, "live": {"M": live}}});
     let (base, received) = serve(vec![Answer::ok(&item)]).await;
     // WHEN it creates another
-    let err = store(&base).create(&context("u"), &quota("key_1")).await.unwrap_err();
+    let err = store(&base)
+        .create(&context("u"), &quota("key_1"), &record())
+        .await
+        .unwrap_err();
     // THEN the limit is reached after one read
     assert!(matches!(err, StoreError::LimitReached(2)), "{err}");
     assert_eq!(received.lock().unwrap().len(), 1);

@@ -47,6 +47,22 @@ impl DynamoDbTaskStore {
         self.create_item(task, to_item(task)?, with).await
     }
 
+    /// A new task's writes, for another store's transaction: the task (only if it is new) and its
+    /// counters.
+    pub(crate) fn creation_writes(&self, task: &Task) -> Result<[TransactWriteItem; 2], StoreError> {
+        let put = Put::builder()
+            .condition_expression("attribute_not_exists(pk)")
+            .table_name(&self.table)
+            .set_item(Some(to_item(task)?))
+            .build()
+            .map_err(|e| StoreError::Unknown(e.into()))?;
+        let ids = (task.tenant.as_str(), task.task_id.as_str());
+        Ok([
+            TransactWriteItem::builder().put(put).build(),
+            self.stats_update(ids.0, ids.1, &counters::on_create(task))?,
+        ])
+    }
+
     /// [`Self::create_with`], the task written as `item`.
     async fn create_item(&self, task: &Task, item: Item, with: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let condition = Put::builder().condition_expression("attribute_not_exists(pk)");
@@ -258,7 +274,13 @@ impl TaskStore for DynamoDbTaskStore {
     }
 
     #[tracing::instrument(skip_all, fields(task_id = %started.task_id, attempt = started.attempts))]
-    async fn finish(&self, started: &Task, now: &str, finish: &Finish) -> Result<bool, StoreError> {
+    async fn finish(
+        &self,
+        started: &Task,
+        now: &str,
+        finish: &Finish,
+        reply: Option<(&Node, i64)>,
+    ) -> Result<bool, StoreError> {
         let mut task = started.clone();
         crate::tasks::model::apply_finish(&mut task, now, finish);
         let attempt = started.attempts.to_string();
@@ -268,7 +290,8 @@ impl TaskStore for DynamoDbTaskStore {
             .expression_attribute_values(":running", AttributeValue::S("running".into()))
             .expression_attribute_values(":attempt", AttributeValue::N(attempt));
         let ids = (task.tenant.as_str(), task.task_id.as_str());
-        self.put_counted(to_item(&task)?, condition, ids, &counters::on_finish(&task), vec![])
+        let with = self.node_write(&task, reply)?;
+        self.put_counted(to_item(&task)?, condition, ids, &counters::on_finish(&task), with)
             .await
     }
 }

@@ -104,6 +104,21 @@ fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
 }
 
 impl DynamoDbTaskStore {
+    /// The write of a node of the task's context into its empty slot (none without a node).
+    pub(super) fn node_write(
+        &self,
+        task: &Task,
+        node: Option<(&Node, i64)>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        match (node, task.context_id.as_deref()) {
+            (Some((node, expires_at)), Some(context)) => Ok(vec![put(
+                self.table(),
+                node_item(&task.tenant, context, node, expires_at)?,
+            )?]),
+            _ => Ok(vec![]),
+        }
+    }
+
     /// The task (its outbox entry on it), its user node and its counters in one transaction.
     pub(super) async fn put_queued(
         &self,
@@ -111,10 +126,7 @@ impl DynamoDbTaskStore {
         node: Option<(&Node, i64)>,
         unsent: &Unsent,
     ) -> Result<(), StoreError> {
-        let mut with = vec![];
-        if let (Some((node, expires_at)), Some(context)) = (node, task.context_id.as_deref()) {
-            with.push(put(self.table(), node_item(&task.tenant, context, node, expires_at)?)?);
-        }
+        let with = self.node_write(task, node)?;
         let mut item = super::to_item(task)?;
         mark(&mut item, unsent);
         self.create_item(task, item, with).await

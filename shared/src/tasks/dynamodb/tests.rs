@@ -7,7 +7,7 @@ use super::*;
 use crate::dynamodb::replay_client;
 use crate::providers::replay::{serve, Answer};
 use crate::tasks::listing::{task_filter, TaskFilter, TaskListing};
-use crate::tasks::model::TaskType;
+use crate::tasks::model::{TaskType, TokenUsage};
 
 const ID: &str = "task_019a2b3c4d5e0123456789abcdef";
 const CTX: &str = "ctx_019a2b3c4d5e0123456789abcdef";
@@ -165,7 +165,7 @@ async fn finishing_rewrites_the_status_key_and_keeps_the_expiry() {
         error: "down".into(),
         stream: None,
     };
-    assert!(store(&base).finish(&running, "now", &failed).await.unwrap());
+    assert!(store(&base).finish(&running, "now", &failed, None).await.unwrap());
     // THEN one conditional put, with no read first, moves it to the failed partition and keeps its TTL
     let sent = received.lock().unwrap();
     assert_eq!(sent.len(), 1);
@@ -173,6 +173,39 @@ async fn finishing_rewrites_the_status_key_and_keeps_the_expiry() {
     assert_eq!(put["ConditionExpression"], "#s = :running AND attempts = :attempt");
     assert_eq!(put["Item"]["gsi1pk"], json!({"S": "TASKS#acme#STATUS#failed"}));
     assert_eq!(put["Item"]["expires_at"], json!({"N": (NOW + 60).to_string()}));
+}
+
+#[tokio::test]
+async fn a_prompts_reply_is_written_in_its_slot_by_the_finish_itself() {
+    // GIVEN a running prompt's task, and its reply for slot 3
+    let mut running = task(ID, Some("ctx_1"), None, NOW + 60);
+    (running.status, running.attempts) = (TaskStatus::Running, 1);
+    let reply: crate::contexts::model::Node = serde_json::from_value(json!({"node_id": "node_3", "seq": 3,
+        "content": "hi", "content_type": "text", "metadata": {"role": "assistant"},
+        "created_at": "2026-11-22T10:00:00.000Z"}))
+    .unwrap();
+    let (base, received) = serve(vec![Answer::ok(&json!({}))]).await;
+    // WHEN it completes
+    let completed = Finish::Completed {
+        provider: "local".into(),
+        model: "echo".into(),
+        usage: TokenUsage::default(),
+        output: "hi".into(),
+        stream: None,
+    };
+    assert!(store(&base)
+        .finish(&running, "now", &completed, Some((&reply, NOW + 90)))
+        .await
+        .unwrap());
+    // THEN one transaction holds the finished task, the counters and the reply, only into an empty slot
+    let sent = received.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    let items = sent[0].body["TransactItems"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let node = &items[2]["Put"];
+    assert_eq!(node["Item"]["pk"], json!({"S": "CTX#acme#ctx_1"}));
+    assert_eq!(node["Item"]["expires_at"], json!({"N": (NOW + 90).to_string()}));
+    assert_eq!(node["ConditionExpression"], "attribute_not_exists(pk)");
 }
 
 /// The `Query` a listing with `filter` sends (after `after`), answered with no items.
