@@ -21,7 +21,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /api/v1/tools", "DynamoDB.Query=1"),
     ("POST /api/v1/pipelines", "DynamoDB.TransactWriteItems=1"),
     ("GET /api/v1/pipelines/{id}", "DynamoDB.GetItem=1"),
-    ("POST /api/v1/pipelines/{id}/execute", "DynamoDB.BatchWriteItem=1,DynamoDB.GetItem=2,DynamoDB.PutItem=2,DynamoDB.Query=1,StepFunctions.StartExecution=1"),
+    ("POST /api/v1/pipelines/{id}/execute", "DynamoDB.BatchWriteItem=1,DynamoDB.GetItem=1,DynamoDB.PutItem=2,DynamoDB.Query=1,StepFunctions.StartExecution=1"),
     ("GET /api/v1/pipelines/{id}/executions/{id}", "DynamoDB.GetItem=1"),
     ("GET /api/v1/pipelines/{id}/executions", "DynamoDB.Query=1"),
     ("POST /api/v1/agents/register", "DynamoDB.BatchWriteItem=1,DynamoDB.PutItem=1,DynamoDB.Query=2,DynamoDB.TransactWriteItems=1"),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::engine::Engine;
-use super::executions::store::{update, ExecutionStore};
+use super::executions::store::{update, update_known, ExecutionStore};
 use super::executions::{execute_request, Execution, ExecutionError, ExecutionStatus, StageStatus};
 use super::store::PipelineStore;
 use super::webhook::{self, Webhooks};
@@ -109,7 +109,9 @@ impl<P: PipelineStore, X: ExecutionStore, E: Engine, A, T: StageTasks> Runs<P, X
             .engine
             .start(&execution.execution_id, &execution.machine_input())
             .await;
-        let outcome = update(&self.executions, &who.tenant, &execution.execution_id, |e| {
+        // Nothing else has written it yet, most often: then recording the start is one write.
+        let id = execution.execution_id.clone();
+        let outcome = update_known(&self.executions, &who.tenant, &id, Some(execution), |e| {
             match &started {
                 Ok(arn) => e.execution_arn = Some(arn.clone()),
                 Err(_) if e.status.is_finished() => {}

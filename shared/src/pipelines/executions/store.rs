@@ -41,13 +41,36 @@ pub async fn update<S: ExecutionStore, T>(
     store: &S,
     tenant: &str,
     execution_id: &str,
+    change: impl FnMut(&mut Execution) -> (T, bool) + Send,
+) -> Result<Option<(Execution, T)>, PipelineError> {
+    update_known(store, tenant, execution_id, None, change).await
+}
+
+/// [`update`], its first try on `known` (the execution as this caller last wrote it, at its
+/// version) instead of a read: when nothing else wrote it since, the update is one write. A change
+/// that would write nothing to `known` is tried again on a fresh read, as `known` may be stale.
+///
+/// # Errors
+/// A store failure, or [`UPDATE_ATTEMPTS`] lost races.
+pub async fn update_known<S: ExecutionStore, T>(
+    store: &S,
+    tenant: &str,
+    execution_id: &str,
+    mut known: Option<Execution>,
     mut change: impl FnMut(&mut Execution) -> (T, bool) + Send,
 ) -> Result<Option<(Execution, T)>, PipelineError> {
     for _ in 0..UPDATE_ATTEMPTS {
-        let Some(mut execution) = store.get(tenant, execution_id).await? else {
+        let (read, stale) = match known.take() {
+            Some(execution) => (Some(execution), true),
+            None => (store.get(tenant, execution_id).await?, false),
+        };
+        let Some(mut execution) = read else {
             return Ok(None);
         };
         let (out, changed) = change(&mut execution);
+        if !changed && stale {
+            continue;
+        }
         if !changed {
             return Ok(Some((execution, out)));
         }

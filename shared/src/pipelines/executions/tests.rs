@@ -103,3 +103,54 @@ fn execute_bodies_are_checked_field_by_field() {
     assert!(ok.notification.secret.unwrap().starts_with("whsec_"));
     assert_eq!(ok.parameters, json!({}));
 }
+
+#[tokio::test]
+async fn an_update_of_a_known_execution_writes_at_once_and_reads_only_after_a_lost_race() {
+    use crate::providers::replay::{serve, Answer};
+    let refused = || {
+        Answer::json(
+            400,
+            &json!({"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                "message": "The conditional request failed"}),
+        )
+    };
+    let mut known = diamond();
+    known.version = 1;
+    // The execution as a cancel left it meanwhile, at version 2.
+    let mut moved = diamond();
+    moved.status = ExecutionStatus::Cancelled;
+    let item = json!({"Item": {"pk": {"S": "TENANT#acme"}, "sk": {"S": "EXEC#exe_1"},
+        "doc": {"S": serde_json::to_string(&moved).unwrap()}, "version": {"N": "2"}}});
+    // GIVEN a table that takes the first write; then one whose first write loses to another
+    let (base, received) = serve(vec![
+        Answer::ok(&json!({})),
+        refused(),
+        Answer::ok(&item),
+        Answer::ok(&json!({})),
+    ])
+    .await;
+    let executions = dynamodb::DynamoDbExecutions::new(crate::dynamodb::replay_client(&base), "mcpflow".into());
+    let arn = |e: &mut Execution| {
+        e.execution_arn = Some("arn:x".into());
+        ((), true)
+    };
+    // WHEN the execution this caller wrote is updated twice from what it knows
+    let first = store::update_known(&executions, "acme", "exe_1", Some(known.clone()), arn)
+        .await
+        .unwrap();
+    let second = store::update_known(&executions, "acme", "exe_1", Some(known), arn)
+        .await
+        .unwrap();
+    // THEN the first is one write; the second reads after its write lost, and writes on what it read
+    let targets: Vec<String> = received.lock().unwrap().iter().map(|r| r.target().to_owned()).collect();
+    let expected = ["PutItem", "PutItem", "GetItem", "PutItem"].map(|t| format!("DynamoDB_20120810.{t}"));
+    assert_eq!(targets, expected);
+    assert_eq!(first.unwrap().0.version, 2);
+    let (after, ()) = second.unwrap();
+    assert_eq!((after.version, after.status), (3, ExecutionStatus::Cancelled));
+    assert_eq!(after.execution_arn.as_deref(), Some("arn:x"));
+    assert_eq!(
+        received.lock().unwrap()[3].body["ExpressionAttributeValues"][":read"],
+        json!({"N": "2"})
+    );
+}
