@@ -166,10 +166,10 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         let done = matches!(finish, Finish::Completed { .. });
         let at = stamp(chrono::Utc::now());
         let reply = reply.as_ref().map(|(node, expires_at)| (node, *expires_at));
-        if !self.finish_and_publish(task.clone(), &at, &finish, reply).await?
-            && self.discard_if_cancelled(&task).await?
-        {
-            return Ok(Processed::AlreadyFinished);
+        if !self.finish_and_publish(task.clone(), &at, &finish, reply).await? {
+            if let Some(processed) = self.after_refused_finish(&task, &at).await? {
+                return Ok(processed);
+            }
         }
         Ok(if done { Processed::Completed } else { Processed::Failed })
     }
@@ -210,19 +210,34 @@ impl<C: ContextStore + ContextEdits, T: TaskStore, Q: TaskQueue> Deps<C, T, Q> {
         Ok(context.and_then(|c| c.nodes.into_iter().find(|n| n.seq == seq)))
     }
 
-    /// After a finish that did not take: whether the task was cancelled meanwhile, a late reply in
-    /// its slot now deleted (one an earlier delivery stored before replies went with the finish).
-    async fn discard_if_cancelled(&self, task: &Task) -> Result<bool, ConversationError> {
-        // Not ours any more: cancelled meanwhile (discard the late reply), or taken over after our
-        // lease ran out (the same slot holds the same reply; leave it).
-        let now_task = self.tasks.get(&task.tenant, &task.task_id).await?;
-        if let (Some(t), Some(ctx), Some(seq)) = (now_task, task.context_id.as_deref(), task.reply_seq) {
-            if t.status == crate::tasks::model::TaskStatus::Cancelled {
+    /// After a prompt's finish that did not take, what became of its task (`None`: another delivery
+    /// took it over after this one's lease ran out, and finishes it). Cancelled meanwhile: a reply
+    /// in its slot is deleted. Still this delivery's: only the reply's write was refused, as its slot
+    /// was filled meanwhile (by a worker of an earlier version, which wrote replies on their own):
+    /// the task finishes now with the reply the slot holds, which later prompts may have been
+    /// answered with.
+    async fn after_refused_finish(&self, task: &Task, at: &str) -> Result<Option<Processed>, ConversationError> {
+        let (Some(ctx), Some(seq)) = (task.context_id.as_deref(), task.reply_seq) else {
+            return Ok(None);
+        };
+        let Some(now_task) = self.tasks.get(&task.tenant, &task.task_id).await? else {
+            return Ok(None);
+        };
+        match now_task.status {
+            crate::tasks::model::TaskStatus::Cancelled => {
                 self.contexts.delete_node(&task.tenant, ctx, seq).await?;
-                return Ok(true);
+                Ok(Some(Processed::AlreadyFinished))
             }
+            crate::tasks::model::TaskStatus::Running if now_task.attempts == task.attempts => {
+                let Some(node) = self.stored_reply(task).await? else {
+                    return Ok(None);
+                };
+                let answered = already_answered(&node);
+                let finished = self.finish_and_publish(task.clone(), at, &answered, None).await?;
+                Ok(finished.then_some(Processed::Completed))
+            }
+            _ => Ok(None),
         }
-        Ok(false)
     }
 
     /// A standalone task's answer: its messages, or its prompt alone, with the tools it offers; the

@@ -499,3 +499,121 @@ async fn every_change_of_a_tasks_state_is_published_whoever_makes_it() {
         ]
     );
 }
+
+/// Contexts whose worker read is answered as it was, after which `late` lands in its reply slot, as
+/// a worker of an earlier version (which wrote replies on their own) would write it meanwhile.
+struct FilledAfterRead {
+    inner: InMemory,
+    late: std::sync::Mutex<Option<(String, Node)>>,
+}
+
+impl ContextStore for FilledAfterRead {
+    async fn create(
+        &self,
+        context: &crate::contexts::model::Context,
+        quota: &crate::contexts::store::Quota,
+        record: &crate::tasks::model::Task,
+    ) -> Result<(), crate::conversation::store::StoreError> {
+        ContextStore::create(&self.inner, context, quota, record).await
+    }
+
+    async fn get(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<crate::contexts::model::Context>, crate::conversation::store::StoreError> {
+        let read = ContextStore::get(&self.inner, tenant, id).await?;
+        let late = self.late.lock().unwrap().take();
+        if let Some((context, node)) = late {
+            assert!(self.inner.put_node(tenant, &context, &node, i64::MAX).await?);
+        }
+        Ok(read)
+    }
+
+    async fn reserve(
+        &self,
+        tenant: &str,
+        id: &str,
+        claim: crate::contexts::store::Claim,
+        now: (&str, i64),
+    ) -> Result<crate::contexts::store::Reserved, crate::conversation::store::StoreError> {
+        self.inner.reserve(tenant, id, claim, now).await
+    }
+
+    async fn put_node(
+        &self,
+        tenant: &str,
+        id: &str,
+        node: &Node,
+        expires_at: i64,
+    ) -> Result<bool, crate::conversation::store::StoreError> {
+        self.inner.put_node(tenant, id, node, expires_at).await
+    }
+}
+
+impl crate::contexts::store::ContextEdits for FilledAfterRead {
+    async fn delete_node(
+        &self,
+        tenant: &str,
+        id: &str,
+        seq: u64,
+    ) -> Result<bool, crate::conversation::store::StoreError> {
+        self.inner.delete_node(tenant, id, seq).await
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> Result<bool, crate::conversation::store::StoreError> {
+        crate::contexts::store::ContextEdits::delete(&self.inner, tenant, id).await
+    }
+}
+
+#[tokio::test]
+async fn a_reply_slot_filled_after_the_workers_read_is_the_answer_and_the_task_finishes() {
+    // GIVEN a prompt, and a worker whose read of the context is followed by a reply landing in the
+    // prompt's slot (its finish, carrying its own reply, is then refused)
+    let d = deps();
+    let now = Utc::now();
+    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
+    let task = d
+        .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": "hi"}), now)
+        .await
+        .unwrap();
+    let mut metadata = Map::new();
+    metadata.insert("role".into(), "assistant".into());
+    let late = node(
+        3,
+        "the earlier worker's answer".into(),
+        ContentType::Text,
+        metadata,
+        "t",
+        &context.context_id,
+    );
+    let fresh = deps();
+    let worker: Deps<FilledAfterRead, InMemory, InMemory> = Deps {
+        contexts: FilledAfterRead {
+            inner: d.contexts.clone(),
+            late: std::sync::Mutex::new(Some((context.context_id.clone(), late))),
+        },
+        tasks: d.tasks.clone(),
+        queue: d.queue.clone(),
+        providers: fresh.providers,
+        default_model: fresh.default_model,
+        limits: fresh.limits,
+        updates: None,
+        metrics: None,
+        tool_specs: None,
+        tools: None,
+    };
+    let message = d.queue.queued.lock().unwrap()[0].1.clone();
+    // WHEN the worker processes it
+    assert_eq!(
+        worker.process(&message, now, budget()).await.unwrap(),
+        Processed::Completed
+    );
+    // THEN the task is completed with the reply its slot holds, never left running, and the context
+    // holds that reply once
+    let stored = d.task(&alice("acme"), &task.task_id, Utc::now()).await.unwrap();
+    assert_eq!(stored.status, TaskStatus::Completed);
+    assert_eq!(stored.output.as_deref(), Some("the earlier worker's answer"));
+    let nodes = d.context(&alice("acme"), &context.context_id, now).await.unwrap().nodes;
+    assert_eq!(nodes.iter().filter(|n| n.role() == "assistant").count(), 1);
+}
