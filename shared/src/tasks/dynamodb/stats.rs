@@ -49,7 +49,9 @@ impl DynamoDbTaskStore {
             .build())
     }
 
-    /// Adds to the counters on its own (after a conditional update that already took).
+    /// Adds to the counters on its own (after a conditional update that already took). A counters
+    /// item in a running transaction refuses the update (`TransactionConflictException`: nothing
+    /// added, so trying again cannot count twice): it is tried again, up to [`BUMP_ATTEMPTS`] times.
     pub(crate) async fn bump(&self, tenant: &str, task_id: &str, adds: &[(String, i64)]) {
         let Ok(item) = self.stats_update(tenant, task_id, adds) else {
             return;
@@ -57,17 +59,25 @@ impl DynamoDbTaskStore {
         let Some(update) = item.update else {
             return;
         };
-        let mut call = self
+        let call = self
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(update.key));
-        call = call
+            .set_key(Some(update.key))
             .update_expression(update.update_expression)
             .set_expression_attribute_names(update.expression_attribute_names)
             .set_expression_attribute_values(update.expression_attribute_values);
-        if let Err(e) = call.send().await {
-            tracing::warn!(error = %crate::dynamodb::sdk_error(e), %tenant, "task counters not updated");
+        for attempt in 1..=BUMP_ATTEMPTS {
+            match call.clone().send().await {
+                Ok(_) => return,
+                Err(e) if attempt < BUMP_ATTEMPTS && conflicted(&e) => {
+                    tokio::time::sleep(crate::dynamodb::transactions::contention_backoff(attempt)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::dynamodb::sdk_error(e), %tenant, "task counters not updated");
+                    return;
+                }
+            }
         }
     }
 
@@ -116,4 +126,17 @@ impl TaskStats for DynamoDbTaskStore {
         }
         Ok(counters)
     }
+}
+
+/// Tries of a counters update that meets a transaction on its item.
+const BUMP_ATTEMPTS: u64 = 5;
+
+/// Whether DynamoDB refused the update because a transaction held its item.
+fn conflicted<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> bool {
+    matches!(
+        e.as_service_error(),
+        Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::TransactionConflictException(_))
+    )
 }

@@ -326,3 +326,27 @@ async fn a_read_task_has_the_expiry_its_item_carries() {
     assert_eq!(got.expires_at, Some(NOW));
     assert!(got.expired(NOW) && !got.expired(NOW - 1));
 }
+
+#[tokio::test]
+async fn a_counters_update_refused_by_a_transaction_on_its_item_is_tried_again() {
+    let error = |kind: &str| {
+        Answer::json(
+            400,
+            &json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"), "message": "refused"}),
+        )
+    };
+    // GIVEN a table whose counters item is held by a transaction once, then free; and one that refuses
+    // the update as invalid
+    let (base, received) = serve(vec![error("TransactionConflictException"), Answer::ok(&json!({}))]).await;
+    let (invalid, refused) = serve(vec![error("ValidationException")]).await;
+    // WHEN each adds to the counters
+    let adds = [("pending".to_owned(), -1)];
+    store(&base).bump("acme", ID, &adds).await;
+    store(&invalid).bump("acme", ID, &adds).await;
+    // THEN the conflict is tried again and the update lands; the invalid one is not repeated
+    let sent = received.lock().unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|r| r.target() == "DynamoDB_20120810.UpdateItem"));
+    assert_eq!(sent[0].body, sent[1].body);
+    assert_eq!(refused.lock().unwrap().len(), 1);
+}
