@@ -382,11 +382,13 @@ async fn a_provider_that_never_answers_fails_the_task_with_provider_timeout_at_i
     assert!(nodes.iter().all(|n| n.role() != "assistant"));
 }
 
-#[tokio::test]
-async fn a_reply_stored_by_a_delivery_that_died_is_the_answer_of_the_next_one() {
-    // GIVEN a prompt whose reply slot already holds a reply, and its task taken over after a crash
-    let d = deps();
-    let now = Utc::now();
+/// A context with a system node and a prompt "hi", its task, and a reply `text` for its slot (3) as
+/// a worker of provider `earlier` would write it (not written).
+async fn prompt_with_reply(
+    d: &TestDeps,
+    text: &str,
+    now: chrono::DateTime<Utc>,
+) -> (crate::contexts::model::Context, crate::tasks::model::Task, Node) {
     let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
     let task = d
         .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": "hi"}), now)
@@ -395,14 +397,16 @@ async fn a_reply_stored_by_a_delivery_that_died_is_the_answer_of_the_next_one() 
     let mut metadata = Map::new();
     metadata.insert("role".into(), "assistant".into());
     metadata.insert("provider".into(), "earlier".into());
-    let written = node(
-        3,
-        "the first answer".into(),
-        ContentType::Text,
-        metadata,
-        "t",
-        &context.context_id,
-    );
+    let reply = node(3, text.into(), ContentType::Text, metadata, "t", &context.context_id);
+    (context, task, reply)
+}
+
+#[tokio::test]
+async fn a_reply_stored_by_a_delivery_that_died_is_the_answer_of_the_next_one() {
+    // GIVEN a prompt whose reply slot already holds a reply, and its task taken over after a crash
+    let d = deps();
+    let now = Utc::now();
+    let (context, task, written) = prompt_with_reply(&d, "the first answer", now).await;
     d.contexts
         .put_node("acme", &context.context_id, &written, context.expires_at)
         .await
@@ -572,21 +576,7 @@ async fn a_reply_slot_filled_after_the_workers_read_is_the_answer_and_the_task_f
     // prompt's slot (its finish, carrying its own reply, is then refused)
     let d = deps();
     let now = Utc::now();
-    let (context, _) = d.create_context(&alice("acme"), &body(), now).await.unwrap();
-    let task = d
-        .add_prompt(&alice("acme"), &context.context_id, &json!({"prompt": "hi"}), now)
-        .await
-        .unwrap();
-    let mut metadata = Map::new();
-    metadata.insert("role".into(), "assistant".into());
-    let late = node(
-        3,
-        "the earlier worker's answer".into(),
-        ContentType::Text,
-        metadata,
-        "t",
-        &context.context_id,
-    );
+    let (context, task, late) = prompt_with_reply(&d, "the earlier worker's answer", now).await;
     let fresh = deps();
     let worker: Deps<FilledAfterRead, InMemory, InMemory> = Deps {
         contexts: FilledAfterRead {
