@@ -79,7 +79,7 @@ pub async fn create<K: RegisteredPath, S: RegistryStore>(
     deps: &RegistryDeps<S>,
     req: Authorized<NewItem<K>>,
 ) -> Result<Reply, ApiError> {
-    let doc = service::register(&deps.store, &req.principal, K::KIND, &req.request.body, deps.policy).await?;
+    let doc = service::register(&deps.store, &req.principal, K::check(&req.request.body, deps.policy)?).await?;
     // Subscriptions outlive what they name: a URI deleted and registered again tells its watchers.
     deps.changed(&req.principal.tenant, K::KIND, key_of(K::KIND, &doc), "created")
         .await;
@@ -96,7 +96,7 @@ pub async fn replace<K: RegisteredPath, S: RegistryStore>(
     req: Authorized<IdWithBody<K>>,
 ) -> Result<Reply, ApiError> {
     let IdWithBody { id: key, body, .. } = &req.request;
-    let doc = service::replace(&deps.store, &req.principal, K::KIND, key, body, deps.policy).await?;
+    let doc = service::replace(&deps.store, &req.principal, key, K::check(body, deps.policy)?).await?;
     deps.changed(&req.principal.tenant, K::KIND, key, "updated").await;
     Ok(Reply::ok(&doc))
 }

@@ -6,7 +6,9 @@ use std::marker::PhantomData;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 use shared::ids::IdKind;
-use shared::registered::Kind;
+use shared::registered::endpoint::EndpointPolicy;
+use shared::registered::service::Checked;
+use shared::registered::{Kind, RegistryError};
 use shared::ApiError;
 
 use super::ApiRequest;
@@ -76,9 +78,16 @@ impl PathKind for KeyPath {
     const MAX_BODY_BYTES: usize = 4 * 1024;
 }
 
-/// A registered item's path parameter, with its kind.
+/// A registered item's path parameter, with its kind and that kind's check (only the tool's links
+/// the JSON Schema compiler).
 pub trait RegisteredPath: PathKind {
     const KIND: Kind;
+
+    /// `body` checked as a registration of this kind.
+    ///
+    /// # Errors
+    /// [`RegistryError::Invalid`] naming the field.
+    fn check(body: &Value, policy: EndpointPolicy) -> Result<Checked, RegistryError>;
 }
 impl PathKind for ToolPath {
     const ID: IdKind = IdKind::Registered(Kind::Tool);
@@ -86,6 +95,10 @@ impl PathKind for ToolPath {
 }
 impl RegisteredPath for ToolPath {
     const KIND: Kind = Kind::Tool;
+
+    fn check(body: &Value, policy: EndpointPolicy) -> Result<Checked, RegistryError> {
+        Checked::tool(body, policy)
+    }
 }
 impl PathKind for PromptPath {
     const ID: IdKind = IdKind::Registered(Kind::Prompt);
@@ -93,6 +106,10 @@ impl PathKind for PromptPath {
 }
 impl RegisteredPath for PromptPath {
     const KIND: Kind = Kind::Prompt;
+
+    fn check(body: &Value, _: EndpointPolicy) -> Result<Checked, RegistryError> {
+        Checked::prompt(body)
+    }
 }
 impl PathKind for ResourcePath {
     const ID: IdKind = IdKind::Registered(Kind::Resource);
@@ -100,6 +117,10 @@ impl PathKind for ResourcePath {
 }
 impl RegisteredPath for ResourcePath {
     const KIND: Kind = Kind::Resource;
+
+    fn check(body: &Value, _: EndpointPolicy) -> Result<Checked, RegistryError> {
+        Checked::resource(body)
+    }
 }
 
 /// A route that takes nothing but its caller.

@@ -8,45 +8,88 @@ use super::store::RegistryStore;
 use super::{invalid, key_of, validate, Kind, RegistryError};
 use crate::auth::Principal;
 
-/// `body` checked as a document of `kind`, as it is stored.
-fn checked(kind: Kind, body: &Value, policy: EndpointPolicy) -> Result<Value, RegistryError> {
-    match kind {
-        Kind::Tool => validate::tool(body, policy.allow_private),
-        Kind::Prompt => validate::prompt(body),
-        Kind::Resource => validate::resource(body),
+/// A registration body checked as a document of its kind, as it is stored. Made only by the checks
+/// below, so [`register`] and [`replace`] store nothing unchecked. One constructor per kind: a route
+/// that serves one kind links only that kind's check (a prompt's route carries no JSON Schema
+/// compiler).
+pub struct Checked {
+    kind: Kind,
+    doc: Value,
+}
+
+impl Checked {
+    /// A tool: its `input_schema` compiles, its endpoint is allowed by `policy`.
+    ///
+    /// # Errors
+    /// [`RegistryError::Invalid`] naming the field.
+    pub fn tool(body: &Value, policy: EndpointPolicy) -> Result<Self, RegistryError> {
+        Ok(Self {
+            kind: Kind::Tool,
+            doc: validate::tool(body, policy.allow_private)?,
+        })
+    }
+
+    /// A prompt.
+    ///
+    /// # Errors
+    /// [`RegistryError::Invalid`] naming the field.
+    pub fn prompt(body: &Value) -> Result<Self, RegistryError> {
+        Ok(Self {
+            kind: Kind::Prompt,
+            doc: validate::prompt(body)?,
+        })
+    }
+
+    /// A resource.
+    ///
+    /// # Errors
+    /// [`RegistryError::Invalid`] naming the field.
+    pub fn resource(body: &Value) -> Result<Self, RegistryError> {
+        Ok(Self {
+            kind: Kind::Resource,
+            doc: validate::resource(body)?,
+        })
+    }
+
+    /// A body of a kind known only at run time (links every kind's check).
+    ///
+    /// # Errors
+    /// [`RegistryError::Invalid`] naming the field.
+    pub fn of(kind: Kind, body: &Value, policy: EndpointPolicy) -> Result<Self, RegistryError> {
+        match kind {
+            Kind::Tool => Self::tool(body, policy),
+            Kind::Prompt => Self::prompt(body),
+            Kind::Resource => Self::resource(body),
+        }
     }
 }
 
-/// Checks and stores a new item of `kind`; the stored document.
+/// Stores a new item; the stored document.
 ///
 /// # Errors
-/// [`RegistryError`]: invalid body, taken key, limit reached, or a store failure.
+/// [`RegistryError`]: taken key, limit reached, or a store failure.
 pub async fn register<S: RegistryStore>(
     store: &S,
     principal: &Principal,
-    kind: Kind,
-    body: &Value,
-    policy: EndpointPolicy,
+    item: Checked,
 ) -> Result<Value, RegistryError> {
-    let doc = checked(kind, body, policy)?;
+    let Checked { kind, doc } = item;
     store.put(&principal.tenant, kind, key_of(kind, &doc), &doc).await?;
     Ok(doc)
 }
 
-/// Checks `body` as a registration of `kind` and replaces the tenant's item `key` with it; the stored
-/// document. The key itself cannot change.
+/// Replaces the tenant's item `key` with a checked registration of its kind; the stored document.
+/// The key itself cannot change.
 ///
 /// # Errors
-/// [`RegistryError`]: an invalid body or one naming another key, no such item, or a store failure.
+/// [`RegistryError`]: a body naming another key, no such item, or a store failure.
 pub async fn replace<S: RegistryStore>(
     store: &S,
     principal: &Principal,
-    kind: Kind,
     key: &str,
-    body: &Value,
-    policy: EndpointPolicy,
+    item: Checked,
 ) -> Result<Value, RegistryError> {
-    let doc = checked(kind, body, policy)?;
+    let Checked { kind, doc } = item;
     if key_of(kind, &doc) != key {
         let field = kind.key_field();
         return Err(invalid(

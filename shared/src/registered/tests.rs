@@ -34,7 +34,7 @@ fn tool(name: &str, endpoint: &str) -> Value {
 }
 
 async fn register(store: &InMemoryRegistry, who: &Principal, kind: Kind, body: &Value) -> Result<Value, RegistryError> {
-    service::register(store, who, kind, body, local()).await
+    service::register(store, who, service::Checked::of(kind, body, local())?).await
 }
 
 #[tokio::test]
