@@ -61,7 +61,7 @@ type Result<T> = std::result::Result<T, lambda_http::Error>;
 pub async fn start() -> Result<(Config, AwsClients)> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
-    Ok((config, AwsClients::load().await))
+    Ok((config, AwsClients::from_env().await))
 }
 
 /// The audit log in the table, with the configured retention.
@@ -424,7 +424,7 @@ pub async fn models() -> Result<App<shared::models::ModelsView>> {
 /// # Errors
 /// When the configuration is invalid or a secret cannot be read.
 pub async fn start_with_secrets() -> Result<(Config, AwsClients)> {
-    let clients = AwsClients::load().await;
+    let clients = AwsClients::from_env().await;
     let config = Config::load(&shared::secrets::SecretsManager::new(clients.secrets.clone())).await?;
     telemetry::init(config.log_format, &config.log_level);
     Ok((config, clients))

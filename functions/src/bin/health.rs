@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
-    let clients = AwsClients::load().await;
+    let clients = AwsClients::from_env().await;
     let deps = HealthDeps {
         probe: AwsDependencyProbe::new(&clients),
         dependencies: Dependency::all(&config),

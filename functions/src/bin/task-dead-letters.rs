@@ -13,7 +13,7 @@ use shared::{telemetry, Config};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::metrics::set_function_name(env!("CARGO_BIN_NAME"));
-    let clients = AwsClients::load().await;
+    let clients = AwsClients::from_env().await;
     let config = Config::from_env()?;
     telemetry::init(config.log_format, &config.log_level);
     let deps = aws_deps(&config, &clients)?;
