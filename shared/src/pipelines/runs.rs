@@ -415,6 +415,20 @@ pub fn no_agent_delay(receives: u32) -> u64 {
     1u64 << receives.min(6).saturating_sub(1).min(6)
 }
 
+/// What becomes of a stage message that found no agent when Step Functions refuses the attempt's
+/// heartbeat with `code`. `TaskTimedOut` or `TaskDoesNotExist`: the attempt is over, the message is
+/// done with. `InvalidToken`: the token may not be known yet (moto registers a task's callback only
+/// once its message is sent, so a dispatcher that reads the message at once can beat it), and
+/// dropping the message would leave the stage unassigned until its heartbeat timeout: it is looked
+/// at again, as with no agent, until the attempt's deadline.
+fn refused_heartbeat(code: &str, receives: u32, within_heartbeat: u64) -> Dispatched {
+    if code == "InvalidToken" {
+        Dispatched::NoAgent(no_agent_delay(receives).min(within_heartbeat))
+    } else {
+        Dispatched::Handled
+    }
+}
+
 impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E, A, T> {
     /// Handles one message. `first_sent_ms` and `receives` are the message's SQS attributes.
     ///
@@ -595,10 +609,15 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 // The attempt has timed out in the state machine by now: nothing to keep.
                 return Ok(Dispatched::Handled);
             }
+            let within_heartbeat = (waiting.heartbeat / 2).max(1);
             // Waiting for an agent is not an agent's silence: the attempt's heartbeat goes on.
             match self.engine.heartbeat(token).await {
                 Ok(()) => {}
-                Err(super::engine::TokenError::Over(_)) => return Ok(Dispatched::Handled),
+                Err(super::engine::TokenError::Over(code)) => {
+                    let next = refused_heartbeat(&code, waiting.receives, within_heartbeat);
+                    tracing::info!(execution_id, stage, attempt, code, ?next, "a waiting stage's heartbeat was refused");
+                    return Ok(next);
+                }
                 Err(super::engine::TokenError::Unknown(e)) => return Err(unknown(e)),
             }
             if run.status != StageStatus::Pending {
@@ -613,7 +632,6 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 })
                 .await?;
             }
-            let within_heartbeat = (waiting.heartbeat / 2).max(1);
             return Ok(Dispatched::NoAgent(
                 no_agent_delay(waiting.receives).min(within_heartbeat),
             ));

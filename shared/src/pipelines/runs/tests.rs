@@ -46,6 +46,18 @@ fn a_stage_without_an_agent_is_looked_at_again_later_and_later() {
 }
 
 #[test]
+fn a_refused_heartbeat_drops_a_waiting_stage_only_when_its_attempt_is_over() {
+    // An attempt that timed out or whose execution ended: the message is done with
+    assert_eq!(refused_heartbeat("TaskTimedOut", 1, 30), Dispatched::Handled);
+    assert_eq!(refused_heartbeat("TaskDoesNotExist", 3, 30), Dispatched::Handled);
+    // A token Step Functions does not know yet: looked at again, as with no agent
+    assert_eq!(refused_heartbeat("InvalidToken", 1, 30), Dispatched::NoAgent(1));
+    assert_eq!(refused_heartbeat("InvalidToken", 4, 30), Dispatched::NoAgent(8));
+    // and always within the attempt's heartbeat
+    assert_eq!(refused_heartbeat("InvalidToken", 9, 5), Dispatched::NoAgent(5));
+}
+
+#[test]
 fn state_machine_messages_read_as_the_asl_writes_them() {
     let m: StageMessage = serde_json::from_value(json!({"kind": "stage", "tenant": "acme", "execution_id": "exe_1",
         "stage": 2, "attempt": 1, "timeout": 30, "heartbeat": 10, "token": "t"}))
