@@ -1,9 +1,40 @@
 //! Tracing set-up: JSON lines in Lambda (`AWS_LAMBDA_LOG_FORMAT=JSON`), compact text for people.
 
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::FmtSpan;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
+
+/// The filter of `level`: `target=level` directives and a default level, comma-separated
+/// (`warn,mcpflow::aws_call=debug`), as `RUST_LOG` takes them, `fatal` (a Lambda log level) read as
+/// `error`; `info` when `level` does not parse.
+/// Plain targets and levels only, no span or field filters: so no function links a regex engine for
+/// its logging (`EnvFilter` does, about 0.6 MB of each binary: README, "Measure it").
+///
+/// rmcp logs every stateless request at info (three lines with the client's details): it gets `warn`
+/// unless `level` names it.
+#[must_use]
+pub fn filter(level: &str) -> Targets {
+    // Lambda's log levels include FATAL, which tracing has not: its errors are the closest.
+    let level = level
+        .split(',')
+        .map(|d| match d.strip_suffix("fatal") {
+            Some(target) if target.is_empty() || target.ends_with('=') => format!("{target}error"),
+            _ => d.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let directives = if level.contains("rmcp") {
+        level
+    } else {
+        format!("{level},rmcp=warn")
+    };
+    directives
+        .parse()
+        .unwrap_or_else(|_| "info,rmcp=warn".parse().unwrap_or_default())
+}
 
 /// Installs the global subscriber; call once at start-up.
 ///
@@ -12,29 +43,23 @@ use crate::config::LogFormat;
 /// `Lambda runtime invoke` span (`RUST_LOG=…,lambda_runtime::layers::trace=info`) gives an invocation's
 /// own CPU time apart from its waits.
 pub fn init(format: LogFormat, level: &str) {
-    // rmcp logs every stateless request at info (three lines with the client's details): warn is enough.
-    let directives = if level.contains("rmcp") {
-        level.to_owned()
+    let spans = if std::env::var_os("MCPFLOW_SPAN_TIMES").is_some_and(|v| v == "1") {
+        FmtSpan::CLOSE
     } else {
-        format!("{level},rmcp=warn")
+        FmtSpan::NONE
     };
-    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_span_events(if std::env::var_os("MCPFLOW_SPAN_TIMES").is_some_and(|v| v == "1") {
-            FmtSpan::CLOSE
-        } else {
-            FmtSpan::NONE
-        });
+        .with_span_events(spans);
+    let registry = tracing_subscriber::registry().with(filter(level));
     // `try_init` so a second call (tests, or a binary that also initialises) is harmless.
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .without_time()
+        LogFormat::Json => registry
+            .with(lines.json().flatten_event(true).with_current_span(false).without_time())
             .try_init(),
-        LogFormat::Text => builder.compact().try_init(),
+        LogFormat::Text => registry.with(lines.compact()).try_init(),
     };
 }
+
+#[cfg(test)]
+mod tests;
