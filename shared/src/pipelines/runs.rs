@@ -615,7 +615,14 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
                 Ok(()) => {}
                 Err(super::engine::TokenError::Over(code)) => {
                     let next = refused_heartbeat(&code, waiting.receives, within_heartbeat);
-                    tracing::info!(execution_id, stage, attempt, code, ?next, "a waiting stage's heartbeat was refused");
+                    tracing::info!(
+                        execution_id,
+                        stage,
+                        attempt,
+                        code,
+                        ?next,
+                        "a waiting stage's heartbeat was refused"
+                    );
                     return Ok(next);
                 }
                 Err(super::engine::TokenError::Unknown(e)) => return Err(unknown(e)),
