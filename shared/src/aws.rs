@@ -61,7 +61,9 @@ impl AwsClients {
     /// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), endpoints
     /// from `AWS_ENDPOINT_URL[_<SERVICE>]`. None of the default chain's other providers is linked
     /// (shared config files, STS web identity, ECS, IMDS): each function's binary is about 0.5 MB
-    /// smaller and its cold start reads no files (README, "Measure it").
+    /// smaller and its cold start reads no AWS config files. Not read either: `AWS_USE_FIPS_ENDPOINT`,
+    /// `AWS_USE_DUALSTACK_ENDPOINT`, `AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`, `AWS_SDK_UA_APP_ID` and
+    /// container credentials: the SDK's defaults apply.
     pub async fn from_env() -> Self {
         let env = Env::real();
         let region = EnvironmentVariableRegionProvider::new().region().await;

@@ -18,8 +18,12 @@ use crate::config::LogFormat;
 #[must_use]
 pub fn filter(level: &str) -> Targets {
     // Lambda's log levels include FATAL, which tracing has not: its errors are the closest.
+    // Empty directives (`debug,`) are skipped, as `RUST_LOG` skips them (`Targets` would read one as
+    // `error` for every target).
     let level = level
         .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
         .map(|d| match d.strip_suffix("fatal") {
             Some(target) if target.is_empty() || target.ends_with('=') => format!("{target}error"),
             _ => d.to_owned(),

@@ -360,6 +360,8 @@ pub enum StageMessage {
 /// How long a stage attempt may wait for an agent.
 #[derive(Debug, Clone, Copy)]
 struct Waiting {
+    /// When the message was first sent.
+    first_sent_ms: i64,
     /// When its timeout ends (from the message's first sending).
     deadline_ms: i64,
     /// Times the message was received.
@@ -416,13 +418,16 @@ pub fn no_agent_delay(receives: u32) -> u64 {
 }
 
 /// What becomes of a stage message that found no agent when Step Functions refuses the attempt's
-/// heartbeat with `code`. `TaskTimedOut` or `TaskDoesNotExist`: the attempt is over, the message is
-/// done with. `InvalidToken`: the token may not be known yet (moto registers a task's callback only
-/// once its message is sent, so a dispatcher that reads the message at once can beat it), and
-/// dropping the message would leave the stage unassigned until its heartbeat timeout: it is looked
-/// at again, as with no agent, until the attempt's deadline.
-fn refused_heartbeat(code: &str, receives: u32, within_heartbeat: u64) -> Dispatched {
-    if code == "InvalidToken" {
+/// heartbeat with `code`, `sent_ms_ago` after the message was first sent. `TaskTimedOut` or
+/// `TaskDoesNotExist`: the attempt is over, the message is done with. `InvalidToken` within the
+/// attempt's first heartbeat: the token may not take heartbeats yet (moto sets a task's heartbeat
+/// up only once its message is sent, so a dispatcher that reads the message at once can beat it),
+/// and dropping the message would leave the stage unassigned until that heartbeat times out: it is
+/// looked at again, as with no agent. Later, a token still refused is one that never will be taken
+/// (on AWS, `InvalidToken` is a malformed token): the message is done with.
+fn refused_heartbeat(code: &str, receives: u32, within_heartbeat: u64, sent_ms_ago: i64, heartbeat: u64) -> Dispatched {
+    let first_heartbeat_ms = i64::try_from(heartbeat.saturating_mul(1000)).unwrap_or(i64::MAX);
+    if code == "InvalidToken" && sent_ms_ago < first_heartbeat_ms {
         Dispatched::NoAgent(no_agent_delay(receives).min(within_heartbeat))
     } else {
         Dispatched::Handled
@@ -461,6 +466,7 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             } => {
                 let deadline_ms = first_sent_ms + i64::try_from(timeout.saturating_mul(1000)).unwrap_or(i64::MAX);
                 let waiting = Waiting {
+                    first_sent_ms,
                     deadline_ms,
                     receives,
                     heartbeat,
@@ -614,8 +620,15 @@ impl<P, X: ExecutionStore, E: Engine, A: AgentStore, T: StageTasks> Runs<P, X, E
             match self.engine.heartbeat(token).await {
                 Ok(()) => {}
                 Err(super::engine::TokenError::Over(code)) => {
-                    let next = refused_heartbeat(&code, waiting.receives, within_heartbeat);
-                    tracing::info!(
+                    let sent_ms_ago = now_ms - waiting.first_sent_ms;
+                    let next = refused_heartbeat(
+                        &code,
+                        waiting.receives,
+                        within_heartbeat,
+                        sent_ms_ago,
+                        waiting.heartbeat,
+                    );
+                    tracing::warn!(
                         execution_id,
                         stage,
                         attempt,

@@ -41,3 +41,11 @@ fn directives_that_do_not_parse_log_from_info() {
     assert!(f.would_enable("shared::tasks", &Level::INFO));
     assert!(!f.would_enable("shared::tasks", &Level::DEBUG));
 }
+
+#[test]
+fn empty_directives_are_skipped() {
+    for level in ["debug,", "warn,,shared::tasks=debug", " debug , "] {
+        let f = filter(level);
+        assert!(f.would_enable("shared::tasks", &Level::DEBUG), "{level:?}");
+    }
+}

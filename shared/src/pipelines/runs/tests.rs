@@ -48,13 +48,27 @@ fn a_stage_without_an_agent_is_looked_at_again_later_and_later() {
 #[test]
 fn a_refused_heartbeat_drops_a_waiting_stage_only_when_its_attempt_is_over() {
     // An attempt that timed out or whose execution ended: the message is done with
-    assert_eq!(refused_heartbeat("TaskTimedOut", 1, 30), Dispatched::Handled);
-    assert_eq!(refused_heartbeat("TaskDoesNotExist", 3, 30), Dispatched::Handled);
-    // A token Step Functions does not know yet: looked at again, as with no agent
-    assert_eq!(refused_heartbeat("InvalidToken", 1, 30), Dispatched::NoAgent(1));
-    assert_eq!(refused_heartbeat("InvalidToken", 4, 30), Dispatched::NoAgent(8));
+    assert_eq!(refused_heartbeat("TaskTimedOut", 1, 30, 100, 60), Dispatched::Handled);
+    assert_eq!(
+        refused_heartbeat("TaskDoesNotExist", 3, 30, 100, 60),
+        Dispatched::Handled
+    );
+    // A token that takes no heartbeat yet, within the attempt's first heartbeat: looked at again
+    assert_eq!(refused_heartbeat("InvalidToken", 1, 30, 50, 60), Dispatched::NoAgent(1));
+    assert_eq!(
+        refused_heartbeat("InvalidToken", 4, 30, 7_000, 60),
+        Dispatched::NoAgent(8)
+    );
     // and always within the attempt's heartbeat
-    assert_eq!(refused_heartbeat("InvalidToken", 9, 5), Dispatched::NoAgent(5));
+    assert_eq!(
+        refused_heartbeat("InvalidToken", 9, 5, 9_000, 10),
+        Dispatched::NoAgent(5)
+    );
+    // A token still refused a whole heartbeat after the message was sent never will be taken
+    assert_eq!(
+        refused_heartbeat("InvalidToken", 5, 30, 60_000, 60),
+        Dispatched::Handled
+    );
 }
 
 #[test]
