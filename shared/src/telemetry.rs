@@ -30,7 +30,9 @@ pub fn filter(level: &str) -> Targets {
         })
         .collect::<Vec<_>>()
         .join(",");
-    let directives = if level.contains("rmcp") {
+    let directives = if level.is_empty() {
+        "info,rmcp=warn".to_owned()
+    } else if level.contains("rmcp") {
         level
     } else {
         format!("{level},rmcp=warn")

@@ -48,4 +48,8 @@ fn empty_directives_are_skipped() {
         let f = filter(level);
         assert!(f.would_enable("shared::tasks", &Level::DEBUG), "{level:?}");
     }
+    // and nothing but them is no level at all: info
+    let f = filter(" , ");
+    assert!(f.would_enable("shared::tasks", &Level::INFO));
+    assert!(!f.would_enable("shared::tasks", &Level::DEBUG));
 }
