@@ -97,9 +97,7 @@ def shot(page: Page, name: str) -> None:
 
 def start_agents(key: str) -> list[subprocess.Popen[bytes]]:
     agent = os.environ["MCPFLOW_AGENT_BIN"]
-    # Heartbeats every second: the test stack counts an agent stale after 3 s (AgentStaleSeconds).
-    return [subprocess.Popen([agent, "--url", URL, "--name", f"ref-{t}", "--capabilities", t, "--s3-path-style",
-                              "--heartbeat-secs", "1"],
+    return [subprocess.Popen([agent, "--url", URL, "--name", f"ref-{t}", "--capabilities", t, "--s3-path-style"],
                              env={**os.environ, "MCPFLOW_API_KEY": key}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for t in TYPES]
 
