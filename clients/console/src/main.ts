@@ -197,7 +197,20 @@ async function subscribeAll(): Promise<void> {
   topics.push(...state.contexts.slice(0, LIVE_CONTEXTS).map((c) => `context:${c.context_id}`));
   const running = state.tasks.filter((t) => !["completed", "failed", "cancelled"].includes(t.status));
   topics.push(...running.map((t) => `task:${t.task_id}`));
-  await live.subscribe(topics.slice(0, MAX_TOPICS)).catch(report);
+  const taken = await live.subscribe(topics.slice(0, MAX_TOPICS)).catch((err: unknown) => {
+    report(err);
+    return [] as string[];
+  });
+  // An agent that registered between the first read and this subscription was pushed to no one:
+  // once the topic is taken, the list is read again.
+  if (taken.includes("agents") && api) {
+    const page = await api.get<{ agents: Agent[] }>("/api/v1/agents").catch((err: unknown) => {
+      report(err);
+      return { agents: [] as Agent[] };
+    });
+    for (const agent of page.agents) state.agents.set(agent.agent_id, agent);
+    schedule();
+  }
 }
 
 /** Executions re-read shortly after their events (the event carries states; the record timings). */
@@ -647,26 +660,34 @@ function schedule(): void {
   });
 }
 
+/** The header (its links and the live status) and the view's place, built once per sign-in and kept
+ * across renders: a click on a link replaced by a render between its press and its release is lost. */
+let shell: { links: Map<string, HTMLElement>; main: HTMLElement } | null = null;
+
 function render(): void {
   if (!api) {
     root.replaceChildren(signInView(cfg));
     return;
   }
   const r = route();
-  const nav = h(
-    "nav",
-    {},
-    ...[
-      ["summary", "Summary"],
-      ["agents", "Agents"],
-      ["pipelines", "Pipelines"],
-      ["tasks", "Tasks"],
-      ["contexts", "Contexts"],
-    ].map(([id, label]) =>
-      h("a", { href: `#/${id}`, class: r.view === id || (id === "pipelines" && (r.view === "pipeline" || r.view === "execution")) ? "here" : "", "data-nav": id }, label),
-    ),
-    h("button", { class: "link", onclick: signOut, "data-testid": "sign-out" }, "Sign out"),
-  );
+  if (!shell || !root.contains(shell.main)) {
+    const links = new Map(
+      [
+        ["summary", "Summary"],
+        ["agents", "Agents"],
+        ["pipelines", "Pipelines"],
+        ["tasks", "Tasks"],
+        ["contexts", "Contexts"],
+      ].map(([id, label]) => [id, h("a", { href: `#/${id}`, "data-nav": id }, label)]),
+    );
+    const nav = h("nav", {}, ...links.values(), h("button", { class: "link", onclick: signOut, "data-testid": "sign-out" }, "Sign out"));
+    const main = h("main", {});
+    root.replaceChildren(h("header", {}, h("strong", {}, "mcpflow"), nav, statusLine), main);
+    shell = { links, main };
+  }
+  for (const [id, link] of shell.links) {
+    link.className = r.view === id || (id === "pipelines" && (r.view === "pipeline" || r.view === "execution")) ? "here" : "";
+  }
   let view: HTMLElement;
   switch (r.view) {
     case "agents":
@@ -691,7 +712,7 @@ function render(): void {
       view = summaryView();
   }
   renderStatus();
-  root.replaceChildren(h("header", {}, h("strong", {}, "mcpflow"), nav, statusLine), h("main", {}, view));
+  shell.main.replaceChildren(view);
 }
 
 /** The summary's figures: the tenant's counts and health, and the last hour's metrics. */
