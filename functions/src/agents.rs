@@ -69,13 +69,13 @@ impl ApiRequest for ListAgents {
 ///
 /// # Errors
 /// A field the registration gets wrong, the tenant's keys exhausted, a store failure.
-pub async fn register<S: AgentStore, K: KeyStore, C, P>(
+pub async fn register<S: AgentStore, K, C, P>(
     deps: &AgentDeps<S, K, C, P>,
     req: Authorized<NewItem<AgentPath>>,
 ) -> Result<Reply, ApiError> {
     let registration = requests::registration(&req.request.body)?;
     let now = Utc::now();
-    let registered = service::register(&deps.agents, &deps.keys, &req.principal, registration, now).await?;
+    let registered = service::register(&deps.agents, &req.principal, registration, now).await?;
     let agent = &registered.agent;
     let now_ms = now.timestamp_millis();
     deps.changed(agent, "registered", now_ms).await;

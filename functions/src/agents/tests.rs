@@ -1,6 +1,8 @@
 //! The agent handlers on their `events/` fixtures with in-memory agents and keys: each fixture answers
 //! what `events/outcomes.txt` says, and a registered agent heartbeats with its token and is deleted.
 
+use std::sync::Arc;
+
 use shared::agents::memory::InMemoryAgents;
 use shared::audit::InMemoryAuditLog;
 use shared::keys::InMemoryKeyStore;
@@ -10,12 +12,13 @@ use crate::api::test_support::audit;
 use crate::api::{serve, App};
 use crate::http::test_support::{body_json, event, event_edited};
 
-type Agents = App<AgentDeps<InMemoryAgents, InMemoryKeyStore>, InMemoryAuditLog>;
+type Agents = App<AgentDeps<InMemoryAgents, Arc<InMemoryKeyStore>>, InMemoryAuditLog>;
 
 fn app() -> Agents {
+    let keys = Arc::new(InMemoryKeyStore::default());
     let deps = AgentDeps {
-        agents: InMemoryAgents::default(),
-        keys: InMemoryKeyStore::default(),
+        agents: InMemoryAgents::with_keys(keys.clone()),
+        keys,
         timeouts: AgentTimeouts::default(),
         events: None,
         sockets: None,
@@ -95,4 +98,35 @@ async fn a_registered_agent_is_listed_heartbeats_with_its_own_token_and_is_delet
     });
     assert_eq!(serve(&app, delete, delete_it).await.status(), 200);
     assert!(app.deps.keys.list("local").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_holding_its_most_keys_registers_no_agent_and_keeps_no_token() {
+    let app = app();
+    // GIVEN a tenant that holds its most keys
+    for i in 0..shared::keys::MAX_KEYS_PER_TENANT {
+        let tenant = "local".try_into().unwrap();
+        shared::keys::admin::issue_key(
+            &app.deps.keys,
+            &tenant,
+            &format!("k{i}"),
+            shared::auth::Role::Viewer,
+            "t",
+        )
+        .await
+        .unwrap();
+    }
+    // WHEN an agent registers
+    let refused = serve(&app, register, event("agents-register", "operator")).await;
+    // THEN it is a 409 in the envelope, and neither an agent nor another key is stored
+    assert_eq!(
+        (refused.status().as_u16(), &body_json(&refused)["error"]["code"]),
+        (409, &serde_json::json!("KEY_LIMIT_REACHED"))
+    );
+    let listed = body_json(&serve(&app, list, event("agents-list", "operator")).await);
+    assert_eq!(listed["agents"], serde_json::json!([]), "{listed}");
+    assert_eq!(
+        app.deps.keys.list("local").await.unwrap().len(),
+        shared::keys::MAX_KEYS_PER_TENANT
+    );
 }

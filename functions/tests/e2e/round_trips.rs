@@ -24,7 +24,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /api/v1/pipelines/{id}/execute", "DynamoDB.BatchWriteItem=1,DynamoDB.GetItem=1,DynamoDB.PutItem=2,DynamoDB.Query=1,StepFunctions.StartExecution=1"),
     ("GET /api/v1/pipelines/{id}/executions/{id}", "DynamoDB.GetItem=1"),
     ("GET /api/v1/pipelines/{id}/executions", "DynamoDB.Query=1"),
-    ("POST /api/v1/agents/register", "DynamoDB.BatchWriteItem=1,DynamoDB.PutItem=1,DynamoDB.Query=2,DynamoDB.TransactWriteItems=1"),
+    ("POST /api/v1/agents/register", "DynamoDB.BatchWriteItem=1,DynamoDB.Query=2,DynamoDB.TransactWriteItems=1"),
     ("GET /api/v1/agents", "DynamoDB.Query=1"),
     ("POST /api/v1/agents/{id}/heartbeat", "DynamoDB.BatchWriteItem=1,DynamoDB.Query=1,DynamoDB.UpdateItem=1"),
     // (And, at most every 30 s per instance, the health checks: DescribeTable, GetQueueAttributes of

@@ -1,7 +1,9 @@
 //! [`AgentStore`] on DynamoDB: `TENANT#<tenant>` / `AGENT#<agent id>`, one attribute per field.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
@@ -10,18 +12,22 @@ use super::store::AgentStore;
 use super::{Agent, AgentError, AgentType};
 use crate::dynamodb::pages::all_of_kind;
 use crate::dynamodb::{condition_failed, key, n, number, s, sdk_error, table_keys, Item};
+use crate::keys::dynamodb::DynamoDbKeyStore;
+use crate::keys::{ApiKeyRecord, KeyStoreError};
 
-/// Agents in the mcpflow table.
+/// Agents in the mcpflow table; their tokens are API keys of the same table.
 #[derive(Debug, Clone)]
 pub struct DynamoDbAgents {
     client: Client,
     table: String,
+    keys: DynamoDbKeyStore,
 }
 
 impl DynamoDbAgents {
     #[must_use]
     pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+        let keys = DynamoDbKeyStore::new(client.clone(), table.clone());
+        Self { client, table, keys }
     }
 }
 
@@ -94,14 +100,19 @@ fn from_item(item: &Item) -> Result<Agent, AgentError> {
 }
 
 impl AgentStore for DynamoDbAgents {
-    #[tracing::instrument(skip(self, agent), fields(agent_id = %agent.agent_id))]
-    async fn put(&self, agent: &Agent) -> Result<(), AgentError> {
-        let put = self
-            .client
-            .put_item()
+    #[tracing::instrument(skip(self, agent, token), fields(agent_id = %agent.agent_id))]
+    async fn register(&self, agent: &Agent, token: &ApiKeyRecord) -> Result<(), AgentError> {
+        let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(agent)));
-        put.send().await.map(drop).map_err(fail)
+            .set_item(Some(to_item(agent)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| AgentError::Unknown(e.into()))?;
+        let also = vec![TransactWriteItem::builder().put(put).build()];
+        self.keys.create_with(token, also).await.map_err(|e| match e {
+            KeyStoreError::LimitReached => AgentError::KeysExhausted,
+            e => AgentError::Unknown(anyhow::Error::new(e).context("agent and token not stored")),
+        })
     }
 
     #[tracing::instrument(skip(self))]

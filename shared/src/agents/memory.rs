@@ -1,26 +1,41 @@
 //! In-memory [`AgentStore`] for unit tests.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::requests::Heartbeat;
 use super::store::AgentStore;
 use super::{Agent, AgentError};
+use crate::keys::{ApiKeyRecord, InMemoryKeyStore, KeyStore, KeyStoreError};
 
-/// Agents by tenant and id.
+/// Agents by tenant and id; their tokens go to `keys`.
 #[derive(Debug, Default)]
 pub struct InMemoryAgents {
     agents: Mutex<BTreeMap<(String, String), Agent>>,
+    keys: Arc<InMemoryKeyStore>,
 }
 
 impl InMemoryAgents {
+    /// Agents whose tokens are kept in `keys` (which the agents' key store is to share).
+    #[must_use]
+    pub fn with_keys(keys: Arc<InMemoryKeyStore>) -> Self {
+        Self {
+            agents: Mutex::default(),
+            keys,
+        }
+    }
+
     fn agents(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Agent>> {
         self.agents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 impl AgentStore for InMemoryAgents {
-    async fn put(&self, agent: &Agent) -> Result<(), AgentError> {
+    async fn register(&self, agent: &Agent, token: &ApiKeyRecord) -> Result<(), AgentError> {
+        self.keys.create(token).await.map_err(|e| match e {
+            KeyStoreError::LimitReached => AgentError::KeysExhausted,
+            e => AgentError::Unknown(e.into()),
+        })?;
         let key = (agent.tenant.clone(), agent.agent_id.clone());
         self.agents().insert(key, agent.clone());
         Ok(())

@@ -8,7 +8,7 @@ use super::store::AgentStore;
 use super::{Agent, AgentError, AgentTimeouts};
 use crate::auth::{AuthMethod, Principal, Role};
 use crate::conversation::service::stamp;
-use crate::keys::admin::{issue_key, CreateKeyError};
+use crate::keys::admin::new_key;
 use crate::keys::KeyStore;
 use crate::secret::Secret;
 
@@ -20,13 +20,12 @@ pub struct Registered {
 }
 
 /// Registers an agent of the caller's tenant with a token of its own: an API key of role `agent`
-/// named `agent <agent id>`, counted among the tenant's keys.
+/// named `agent <agent id>`, counted among the tenant's keys, stored with the agent (both or neither).
 ///
 /// # Errors
 /// [`AgentError::KeysExhausted`] when the tenant holds its most keys, or a store failure.
-pub async fn register<S: AgentStore, K: KeyStore>(
+pub async fn register<S: AgentStore>(
     agents: &S,
-    keys: &K,
     principal: &Principal,
     registration: Registration,
     now: DateTime<Utc>,
@@ -35,15 +34,8 @@ pub async fn register<S: AgentStore, K: KeyStore>(
     let agent_id =
         crate::ids::new_id("agt", now_ms).map_err(|e| AgentError::Unknown(anyhow::anyhow!("random source: {e}")))?;
     let at = stamp(now);
-    let key = match issue_key(keys, &principal.tenant, &format!("agent {agent_id}"), Role::Agent, &at).await {
-        Ok(key) => key,
-        Err(CreateKeyError::LimitReached) => return Err(AgentError::KeysExhausted),
-        Err(e) => {
-            return Err(AgentError::Unknown(
-                anyhow::Error::new(e).context("agent token not issued"),
-            ))
-        }
-    };
+    let key = new_key(&principal.tenant, &format!("agent {agent_id}"), Role::Agent, &at)
+        .map_err(|e| AgentError::Unknown(anyhow::Error::new(e).context("agent token not made")))?;
     let agent = Agent {
         agent_id,
         tenant: principal.tenant.to_string(),
@@ -59,13 +51,7 @@ pub async fn register<S: AgentStore, K: KeyStore>(
         last_heartbeat_ms: now_ms,
         key_id: key.record.key_id.clone(),
     };
-    if let Err(e) = agents.put(&agent).await {
-        // No agent without its token, no token without its agent.
-        if let Err(deleted) = keys.delete(&agent.tenant, &agent.key_id).await {
-            tracing::error!(key_id = %agent.key_id, error = %deleted, "the token of an agent not stored was not deleted");
-        }
-        return Err(e);
-    }
+    agents.register(&agent, &key.record).await?;
     Ok(Registered { agent, token: key.key })
 }
 

@@ -4,10 +4,13 @@ use std::future::Future;
 
 use super::requests::Heartbeat;
 use super::{Agent, AgentError};
+use crate::keys::ApiKeyRecord;
 
 /// Port: the agents of every tenant; each method takes the tenant.
 pub trait AgentStore: Send + Sync {
-    fn put(&self, agent: &Agent) -> impl Future<Output = Result<(), AgentError>> + Send;
+    /// Stores a new agent with its token (`token`, an API key counted among the tenant's keys),
+    /// both or neither: [`AgentError::KeysExhausted`] when the tenant holds its most keys.
+    fn register(&self, agent: &Agent, token: &ApiKeyRecord) -> impl Future<Output = Result<(), AgentError>> + Send;
     fn get(&self, tenant: &str, agent_id: &str) -> impl Future<Output = Result<Option<Agent>, AgentError>> + Send;
     /// Every agent of the tenant (at most one per API key it holds).
     fn list(&self, tenant: &str) -> impl Future<Output = Result<Vec<Agent>, AgentError>> + Send;

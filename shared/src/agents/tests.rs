@@ -78,13 +78,9 @@ fn each_wrong_field_is_named() {
     }
 }
 
-#[test]
-fn an_agent_is_active_then_stale_then_inactive_as_it_stays_quiet() {
-    let timeouts = AgentTimeouts {
-        stale_after_secs: 60,
-        inactive_after_secs: 300,
-    };
-    let agent = Agent {
+/// Agent `agt_1` of tenant `acme`, idle since 0, holding API key `key_id`.
+fn an_agent(key_id: &str) -> Agent {
+    Agent {
         agent_id: "agt_1".into(),
         tenant: "acme".into(),
         name: "a".into(),
@@ -97,8 +93,17 @@ fn an_agent_is_active_then_stale_then_inactive_as_it_stays_quiet() {
         registered_at: String::new(),
         last_heartbeat: String::new(),
         last_heartbeat_ms: 0,
-        key_id: "k".into(),
+        key_id: key_id.into(),
+    }
+}
+
+#[test]
+fn an_agent_is_active_then_stale_then_inactive_as_it_stays_quiet() {
+    let timeouts = AgentTimeouts {
+        stale_after_secs: 60,
+        inactive_after_secs: 300,
     };
+    let agent = an_agent("k");
     assert_eq!(agent.liveness(timeouts, 60_000), Liveness::Active);
     assert_eq!(agent.liveness(timeouts, 60_001), Liveness::Stale);
     assert_eq!(agent.liveness(timeouts, 300_001), Liveness::Inactive);
@@ -107,18 +112,13 @@ fn an_agent_is_active_then_stale_then_inactive_as_it_stays_quiet() {
 
 #[tokio::test]
 async fn a_registered_agent_heartbeats_with_its_own_token_only_and_its_token_goes_with_it() {
-    let (agents, keys) = (InMemoryAgents::default(), InMemoryKeyStore::default());
+    let keys = std::sync::Arc::new(InMemoryKeyStore::default());
+    let agents = InMemoryAgents::with_keys(keys.clone());
     let now = chrono::Utc::now();
     // GIVEN an agent registered by an admin
-    let registered = service::register(
-        &agents,
-        &keys,
-        &admin(),
-        registration(&brief_registration()).unwrap(),
-        now,
-    )
-    .await
-    .unwrap();
+    let registered = service::register(&agents, &admin(), registration(&brief_registration()).unwrap(), now)
+        .await
+        .unwrap();
     let agent = &registered.agent;
     assert!(crate::ids::IdKind::Agent.matches(&agent.agent_id), "{}", agent.agent_id);
     let key = keys
@@ -237,4 +237,67 @@ async fn a_heartbeat_is_one_write_conditional_on_the_agents_own_key() {
     );
     assert_eq!(sent[1].body["ExpressionAttributeValues"][":key"], json!({"S": "k2"}));
     assert_eq!(sent[0].body["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
+}
+
+#[tokio::test]
+async fn an_agent_and_its_token_are_one_transaction_after_the_count_of_the_tenants_keys() {
+    use crate::providers::replay::{serve, Answer};
+    use store::AgentStore;
+    let key_item = |i: usize| {
+        json!({"pk": {"S": "TENANT#acme"}, "sk": {"S": format!("APIKEY#k{i}")}, "key_id": {"S": format!("k{i}")},
+            "tenant": {"S": "acme"}, "role": {"S": "agent"}, "name": {"S": "n"},
+            "created_at": {"S": "2026-12-04T10:00:00Z"}, "hash": {"S": "h"}, "revoked": {"BOOL": false}})
+    };
+    let full: Vec<_> = (0..crate::keys::MAX_KEYS_PER_TENANT).map(key_item).collect();
+    let cancelled = Answer::json(
+        400,
+        &json!({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "Message": "Transaction cancelled", "CancellationReasons": [{"Code": "None"}, {"Code": "None"},
+            {"Code": "ConditionalCheckFailed"}]}),
+    );
+    // GIVEN a table where the tenant holds 1 key, that takes a registration, then refuses one (its
+    // agent item exists), then holds the tenant's most keys
+    let answers = vec![
+        Answer::ok(&json!({"Items": [key_item(0)]})),
+        Answer::ok(&json!({})),
+        Answer::ok(&json!({"Items": [key_item(0)]})),
+        cancelled,
+        Answer::ok(&json!({"Items": full})),
+    ];
+    let (base, received) = serve(answers).await;
+    let agents = dynamodb::DynamoDbAgents::new(crate::dynamodb::replay_client(&base), "mcpflow".into());
+    let token = crate::keys::admin::new_key(&"acme".try_into().unwrap(), "agent agt_1", Role::Agent, "t").unwrap();
+    let agent = an_agent(&token.record.key_id);
+    // WHEN it is registered three times
+    let first = agents.register(&agent, &token.record).await;
+    let taken = agents.register(&agent, &token.record).await;
+    let full = agents.register(&agent, &token.record).await;
+    // THEN the first is a Query of the keys and one transaction of the key's two items and the
+    // agent, each on a free key; the refused one is an error, and a full tenant writes nothing
+    assert!(first.is_ok(), "{first:?}");
+    assert!(matches!(taken, Err(AgentError::Unknown(_))), "{taken:?}");
+    assert!(matches!(full, Err(AgentError::KeysExhausted)), "{full:?}");
+    let sent = received.lock().unwrap();
+    let targets: Vec<_> = sent
+        .iter()
+        .map(|r| r.target().trim_start_matches("DynamoDB_20120810."))
+        .collect();
+    assert_eq!(
+        targets,
+        ["Query", "TransactWriteItems", "Query", "TransactWriteItems", "Query"]
+    );
+    let items = sent[1].body["TransactItems"].as_array().unwrap();
+    let puts: Vec<_> = items
+        .iter()
+        .map(|i| {
+            (
+                i["Put"]["Item"]["sk"]["S"].as_str().unwrap(),
+                &i["Put"]["ConditionExpression"],
+            )
+        })
+        .collect();
+    assert_eq!(puts.len(), 3);
+    assert!(puts.iter().all(|(_, c)| *c == "attribute_not_exists(pk)"), "{puts:?}");
+    assert_eq!(puts[1].0, format!("APIKEY#{}", token.record.key_id));
+    assert_eq!(puts[2].0, "AGENT#agt_1");
 }

@@ -269,7 +269,8 @@ impl<S: ConnectionStore + EventLog, P: Pusher> TaskUpdates for WebSocketPublishe
         Box::pin(async move {
             // The change has happened either way: a push that fails is logged, never retried with it.
             match task_update(&self.connections, &self.pusher, task).await {
-                Ok(0) => {}
+                // Kept for catch-up all the same (`events/since`); at debug, to trace a missed update.
+                Ok(0) => tracing::debug!(task_id = %task.task_id, "task_update pushed to no subscriber"),
                 Ok(n) => tracing::info!(task_id = %task.task_id, subscribers = n, "task_update pushed"),
                 Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "task_update not published"),
             }
@@ -287,7 +288,7 @@ impl<S: ConnectionStore + EventLog, P: Pusher> TopicEvents for WebSocketPublishe
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
             match publish_kept(&self.connections, &self.pusher, tenant, topics, event_type, data).await {
-                Ok(0) => {}
+                Ok(0) => tracing::debug!(event_type, tenant, "event pushed to no subscriber"),
                 Ok(n) => tracing::info!(event_type, subscribers = n, "event pushed"),
                 Err(e) => tracing::warn!(event_type, error = %e, "event not published"),
             }

@@ -65,6 +65,20 @@ pub async fn issue_key<S: KeyStore>(
     role: Role,
     now: &str,
 ) -> Result<CreatedKey, CreateKeyError> {
+    let created = new_key(tenant, name, role, now)?;
+    match store.create(&created.record).await {
+        Ok(()) => Ok(created),
+        Err(KeyStoreError::LimitReached) => Err(CreateKeyError::LimitReached),
+        Err(e) => Err(CreateKeyError::Unknown(e.into())),
+    }
+}
+
+/// A new key of the tenant, not stored yet: for [`issue_key`], and for an agent's token, which is
+/// stored with its agent.
+///
+/// # Errors
+/// [`CreateKeyError::InvalidName`], or no random source.
+pub fn new_key(tenant: &TenantId, name: &str, role: Role, now: &str) -> Result<CreatedKey, CreateKeyError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_KEY_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(CreateKeyError::InvalidName);
@@ -80,11 +94,7 @@ pub async fn issue_key<S: KeyStore>(
         revoked: false,
         hash: new.hash,
     };
-    match store.create(&record).await {
-        Ok(()) => Ok(CreatedKey { record, key: new.key }),
-        Err(KeyStoreError::LimitReached) => Err(CreateKeyError::LimitReached),
-        Err(e) => Err(CreateKeyError::Unknown(e.into())),
-    }
+    Ok(CreatedKey { record, key: new.key })
 }
 
 /// The caller's tenant's keys, newest first.

@@ -120,16 +120,24 @@ impl DynamoDbKeyStore {
     }
 }
 
-impl KeyStore for DynamoDbKeyStore {
-    #[tracing::instrument(skip(self, record), fields(tenant = %record.tenant, key_id = %record.key_id))]
-    async fn create(&self, record: &ApiKeyRecord) -> Result<(), KeyStoreError> {
+impl DynamoDbKeyStore {
+    /// Creates the key with `also` (written in the same transaction: all or nothing), unless the
+    /// tenant holds [`MAX_KEYS_PER_TENANT`] keys. A `Query` of the tenant's keys, then one
+    /// `TransactWriteItems`; a condition that fails (a hash taken, or one of `also`'s) is a
+    /// [`KeyStoreError::Conflict`].
+    pub(crate) async fn create_with(
+        &self,
+        record: &ApiKeyRecord,
+        also: Vec<TransactWriteItem>,
+    ) -> Result<(), KeyStoreError> {
         if self.list(&record.tenant).await?.len() >= MAX_KEYS_PER_TENANT {
             return Err(KeyStoreError::LimitReached);
         }
-        let writes = vec![
+        let mut writes = vec![
             self.put(to_item(record, lookup_key(&record.hash)))?,
             self.put(to_item(record, listing_key(&record.tenant, &record.key_id)))?,
         ];
+        writes.extend(also);
         let result = self
             .client
             .transact_write_items()
@@ -145,6 +153,13 @@ impl KeyStore for DynamoDbKeyStore {
             }
             other => other.map(drop).map_err(unknown),
         }
+    }
+}
+
+impl KeyStore for DynamoDbKeyStore {
+    #[tracing::instrument(skip(self, record), fields(tenant = %record.tenant, key_id = %record.key_id))]
+    async fn create(&self, record: &ApiKeyRecord) -> Result<(), KeyStoreError> {
+        self.create_with(record, Vec::new()).await
     }
 
     #[tracing::instrument(skip_all)]

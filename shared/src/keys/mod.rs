@@ -124,3 +124,25 @@ impl KeyStore for InMemoryKeyStore {
         Ok(())
     }
 }
+
+/// One store shared by its holders (the in-memory agents keep their tokens in their key store).
+impl<S: KeyStore> KeyStore for std::sync::Arc<S> {
+    fn create(&self, record: &ApiKeyRecord) -> impl Future<Output = Result<(), KeyStoreError>> + Send {
+        S::create(self, record)
+    }
+    fn find_by_hash(&self, hash: &str) -> impl Future<Output = Result<Option<ApiKeyRecord>, KeyStoreError>> + Send {
+        S::find_by_hash(self, hash)
+    }
+    fn list(&self, tenant: &str) -> impl Future<Output = Result<Vec<ApiKeyRecord>, KeyStoreError>> + Send {
+        S::list(self, tenant)
+    }
+    fn revoke(&self, tenant: &str, key_id: &str) -> impl Future<Output = Result<ApiKeyRecord, KeyStoreError>> + Send {
+        S::revoke(self, tenant, key_id)
+    }
+    fn touch(&self, tenant: &str, key_id: &str, at: &str) -> impl Future<Output = Result<(), KeyStoreError>> + Send {
+        S::touch(self, tenant, key_id, at)
+    }
+    fn delete(&self, tenant: &str, key_id: &str) -> impl Future<Output = Result<bool, KeyStoreError>> + Send {
+        S::delete(self, tenant, key_id)
+    }
+}
