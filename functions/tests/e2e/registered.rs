@@ -334,6 +334,12 @@ async fn templates_binary_resources_and_prompts_of_content_blocks_are_served_by_
         read["result"]["contents"][0],
         json!({"uri": "items://42/data", "mimeType": "application/json", "text": "{\"id\": \"42\"}"})
     );
+    // (a value is percent-decoded from the URI, and JSON-escaped in JSON text)
+    let read = rpc(&caller, "resources/read", &json!({"uri": "items://a%22b%20c/data"})).await;
+    assert_eq!(
+        read["result"]["contents"][0]["text"], "{\"id\": \"a\\\"b c\"}",
+        "{read}"
+    );
     let read = rpc(&caller, "resources/read", &json!({"uri": "items://logo"})).await;
     assert_eq!(read["result"]["contents"][0]["blob"], png, "{read}");
     // AND the prompt renders its blocks, and completion offers its argument's values by prefix

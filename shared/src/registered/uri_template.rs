@@ -72,7 +72,8 @@ pub fn example(template: &str) -> String {
 
 /// The variables' values when `uri` is an expansion of `template`: each value non-empty, up to the
 /// first place the next literal text follows (the last, for a reserved `{+var}`), without `/`, `?`
-/// or `#` unless reserved. Values are as they appear in the URI (not percent-decoded).
+/// or `#` unless reserved. Values are percent-decoded (an expansion percent-encodes them: `a%20b` is
+/// `a b`, and `%2F` a `/` even in a `{var}`); a value that does not decode to UTF-8 matches nothing.
 #[must_use]
 pub fn matches(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
     let parts = parse(template).ok()?;
@@ -93,7 +94,8 @@ pub fn matches(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
                 if value.is_empty() || !(*reserved || unreserved) {
                     return None;
                 }
-                values.push((name.clone(), value.to_owned()));
+                let decoded = percent_encoding::percent_decode_str(value).decode_utf8().ok()?;
+                values.push((name.clone(), decoded.into_owned()));
                 rest = &rest[end..];
             }
         }
@@ -131,6 +133,25 @@ mod tests {
             Some(vec![("p".into(), "a/x/b".into())])
         );
         assert_eq!(example("docs://{a}/x/{+b}"), "docs://x/x/x");
+    }
+
+    #[test]
+    fn values_are_percent_decoded_as_their_expansion_encoded_them() {
+        assert_eq!(
+            matches("docs://items/{id}", "docs://items/a%20b%2Fc"),
+            Some(vec![("id".into(), "a b/c".into())])
+        );
+        assert_eq!(
+            matches("docs://{+path}", "docs://a/b%20c%C3%A9"),
+            Some(vec![("path".into(), "a/b cé".into())])
+        );
+        // Bytes that are no UTF-8 text are no value.
+        assert_eq!(matches("docs://items/{id}", "docs://items/%FF"), None);
+        // A malformed escape is taken as written, as the URL standard's decoder takes it.
+        assert_eq!(
+            matches("docs://items/{id}", "docs://items/100%"),
+            Some(vec![("id".into(), "100%".into())])
+        );
     }
 
     #[test]
