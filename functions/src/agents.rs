@@ -25,7 +25,7 @@ pub const AGENTS_TOPIC: &str = "agents";
 /// What the handlers need.
 pub struct AgentDeps<S, K, C = InMemoryConnections, P = InMemoryPusher> {
     pub agents: S,
-    /// Where agents' tokens are issued and deleted.
+    /// Where agents' tokens are deleted (each is created with its agent, by `AgentStore::register`).
     pub keys: K,
     pub timeouts: AgentTimeouts,
     /// Where `agent_update` events go (`None`: nowhere).

@@ -8,7 +8,8 @@ use super::store::AgentStore;
 use super::{Agent, AgentError};
 use crate::keys::{ApiKeyRecord, InMemoryKeyStore, KeyStore, KeyStoreError};
 
-/// Agents by tenant and id; their tokens go to `keys`.
+/// Agents by tenant and id; their tokens go to `keys`. `default()` keeps them in a key store of its
+/// own, which nothing else sees: a test that reads or deletes tokens uses [`InMemoryAgents::with_keys`].
 #[derive(Debug, Default)]
 pub struct InMemoryAgents {
     agents: Mutex<BTreeMap<(String, String), Agent>>,

@@ -275,7 +275,11 @@ async fn an_agent_and_its_token_are_one_transaction_after_the_count_of_the_tenan
     // THEN the first is a Query of the keys and one transaction of the key's two items and the
     // agent, each on a free key; the refused one is an error, and a full tenant writes nothing
     assert!(first.is_ok(), "{first:?}");
-    assert!(matches!(taken, Err(AgentError::Unknown(_))), "{taken:?}");
+    let taken = taken
+        .err()
+        .map(|e| format!("{:#}", anyhow::Error::new(e)))
+        .unwrap_or_default();
+    assert!(taken.contains("item 0 written with key"), "{taken}");
     assert!(matches!(full, Err(AgentError::KeysExhausted)), "{full:?}");
     let sent = received.lock().unwrap();
     let targets: Vec<_> = sent
@@ -285,6 +289,13 @@ async fn an_agent_and_its_token_are_one_transaction_after_the_count_of_the_tenan
     assert_eq!(
         targets,
         ["Query", "TransactWriteItems", "Query", "TransactWriteItems", "Query"]
+    );
+    assert_eq!(
+        (
+            &sent[0].body["ExpressionAttributeValues"][":pk"],
+            &sent[0].body["ExpressionAttributeValues"][":prefix"]
+        ),
+        (&json!({"S": "TENANT#acme"}), &json!({"S": "APIKEY#"}))
     );
     let items = sent[1].body["TransactItems"].as_array().unwrap();
     let puts: Vec<_> = items

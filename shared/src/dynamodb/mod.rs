@@ -20,7 +20,7 @@
 //! | task | `TENANT#<tenant>` | `TASK#<task>` | `gsi1`: `TASKS#<tenant>#STATUS#<status>`; `gsi2`: `…#CONTEXT#<context>`; `gsi3`: `…#USER#<user>`; `gsi4`: `…#TYPE#<type>`; index sort key `<task>`; while queued and not started, `gsi5`: `OUTBOX#<0–7>`, sort key `<ms:015>#<tenant>#<task>` | create (its outbox entry on it, with its counters, one transaction), get, claim, finish, cancel, `GET /tasks` (`tasks::dynamodb`) |
 //! | task counters | `TENANT#<tenant>` | `STATS#<0–7>` | | every task create and status change, in its transaction; `tasks_status` reads all eight |
 //! | outbox entry | (the task item's `gsi5` keys and `outbox` map) | | `gsi5` | queued task create (the task's own put), start and cancel (removed), `task-outbox` sweep (`Query` of `gsi5`, oldest first; removed once sent) |
-//! | API key lookup | `APIKEY#<sha-256>` | `APIKEY` | | the authorizer's `GetItem`; create, revoke (`keys::dynamodb`) |
+//! | API key lookup | `APIKEY#<sha-256>` | `APIKEY` | | the authorizer's `GetItem`; create (an agent's token: with its agent), revoke (`keys::dynamodb`) |
 //! | API key listing entry | `TENANT#<tenant>` | `APIKEY#<key id>` | | create, revoke, `GET /keys` |
 //! | audit entry | `AUDIT#<tenant>` | `<at>#<request id>` | | every audited request, `GET /audit` (`audit::dynamodb`) |
 //! | rate-limit bucket | `RATE#<tenant>#<subject>` | `RATE` | | the authorizer's conditional `UpdateItem` (`ratelimit::dynamodb`) |
@@ -30,7 +30,7 @@
 //! | a tenant's WebSocket connection | `WSTENANT#<tenant>` | `<connection id>` | | `$connect` puts it, `$disconnect` deletes it; `system/diagnostics` counts them, revoking a key finds its own (`Query`); TTL of its connection (`connections::dynamodb`) |
 //! | WebSocket subscription | `WSSUB#<tenant>#<topic>` | `<connection id>` | | `subscribe` puts it; a publisher (the worker) `Query`s a topic's subscribers and deletes those gone; TTL of its connection (`connections::dynamodb`) |
 //! | kept WebSocket event | `WSEVT#<tenant>#<topic>` | `<event id>` (time-ordered) | | a publisher puts it (one per topic, `BatchWriteItem`) before pushing; `events/since` `Query`s `sk > :after`; TTL 1 h (`connections::dynamodb`) |
-//! | agent | `TENANT#<tenant>` | `AGENT#<agent id>` | | register (`PutItem`), heartbeat (`UpdateItem`), get, list (`Query`), delete (`agents::dynamodb`) |
+//! | agent | `TENANT#<tenant>` | `AGENT#<agent id>` | | register (`Put` in one transaction with its token's two API-key items, after a `Query` of the tenant's keys), heartbeat (`UpdateItem`), get, list (`Query`), delete (`agents::dynamodb`) |
 //! | pipeline | `TENANT#<tenant>` | `PIPELINE#<pipeline id>` | | create (`Put` with the count's `ADD`, one transaction), get, list (`Query`) (`pipelines::dynamodb`) |
 //! | pipeline execution | `TENANT#<tenant>` | `EXEC#<execution id>` | `gsi1`: `EXECUTIONS#<tenant>#<pipeline>`, index sort key `<execution>` | execute (`PutItem`), every stage event of stage-dispatcher and every agent report (`PutItem` on the `version` read), get, `GET …/executions` (backwards `Query` on `gsi1`) (`pipelines::executions::dynamodb`) |
 //! | agent inbox entry | `TENANT#<tenant>` | `INBOX#<agent id>#<task id>` | | stage-dispatcher puts it with the stage task (one transaction); `tasks/next` `Query`s the agent's oldest and deletes it as it claims the task (`tasks::dynamodb::stages`) |

@@ -4,6 +4,7 @@ use anyhow::anyhow;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
+use crate::dynamodb::transactions::{transact, Transacted};
 use crate::dynamodb::{key, s, table_keys, Item};
 use crate::keys::{ApiKeyRecord, KeyStore, KeyStoreError, MAX_KEYS_PER_TENANT};
 
@@ -122,9 +123,10 @@ impl DynamoDbKeyStore {
 
 impl DynamoDbKeyStore {
     /// Creates the key with `also` (written in the same transaction: all or nothing), unless the
-    /// tenant holds [`MAX_KEYS_PER_TENANT`] keys. A `Query` of the tenant's keys, then one
-    /// `TransactWriteItems`; a condition that fails (a hash taken, or one of `also`'s) is a
-    /// [`KeyStoreError::Conflict`].
+    /// tenant holds [`MAX_KEYS_PER_TENANT`] keys: a `Query` of the tenant's keys, then one
+    /// `TransactWriteItems`, sent again on contention or throttling
+    /// ([`crate::dynamodb::transactions::transact`]). A key item that exists already is a
+    /// [`KeyStoreError::Conflict`]; one of `also`'s, an error naming its place in `also`.
     pub(crate) async fn create_with(
         &self,
         record: &ApiKeyRecord,
@@ -137,21 +139,16 @@ impl DynamoDbKeyStore {
             self.put(to_item(record, lookup_key(&record.hash)))?,
             self.put(to_item(record, listing_key(&record.tenant, &record.key_id)))?,
         ];
+        let own = writes.len();
         writes.extend(also);
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match result {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_transaction_canceled_exception()) =>
-            {
-                Err(KeyStoreError::Conflict(record.key_id.clone()))
-            }
-            other => other.map(drop).map_err(unknown),
+        match transact(&self.client, writes).await? {
+            Transacted::Written => Ok(()),
+            Transacted::Refused { item } if item < own => Err(KeyStoreError::Conflict(record.key_id.clone())),
+            Transacted::Refused { item } => Err(KeyStoreError::Unknown(anyhow!(
+                "item {} written with key {} exists already",
+                item - own,
+                record.key_id
+            ))),
         }
     }
 }

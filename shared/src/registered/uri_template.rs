@@ -73,7 +73,9 @@ pub fn example(template: &str) -> String {
 /// The variables' values when `uri` is an expansion of `template`: each value non-empty, up to the
 /// first place the next literal text follows (the last, for a reserved `{+var}`), without `/`, `?`
 /// or `#` unless reserved. Values are percent-decoded (an expansion percent-encodes them: `a%20b` is
-/// `a b`, and `%2F` a `/` even in a `{var}`); a value that does not decode to UTF-8 matches nothing.
+/// `a b`, and `%2F` a `/` even in a `{var}`; a `{+var}` expansion passes a `%XX` through as written, so
+/// there decoding is this server's choice, the one a reader of the URI expects); a value that does
+/// not decode to UTF-8 matches nothing.
 #[must_use]
 pub fn matches(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
     let parts = parse(template).ok()?;

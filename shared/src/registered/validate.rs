@@ -371,6 +371,13 @@ pub fn fill_placeholders(text: &str, values: &[(String, String)]) -> Option<Stri
     (out.len() <= MAX_RENDERED_BYTES).then_some(out)
 }
 
+/// Whether a media type is JSON text: `application/json` or a `+json` type (RFC 6839), whatever its
+/// parameters and case.
+fn is_json(mime: &str) -> bool {
+    let base = mime.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    base == "application/json" || (base.starts_with("application/") && base.ends_with("+json"))
+}
+
 /// What a client reads of a registered resource at `uri` (the resource's own, or one its template
 /// matched with `values`): MCP's `{"uri", "mimeType", "text" | "blob"}`, a template's text filled
 /// (each value JSON-escaped when the type is `application/json`, so a value cannot change the
@@ -386,7 +393,7 @@ pub fn resource_contents(doc: &Value, uri: &str, values: &[(String, String)]) ->
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let escaped: Vec<(String, String)> = if doc["mime_type"] == "application/json" {
+    let escaped: Vec<(String, String)> = if doc["mime_type"].as_str().is_some_and(is_json) {
         values
             .iter()
             .map(|(n, v)| {

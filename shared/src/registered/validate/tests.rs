@@ -139,6 +139,11 @@ fn a_resource_may_be_binary_or_a_template_whose_reads_fill_its_text() {
     let sneaky = resource_contents(&doc, "u", &[("id".into(), "x\", \"admin\": true, \"y\": \"".into())]).unwrap();
     let parsed: serde_json::Value = serde_json::from_str(sneaky["text"].as_str().unwrap()).unwrap();
     assert_eq!(parsed.as_object().unwrap().len(), 1, "{parsed}");
+    // So in any JSON media type, parameters and case aside
+    let mut ld = doc.clone();
+    ld["mime_type"] = "Application/LD+JSON; charset=utf-8".into();
+    let read = resource_contents(&ld, "u", &[("id".into(), "a\"b".into())]).unwrap();
+    assert_eq!(read["text"], "{\"id\": \"a\\\"b\"}");
     for (bad, field) in [
         (json!({"uri": "test://x", "name": "n", "blob": "not base64!"}), "blob"),
         (
