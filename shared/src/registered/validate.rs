@@ -380,8 +380,8 @@ fn is_json(mime: &str) -> bool {
 
 /// What a client reads of a registered resource at `uri` (the resource's own, or one its template
 /// matched with `values`): MCP's `{"uri", "mimeType", "text" | "blob"}`, a template's text filled
-/// (each value JSON-escaped when the type is `application/json`, so a value cannot change the
-/// document's structure). `None` when the filled text would pass [`MAX_RENDERED_BYTES`].
+/// (each value JSON-escaped when the type is JSON, `application/json` or `+json`, so a value cannot
+/// change the document's structure). `None` when the filled text would pass [`MAX_RENDERED_BYTES`].
 #[must_use]
 pub fn resource_contents(doc: &Value, uri: &str, values: &[(String, String)]) -> Option<Value> {
     let mut out = json!({"uri": uri, "mimeType": doc["mime_type"]});
